@@ -1,0 +1,37 @@
+# libviommu: the kernel-facing library.
+lib_LTLIBRARIES += lib/libviommu.la
+lib_libviommu_la_SOURCES = \
+	lib/util.h \
+	lib/viommu.h \
+	lib/viommu-abi.h \
+	lib/abi/iommufd.h \
+	lib/abi/vfio-cdev.h \
+	lib/viommu-iommufd.h \
+	lib/iommufd.c \
+	lib/viommu-vfio.h \
+	lib/vfio-cdev.c \
+	lib/viommu-features.h \
+	lib/features.c
+lib_libviommu_la_CFLAGS = $(AM_CFLAGS) $(LIBUDEV_CFLAGS) $(JSONC_CFLAGS)
+lib_libviommu_la_LIBADD = $(LIBUDEV_LIBS) $(JSONC_LIBS)
+lib_libviommu_la_LDFLAGS = $(AM_LDFLAGS) -version-info $(LIBVIOMMU_LT_VERSION) \
+	-Wl,--version-script=$(srcdir)/lib/libviommu.sym -Wl,--no-undefined
+EXTRA_lib_libviommu_la_DEPENDENCIES = lib/libviommu.sym
+EXTRA_DIST += lib/libviommu.sym lib/libviommu.pc.in
+pkgconfig_DATA += lib/libviommu.pc
+viommuincludedir = $(includedir)/viommu
+viommuinclude_HEADERS = \
+	lib/viommu.h \
+	lib/viommu-abi.h \
+	lib/viommu-iommufd.h \
+	lib/viommu-vfio.h \
+	lib/viommu-features.h
+viommuabidir = $(viommuincludedir)/abi
+viommuabi_HEADERS = lib/abi/iommufd.h lib/abi/vfio-cdev.h
+
+# Test support for the kernel's iommufd mock driver; never installed.
+noinst_LTLIBRARIES += lib/mock/libviommu-mock.la
+lib_mock_libviommu_mock_la_SOURCES = \
+	lib/mock/iommufd-test-abi.h \
+	lib/mock/viommu-mock.h \
+	lib/mock/mock.c

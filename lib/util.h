@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Small helpers shared by the library, the daemon and the CLI. */
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define _public_ __attribute__((visibility("default")))
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _unused_ __attribute__((unused))
+
+#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+#define DIV_ROUND_UP(x, y) (((x) + (y) - 1) / (y))
+
+/* Hands ownership of a pointer (or fd) to the caller, leaving NULL (-EBADF). */
+#define TAKE_PTR(p) ({ __typeof__(p) _p = (p); (p) = NULL; _p; })
+#define TAKE_FD(fd) ({ int _fd = (fd); (fd) = -EBADF; _fd; })
+
+static inline bool streq(const char *a, const char *b) {
+        return strcmp(a, b) == 0;
+}
+
+static inline const char *startswith(const char *s, const char *prefix) {
+        size_t l = strlen(prefix);
+        return strncmp(s, prefix, l) == 0 ? s + l : NULL;
+}
+
+static inline void freep(void *p) {
+        free(*(void **) p);
+}
+
+static inline void closep(int *fd) {
+        if (*fd >= 0) {
+                int saved = errno;
+                close(*fd);
+                errno = saved;
+        }
+}
+
+static inline void fclosep(FILE **f) {
+        if (*f)
+                fclose(*f);
+}
+
+static inline void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
+
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_close_ _cleanup_(closep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+#define _cleanup_closedir_ _cleanup_(closedirp)
+
+/* Declares NAME##p(), a cleanup function for a pointer freed by FUNC. */
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                 \
+        static inline void func##p(type *p) {                   \
+                if (*p)                                         \
+                        func(*p);                               \
+        }
+
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
+static inline bool isempty(const char *s) {
+        return !s || !s[0];
+}
+
+/* NULL-terminated string arrays. */
+char **strv_free(char **l);
+DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free)
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
+
+/*
+ * File reading for sysfs attributes: negative errno on failure. The first
+ * line without its newline; the whole file (at most max_size bytes, always
+ * NUL-terminated after *ret_size bytes, which may be NULL).
+ */
+int read_one_line_file(const char *path, char **ret);
+int read_one_line_file_at(int dir_fd, const char *path, char **ret);
+int read_full_file_at(int dir_fd, const char *path, size_t max_size, char **ret, size_t *ret_size);
+
+/* Whole-string number parsing: -EINVAL on junk, -ERANGE on overflow. Base 10;
+ * base 16 with an optional "0x" for the x64 variant. */
+int safe_atou(const char *s, unsigned *ret);
+int safe_atox64(const char *s, uint64_t *ret);

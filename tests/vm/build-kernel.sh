@@ -1,0 +1,113 @@
+#!/bin/bash
+# Build (or take from the cache) a test kernel for one series.
+#
+#   tests/vm/build-kernel.sh 6.12|7.3
+#
+# Prints the cache directory holding bzImage, usr/include (headers_install),
+# iommufd_test.h and VERSION. The cache key is a hash of the config fragment,
+# this script and the exact Debian source package version, so a second run does
+# not rebuild. Cache root: $VIOMMU_VM_CACHE, default /var/cache/viommu-vm.
+set -euo pipefail
+
+series=${1:?usage: build-kernel.sh SERIES}
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${VIOMMU_VM_CACHE:-/var/cache/viommu-vm}
+fragment=$here/kernel.fragment
+mkdir -p "$cache"
+
+need() {
+	command -v "$1" >/dev/null 2>&1 || {
+		echo "build-kernel: '$1' not found; install the Debian package '$2'" >&2
+		exit 2
+	}
+}
+need gcc gcc; need make make; need flex flex; need bison bison; need bc bc
+need xz xz-utils; need dpkg-deb dpkg; need apt-get apt
+[ -e /usr/include/libelf.h ] || { echo "build-kernel: libelf.h missing; install libelf-dev" >&2; exit 2; }
+[ -e /usr/include/openssl/ssl.h ] || { echo "build-kernel: openssl headers missing; install libssl-dev" >&2; exit 2; }
+
+# Bookworm carries linux-source-6.12; newer series come from trixie-backports
+# through a private apt state, using the mirror the system is configured with.
+fetch_backports() {
+	local want=$1 apt=$cache/apt mirror pkg
+	mkdir -p "$apt/lists/partial" "$apt/debs"
+	mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' |
+		awk '$2 ~ /^[a-z]+$/ { print $1; exit }')
+	[ -n "$mirror" ] || { echo "build-kernel: no Debian mirror in the apt configuration" >&2; exit 2; }
+	echo "deb ${mirror%/} trixie-backports main" >"$apt/sources.list"
+	local opts=(-o Dir::Etc::sourcelist="$apt/sources.list" -o Dir::Etc::sourceparts=-
+		-o Dir::State::Lists="$apt/lists" -o APT::Get::List-Cleanup=0)
+	apt-get -q "${opts[@]}" update >&2
+	pkg=linux-source-$want
+	if ! apt-cache "${opts[@]}" show "$pkg" >/dev/null 2>&1; then
+		pkg=$(apt-cache "${opts[@]}" search '^linux-source-[0-9.]+$' |
+			awk '{ print $1 }' | sort -V | tail -n1)
+		[ -n "$pkg" ] || { echo "build-kernel: trixie-backports offers no linux-source" >&2; exit 2; }
+		echo "build-kernel: $want is gone from trixie-backports, using $pkg" >&2
+	fi
+	series=${pkg#linux-source-}
+	version=$(apt-cache "${opts[@]}" show "$pkg" | awk '/^Version:/ { print $2; exit }')
+	local deb=$apt/debs/${pkg}_${version}.deb
+	if [ ! -s "$deb" ]; then
+		(cd "$apt/debs" && apt-get -q "${opts[@]}" download "$pkg" >&2)
+		mv "$apt/debs/${pkg}_"*"${version#*:}"*_all.deb "$deb"
+	fi
+	tarball_deb=$deb
+}
+
+tarball_deb=
+if [ "$series" = 6.12 ]; then
+	dpkg -s linux-source-6.12 >/dev/null 2>&1 || {
+		echo "build-kernel: install the Debian package linux-source-6.12" >&2; exit 2; }
+	version=$(dpkg-query -W -f '${Version}' linux-source-6.12)
+else
+	fetch_backports "$series"
+fi
+
+key=$(cat "$fragment" "$0" <(echo "$series $version") | sha256sum | cut -c1-16)
+out=$cache/linux-$series-$key
+if [ -s "$out/bzImage" ]; then
+	echo "$out"
+	exit 0
+fi
+
+work=$(mktemp -d "$cache/build.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+if [ -n "$tarball_deb" ]; then
+	dpkg-deb -x "$tarball_deb" "$work/pkg"
+	tarball=$work/pkg/usr/src/linux-source-$series.tar.xz
+else
+	tarball=/usr/src/linux-source-$series.tar.xz
+fi
+echo "build-kernel: building Linux $series ($version), takes a few minutes" >&2
+tar -C "$work" -xf "$tarball"
+src=$work/linux-source-$series
+build() {
+	set -e
+	make -C "$src" tinyconfig
+	"$src/scripts/config" --file "$src/.config" \
+		$(grep -v '^#' "$fragment" | sed 's/^/--enable /')
+	make -C "$src" olddefconfig
+	missing=$(grep -v '^#' "$fragment" | while read -r opt; do
+		grep -q "^CONFIG_$opt=y" "$src/.config" || echo "$opt"; done)
+	# IOMMU_PT_AMDV1 only exists on newer kernels; everything else must stick.
+	missing=$(echo "$missing" | grep -vx 'IOMMU_PT_AMDV1' || true)
+	if [ -n "$missing" ]; then
+		echo "build-kernel: options did not stick: $missing" >&2
+		return 1
+	fi
+	make -C "$src" -j"$(nproc)" bzImage
+	make -C "$src" headers_install INSTALL_HDR_PATH="$work/out"
+}
+if ! build >"$work/build.log" 2>&1; then
+	tail -n 40 "$work/build.log" >&2
+	exit 1
+fi
+
+cp "$src/arch/x86/boot/bzImage" "$work/out/"
+cp "$src/drivers/iommu/iommufd/iommufd_test.h" "$work/out/"
+cp "$src/.config" "$work/out/config"
+echo "$series $version" >"$work/out/VERSION"
+rm -rf "$out"
+mv "$work/out" "$out"
+echo "$out"
