@@ -15,6 +15,9 @@
 #include "mock/viommu-mock.h"
 
 #define BUF_SIZE (64 * 4096)
+/* Kernels refuse vendor data longer than the struct they know; the mock's
+ * grew after 6.12, and only its first field is needed. */
+#define MOCK_HWPT_DATA_LEN sizeof(((struct iommu_hwpt_selftest *) NULL)->iotlb)
 
 struct fixture {
         int fd;
@@ -102,7 +105,9 @@ static void test_ioas_map_kernel_iova(void **state) {
         assert_errno(viommu_ioas_map(f->fd, UINT32_MAX, IOMMU_IOAS_MAP_READABLE, f->buf, 4096, &a), ENOENT);
         assert_errno(viommu_ioas_map(f->fd, f->ioas, 1u << 31, f->buf, 4096, &a), EOPNOTSUPP);
         assert_errno(viommu_ioas_map(f->fd, f->ioas, IOMMU_IOAS_MAP_READABLE, f->buf, 4096, NULL), EINVAL);
-        assert_errno(viommu_ioas_unmap(f->fd, f->ioas, 0, UINT64_MAX, &all), ENOENT);
+        /* Unmapping everything from an empty IOAS is not an error. */
+        assert_ok(viommu_ioas_unmap(f->fd, f->ioas, 0, UINT64_MAX, &all));
+        assert_int_equal(all, 0);
 }
 
 static void test_ioas_copy(void **state) {
@@ -158,25 +163,31 @@ static void test_ioas_allow_iovas(void **state) {
         assert_ok(viommu_ioas_map(f->fd, f->ioas, IOMMU_IOAS_MAP_READABLE, f->buf, BUF_SIZE, &iova));
         assert_true(iova >= allowed.start && iova + BUF_SIZE - 1 <= allowed.last);
         assert_errno(viommu_ioas_allow_iovas(f->fd, f->ioas, &bad, 1), EINVAL);
-        /* A mapping outside the new ranges makes them impossible. */
-        const struct iommu_iova_range elsewhere = { .start = MOCK_APERTURE_START, .last = MOCK_APERTURE_START + 0xfffff };
-        assert_errno(viommu_ioas_allow_iovas(f->fd, f->ioas, &elsewhere, 1), EADDRINUSE);
+        /* Outside the attached device's aperture is reserved: not allowed. */
+        const struct iommu_iova_range reserved = { .start = 0x1000, .last = 0x1fff };
+        assert_errno(viommu_ioas_allow_iovas(f->fd, f->ioas, &reserved, 1), EADDRINUSE);
         assert_ok(viommu_ioas_unmap(f->fd, f->ioas, 0, UINT64_MAX, NULL));
         assert_ok(viommu_ioas_allow_iovas(f->fd, f->ioas, NULL, 0));
 }
 
 static void test_options(void **state) {
         struct fixture *f = *state;
+        _cleanup_close_ int empty = test_iommufd();
         uint64_t v = 42;
 
-        assert_ok(viommu_option_get(f->fd, IOMMU_OPTION_RLIMIT_MODE, 0, &v));
+        /* The accounting mode is set on an iommufd that holds no object yet,
+         * as a broker does before handing one over. */
+        assert_ok(viommu_option_get(empty, IOMMU_OPTION_RLIMIT_MODE, 0, &v));
         assert_int_equal(v, 0);
-        assert_ok(viommu_option_set(f->fd, IOMMU_OPTION_RLIMIT_MODE, 0, 1));
-        assert_ok(viommu_option_get(f->fd, IOMMU_OPTION_RLIMIT_MODE, 0, &v));
+        assert_ok(viommu_option_set(empty, IOMMU_OPTION_RLIMIT_MODE, 0, 1));
+        assert_ok(viommu_option_get(empty, IOMMU_OPTION_RLIMIT_MODE, 0, &v));
         assert_int_equal(v, 1);
+        assert_errno(viommu_option_set(empty, IOMMU_OPTION_RLIMIT_MODE, 0, 7), EINVAL);
+        assert_errno(viommu_option_set(f->fd, IOMMU_OPTION_RLIMIT_MODE, 0, 1), EBUSY);
+        assert_errno(viommu_option_get(f->fd, IOMMU_OPTION_RLIMIT_MODE, f->ioas, &v), EOPNOTSUPP);
+
         assert_ok(viommu_option_get(f->fd, IOMMU_OPTION_HUGE_PAGES, f->ioas, &v));
         assert_int_equal(v, 1);
-        assert_errno(viommu_option_set(f->fd, IOMMU_OPTION_RLIMIT_MODE, 0, 7), EINVAL);
         assert_errno(viommu_option_get(f->fd, 0x1234, 0, &v), EOPNOTSUPP);
         assert_errno(viommu_option_get(f->fd, IOMMU_OPTION_HUGE_PAGES, UINT32_MAX, &v), ENOENT);
 }
@@ -220,7 +231,7 @@ static void test_hwpt_alloc_paging(void **state) {
         assert_errno(viommu_hwpt_alloc(f->fd, 0, UINT32_MAX, f->ioas, 0,
                                        IOMMU_HWPT_DATA_NONE, NULL, 0, &bogus), ENOENT);
         assert_errno(viommu_hwpt_alloc(f->fd, 0, f->dev.idev_id, UINT32_MAX, 0,
-                                       IOMMU_HWPT_DATA_NONE, NULL, 0, &bogus), ENOENT);
+                                       IOMMU_HWPT_DATA_NONE, NULL, 0, &bogus), EINVAL);
 }
 
 static uint32_t alloc_nested(struct fixture *f, uint32_t parent, uint32_t flags, uint32_t fault_id) {
@@ -228,7 +239,7 @@ static uint32_t alloc_nested(struct fixture *f, uint32_t parent, uint32_t flags,
         uint32_t id;
 
         assert_ok(viommu_hwpt_alloc(f->fd, flags, f->dev.idev_id, parent, fault_id,
-                                    IOMMU_HWPT_DATA_SELFTEST, &data, sizeof(data), &id));
+                                    IOMMU_HWPT_DATA_SELFTEST, &data, MOCK_HWPT_DATA_LEN, &id));
         return id;
 }
 
@@ -251,12 +262,12 @@ static void test_hwpt_nested(void **state) {
 
         /* A parent must be a NEST_PARENT paging HWPT; nested on nested fails. */
         assert_errno(viommu_hwpt_alloc(f->fd, 0, f->dev.idev_id, plain, 0, IOMMU_HWPT_DATA_SELFTEST,
-                                       &data, sizeof(data), &bogus), EINVAL);
+                                       &data, MOCK_HWPT_DATA_LEN, &bogus), EINVAL);
         assert_errno(viommu_hwpt_alloc(f->fd, 0, f->dev.idev_id, nested, 0, IOMMU_HWPT_DATA_SELFTEST,
-                                       &data, sizeof(data), &bogus), EINVAL);
+                                       &data, MOCK_HWPT_DATA_LEN, &bogus), EINVAL);
         /* Unknown vendor data and missing data. */
         assert_errno(viommu_hwpt_alloc(f->fd, 0, f->dev.idev_id, parent, 0, 0x7777,
-                                       &data, sizeof(data), &bogus), EOPNOTSUPP);
+                                       &data, MOCK_HWPT_DATA_LEN, &bogus), EOPNOTSUPP);
         assert_errno(viommu_hwpt_alloc(f->fd, 0, f->dev.idev_id, parent, 0, IOMMU_HWPT_DATA_SELFTEST,
                                        &data, 0, &bogus), EINVAL);
 
@@ -328,7 +339,7 @@ static void test_fault_queue(void **state) {
         {
                 struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
                 assert_errno(viommu_hwpt_alloc(f->fd, IOMMU_HWPT_FAULT_ID_VALID, f->dev.idev_id, parent,
-                                               UINT32_MAX, IOMMU_HWPT_DATA_SELFTEST, &data, sizeof(data),
+                                               UINT32_MAX, IOMMU_HWPT_DATA_SELFTEST, &data, MOCK_HWPT_DATA_LEN,
                                                &bogus), ENOENT);
         }
         assert_ok(viommu_mock_device_replace(f->fd, f->dev.stdev_id, iopf_hwpt, NULL));
@@ -353,12 +364,14 @@ static void test_fault_queue(void **state) {
         assert_errno(viommu_fault_respond(fault_fd, fault[0].cookie + 1000, IOMMUFD_PAGE_RESP_SUCCESS), EINVAL);
         assert_ok(viommu_fault_respond(fault_fd, fault[0].cookie, IOMMUFD_PAGE_RESP_SUCCESS));
 
-        /* The queue outlives nothing it serves: busy while the HWPT uses it. */
+        /* Destroy order: the HWPT that uses the queue first, and the queue
+         * only once its fd is closed too. */
         assert_errno(viommu_destroy(f->fd, fault_id), EBUSY);
         assert_ok(viommu_mock_device_replace(f->fd, f->dev.stdev_id, f->ioas, NULL));
         assert_ok(viommu_destroy(f->fd, iopf_hwpt));
-        assert_ok(viommu_destroy(f->fd, fault_id));
+        assert_errno(viommu_destroy(f->fd, fault_id), EBUSY);
         close(fault_fd);
+        assert_ok(viommu_destroy(f->fd, fault_id));
         assert_errno(viommu_fault_read(-1, fault, 1), EBADF);
 }
 
@@ -403,7 +416,7 @@ static void test_dirty_tracking(void **state) {
         assert_ok(viommu_hwpt_set_dirty_tracking(f->fd, hwpt, false));
         /* A HWPT allocated without DIRTY_TRACKING cannot track. */
         assert_ok(viommu_hwpt_alloc(f->fd, 0, f->dev.idev_id, f->ioas, 0, IOMMU_HWPT_DATA_NONE, NULL, 0, &plain));
-        assert_errno(viommu_hwpt_set_dirty_tracking(f->fd, plain, true), EINVAL);
+        assert_errno(viommu_hwpt_set_dirty_tracking(f->fd, plain, true), EOPNOTSUPP);
         assert_errno(viommu_hwpt_get_dirty_bitmap(f->fd, hwpt, 0, iova + 1, BUF_SIZE, MOCK_PAGE_SIZE, bitmap),
                      EINVAL);
         assert_errno(viommu_hwpt_get_dirty_bitmap(f->fd, hwpt, 0, iova, BUF_SIZE, MOCK_PAGE_SIZE, NULL), EINVAL);

@@ -1,0 +1,12 @@
+#!/bin/bash
+# Installs everything the build and the whole test suite need on Debian
+# bookworm (as root): the build dependencies here, the test VM's through
+# tests/vm/install-deps.sh.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+"$here/vm/install-deps.sh"
+DEBIAN_FRONTEND=noninteractive apt-get install -q -y --no-install-recommends \
+	autoconf automake libtool pkg-config make gcc libc6-dev \
+	libsystemd-dev libudev-dev libjson-c-dev libcmocka-dev \
+	dbus

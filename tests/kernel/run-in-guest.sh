@@ -1,0 +1,33 @@
+#!/bin/bash
+# Runs the real-kernel tests of one VM profile, inside the test VM.
+#
+#   tests/kernel/run-in-guest.sh mock|vtd BUILDDIR
+#
+# Each test program's cmocka output goes to stdout; the exit status is
+# non-zero if any of them failed.
+set -uo pipefail
+
+profile=${1:?usage: run-in-guest.sh mock|vtd BUILDDIR}
+build=${2:?usage: run-in-guest.sh mock|vtd BUILDDIR}
+
+case $profile in
+mock)
+	tests=(test-iommufd-mock)
+	;;
+vtd)
+	tests=(test-vfio-vtd)
+	# From 7.x on, mock devices work beside an emulated VT-d as well.
+	[ "$(uname -r | cut -d. -f1)" -ge 7 ] && tests+=(test-iommufd-mock)
+	;;
+*)
+	echo "run-in-guest: unknown profile $profile" >&2
+	exit 2
+	;;
+esac
+
+status=0
+for t in "${tests[@]}"; do
+	echo "== $t on Linux $(uname -r), profile $profile"
+	"$build/tests/kernel/$t" || status=1
+done
+exit $status
