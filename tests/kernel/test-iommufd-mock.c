@@ -375,10 +375,16 @@ static void test_fault_queue(void **state) {
         assert_errno(viommu_fault_read(-1, fault, 1), EBADF);
 }
 
+/* Dirty bits are kept per IO page table entry. The 7.x mock maps
+ * physically contiguous memory with large entries, so each 4 KiB page is
+ * mapped on its own: every entry is then at most 4 KiB, and reads at
+ * 4 KiB resolve exactly on every kernel. */
+#define DIRTY_PAGE 4096
+
 static void test_dirty_tracking(void **state) {
         struct fixture *f = *state;
-        const uint64_t npages = BUF_SIZE / MOCK_PAGE_SIZE;
-        uint64_t marks[DIV_ROUND_UP(BUF_SIZE / MOCK_PAGE_SIZE, 64)] = {};
+        const uint64_t npages = BUF_SIZE / DIRTY_PAGE;
+        uint64_t marks[DIV_ROUND_UP(BUF_SIZE / DIRTY_PAGE, 64)] = {};
         uint64_t bitmap[ELEMENTSOF(marks)];
         uint64_t iova = MOCK_APERTURE_START, nr = 0;
         uint32_t hwpt, plain;
@@ -386,30 +392,36 @@ static void test_dirty_tracking(void **state) {
         assert_ok(viommu_hwpt_alloc(f->fd, IOMMU_HWPT_ALLOC_DIRTY_TRACKING, f->dev.idev_id, f->ioas, 0,
                                     IOMMU_HWPT_DATA_NONE, NULL, 0, &hwpt));
         assert_ok(viommu_mock_device_replace(f->fd, f->dev.stdev_id, hwpt, NULL));
-        assert_ok(viommu_ioas_map(f->fd, f->ioas,
-                                  IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
-                                  f->buf, BUF_SIZE, &iova));
+        for (uint64_t i = 0; i < npages; i++) {
+                uint64_t page_iova = iova + i * DIRTY_PAGE;
+                assert_ok(viommu_ioas_map(f->fd, f->ioas,
+                                          IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+                                          IOMMU_IOAS_MAP_WRITEABLE,
+                                          f->buf + i * DIRTY_PAGE, DIRTY_PAGE, &page_iova));
+        }
         assert_ok(viommu_hwpt_set_dirty_tracking(f->fd, hwpt, true));
 
-        /* Every third page is written by "the device". */
-        uint64_t expected = 0;
+        /* Every third page is written by "the device". The mock takes the
+         * marks in its own 2 KiB pages: the first half of each page. */
+        uint64_t marks_2k[2 * ELEMENTSOF(marks)] = {}, expected = 0;
         for (uint64_t i = 0; i < npages; i += 3) {
                 marks[i / 64] |= UINT64_C(1) << (i % 64);
+                marks_2k[2 * i / 64] |= UINT64_C(1) << (2 * i % 64);
                 expected++;
         }
-        assert_ok(viommu_mock_dirty(f->fd, hwpt, iova, BUF_SIZE, MOCK_PAGE_SIZE, marks, &nr));
+        assert_ok(viommu_mock_dirty(f->fd, hwpt, iova, BUF_SIZE, MOCK_PAGE_SIZE, marks_2k, &nr));
         assert_int_equal(nr, expected);
 
         memset(bitmap, 0, sizeof(bitmap));
         assert_ok(viommu_hwpt_get_dirty_bitmap(f->fd, hwpt, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR,
-                                               iova, BUF_SIZE, MOCK_PAGE_SIZE, bitmap));
+                                               iova, BUF_SIZE, DIRTY_PAGE, bitmap));
         assert_memory_equal(bitmap, marks, sizeof(marks));
         /* NO_CLEAR left the bits; a plain read returns and clears them. */
         memset(bitmap, 0, sizeof(bitmap));
-        assert_ok(viommu_hwpt_get_dirty_bitmap(f->fd, hwpt, 0, iova, BUF_SIZE, MOCK_PAGE_SIZE, bitmap));
+        assert_ok(viommu_hwpt_get_dirty_bitmap(f->fd, hwpt, 0, iova, BUF_SIZE, DIRTY_PAGE, bitmap));
         assert_memory_equal(bitmap, marks, sizeof(marks));
         memset(bitmap, 0, sizeof(bitmap));
-        assert_ok(viommu_hwpt_get_dirty_bitmap(f->fd, hwpt, 0, iova, BUF_SIZE, MOCK_PAGE_SIZE, bitmap));
+        assert_ok(viommu_hwpt_get_dirty_bitmap(f->fd, hwpt, 0, iova, BUF_SIZE, DIRTY_PAGE, bitmap));
         for (size_t i = 0; i < ELEMENTSOF(bitmap); i++)
                 assert_int_equal(bitmap[i], 0);
 
@@ -417,9 +429,9 @@ static void test_dirty_tracking(void **state) {
         /* A HWPT allocated without DIRTY_TRACKING cannot track. */
         assert_ok(viommu_hwpt_alloc(f->fd, 0, f->dev.idev_id, f->ioas, 0, IOMMU_HWPT_DATA_NONE, NULL, 0, &plain));
         assert_errno(viommu_hwpt_set_dirty_tracking(f->fd, plain, true), EOPNOTSUPP);
-        assert_errno(viommu_hwpt_get_dirty_bitmap(f->fd, hwpt, 0, iova + 1, BUF_SIZE, MOCK_PAGE_SIZE, bitmap),
+        assert_errno(viommu_hwpt_get_dirty_bitmap(f->fd, hwpt, 0, iova + 1, BUF_SIZE, DIRTY_PAGE, bitmap),
                      EINVAL);
-        assert_errno(viommu_hwpt_get_dirty_bitmap(f->fd, hwpt, 0, iova, BUF_SIZE, MOCK_PAGE_SIZE, NULL), EINVAL);
+        assert_errno(viommu_hwpt_get_dirty_bitmap(f->fd, hwpt, 0, iova, BUF_SIZE, DIRTY_PAGE, NULL), EINVAL);
 }
 
 static void test_features(void **state) {
@@ -536,6 +548,10 @@ static void test_viommu(void **state) {
         assert_ok(viommu_vdevice_alloc(f->fd, viommu, f->dev.idev_id, 0x99, &vdev));
         /* One vDEVICE per device and vIOMMU. */
         assert_errno(viommu_vdevice_alloc(f->fd, viommu, f->dev.idev_id, 0x98, &bogus), EEXIST);
+        /* A nested HWPT on the vIOMMU: events of a device attached to it
+         * go to the vIOMMU's event queue. */
+        uint32_t nested = alloc_nested(f, viommu, 0, 0);
+        assert_ok(viommu_mock_device_replace(f->fd, f->dev.stdev_id, nested, NULL));
 
         r = viommu_veventq_alloc(f->fd, viommu, IOMMU_VEVENTQ_TYPE_SELFTEST, 2, &veventq, &veventq_fd);
         if (!kernel_at_least(6, 15)) {
@@ -558,8 +574,11 @@ static void test_viommu(void **state) {
         assert_int_equal(ev.ev.virt_id, 0x99);
         assert_false(ev.hdr.flags & IOMMU_VEVENTQ_FLAG_LOST_EVENTS);
 
-        /* Dependency order: the vDEVICE and vEVENTQ hold the vIOMMU. */
+        /* Dependency order: the vDEVICE, vEVENTQ and nested HWPT hold the
+         * vIOMMU. */
         assert_errno(viommu_destroy(f->fd, viommu), EBUSY);
+        assert_ok(viommu_mock_device_replace(f->fd, f->dev.stdev_id, f->ioas, NULL));
+        assert_ok(viommu_destroy(f->fd, nested));
         assert_ok(viommu_destroy(f->fd, vdev));
         close(veventq_fd);
         assert_ok(viommu_destroy(f->fd, veventq));
@@ -598,8 +617,9 @@ static void test_viommu_invalidate(void **state) {
 /* Linux 6.15: PASID attach, replace and detach of a PASID-capable mock. */
 static void test_pasid(void **state) {
         struct fixture *f = *state;
+        struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
         struct viommu_mock_device pdev;
-        uint32_t hwpt1, hwpt2;
+        uint32_t parent, s2, nested[2];
         const uint32_t pasid = 100;
 
         int r = viommu_mock_device_new(f->fd, f->ioas, MOCK_FLAGS_DEVICE_PASID, &pdev);
@@ -609,20 +629,34 @@ static void test_pasid(void **state) {
                 return;
         }
         assert_ok(r);
-        for (uint32_t *h = &hwpt1; h; h = h == &hwpt1 ? &hwpt2 : NULL)
-                assert_ok(viommu_hwpt_alloc(f->fd, IOMMU_HWPT_ALLOC_PASID, pdev.idev_id, f->ioas, 0,
-                                            IOMMU_HWPT_DATA_NONE, NULL, 0, h));
+        assert_ok(viommu_hwpt_alloc(f->fd, IOMMU_HWPT_ALLOC_NEST_PARENT, pdev.idev_id, f->ioas, 0,
+                                    IOMMU_HWPT_DATA_NONE, NULL, 0, &parent));
+        for (size_t i = 0; i < ELEMENTSOF(nested); i++)
+                assert_ok(viommu_hwpt_alloc(f->fd, IOMMU_HWPT_ALLOC_PASID, pdev.idev_id, parent, 0,
+                                            IOMMU_HWPT_DATA_SELFTEST, &data, MOCK_HWPT_DATA_LEN, &nested[i]));
+        assert_ok(viommu_hwpt_alloc(f->fd, IOMMU_HWPT_ALLOC_PASID, pdev.idev_id, f->ioas, 0,
+                                    IOMMU_HWPT_DATA_NONE, NULL, 0, &s2));
+
+        /* PASIDs need the whole device on a PASID-compatible domain. */
+        assert_ok(viommu_mock_device_replace(f->fd, pdev.stdev_id, parent, NULL));
+        assert_errno(viommu_mock_pasid_attach(f->fd, pdev.stdev_id, pasid, nested[0]), EINVAL);
+        assert_ok(viommu_mock_device_replace(f->fd, pdev.stdev_id, s2, NULL));
+
         assert_ok(viommu_mock_pasid_check(f->fd, pdev.stdev_id, pasid, 0));
-        assert_ok(viommu_mock_pasid_attach(f->fd, pdev.stdev_id, pasid, hwpt1));
-        assert_ok(viommu_mock_pasid_check(f->fd, pdev.stdev_id, pasid, hwpt1));
-        assert_ok(viommu_mock_pasid_replace(f->fd, pdev.stdev_id, pasid, hwpt2));
-        assert_ok(viommu_mock_pasid_check(f->fd, pdev.stdev_id, pasid, hwpt2));
-        assert_errno(viommu_destroy(f->fd, hwpt2), EBUSY);
+        assert_ok(viommu_mock_pasid_attach(f->fd, pdev.stdev_id, pasid, nested[0]));
+        assert_ok(viommu_mock_pasid_check(f->fd, pdev.stdev_id, pasid, nested[0]));
+        assert_ok(viommu_mock_pasid_replace(f->fd, pdev.stdev_id, pasid, nested[1]));
+        assert_ok(viommu_mock_pasid_check(f->fd, pdev.stdev_id, pasid, nested[1]));
+        assert_errno(viommu_destroy(f->fd, nested[1]), EBUSY);
         assert_ok(viommu_mock_pasid_detach(f->fd, pdev.stdev_id, pasid));
         assert_ok(viommu_mock_pasid_check(f->fd, pdev.stdev_id, pasid, 0));
-        assert_ok(viommu_destroy(f->fd, hwpt2));
-        /* A PASID beyond the device's width is refused. */
-        assert_true(viommu_mock_pasid_attach(f->fd, pdev.stdev_id, 1u << MOCK_PASID_WIDTH, hwpt1) < 0);
+        assert_ok(viommu_destroy(f->fd, nested[1]));
+
+        /* Neither a domain made without ALLOC_PASID nor an IOAS goes on a
+         * PASID. */
+        assert_errno(viommu_mock_pasid_attach(f->fd, pdev.stdev_id, pasid, parent), EINVAL);
+        assert_errno(viommu_mock_pasid_attach(f->fd, pdev.stdev_id, pasid, f->ioas), EINVAL);
+        assert_ok(viommu_mock_pasid_check(f->fd, pdev.stdev_id, pasid, 0));
 }
 
 /* Linux 6.17: a HW queue of the mock vIOMMU, backed by mapped guest memory. */

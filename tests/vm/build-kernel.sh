@@ -3,13 +3,16 @@
 #
 #   tests/vm/build-kernel.sh 6.12|7.3
 #
-# Prints the cache directory holding bzImage, usr/include (headers_install),
-# iommufd_test.h and VERSION. The cache key is a hash of the config fragment,
-# this script and the exact Debian source package version, so a second run does
-# not rebuild. Cache root: $VIOMMU_VM_CACHE, default /var/cache/viommu-vm.
+# Prints the cache directory holding bzImage, include/ (headers_install),
+# iommufd_test.h, config and VERSION. The cache key is a hash of the config
+# fragment, the build recipe's revision and the exact Debian source package
+# version, so a second run does not rebuild. Cache root: $VIOMMU_VM_CACHE,
+# default /var/cache/viommu-vm.
 set -euo pipefail
 
 series=${1:?usage: build-kernel.sh SERIES}
+# Bump when build() below changes what it produces.
+recipe=1
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${VIOMMU_VM_CACHE:-/var/cache/viommu-vm}
 fragment=$here/kernel.fragment
@@ -22,7 +25,7 @@ need() {
 	}
 }
 need gcc gcc; need make make; need flex flex; need bison bison; need bc bc
-need xz xz-utils; need dpkg-deb dpkg; need apt-get apt
+need xz xz-utils; need dpkg-deb dpkg; need apt-get apt; need rsync rsync
 [ -e /usr/include/libelf.h ] || { echo "build-kernel: libelf.h missing; install libelf-dev" >&2; exit 2; }
 [ -e /usr/include/openssl/ssl.h ] || { echo "build-kernel: openssl headers missing; install libssl-dev" >&2; exit 2; }
 
@@ -37,8 +40,12 @@ fetch_backports() {
 	echo "deb ${mirror%/} trixie-backports main" >"$apt/sources.list"
 	local opts=(-o Dir::Etc::sourcelist="$apt/sources.list" -o Dir::Etc::sourceparts=-
 		-o Dir::State::Lists="$apt/lists" -o APT::Get::List-Cleanup=0)
-	apt-get -q "${opts[@]}" update >&2
 	pkg=linux-source-$want
+	# The package lists are fetched when they lack the series asked for, so
+	# a later run works offline.
+	if ! apt-cache "${opts[@]}" show "$pkg" >/dev/null 2>&1; then
+		apt-get -qq "${opts[@]}" update >&2
+	fi
 	if ! apt-cache "${opts[@]}" show "$pkg" >/dev/null 2>&1; then
 		pkg=$(apt-cache "${opts[@]}" search '^linux-source-[0-9.]+$' |
 			awk '{ print $1 }' | sort -V | tail -n1)
@@ -49,7 +56,7 @@ fetch_backports() {
 	version=$(apt-cache "${opts[@]}" show "$pkg" | awk '/^Version:/ { print $2; exit }')
 	local deb=$apt/debs/${pkg}_${version}.deb
 	if [ ! -s "$deb" ]; then
-		(cd "$apt/debs" && apt-get -q "${opts[@]}" download "$pkg" >&2)
+		(cd "$apt/debs" && apt-get -qq "${opts[@]}" download "$pkg" >&2)
 		mv "$apt/debs/${pkg}_"*"${version#*:}"*_all.deb "$deb"
 	fi
 	tarball_deb=$deb
@@ -64,8 +71,11 @@ else
 	fetch_backports "$series"
 fi
 
-key=$(cat "$fragment" "$0" <(echo "$series $version") | sha256sum | cut -c1-16)
+key=$(cat "$fragment" <(echo "recipe $recipe $series $version") | sha256sum | cut -c1-16)
 out=$cache/linux-$series-$key
+# One build per kernel at a time; a second caller waits and takes the result.
+exec 9>"$cache/.lock-$series"
+flock 9
 if [ -s "$out/bzImage" ]; then
 	echo "$out"
 	exit 0

@@ -1,0 +1,96 @@
+#!/bin/bash
+# PID 1 of the viommu test VM; run-vm.sh boots the kernel with init= pointing
+# here. The root file system is the host's, read-only over 9p. The job comes in
+# and the result goes out through the writable 9p share tagged viommu-job:
+#   job        sourced: profile, workdir, share, command (an array)
+#   status     written: COMMAND's exit status
+#   kernel.log written: the kernel log after COMMAND
+# shellcheck disable=SC2154 # the job file sets profile, workdir, share, command
+set -euo pipefail
+
+job=/run/viommu-job
+vfio_ids="1234:11e8 8086:10d3" # edu, e1000e
+
+# Whatever happens, stop the machine; QEMU runs with -no-reboot and exits.
+trap 'sync; reboot --force --no-wtmp' EXIT
+
+fail() {
+	echo "guest-init: $*" >&2
+	exit 1
+}
+
+mount_9p() {
+	mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 "$1" "$2"
+}
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/shm
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t tmpfs -o mode=755 tmpfs /run
+mkdir "$job"
+mount_9p viommu-job "$job"
+
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/tmp LANG=C.UTF-8
+
+# shellcheck source=/dev/null
+. "$job/job"
+
+# Bind every PCI device with one of $vfio_ids to vfio-pci; the virtio-9p
+# device holding the root is never among them.
+bind_vfio() {
+	local dev bdf id vfio node major minor devices=()
+	for dev in /sys/bus/pci/devices/*; do
+		bdf=${dev##*/}
+		id=$(<"$dev/vendor"):$(<"$dev/device")
+		id=${id//0x/}
+		[[ " $vfio_ids " == *" $id "* ]] || continue
+		if [ -e "$dev/driver" ]; then
+			echo "$bdf" >"$dev/driver/unbind"
+		fi
+		echo vfio-pci >"$dev/driver_override"
+		echo "$bdf" >/sys/bus/pci/drivers_probe
+		vfio=$(ls "$dev/vfio-dev" 2>/dev/null) ||
+			fail "$bdf ($id) did not bind to vfio-pci"
+		node=/dev/vfio/devices/$vfio
+		if [ ! -c "$node" ]; then
+			IFS=: read -r major minor <"$dev/vfio-dev/$vfio/dev"
+			mkdir -p /dev/vfio/devices
+			mknod "$node" c "$major" "$minor"
+		fi
+		devices+=("$bdf=$node")
+	done
+	[ ${#devices[@]} -eq 2 ] || fail "expected 2 devices for vfio-pci, found ${#devices[@]}"
+	export VIOMMU_TEST_VFIO_DEVICES="${devices[*]}"
+}
+
+[ -c /dev/iommu ] || fail "/dev/iommu is missing"
+case $profile in
+mock) ;;
+vtd) bind_vfio ;;
+*) fail "unknown profile '$profile'" ;;
+esac
+VIOMMU_TEST_KERNEL=$(uname -r)
+export VIOMMU_TEST_PROFILE=$profile VIOMMU_TEST_KERNEL
+
+if [ -n "$share" ]; then
+	mkdir -p "$share"
+	mount_9p viommu-share "$share"
+	export VIOMMU_TEST_SHARE=$share
+fi
+
+read -r uptime _ </proc/uptime
+echo "viommu-vm: Linux $VIOMMU_TEST_KERNEL, profile $profile, up in ${uptime}s"
+for var in VIOMMU_TEST_VFIO_DEVICES VIOMMU_TEST_SHARE; do
+	[ -z "${!var:-}" ] || echo "viommu-vm: $var=${!var}"
+done
+
+cd "$workdir"
+status=0
+"${command[@]}" </dev/null || status=$?
+echo "$status" >"$job/status"
+dmesg >"$job/kernel.log"
+echo "viommu-vm: exit status $status"

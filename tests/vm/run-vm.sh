@@ -1,0 +1,124 @@
+#!/bin/bash
+# Boot a viommu test kernel under QEMU and run one command inside it.
+#
+#   tests/vm/run-vm.sh --kernel SERIES --profile mock|vtd [--share HOSTDIR]
+#                      [--timeout SECONDS] -- COMMAND [ARGS...]
+#
+# The guest sees the host's root file system read-only and runs COMMAND as
+# root in the current directory. Exit status: COMMAND's; 124 if the guest did
+# not finish within the timeout ($VIOMMU_VM_TIMEOUT, default 600 s); 125 if the
+# guest stopped without reporting a status; 2 for usage or missing packages.
+# shellcheck disable=SC2054 # QEMU options have commas
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+
+usage() {
+	echo "usage: run-vm.sh --kernel SERIES --profile mock|vtd [--share HOSTDIR]" \
+		"[--timeout SECONDS] -- COMMAND [ARGS...]" >&2
+	exit 2
+}
+
+fail() {
+	echo "run-vm: $*" >&2
+	exit 2
+}
+
+series='' profile='' share='' timeout=${VIOMMU_VM_TIMEOUT:-600}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernel | --profile | --share | --timeout)
+		[ $# -ge 2 ] || usage
+		case $1 in
+		--kernel) series=$2 ;;
+		--profile) profile=$2 ;;
+		--share) share=$(realpath -e "$2" 2>/dev/null) || fail "no such directory: $2" ;;
+		--timeout) timeout=$2 ;;
+		esac
+		shift 2
+		;;
+	--) shift; break ;;
+	*) usage ;;
+	esac
+done
+if [ -z "$series" ] || [ -z "$profile" ] || [ $# -eq 0 ]; then
+	usage
+fi
+[[ $timeout =~ ^[1-9][0-9]*$ ]] || fail "timeout must be a number of seconds: $timeout"
+[ -z "$share" ] || [ -d "$share" ] || fail "not a directory: $share"
+command -v qemu-system-x86_64 >/dev/null ||
+	fail "qemu-system-x86_64 not found; install the Debian package qemu-system-x86"
+
+# The guest mounts its own /tmp and /run over the host's.
+workdir=$PWD
+if [[ $workdir/ == /tmp/* || $workdir/ == /run/* ]] &&
+	[[ -z $share || $workdir/ != "$share"/* ]]; then
+	fail "the guest cannot see $workdir (its /tmp and /run are private); pass it with --share"
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/viommu-vm.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+case $profile in
+mock)
+	machine=(-M q35)
+	profile_args=''
+	;;
+vtd)
+	# The IOMMU comes first so that it translates for the devices after it.
+	# The NIC's peer is a socket nothing connects to: no network at all.
+	machine=(-M q35 -device intel-iommu,intremap=on
+		-device edu -device e1000e,romfile=,netdev=nowhere
+		-netdev "stream,id=nowhere,server=on,addr.type=unix,addr.path=${tmp//,/,,}/nic")
+	profile_args=intel_iommu=on,sm_on
+	;;
+*) usage ;;
+esac
+
+kernel=$("$here/build-kernel.sh" "$series")
+
+mkdir "$tmp/job"
+(
+	command=("$@")
+	declare -p profile workdir share command
+) >"$tmp/job/job"
+
+cmdline="console=ttyS0 quiet panic=-1 root=/dev/root rootfstype=9p ro
+rootflags=trans=virtio,version=9p2000.L,msize=262144
+init=$here/guest-init.sh $profile_args"
+
+# QEMU option values escape a comma by doubling it.
+qemu=(qemu-system-x86_64 -accel tcg -m 1G -nodefaults -display none -no-reboot
+	"${machine[@]}"
+	-kernel "$kernel/bzImage"
+	-append "${cmdline//$'\n'/ }"
+	-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap
+	-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root
+	-fsdev "local,id=job,path=${tmp//,/,,}/job,security_model=none"
+	-device virtio-9p-pci,fsdev=job,mount_tag=viommu-job
+	-chardev "stdio,id=console,signal=off,logfile=${tmp//,/,,}/console.log"
+	-serial chardev:console)
+if [ -n "$share" ]; then
+	qemu+=(-fsdev "local,id=share,path=${share//,/,,},security_model=none"
+		-device virtio-9p-pci,fsdev=share,mount_tag=viommu-share)
+fi
+
+# The serial console ends lines with CR LF; the kernel's shutdown messages after
+# the guest's last line are left to the log.
+rc=0
+timeout -k 10 "$timeout" "${qemu[@]}" </dev/null |
+	sed -u -e 's/\r*$//' -e '1,/viommu-vm: exit status [0-9]*$/!d' || rc=$?
+
+keep_log() {
+	trap - EXIT
+	echo "run-vm: $*; logs kept in $tmp" >&2
+}
+if [ "$rc" -eq 124 ]; then
+	keep_log "the guest did not finish within $timeout s"
+	exit 124
+fi
+if [ ! -s "$tmp/job/status" ]; then
+	keep_log "the guest stopped without reporting an exit status (QEMU: $rc)"
+	exit 125
+fi
+exit "$(<"$tmp/job/status")"
