@@ -35,3 +35,18 @@ lib_mock_libviommu_mock_la_SOURCES = \
 	lib/mock/iommufd-test-abi.h \
 	lib/mock/viommu-mock.h \
 	lib/mock/mock.c
+
+# Topology: IOMMU units, groups and devices from sysfs (+ libudev on the live /sys).
+lib_libviommu_la_SOURCES += \
+	lib/util.c \
+	lib/viommu-topology.h \
+	lib/topology.c \
+	lib/topology-json.c
+viommuinclude_HEADERS += lib/viommu-topology.h
+
+# Mapping index: the daemon's record of what each IOAS has mapped. Internal
+# to the project, so a convenience library rather than libviommu's ABI.
+noinst_LTLIBRARIES += lib/libviommu-internal.la
+lib_libviommu_internal_la_SOURCES = lib/mapping-index.h lib/mapping-index.c
+lib_libviommu_internal_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+lib_libviommu_internal_la_LIBADD = $(JSONC_LIBS)

@@ -18,6 +18,9 @@
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 #define DIV_ROUND_UP(x, y) (((x) + (y) - 1) / (y))
+#define IN_SET(x, a, b) ({ __typeof__(x) _x = (x); _x == (a) || _x == (b); })
+#define MIN(a, b) ({ __typeof__(a) _a = (a); __typeof__(b) _b = (b); _a < _b ? _a : _b; })
+#define MAX(a, b) ({ __typeof__(a) _a = (a); __typeof__(b) _b = (b); _a > _b ? _a : _b; })
 
 /* Hands ownership of a pointer (or fd) to the caller, leaving NULL (-EBADF). */
 #define TAKE_PTR(p) ({ __typeof__(p) _p = (p); (p) = NULL; _p; })
@@ -95,3 +98,9 @@ int read_full_file_at(int dir_fd, const char *path, size_t max_size, char **ret,
  * base 16 with an optional "0x" for the x64 variant. */
 int safe_atou(const char *s, unsigned *ret);
 int safe_atox64(const char *s, uint64_t *ret);
+
+static inline void *memdup(const void *p, size_t l) {
+        void *q = malloc(l ?: 1);
+
+        return q ? memcpy(q, p, l) : NULL;
+}

@@ -1,0 +1,463 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Who may claim which device, and how much a session may hold.
+ *
+ * Root may claim anything. Anyone else may claim what viommud.conf(5) allows
+ * to their uid, groups or systemd unit; everything else is asked of polkit,
+ * asynchronously, as sd-bus daemons do: the first run of the method handler
+ * sends CheckAuthorization and returns 0 without replying; when polkit
+ * answers, the original call is put back into the bus's read queue, the
+ * handler runs again from the top (so every object it looks up is looked up
+ * afresh) and this time gets the stored answer.
+ */
+
+#include <errno.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "bus-errors.h"
+#include "channel.h"
+#include "config.h"
+#include "log.h"
+#include "util.h"
+#include "viommu-topology.h"
+
+#define POLKIT_BUS_NAME  "org.freedesktop.PolicyKit1"
+#define POLKIT_PATH      "/org/freedesktop/PolicyKit1/Authority"
+#define POLKIT_INTERFACE "org.freedesktop.PolicyKit1.Authority"
+#define POLKIT_CHECK_ALLOW_USER_INTERACTION 1u
+
+/* An interactive query waits for a person to type a password. */
+#define POLKIT_INTERACTIVE_TIMEOUT_USEC (5ULL * 60 * 1000 * 1000)
+
+/* Every method that may ask polkit, and what it asks about. A method not
+ * here is denied. */
+static const struct {
+        const char *interface;
+        const char *member;
+        const char *action;
+} polkit_actions[] = {
+        { "org.viommu1.Session", "ClaimDevice", "org.viommu1.claim-device" },
+};
+
+struct AuthQuery {
+        Daemon *daemon;
+        /* The method call, re-run once polkit answered; and its key. */
+        sd_bus_message *request;
+        uint64_t cookie;
+        char *sender;
+
+        char *action;
+        char *device;
+        uid_t uid;
+
+        sd_bus_slot *slot;              /* CheckAuthorization in flight */
+        sd_event_source *defer;         /* drops an answer the re-run never collected */
+        bool answered;
+        bool allowed;
+        sd_bus_error denial;
+
+        AuthQuery *prev, *next;
+};
+
+static AuthQuery *auth_query_free(AuthQuery *q) {
+        if (!q)
+                return NULL;
+
+        if (q->prev)
+                q->prev->next = q->next;
+        else if (q->daemon->auth_queries == q)
+                q->daemon->auth_queries = q->next;
+        if (q->next)
+                q->next->prev = q->prev;
+
+        sd_bus_slot_unref(q->slot);
+        sd_event_source_disable_unref(q->defer);
+        sd_bus_message_unref(q->request);
+        sd_bus_error_free(&q->denial);
+        free(q->sender);
+        free(q->action);
+        free(q->device);
+        free(q);
+        return NULL;
+}
+
+void auth_queries_free(Daemon *d) {
+        while (d->auth_queries)
+                auth_query_free(d->auth_queries);
+}
+
+/* A message comes back as the same object; cookie and sender identify it
+ * all the same, should sd-bus ever hand over a copy. */
+static AuthQuery *auth_query_find(Daemon *d, sd_bus_message *m) {
+        const char *sender = sd_bus_message_get_sender(m);
+        uint64_t cookie;
+
+        if (sd_bus_message_get_cookie(m, &cookie) < 0)
+                return NULL;
+        for (AuthQuery *q = d->auth_queries; q; q = q->next)
+                if (q->request == m || (q->cookie == cookie && sender && streq(q->sender, sender)))
+                        return q;
+        return NULL;
+}
+
+static const char *polkit_action_for(sd_bus_message *m) {
+        const char *interface = sd_bus_message_get_interface(m), *member = sd_bus_message_get_member(m);
+
+        if (!member)
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(polkit_actions); i++)
+                if (streq(polkit_actions[i].member, member) &&
+                    (!interface || streq(polkit_actions[i].interface, interface)))
+                        return polkit_actions[i].action;
+        return NULL;
+}
+
+static int add_gids(gid_t **gids, size_t *n, const gid_t *more, size_t n_more) {
+        gid_t *g;
+
+        if (n_more == 0)
+                return 0;
+        g = reallocarray(*gids, *n + n_more, sizeof(gid_t));
+        if (!g)
+                return -ENOMEM;
+        memcpy(g + *n, more, n_more * sizeof(gid_t));
+        *gids = g;
+        *n += n_more;
+        return 0;
+}
+
+/*
+ * The groups the user database gives uid, as polkit sees "unix-group:"
+ * membership. The bus does not report a caller's groups (dbus-daemon with
+ * systemd 252's sd-bus gives only the uid and pid; the rest would be read
+ * from /proc, which a caller can race), so the trusted uid is the key.
+ */
+static int user_db_groups(uid_t uid, gid_t **gids, size_t *n) {
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_free_ gid_t *list = NULL;
+        long suggested = sysconf(_SC_GETPW_R_SIZE_MAX);
+        size_t size = suggested > 0 ? (size_t) suggested : 4096;
+        struct passwd pw, *result = NULL;
+        int n_list = 64, e;
+
+        for (;;) {
+                free(buf);
+                buf = malloc(size);
+                if (!buf)
+                        return -ENOMEM;
+                e = getpwuid_r(uid, &pw, buf, size, &result);
+                if (e != ERANGE || size >= 1024 * 1024)
+                        break;
+                size *= 2;
+        }
+        if (e != 0)
+                return -e;
+        if (!result)
+                return 0;       /* a uid without a name: no groups to find */
+
+        for (;;) {
+                int want = n_list;
+                gid_t *l = reallocarray(list, n_list, sizeof(gid_t));
+
+                if (!l)
+                        return -ENOMEM;
+                list = l;
+                if (getgrouplist(pw.pw_name, pw.pw_gid, list, &want) >= 0) {
+                        n_list = want;
+                        break;
+                }
+                if (want <= n_list || want > 65536)
+                        return -E2BIG;
+                n_list = want;
+        }
+        return add_gids(gids, n, list, n_list);
+}
+
+static int polkit_reply_evaluate(AuthQuery *q, sd_bus_message *reply) {
+        int authorized, challenge, r;
+
+        if (sd_bus_message_is_method_error(reply, NULL)) {
+                const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+                if (sd_bus_error_has_name(e, SD_BUS_ERROR_SERVICE_UNKNOWN) ||
+                    sd_bus_error_has_name(e, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
+                        return sd_bus_error_setf(&q->denial, VIOMMU_ERROR_PERMISSION_DENIED,
+                                                 "uid %u may not claim %s: viommud.conf does not allow it, and polkit, "
+                                                 "which could (action %s), is not running on this bus",
+                                                 (unsigned) q->uid, q->device, q->action);
+                if (sd_bus_error_has_name(e, SD_BUS_ERROR_NO_REPLY) ||
+                    sd_bus_error_has_name(e, SD_BUS_ERROR_TIMEOUT))
+                        return sd_bus_error_setf(&q->denial, VIOMMU_ERROR_PERMISSION_DENIED,
+                                                 "uid %u may not claim %s: polkit did not answer in time (action %s)",
+                                                 (unsigned) q->uid, q->device, q->action);
+                return sd_bus_error_setf(&q->denial, VIOMMU_ERROR_PERMISSION_DENIED,
+                                         "uid %u may not claim %s: polkit failed to decide on action %s: %s: %s",
+                                         (unsigned) q->uid, q->device, q->action, e->name, e->message ?: "");
+        }
+
+        r = sd_bus_message_enter_container(reply, 'r', "bba{ss}");
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "bb", &authorized, &challenge);
+        if (r < 0)
+                return sd_bus_error_setf(&q->denial, VIOMMU_ERROR_PERMISSION_DENIED,
+                                         "uid %u may not claim %s: polkit's answer on action %s is malformed",
+                                         (unsigned) q->uid, q->device, q->action);
+        if (authorized) {
+                q->allowed = true;
+                return 0;
+        }
+        if (challenge)
+                return sd_bus_error_setf(&q->denial, VIOMMU_ERROR_PERMISSION_DENIED,
+                                         "uid %u may claim %s only after authenticating (polkit action %s): "
+                                         "call again allowing interactive authorization",
+                                         (unsigned) q->uid, q->device, q->action);
+        return sd_bus_error_setf(&q->denial, VIOMMU_ERROR_PERMISSION_DENIED,
+                                 "uid %u may not claim %s: neither viommud.conf nor polkit (action %s) allows it",
+                                 (unsigned) q->uid, q->device, q->action);
+}
+
+static int on_answer_uncollected(sd_event_source *s, void *userdata) {
+        AuthQuery *q = userdata;
+
+        /* The re-run ended before asking (the device went, the session
+         * closed, the caller left): nobody will collect the answer. */
+        log_debug("polkit answer for %s on %s uncollected, dropped", q->sender, q->device);
+        auth_query_free(q);
+        return 0;
+}
+
+static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        AuthQuery *q = userdata;
+        sd_bus *bus = sd_bus_message_get_bus(q->request);
+        int r;
+
+        q->slot = sd_bus_slot_unref(q->slot);
+        (void) polkit_reply_evaluate(q, reply);
+        q->answered = true;
+        if (q->allowed)
+                log_info("uid %u (%s) may claim %s: polkit allowed %s",
+                         (unsigned) q->uid, q->sender, q->device, q->action);
+        else
+                log_info("%s", q->denial.message);
+
+        /* Below the bus's own priority: runs only once the read queue,
+         * and with it the re-run of the call, has been dispatched. */
+        r = sd_event_add_defer(q->daemon->event, &q->defer, on_answer_uncollected, q);
+        if (r >= 0)
+                r = sd_event_source_set_priority(q->defer, SD_EVENT_PRIORITY_IDLE);
+        if (r >= 0)
+                r = sd_bus_message_rewind(q->request, true);
+        if (r >= 0)
+                r = sd_bus_enqueue_for_read(bus, q->request);
+        if (r < 0) {
+                log_error_errno(r, "Cannot resume %s's call after polkit answered: %m", q->sender);
+                (void) sd_bus_reply_method_errnof(q->request, r, "Cannot resume the call after polkit answered: %m");
+                auth_query_free(q);
+        }
+        return 0;
+}
+
+static int polkit_ask(Daemon *d, sd_bus_message *m, const char *action, const char *device, uid_t uid,
+                      sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        sd_bus *bus = sd_bus_message_get_bus(m);
+        const char *sender = sd_bus_message_get_sender(m);
+        bool interactive = sd_bus_message_get_allow_interactive_authorization(m) > 0;
+        AuthQuery *q;
+        int r;
+
+        if (!sender)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_PERMISSION_DENIED,
+                                         "uid %u may not claim %s: the call has no sender to ask polkit about",
+                                         (unsigned) uid, device);
+
+        q = calloc(1, sizeof(*q));
+        if (!q)
+                return -ENOMEM;
+        q->daemon = d;
+        q->uid = uid;
+        q->request = sd_bus_message_ref(m);
+        q->denial = SD_BUS_ERROR_NULL;
+        (void) sd_bus_message_get_cookie(m, &q->cookie);
+        q->sender = strdup(sender);
+        q->action = strdup(action);
+        q->device = strdup(device);
+        q->next = d->auth_queries;
+        if (d->auth_queries)
+                d->auth_queries->prev = q;
+        d->auth_queries = q;
+        if (!q->sender || !q->action || !q->device) {
+                auth_query_free(q);
+                return -ENOMEM;
+        }
+
+        r = sd_bus_message_new_method_call(bus, &call, POLKIT_BUS_NAME, POLKIT_PATH, POLKIT_INTERFACE,
+                                           "CheckAuthorization");
+        if (r >= 0)
+                r = sd_bus_message_append(call, "(sa{sv})s", "system-bus-name", 1, "name", "s", sender, action);
+        if (r >= 0)
+                r = sd_bus_message_append(call, "a{ss}us", 1, "device", device,
+                                          interactive ? POLKIT_CHECK_ALLOW_USER_INTERACTION : 0u, "");
+        if (r >= 0)
+                r = sd_bus_call_async(bus, &q->slot, call, on_polkit_reply, q,
+                                      interactive ? POLKIT_INTERACTIVE_TIMEOUT_USEC : 0);
+        if (r < 0) {
+                auth_query_free(q);
+                return sd_bus_error_set_errnof(error, r, "Cannot ask polkit whether uid %u may claim %s: %m",
+                                               (unsigned) uid, device);
+        }
+
+        log_debug("asked polkit whether uid %u (%s) may claim %s (%s%s)", (unsigned) uid, sender, device, action,
+                  interactive ? ", interactive" : "");
+        return 0;
+}
+
+/* The stored answer, once; the query goes. */
+static int auth_query_collect(AuthQuery *q, sd_bus_error *error) {
+        int r;
+
+        if (q->allowed) {
+                auth_query_free(q);
+                return 1;
+        }
+        r = sd_bus_error_copy(error, &q->denial);
+        auth_query_free(q);
+        return r < 0 ? r : -EACCES;
+}
+
+int auth_claim_device(Daemon *d, sd_bus_message *m, Session *s, const struct viommu_topology_device *dev,
+                      sd_bus_error *error) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        _cleanup_free_ gid_t *gids = NULL;
+        size_t n_gids = 0;
+        const char *action, *unit = NULL;
+        uint64_t augmented;
+        AuthQuery *q;
+        uid_t uid;
+        gid_t gid;
+        int r;
+
+        /* A channel's peer has no credentials to check (both ends are the
+         * daemon's socketpair), and claims are rare: they take the bus. */
+        if (channel_session(d, sd_bus_message_get_bus(m)))
+                return sd_bus_error_setf(error, VIOMMU_ERROR_PERMISSION_DENIED,
+                                         "Devices are claimed over the system bus, not over a direct channel");
+
+        q = auth_query_find(d, m);
+        if (q) {
+                if (!q->answered)
+                        return 0;       /* still with polkit */
+                if (streq(q->device, dev->name))
+                        return auth_query_collect(q, error);
+                /* The name now means another device: ask afresh. */
+                auth_query_free(q);
+        }
+
+        /* Only what the bus itself vouches for: augmented fields were read
+         * from /proc and may belong to another process by now. */
+        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID | SD_BUS_CREDS_SUPPLEMENTARY_GIDS |
+                                      SD_BUS_CREDS_UNIT, &creds);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot determine the caller's credentials: %m");
+        augmented = sd_bus_creds_get_augmented_mask(creds);
+        if (augmented & SD_BUS_CREDS_EUID)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_PERMISSION_DENIED,
+                                         "The bus does not vouch for the caller's user");
+        r = sd_bus_creds_get_euid(creds, &uid);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot determine the caller's user: %m");
+        if (uid == 0)
+                return 1;
+
+        if (d->config && d->config->n_allow > 0) {
+                if (!(augmented & SD_BUS_CREDS_EGID) && sd_bus_creds_get_egid(creds, &gid) >= 0) {
+                        r = add_gids(&gids, &n_gids, &gid, 1);
+                        if (r < 0)
+                                return r;
+                }
+                if (!(augmented & SD_BUS_CREDS_SUPPLEMENTARY_GIDS)) {
+                        const gid_t *supplementary;
+                        int n = sd_bus_creds_get_supplementary_gids(creds, &supplementary);
+
+                        if (n > 0) {
+                                r = add_gids(&gids, &n_gids, supplementary, n);
+                                if (r < 0)
+                                        return r;
+                        }
+                }
+                r = user_db_groups(uid, &gids, &n_gids);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        log_warning("Cannot read the groups of uid %u: %s; group rules skipped",
+                                    (unsigned) uid, strerror(-r));
+                if (!(augmented & SD_BUS_CREDS_UNIT) && sd_bus_creds_get_unit(creds, &unit) < 0)
+                        unit = NULL;
+
+                if (config_device_allowed(d->config, dev, uid, gids, n_gids, unit) > 0) {
+                        log_debug("uid %u may claim %s: allowed by %s", (unsigned) uid, dev->name,
+                                  d->config_path ?: CONFIG_DEFAULT_PATH);
+                        return 1;
+                }
+        }
+
+        action = polkit_action_for(m);
+        if (!action)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_PERMISSION_DENIED,
+                                         "uid %u may not claim %s: %s.%s has no polkit action and is denied",
+                                         (unsigned) uid, dev->name, sd_bus_message_get_interface(m) ?: "?",
+                                         sd_bus_message_get_member(m) ?: "?");
+        return polkit_ask(d, m, action, dev->name, uid, error);
+}
+
+int auth_check_limit(Daemon *d, Session *s, AuthLimit what, uint64_t more, sd_bus_error *error) {
+        char used_buf[CONFIG_FORMAT_BYTES_MAX], more_buf[CONFIG_FORMAT_BYTES_MAX], limit_buf[CONFIG_FORMAT_BYTES_MAX];
+        const char *noun;
+        ConfigLimit l;
+        uint64_t used, limit;
+
+        switch (what) {
+        case AUTH_LIMIT_PINNED_BYTES:
+                l = CONFIG_LIMIT_PINNED_BYTES;
+                used = s->mapped_bytes;
+                noun = "pinned";
+                break;
+        case AUTH_LIMIT_OBJECTS:
+                l = CONFIG_LIMIT_OBJECTS;
+                used = s->n_objects;
+                noun = "objects";
+                break;
+        case AUTH_LIMIT_DEVICES:
+                l = CONFIG_LIMIT_DEVICES;
+                used = s->n_devices;
+                noun = "devices";
+                break;
+        default:
+                return -EINVAL;
+        }
+
+        limit = config_limit(d->config, l);
+        if (limit == CONFIG_LIMIT_INFINITY || (more <= limit && used <= limit - more))
+                return 0;
+
+        if (l == CONFIG_LIMIT_PINNED_BYTES) {
+                config_format_bytes(used_buf, used);
+                config_format_bytes(more_buf, more);
+                config_format_bytes(limit_buf, limit);
+        } else {
+                snprintf(used_buf, sizeof(used_buf), "%" PRIu64, used);
+                snprintf(more_buf, sizeof(more_buf), "%" PRIu64, more);
+                snprintf(limit_buf, sizeof(limit_buf), "%" PRIu64, limit);
+        }
+        return sd_bus_error_setf(error, VIOMMU_ERROR_LIMIT_EXCEEDED,
+                                 "Session %u has %s %s; %s more would exceed its limit of %s "
+                                 "(limits.%s in %s)",
+                                 s->id, used_buf, noun, more_buf, limit_buf, config_limit_to_string(l),
+                                 d->config_path ?: CONFIG_DEFAULT_PATH);
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Who may do what. The operator's configuration (viommud.conf(5)) allows
+ * devices to users, groups and systemd units; what it does not allow goes to
+ * polkit, asked asynchronously. Per-session limits come from the
+ * configuration too.
+ */
+
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+#include "daemon.h"
+#include "session.h"
+
+struct viommu_topology_device;
+
+typedef enum AuthLimit {
+        AUTH_LIMIT_PINNED_BYTES,
+        AUTH_LIMIT_OBJECTS,
+        AUTH_LIMIT_DEVICES,
+        _AUTH_LIMIT_MAX,
+} AuthLimit;
+
+/*
+ * May the caller of m claim dev into s? 1: yes. 0: polkit was asked; the
+ * method call is dispatched again when the answer is in, and this returns
+ * the answer then. Negative: no, with error set (PermissionDenied).
+ *
+ * On 0 the method handler returns 1 (handled, reply to come): a handler
+ * that returns 0 tells sd-bus it did not handle the call, and sd-bus
+ * answers UnknownMethod at once.
+ */
+int auth_claim_device(Daemon *d, sd_bus_message *m, Session *s, const struct viommu_topology_device *dev,
+                      sd_bus_error *error);
+
+/* 0 if s may have `more` of what; LimitExceeded otherwise. */
+int auth_check_limit(Daemon *d, Session *s, AuthLimit what, uint64_t more, sd_bus_error *error);
+
+/* Drops the polkit queries still in flight or unclaimed; before the bus goes. */
+void auth_queries_free(Daemon *d);

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <string.h>
+
+#include "bus-errors.h"
+
+const sd_bus_error_map viommu_bus_errors[] = {
+        SD_BUS_ERROR_MAP(VIOMMU_ERROR_INVALID_ARGUMENT,  EINVAL),
+        SD_BUS_ERROR_MAP(VIOMMU_ERROR_NO_SUCH_OBJECT,    ENOENT),
+        SD_BUS_ERROR_MAP(VIOMMU_ERROR_NOT_OWNER,         EPERM),
+        SD_BUS_ERROR_MAP(VIOMMU_ERROR_PERMISSION_DENIED, EACCES),
+        SD_BUS_ERROR_MAP(VIOMMU_ERROR_NOT_SUPPORTED,     EOPNOTSUPP),
+        SD_BUS_ERROR_MAP(VIOMMU_ERROR_BUSY,              EBUSY),
+        SD_BUS_ERROR_MAP(VIOMMU_ERROR_LIMIT_EXCEEDED,    EDQUOT),
+        SD_BUS_ERROR_MAP(VIOMMU_ERROR_DEVICE_GONE,       ENODEV),
+        SD_BUS_ERROR_MAP(VIOMMU_ERROR_KERNEL,            EIO),
+        SD_BUS_ERROR_MAP_END
+};
+
+int bus_error_kernel(sd_bus_error *error, int r, const char *operation) {
+        const char *name = strerrorname_np(-r);
+
+        /* ENOTTY from iommufd means the kernel lacks the ioctl; callers that
+         * know which feature it is use bus_error_not_supported() instead. */
+        sd_bus_error_setf(error, VIOMMU_ERROR_KERNEL, "%s failed: %s (%s)",
+                          operation, name ?: "unknown error", strerror(-r));
+        return r;
+}
+
+int bus_error_not_supported(sd_bus_error *error, enum viommu_feature f) {
+        sd_bus_error_setf(error, VIOMMU_ERROR_NOT_SUPPORTED,
+                          "%s is not supported by this kernel: it needs Linux %s (%s)",
+                          viommu_feature_to_string(f), viommu_feature_since(f),
+                          viommu_feature_interface(f));
+        return -EOPNOTSUPP;
+}

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The operator's configuration, viommud.conf(5): a JSON file that allows
+ * devices to users, groups and systemd units, and sets per-session limits.
+ *
+ *   {
+ *     "allow": [
+ *       { "devices": [ {"pci": "0000:01:00.0"}, {"id": "8086:10d3"}, {"group": 12} ],
+ *         "users": ["alice", 1001], "groups": ["kvm"], "units": ["vmm@.service"] }
+ *     ],
+ *     "limits": { "pinned-bytes": "64G", "objects": 4096, "devices": 64 }
+ *   }
+ *
+ * A file is taken whole or not at all: any unknown key, wrong type, bad
+ * address or id, negative or fractional number, duplicate key or unknown
+ * user or group name rejects it, with a message naming the line, the JSON
+ * path and the reason. User and group names are resolved when the file is
+ * loaded.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct viommu_topology_device;
+
+#define CONFIG_DEFAULT_PATH "/etc/viommu/viommud.conf"
+/* Larger files are refused: a configuration is a few kilobytes. */
+#define CONFIG_MAX_SIZE (1024U * 1024U)
+
+typedef enum ConfigLimit {
+        CONFIG_LIMIT_PINNED_BYTES,
+        CONFIG_LIMIT_OBJECTS,
+        CONFIG_LIMIT_DEVICES,
+        _CONFIG_LIMIT_MAX,
+} ConfigLimit;
+
+/* "infinity" in the file. */
+#define CONFIG_LIMIT_INFINITY UINT64_MAX
+/*
+ * Defaults. Pinned memory is unlimited: what a session pins is guest memory
+ * the VMM handed over as a memfd. Objects and devices are bounded, since
+ * each costs kernel memory and a record in the daemon.
+ */
+#define CONFIG_DEFAULT_PINNED_BYTES CONFIG_LIMIT_INFINITY
+#define CONFIG_DEFAULT_OBJECTS 4096
+#define CONFIG_DEFAULT_DEVICES 64
+
+typedef enum DeviceSelectorType {
+        DEVICE_SELECTOR_PCI,            /* {"pci": "0000:01:00.0"} */
+        DEVICE_SELECTOR_ID,             /* {"id": "8086:10d3"} */
+        DEVICE_SELECTOR_GROUP,          /* {"group": 12} */
+        _DEVICE_SELECTOR_TYPE_MAX,
+} DeviceSelectorType;
+
+typedef struct DeviceSelector {
+        DeviceSelectorType type;
+        union {
+                struct {
+                        uint32_t domain;
+                        uint8_t bus, slot, function;
+                } pci;
+                struct {
+                        uint16_t vendor, device;
+                } id;
+                unsigned group;
+        };
+} DeviceSelector;
+
+/* A user or group: its number, and the name it was given by (NULL when
+ * it was given by number). */
+typedef struct ConfigIdentity {
+        uint32_t id;
+        char *name;
+} ConfigIdentity;
+
+/*
+ * One entry of "allow": a device any selector matches may be claimed by
+ * a caller any of users, groups or units matches.
+ */
+typedef struct AllowRule {
+        DeviceSelector *devices;
+        size_t n_devices;
+        ConfigIdentity *users;
+        size_t n_users;
+        ConfigIdentity *groups;
+        size_t n_groups;
+        char **units;                   /* "vmm@.service" matches every instance */
+        size_t n_units;
+        unsigned line;                  /* where it starts in the file, for logs */
+} AllowRule;
+
+typedef struct Config {
+        AllowRule *allow;
+        size_t n_allow;
+        uint64_t limits[_CONFIG_LIMIT_MAX];
+} Config;
+
+/* The defaults: nothing allowed (everything goes to polkit), default limits. */
+int config_new(Config **ret);
+
+/*
+ * Reads path (CONFIG_DEFAULT_PATH when NULL). A missing file gives the
+ * defaults; an empty one too. On failure *ret_error (may be NULL) says why,
+ * in the form "PATH:LINE:COLUMN: JSONPATH: reason", and the return value is
+ * -EINVAL for a bad file, another negative errno when it could not be read.
+ */
+int config_load(const char *path, Config **ret, char **ret_error);
+/* The same from memory; origin names the text in messages. */
+int config_parse(const char *text, size_t size, const char *origin, Config **ret, char **ret_error);
+
+/* Accepts NULL; returns NULL. */
+Config *config_free(Config *c);
+
+static inline void config_freep(Config **c) {
+        if (*c)
+                config_free(*c);
+}
+
+/*
+ * 1 when a rule allows dev to a caller with this uid, any of these groups,
+ * or this systemd unit (NULL when unknown); 0 otherwise, also for a NULL
+ * config or device.
+ */
+int config_device_allowed(const Config *c, const struct viommu_topology_device *dev, uid_t uid,
+                          const gid_t *gids, size_t n_gids, const char *unit);
+
+/* A limit, CONFIG_LIMIT_INFINITY when unlimited; c may be NULL (defaults). */
+uint64_t config_limit(const Config *c, ConfigLimit l);
+/* The key in "limits": "pinned-bytes", "objects", "devices". */
+const char *config_limit_to_string(ConfigLimit l);
+
+/*
+ * What changed from old to new, for the reload log: 0 and *ret = NULL when
+ * nothing did, else the number of changes and *ret holding one line per
+ * change (separated by '\n', no trailing newline), e.g.
+ *   limits.pinned-bytes: infinity -> 64G
+ *   allow: added rule (line 3): devices pci 0000:01:00.0; users alice (1000)
+ * Rules are compared by content, so one that only moved is no change.
+ */
+int config_diff(const Config *old, const Config *new, char **ret);
+
+/* Bytes exactly, with the largest binary suffix that divides them
+ * ("64G", "1536M", "4097"), or "infinity". */
+#define CONFIG_FORMAT_BYTES_MAX 32
+const char *config_format_bytes(char buf[static CONFIG_FORMAT_BYTES_MAX], uint64_t bytes);

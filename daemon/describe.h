@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "daemon.h"
+
+/* The daemon's whole state as JSON: version, kernel features, topology,
+ * sessions and their objects. Manager.Describe returns it and viommuctl's
+ * --json output is made from it. */
+int describe_daemon(Daemon *d, char **ret);

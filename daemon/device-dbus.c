@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * org.viommu1.Device: the host's devices as the topology shows them,
+ * /org/viommu1/device/NAME (NAME escaped with sd_bus_path_encode). Read-only,
+ * open to everyone.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "daemon.h"
+#include "session.h"
+#include "util.h"
+#include "viommu-topology.h"
+
+static int device_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                       sd_bus_error *error) {
+        Daemon *d = userdata;
+        const struct viommu_topology *t;
+        const struct viommu_topology_device *dev;
+        _cleanup_free_ char *name = NULL;
+        int r;
+
+        r = sd_bus_path_decode(path, VIOMMU_DEVICE_PREFIX, &name);
+        if (r <= 0)
+                return r;
+        r = daemon_topology(d, &t);
+        if (r < 0)
+                return r;
+        if (viommu_topology_find_device(t, NULL, name, &dev) < 0)
+                return 0;
+        *found = (void *) dev;
+        return 1;
+}
+
+static int device_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***nodes,
+                            sd_bus_error *error) {
+        Daemon *d = userdata;
+        const struct viommu_topology *t;
+        char **l;
+        int r;
+
+        r = daemon_topology(d, &t);
+        if (r < 0)
+                return r;
+        l = calloc(t->n_devices + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < t->n_devices; i++) {
+                r = sd_bus_path_encode(VIOMMU_DEVICE_PREFIX, t->devices[i]->name, &l[i]);
+                if (r < 0) {
+                        for (size_t j = 0; j < i; j++)
+                                free(l[j]);
+                        free(l);
+                        return r;
+                }
+        }
+        *nodes = l;
+        return 0;
+}
+
+static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
+                        sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        const struct viommu_topology_device *dev = userdata;
+        const struct viommu_pcie_caps *caps = &dev->pci.caps;
+
+        if (streq(property, "Name"))
+                return sd_bus_message_append(reply, "s", dev->name);
+        if (streq(property, "Bus"))
+                return sd_bus_message_append(reply, "s", dev->bus ?: "");
+        if (streq(property, "Driver"))
+                return sd_bus_message_append(reply, "s", dev->driver ?: "");
+        if (streq(property, "IOMMUGroup"))
+                return sd_bus_message_append(reply, "i", dev->iommu_group);
+        if (streq(property, "IOMMU"))
+                return sd_bus_message_append(reply, "s", dev->iommu ?: "");
+        if (streq(property, "VFIODevice"))
+                return sd_bus_message_append(reply, "s", dev->vfio_cdev ?: "");
+        if (streq(property, "VendorId"))
+                return sd_bus_message_append(reply, "i", dev->is_pci ? dev->pci.vendor : -1);
+        if (streq(property, "DeviceId"))
+                return sd_bus_message_append(reply, "i", dev->is_pci ? dev->pci.device : -1);
+        if (streq(property, "ClassCode"))
+                return sd_bus_message_append(reply, "i", dev->is_pci ? dev->pci.class_code : -1);
+        if (streq(property, "ATS"))
+                return sd_bus_message_append(reply, "b", dev->is_pci && caps->ats);
+        if (streq(property, "PRI"))
+                return sd_bus_message_append(reply, "b", dev->is_pci && caps->pri);
+        return sd_bus_message_append(reply, "b", dev->is_pci && caps->pasid);
+}
+
+const sd_bus_vtable device_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Name", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Bus", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Driver", "s", property_get, 0, 0),
+        SD_BUS_PROPERTY("IOMMUGroup", "i", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("IOMMU", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("VFIODevice", "s", property_get, 0, 0),
+        SD_BUS_PROPERTY("VendorId", "i", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("DeviceId", "i", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ClassCode", "i", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ATS", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("PRI", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("PASID", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_VTABLE_END
+};
+
+int device_dbus_register(Daemon *d, sd_bus *bus) {
+        int r;
+
+        r = sd_bus_add_fallback_vtable(bus, NULL, VIOMMU_DEVICE_PREFIX, "org.viommu1.Device", device_vtable,
+                                       device_find, d);
+        if (r < 0)
+                return r;
+        return sd_bus_add_node_enumerator(bus, NULL, VIOMMU_DEVICE_PREFIX, device_enumerate, d);
+}

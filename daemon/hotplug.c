@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Hotplug: PCI devices coming and going, from libudev's monitor inside the
+ * event loop. A device that goes while a session holds it takes its
+ * attachments and everything made for it along, and its session is told.
+ */
+
+#include <errno.h>
+#include <libudev.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "hotplug.h"
+#include "log.h"
+#include "session.h"
+#include "util.h"
+
+/* Destroys what uses o, leaves first, then o itself. */
+static void object_destroy_tree(Object *o) {
+        Session *s = o->session;
+
+        for (bool again = true; again;) {
+                again = false;
+                for (Object *u = s->objects; u; u = u->objects_next)
+                        for (size_t i = 0; i < ELEMENTSOF(u->uses); i++)
+                                if (u->uses[i] == o) {
+                                        object_destroy_tree(u);
+                                        again = true;   /* the list changed */
+                                        goto next;
+                                }
+        next:;
+        }
+        /* Devices attached to o (an IOAS or HWPT) hold it too. */
+        for (Object *u = s->objects; u; u = u->objects_next)
+                if (u->type == OBJECT_DEVICE && u->device.attached == o) {
+                        u->device.attached = NULL;
+                        o->n_users--;
+                }
+        if (o->type == OBJECT_DEVICE && o->device.attached) {
+                o->device.attached->n_users--;
+                o->device.attached = NULL;
+        }
+
+        _cleanup_free_ char *path = strdup(o->path);
+        if (object_destroy(o) < 0) {
+                /* The kernel keeps what it must (a queue whose fd is still
+                 * open); the record lets go, and closing the iommufd ends it. */
+                o->n_users = 0;
+                (void) object_destroy(o);
+        }
+        if (path)
+                (void) sd_bus_emit_object_removed(s->daemon->bus, path);
+}
+
+static void device_gone(Daemon *d, const char *name) {
+        for (Session *s = d->sessions; s; s = s->sessions_next)
+                for (Object *o = s->objects; o; o = o->objects_next) {
+                        if (o->type != OBJECT_DEVICE || o->device.mock || !streq(o->device.name, name))
+                                continue;
+                        _cleanup_free_ char *path = strdup(o->path);
+
+                        log_session(s, "claimed device %s was removed from the host", name);
+                        object_destroy_tree(o);
+                        (void) sd_bus_emit_signal(d->bus, s->path, "org.viommu1.Session", "DeviceGone", "os",
+                                                  path ?: "/", name);
+                        return;
+                }
+}
+
+static int on_uevent(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        Daemon *d = userdata;
+        struct udev_device *dev;
+        const char *action, *name;
+        _cleanup_free_ char *path = NULL;
+
+        dev = udev_monitor_receive_device(d->monitor);
+        if (!dev)
+                return 0;
+        d->topology_stale = true;
+
+        action = udev_device_get_action(dev);
+        name = udev_device_get_sysname(dev);
+        if (action && name && sd_bus_path_encode(VIOMMU_DEVICE_PREFIX, name, &path) >= 0) {
+                if (streq(action, "add")) {
+                        log_info("device %s added", name);
+                        (void) sd_bus_emit_signal(d->bus, VIOMMU_MANAGER_PATH, "org.viommu1.Manager",
+                                                  "DeviceAdded", "so", name, path);
+                } else if (streq(action, "remove")) {
+                        log_info("device %s removed", name);
+                        device_gone(d, name);
+                        (void) sd_bus_emit_signal(d->bus, VIOMMU_MANAGER_PATH, "org.viommu1.Manager",
+                                                  "DeviceRemoved", "so", name, path);
+                }
+        }
+        udev_device_unref(dev);
+        return 0;
+}
+
+int hotplug_start(Daemon *d) {
+        /* Without udevd (a minimal VM, a container) only the kernel's own
+         * uevents exist; they carry what is needed here. */
+        const char *source = access("/run/udev/control", F_OK) == 0 ? "udev" : "kernel";
+        int r;
+
+        d->udev = udev_new();
+        if (!d->udev)
+                return -ENOMEM;
+        d->monitor = udev_monitor_new_from_netlink(d->udev, source);
+        if (!d->monitor)
+                return -errno ?: -ENOMEM;
+        r = udev_monitor_filter_add_match_subsystem_devtype(d->monitor, "pci", NULL);
+        if (r < 0)
+                return r;
+        r = udev_monitor_filter_add_match_subsystem_devtype(d->monitor, "vfio-dev", NULL);
+        if (r < 0)
+                return r;
+        r = udev_monitor_enable_receiving(d->monitor);
+        if (r < 0)
+                return r;
+        return sd_event_add_io(d->event, &d->monitor_source, udev_monitor_get_fd(d->monitor), EPOLLIN,
+                               on_uevent, d);
+}
+
+void hotplug_stop(Daemon *d) {
+        d->monitor_source = sd_event_source_disable_unref(d->monitor_source);
+        d->monitor = udev_monitor_unref(d->monitor);
+        d->udev = udev_unref(d->udev);
+}

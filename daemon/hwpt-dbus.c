@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * org.viommu1.HWPT: a hardware page table, /org/viommu1/session/N/hwpt/ID:
+ * stage-1 cache invalidation for nested ones, dirty tracking for paging ones,
+ * and the hardware information of the device it was made for.
+ */
+
+#include <stddef.h>
+#include <errno.h>
+#include <string.h>
+
+#include "bus-errors.h"
+#include "bus-util.h"
+#include "invalidate.h"
+#include "log.h"
+#include "session.h"
+#include "util.h"
+#include "viommu-iommufd.h"
+
+/* The kernel's own cap on one batch. */
+#define INVALIDATE_ENTRIES_MAX (1u << 19)
+/* Dirty bitmaps go over the bus: at most 2^24 pages (2 MiB of bitmap). */
+#define DIRTY_PAGES_MAX (UINT64_C(1) << 24)
+
+int method_invalidate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Object *o = userdata;
+        Session *s = o->session;
+        const void *entries;
+        size_t size;
+        uint32_t data_type, entry_len, n;
+        int r;
+
+        r = sd_bus_message_read(m, "uu", &data_type, &entry_len);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_array(m, 'y', &entries, &size);
+        if (r < 0)
+                return r;
+        if (entry_len == 0 || entry_len > 4096 || size % entry_len != 0 || size / entry_len > INVALIDATE_ENTRIES_MAX)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "Entries must be a whole number (at most %u) of entry_len bytes, "
+                                         "entry_len 1..4096", INVALIDATE_ENTRIES_MAX);
+        if (o->type == OBJECT_HWPT && !o->hwpt.nested)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "Only nested HWPTs cache a guest's stage 1; %s is a paging HWPT", o->path);
+        if (!viommu_features_has(s->daemon->features, VIOMMU_FEATURE_HWPT_INVALIDATE))
+                return bus_error_not_supported(error, VIOMMU_FEATURE_HWPT_INVALIDATE);
+        r = session_check_owner(s, m, error);
+        if (r < 0)
+                return r;
+
+        /* A batch may fail part way: the reply says how far the kernel got
+         * and why it stopped, and is not an error. */
+        n = size / entry_len;
+        r = viommu_hwpt_invalidate(s->iommufd, o->id, data_type, entry_len, entries, &n);
+        return sd_bus_reply_method_return(m, "us", n, r < 0 ? strerrorname_np(-r) ?: "EIO" : "");
+}
+
+static int method_set_dirty_tracking(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Object *hwpt = userdata;
+        Session *s = hwpt->session;
+        int enable, r;
+
+        r = sd_bus_message_read(m, "b", &enable);
+        if (r < 0)
+                return r;
+        if (!(hwpt->hwpt.flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING))
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "%s was not allocated with DIRTY_TRACKING", hwpt->path);
+        r = session_check_owner(s, m, error);
+        if (r < 0)
+                return r;
+        r = viommu_hwpt_set_dirty_tracking(s->iommufd, hwpt->id, enable);
+        if (r < 0)
+                return bus_error_kernel(error, r, "IOMMU_HWPT_SET_DIRTY_TRACKING");
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_read_dirty_bitmap(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Object *hwpt = userdata;
+        Session *s = hwpt->session;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ uint64_t *bitmap = NULL;
+        uint64_t iova, length, page_size, pages;
+        int clear, r;
+
+        r = sd_bus_message_read(m, "tttb", &iova, &length, &page_size, &clear);
+        if (r < 0)
+                return r;
+        if (page_size == 0 || (page_size & (page_size - 1)) || length == 0 || length % page_size ||
+            iova % page_size || iova + length - 1 < iova)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "The page size must be a power of two and the range a non-empty "
+                                         "multiple of it, aligned to it");
+        pages = length / page_size;
+        if (pages > DIRTY_PAGES_MAX)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "At most %llu pages per read", (unsigned long long) DIRTY_PAGES_MAX);
+        if (!(hwpt->hwpt.flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING))
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "%s was not allocated with DIRTY_TRACKING", hwpt->path);
+        r = session_check_owner(s, m, error);
+        if (r < 0)
+                return r;
+
+        bitmap = calloc(DIV_ROUND_UP(pages, 64), sizeof(uint64_t));
+        if (!bitmap)
+                return -ENOMEM;
+        r = viommu_hwpt_get_dirty_bitmap(s->iommufd, hwpt->id, clear ? 0 : IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR,
+                                         iova, length, page_size, bitmap);
+        if (r < 0)
+                return bus_error_kernel(error, r, "IOMMU_HWPT_GET_DIRTY_BITMAP");
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_array(reply, 't', bitmap, DIV_ROUND_UP(pages, 64) * sizeof(uint64_t));
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_hw_info(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Object *hwpt = userdata;
+        Session *s = hwpt->session;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        uint8_t data[256] = {};
+        struct viommu_hw_info info;
+        Object *dev = hwpt->uses[1];
+        int r;
+
+        r = session_check_owner(s, m, error);
+        if (r < 0)
+                return r;
+        r = viommu_get_hw_info(s->iommufd, dev->id, 0, data, sizeof(data), &info);
+        if (r < 0)
+                return bus_error_kernel(error, r, "IOMMU_GET_HW_INFO");
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "uty", info.type, info.capabilities, info.max_pasid_log2);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_array(reply, 'y', data, MIN(info.data_len, (uint32_t) sizeof(data)));
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int property_get_kind(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Object *hwpt = userdata;
+
+        return sd_bus_message_append(reply, "s", hwpt->hwpt.nested ? "nested" : "paging");
+}
+
+static int property_get_use(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Object *hwpt = userdata;
+        Object *o = streq(property, "Parent") ? hwpt->uses[0] : hwpt->uses[1];
+
+        return sd_bus_message_append(reply, "o", o ? o->path : "/");
+}
+
+const sd_bus_vtable hwpt_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Kind", "s", property_get_kind, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Flags", "u", NULL, offsetof(Object, hwpt.flags), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("DataType", "u", NULL, offsetof(Object, hwpt.data_type), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Parent", "o", property_get_use, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Device", "o", property_get_use, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_METHOD_WITH_ARGS("Invalidate",
+                                SD_BUS_ARGS("u", data_type, "u", entry_len, "ay", entries),
+                                SD_BUS_RESULT("u", handled, "s", error),
+                                method_invalidate, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetDirtyTracking",
+                                SD_BUS_ARGS("b", enable),
+                                SD_BUS_NO_RESULT,
+                                method_set_dirty_tracking, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ReadDirtyBitmap",
+                                SD_BUS_ARGS("t", iova, "t", length, "t", page_size, "b", clear),
+                                SD_BUS_RESULT("at", bitmap),
+                                method_read_dirty_bitmap, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetHWInfo",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("u", type, "t", capabilities, "y", max_pasid_log2, "ay", data),
+                                method_get_hw_info, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END
+};

@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <systemd/sd-journal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mapping-index.h"
+#include "mock/viommu-mock.h"
+#include "session.h"
+#include "util.h"
+#include "viommu-iommufd.h"
+#include "viommu-vfio.h"
+
+static const char *const object_type_table[_OBJECT_TYPE_MAX] = {
+        [OBJECT_DEVICE]      = "device",
+        [OBJECT_IOAS]        = "ioas",
+        [OBJECT_HWPT]        = "hwpt",
+        [OBJECT_FAULT_QUEUE] = "fault-queue",
+        [OBJECT_VIOMMU]      = "viommu",
+        [OBJECT_VDEVICE]     = "vdevice",
+        [OBJECT_VEVENTQ]     = "veventq",
+};
+
+const char *object_type_to_string(ObjectType t) {
+        return t >= 0 && t < _OBJECT_TYPE_MAX ? object_type_table[t] : NULL;
+}
+
+ObjectType object_type_from_string(const char *s) {
+        for (ObjectType t = 0; t < _OBJECT_TYPE_MAX; t++)
+                if (s && streq(object_type_table[t], s))
+                        return t;
+        return _OBJECT_TYPE_INVALID;
+}
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int session_new(Daemon *d, uid_t uid, const char *owner, bool persistent, bool delegated, Session **ret) {
+        _cleanup_(session_freep) Session *s = NULL;
+        char id[16];
+        int r;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->iommufd = -EBADF;
+        s->uid = uid;
+        s->persistent = persistent;
+        s->delegated = delegated;
+        s->created = now_usec();
+        s->owner = strdup(owner);
+        if (!s->owner)
+                return -ENOMEM;
+
+        s->iommufd = viommu_iommufd_open();
+        if (s->iommufd < 0)
+                return s->iommufd;
+        /* A VMM driving the iommufd itself pins pages in its own name; the
+         * kernel only takes this on an empty iommufd. */
+        if (delegated) {
+                r = viommu_option_set(s->iommufd, IOMMU_OPTION_RLIMIT_MODE, 0, 1);
+                if (r < 0)
+                        return r;
+        }
+
+        s->id = ++d->next_session_id;
+        snprintf(id, sizeof(id), "%u", s->id);
+        r = sd_bus_path_encode(VIOMMU_SESSION_PREFIX, id, &s->path);
+        if (r < 0)
+                return r;
+
+        s->daemon = d;
+        s->sessions_next = d->sessions;
+        if (d->sessions)
+                d->sessions->sessions_prev = s;
+        d->sessions = s;
+
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int session_backing_add(Session *s, void *addr, uint64_t length, uint32_t *ret) {
+        size_t i;
+
+        /* Reuse a free slot so that indexes stay small and stable. */
+        for (i = 0; i < s->n_backings; i++)
+                if (s->backings[i].refs == 0)
+                        break;
+        if (i == s->n_backings) {
+                Backing *n = reallocarray(s->backings, s->n_backings + 1, sizeof(Backing));
+                if (!n)
+                        return -ENOMEM;
+                s->backings = n;
+                s->n_backings++;
+        }
+        s->backings[i] = (Backing) { .addr = addr, .length = length, .refs = 1 };
+        *ret = i;
+        return 0;
+}
+
+void session_backing_ref(Session *s, uint32_t i) {
+        if (i < s->n_backings && s->backings[i].refs > 0)
+                s->backings[i].refs++;
+}
+
+void session_backing_unref(Session *s, uint32_t i) {
+        Backing *b;
+
+        if (i >= s->n_backings)
+                return;
+        b = &s->backings[i];
+        if (b->refs == 0 || --b->refs > 0)
+                return;
+        munmap(b->addr, b->length);
+        *b = (Backing) {};
+}
+
+static void object_unlink(Object *o) {
+        Session *s = o->session;
+
+        for (size_t i = 0; i < ELEMENTSOF(o->uses); i++)
+                if (o->uses[i])
+                        o->uses[i]->n_users--;
+        if (o->objects_prev)
+                o->objects_prev->objects_next = o->objects_next;
+        else
+                s->objects = o->objects_next;
+        if (o->objects_next)
+                o->objects_next->objects_prev = o->objects_prev;
+        s->n_objects--;
+        if (o->type == OBJECT_DEVICE)
+                s->n_devices--;
+}
+
+static void object_free(Object *o) {
+        switch (o->type) {
+        case OBJECT_DEVICE:
+                free(o->device.name);
+                if (o->device.fd >= 0)
+                        close(o->device.fd);
+                break;
+        case OBJECT_IOAS:
+                if (o->ioas.mappings) {
+                        const struct viommu_mapping *m;
+                        struct viommu_mapping_iter it;
+
+                        VIOMMU_MAPPING_INDEX_FOREACH(m, o->ioas.mappings, it)
+                                session_backing_unref(o->session, m->backing);
+                        viommu_mapping_index_free(o->ioas.mappings);
+                }
+                break;
+        default:
+                break;
+        }
+        free(o->path);
+        free(o);
+}
+
+int object_new(Session *s, ObjectType type, uint32_t id, Object **ret) {
+        Object *o;
+        char ids[16];
+        int r;
+
+        o = calloc(1, sizeof(*o));
+        if (!o)
+                return -ENOMEM;
+        o->session = s;
+        o->type = type;
+        o->id = id;
+        o->created = now_usec();
+        if (type == OBJECT_DEVICE)
+                o->device.fd = -EBADF;
+        if (type == OBJECT_IOAS) {
+                r = viommu_mapping_index_new(&o->ioas.mappings);
+                if (r < 0) {
+                        free(o);
+                        return r;
+                }
+        }
+
+        char sid[16];
+        snprintf(sid, sizeof(sid), "%u", s->id);
+        snprintf(ids, sizeof(ids), "%u", id);
+        r = sd_bus_path_encode_many(&o->path, VIOMMU_SESSION_PREFIX "/%/%/%", sid, object_type_to_string(type), ids);
+        if (r < 0) {
+                object_free(o);
+                return r;
+        }
+
+        o->objects_next = s->objects;
+        if (s->objects)
+                s->objects->objects_prev = o;
+        s->objects = o;
+        s->n_objects++;
+        if (type == OBJECT_DEVICE)
+                s->n_devices++;
+        *ret = o;
+        return 0;
+}
+
+void object_use(Object *o, Object *dependency) {
+        for (size_t i = 0; i < ELEMENTSOF(o->uses); i++)
+                if (!o->uses[i]) {
+                        o->uses[i] = dependency;
+                        dependency->n_users++;
+                        return;
+                }
+        abort();        /* a programming error: no object holds more than three */
+}
+
+static int device_release(Object *o) {
+        Session *s = o->session;
+        int r = 0;
+
+        if (o->device.mock)
+                /* Destroying the mock's test object unbinds and frees it. */
+                return viommu_destroy(s->iommufd, o->device.stdev_id);
+        if (o->device.attached)
+                r = viommu_vfio_detach(o->device.fd);
+        /* Closing the cdev unbinds the device from the iommufd. */
+        o->device.fd = (close(o->device.fd), -EBADF);
+        return r;
+}
+
+int object_destroy(Object *o) {
+        Session *s = o->session;
+        int r;
+
+        if (o->n_users > 0)
+                return -EBUSY;
+
+        if (o->type == OBJECT_DEVICE)
+                r = device_release(o);
+        else
+                r = viommu_destroy(s->iommufd, o->id);
+        if (r < 0)
+                return r;
+
+        if (o->type == OBJECT_IOAS)
+                s->mapped_bytes -= viommu_mapping_index_bytes(o->ioas.mappings);
+        object_unlink(o);
+        object_free(o);
+        return 0;
+}
+
+Object *object_find(Session *s, const char *path) {
+        for (Object *o = s->objects; o; o = o->objects_next)
+                if (streq(o->path, path))
+                        return o;
+        return NULL;
+}
+
+Object *object_find_by_id(Session *s, uint32_t id) {
+        for (Object *o = s->objects; o; o = o->objects_next)
+                if (o->id == id)
+                        return o;
+        return NULL;
+}
+
+Session *session_find(Daemon *d, const char *path) {
+        for (Session *s = d->sessions; s; s = s->sessions_next)
+                if (streq(s->path, path))
+                        return s;
+        return NULL;
+}
+
+Session *session_free(Session *s) {
+        bool progress = true;
+
+        if (!s)
+                return NULL;
+
+        /* Leaves first, as the kernel does: whatever nothing else holds. An
+         * object the kernel keeps busy (a fault queue whose fd the VMM still
+         * has) stays for the iommufd's close to take. */
+        while (s->objects && progress) {
+                progress = false;
+                for (Object *o = s->objects, *next; o; o = next) {
+                        next = o->objects_next;
+                        if (o->n_users > 0)
+                                continue;
+                        if (object_destroy(o) < 0) {
+                                object_unlink(o);
+                                object_free(o);
+                        }
+                        progress = true;
+                }
+        }
+
+        for (size_t i = 0; i < s->n_backings; i++)
+                if (s->backings[i].refs > 0)
+                        munmap(s->backings[i].addr, s->backings[i].length);
+        free(s->backings);
+
+        if (s->iommufd >= 0)
+                close(s->iommufd);
+        sd_bus_track_unref(s->track);
+
+        if (s->daemon) {
+                if (s->sessions_prev)
+                        s->sessions_prev->sessions_next = s->sessions_next;
+                else
+                        s->daemon->sessions = s->sessions_next;
+                if (s->sessions_next)
+                        s->sessions_next->sessions_prev = s->sessions_prev;
+        }
+        free(s->owner);
+        free(s->path);
+        free(s);
+        return NULL;
+}

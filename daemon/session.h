@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * A session: one VMM's iommufd and the record of every object the daemon
+ * created in it. The kernel cannot list the objects inside an iommufd, so
+ * this record is the only inventory there is: what exists, who holds whom
+ * (and so the order of destruction), what is mapped where.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+
+#include "daemon.h"
+
+struct viommu_mapping_index;
+
+typedef enum ObjectType {
+        OBJECT_DEVICE,
+        OBJECT_IOAS,
+        OBJECT_HWPT,
+        OBJECT_FAULT_QUEUE,
+        OBJECT_VIOMMU,
+        OBJECT_VDEVICE,
+        OBJECT_VEVENTQ,
+        _OBJECT_TYPE_MAX,
+        _OBJECT_TYPE_INVALID = -EINVAL,
+} ObjectType;
+
+typedef struct Object Object;
+
+/* Guest memory the daemon mapped itself, for kernels without
+ * IOMMU_IOAS_MAP_FILE; shared by the IOASes a mapping was copied into. */
+typedef struct Backing {
+        void *addr;
+        uint64_t length;
+        unsigned refs;
+} Backing;
+
+struct Object {
+        Session *session;
+        ObjectType type;
+        uint32_t id;            /* the kernel's id in the session's iommufd */
+        uint64_t created;       /* CLOCK_REALTIME, µs */
+        char *path;
+
+        /* Objects this one keeps alive; it goes before any of them. */
+        Object *uses[3];
+        unsigned n_users;
+
+        union {
+                struct {
+                        char *name;             /* BDF, sysfs name, or "mockN" */
+                        int fd;                 /* the VFIO cdev; -1 for a mock device */
+                        bool mock;
+                        bool bound;             /* false for a delegated session's device */
+                        uint32_t stdev_id;      /* mock only */
+                        Object *attached;       /* IOAS or HWPT; NULL when detached */
+                        uint32_t attached_pt;   /* what the kernel attached (maybe an automatic HWPT) */
+                } device;
+                struct {
+                        struct viommu_mapping_index *mappings;
+                } ioas;
+                struct {
+                        uint32_t flags;         /* IOMMU_HWPT_ALLOC_* */
+                        bool nested;
+                        uint32_t data_type;
+                } hwpt;
+                struct {
+                        uint32_t type;
+                } viommu;
+                struct {
+                        uint64_t virt_id;
+                } vdevice;
+        };
+
+        Object *objects_prev, *objects_next;
+};
+
+struct Session {
+        Daemon *daemon;
+        unsigned id;
+        char *path;
+        int iommufd;
+
+        uid_t uid;
+        char *owner;            /* the unique bus name that opened it */
+        sd_bus_track *track;
+        bool persistent;        /* outlives its owner's bus connection */
+        bool delegated;         /* the VMM drives the iommufd itself */
+        uint64_t created;
+
+        Object *objects;        /* newest first */
+        unsigned n_objects;
+        unsigned n_devices;
+        unsigned next_mock;
+        /* An IOAS that mock devices sit on while detached: the kernel only
+         * creates a mock device attached to something. */
+        uint32_t mock_parking_ioas;
+
+        Backing *backings;
+        size_t n_backings;
+        uint64_t mapped_bytes;
+
+        Session *sessions_prev, *sessions_next;
+};
+
+const char *object_type_to_string(ObjectType t);
+ObjectType object_type_from_string(const char *s);
+
+int session_new(Daemon *d, uid_t uid, const char *owner, bool persistent, bool delegated, Session **ret);
+/* Destroys every object in dependency order, closes the iommufd; takes NULL. */
+Session *session_free(Session *s);
+Session *session_find(Daemon *d, const char *path);
+
+/* Backings are referenced by index from struct viommu_mapping.backing;
+ * VIOMMU_MAPPING_NO_BACKING marks a mapping the kernel took from a file. */
+#define VIOMMU_MAPPING_NO_BACKING UINT32_MAX
+int session_backing_add(Session *s, void *addr, uint64_t length, uint32_t *ret);
+void session_backing_ref(Session *s, uint32_t i);
+void session_backing_unref(Session *s, uint32_t i);
+
+int object_new(Session *s, ObjectType type, uint32_t id, Object **ret);
+/* Records that o keeps dependency alive. */
+void object_use(Object *o, Object *dependency);
+/* Destroys the kernel object and forgets it; -EBUSY while others use it. */
+int object_destroy(Object *o);
+Object *object_find(Session *s, const char *path);
+Object *object_find_by_id(Session *s, uint32_t id);
+
+static inline void session_freep(Session **s) {
+        if (*s)
+                session_free(*s);
+}

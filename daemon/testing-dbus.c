@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * org.viommu1.Testing: test-only methods on a session, served only with
+ * --test-mock-devices. They let a test see what the kernel's mock driver
+ * holds (the session's iommufd never leaves the daemon) and make the mock
+ * raise faults and events, so that tests check kernel outcomes, not the
+ * daemon's word.
+ */
+
+#include <errno.h>
+#include <stddef.h>
+#include <sys/mman.h>
+
+#include "bus-errors.h"
+#include "bus-util.h"
+#include "mock/viommu-mock.h"
+#include "session.h"
+#include "util.h"
+
+static int mock_device_arg(Session *s, const char *path, Object **ret, sd_bus_error *error) {
+        int r;
+
+        r = session_object_arg(s, path, OBJECT_DEVICE, ret, error);
+        if (r < 0)
+                return r;
+        if (!(*ret)->device.mock)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "%s is not a mock device", path);
+        return 0;
+}
+
+/* The mock paging domain a device's DMA goes through. */
+static uint32_t device_paging_domain(Object *dev) {
+        Object *pt = dev->device.attached;
+
+        if (pt && pt->type == OBJECT_HWPT && pt->hwpt.nested)
+                return pt->uses[0]->id;
+        return dev->device.attached_pt;
+}
+
+static int method_check_mapping(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Session *s = userdata;
+        const char *path;
+        uint64_t iova, length, offset;
+        void *addr;
+        Object *dev;
+        int fd, r;
+
+        r = sd_bus_message_read(m, "ottht", &path, &iova, &length, &fd, &offset);
+        if (r < 0)
+                return r;
+        r = mock_device_arg(s, path, &dev, error);
+        if (r < 0)
+                return r;
+        if (!dev->device.attached)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "%s is not attached", path);
+        if (length == 0 || length > (UINT64_C(1) << 32))
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "Length must be 1..4 GiB");
+        r = session_check_owner(s, m, error);
+        if (r < 0)
+                return r;
+
+        addr = mmap(NULL, length, PROT_READ, MAP_SHARED, fd, offset);
+        if (addr == MAP_FAILED)
+                return sd_bus_error_set_errnof(error, errno, "Cannot map the memory fd: %m");
+        r = viommu_mock_check_map(s->iommufd, device_paging_domain(dev), iova, length, addr);
+        munmap(addr, length);
+        if (r < 0)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "The mock domain does not map 0x%llx+0x%llx onto that memory: %s",
+                                         (unsigned long long) iova, (unsigned long long) length, strerror(-r));
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_check_iotlb(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Session *s = userdata;
+        const char *path;
+        uint32_t index, expected;
+        Object *hwpt;
+        int r;
+
+        r = sd_bus_message_read(m, "ouu", &path, &index, &expected);
+        if (r < 0)
+                return r;
+        r = session_object_arg(s, path, OBJECT_HWPT, &hwpt, error);
+        if (r < 0)
+                return r;
+        r = session_check_owner(s, m, error);
+        if (r < 0)
+                return r;
+        r = viommu_mock_check_iotlb(s->iommufd, hwpt->id, index, expected);
+        if (r < 0)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "IOTLB entry %u of %s does not hold 0x%x: %s", index, path, expected,
+                                         strerror(-r));
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_trigger_fault(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Session *s = userdata;
+        const char *path;
+        uint32_t pasid, grpid, perm;
+        uint64_t addr;
+        Object *dev;
+        int r;
+
+        r = sd_bus_message_read(m, "ouuut", &path, &pasid, &grpid, &perm, &addr);
+        if (r < 0)
+                return r;
+        r = mock_device_arg(s, path, &dev, error);
+        if (r < 0)
+                return r;
+        r = session_check_owner(s, m, error);
+        if (r < 0)
+                return r;
+        r = viommu_mock_trigger_iopf(s->iommufd, dev->id, pasid, grpid, perm, addr);
+        if (r < 0)
+                return bus_error_kernel(error, r, "IOMMU_TEST_OP_TRIGGER_IOPF");
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_trigger_event(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Session *s = userdata;
+        const char *path;
+        Object *dev;
+        int r;
+
+        r = sd_bus_message_read(m, "o", &path);
+        if (r < 0)
+                return r;
+        r = mock_device_arg(s, path, &dev, error);
+        if (r < 0)
+                return r;
+        r = session_check_owner(s, m, error);
+        if (r < 0)
+                return r;
+        r = viommu_mock_trigger_vevent(s->iommufd, dev->id);
+        if (r < 0)
+                return bus_error_kernel(error, r, "IOMMU_TEST_OP_TRIGGER_VEVENT");
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_mark_dirty(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Session *s = userdata;
+        const char *path;
+        uint64_t iova, length, page_size, nr = 0;
+        const void *bitmap;
+        size_t size;
+        Object *hwpt;
+        int r;
+
+        r = sd_bus_message_read(m, "ottt", &path, &iova, &length, &page_size);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_array(m, 't', &bitmap, &size);
+        if (r < 0)
+                return r;
+        r = session_object_arg(s, path, OBJECT_HWPT, &hwpt, error);
+        if (r < 0)
+                return r;
+        if (page_size == 0 || length / page_size > size * 8)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "The bitmap must have a bit for each page");
+        r = session_check_owner(s, m, error);
+        if (r < 0)
+                return r;
+        r = viommu_mock_dirty(s->iommufd, hwpt->id, iova, length, page_size, bitmap, &nr);
+        if (r < 0)
+                return bus_error_kernel(error, r, "IOMMU_TEST_OP_DIRTY");
+        return sd_bus_reply_method_return(m, "t", nr);
+}
+
+const sd_bus_vtable testing_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD_WITH_ARGS("CheckMapping",
+                                SD_BUS_ARGS("o", device, "t", iova, "t", length, "h", memfd, "t", offset),
+                                SD_BUS_NO_RESULT,
+                                method_check_mapping, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CheckIOTLB",
+                                SD_BUS_ARGS("o", hwpt, "u", index, "u", expected),
+                                SD_BUS_NO_RESULT,
+                                method_check_iotlb, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("TriggerFault",
+                                SD_BUS_ARGS("o", device, "u", pasid, "u", grpid, "u", perm, "t", addr),
+                                SD_BUS_NO_RESULT,
+                                method_trigger_fault, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("TriggerEvent",
+                                SD_BUS_ARGS("o", device),
+                                SD_BUS_NO_RESULT,
+                                method_trigger_event, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("MarkDirty",
+                                SD_BUS_ARGS("o", hwpt, "t", iova, "t", length, "t", page_size, "at", bitmap),
+                                SD_BUS_RESULT("t", dirty),
+                                method_mark_dirty, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END
+};

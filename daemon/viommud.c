@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * viommud: owns the kernel's iommufd and the VFIO device nodes and serves
+ * virtual machine monitors over D-Bus. See viommud(8).
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "bus-errors.h"
+#include "channel.h"
+#include "config.h"
+#include "daemon.h"
+#include "hotplug.h"
+#include "log.h"
+#include "session.h"
+#include "session-dbus.h"
+#include "util.h"
+#include "viommu-iommufd.h"
+#include "viommu-topology.h"
+
+int log_verbose;
+
+static const char *arg_bus = "system";
+static const char *arg_address;
+static const char *arg_config = CONFIG_DEFAULT_PATH;
+static bool arg_mock_devices;
+
+int daemon_topology(Daemon *d, const struct viommu_topology **ret) {
+        int r;
+
+        if (!d->topology || d->topology_stale) {
+                struct viommu_topology *t;
+
+                r = viommu_topology_new(&t);
+                if (r < 0)
+                        return r;
+                viommu_topology_free(d->topology);
+                d->topology = t;
+                d->topology_stale = false;
+        }
+        *ret = d->topology;
+        return 0;
+}
+
+static void help(void) {
+        printf("%s [OPTIONS...]\n\n"
+               "Serves the kernel's iommufd and VFIO devices to virtual machine monitors over D-Bus.\n\n"
+               "  -h --help               Show this help\n"
+               "     --version            Show the version\n"
+               "     --bus=system|session Which bus to serve on (default: system)\n"
+               "     --address=ADDRESS    Serve on the bus at this D-Bus address instead\n"
+               "     --config=PATH        Read the configuration from PATH\n"
+               "                          (default: /etc/viommu/viommud.conf)\n"
+               "     --test-mock-devices  Let sessions create the kernel's mock devices (testing only)\n"
+               "  -v --verbose            Log every mapping and object\n",
+               program_invocation_short_name);
+}
+
+static int parse_argv(int argc, char *argv[]) {
+        enum { ARG_VERSION = 0x100, ARG_BUS, ARG_ADDRESS, ARG_CONFIG, ARG_MOCK };
+        static const struct option options[] = {
+                { "help",              no_argument,       NULL, 'h'         },
+                { "version",           no_argument,       NULL, ARG_VERSION },
+                { "bus",               required_argument, NULL, ARG_BUS     },
+                { "address",           required_argument, NULL, ARG_ADDRESS },
+                { "config",            required_argument, NULL, ARG_CONFIG  },
+                { "test-mock-devices", no_argument,       NULL, ARG_MOCK    },
+                { "verbose",           no_argument,       NULL, 'v'         },
+                {}
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "hv", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        puts(PACKAGE_VERSION);
+                        return 0;
+                case ARG_BUS:
+                        if (!streq(optarg, "system") && !streq(optarg, "session")) {
+                                log_error("--bus= takes 'system' or 'session', not '%s'", optarg);
+                                return -EINVAL;
+                        }
+                        arg_bus = optarg;
+                        break;
+                case ARG_ADDRESS:
+                        arg_address = optarg;
+                        break;
+                case ARG_CONFIG:
+                        arg_config = optarg;
+                        break;
+                case ARG_MOCK:
+                        arg_mock_devices = true;
+                        break;
+                case 'v':
+                        log_verbose = 1;
+                        break;
+                default:
+                        return -EINVAL;
+                }
+        if (optind < argc) {
+                log_error("Unexpected argument '%s'", argv[optind]);
+                return -EINVAL;
+        }
+        return 1;
+}
+
+static int bus_open(sd_bus **ret) {
+        sd_bus *bus = NULL;
+        int r;
+
+        if (!arg_address)
+                return streq(arg_bus, "session") ? sd_bus_open_user(ret) : sd_bus_open_system(ret);
+
+        r = sd_bus_new(&bus);
+        if (r >= 0)
+                r = sd_bus_set_address(bus, arg_address);
+        if (r >= 0)
+                r = sd_bus_set_bus_client(bus, true);
+        if (r >= 0)
+                r = sd_bus_negotiate_creds(bus, true, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UNIQUE_NAME);
+        if (r >= 0)
+                r = sd_bus_start(bus);
+        if (r < 0) {
+                sd_bus_unref(bus);
+                return r;
+        }
+        *ret = bus;
+        return 0;
+}
+
+static int probe_kernel(Daemon *d) {
+        _cleanup_close_ int fd = viommu_iommufd_open();
+        int r;
+
+        if (fd < 0)
+                return log_error_errno(fd, "Cannot open /dev/iommu (%m): the kernel needs CONFIG_IOMMUFD");
+        r = viommu_features_probe(fd, &d->features);
+        if (r < 0)
+                return log_error_errno(r, "Cannot probe the kernel's iommufd: %m");
+        for (enum viommu_feature f = 0; f < _VIOMMU_FEATURE_MAX; f++)
+                if (!viommu_features_has(d->features, f))
+                        log_info("kernel lacks %s (%s, Linux %s)", viommu_feature_to_string(f),
+                                 viommu_feature_interface(f), viommu_feature_since(f));
+        return 0;
+}
+
+static int load_config(Daemon *d) {
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        d->config_path = strdup(arg_config);
+        if (!d->config_path)
+                return log_error_errno(-ENOMEM, "Out of memory");
+        r = config_load(arg_config, &d->config, &error);
+        if (r < 0)
+                return log_error_errno(r, "Configuration rejected: %s", error ?: strerror(-r));
+        return 0;
+}
+
+/* SIGHUP: a new configuration replaces the running one only as a whole. */
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Daemon *d = userdata;
+        _cleanup_free_ char *error = NULL, *changes = NULL;
+        Config *c;
+        int r;
+
+        r = config_load(arg_config, &c, &error);
+        if (r < 0) {
+                log_error("Configuration not reloaded, the running one stays: %s", error ?: strerror(-r));
+                return 0;
+        }
+        r = config_diff(d->config, c, &changes);
+        if (r < 0) {
+                config_free(c);
+                return 0;
+        }
+        if (r == 0)
+                log_info("Configuration reloaded: no change");
+        else {
+                log_info("Configuration reloaded, %d change(s):", r);
+                for (char *line = changes, *end; line && *line; line = end ? end + 1 : NULL) {
+                        end = strchr(line, '\n');
+                        if (end)
+                                *end = 0;
+                        log_info("  %s", line);
+                }
+        }
+        config_free(d->config);
+        d->config = c;
+        return 0;
+}
+
+static int setup_bus(Daemon *d) {
+        int r;
+
+        r = bus_open(&d->bus);
+        if (r < 0)
+                return log_error_errno(r, "Cannot connect to the %s bus: %m", arg_address ?: arg_bus);
+
+        r = sd_bus_add_object_vtable(d->bus, NULL, VIOMMU_MANAGER_PATH, "org.viommu1.Manager", manager_vtable, d);
+        if (r >= 0)
+                r = device_dbus_register(d, d->bus);
+        if (r >= 0)
+                r = bus_register_session_objects(d, d->bus);
+        if (r >= 0)
+                r = sd_bus_add_object_manager(d->bus, NULL, VIOMMU_MANAGER_PATH);
+        if (r < 0)
+                return log_error_errno(r, "Cannot register the bus objects: %m");
+
+        r = sd_bus_attach_event(d->bus, d->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Cannot attach the bus to the event loop: %m");
+        r = sd_bus_request_name(d->bus, VIOMMU_BUS_NAME, 0);
+        if (r < 0)
+                return log_error_errno(r, "Cannot own the name %s: %m", VIOMMU_BUS_NAME);
+        return 0;
+}
+
+static void daemon_done(Daemon *d) {
+        while (d->sessions)
+                session_free(d->sessions);
+        channels_free(d);
+        hotplug_stop(d);
+        viommu_topology_free(d->topology);
+        auth_queries_free(d);
+        sd_bus_flush_close_unref(d->bus);
+        sd_event_unref(d->event);
+        config_free(d->config);
+        free(d->config_path);
+}
+
+int main(int argc, char *argv[]) {
+        Daemon d = { .version = PACKAGE_VERSION };
+        sigset_t mask;
+        int r;
+
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        d.mock_devices = arg_mock_devices;
+        if (d.mock_devices)
+                log_warning("Mock devices are enabled: this daemon is for testing only");
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        /* A VMM that goes away mid-reply must not kill the daemon. */
+        signal(SIGPIPE, SIG_IGN);
+
+        r = sd_event_default(&d.event);
+        if (r < 0)
+                goto finish;
+        r = sd_event_add_signal(d.event, NULL, SIGTERM, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(d.event, NULL, SIGINT, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(d.event, NULL, SIGHUP, on_sighup, &d);
+        if (r < 0)
+                goto finish;
+        (void) sd_bus_error_add_map(viommu_bus_errors);
+
+        r = load_config(&d);
+        if (r < 0)
+                goto finish;
+
+        r = probe_kernel(&d);
+        if (r < 0)
+                goto finish;
+        r = hotplug_start(&d);
+        if (r < 0)
+                log_warning("No hotplug events (%s): device lists are read afresh on each request",
+                            strerror(-r));
+        r = setup_bus(&d);
+        if (r < 0)
+                goto finish;
+
+        (void) sd_notify(false, "READY=1\nSTATUS=Serving");
+        log_info("viommud %s serving as %s", PACKAGE_VERSION, VIOMMU_BUS_NAME);
+        r = sd_event_loop(d.event);
+        (void) sd_notify(false, "STOPPING=1");
+
+finish:
+        if (r < 0)
+                log_error("Exiting: %s", strerror(-r));
+        daemon_done(&d);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,526 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/*
+ * viommud.conf(5): valid files, every kind of bad input with the message it
+ * must give (line, column, JSON path, reason), device matching by PCI
+ * address, vendor:device id and IOMMU group against hand-made devices and a
+ * recorded sysfs tree, users/groups/units, limits, the reload diff.
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+/* Not "config.h": that names autoconf's in the build directory. */
+#include "daemon/config.h"
+#include "util.h"
+#include "viommu-topology.h"
+
+#ifndef TOP_SRCDIR
+#  define TOP_SRCDIR "."
+#endif
+
+static Config *parse_ok(const char *text) {
+        Config *c = NULL;
+        char *error = NULL;
+        int r;
+
+        r = config_parse(text, strlen(text), "test.conf", &c, &error);
+        if (r < 0)
+                print_error("unexpected failure %d: %s\n", r, error ?: "(no message)");
+        assert_int_equal(r, 0);
+        assert_null(error);
+        assert_non_null(c);
+        return c;
+}
+
+/* Fails to parse, with a message that contains expected. */
+static void parse_fails(const char *text, size_t size, const char *expected) {
+        Config *c = NULL;
+        char *error = NULL;
+        int r;
+
+        r = config_parse(text, size, "test.conf", &c, &error);
+        if (r >= 0 || !error || !strstr(error, expected))
+                print_error("input:\n%.*s\nexpected an error with: %s\ngot %d: %s\n",
+                            (int) size, text, expected, r, error ?: "(no message)");
+        assert_int_equal(r, -EINVAL);
+        assert_null(c);
+        assert_non_null(error);
+        assert_non_null(strstr(error, expected));
+        free(error);
+}
+
+static void parse_fails_str(const char *text, const char *expected) {
+        parse_fails(text, strlen(text), expected);
+}
+
+static void test_defaults(void **state) {
+        _cleanup_(config_freep) Config *c = NULL, *empty = NULL, *blank = NULL, *braces = NULL;
+
+        assert_int_equal(config_new(&c), 0);
+        assert_int_equal(c->n_allow, 0);
+        assert_true(config_limit(c, CONFIG_LIMIT_PINNED_BYTES) == CONFIG_LIMIT_INFINITY);
+        assert_int_equal(config_limit(c, CONFIG_LIMIT_OBJECTS), 4096);
+        assert_int_equal(config_limit(c, CONFIG_LIMIT_DEVICES), 64);
+        /* NULL stands for the defaults. */
+        assert_true(config_limit(NULL, CONFIG_LIMIT_PINNED_BYTES) == CONFIG_LIMIT_INFINITY);
+        assert_int_equal(config_limit(NULL, CONFIG_LIMIT_DEVICES), 64);
+        assert_string_equal(config_limit_to_string(CONFIG_LIMIT_PINNED_BYTES), "pinned-bytes");
+        assert_null(config_limit_to_string(_CONFIG_LIMIT_MAX));
+
+        empty = parse_ok("");
+        blank = parse_ok(" \n\t\n");
+        braces = parse_ok("{}");
+        assert_int_equal(empty->n_allow + blank->n_allow + braces->n_allow, 0);
+        assert_int_equal(config_limit(braces, CONFIG_LIMIT_OBJECTS), 4096);
+        assert_null(config_free(NULL));
+}
+
+static const char example[] =
+        "{\n"
+        "  \"allow\": [\n"
+        "    {\n"
+        "      \"devices\": [ {\"pci\": \"0000:01:00.0\"}, {\"id\": \"8086:10D3\"}, {\"group\": 12} ],\n"
+        "      \"users\": [\"root\", 1001, \"1002\"],\n"
+        "      \"groups\": [\"root\", 990],\n"
+        "      \"units\": [\"vmm@.service\", \"qemu.scope\"]\n"
+        "    },\n"
+        "    { \"devices\": [ {\"pci\": \"02:1f.7\"}, {\"pci\": \"10000:00:02.0\"} ], \"users\": [1003] }\n"
+        "  ],\n"
+        "  \"limits\": { \"pinned-bytes\": \"64G\", \"objects\": 100, \"devices\": \"infinity\" }\n"
+        "}\n";
+
+static void test_valid(void **state) {
+        _cleanup_(config_freep) Config *c = parse_ok(example);
+        const AllowRule *a, *b;
+
+        assert_int_equal(c->n_allow, 2);
+        a = &c->allow[0];
+        b = &c->allow[1];
+        assert_int_equal(a->line, 3);
+        assert_int_equal(b->line, 9);
+
+        assert_int_equal(a->n_devices, 3);
+        assert_int_equal(a->devices[0].type, DEVICE_SELECTOR_PCI);
+        assert_int_equal(a->devices[0].pci.domain, 0);
+        assert_int_equal(a->devices[0].pci.bus, 1);
+        assert_int_equal(a->devices[1].type, DEVICE_SELECTOR_ID);
+        assert_int_equal(a->devices[1].id.vendor, 0x8086);
+        assert_int_equal(a->devices[1].id.device, 0x10d3);
+        assert_int_equal(a->devices[2].type, DEVICE_SELECTOR_GROUP);
+        assert_int_equal(a->devices[2].group, 12);
+
+        assert_int_equal(a->n_users, 3);
+        assert_int_equal(a->users[0].id, 0);
+        assert_string_equal(a->users[0].name, "root");
+        assert_int_equal(a->users[1].id, 1001);
+        assert_null(a->users[1].name);
+        assert_int_equal(a->users[2].id, 1002);
+        assert_null(a->users[2].name);
+        assert_int_equal(a->n_groups, 2);
+        assert_int_equal(a->groups[0].id, 0);
+        assert_int_equal(a->groups[1].id, 990);
+        assert_int_equal(a->n_units, 2);
+        assert_string_equal(a->units[0], "vmm@.service");
+
+        /* Short form means domain 0; long domains are allowed. */
+        assert_int_equal(b->devices[0].pci.domain, 0);
+        assert_int_equal(b->devices[0].pci.bus, 2);
+        assert_int_equal(b->devices[0].pci.slot, 0x1f);
+        assert_int_equal(b->devices[0].pci.function, 7);
+        assert_int_equal(b->devices[1].pci.domain, 0x10000);
+
+        assert_true(config_limit(c, CONFIG_LIMIT_PINNED_BYTES) == 64ULL << 30);
+        assert_int_equal(config_limit(c, CONFIG_LIMIT_OBJECTS), 100);
+        assert_true(config_limit(c, CONFIG_LIMIT_DEVICES) == CONFIG_LIMIT_INFINITY);
+}
+
+static void test_syntax_errors(void **state) {
+        /* json-c's own errors, turned into line:column. */
+        parse_fails_str("{\n  \"allow\": [\n    {,\n", "test.conf:3:6: ");
+        parse_fails_str("{\n  \"limits\": {\"objects\": 1,}\n}\n", "test.conf:2:27: ");
+        parse_fails_str("{\n  /* comment */\n}\n", "test.conf:2:3: ");
+        parse_fails_str("{\"allow\": [\n", "test.conf:2:1: unexpected end of file");
+        parse_fails_str("{\"allow\": tru}", "test.conf:1:");
+        parse_fails_str("{} {}", "test.conf:1:4:");
+        parse_fails_str("{\"a\": 01}", "test.conf:1:");
+        /* What json-c lets through, caught by the second pass. */
+        parse_fails_str("{\n  \"limits\": {},\n  \"limits\": {}\n}", "test.conf:3:3: limits: duplicate key");
+        parse_fails_str("{\n  \"li\\u006dits\": {},\n  \"limits\": {}\n}", "test.conf:3:3: limits: duplicate key");
+        parse_fails_str("{\n  'limits': {}\n}", "test.conf:2:3: expected a key in double quotes");
+        parse_fails_str("{\n  \"allow\": [{\"units\": ['a.service']}]\n}",
+                        "test.conf:2:24: ");
+        parse_fails_str("{\"limits\": {\"objects\": NaN}}", "test.conf:1:24: limits.objects: expected a value");
+        parse_fails_str("{\"limits\": {\"objects\": 18446744073709551616}}",
+                        "test.conf:1:24: limits.objects: 18446744073709551616 is out of range");
+        parse_fails_str("{\"limits\": {\"objects\": -9223372036854775809}}", "is out of range");
+        parse_fails_str("{\"allow\": [{\"units\": [\"a\\u0000b\"]}]}", "NUL characters are not allowed");
+        parse_fails_str("{\"allow\": [{\"units\": [\"\\ud800\"]}]}", "lone UTF-16 high surrogate");
+        parse_fails("{\"allow\": []}\0", 14, "test.conf:1:14: NUL byte");
+        /* Columns count characters, not bytes. */
+        parse_fails_str("{\"é\": 1, \"é\": 2}", "test.conf:1:10: é: duplicate key");
+}
+
+static void test_semantic_errors(void **state) {
+        parse_fails_str("[]", "test.conf:1:1: the configuration must be a JSON object, not an array");
+        parse_fails_str("null", "must be a JSON object, not null");
+        parse_fails_str("{\n  \"allow\": [],\n  \"frobnicate\": 1\n}",
+                        "test.conf:3:3: frobnicate: unknown key: the configuration has \"allow\" and \"limits\"");
+        parse_fails_str("{\"allow\": {}}", "test.conf:1:2: allow: must be an array of rules, not an object");
+        parse_fails_str("{\"allow\": [1]}", "test.conf:1:12: allow[0]: must be an object (a rule), not an integer");
+
+        /* The example of the documentation: line 4, column of the key. */
+        parse_fails_str("{\n"
+                        "  \"allow\": [\n"
+                        "    { \"devices\": [ {\"pci\": \"0000:01:00.0\"} ], \"users\": [0] },\n"
+                        "    { \"devices\": [ {\"pci\": \"0000:zz:00.0\"} ], \"users\": [0] }\n"
+                        "  ]\n"
+                        "}\n",
+                        "test.conf:4:21: allow[1].devices[0].pci: \"0000:zz:00.0\" is not a PCI address");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"pci\": \"00:20.0\"}], \"users\": [0]}]}",
+                        "\"00:20.0\" is not a PCI address");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"pci\": \"0000:00:00.8\"}], \"users\": [0]}]}",
+                        "is not a PCI address");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"pci\": \"000:00:00.0\"}], \"users\": [0]}]}",
+                        "is not a PCI address");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"pci\": \"0000:00:00.0 \"}], \"users\": [0]}]}",
+                        "is not a PCI address");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"pci\": 1}], \"users\": [0]}]}",
+                        "allow[0].devices[0].pci: must be a string, not an integer");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"id\": \"8086:10d\"}], \"users\": [0]}]}",
+                        "allow[0].devices[0].id: \"8086:10d\" is not a PCI vendor:device id");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"id\": \"80g6:10d3\"}], \"users\": [0]}]}",
+                        "is not a PCI vendor:device id");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"group\": -1}], \"users\": [0]}]}",
+                        "allow[0].devices[0].group: -1 is negative");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"group\": 1.5}], \"users\": [0]}]}",
+                        "allow[0].devices[0].group: 1.5 is not a whole number");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"group\": \"12\"}], \"users\": [0]}]}",
+                        "allow[0].devices[0].group: must be a number, not a string");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"bus\": \"pci\"}], \"users\": [0]}]}",
+                        "allow[0].devices[0].bus: unknown key: a device selector is \"pci\", \"id\" or \"group\"");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"group\": 1, \"id\": \"8086:10d3\"}], \"users\": [0]}]}",
+                        "allow[0].devices[0].id: a device selector has exactly one key");
+        parse_fails_str("{\"allow\": [{\"devices\": [{}], \"users\": [0]}]}",
+                        "allow[0].devices[0]: empty device selector");
+        parse_fails_str("{\"allow\": [{\"devices\": [\"0000:01:00.0\"], \"users\": [0]}]}",
+                        "allow[0].devices[0]: must be an object such as {\"pci\": \"0000:01:00.0\"}, not a string");
+        parse_fails_str("{\"allow\": [{\"devices\": [], \"users\": [0]}]}",
+                        "allow[0].devices: empty: a rule names at least one device");
+        parse_fails_str("{\"allow\": [{\"users\": [0]}]}", "test.conf:1:12: allow[0]: the rule names no \"devices\"");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"group\": 1}]}]}",
+                        "allow[0]: the rule allows nobody: give \"users\", \"groups\" or \"units\"");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"group\": 1}], \"users\": []}]}", "the rule allows nobody");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"group\": 1}], \"user\": [0]}]}",
+                        "allow[0].user: unknown key: a rule has \"devices\", \"users\", \"groups\" and \"units\"");
+
+        /* Users, groups, units. */
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"group\": 1}], \"users\": [\"no-such-user-viommu\"]}]}",
+                        "allow[0].users[0]: no such user \"no-such-user-viommu\"");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"group\": 1}], \"groups\": [\"no-such-group-viommu\"]}]}",
+                        "allow[0].groups[0]: no such group \"no-such-group-viommu\"");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"group\": 1}], \"users\": [-1]}]}",
+                        "allow[0].users[0]: -1 is negative");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"group\": 1}], \"users\": [4294967295]}]}",
+                        "allow[0].users[0]: 4294967295 is too large (at most 4294967294)");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"group\": 1}], \"users\": [true]}]}",
+                        "allow[0].users[0]: must be a user name or number, not a boolean");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"group\": 1}], \"users\": \"root\"}]}",
+                        "allow[0].users: must be an array of user names or numbers, not a string");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"group\": 1}], \"users\": [\"a b\"]}]}",
+                        "\"a b\" is not a valid user name");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"group\": 1}], \"units\": [\"vmm\"]}]}",
+                        "allow[0].units[0]: \"vmm\" is not a systemd unit name");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"group\": 1}], \"units\": [\"a/b.service\"]}]}",
+                        "is not a systemd unit name");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"group\": 1}], \"units\": [\"@.service\"]}]}",
+                        "is not a systemd unit name");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"group\": 1}], \"units\": [3]}]}",
+                        "allow[0].units[0]: must be a string, not an integer");
+
+        /* Limits. */
+        parse_fails_str("{\"limits\": []}", "limits: must be an object, not an array");
+        parse_fails_str("{\"limits\": {\"memory\": 1}}",
+                        "limits.memory: unknown key: limits are \"pinned-bytes\", \"objects\" and \"devices\"");
+        parse_fails_str("{\"limits\": {\"objects\": -1}}", "limits.objects: -1 is negative");
+        parse_fails_str("{\"limits\": {\"objects\": 2.5}}", "limits.objects: 2.5 is not a whole number");
+        parse_fails_str("{\"limits\": {\"objects\": \"64G\"}}", "limits.objects: \"64G\" is not a number or \"infinity\"");
+        parse_fails_str("{\"limits\": {\"devices\": null}}", "limits.devices: must be a number, not null");
+        parse_fails_str("{\"limits\": {\"pinned-bytes\": \"64Q\"}}", "limits.pinned-bytes: \"64Q\" is not a size");
+        parse_fails_str("{\"limits\": {\"pinned-bytes\": \"64GiB\"}}", "is not a size");
+        parse_fails_str("{\"limits\": {\"pinned-bytes\": \"-1G\"}}", "is not a size");
+        parse_fails_str("{\"limits\": {\"pinned-bytes\": \"G\"}}", "is not a size");
+        parse_fails_str("{\"limits\": {\"pinned-bytes\": \"16E\"}}", "limits.pinned-bytes: \"16E\" is too large");
+        parse_fails_str("{\"limits\": {\"pinned-bytes\": \"99999999999999999999\"}}", "is too large");
+
+        /* The first error in the file is the one reported. */
+        parse_fails_str("{\n  \"limits\": {\"objects\": -1},\n  \"bogus\": 1\n}", "test.conf:2:14: limits.objects: -1 is negative");
+}
+
+static void test_limits(void **state) {
+        static const struct {
+                const char *value;
+                uint64_t bytes;
+        } sizes[] = {
+                { "0", 0 },
+                { "4096", 4096 },
+                { "\"4096\"", 4096 },
+                { "\"1K\"", 1024 },
+                { "\"512M\"", 512ULL << 20 },
+                { "\"64G\"", 64ULL << 30 },
+                { "\"2T\"", 2ULL << 40 },
+                { "\"3P\"", 3ULL << 50 },
+                { "\"15E\"", 15ULL << 60 },
+                { "\"infinity\"", CONFIG_LIMIT_INFINITY },
+                { "18446744073709551615", CONFIG_LIMIT_INFINITY },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+                _cleanup_free_ char *text = NULL;
+                _cleanup_(config_freep) Config *c = NULL;
+
+                assert_true(asprintf(&text, "{\"limits\": {\"pinned-bytes\": %s}}", sizes[i].value) > 0);
+                c = parse_ok(text);
+                assert_true(config_limit(c, CONFIG_LIMIT_PINNED_BYTES) == sizes[i].bytes);
+                /* Unset limits keep their defaults. */
+                assert_int_equal(config_limit(c, CONFIG_LIMIT_OBJECTS), CONFIG_DEFAULT_OBJECTS);
+        }
+
+        {
+                _cleanup_(config_freep) Config *c = parse_ok("{\"limits\": {\"objects\": 0, \"devices\": \"infinity\"}}");
+
+                assert_int_equal(config_limit(c, CONFIG_LIMIT_OBJECTS), 0);
+                assert_true(config_limit(c, CONFIG_LIMIT_DEVICES) == CONFIG_LIMIT_INFINITY);
+                assert_true(config_limit(c, CONFIG_LIMIT_PINNED_BYTES) == CONFIG_DEFAULT_PINNED_BYTES);
+        }
+}
+
+static void test_format_bytes(void **state) {
+        char buf[CONFIG_FORMAT_BYTES_MAX];
+
+        assert_string_equal(config_format_bytes(buf, 0), "0");
+        assert_string_equal(config_format_bytes(buf, 1000), "1000");
+        assert_string_equal(config_format_bytes(buf, 4097), "4097");
+        assert_string_equal(config_format_bytes(buf, 1024), "1K");
+        assert_string_equal(config_format_bytes(buf, 1536ULL << 20), "1536M");
+        assert_string_equal(config_format_bytes(buf, 64ULL << 30), "64G");
+        assert_string_equal(config_format_bytes(buf, 1ULL << 60), "1E");
+        assert_string_equal(config_format_bytes(buf, CONFIG_LIMIT_INFINITY), "infinity");
+}
+
+/* A device as the topology would give it; only the fields matching reads. */
+static struct viommu_topology_device make_pci(uint32_t domain, uint8_t bus, uint8_t slot, uint8_t function,
+                                              int32_t vendor, int32_t device, int group) {
+        return (struct viommu_topology_device) {
+                .name = (char *) "test",
+                .bus = (char *) "pci",
+                .is_pci = true,
+                .iommu_group = group,
+                .pci = {
+                        .domain = domain, .bus = bus, .slot = slot, .function = function,
+                        .vendor = vendor, .device = device,
+                },
+        };
+}
+
+static void test_match_devices(void **state) {
+        _cleanup_(config_freep) Config *c = parse_ok(
+                "{\"allow\": ["
+                " {\"devices\": [{\"pci\": \"0000:01:00.0\"}], \"users\": [1000]},"
+                " {\"devices\": [{\"id\": \"8086:10d3\"}], \"users\": [1001]},"
+                " {\"devices\": [{\"group\": 12}], \"users\": [1002]},"
+                " {\"devices\": [{\"pci\": \"0001:02:03.4\"}, {\"group\": 7}], \"users\": [1003]}"
+                "]}");
+        struct viommu_topology_device a = make_pci(0, 1, 0, 0, 0x1234, 0x11e8, 3);
+        struct viommu_topology_device b = make_pci(0, 1, 0, 1, 0x8086, 0x10d3, 12);
+        struct viommu_topology_device d = make_pci(1, 2, 3, 4, -1, -1, VIOMMU_TOPOLOGY_GROUP_UNKNOWN);
+        struct viommu_topology_device platform = {
+                .name = (char *) "arm-smmu-v3.0.auto", .bus = (char *) "platform", .iommu_group = 7,
+        };
+        struct viommu_topology_device ungrouped = make_pci(0, 1, 0, 0, 0x8086, 0x10d3, VIOMMU_TOPOLOGY_NO_GROUP);
+
+        /* By address: function matters. */
+        assert_int_equal(config_device_allowed(c, &a, 1000, NULL, 0, NULL), 1);
+        assert_int_equal(config_device_allowed(c, &b, 1000, NULL, 0, NULL), 0);
+        /* By id: unknown ids (-1) match nothing. */
+        assert_int_equal(config_device_allowed(c, &b, 1001, NULL, 0, NULL), 1);
+        assert_int_equal(config_device_allowed(c, &a, 1001, NULL, 0, NULL), 0);
+        assert_int_equal(config_device_allowed(c, &d, 1001, NULL, 0, NULL), 0);
+        /* By group. */
+        assert_int_equal(config_device_allowed(c, &b, 1002, NULL, 0, NULL), 1);
+        assert_int_equal(config_device_allowed(c, &a, 1002, NULL, 0, NULL), 0);
+        assert_int_equal(config_device_allowed(c, &ungrouped, 1002, NULL, 0, NULL), 0);
+        /* Any selector of a rule; a group matches non-PCI devices too; an
+         * address never does. */
+        assert_int_equal(config_device_allowed(c, &d, 1003, NULL, 0, NULL), 1);
+        assert_int_equal(config_device_allowed(c, &platform, 1003, NULL, 0, NULL), 1);
+        assert_int_equal(config_device_allowed(c, &platform, 1000, NULL, 0, NULL), 0);
+        /* Nobody else; no config, no device. */
+        assert_int_equal(config_device_allowed(c, &a, 0, NULL, 0, NULL), 0);
+        assert_int_equal(config_device_allowed(NULL, &a, 1000, NULL, 0, NULL), 0);
+        assert_int_equal(config_device_allowed(c, NULL, 1000, NULL, 0, NULL), 0);
+}
+
+static void test_match_callers(void **state) {
+        _cleanup_(config_freep) Config *c = parse_ok(
+                "{\"allow\": ["
+                " {\"devices\": [{\"group\": 1}], \"users\": [\"root\", 1000]},"
+                " {\"devices\": [{\"group\": 2}], \"groups\": [990, \"root\"]},"
+                " {\"devices\": [{\"group\": 3}], \"units\": [\"vmm@.service\", \"qemu-guest1.scope\"]}"
+                "]}");
+        struct viommu_topology_device g1 = make_pci(0, 1, 0, 0, 0x1234, 0x11e8, 1);
+        struct viommu_topology_device g2 = make_pci(0, 2, 0, 0, 0x1234, 0x11e8, 2);
+        struct viommu_topology_device g3 = make_pci(0, 3, 0, 0, 0x1234, 0x11e8, 3);
+        const gid_t kvm[] = { 100, 990 }, root[] = { 0 }, other[] = { 100, 991 };
+
+        assert_int_equal(config_device_allowed(c, &g1, 0, NULL, 0, NULL), 1);
+        assert_int_equal(config_device_allowed(c, &g1, 1000, NULL, 0, NULL), 1);
+        assert_int_equal(config_device_allowed(c, &g1, 1001, kvm, ELEMENTSOF(kvm), "vmm@a.service"), 0);
+
+        assert_int_equal(config_device_allowed(c, &g2, 1001, kvm, ELEMENTSOF(kvm), NULL), 1);
+        assert_int_equal(config_device_allowed(c, &g2, 1001, root, ELEMENTSOF(root), NULL), 1);
+        assert_int_equal(config_device_allowed(c, &g2, 1001, other, ELEMENTSOF(other), NULL), 0);
+        assert_int_equal(config_device_allowed(c, &g2, 1000, NULL, 0, NULL), 0);
+
+        assert_int_equal(config_device_allowed(c, &g3, 1001, NULL, 0, "vmm@guest1.service"), 1);
+        assert_int_equal(config_device_allowed(c, &g3, 1001, NULL, 0, "vmm@a.b.service"), 1);
+        assert_int_equal(config_device_allowed(c, &g3, 1001, NULL, 0, "qemu-guest1.scope"), 1);
+        assert_int_equal(config_device_allowed(c, &g3, 1001, NULL, 0, "vmm@.service"), 1);
+        assert_int_equal(config_device_allowed(c, &g3, 1001, NULL, 0, "vmm@guest1.scope"), 0);
+        assert_int_equal(config_device_allowed(c, &g3, 1001, NULL, 0, "vmm.service"), 0);
+        assert_int_equal(config_device_allowed(c, &g3, 1001, NULL, 0, "vmmx@guest1.service"), 0);
+        assert_int_equal(config_device_allowed(c, &g3, 1001, NULL, 0, "qemu-guest2.scope"), 0);
+        assert_int_equal(config_device_allowed(c, &g3, 1001, NULL, 0, NULL), 0);
+}
+
+static void test_match_recorded_tree(void **state) {
+        _cleanup_(viommu_topology_freep) struct viommu_topology *t = NULL;
+        _cleanup_(config_freep) Config *c = NULL;
+        const struct viommu_topology_device *nic, *nvme, *audio;
+        const char *root = TOP_SRCDIR "/tests/data/sysfs/vtd-host";
+        struct stat st;
+
+        /* test-topology unpacks the tree when it came as an archive. */
+        if (stat(root, &st) < 0 || !S_ISDIR(st.st_mode))
+                skip();
+
+        assert_int_equal(viommu_topology_new_at(root, &t), 0);
+        assert_int_equal(viommu_topology_find_pci_device(t, "0000:01:00.0", &nic), 0);
+        assert_int_equal(viommu_topology_find_pci_device(t, "0000:02:00.0", &nvme), 0);
+        assert_int_equal(viommu_topology_find_pci_device(t, "0000:00:1f.3", &audio), 0);
+
+        c = parse_ok("{\"allow\": ["
+                     " {\"devices\": [{\"id\": \"8086:1592\"}], \"users\": [1000]},"
+                     " {\"devices\": [{\"pci\": \"02:00.0\"}], \"users\": [1001]},"
+                     " {\"devices\": [{\"group\": 6}], \"users\": [1002]}"
+                     "]}");
+        assert_int_equal(config_device_allowed(c, nic, 1000, NULL, 0, NULL), 1);
+        assert_int_equal(config_device_allowed(c, nvme, 1000, NULL, 0, NULL), 0);
+        assert_int_equal(config_device_allowed(c, nvme, 1001, NULL, 0, NULL), 1);
+        assert_int_equal(config_device_allowed(c, audio, 1002, NULL, 0, NULL), 1);
+        assert_int_equal(config_device_allowed(c, nic, 1002, NULL, 0, NULL), 0);
+}
+
+static void test_diff(void **state) {
+        _cleanup_(config_freep) Config *a = NULL, *b = NULL, *moved = NULL, *defaults = NULL;
+        _cleanup_free_ char *d1 = NULL, *d2 = NULL, *d3 = NULL, *d4 = NULL;
+
+        a = parse_ok("{\"allow\": ["
+                     " {\"devices\": [{\"pci\": \"0000:01:00.0\"}], \"users\": [\"root\", 1000]},\n"
+                     " {\"devices\": [{\"group\": 12}], \"groups\": [990]}\n"
+                     "], \"limits\": {\"pinned-bytes\": \"64G\"}}");
+        /* Same rules, other order and spelling: no change. */
+        moved = parse_ok("{\"limits\": {\"pinned-bytes\": 68719476736},\n"
+                         " \"allow\": [\n"
+                         "  {\"groups\": [990], \"devices\": [{\"group\": 12}]},\n"
+                         "  {\"devices\": [{\"pci\": \"01:00.0\"}], \"users\": [\"root\", 1000]}\n"
+                         "]}");
+        b = parse_ok("{\"allow\": [\n"
+                     " {\"devices\": [{\"group\": 12}], \"groups\": [990]},\n"
+                     " {\"devices\": [{\"id\": \"8086:10d3\"}], \"units\": [\"vmm@.service\"]}\n"
+                     "], \"limits\": {\"objects\": 10}}");
+        assert_int_equal(config_new(&defaults), 0);
+
+        assert_int_equal(config_diff(a, moved, &d1), 0);
+        assert_null(d1);
+
+        assert_int_equal(config_diff(a, b, &d2), 4);
+        assert_string_equal(d2,
+                            "limits.pinned-bytes: 64G -> infinity\n"
+                            "limits.objects: 4096 -> 10\n"
+                            "allow: removed rule (was line 1): devices pci 0000:01:00.0; users root (0), 1000\n"
+                            "allow: added rule (line 3): devices id 8086:10d3; units vmm@.service");
+
+        /* From nothing, as at startup; NULL is the defaults. */
+        assert_int_equal(config_diff(NULL, a, &d3), 3);
+        assert_non_null(strstr(d3, "allow: added rule (line 2): devices group 12; groups 990"));
+        assert_int_equal(config_diff(defaults, NULL, &d4), 0);
+        assert_null(d4);
+}
+
+static void test_load(void **state) {
+        char dir[] = "/tmp/test-config-XXXXXX";
+        _cleanup_free_ char *path = NULL, *missing = NULL, *error = NULL, *error2 = NULL;
+        _cleanup_(config_freep) Config *c = NULL, *c2 = NULL, *c3 = NULL;
+        FILE *f;
+
+        assert_non_null(mkdtemp(dir));
+        assert_true(asprintf(&path, "%s/viommud.conf", dir) > 0);
+        assert_true(asprintf(&missing, "%s/missing.conf", dir) > 0);
+
+        /* A missing file is the defaults. */
+        assert_int_equal(config_load(missing, &c, &error), 0);
+        assert_null(error);
+        assert_int_equal(c->n_allow, 0);
+
+        f = fopen(path, "we");
+        assert_non_null(f);
+        fputs(example, f);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(config_load(path, &c2, &error), 0);
+        assert_int_equal(c2->n_allow, 2);
+
+        /* Errors name the file. */
+        f = fopen(path, "we");
+        assert_non_null(f);
+        fputs("{\n  \"limits\": {\"devices\": -3}\n}\n", f);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(config_load(path, &c3, &error), -EINVAL);
+        assert_null(c3);
+        assert_non_null(error);
+        assert_true(startswith(error, path));
+        assert_non_null(strstr(error, ":2:14: limits.devices: -3 is negative"));
+
+        /* A directory is no file. */
+        assert_true(config_load(dir, &c3, &error2) < 0);
+        assert_null(c3);
+        assert_non_null(strstr(error2, "not a regular file"));
+
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(rmdir(dir), 0);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_defaults),
+                cmocka_unit_test(test_valid),
+                cmocka_unit_test(test_syntax_errors),
+                cmocka_unit_test(test_semantic_errors),
+                cmocka_unit_test(test_limits),
+                cmocka_unit_test(test_format_bytes),
+                cmocka_unit_test(test_match_devices),
+                cmocka_unit_test(test_match_callers),
+                cmocka_unit_test(test_match_recorded_tree),
+                cmocka_unit_test(test_diff),
+                cmocka_unit_test(test_load),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

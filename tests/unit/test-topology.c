@@ -1,0 +1,963 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/*
+ * Topology from sysfs: the recorded trees under tests/data/sysfs against
+ * their golden JSON and against known facts, malformed trees made on the fly,
+ * and the live /sys of whatever machine runs the test.
+ *
+ * VIOMMU_UPDATE_GOLDEN=1 rewrites the golden files instead of comparing.
+ * VIOMMU_TEST_SRCDIR overrides the source directory compiled in.
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <json-c/json.h>
+#include <libudev.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+
+#include "util.h"
+#include "viommu-topology.h"
+
+#ifndef TOP_SRCDIR
+#  define TOP_SRCDIR "."
+#endif
+
+#define JSON_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+static const char *srcdir(void) {
+        const char *s = getenv("VIOMMU_TEST_SRCDIR");
+        return isempty(s) ? TOP_SRCDIR : s;
+}
+
+/* Enumerates the tree under path through $VIOMMU_SYSFS_ROOT, as the daemon would. */
+static struct viommu_topology *enumerate(const char *path) {
+        struct viommu_topology *t = NULL;
+
+        assert_int_equal(setenv("VIOMMU_SYSFS_ROOT", path, 1), 0);
+        assert_int_equal(viommu_topology_new(&t), 0);
+        assert_non_null(t);
+        unsetenv("VIOMMU_SYSFS_ROOT");
+        return t;
+}
+
+static char *to_json_string(const struct viommu_topology *t) {
+        struct json_object *j = NULL;
+        char *s;
+
+        assert_int_equal(viommu_topology_to_json(t, &j), 0);
+        assert_int_equal(asprintf(&s, "%s\n", json_object_to_json_string_ext(j, JSON_FLAGS)) > 0, 1);
+        json_object_put(j);
+        return s;
+}
+
+static char *read_file(const char *path) {
+        _cleanup_fclose_ FILE *f = NULL;
+        char *buf = NULL;
+        size_t size = 0;
+        ssize_t n;
+
+        f = fopen(path, "re");
+        if (!f)
+                return NULL;
+        n = getdelim(&buf, &size, '\0', f);
+        if (n < 0) {
+                free(buf);
+                return strdup("");
+        }
+        return buf;
+}
+
+static void write_file(const char *path, const char *content) {
+        _cleanup_fclose_ FILE *f = fopen(path, "we");
+
+        assert_non_null(f);
+        assert_true(fputs(content, f) >= 0);
+}
+
+/* Says where the first difference is, so a failure reads like a diff hunk. */
+static void compare_golden(const char *name, const char *actual) {
+        _cleanup_free_ char *golden_path = NULL, *golden = NULL;
+        const char *a, *g;
+        unsigned line = 1;
+
+        assert_int_equal(asprintf(&golden_path, "%s/tests/data/sysfs/%s.json", srcdir(), name) > 0, 1);
+
+        if (streq(getenv("VIOMMU_UPDATE_GOLDEN") ?: "", "1")) {
+                write_file(golden_path, actual);
+                print_message("updated %s\n", golden_path);
+                return;
+        }
+
+        golden = read_file(golden_path);
+        if (!golden)
+                fail_msg("cannot read %s: %m (VIOMMU_UPDATE_GOLDEN=1 writes it)", golden_path);
+        if (streq(golden, actual))
+                return;
+
+        for (a = actual, g = golden; *a && *a == *g; a++, g++)
+                if (*a == '\n')
+                        line++;
+        while (a > actual && a[-1] != '\n')
+                a--, g--;
+
+        _cleanup_free_ char *actual_path = NULL;
+        assert_int_equal(asprintf(&actual_path, "%s.actual.json", name) > 0, 1);
+        write_file(actual_path, actual);
+
+        fail_msg("%s differs from the enumeration at line %u:\n"
+                 "-%.*s\n+%.*s\n"
+                 "whole output in %s; diff -u %s %s\n"
+                 "if the change is intended: VIOMMU_UPDATE_GOLDEN=1 make check TESTS=tests/unit/test-topology",
+                 golden_path, line,
+                 (int) strcspn(g, "\n"), g, (int) strcspn(a, "\n"), a,
+                 actual_path, golden_path, actual_path);
+}
+
+static bool has_issue(char * const *issues, size_t n, const char *needle) {
+        for (size_t i = 0; i < n; i++)
+                if (strstr(issues[i], needle))
+                        return true;
+        return false;
+}
+
+static void dump_issues(const char *what, char * const *issues, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                print_message("%s: %s\n", what, issues[i]);
+}
+
+/* ------------------------------------------------------ trees made on the fly */
+
+/* A formatted path; the test dies rather than go on without it. */
+_printf_(1, 2)
+static char *pathf(const char *fmt, ...) {
+        va_list ap;
+        char *p;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&p, fmt, ap);
+        va_end(ap);
+        assert_true(r >= 0);
+        return p;
+}
+
+static char *tree_new(void) {
+        char *p = pathf("%s/viommu-topology-XXXXXX", getenv("TMPDIR") ?: "/tmp");
+
+        assert_non_null(mkdtemp(p));
+        return p;
+}
+
+static char *tree_path(const char *root, const char *path) {
+        _cleanup_free_ char *full = pathf("%s/%s", root, path);
+
+        for (char *p = full + strlen(root) + 1; (p = strchr(p, '/')); p++) {
+                *p = 0;
+                assert_true(mkdir(full, 0755) == 0 || errno == EEXIST);
+                *p = '/';
+        }
+        return TAKE_PTR(full);
+}
+
+static void tree_file(const char *root, const char *path, const char *content) {
+        _cleanup_free_ char *full = tree_path(root, path);
+
+        write_file(full, content);
+}
+
+static void tree_file_bytes(const char *root, const char *path, const void *data, size_t size) {
+        _cleanup_free_ char *full = tree_path(root, path);
+        _cleanup_close_ int fd = -EBADF;
+
+        fd = open(full, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, data, size), (ssize_t) size);
+}
+
+/* A relative link at path to target, both below root, the way sysfs has them. */
+static void tree_link(const char *root, const char *path, const char *target) {
+        _cleanup_free_ char *full = tree_path(root, path), *rel = strdup("");
+
+        for (const char *p = path; (p = strchr(p, '/')); p++) {
+                char *r = pathf("../%s", rel);
+                free(rel);
+                rel = r;
+        }
+        _cleanup_free_ char *target_rel = pathf("%s%s", rel, target);
+        assert_int_equal(symlink(target_rel, full), 0);
+}
+
+static void tree_pci(const char *root, const char *bdf, const char *driver, int group) {
+        static const struct {
+                const char *attr, *value;
+        } attrs[] = {
+                { "vendor",           "0x1234\n"   },
+                { "device",           "0x11e8\n"   },
+                { "subsystem_vendor", "0x1af4\n"   },
+                { "subsystem_device", "0x1100\n"   },
+                { "class",            "0x00ff00\n" },
+                { "revision",         "0x10\n"     },
+        };
+        _cleanup_free_ char *dev = pathf("devices/pci0000:00/%s", bdf), *p = NULL, *t = NULL;
+
+        for (size_t i = 0; i < ELEMENTSOF(attrs); i++) {
+                _cleanup_free_ char *a = pathf("%s/%s", dev, attrs[i].attr);
+                tree_file(root, a, attrs[i].value);
+        }
+
+        p = pathf("%s/subsystem", dev);
+        tree_link(root, p, "bus/pci");
+        free(p);
+        p = pathf("bus/pci/devices/%s", bdf);
+        tree_link(root, p, dev);
+        if (driver) {
+                free(p);
+                p = pathf("%s/driver", dev);
+                t = pathf("bus/pci/drivers/%s", driver);
+                tree_link(root, p, t);
+        }
+        if (group >= 0) {
+                free(p);
+                free(t);
+                p = pathf("%s/iommu_group", dev);
+                t = pathf("kernel/iommu_groups/%i", group);
+                tree_link(root, p, t);
+        }
+}
+
+static void tree_group(const char *root, unsigned id, const char *type, const char *regions, const char *member) {
+        if (type) {
+                _cleanup_free_ char *p = pathf("kernel/iommu_groups/%u/type", id);
+                tree_file(root, p, type);
+        }
+        if (regions) {
+                _cleanup_free_ char *p = pathf("kernel/iommu_groups/%u/reserved_regions", id);
+                tree_file(root, p, regions);
+        }
+        if (member) {
+                _cleanup_free_ char *p = pathf("kernel/iommu_groups/%u/devices/%s", id, member),
+                                    *t = pathf("devices/pci0000:00/%s", member);
+                tree_link(root, p, t);
+        }
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        return remove(path);
+}
+
+static void tree_free(char *root) {
+        if (!root)
+                return;
+        nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        free(root);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(char *, tree_free)
+
+/* Where recorded trees were unpacked, when they came as archives. */
+static char *unpacked = NULL;
+
+static int unpacked_free(void **state) {
+        tree_free(TAKE_PTR(unpacked));
+        return 0;
+}
+
+/*
+ * A recorded tree: the directory itself in a checkout; in a release tarball,
+ * which cannot hold symlinks, an archive unpacked once per run.
+ */
+static struct viommu_topology *enumerate_recorded(const char *name) {
+        _cleanup_free_ char *dir = pathf("%s/tests/data/sysfs/%s", srcdir(), name);
+        struct stat st;
+
+        if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                _cleanup_free_ char *archive = pathf("%s.tar", dir);
+                int status;
+                pid_t pid;
+
+                if (!unpacked)
+                        unpacked = tree_new();
+                free(dir);
+                dir = pathf("%s/%s", unpacked, name);
+
+                if (access(dir, F_OK) < 0) {
+                        pid = fork();
+                        assert_true(pid >= 0);
+                        if (pid == 0) {
+                                execlp("tar", "tar", "-xf", archive, "-C", unpacked, (char *) NULL);
+                                _exit(127);
+                        }
+                        assert_int_equal(waitpid(pid, &status, 0), pid);
+                        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                                fail_msg("cannot unpack %s", archive);
+                }
+        }
+
+        return enumerate(dir);
+}
+
+/* ------------------------------------------------------------ recorded trees */
+
+static void test_vtd_golden(void **state) {
+        _cleanup_(viommu_topology_freep) struct viommu_topology *t = enumerate_recorded("vtd-host");
+        _cleanup_free_ char *json = to_json_string(t);
+
+        compare_golden("vtd-host", json);
+}
+
+static void test_vtd_facts(void **state) {
+        _cleanup_(viommu_topology_freep) struct viommu_topology *t = enumerate_recorded("vtd-host");
+        const struct viommu_topology_device *d, *d2;
+        const struct viommu_topology_group *g;
+        const struct viommu_topology_iommu *u;
+
+        dump_issues("vtd-host", t->issues, t->n_issues);
+        assert_int_equal(t->n_issues, 0);
+        assert_int_equal(t->n_iommus, 2);
+        assert_int_equal(t->n_groups, 9);
+        assert_int_equal(t->n_devices, 13);
+
+        /* The device given to vfio-pci, by full and short BDF. */
+        assert_int_equal(viommu_topology_find_pci_device(t, "0000:01:00.0", &d), 0);
+        assert_int_equal(viommu_topology_find_pci_device(t, "01:00.0", &d2), 0);
+        assert_ptr_equal(d, d2);
+        assert_string_equal(d->driver, "vfio-pci");
+        assert_string_equal(d->bus, "pci");
+        assert_string_equal(d->devpath, "/devices/pci0000:00/0000:00:01.0/0000:01:00.0");
+        assert_string_equal(d->vfio_cdev, "/dev/vfio/devices/vfio0");
+        assert_true(d->vfio_devnum == makedev(237, 0));
+        assert_int_equal(d->iommu_group, 7);
+        assert_string_equal(d->iommu, "dmar1");
+        assert_int_equal(d->pci.vendor, 0x8086);
+        assert_int_equal(d->pci.device, 0x1592);
+        assert_int_equal(d->pci.class_code, 0x020000);
+        assert_int_equal(d->pci.bus, 1);
+        assert_true(d->pci.caps.known);
+        assert_true(d->pci.caps.ats);
+        assert_false(d->pci.caps.ats_enabled);
+        assert_false(d->pci.caps.pasid);
+        assert_false(d->pci.caps.pri);
+        assert_int_equal(d->n_issues, 0);
+
+        /* The integrated GPU: ATS, PRI and PASID. */
+        assert_int_equal(viommu_topology_find_pci_device(t, "0000:00:02.0", &d), 0);
+        assert_string_equal(d->driver, "i915");
+        assert_null(d->vfio_cdev);
+        assert_true(d->pci.caps.known);
+        assert_true(d->pci.caps.ats);
+        assert_int_equal(d->pci.caps.ats_queue_depth, 32);
+        assert_true(d->pci.caps.pasid);
+        assert_int_equal(d->pci.caps.pasid_width, 14);
+        assert_true(d->pci.caps.pri);
+        assert_int_equal(d->pci.caps.pri_max_requests, 0x8000);
+
+        /* Extended config space present but empty, and absent (256 bytes). */
+        assert_int_equal(viommu_topology_find_pci_device(t, "0000:00:00.0", &d), 0);
+        assert_null(d->driver);
+        assert_true(d->pci.caps.known);
+        assert_false(d->pci.caps.ats);
+        assert_int_equal(viommu_topology_find_pci_device(t, "0000:00:1f.0", &d), 0);
+        assert_false(d->pci.caps.known);
+
+        assert_int_equal(viommu_topology_find_pci_device(t, "0000:09:00.0", &d), -ENOENT);
+        assert_int_equal(viommu_topology_find_pci_device(t, "00:02", &d), -EINVAL);
+        assert_int_equal(viommu_topology_find_pci_device(t, "0000:00:20.0", &d), -EINVAL);
+        assert_int_equal(viommu_topology_find_device(t, "pci", "0000:00:17.0", &d), 0);
+        assert_string_equal(d->driver, "ahci");
+        assert_int_equal(viommu_topology_find_device(t, "platform", "0000:00:17.0", &d), -ENOENT);
+
+        /* The SATA controller's group: an RMRR that must stay mapped, then MSI. */
+        assert_int_equal(viommu_topology_find_group(t, 5, &g), 0);
+        assert_string_equal(g->type, "DMA");
+        assert_true(g->regions_known);
+        assert_int_equal(g->n_regions, 2);
+        assert_int_equal(g->regions[0].start, 0x6f000000);
+        assert_int_equal(g->regions[0].end, 0x6f7fffff);
+        assert_int_equal(g->regions[0].type, VIOMMU_REGION_DIRECT);
+        assert_int_equal(g->regions[1].start, 0xfee00000);
+        assert_int_equal(g->regions[1].end, 0xfeefffff);
+        assert_int_equal(g->regions[1].type, VIOMMU_REGION_MSI);
+
+        assert_int_equal(viommu_topology_find_group(t, 4, &g), 0);
+        assert_int_equal(g->n_devices, 2);
+        assert_string_equal(g->devices[0], "0000:00:14.0");
+        assert_string_equal(g->devices[1], "0000:00:14.2");
+        assert_int_equal(g->regions[0].type, VIOMMU_REGION_DIRECT_RELAXABLE);
+        assert_int_equal(viommu_topology_find_group(t, 6, &g), 0);
+        assert_int_equal(g->n_devices, 4);
+        assert_int_equal(viommu_topology_find_group(t, 9, &g), -ENOENT);
+
+        assert_int_equal(viommu_topology_find_iommu(t, "dmar1", &u), 0);
+        assert_int_equal(u->kind, VIOMMU_IOMMU_KIND_INTEL_VTD);
+        assert_true(u->has_vtd);
+        assert_true(u->has_address);
+        assert_int_equal(u->address, 0xfed91000);
+        assert_int_equal(u->vtd.version_major, 1);
+        assert_int_equal(u->vtd.cap, 0x9d2008c40660462);
+        assert_int_equal(u->vtd.domains_supported, 256);
+        assert_int_equal(u->vtd.mgaw, 39);
+        assert_true(u->vtd.scalable_mode);
+        assert_true(u->vtd.nested);
+        assert_true(u->vtd.dirty_tracking);
+        assert_int_equal(u->vtd.pasid_bits, 20);
+        assert_int_equal(u->n_devices, 12);
+        assert_int_equal(viommu_topology_find_iommu(t, "dmar0", &u), 0);
+        assert_false(u->vtd.nested);
+        assert_int_equal(u->n_devices, 1);
+        assert_null(u->parent);
+        assert_int_equal(viommu_topology_find_iommu(t, "dmar2", &u), -ENOENT);
+}
+
+static void test_smmuv3_golden(void **state) {
+        _cleanup_(viommu_topology_freep) struct viommu_topology *t = enumerate_recorded("smmuv3-host");
+        _cleanup_free_ char *json = to_json_string(t);
+
+        compare_golden("smmuv3-host", json);
+}
+
+static void test_smmuv3_facts(void **state) {
+        _cleanup_(viommu_topology_freep) struct viommu_topology *t = enumerate_recorded("smmuv3-host");
+        const struct viommu_topology_device *d;
+        const struct viommu_topology_group *g;
+        const struct viommu_topology_iommu *u;
+
+        dump_issues("smmuv3-host", t->issues, t->n_issues);
+        assert_int_equal(t->n_issues, 0);
+        assert_int_equal(t->n_iommus, 2);
+        assert_int_equal(t->n_groups, 6);
+        assert_int_equal(t->n_devices, 7);
+
+        assert_int_equal(viommu_topology_find_iommu(t, "smmu3.0x0000000148000000", &u), 0);
+        assert_int_equal(u->kind, VIOMMU_IOMMU_KIND_ARM_SMMU_V3);
+        assert_true(u->has_address);
+        assert_int_equal(u->address, 0x148000000);
+        assert_string_equal(u->parent, "arm-smmu-v3.0.auto");
+        assert_string_equal(u->parent_driver, "arm-smmu-v3");
+        assert_false(u->has_vtd);
+        assert_int_equal(u->n_devices, 5);
+
+        /* Platform devices are found through their groups and units. */
+        assert_int_equal(viommu_topology_find_device(t, "platform", "HISI0162:01", &d), 0);
+        assert_string_equal(d->driver, "hisi_sas_v2_hw");
+        assert_int_equal(d->iommu_group, 0);
+        assert_string_equal(d->iommu, "smmu3.0x00000000a0040000");
+        assert_false(d->is_pci);
+        assert_int_equal(viommu_topology_find_device(t, NULL, "HISI00B2:00", &d), 0);
+        assert_int_equal(viommu_topology_find_device(t, NULL, "arm-smmu-v3.0.auto", &d), -ENOENT);
+
+        assert_int_equal(viommu_topology_find_pci_device(t, "0000:02:00.0", &d), 0);
+        assert_string_equal(d->vfio_cdev, "/dev/vfio/devices/vfio0");
+        assert_true(d->vfio_devnum == makedev(511, 0));
+        assert_int_equal(viommu_topology_find_pci_device(t, "0000:01:00.1", &d), 0);
+        assert_true(d->pci.caps.ats);
+        assert_false(d->pci.caps.ats_page_aligned);
+
+        assert_int_equal(viommu_topology_find_group(t, 2, &g), 0);
+        assert_string_equal(g->type, "DMA-FQ");
+        assert_int_equal(g->n_devices, 2);
+        assert_int_equal(g->n_regions, 1);
+        assert_int_equal(g->regions[0].start, 0x8000000);
+        assert_int_equal(g->regions[0].end, 0x80fffff);
+        assert_int_equal(g->regions[0].type, VIOMMU_REGION_MSI);
+}
+
+static void test_mock_golden(void **state) {
+        _cleanup_(viommu_topology_freep) struct viommu_topology *t = enumerate_recorded("mock-host");
+        _cleanup_free_ char *json = to_json_string(t);
+
+        compare_golden("mock-host", json);
+}
+
+static void test_mock_facts(void **state) {
+        _cleanup_(viommu_topology_freep) struct viommu_topology *t = enumerate_recorded("mock-host");
+        const struct viommu_topology_device *d;
+        const struct viommu_topology_group *g;
+
+        assert_int_equal(t->n_issues, 0);
+        assert_int_equal(t->n_iommus, 1);
+        assert_int_equal(t->iommus[0]->kind, VIOMMU_IOMMU_KIND_IOMMUFD_TEST);
+        assert_null(t->iommus[0]->parent_driver);
+
+        assert_int_equal(viommu_topology_find_device(t, "iommufd_mock", "iommufd_mock1", &d), 0);
+        assert_int_equal(d->iommu_group, 1);
+        assert_string_equal(d->iommu, "iommufd_selftest_iommu.0");
+        assert_null(d->driver);
+
+        assert_int_equal(viommu_topology_find_group(t, 0, &g), 0);
+        assert_string_equal(g->type, "blocked");
+        assert_true(g->regions_known);
+        assert_int_equal(g->n_regions, 0);
+
+        /* The VM's own devices are not behind any IOMMU. */
+        assert_int_equal(viommu_topology_find_pci_device(t, "00:02.0", &d), 0);
+        assert_int_equal(d->iommu_group, VIOMMU_TOPOLOGY_NO_GROUP);
+        assert_null(d->iommu);
+        assert_false(d->pci.caps.known);
+}
+
+/* ---------------------------------------------------------- malformed trees */
+
+static void test_missing_type(void **state) {
+        _cleanup_(tree_freep) char *root = tree_new();
+        _cleanup_(viommu_topology_freep) struct viommu_topology *t = NULL;
+        const struct viommu_topology_group *g;
+        struct json_object *j = NULL, *v;
+
+        tree_pci(root, "0000:00:03.0", "vfio-pci", 3);
+        tree_group(root, 3, NULL, "", "0000:00:03.0");
+
+        t = enumerate(root);
+        assert_int_equal(viommu_topology_find_group(t, 3, &g), 0);
+        assert_null(g->type);
+        assert_true(has_issue(g->issues, g->n_issues, "type: No such file or directory"));
+        assert_true(g->regions_known);
+
+        assert_int_equal(viommu_topology_group_to_json(g, &j), 0);
+        assert_true(json_object_object_get_ex(j, "type", &v));
+        assert_null(v);
+        assert_true(json_object_object_get_ex(j, "issues", &v));
+        json_object_put(j);
+}
+
+static void test_bad_regions(void **state) {
+        _cleanup_(tree_freep) char *root = tree_new();
+        _cleanup_(viommu_topology_freep) struct viommu_topology *t = NULL;
+        const struct viommu_topology_group *g;
+        struct json_object *j = NULL, *v;
+
+        tree_group(root, 0, "DMA\n", "0x00000000fee00000 0x00000000feefffff msi\ngarbage here\n", NULL);
+        tree_group(root, 1, "DMA\n", "0x0000000000002000 0x0000000000001000 direct\n", NULL);
+        tree_group(root, 2, "DMA\n", "0xfee00000 0xfeefffff msi extra\n", NULL);
+        tree_group(root, 3, "DMA\n", "0x00000000fee00000 0x00000000feefffff msi\n"
+                                     "0x000000fd00000000 0x000000ffffffffff reserved\n"
+                                     "0x0000000000100000 0x00000000001fffff fancy-new-type\n", NULL);
+        tree_group(root, 4, "identity\n", NULL, NULL);
+        tree_group(root, 5, "DMA\n", "fee00000 feefffff msi\n", NULL);
+        tree_group(root, 6, "DMA\n", "0x-1 0x10 msi\n", NULL);
+
+        t = enumerate(root);
+        assert_int_equal(t->n_groups, 7);
+
+        assert_int_equal(viommu_topology_find_group(t, 0, &g), 0);
+        assert_false(g->regions_known);
+        assert_int_equal(g->n_regions, 0);
+        assert_true(has_issue(g->issues, g->n_issues, "reserved_regions: line 2: cannot parse"));
+        assert_int_equal(viommu_topology_group_to_json(g, &j), 0);
+        assert_true(json_object_object_get_ex(j, "reserved_regions", &v));
+        assert_null(v);
+        json_object_put(j);
+
+        for (unsigned id = 1; id <= 6; id++) {
+                if (id == 3)
+                        continue;
+                assert_int_equal(viommu_topology_find_group(t, id, &g), 0);
+                assert_false(g->regions_known);
+                assert_int_equal(g->n_issues, 1);
+        }
+
+        /* A type this library does not know is kept, and said so. */
+        assert_int_equal(viommu_topology_find_group(t, 3, &g), 0);
+        assert_true(g->regions_known);
+        assert_int_equal(g->n_regions, 3);
+        assert_int_equal(g->regions[1].type, VIOMMU_REGION_RESERVED);
+        assert_int_equal(g->regions[1].end, 0xffffffffffULL);
+        assert_int_equal(g->regions[2].type, VIOMMU_REGION_UNKNOWN);
+        assert_true(has_issue(g->issues, g->n_issues, "unknown type \"fancy-new-type\""));
+
+        assert_int_equal(viommu_topology_find_group(t, 4, &g), 0);
+        assert_string_equal(g->type, "identity");
+        assert_true(has_issue(g->issues, g->n_issues, "reserved_regions: No such file or directory"));
+}
+
+static void test_dangling_links(void **state) {
+        _cleanup_(tree_freep) char *root = tree_new();
+        _cleanup_(viommu_topology_freep) struct viommu_topology *t = NULL;
+        const struct viommu_topology_device *d;
+        struct json_object *j = NULL, *v;
+        _cleanup_free_ char *p1 = NULL, *p2 = NULL;
+
+        tree_pci(root, "0000:00:03.0", "vfio-pci", 9);          /* group 9 does not exist */
+        tree_pci(root, "0000:00:04.0", NULL, 1);
+        tree_group(root, 1, "DMA\n", "", "0000:00:04.0");
+        tree_link(root, "devices/pci0000:00/0000:00:04.0/iommu", "devices/virtual/iommu/dmar7");
+        tree_link(root, "bus/pci/devices/0000:00:05.0", "devices/pci0000:00/0000:00:05.0");
+        tree_link(root, "kernel/iommu_groups/1/devices/0000:00:06.0", "devices/pci0000:00/0000:00:06.0");
+        /* Links that leave the root, and one that is no group. */
+        tree_pci(root, "0000:00:07.0", NULL, -1);
+        p1 = pathf("%s/devices/pci0000:00/0000:00:07.0/iommu_group", root);
+        assert_int_equal(symlink("../../../../../../../../../../../../../../../../kernel/iommu_groups/1", p1), 0);
+        tree_pci(root, "0000:00:08.0", NULL, -1);
+        tree_link(root, "devices/pci0000:00/0000:00:08.0/iommu_group", "devices/pci0000:00");
+        p2 = pathf("%s/bus/pci/devices/0000:00:09.0", root);
+        assert_int_equal(symlink("/sys/devices/pci0000:00/0000:00:09.0", p2), 0);
+
+        t = enumerate(root);
+        dump_issues("topology", t->issues, t->n_issues);
+        assert_int_equal(t->n_devices, 4);
+        assert_true(has_issue(t->issues, t->n_issues, "/devices/pci0000:00/0000:00:05.0: linked to, but"));
+        assert_true(has_issue(t->issues, t->n_issues, "/devices/pci0000:00/0000:00:06.0: linked to, but"));
+
+        assert_int_equal(viommu_topology_find_pci_device(t, "0000:00:03.0", &d), 0);
+        assert_int_equal(d->iommu_group, VIOMMU_TOPOLOGY_GROUP_UNKNOWN);
+        assert_string_equal(d->driver, "vfio-pci");
+        assert_true(has_issue(d->issues, d->n_issues, "links to group 9, which does not exist"));
+        assert_int_equal(viommu_topology_device_to_json(d, &j), 0);
+        assert_true(json_object_object_get_ex(j, "iommu_group", &v));
+        assert_null(v);
+        json_object_put(j);
+
+        assert_int_equal(viommu_topology_find_pci_device(t, "0000:00:04.0", &d), 0);
+        assert_int_equal(d->iommu_group, 1);
+        assert_null(d->iommu);
+        assert_true(has_issue(d->issues, d->n_issues, "iommu: links to /devices/virtual/iommu/dmar7, which does not exist"));
+
+        assert_int_equal(viommu_topology_find_pci_device(t, "0000:00:07.0", &d), 0);
+        assert_int_equal(d->iommu_group, VIOMMU_TOPOLOGY_GROUP_UNKNOWN);
+        assert_int_equal(viommu_topology_find_pci_device(t, "0000:00:08.0", &d), 0);
+        assert_int_equal(d->iommu_group, VIOMMU_TOPOLOGY_GROUP_UNKNOWN);
+        assert_true(has_issue(d->issues, d->n_issues, "not to an IOMMU group"));
+}
+
+static void test_bad_attributes(void **state) {
+        _cleanup_(tree_freep) char *root = tree_new();
+        _cleanup_(viommu_topology_freep) struct viommu_topology *t = NULL;
+        _cleanup_free_ char *json = NULL;
+        const struct viommu_topology_device *d;
+        uint8_t config[4096] = {};
+        _cleanup_free_ char *p = NULL;
+
+        tree_pci(root, "0000:00:03.0", "vfio-pci", -1);
+        tree_file(root, "devices/pci0000:00/0000:00:03.0/vendor", "garbage\n");
+        tree_file(root, "devices/pci0000:00/0000:00:03.0/device", "0x123456\n");
+        tree_file(root, "devices/pci0000:00/0000:00:03.0/vfio-dev/vfio3/dev", "not-a-devnum\n");
+        /* An ATS capability whose next pointer is itself. */
+        config[0x100] = 0x0f;
+        config[0x102] = 0x01;
+        config[0x103] = 0x10;
+        tree_file_bytes(root, "devices/pci0000:00/0000:00:03.0/config", config, sizeof(config));
+
+        /* Config space cut short, and a vendor file that is not there. */
+        tree_pci(root, "0000:00:04.0", NULL, -1);
+        tree_file_bytes(root, "devices/pci0000:00/0000:00:04.0/config", config, 0x102);
+        p = pathf("%s/devices/pci0000:00/0000:00:04.0/vendor", root);
+        assert_int_equal(unlink(p), 0);
+
+        /* A PCI device whose name is no address, and one without subsystem link. */
+        tree_file(root, "devices/pci0000:00/weird/vendor", "0x1234\n");
+        tree_link(root, "devices/pci0000:00/weird/subsystem", "bus/pci");
+        tree_link(root, "bus/pci/devices/weird", "devices/pci0000:00/weird");
+        tree_file(root, "devices/pci0000:00/orphan/uevent", "");
+        tree_link(root, "bus/pci/devices/orphan", "devices/pci0000:00/orphan");
+
+        t = enumerate(root);
+        assert_int_equal(t->n_devices, 4);
+
+        assert_int_equal(viommu_topology_find_pci_device(t, "0000:00:03.0", &d), 0);
+        assert_int_equal(d->pci.vendor, -1);
+        assert_int_equal(d->pci.device, -1);
+        assert_int_equal(d->pci.revision, 0x10);
+        assert_true(has_issue(d->issues, d->n_issues, "vendor: cannot parse \"garbage\""));
+        assert_true(has_issue(d->issues, d->n_issues, "device: cannot parse \"0x123456\""));
+        assert_string_equal(d->vfio_cdev, "/dev/vfio/devices/vfio3");
+        assert_true(d->vfio_devnum == 0);
+        assert_true(has_issue(d->issues, d->n_issues, "vfio-dev/vfio3/dev: cannot parse"));
+        assert_true(d->pci.caps.known);
+        assert_true(d->pci.caps.ats);
+
+        assert_int_equal(viommu_topology_find_pci_device(t, "0000:00:04.0", &d), 0);
+        assert_int_equal(d->pci.vendor, -1);
+        assert_true(has_issue(d->issues, d->n_issues, "vendor: No such file or directory"));
+        assert_false(d->pci.caps.known);
+
+        assert_int_equal(viommu_topology_find_device(t, "pci", "weird", &d), 0);
+        assert_true(d->is_pci);
+        assert_true(has_issue(d->issues, d->n_issues, "\"weird\" is not a PCI address"));
+
+        /* A device whose bus is unknown sorts last. */
+        d = t->devices[t->n_devices - 1];
+        assert_string_equal(d->name, "orphan");
+        assert_null(d->bus);
+        assert_false(d->is_pci);
+        assert_true(has_issue(d->issues, d->n_issues, "subsystem: No such file or directory"));
+
+        /* Whatever sysfs said, the JSON is whole. */
+        json = to_json_string(t);
+        assert_non_null(strstr(json, "\"vendor\": null"));
+        assert_non_null(strstr(json, "\"major\": null"));
+        assert_non_null(strstr(json, "\"bus\": null"));
+}
+
+static void test_units(void **state) {
+        _cleanup_(tree_freep) char *root = tree_new();
+        _cleanup_(viommu_topology_freep) struct viommu_topology *t = NULL;
+        _cleanup_free_ char *json = NULL;
+        const struct viommu_topology_iommu *u;
+
+        /* AMD-Vi: the unit hangs off the IOMMU's own PCI function. */
+        tree_pci(root, "0000:00:00.2", NULL, -1);
+        tree_file(root, "devices/pci0000:00/0000:00:00.2/iommu/ivhd0/amd-iommu/cap", "190b0000\n");
+        tree_file(root, "devices/pci0000:00/0000:00:00.2/iommu/ivhd0/amd-iommu/features", "246577efa2254afa:0\n");
+        tree_link(root, "devices/pci0000:00/0000:00:00.2/iommu/ivhd0/device", "devices/pci0000:00/0000:00:00.2");
+        tree_link(root, "class/iommu/ivhd0", "devices/pci0000:00/0000:00:00.2/iommu/ivhd0");
+        tree_file(root, "devices/pci0000:00/0000:00:00.3/iommu/ivhd1/amd-iommu/cap", "40\n");
+        tree_file(root, "devices/pci0000:00/0000:00:00.3/iommu/ivhd1/amd-iommu/features", "58f77ef22294ade\n");
+        tree_link(root, "class/iommu/ivhd1", "devices/pci0000:00/0000:00:00.3/iommu/ivhd1");
+        tree_file(root, "devices/pci0000:00/0000:00:00.4/iommu/ivhd2/amd-iommu/features", "zz\n");
+        tree_link(root, "class/iommu/ivhd2", "devices/pci0000:00/0000:00:00.4/iommu/ivhd2");
+
+        /* VT-d that shows only some of its registers. */
+        tree_file(root, "devices/virtual/iommu/dmar10/intel-iommu/version", "1:0\n");
+        tree_file(root, "devices/virtual/iommu/dmar10/intel-iommu/ecap", "f050da\n");
+        tree_link(root, "class/iommu/dmar10", "devices/virtual/iommu/dmar10");
+        tree_file(root, "devices/virtual/iommu/dmar2/intel-iommu/version", "x\n");
+        tree_link(root, "class/iommu/dmar2", "devices/virtual/iommu/dmar2");
+
+        /* A directory rather than a link, an unknown kind, and a dangling link. */
+        tree_file(root, "class/iommu/handmade/uevent", "");
+        tree_link(root, "class/iommu/gone", "devices/virtual/iommu/gone");
+
+        t = enumerate(root);
+        dump_issues("topology", t->issues, t->n_issues);
+        assert_int_equal(t->n_iommus, 6);
+        assert_true(has_issue(t->issues, t->n_issues, "/class/iommu/gone: No such file or directory"));
+
+        /* Natural order: dmar2 before dmar10. */
+        assert_string_equal(t->iommus[0]->name, "dmar2");
+        assert_string_equal(t->iommus[1]->name, "dmar10");
+
+        assert_int_equal(viommu_topology_find_iommu(t, "ivhd0", &u), 0);
+        assert_int_equal(u->kind, VIOMMU_IOMMU_KIND_AMD_VI);
+        assert_true(u->has_amd_vi);
+        assert_int_equal(u->amd_vi.cap, 0x190b0000);
+        assert_int_equal(u->amd_vi.efr, 0x246577efa2254afaULL);
+        assert_int_equal(u->amd_vi.efr2, 0);
+        assert_string_equal(u->parent, "0000:00:00.2");
+        assert_null(u->parent_driver);
+        assert_int_equal(u->n_issues, 0);
+        assert_int_equal(viommu_topology_find_iommu(t, "ivhd1", &u), 0);
+        assert_int_equal(u->amd_vi.efr, 0x58f77ef22294adeULL);
+        assert_int_equal(viommu_topology_find_iommu(t, "ivhd2", &u), 0);
+        assert_int_equal(u->kind, VIOMMU_IOMMU_KIND_AMD_VI);
+        assert_true(has_issue(u->issues, u->n_issues, "amd-iommu/cap: No such file or directory"));
+        assert_true(has_issue(u->issues, u->n_issues, "amd-iommu/features: cannot parse \"zz\""));
+
+        assert_int_equal(viommu_topology_find_iommu(t, "dmar10", &u), 0);
+        assert_int_equal(u->kind, VIOMMU_IOMMU_KIND_INTEL_VTD);
+        assert_false(u->has_address);
+        assert_int_equal(u->vtd.ecap, 0xf050da);
+        assert_int_equal(u->vtd.domains_supported, -1);
+        assert_true(u->vtd.interrupt_remapping);
+        assert_true(u->vtd.pass_through);
+        assert_false(u->vtd.scalable_mode);
+        assert_true(has_issue(u->issues, u->n_issues, "intel-iommu/cap: No such file or directory"));
+        assert_true(has_issue(u->issues, u->n_issues, "intel-iommu/address: No such file or directory"));
+        assert_int_equal(viommu_topology_find_iommu(t, "dmar2", &u), 0);
+        assert_true(has_issue(u->issues, u->n_issues, "intel-iommu/version: cannot parse \"x\""));
+
+        assert_int_equal(viommu_topology_find_iommu(t, "handmade", &u), 0);
+        assert_int_equal(u->kind, VIOMMU_IOMMU_KIND_UNKNOWN);
+        assert_string_equal(u->devpath, "/class/iommu/handmade");
+        assert_int_equal(u->n_devices, 0);
+
+        json = to_json_string(t);
+        assert_non_null(strstr(json, "\"kind\": \"amd-vi\""));
+        assert_non_null(strstr(json, "\"version\": null"));
+        assert_non_null(strstr(json, "\"domains_supported\": null"));
+}
+
+static void test_order(void **state) {
+        _cleanup_(tree_freep) char *root = tree_new();
+        _cleanup_(viommu_topology_freep) struct viommu_topology *t = NULL;
+        const struct viommu_topology_device *d;
+        static const char * const bdfs[] = { "0000:00:02.0", "0000:00:10.0", "0000:ff:1f.7", "10000:00:00.0" };
+
+        /* Created out of order; a string sort would put 10000: before 0000:ff. */
+        tree_pci(root, "10000:00:00.0", NULL, 10);
+        tree_pci(root, "0000:ff:1f.7", NULL, 2);
+        tree_pci(root, "0000:00:10.0", NULL, 1);
+        tree_pci(root, "0000:00:02.0", NULL, 1);
+        tree_group(root, 10, "DMA\n", "", "10000:00:00.0");
+        tree_group(root, 2, "DMA\n", "", "0000:ff:1f.7");
+        tree_group(root, 1, "DMA\n", "", "0000:00:10.0");
+        tree_group(root, 1, NULL, NULL, "0000:00:02.0");
+
+        t = enumerate(root);
+        assert_int_equal(t->n_issues, 0);
+        assert_int_equal(t->n_devices, ELEMENTSOF(bdfs));
+        for (size_t i = 0; i < ELEMENTSOF(bdfs); i++)
+                assert_string_equal(t->devices[i]->name, bdfs[i]);
+        assert_int_equal(t->n_groups, 3);
+        assert_int_equal(t->groups[0]->id, 1);
+        assert_int_equal(t->groups[1]->id, 2);
+        assert_int_equal(t->groups[2]->id, 10);
+        assert_string_equal(t->groups[0]->devices[0], "0000:00:02.0");
+        assert_string_equal(t->groups[0]->devices[1], "0000:00:10.0");
+
+        assert_int_equal(viommu_topology_find_pci_device(t, "10000:00:00.0", &d), 0);
+        assert_int_equal(d->pci.domain, 0x10000);
+        assert_int_equal(d->iommu_group, 10);
+        assert_int_equal(viommu_topology_find_pci_device(t, "FF:1F.7", &d), 0);
+        assert_int_equal(d->pci.bus, 0xff);
+        assert_int_equal(d->pci.slot, 0x1f);
+        assert_int_equal(d->pci.function, 7);
+}
+
+static void test_roots(void **state) {
+        _cleanup_(tree_freep) char *root = tree_new();
+        struct viommu_topology *t = NULL;
+        _cleanup_free_ char *json = NULL, *file = NULL;
+
+        assert_int_equal(viommu_topology_new_at("/nonexistent/sysfs", &t), -ENOENT);
+        assert_null(t);
+        assert_int_equal(setenv("VIOMMU_SYSFS_ROOT", "/nonexistent/sysfs", 1), 0);
+        assert_int_equal(viommu_topology_new(&t), -ENOENT);
+        unsetenv("VIOMMU_SYSFS_ROOT");
+        assert_int_equal(viommu_topology_new_at(root, NULL), -EINVAL);
+
+        assert_int_equal(asprintf(&file, "%s/file", root) > 0, 1);
+        write_file(file, "");
+        assert_int_equal(viommu_topology_new_at(file, &t), -ENOTDIR);
+
+        /* An empty tree is a machine without IOMMU and without PCI. */
+        unlink(file);
+        assert_int_equal(viommu_topology_new_at(root, &t), 0);
+        assert_int_equal(t->n_iommus + t->n_groups + t->n_devices + t->n_issues, 0);
+        json = to_json_string(t);
+        assert_non_null(strstr(json, "\"iommus\": ["));
+        assert_non_null(strstr(json, "\"issues\": ["));
+        viommu_topology_free(t);
+
+        assert_null(viommu_topology_free(NULL));
+        assert_null(viommu_topology_device_free(NULL));
+        assert_int_equal(viommu_topology_find_group(NULL, 0, NULL), -EINVAL);
+        assert_int_equal(viommu_topology_to_json(NULL, NULL), -EINVAL);
+        assert_string_equal(viommu_region_type_to_string(VIOMMU_REGION_DIRECT_RELAXABLE), "direct-relaxable");
+        assert_null(viommu_region_type_to_string(_VIOMMU_REGION_TYPE_MAX));
+        assert_int_equal(viommu_region_type_from_string("msi"), VIOMMU_REGION_MSI);
+        assert_int_equal(viommu_region_type_from_string(NULL), _VIOMMU_REGION_TYPE_INVALID);
+        assert_string_equal(viommu_iommu_kind_to_string(VIOMMU_IOMMU_KIND_ARM_SMMU_V3), "arm-smmu-v3");
+        assert_null(viommu_iommu_kind_to_string(_VIOMMU_IOMMU_KIND_INVALID));
+}
+
+/* ------------------------------------------------------------- the live /sys */
+
+/* What each tree must satisfy: groups and devices agree on membership. */
+static void check_consistency(const struct viommu_topology *t) {
+        for (size_t i = 0; i < t->n_devices; i++) {
+                const struct viommu_topology_device *d = t->devices[i];
+                const struct viommu_topology_group *g;
+                bool found = false;
+
+                if (d->iommu_group < 0)
+                        continue;
+                assert_int_equal(viommu_topology_find_group(t, d->iommu_group, &g), 0);
+                for (size_t k = 0; k < g->n_devices; k++)
+                        found = found || streq(g->devices[k], d->name);
+                assert_true(found);
+                if (d->iommu)
+                        assert_int_equal(viommu_topology_find_iommu(t, d->iommu, NULL), 0);
+        }
+}
+
+static void test_consistency(void **state) {
+        static const char * const trees[] = { "vtd-host", "smmuv3-host", "mock-host" };
+
+        for (size_t i = 0; i < ELEMENTSOF(trees); i++) {
+                _cleanup_(viommu_topology_freep) struct viommu_topology *t = enumerate_recorded(trees[i]);
+                check_consistency(t);
+        }
+}
+
+static void test_live(void **state) {
+        _cleanup_(viommu_topology_freep) struct viommu_topology *t = NULL;
+        _cleanup_free_ char *json = NULL;
+        size_t n_pci = 0, n_vfio = 0;
+
+        /* Build chroots may have no /sys at all. */
+        if (access("/sys/devices", F_OK) < 0) {
+                print_message("no /sys here\n");
+                skip();
+        }
+
+        unsetenv("VIOMMU_SYSFS_ROOT");
+        assert_int_equal(viommu_topology_new(&t), 0);
+        json = to_json_string(t);
+
+        for (size_t i = 0; i < t->n_devices; i++) {
+                n_pci += t->devices[i]->is_pci;
+                n_vfio += !!t->devices[i]->vfio_cdev;
+        }
+        print_message("live /sys: %zu IOMMU units, %zu groups, %zu devices (%zu PCI, %zu with a VFIO cdev), %zu issues\n",
+                      t->n_iommus, t->n_groups, t->n_devices, n_pci, n_vfio, t->n_issues);
+        dump_issues("live /sys", t->issues, t->n_issues);
+        check_consistency(t);
+}
+
+static void test_live_udev(void **state) {
+        _cleanup_(viommu_topology_freep) struct viommu_topology *t = NULL;
+        _cleanup_(viommu_topology_device_freep) struct viommu_topology_device *d = NULL;
+        const struct viommu_topology_device *expected;
+        struct udev_device *ud;
+        struct udev *udev;
+
+        if (access("/sys/devices", F_OK) < 0) {
+                print_message("no /sys here\n");
+                skip();
+        }
+        assert_int_equal(viommu_topology_new_at("/sys", &t), 0);
+        if (t->n_devices == 0 || !t->devices[0]->bus) {
+                print_message("no devices in /sys: nothing to compare\n");
+                viommu_topology_free(TAKE_PTR(t)); /* skip() does not return */
+                skip();
+        }
+        expected = t->devices[0];
+
+        udev = udev_new();
+        assert_non_null(udev);
+        ud = udev_device_new_from_subsystem_sysname(udev, expected->bus, expected->name);
+        assert_non_null(ud);
+
+        assert_int_equal(viommu_topology_device_new_from_udev(ud, &d), 0);
+        assert_string_equal(d->name, expected->name);
+        assert_string_equal(d->devpath, expected->devpath);
+        assert_string_equal(d->bus, expected->bus);
+        assert_true(streq(d->driver ?: "", expected->driver ?: ""));
+        assert_int_equal(d->iommu_group, expected->iommu_group);
+        assert_int_equal(d->is_pci, expected->is_pci);
+        assert_int_equal(d->pci.vendor, expected->pci.vendor);
+
+        assert_int_equal(viommu_topology_device_new_from_udev(NULL, &d), -EINVAL);
+        udev_device_unref(ud);
+        udev_unref(udev);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_vtd_golden),
+                cmocka_unit_test(test_vtd_facts),
+                cmocka_unit_test(test_smmuv3_golden),
+                cmocka_unit_test(test_smmuv3_facts),
+                cmocka_unit_test(test_mock_golden),
+                cmocka_unit_test(test_mock_facts),
+                cmocka_unit_test(test_consistency),
+                cmocka_unit_test(test_missing_type),
+                cmocka_unit_test(test_bad_regions),
+                cmocka_unit_test(test_dangling_links),
+                cmocka_unit_test(test_bad_attributes),
+                cmocka_unit_test(test_units),
+                cmocka_unit_test(test_order),
+                cmocka_unit_test(test_roots),
+                cmocka_unit_test(test_live),
+                cmocka_unit_test(test_live_udev),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, unpacked_free);
+}
