@@ -363,7 +363,8 @@ static int method_allow_iovas(sd_bus_message *m, void *userdata, sd_bus_error *e
 
 /* A device whose DMA goes through this IOAS, directly or under a HWPT. */
 static bool device_uses_ioas(Object *dev, Object *ioas) {
-        for (Object *pt = dev->device.attached; pt; pt = pt->type == OBJECT_HWPT ? pt->uses[0] : NULL)
+        for (Object *pt = dev->device.attached; pt;
+             pt = IN_SET(pt->type, OBJECT_HWPT, OBJECT_VIOMMU) ? pt->uses[0] : NULL)
                 if (pt == ioas)
                         return true;
         return false;

@@ -329,10 +329,12 @@ static int method_alloc_hwpt(sd_bus_message *m, void *userdata, sd_bus_error *er
         r = session_object_arg(s, parent_path, _OBJECT_TYPE_INVALID, &parent, error);
         if (r < 0)
                 return r;
-        if (parent->type != OBJECT_IOAS && !(parent->type == OBJECT_HWPT && !parent->hwpt.nested))
+        if (parent->type != OBJECT_IOAS && parent->type != OBJECT_VIOMMU &&
+            !(parent->type == OBJECT_HWPT && !parent->hwpt.nested))
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
-                                         "The parent of a HWPT is an IOAS or a paging HWPT, not %s", parent_path);
-        if (parent->type == OBJECT_HWPT && data_len == 0)
+                                         "The parent of a HWPT is an IOAS, a paging HWPT or a vIOMMU, not %s",
+                                         parent_path);
+        if (parent->type != OBJECT_IOAS && data_len == 0)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "A nested HWPT needs the guest's stage-1 data");
         if (data_len > 4096 || (data_len > 0) != (data_type != IOMMU_HWPT_DATA_NONE))
@@ -375,7 +377,7 @@ static int method_alloc_hwpt(sd_bus_message *m, void *userdata, sd_bus_error *er
                 return r;
         }
         o->hwpt.flags = flags;
-        o->hwpt.nested = parent->type == OBJECT_HWPT;
+        o->hwpt.nested = parent->type != OBJECT_IOAS;
         o->hwpt.data_type = data_type;
         object_use(o, parent);
         object_use(o, dev);

@@ -32,9 +32,10 @@ static int mock_device_arg(Session *s, const char *path, Object **ret, sd_bus_er
 static uint32_t device_paging_domain(Object *dev) {
         Object *pt = dev->device.attached;
 
-        if (pt && pt->type == OBJECT_HWPT && pt->hwpt.nested)
-                return pt->uses[0]->id;
-        return dev->device.attached_pt;
+        /* Up from a nested HWPT, through a vIOMMU, to the stage-2 HWPT. */
+        while (pt && (pt->type == OBJECT_VIOMMU || (pt->type == OBJECT_HWPT && pt->hwpt.nested)))
+                pt = pt->uses[0];
+        return pt && pt->type == OBJECT_HWPT ? pt->id : dev->device.attached_pt;
 }
 
 static int method_check_mapping(sd_bus_message *m, void *userdata, sd_bus_error *error) {

@@ -8,3 +8,17 @@ CLEANFILES += dbus/org.viommu1.service dbus/viommud.service
 
 dbus/%.service: dbus/%.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) dbus && sed -e 's|@sbindir[@]|$(sbindir)|g' $< > $@
+
+# Introspection data, one file per interface; CI compares them with what the
+# running daemon introspects (tests/integration/check-introspection.sh).
+dbusinterfacesdir = $(datadir)/dbus-1/interfaces
+dist_dbusinterfaces_DATA = \
+	dbus/org.viommu1.Manager.xml \
+	dbus/org.viommu1.Device.xml \
+	dbus/org.viommu1.Session.xml \
+	dbus/org.viommu1.Object.xml \
+	dbus/org.viommu1.ClaimedDevice.xml \
+	dbus/org.viommu1.IOAS.xml \
+	dbus/org.viommu1.HWPT.xml \
+	dbus/org.viommu1.VIOMMU.xml \
+	dbus/org.viommu1.Testing.xml
