@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <libudev.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -15,6 +16,7 @@
 #include "log.h"
 #include "session.h"
 #include "util.h"
+#include "viommu-vfio.h"
 
 /* Destroys what uses o, leaves first, then o itself. */
 static void object_destroy_tree(Object *o) {
@@ -53,19 +55,47 @@ static void object_destroy_tree(Object *o) {
                 (void) sd_bus_emit_object_removed(s->daemon->bus, path);
 }
 
+void hotplug_release_device(Object *dev, const char *why) {
+        Session *s = dev->session;
+        _cleanup_free_ char *path = strdup(dev->path), *name = strdup(dev->device.name);
+
+        log_session(s, "letting claimed device %s go: %s", dev->device.name, why);
+        object_destroy_tree(dev);
+        (void) sd_bus_emit_signal(s->daemon->bus, s->path, "org.viommu1.Session", "DeviceGone", "os",
+                                  path ?: "/", name ?: "");
+}
+
 static void device_gone(Daemon *d, const char *name) {
         for (Session *s = d->sessions; s; s = s->sessions_next)
-                for (Object *o = s->objects; o; o = o->objects_next) {
-                        if (o->type != OBJECT_DEVICE || o->device.mock || !streq(o->device.name, name))
-                                continue;
-                        _cleanup_free_ char *path = strdup(o->path);
+                for (Object *o = s->objects; o; o = o->objects_next)
+                        if (o->type == OBJECT_DEVICE && !o->device.mock && streq(o->device.name, name)) {
+                                hotplug_release_device(o, "it was removed from the host");
+                                return;
+                        }
+}
 
-                        log_session(s, "claimed device %s was removed from the host", name);
-                        object_destroy_tree(o);
-                        (void) sd_bus_emit_signal(d->bus, s->path, "org.viommu1.Session", "DeviceGone", "os",
-                                                  path ?: "/", name);
-                        return;
-                }
+/* vfio-pci's remove waits until the device fd is closed: the request
+ * eventfd is how it asks, before any uevent. */
+static int on_device_request(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        Object *dev = userdata;
+        uint64_t n;
+
+        (void) read(fd, &n, sizeof(n));
+        hotplug_release_device(dev, "the host asked for it back (unplug or unbind)");
+        return 0;
+}
+
+int hotplug_watch_device(Object *dev) {
+        int r;
+
+        dev->device.request_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (dev->device.request_fd < 0)
+                return -errno;
+        r = viommu_vfio_set_request_eventfd(dev->device.fd, dev->device.request_fd);
+        if (r < 0)
+                return r;
+        return sd_event_add_io(dev->session->daemon->event, &dev->device.request_source, dev->device.request_fd,
+                               EPOLLIN, on_device_request, dev);
 }
 
 static int on_uevent(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
@@ -81,7 +111,9 @@ static int on_uevent(sd_event_source *source, int fd, uint32_t revents, void *us
 
         action = udev_device_get_action(dev);
         name = udev_device_get_sysname(dev);
-        if (action && name && sd_bus_path_encode(VIOMMU_DEVICE_PREFIX, name, &path) >= 0) {
+        /* vfio-dev events only change a PCI device's VFIO cdev. */
+        if (action && name && streq_ptr(udev_device_get_subsystem(dev), "pci") &&
+            sd_bus_path_encode(VIOMMU_DEVICE_PREFIX, name, &path) >= 0) {
                 if (streq(action, "add")) {
                         log_info("device %s added", name);
                         (void) sd_bus_emit_signal(d->bus, VIOMMU_MANAGER_PATH, "org.viommu1.Manager",

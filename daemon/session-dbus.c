@@ -16,6 +16,7 @@
 #include "bus-errors.h"
 #include "bus-util.h"
 #include "channel.h"
+#include "hotplug.h"
 #include "log.h"
 #include "mock/viommu-mock.h"
 #include "session-dbus.h"
@@ -183,6 +184,12 @@ static int method_claim_device(sd_bus_message *m, void *userdata, sd_bus_error *
         }
         o->device.fd = TAKE_FD(fd);
         o->device.bound = !s->delegated;
+        if (o->device.bound) {
+                r = hotplug_watch_device(o);
+                if (r < 0)
+                        log_warning("session %u: %s: no unplug notification (%s); an unplug waits for the "
+                                    "session to end", s->id, dev->name, strerror(-r));
+        }
 
         log_session(s, "claimed %s as %s", dev->name, o->path);
         (void) emit_object_added(o);

@@ -144,6 +144,9 @@ static void object_free(Object *o) {
         switch (o->type) {
         case OBJECT_DEVICE:
                 free(o->device.name);
+                sd_event_source_disable_unref(o->device.request_source);
+                if (o->device.request_fd >= 0)
+                        close(o->device.request_fd);
                 if (o->device.fd >= 0)
                         close(o->device.fd);
                 break;
@@ -177,7 +180,7 @@ int object_new(Session *s, ObjectType type, uint32_t id, Object **ret) {
         o->id = id;
         o->created = now_usec();
         if (type == OBJECT_DEVICE)
-                o->device.fd = -EBADF;
+                o->device.fd = o->device.request_fd = -EBADF;
         if (type == OBJECT_IOAS) {
                 r = viommu_mapping_index_new(&o->ioas.mappings);
                 if (r < 0) {

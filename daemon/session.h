@@ -59,6 +59,8 @@ struct Object {
                         uint32_t stdev_id;      /* mock only */
                         Object *attached;       /* IOAS or HWPT; NULL when detached */
                         uint32_t attached_pt;   /* what the kernel attached (maybe an automatic HWPT) */
+                        int request_fd;         /* signalled when the host wants the device back */
+                        sd_event_source *request_source;
                 } device;
                 struct {
                         struct viommu_mapping_index *mappings;

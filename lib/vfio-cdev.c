@@ -126,3 +126,15 @@ _public_ int viommu_vfio_detach(int device_fd) {
 _public_ int viommu_vfio_detach_pasid(int device_fd, uint32_t pasid) {
         return vfio_detach(device_fd, VIOMMU_VFIO_DEVICE_DETACH_PASID, pasid);
 }
+
+_public_ int viommu_vfio_set_request_eventfd(int device_fd, int eventfd) {
+        struct viommu_vfio_irq_set_eventfd cmd = {
+                .argsz = sizeof(cmd),
+                .flags = VIOMMU_VFIO_IRQ_SET_DATA_EVENTFD | VIOMMU_VFIO_IRQ_SET_ACTION_TRIGGER,
+                .index = VIOMMU_VFIO_PCI_REQ_IRQ_INDEX,
+                .count = 1,
+                .eventfd = eventfd,
+        };
+
+        return vfio_ioctl(device_fd, VIOMMU_VFIO_DEVICE_SET_IRQS, &cmd);
+}

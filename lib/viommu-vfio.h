@@ -28,3 +28,10 @@ int viommu_vfio_detach(int device_fd);
 int viommu_vfio_attach_pasid(int device_fd, uint32_t pasid, uint32_t pt_id,
                              uint32_t *ret_pt_id);
 int viommu_vfio_detach_pasid(int device_fd, uint32_t pasid);
+
+/*
+ * The kernel signals eventfd when it wants the device back (unplug, unbind
+ * from vfio-pci) and waits until the device fd is closed; -1 stops that.
+ * The device must be bound.
+ */
+int viommu_vfio_set_request_eventfd(int device_fd, int eventfd);

@@ -1,6 +1,6 @@
 
 # Real-kernel tests: built with the rest, run inside the test VM by
-# tests/vm/run-kernel-tests.sh, never on the build host.
+# tests/kernel/run-in-guest.sh, never on the build host.
 check_PROGRAMS += tests/kernel/test-iommufd-mock tests/kernel/test-vfio-vtd
 tests_kernel_test_iommufd_mock_SOURCES = tests/kernel/kernel-test.h tests/kernel/test-iommufd-mock.c
 tests_kernel_test_iommufd_mock_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
@@ -94,3 +94,20 @@ tests_integration_fake_polkit_SOURCES = tests/integration/fake-polkit.c
 tests_integration_fake_polkit_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS)
 tests_integration_fake_polkit_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_fake_polkit_LDADD = $(LIBSYSTEMD_LIBS)
+
+# viommuctl: sizes, table layouts in text and JSON, and the views of a
+# recorded Describe document (cli/views.c), down to a session's object tree;
+# then the binary's exit statuses where no daemon is needed to know them.
+check_PROGRAMS += tests/unit/test-viommuctl-output
+TESTS += tests/unit/test-viommuctl-output
+tests_unit_test_viommuctl_output_SOURCES = \
+	tests/unit/test-viommuctl-output.c \
+	cli/output.h cli/output.c \
+	cli/views.h cli/views.c \
+	lib/util.c
+tests_unit_test_viommuctl_output_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli \
+	-DTOP_SRCDIR=\"$(abs_top_srcdir)\" -DTOP_BUILDDIR=\"$(abs_top_builddir)\"
+tests_unit_test_viommuctl_output_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS)
+tests_unit_test_viommuctl_output_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_unit_test_viommuctl_output_LDADD = $(CMOCKA_LIBS) $(JSONC_LIBS)
+EXTRA_DIST += tests/data/describe-sample.json

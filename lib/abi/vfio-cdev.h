@@ -60,3 +60,22 @@ struct viommu_vfio_detach_iommufd_pt {
         __u32 pasid;            /* 6.15 */
 };
 #define VIOMMU_VFIO_DEVICE_DETACH_IOMMUFD_PT _IO(VIOMMU_VFIO_TYPE, VIOMMU_VFIO_BASE + 20)
+
+/*
+ * Long-standing VFIO: an eventfd the kernel signals when it wants a vfio-pci
+ * device back (the device is being unplugged or unbound): the "request"
+ * interrupt. One eventfd, so the argument is the header and one s32.
+ */
+#define VIOMMU_VFIO_PCI_REQ_IRQ_INDEX 4
+#define VIOMMU_VFIO_IRQ_SET_DATA_NONE      (1 << 0)
+#define VIOMMU_VFIO_IRQ_SET_DATA_EVENTFD   (1 << 2)
+#define VIOMMU_VFIO_IRQ_SET_ACTION_TRIGGER (1 << 5)
+struct viommu_vfio_irq_set_eventfd {
+        __u32 argsz;
+        __u32 flags;
+        __u32 index;
+        __u32 start;
+        __u32 count;
+        __s32 eventfd;          /* the variable-length data[] of one eventfd */
+};
+#define VIOMMU_VFIO_DEVICE_SET_IRQS _IO(VIOMMU_VFIO_TYPE, VIOMMU_VFIO_BASE + 10)

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Calls to viommud and what viommuctl says when one fails. */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "views.h"
+#include "viommuctl.h"
+
+int log_bus_error(const sd_bus_error *error, int r, const char *what) {
+        const char *name;
+
+        if (!sd_bus_error_is_set(error))
+                return log_error_errno(r, "%s: %m", what);
+
+        /* Without bus activation that is all there is to it. */
+        if (sd_bus_error_has_names(error, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
+                return log_error_errno(r, "viommud is not running (nothing owns %s on the %s)",
+                                       VIOMMU_BUS_NAME, arg_bus_description);
+
+        /* sd-bus's own failures (no reply, lost connection) carry an errno
+         * dressed as an error name, which would tell a person nothing. */
+        if (startswith(error->name, "System.Error."))
+                return log_error_errno(r, "%s on the %s: %m", what, arg_bus_description);
+
+        /* "org.viommu1.Error.NoSuchObject" says enough as "NoSuchObject". */
+        name = strrchr(error->name, '.');
+        return log_error_errno(r, "%s: %s", name ? name + 1 : error->name,
+                               !isempty(error->message) ? error->message : what);
+}
+
+int call_manager(sd_bus *bus, const char *member, sd_bus_message **reply, const char *types, ...) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        char what[128];
+        va_list ap;
+        int r;
+
+        va_start(ap, types);
+        r = sd_bus_call_methodv(bus, VIOMMU_BUS_NAME, VIOMMU_MANAGER_PATH, VIOMMU_MANAGER_IFACE, member,
+                                &error, reply, types, ap);
+        va_end(ap);
+        if (r < 0) {
+                snprintf(what, sizeof(what), "Calling %s.%s", VIOMMU_MANAGER_IFACE, member);
+                return log_bus_error(&error, r, what);
+        }
+        return 0;
+}
+
+int fetch_describe(sd_bus *bus, struct json_object **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *text;
+        int r;
+
+        r = call_manager(bus, "Describe", &reply, NULL);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "s", &text);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read viommud's Describe reply: %m");
+        r = describe_parse(text, ret);
+        if (r < 0)
+                return log_error_errno(r, "viommud's Describe reply is not the JSON document viommuctl knows");
+        return 0;
+}
+
+int parse_session(const char *arg, char **ret_path) {
+        const char *rest;
+        unsigned id;
+        char buf[16];
+
+        if (safe_atou(arg, &id) >= 0) {
+                snprintf(buf, sizeof(buf), "%u", id);
+                return sd_bus_path_encode(VIOMMU_SESSION_PREFIX, buf, ret_path);
+        }
+
+        /* Only a session's own path: not an object in it, nor anything else. */
+        rest = startswith(arg, VIOMMU_SESSION_PREFIX "/");
+        if (!rest || !sd_bus_object_path_is_valid(arg) || strchr(rest, '/'))
+                return -EINVAL;
+        *ret_path = strdup(arg);
+        return *ret_path ? 0 : -ENOMEM;
+}

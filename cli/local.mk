@@ -1,0 +1,20 @@
+# viommuctl: the command line over viommud's D-Bus API. It speaks only D-Bus
+# and JSON: no libviommu, just the shared helpers of lib/util.c.
+bin_PROGRAMS += cli/viommuctl
+cli_viommuctl_SOURCES = \
+	cli/viommuctl.h \
+	cli/viommuctl.c \
+	cli/bus.c \
+	cli/output.h \
+	cli/output.c \
+	cli/views.h \
+	cli/views.c \
+	cli/status.c \
+	cli/features.c \
+	cli/devices.c \
+	cli/sessions.c \
+	cli/monitor.c \
+	lib/util.c
+cli_viommuctl_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(JSONC_CFLAGS)
+cli_viommuctl_LDADD = $(LIBSYSTEMD_LIBS) $(JSONC_LIBS)
+dist_man1_MANS = man/viommuctl.1

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * viommuctl's output: every view is a Table whose cells carry both their
+ * text and their JSON value, so one print call serves --json and the text
+ * a person reads, and the two cannot drift apart. A table lays out as rows
+ * (one line per row under a header; a JSON array of objects) or as a record
+ * (one "Label: value" line per column; a JSON object).
+ */
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util.h"
+
+typedef enum JsonMode {
+        JSON_OFF,
+        JSON_PRETTY,
+        JSON_SHORT,
+} JsonMode;
+
+/* "0 B", "512 B", "4.0 KiB", "1.5 GiB": IEC units, one decimal, rounded down
+ * so that a size never shows as more than it is. */
+#define FORMAT_BYTES_MAX 32
+const char *format_bytes(char buf[static FORMAT_BYTES_MAX], uint64_t bytes);
+
+/* Columns on the screen: code points, not bytes (no wide characters expected). */
+size_t utf8_width(const char *s);
+
+/* Box drawing for trees; ASCII where the locale is not UTF-8. */
+typedef enum Glyph {
+        GLYPH_TREE_VERTICAL,    /* "│ " */
+        GLYPH_TREE_BRANCH,      /* "├─" */
+        GLYPH_TREE_RIGHT,       /* "└─" */
+        GLYPH_TREE_SPACE,       /* "  " */
+        _GLYPH_MAX,
+} Glyph;
+const char *glyph(Glyph g, bool utf8);
+
+enum {
+        COLUMN_RIGHT     = 1 << 0,      /* right-aligned text: numbers */
+        COLUMN_JSON_ONLY = 1 << 1,      /* in JSON only */
+        COLUMN_TEXT_ONLY = 1 << 2,      /* in text only */
+};
+
+typedef struct Column {
+        const char *header;     /* text: column header, or the record's label */
+        const char *key;        /* JSON key */
+        unsigned flags;
+} Column;
+
+typedef enum TableLayout {
+        TABLE_ROWS,
+        TABLE_RECORD,
+} TableLayout;
+
+typedef struct Table Table;
+
+/* The columns must outlive the table (they are static arrays in practice). */
+int table_new(TableLayout layout, const Column *columns, size_t n_columns, Table **ret);
+Table *table_free(Table *t);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Table *, table_free)
+
+/* Cells fill rows left to right. Unknown values are NULL strings or
+ * table_add_null(): "-" as text, null in JSON. */
+int table_add_string(Table *t, const char *s);
+int table_add_bool(Table *t, bool b);                   /* yes/no; true/false */
+int table_add_int(Table *t, int64_t i);
+int table_add_uint(Table *t, uint64_t u);
+int table_add_size(Table *t, uint64_t bytes);           /* format_bytes(); "0x…" as Describe has it */
+int table_add_hex(Table *t, uint64_t v);                /* "0x…" in both */
+int table_add_null(Table *t);
+/* Replaces the text of the cell added last, keeping its JSON value. */
+int table_set_text(Table *t, const char *text);
+
+size_t table_n_rows(const Table *t);
+/* Text width of a column in the rows layout: its widest cell or header. */
+size_t table_column_width(const Table *t, size_t column);
+
+int table_format(const Table *t, char **ret);
+int table_to_json(const Table *t, struct json_object **ret);
+/* Text or JSON (by mode) to f. */
+int table_print(const Table *t, JsonMode mode, FILE *f);
+
+/* One JSON document and a newline; '/' stays unescaped (object paths). */
+int json_print(struct json_object *j, JsonMode mode, FILE *f);
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct json_object *, json_object_put)

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * viommuctl: what the verb files share. Verbs return 0, a negative errno
+ * after having said what went wrong (exit status 1), or EXIT_USAGE after a
+ * usage message.
+ */
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+
+#include "output.h"
+
+#define VIOMMU_BUS_NAME         "org.viommu1"
+#define VIOMMU_MANAGER_PATH     "/org/viommu1"
+#define VIOMMU_MANAGER_IFACE    "org.viommu1.Manager"
+#define VIOMMU_SESSION_PREFIX   "/org/viommu1/session"
+
+#define EXIT_USAGE 2
+
+extern JsonMode arg_json;
+extern bool arg_utf8;
+extern uint64_t arg_timeout_usec;       /* monitor; 0: none */
+extern const char *arg_bus_description; /* "system bus", "session bus", "bus at ADDRESS" */
+
+typedef int (*VerbFunction)(int argc, char *argv[]);
+
+/* The connection to the bus, made on first use so that usage errors come
+ * before connection errors; says why it failed. */
+int acquire_bus(sd_bus **ret);
+
+/* Says "viommuctl: …" on stderr; returns r. */
+int log_error_errno_impl(int r, const char *format, ...) _printf_(2, 3);
+#define log_error_errno(r, ...) log_error_errno_impl((r), __VA_ARGS__)
+/* Says "viommuctl: …" and where --help is; returns EXIT_USAGE. */
+int usage_error(const char *format, ...) _printf_(1, 2);
+
+/* Reports a failed call: "viommud is not running" when nothing owns
+ * org.viommu1, else the error name's last part and its message. Returns r. */
+int log_bus_error(const sd_bus_error *error, int r, const char *what);
+
+/* Calls a Manager method, reporting failures itself. */
+int call_manager(sd_bus *bus, const char *member, sd_bus_message **reply, const char *types, ...);
+/* Manager.Describe, parsed. */
+int fetch_describe(sd_bus *bus, struct json_object **ret);
+
+/* A session given as its id ("3") or object path, as a path. */
+int parse_session(const char *arg, char **ret_path);
+
+int verb_status(int argc, char *argv[]);
+int verb_describe(int argc, char *argv[]);
+int verb_features(int argc, char *argv[]);
+int verb_devices(int argc, char *argv[]);
+int verb_device(int argc, char *argv[]);
+int verb_sessions(int argc, char *argv[]);
+int verb_session(int argc, char *argv[]);
+int verb_close(int argc, char *argv[]);
+int verb_monitor(int argc, char *argv[]);
