@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "json-util.h"
 #include "util.h"
 
 typedef enum JsonMode {
@@ -89,4 +90,4 @@ int table_print(const Table *t, JsonMode mode, FILE *f);
 /* One JSON document and a newline; '/' stays unescaped (object paths). */
 int json_print(struct json_object *j, JsonMode mode, FILE *f);
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct json_object *, json_object_put)
+

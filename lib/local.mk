@@ -2,6 +2,7 @@
 lib_LTLIBRARIES += lib/libviommu.la
 lib_libviommu_la_SOURCES = \
 	lib/util.h \
+	lib/json-util.h \
 	lib/viommu.h \
 	lib/viommu-abi.h \
 	lib/abi/iommufd.h \

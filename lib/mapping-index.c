@@ -25,6 +25,7 @@
 #include <json-c/json.h>
 #include <limits.h>
 
+#include "json-util.h"
 #include "mapping-index.h"
 
 #define LEAF_MAX 32
@@ -754,24 +755,8 @@ int viommu_mapping_index_verify(const struct viommu_mapping_index *idx) {
 
 /* JSON */
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct json_object *, json_object_put)
-
-/* Takes v; NULL v means allocation failed. */
-static int json_add(struct json_object *o, const char *key, struct json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 static int json_add_hex(struct json_object *o, const char *key, uint64_t v) {
-        char buf[2 + 16 + 1];
-
-        snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
-        return json_add(o, key, json_object_new_string(buf));
+        return json_add(o, key, json_new_hex(v, 0));
 }
 
 static int mapping_to_json(const struct viommu_mapping *m, struct json_object **ret) {

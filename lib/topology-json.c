@@ -10,44 +10,29 @@
 #include <json-c/json.h>
 #include <sys/sysmacros.h>
 
+#include "json-util.h"
 #include "util.h"
 #include "viommu-topology.h"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct json_object *, json_object_put)
-
-/* Takes v; NULL v means allocation failed. */
-static int add(struct json_object *o, const char *key, struct json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
 
 static int add_null(struct json_object *o, const char *key) {
         return json_object_object_add(o, key, NULL) < 0 ? -ENOMEM : 0;
 }
 
 static int add_string(struct json_object *o, const char *key, const char *s) {
-        return s ? add(o, key, json_object_new_string(s)) : add_null(o, key);
+        return s ? json_add(o, key, json_object_new_string(s)) : add_null(o, key);
 }
 
 static int add_bool(struct json_object *o, const char *key, bool b) {
-        return add(o, key, json_object_new_boolean(b));
+        return json_add(o, key, json_object_new_boolean(b));
 }
 
 static int add_int(struct json_object *o, const char *key, int64_t i) {
-        return add(o, key, json_object_new_int64(i));
+        return json_add(o, key, json_object_new_int64(i));
 }
 
 /* Hex keeps 64-bit values exact for readers whose numbers are doubles. */
 static int add_hex(struct json_object *o, const char *key, uint64_t v, int digits) {
-        char buf[2 + 16 + 1];
-
-        snprintf(buf, sizeof(buf), "0x%0*" PRIx64, digits, v);
-        return add(o, key, json_object_new_string(buf));
+        return json_add(o, key, json_new_hex(v, digits));
 }
 
 /* A PCI id: -1 is unknown. */
@@ -71,7 +56,7 @@ static int add_strings(struct json_object *o, const char *key, char * const *l, 
                         return -ENOMEM;
                 }
         }
-        return add(o, key, TAKE_PTR(a));
+        return json_add(o, key, TAKE_PTR(a));
 }
 
 /* Objects keep their issues to themselves when they have none. */
@@ -183,14 +168,14 @@ _public_ int viommu_topology_iommu_to_json(const struct viommu_topology_iommu *u
 
                 r = vtd_to_json(&u->vtd, &v);
                 if (r >= 0)
-                        r = add(o, "intel_vtd", v);
+                        r = json_add(o, "intel_vtd", v);
         }
         if (r >= 0 && u->has_amd_vi) {
                 struct json_object *a = NULL;
 
                 r = amd_vi_to_json(&u->amd_vi, &a);
                 if (r >= 0)
-                        r = add(o, "amd_vi", a);
+                        r = json_add(o, "amd_vi", a);
         }
         if (r >= 0)
                 r = add_issues(o, u->issues, u->n_issues);
@@ -255,7 +240,7 @@ _public_ int viommu_topology_group_to_json(const struct viommu_topology_group *g
                 if (g->regions_known) {
                         r = regions_to_json(g, &a);
                         if (r >= 0)
-                                r = add(o, "reserved_regions", a);
+                                r = json_add(o, "reserved_regions", a);
                 } else
                         r = add_null(o, "reserved_regions");
         }
@@ -287,7 +272,7 @@ static int pcie_caps_to_json(const struct viommu_pcie_caps *c, struct json_objec
                 if (r >= 0)
                         r = add_bool(a, "page_aligned", c->ats_page_aligned);
                 if (r >= 0)
-                        r = add(o, "ats", TAKE_PTR(a));
+                        r = json_add(o, "ats", TAKE_PTR(a));
                 if (r < 0)
                         return r;
         }
@@ -301,7 +286,7 @@ static int pcie_caps_to_json(const struct viommu_pcie_caps *c, struct json_objec
                 if (r >= 0)
                         r = add_int(a, "max_requests", c->pri_max_requests);
                 if (r >= 0)
-                        r = add(o, "pri", TAKE_PTR(a));
+                        r = json_add(o, "pri", TAKE_PTR(a));
                 if (r < 0)
                         return r;
         }
@@ -319,7 +304,7 @@ static int pcie_caps_to_json(const struct viommu_pcie_caps *c, struct json_objec
                 if (r >= 0)
                         r = add_bool(a, "privileged", c->pasid_privileged);
                 if (r >= 0)
-                        r = add(o, "pasid", TAKE_PTR(a));
+                        r = json_add(o, "pasid", TAKE_PTR(a));
                 if (r < 0)
                         return r;
         }
@@ -357,7 +342,7 @@ static int pci_to_json(const struct viommu_pci_info *p, struct json_object **ret
                 if (p->caps.known) {
                         r = pcie_caps_to_json(&p->caps, &c);
                         if (r >= 0)
-                                r = add(o, "pcie_caps", c);
+                                r = json_add(o, "pcie_caps", c);
                 } else
                         r = add_null(o, "pcie_caps");
         }
@@ -422,14 +407,14 @@ _public_ int viommu_topology_device_to_json(const struct viommu_topology_device 
 
                 r = vfio_to_json(d, &v);
                 if (r >= 0)
-                        r = add(o, "vfio", v);
+                        r = json_add(o, "vfio", v);
         }
         if (r >= 0 && d->is_pci) {
                 struct json_object *p = NULL;
 
                 r = pci_to_json(&d->pci, &p);
                 if (r >= 0)
-                        r = add(o, "pci", p);
+                        r = json_add(o, "pci", p);
         }
         if (r >= 0)
                 r = add_issues(o, d->issues, d->n_issues);
@@ -488,11 +473,11 @@ _public_ int viommu_topology_to_json(const struct viommu_topology *t, struct jso
                 }
         }
 
-        r = add(o, "iommus", TAKE_PTR(iommus));
+        r = json_add(o, "iommus", TAKE_PTR(iommus));
         if (r >= 0)
-                r = add(o, "groups", TAKE_PTR(groups));
+                r = json_add(o, "groups", TAKE_PTR(groups));
         if (r >= 0)
-                r = add(o, "devices", TAKE_PTR(devices));
+                r = json_add(o, "devices", TAKE_PTR(devices));
         if (r >= 0)
                 r = add_strings(o, "issues", t->issues, t->n_issues);
         if (r < 0)
