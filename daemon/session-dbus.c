@@ -299,11 +299,17 @@ static int method_create_ioas(sd_bus_message *m, void *userdata, sd_bus_error *e
         return reply_object(m, o);
 }
 
-static int require_bound(Object *dev, sd_bus_error *error) {
-        if (!dev->device.bound)
+/* A device of the session that the daemon itself bound to the iommufd. */
+static int bound_device_arg(Session *s, const char *path, Object **ret, sd_bus_error *error) {
+        int r;
+
+        r = session_object_arg(s, path, OBJECT_DEVICE, ret, error);
+        if (r < 0)
+                return r;
+        if (!(*ret)->device.bound)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "Device %s belongs to a delegated session: the VMM binds and attaches it",
-                                         dev->device.name);
+                                         (*ret)->device.name);
         return 0;
 }
 
@@ -327,10 +333,7 @@ static int method_alloc_hwpt(sd_bus_message *m, void *userdata, sd_bus_error *er
         if (r < 0)
                 return r;
 
-        r = session_object_arg(s, dev_path, OBJECT_DEVICE, &dev, error);
-        if (r < 0)
-                return r;
-        r = require_bound(dev, error);
+        r = bound_device_arg(s, dev_path, &dev, error);
         if (r < 0)
                 return r;
         r = session_object_arg(s, parent_path, _OBJECT_TYPE_INVALID, &parent, error);
@@ -425,10 +428,7 @@ static int method_attach(sd_bus_message *m, void *userdata, sd_bus_error *error)
         r = sd_bus_message_read(m, "oo", &dev_path, &pt_path);
         if (r < 0)
                 return r;
-        r = session_object_arg(s, dev_path, OBJECT_DEVICE, &dev, error);
-        if (r < 0)
-                return r;
-        r = require_bound(dev, error);
+        r = bound_device_arg(s, dev_path, &dev, error);
         if (r < 0)
                 return r;
         r = session_object_arg(s, pt_path, _OBJECT_TYPE_INVALID, &pt, error);
@@ -463,10 +463,7 @@ static int method_detach(sd_bus_message *m, void *userdata, sd_bus_error *error)
         r = sd_bus_message_read(m, "o", &dev_path);
         if (r < 0)
                 return r;
-        r = session_object_arg(s, dev_path, OBJECT_DEVICE, &dev, error);
-        if (r < 0)
-                return r;
-        r = require_bound(dev, error);
+        r = bound_device_arg(s, dev_path, &dev, error);
         if (r < 0)
                 return r;
         if (!dev->device.attached)
@@ -494,10 +491,7 @@ static int method_attach_pasid(sd_bus_message *m, void *userdata, sd_bus_error *
         r = sd_bus_message_read(m, "ouo", &dev_path, &pasid, &pt_path);
         if (r < 0)
                 return r;
-        r = session_object_arg(s, dev_path, OBJECT_DEVICE, &dev, error);
-        if (r < 0)
-                return r;
-        r = require_bound(dev, error);
+        r = bound_device_arg(s, dev_path, &dev, error);
         if (r < 0)
                 return r;
         r = session_object_arg(s, pt_path, OBJECT_HWPT, &pt, error);
@@ -532,10 +526,7 @@ static int method_detach_pasid(sd_bus_message *m, void *userdata, sd_bus_error *
         r = sd_bus_message_read(m, "ou", &dev_path, &pasid);
         if (r < 0)
                 return r;
-        r = session_object_arg(s, dev_path, OBJECT_DEVICE, &dev, error);
-        if (r < 0)
-                return r;
-        r = require_bound(dev, error);
+        r = bound_device_arg(s, dev_path, &dev, error);
         if (r < 0)
                 return r;
         if (!viommu_features_has(s->daemon->features, VIOMMU_FEATURE_PASID_ATTACH))
@@ -598,10 +589,7 @@ static int method_alloc_viommu(sd_bus_message *m, void *userdata, sd_bus_error *
         r = sd_bus_message_read_array(m, 'y', &data, &data_len);
         if (r < 0)
                 return r;
-        r = session_object_arg(s, dev_path, OBJECT_DEVICE, &dev, error);
-        if (r < 0)
-                return r;
-        r = require_bound(dev, error);
+        r = bound_device_arg(s, dev_path, &dev, error);
         if (r < 0)
                 return r;
         r = session_object_arg(s, hwpt_path, OBJECT_HWPT, &hwpt, error);
@@ -670,10 +658,7 @@ static int method_alloc_vdevice(sd_bus_message *m, void *userdata, sd_bus_error 
         r = session_object_arg(s, viommu_path, OBJECT_VIOMMU, &viommu, error);
         if (r < 0)
                 return r;
-        r = session_object_arg(s, dev_path, OBJECT_DEVICE, &dev, error);
-        if (r < 0)
-                return r;
-        r = require_bound(dev, error);
+        r = bound_device_arg(s, dev_path, &dev, error);
         if (r < 0)
                 return r;
         if (!viommu_features_has(s->daemon->features, VIOMMU_FEATURE_VDEVICE))
