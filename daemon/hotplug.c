@@ -33,24 +33,17 @@ static void object_destroy_tree(Object *o) {
                                 }
         next:;
         }
-        /* Devices attached to o (an IOAS or HWPT) hold it too. */
+        /* Devices attached to o (an IOAS or HWPT) hold it too; the device
+         * itself is detached when it goes. */
         for (Object *u = s->objects; u; u = u->objects_next)
-                if (u->type == OBJECT_DEVICE && u->device.attached == o) {
-                        u->device.attached = NULL;
-                        o->n_users--;
-                }
-        if (o->type == OBJECT_DEVICE && o->device.attached) {
-                o->device.attached->n_users--;
-                o->device.attached = NULL;
-        }
+                if (u->type == OBJECT_DEVICE && u->device.attached == o)
+                        (void) device_detach(u);
 
         _cleanup_free_ char *path = strdup(o->path);
-        if (object_destroy(o) < 0) {
+        if (object_destroy(o) < 0)
                 /* The kernel keeps what it must (a queue whose fd is still
                  * open); the record lets go, and closing the iommufd ends it. */
-                o->n_users = 0;
-                (void) object_destroy(o);
-        }
+                object_forget(o);
         if (path)
                 (void) sd_bus_emit_object_removed(s->daemon->bus, path);
 }

@@ -36,12 +36,6 @@ static int reply_object(sd_bus_message *m, Object *o) {
         return sd_bus_reply_method_return(m, "ou", o->path, o->id);
 }
 
-/* Forgets an object the kernel already lost (or never made). */
-static void object_abandon(Object *o) {
-        o->n_users = 0;
-        (void) object_destroy(o);
-}
-
 void session_close(Session *s, const char *reason) {
         Daemon *d = s->daemon;
         _cleanup_free_ char *path = strdup(s->path);
@@ -179,7 +173,7 @@ static int method_claim_device(sd_bus_message *m, void *userdata, sd_bus_error *
                 return r;
         o->device.name = strdup(dev->name);
         if (!o->device.name) {
-                object_abandon(o);
+                object_forget(o);
                 return -ENOMEM;
         }
         o->device.fd = TAKE_FD(fd);
@@ -240,7 +234,7 @@ static int method_create_mock_device(sd_bus_message *m, void *userdata, sd_bus_e
         o->device.stdev_id = mock.stdev_id;
         if (asprintf(&o->device.name, "mock%u", s->next_mock++) < 0) {
                 o->device.name = NULL;
-                object_abandon(o);
+                object_forget(o);
                 (void) viommu_destroy(s->iommufd, mock.stdev_id);
                 return -ENOMEM;
         }
@@ -396,28 +390,6 @@ static int method_alloc_hwpt(sd_bus_message *m, void *userdata, sd_bus_error *er
         return reply_object(m, o);
 }
 
-/* Mock devices sit on the parking IOAS when "detached". */
-static int device_attach(Session *s, Object *dev, uint32_t pt_id, uint32_t *ret_pt) {
-        if (dev->device.mock)
-                return viommu_mock_device_replace(s->iommufd, dev->device.stdev_id, pt_id, ret_pt);
-        return viommu_vfio_attach(dev->device.fd, pt_id, ret_pt);
-}
-
-static int device_detach(Session *s, Object *dev) {
-        if (dev->device.mock)
-                return viommu_mock_device_replace(s->iommufd, dev->device.stdev_id, s->mock_parking_ioas, NULL);
-        return viommu_vfio_detach(dev->device.fd);
-}
-
-static void device_set_attached(Object *dev, Object *pt, uint32_t kernel_pt) {
-        if (dev->device.attached)
-                dev->device.attached->n_users--;
-        dev->device.attached = pt;
-        dev->device.attached_pt = kernel_pt;
-        if (pt)
-                pt->n_users++;
-}
-
 static int method_attach(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Session *s = userdata;
         const char *dev_path, *pt_path;
@@ -443,11 +415,10 @@ static int method_attach(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 return r;
 
         /* Attaching an attached device replaces its page table in place. */
-        r = device_attach(s, dev, pt->id, &attached);
+        r = device_attach(dev, pt, &attached);
         if (r < 0)
                 return bus_error_kernel(error, r, dev->device.mock ? "IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE"
                                                                    : "VFIO_DEVICE_ATTACH_IOMMUFD_PT");
-        device_set_attached(dev, pt, attached);
         log_session(s, "attached %s to %s", dev->device.name, pt->path);
         (void) sd_bus_emit_properties_changed(sd_bus_message_get_bus(m), dev->path, "org.viommu1.ClaimedDevice",
                                               "Attached", NULL);
@@ -472,10 +443,9 @@ static int method_detach(sd_bus_message *m, void *userdata, sd_bus_error *error)
         r = session_authorize(s, m, error);
         if (r < 0)
                 return r;
-        r = device_detach(s, dev);
+        r = device_detach(dev);
         if (r < 0)
                 return bus_error_kernel(error, r, "Detaching the device");
-        device_set_attached(dev, NULL, 0);
         (void) sd_bus_emit_properties_changed(sd_bus_message_get_bus(m), dev->path, "org.viommu1.ClaimedDevice",
                                               "Attached", NULL);
         return sd_bus_reply_method_return(m, NULL);

@@ -129,6 +129,16 @@ static void object_unlink(Object *o) {
         for (size_t i = 0; i < ELEMENTSOF(o->uses); i++)
                 if (o->uses[i])
                         o->uses[i]->n_users--;
+        if (o->type == OBJECT_DEVICE && o->device.attached)
+                o->device.attached->n_users--;
+        /* Nothing may point at a forgotten object. */
+        for (Object *u = s->objects; u; u = u->objects_next) {
+                for (size_t i = 0; i < ELEMENTSOF(u->uses); i++)
+                        if (u->uses[i] == o)
+                                u->uses[i] = NULL;
+                if (u->type == OBJECT_DEVICE && u->device.attached == o)
+                        u->device.attached = NULL;
+        }
         if (o->objects_prev)
                 o->objects_prev->objects_next = o->objects_next;
         else
@@ -219,15 +229,55 @@ void object_use(Object *o, Object *dependency) {
         abort();        /* a programming error: no object holds more than three */
 }
 
+static void device_set_attached(Object *dev, Object *pt, uint32_t kernel_pt) {
+        if (dev->device.attached)
+                dev->device.attached->n_users--;
+        dev->device.attached = pt;
+        dev->device.attached_pt = kernel_pt;
+        if (pt)
+                pt->n_users++;
+}
+
+int device_attach(Object *dev, Object *pt, uint32_t *ret_kernel_pt) {
+        Session *s = dev->session;
+        uint32_t attached = pt->id;
+        int r;
+
+        if (dev->device.mock)
+                r = viommu_mock_device_replace(s->iommufd, dev->device.stdev_id, pt->id, &attached);
+        else
+                r = viommu_vfio_attach(dev->device.fd, pt->id, &attached);
+        if (r < 0)
+                return r;
+        device_set_attached(dev, pt, attached);
+        if (ret_kernel_pt)
+                *ret_kernel_pt = attached;
+        return 0;
+}
+
+int device_detach(Object *dev) {
+        Session *s = dev->session;
+        int r;
+
+        if (dev->device.mock)
+                r = viommu_mock_device_replace(s->iommufd, dev->device.stdev_id, s->mock_parking_ioas, NULL);
+        else
+                r = viommu_vfio_detach(dev->device.fd);
+        if (r < 0)
+                return r;
+        device_set_attached(dev, NULL, 0);
+        return 0;
+}
+
 static int device_release(Object *o) {
         Session *s = o->session;
         int r = 0;
 
+        if (o->device.attached)
+                r = device_detach(o);
         if (o->device.mock)
                 /* Destroying the mock's test object unbinds and frees it. */
                 return viommu_destroy(s->iommufd, o->device.stdev_id);
-        if (o->device.attached)
-                r = viommu_vfio_detach(o->device.fd);
         /* Closing the cdev unbinds the device from the iommufd. */
         o->device.fd = (close(o->device.fd), -EBADF);
         return r;
@@ -252,6 +302,11 @@ int object_destroy(Object *o) {
         object_unlink(o);
         object_free(o);
         return 0;
+}
+
+void object_forget(Object *o) {
+        object_unlink(o);
+        object_free(o);
 }
 
 Object *object_find(Session *s, const char *path) {
@@ -281,22 +336,28 @@ Session *session_free(Session *s) {
         if (!s)
                 return NULL;
 
+        /* A device and the HWPT it is attached to hold each other (the HWPT
+         * was made for the device): detach every device first. */
+        for (Object *o = s->objects; o; o = o->objects_next)
+                if (o->type == OBJECT_DEVICE && o->device.attached && device_detach(o) < 0)
+                        device_set_attached(o, NULL, 0);
+
         /* Leaves first, as the kernel does: whatever nothing else holds. An
          * object the kernel keeps busy (a fault queue whose fd the VMM still
-         * has) stays for the iommufd's close to take. */
+         * has) is only forgotten; closing the iommufd takes it. */
         while (s->objects && progress) {
                 progress = false;
                 for (Object *o = s->objects, *next; o; o = next) {
                         next = o->objects_next;
                         if (o->n_users > 0)
                                 continue;
-                        if (object_destroy(o) < 0) {
-                                object_unlink(o);
-                                object_free(o);
-                        }
+                        if (object_destroy(o) < 0)
+                                object_forget(o);
                         progress = true;
                 }
         }
+        while (s->objects)
+                object_forget(s->objects);
 
         for (size_t i = 0; i < s->n_backings; i++)
                 if (s->backings[i].refs > 0)

@@ -127,8 +127,16 @@ void session_backing_unref(Session *s, uint32_t i);
 int object_new(Session *s, ObjectType type, uint32_t id, Object **ret);
 /* Records that o keeps dependency alive. */
 void object_use(Object *o, Object *dependency);
+/* Attaches (or re-attaches, replacing) a device to an IOAS or HWPT; a mock
+ * device "detached" sits on the session's parking IOAS. */
+int device_attach(Object *dev, Object *pt, uint32_t *ret_kernel_pt);
+int device_detach(Object *dev);
+
 /* Destroys the kernel object and forgets it; -EBUSY while others use it. */
 int object_destroy(Object *o);
+/* Forgets an object without asking the kernel: for what the kernel keeps
+ * busy (closing the iommufd ends it) or already lost. */
+void object_forget(Object *o);
 Object *object_find(Session *s, const char *path);
 Object *object_find_by_id(Session *s, uint32_t id);
 
