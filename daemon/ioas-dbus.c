@@ -51,6 +51,9 @@ static int check_memory_fd(int fd, uint64_t offset, uint64_t length, uint32_t fl
         fl = fcntl(fd, F_GETFL);
         if (fl < 0)
                 return -errno;
+        if (fl & O_PATH)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "The memory fd was opened with O_PATH and gives no access to the memory");
         if ((flags & IOMMU_IOAS_MAP_WRITEABLE) && (fl & O_ACCMODE) != O_RDWR)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "A writeable mapping needs a memory fd opened read-write");
@@ -103,7 +106,7 @@ static int method_map(sd_bus_message *m, void *userdata, sd_bus_error *error) {
 
                 addr = mmap(NULL, length, prot, MAP_SHARED, fd, offset);
                 if (addr == MAP_FAILED)
-                        return sd_bus_error_set_errnof(error, errno, "Cannot map the memory fd: %m");
+                        return bus_error_kernel(error, -errno, "Mapping the memory fd into viommud");
                 r = viommu_ioas_map(s->iommufd, ioas->id, flags, addr, length, &iova);
         }
         if (r < 0) {
@@ -181,6 +184,10 @@ static int method_unmap(sd_bus_message *m, void *userdata, sd_bus_error *error) 
                 return r;
 
         r = viommu_ioas_unmap(s->iommufd, ioas->id, iova, length, &unmapped);
+        /* The kernel says ENOENT both for nothing there and for a range that
+         * cuts through a mapping; the record tells which. */
+        if (r == -ENOENT && viommu_mapping_index_find_first(ioas->ioas.mappings, iova, length))
+                r = -EINVAL;
         if (r == -ENOENT)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_NO_SUCH_OBJECT,
                                          "Nothing is mapped at 0x%llx+0x%llx", (unsigned long long) iova,

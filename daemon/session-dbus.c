@@ -159,6 +159,12 @@ static int method_claim_device(sd_bus_message *m, void *userdata, sd_bus_error *
                 if (r == -EBUSY)
                         return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY,
                                                  "Device %s is in use by another program", dev->name);
+                /* A cdev binds once: EINVAL while another open of it is
+                 * bound (the kernel's vfio_df_open()). */
+                if (r == -EINVAL)
+                        return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY,
+                                                 "Device %s is bound through another open of its VFIO cdev "
+                                                 "(a VMM still holding the fd of an earlier claim?)", dev->name);
                 if (r < 0)
                         return bus_error_kernel(error, r, "VFIO_DEVICE_BIND_IOMMUFD");
         }
@@ -762,6 +768,8 @@ static int method_export_device(sd_bus_message *m, void *userdata, sd_bus_error 
         r = session_authorize(s, m, error);
         if (r < 0)
                 return r;
+        log_session(s, "cdev of %s handed to %s", dev->device.name,
+                    sd_bus_message_get_sender(m) ?: "a direct peer");
         return sd_bus_reply_method_return(m, "h", dev->device.fd);
 }
 

@@ -179,7 +179,7 @@ static void object_free(Object *o) {
 
 int object_new(Session *s, ObjectType type, uint32_t id, Object **ret) {
         Object *o;
-        char ids[16];
+        char ids[32];
         int r;
 
         o = calloc(1, sizeof(*o));
@@ -201,7 +201,11 @@ int object_new(Session *s, ObjectType type, uint32_t id, Object **ret) {
 
         char sid[16];
         snprintf(sid, sizeof(sid), "%u", s->id);
-        snprintf(ids, sizeof(ids), "%u", id);
+        /* A device of a delegated session is not bound: it has no kernel id. */
+        if (type == OBJECT_DEVICE && id == 0)
+                snprintf(ids, sizeof(ids), "unbound%u", s->next_unbound++);
+        else
+                snprintf(ids, sizeof(ids), "%u", id);
         r = sd_bus_path_encode_many(&o->path, VIOMMU_SESSION_PREFIX "/%/%/%", sid, object_type_to_string(type), ids);
         if (r < 0) {
                 object_free(o);

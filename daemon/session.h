@@ -98,6 +98,7 @@ struct Session {
         unsigned n_objects;
         unsigned n_devices;
         unsigned next_mock;
+        unsigned next_unbound;  /* names delegated devices, which have no kernel id */
         /* An IOAS that mock devices sit on while detached: the kernel only
          * creates a mock device attached to something. */
         uint32_t mock_parking_ioas;

@@ -111,3 +111,24 @@ tests_unit_test_viommuctl_output_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_
 tests_unit_test_viommuctl_output_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_unit_test_viommuctl_output_LDADD = $(CMOCKA_LIBS) $(JSONC_LIBS)
 EXTRA_DIST += tests/data/describe-sample.json
+
+# Integration: viommud on a private dbus-daemon inside the test VM, with the
+# stand-in polkit above; tests/integration/run-in-guest.sh runs it all, once
+# per VM boot, from tests/kernel/run-in-guest.sh.
+check_PROGRAMS += tests/integration/test-daemon
+tests_integration_test_daemon_SOURCES = tests/integration/test-daemon.c
+tests_integration_test_daemon_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBSYSTEMD_CFLAGS)
+tests_integration_test_daemon_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_integration_test_daemon_LDADD = $(CMOCKA_LIBS) $(LIBSYSTEMD_LIBS)
+EXTRA_DIST += tests/integration/run-in-guest.sh tests/integration/bus.conf
+
+# QEMU delegation: a real VMM (QEMU 10 from a cached Debian trixie root,
+# tests/vm/trixie-root.sh) run unprivileged inside the vtd-profile VM on the
+# iommufd and device fd a delegated session hands out;
+# tests/integration/qemu-delegation.sh runs it, qemu-launcher is its client.
+check_PROGRAMS += tests/integration/qemu-launcher
+tests_integration_qemu_launcher_SOURCES = tests/integration/qemu-launcher.c
+tests_integration_qemu_launcher_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS)
+tests_integration_qemu_launcher_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_integration_qemu_launcher_LDADD = $(LIBSYSTEMD_LIBS)
+EXTRA_DIST += tests/integration/qemu-delegation.sh tests/vm/trixie-root.sh

@@ -3,8 +3,9 @@
 #
 #   tests/kernel/run-in-guest.sh mock|vtd BUILDDIR
 #
-# Each test program's cmocka output goes to stdout; the exit status is
-# non-zero if any of them failed.
+# Then viommud's integration tests (tests/integration/run-in-guest.sh). Each
+# test program's cmocka output goes to stdout; the exit status is non-zero if
+# any of them failed.
 set -uo pipefail
 
 profile=${1:?usage: run-in-guest.sh mock|vtd BUILDDIR}
@@ -30,4 +31,7 @@ for t in "${tests[@]}"; do
 	echo "== $t on Linux $(uname -r), profile $profile"
 	"$build/tests/kernel/$t" || status=1
 done
+
+# viommud on a private bus, in the same boot.
+"$(dirname "$0")/../integration/run-in-guest.sh" "$profile" "$build" || status=1
 exit $status

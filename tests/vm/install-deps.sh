@@ -10,4 +10,5 @@ apt-get install -q -y --no-install-recommends \
 	qemu-system-x86 \
 	linux-source-6.12 \
 	gcc libc6-dev make flex bison bc libelf-dev libssl-dev xz-utils rsync \
-	systemd-sysv util-linux
+	systemd-sysv util-linux \
+	debootstrap debian-archive-keyring

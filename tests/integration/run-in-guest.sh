@@ -1,0 +1,325 @@
+#!/bin/bash
+# viommud's integration tests, inside the test VM (tests/vm/): a private
+# system bus with the project's own policy, a stand-in polkit, viommud with
+# mock devices, then the C client (test-daemon) as root and as unprivileged
+# users, and busctl/gdbus as clients written by nobody here.
+#
+#   tests/integration/run-in-guest.sh mock|vtd BUILDDIR
+#
+# Run by tests/kernel/run-in-guest.sh in the same boot as the kernel tests.
+# The guest's /etc is the host's, read-only: the unprivileged users are the
+# system's own (daemon, bin, nobody). Fails if any test fails, if viommud
+# dies, logs a sanitizer report or a disagreement between its record and the
+# kernel, keeps a session or a pinned page after the tests, or does not exit
+# cleanly on SIGTERM. cmocka's summaries go to stdout.
+set -uo pipefail
+
+profile=${1:?usage: run-in-guest.sh mock|vtd BUILDDIR}
+build=$(cd "${2:?usage: run-in-guest.sh mock|vtd BUILDDIR}" && pwd)
+src=$(cd "$(dirname "$0")/../.." && pwd)
+
+viommud=$build/daemon/viommud
+client=$build/tests/integration/test-daemon
+polkit=$build/tests/integration/fake-polkit
+for f in "$viommud" "$client" "$polkit"; do
+	[ -x "$f" ] || { echo "run-in-guest: $f is missing: build with 'make check TESTS='" >&2; exit 2; }
+done
+
+# Who is who. CONFIG_UID may claim the first vfio device by viommud.conf;
+# POLKIT_UID is allowed by the stand-in polkit; OTHER_UID by nobody.
+export VIOMMU_TEST_CONFIG_UID=1 VIOMMU_TEST_POLKIT_UID=2 VIOMMU_TEST_OTHER_UID=65534
+# The limits viommud.conf sets, which the limits group runs into.
+export VIOMMU_TEST_LIMIT_OBJECTS=32 VIOMMU_TEST_LIMIT_DEVICES=4 VIOMMU_TEST_LIMIT_PINNED=$((16 << 20))
+export VIOMMU_TEST_PROFILE=$profile
+
+work=/run/viommu-itest
+bus_path=$work/bus
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$bus_path
+export VIOMMU_TEST_POLKIT_LOG=$work/polkit.log
+# A sanitizer build reports rather than dies silently.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+
+status=0
+failures=()
+fail() {
+	echo "run-in-guest: FAIL: $*"
+	failures+=("$*")
+	status=1
+}
+pass() { echo "run-in-guest: ok: $*"; }
+
+kernel_major=$(uname -r | cut -d. -f1)
+kernel_minor=$(uname -r | cut -d. -f2)
+mock_devices=no
+{ [ "$profile" = mock ] || [ "$kernel_major" -ge 7 ]; } && mock_devices=yes
+
+rm -rf "$work"
+mkdir -p "$work/policy.d"
+chmod 755 "$work"
+# The private bus listens on $bus_path rather than bus.conf's system-like
+# path, so that it never meets another test's bus.
+sed "s|<listen>[^<]*</listen>|<listen>unix:path=$bus_path</listen>|" "$src/tests/integration/bus.conf" >"$work/bus.conf"
+cp "$src/dbus/org.viommu1.conf" "$work/policy.d/"
+
+# The first vfio device is the configuration's to give.
+read -r -a vfio_devices <<<"${VIOMMU_TEST_VFIO_DEVICES:-}"
+allowed_bdf=
+[ ${#vfio_devices[@]} -gt 0 ] && allowed_bdf=${vfio_devices[0]%%=*}
+{
+	echo '{'
+	if [ -n "$allowed_bdf" ]; then
+		echo "  \"allow\": [ { \"devices\": [ { \"pci\": \"$allowed_bdf\" } ], \"users\": [ $VIOMMU_TEST_CONFIG_UID ] } ],"
+	fi
+	echo "  \"limits\": { \"objects\": $VIOMMU_TEST_LIMIT_OBJECTS, \"devices\": $VIOMMU_TEST_LIMIT_DEVICES,"
+	echo "              \"pinned-bytes\": $VIOMMU_TEST_LIMIT_PINNED }"
+	echo '}'
+} >"$work/viommud.conf"
+
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+}
+trap cleanup EXIT
+
+wait_for() { # SECONDS COMMAND...: until COMMAND succeeds
+	local end=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -lt $end ] || return 1
+		sleep 0.1
+	done
+}
+has_owner() { busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s "$1" | grep -qx 'b true'; }
+
+dbus-daemon --config-file="$work/bus.conf" --nofork --nopidfile >"$work/dbus.log" 2>&1 &
+pids+=($!)
+wait_for 10 test -S "$bus_path" || { cat "$work/dbus.log"; echo "run-in-guest: the bus did not start" >&2; exit 1; }
+
+"$polkit" --allow-uid="$VIOMMU_TEST_POLKIT_UID" --deny-uid="$VIOMMU_TEST_OTHER_UID" \
+	>"$VIOMMU_TEST_POLKIT_LOG" 2>&1 &
+pids+=($!)
+chmod 644 "$VIOMMU_TEST_POLKIT_LOG"
+wait_for 10 grep -q '^fake-polkit: ready' "$VIOMMU_TEST_POLKIT_LOG" ||
+	{ cat "$VIOMMU_TEST_POLKIT_LOG"; echo "run-in-guest: fake-polkit did not start" >&2; exit 1; }
+
+# start_viommud LOG ARGS...: starts the daemon and waits for its name.
+start_viommud() {
+	local log=$1
+	shift
+	"$viommud" --address="$DBUS_SYSTEM_BUS_ADDRESS" --config="$work/viommud.conf" "$@" >"$log" 2>&1 &
+	viommud_pid=$!
+	pids+=($viommud_pid)
+	if ! wait_for 20 has_owner org.viommu1; then
+		cat "$log"
+		echo "run-in-guest: viommud did not take its name" >&2
+		exit 1
+	fi
+}
+
+# stop_viommud LOG: SIGTERM; it must exit 0 and its log be clean.
+stop_viommud() {
+	local log=$1 rc
+	if ! kill -0 "$viommud_pid" 2>/dev/null; then
+		fail "viommud died during the tests"
+	fi
+	kill -TERM "$viommud_pid" 2>/dev/null
+	wait "$viommud_pid"
+	rc=$?
+	[ "$rc" -eq 0 ] && pass "viommud exited with status 0 on SIGTERM" ||
+		fail "viommud exited with status $rc on SIGTERM"
+	if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: [A-Za-z]*Sanitizer' "$log"; then
+		fail "viommud logged a sanitizer report"
+	fi
+	if grep -Eq 'record and kernel disagree|recorded [0-9]+ of [0-9]+ bytes|Exiting:' "$log"; then
+		grep -E 'record and kernel disagree|recorded [0-9]+ of [0-9]+ bytes|Exiting:' "$log"
+		fail "viommud logged an inconsistency or an error exit"
+	fi
+}
+
+# as USER COMMAND...: runs COMMAND with that user's uid and gid only.
+as() {
+	local user=$1
+	shift
+	if [ "$user" = root ]; then
+		"$@"
+	else
+		setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups -- "$@"
+	fi
+}
+
+# client USER GROUP...: one run of the C client.
+client() {
+	local user=$1
+	shift
+	echo "== test-daemon $* as $user"
+	as "$user" "$client" "$@" || fail "test-daemon $* as $user"
+}
+
+echo "== viommud integration on Linux $(uname -r), profile $profile"
+start_viommud "$work/viommud.log" --test-mock-devices -v
+pin_before=$(awk '/^VmPin:/ { print $2 }' "/proc/$viommud_pid/status")
+
+# ---- the C client
+if [ "$mock_devices" = yes ]; then
+	# A VMM without privileges: the whole nested flow.
+	client nobody mock viommu channel disconnect bad-input limits
+	client root map-path
+fi
+client root owner
+if [ "$profile" = vtd ]; then
+	client root claim
+	client "$(id -un "$VIOMMU_TEST_CONFIG_UID")" vtd
+fi
+
+# ---- busctl and gdbus: clients written by nobody here
+bus() { busctl --system "$@"; }
+path_of() { sed -n 's/^[a-z]* "\([^"]*\)".*/\1/p'; }
+expect_error() { # NAME COMMAND...: gdbus call failing with that D-Bus error
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		fail "'$*' succeeded; expected $name"
+	elif [[ $out != *"$name"* ]]; then
+		fail "'$*' failed with: $out; expected $name"
+	fi
+}
+gcall() { # OBJECT METHOD ARGS...
+	local object=$1 method=$2
+	shift 2
+	gdbus call --system --dest org.viommu1 --object-path "$object" --method "$method" "$@"
+}
+
+echo "== busctl and gdbus"
+errors_before=${#failures[@]}
+session=$(bus call org.viommu1 /org/viommu1 org.viommu1.Manager OpenSession 'a{sv}' 1 Persistent b true | path_of)
+[ -n "$session" ] || fail "busctl: OpenSession"
+ioas=$(bus call org.viommu1 "$session" org.viommu1.Session CreateIOAS | path_of)
+device= hwpt=
+if [ "$mock_devices" = yes ]; then
+	device=$(bus call org.viommu1 "$session" org.viommu1.Session CreateMockDevice u 0 | path_of)
+	hwpt=$(bus call org.viommu1 "$session" org.viommu1.Session AllocHWPT ooouuay "$device" "$ioas" / 1 0 0 | path_of)
+	bus call org.viommu1 "$session" org.viommu1.Session Attach oo "$device" "$hwpt" >/dev/null ||
+		fail "busctl: Attach"
+fi
+tree=$(bus tree org.viommu1)
+for p in /org/viommu1 "$session" "$ioas" $device $hwpt; do
+	grep -q -- "$p\$" <<<"$tree" || fail "busctl tree does not list $p"
+done
+if [ -n "$allowed_bdf" ]; then
+	host=$(bus call org.viommu1 /org/viommu1 org.viommu1.Manager GetDevice s "$allowed_bdf" | path_of)
+	grep -q -- "$host\$" <<<"$tree" || fail "busctl tree does not list the host device $host"
+	bus introspect org.viommu1 "$host" | grep -q '^org\.viommu1\.Device ' ||
+		fail "busctl introspect $host: no org.viommu1.Device"
+	[ "$(bus get-property org.viommu1 "$host" org.viommu1.Device Driver)" = 's "vfio-pci"' ] ||
+		fail "busctl: $host is not driven by vfio-pci"
+fi
+# introspect OBJECT INTERFACE...: each interface is there, with members.
+introspect() {
+	local object=$1 out
+	shift
+	out=$(bus introspect org.viommu1 "$object") || { fail "busctl introspect $object"; return; }
+	for i in "$@"; do
+		grep -q "^$i " <<<"$out" || fail "busctl introspect $object: no interface $i"
+	done
+}
+introspect /org/viommu1 org.viommu1.Manager org.freedesktop.DBus.ObjectManager
+introspect "$session" org.viommu1.Session
+introspect "$ioas" org.viommu1.IOAS org.viommu1.Object
+if [ "$mock_devices" = yes ]; then
+	introspect "$session" org.viommu1.Testing
+	introspect "$device" org.viommu1.ClaimedDevice org.viommu1.Object
+	introspect "$hwpt" org.viommu1.HWPT org.viommu1.Object
+	[ "$(bus get-property org.viommu1 "$device" org.viommu1.ClaimedDevice Attached)" = "o \"$hwpt\"" ] ||
+		fail "busctl: the device is not attached to $hwpt"
+	[ "$(bus get-property org.viommu1 "$hwpt" org.viommu1.HWPT Kind)" = 's "paging"' ] ||
+		fail "busctl: $hwpt is not a paging HWPT"
+fi
+[ "$(bus get-property org.viommu1 "$session" org.viommu1.Session NObjects)" = "u $([ -n "$device" ] && echo 3 || echo 1)" ] ||
+	fail "busctl: NObjects of $session"
+[ "$(bus get-property org.viommu1 /org/viommu1 org.viommu1.Manager MockDevices)" = "b true" ] ||
+	fail "busctl: MockDevices"
+bus get-property org.viommu1 /org/viommu1 org.viommu1.Manager Version | grep -q '^s "' || fail "busctl: Version"
+bus call org.viommu1 /org/viommu1 org.viommu1.Manager GetKernelFeatures | grep -q '"ioas" true' ||
+	fail "busctl: GetKernelFeatures does not list ioas as supported"
+# The JSON for the CLI is JSON, and has the session.
+bus call --json=short org.viommu1 /org/viommu1 org.viommu1.Manager Describe |
+	jq -e --arg s "$session" '.data[0] | fromjson | .sessions | map(.path) | index($s) != null' >/dev/null ||
+	fail "Describe: not JSON, or without $session"
+describe_before=$(bus call org.viommu1 /org/viommu1 org.viommu1.Manager Describe)
+# Wrong types: the bus library refuses them before the daemon sees them.
+out=$(bus call org.viommu1 /org/viommu1 org.viommu1.Manager OpenSession s nope 2>&1) &&
+	fail "busctl: OpenSession with a string succeeded"
+[[ $out == *"Invalid arguments"* ]] || fail "busctl: OpenSession with a string: $out"
+out=$(bus call org.viommu1 "$session" org.viommu1.Session CreateIOAS u 1 2>&1) &&
+	fail "busctl: CreateIOAS with an argument succeeded"
+[[ $out == *"Invalid arguments"* ]] || fail "busctl: CreateIOAS with an argument: $out"
+out=$(bus call org.viommu1 "$ioas" org.viommu1.IOAS Unmap ss a b 2>&1) &&
+	fail "busctl: Unmap with strings succeeded"
+[[ $out == *"Invalid arguments"* ]] || fail "busctl: Unmap with strings: $out"
+# Named errors, through gdbus.
+expect_error org.viommu1.Error.InvalidArgument gcall /org/viommu1 org.viommu1.Manager.OpenSession "{'Bogus': <true>}"
+expect_error org.viommu1.Error.NoSuchObject gcall "$ioas" org.viommu1.IOAS.LookupIOVA 4096
+expect_error org.viommu1.Error.InvalidArgument gcall "$ioas" org.viommu1.IOAS.Unmap 0 0
+expect_error org.viommu1.Error.NoSuchObject gcall "$session" org.viommu1.Session.Destroy "'$session/ioas/_3999'"
+expect_error org.viommu1.Error.InvalidArgument gcall "$session" org.viommu1.Session.AttachPasid "'$ioas'" 0 "'$ioas'"
+expect_error org.freedesktop.DBus.Error.UnknownObject gcall "$session/ioas/_3999" org.viommu1.IOAS.Unmap 0 4096
+if [ "$mock_devices" = yes ]; then
+	expect_error org.viommu1.Error.Busy gcall "$session" org.viommu1.Session.Destroy "'$hwpt'"
+	expect_error org.viommu1.Error.InvalidArgument gcall "$hwpt" org.viommu1.HWPT.SetDirtyTracking true
+	expect_error org.viommu1.Error.NotOwner setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups -- \
+		gdbus call --system --dest org.viommu1 --object-path "$session" --method org.viommu1.Session.CreateIOAS
+fi
+[ "$(bus call org.viommu1 /org/viommu1 org.viommu1.Manager Describe)" = "$describe_before" ] ||
+	fail "the refused calls changed Describe"
+if [ "$mock_devices" = yes ]; then
+	bus call org.viommu1 "$session" org.viommu1.Session Detach o "$device" >/dev/null || fail "busctl: Detach"
+	bus call org.viommu1 "$session" org.viommu1.Session Destroy o "$hwpt" >/dev/null || fail "busctl: Destroy"
+	bus call org.viommu1 "$session" org.viommu1.Session ReleaseDevice o "$device" >/dev/null ||
+		fail "busctl: ReleaseDevice"
+fi
+bus call org.viommu1 "$session" org.viommu1.Session Close >/dev/null || fail "busctl: Close"
+bus tree org.viommu1 | grep -q -- "$session" && fail "busctl tree still lists $session after Close"
+[ ${#failures[@]} -eq "$errors_before" ] && pass "busctl and gdbus"
+
+# The interface files in dbus/ against what the daemon introspects, where
+# every interface exists (vIOMMU objects: Linux 6.13).
+if [ -x "$src/tests/integration/check-introspection.sh" ] && [ "$mock_devices" = yes ] &&
+	{ [ "$kernel_major" -gt 6 ] || [ "$kernel_minor" -ge 13 ]; }; then
+	echo "== dbus/*.xml against the running daemon"
+	"$src/tests/integration/check-introspection.sh" "$src" && pass "introspection matches dbus/" ||
+		fail "introspection differs from dbus/"
+fi
+
+# ---- nothing left behind
+left=$(bus get-property org.viommu1 /org/viommu1 org.viommu1.Manager Sessions)
+[ "$left" = "ao 0" ] || fail "sessions left after the tests: $left"
+pin_after=$(awk '/^VmPin:/ { print $2 }' "/proc/$viommud_pid/status")
+[ "$pin_after" = "$pin_before" ] || fail "viommud holds ${pin_after} kB pinned after the tests (${pin_before} kB before)"
+stop_viommud "$work/viommud.log"
+
+# ---- without --test-mock-devices, mock devices are refused
+start_viommud "$work/viommud-plain.log"
+errors_before=${#failures[@]}
+[ "$(bus get-property org.viommu1 /org/viommu1 org.viommu1.Manager MockDevices)" = "b false" ] ||
+	fail "MockDevices without --test-mock-devices"
+session=$(bus call org.viommu1 /org/viommu1 org.viommu1.Manager OpenSession 'a{sv}' 1 Persistent b true | path_of)
+expect_error org.viommu1.Error.NotSupported gcall "$session" org.viommu1.Session.CreateMockDevice 0
+bus introspect org.viommu1 "$session" | grep -q '^org\.viommu1\.Testing ' &&
+	fail "org.viommu1.Testing is served without --test-mock-devices"
+bus call org.viommu1 "$session" org.viommu1.Session Close >/dev/null || fail "busctl: Close"
+[ ${#failures[@]} -eq "$errors_before" ] && pass "no mock devices without --test-mock-devices"
+stop_viommud "$work/viommud-plain.log"
+
+if [ $status -ne 0 ]; then
+	echo "== viommud's log (last 60 lines)"
+	tail -n 60 "$work/viommud.log"
+	echo "== fake-polkit's log"
+	cat "$VIOMMU_TEST_POLKIT_LOG"
+	echo "== failures"
+	printf '  %s\n' "${failures[@]}"
+fi
+echo "integration: $( [ $status -eq 0 ] && echo PASS || echo FAIL )"
+exit $status

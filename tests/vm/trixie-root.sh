@@ -1,0 +1,101 @@
+#!/bin/bash
+# Make (once) and cache a Debian trixie root file system holding QEMU 10, for
+# the test that runs a real VMM on fds handed out by viommud
+# (tests/integration/qemu-delegation.sh).
+#
+#   tests/vm/trixie-root.sh            make the root if needed, print its path
+#   tests/vm/trixie-root.sh --cached   print the path of a root made earlier;
+#                                      exit 1 (and make nothing) if there is none
+#
+# The root is never entered with chroot: the test runs its QEMU unprivileged
+# through the root's own dynamic loader (see qemu-delegation.sh). It lives in
+# $VIOMMU_VM_CACHE (default /var/cache/viommu-vm) under trixie-root-KEY, KEY a
+# hash of the package list and this recipe's revision; the test VM sees it
+# read-only at the same path. The mirror comes from the system's apt
+# configuration; --cached needs no network, so it also works inside the VM.
+# Needs root and debootstrap (tests/vm/install-deps.sh installs it).
+# shellcheck disable=SC2016 # apt and dpkg formats, not shell expansions
+set -euo pipefail
+
+# Bump when the recipe below changes what it produces.
+recipe=1
+suite=trixie
+packages=qemu-system-x86
+cache=${VIOMMU_VM_CACHE:-/var/cache/viommu-vm}
+
+mode=build
+case ${1:-} in
+'') ;;
+--cached) mode=cached ;;
+*) echo "usage: trixie-root.sh [--cached]" >&2; exit 2 ;;
+esac
+
+key=$(printf 'recipe %s\nsuite %s\nvariant minbase\npackages %s\n' \
+	"$recipe" "$suite" "$packages" | sha256sum | cut -c1-16)
+out=$cache/$suite-root-$key
+
+# A root is complete once its stamp is there (written last).
+if [ -s "$out/.viommu-root" ]; then
+	echo "$out"
+	exit 0
+fi
+if [ "$mode" = cached ]; then
+	echo "trixie-root: no cached $suite root in $cache (run tests/vm/trixie-root.sh as root)" >&2
+	exit 1
+fi
+
+fail() {
+	echo "trixie-root: $*" >&2
+	exit 2
+}
+[ "$(id -u)" -eq 0 ] || fail "making the root needs root (debootstrap)"
+command -v debootstrap >/dev/null 2>&1 ||
+	fail "debootstrap not found; install the Debian package 'debootstrap'"
+
+mkdir -p "$cache"
+# One build at a time; a second caller waits and takes the result.
+exec 9>"$cache/.lock-$suite-root"
+flock 9
+if [ -s "$out/.viommu-root" ]; then
+	echo "$out"
+	exit 0
+fi
+
+# The first plain suite (not -updates, -security) of the system's apt sources.
+mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' |
+	awk '$2 ~ /^[a-z]+$/ { print $1; exit }')
+[ -n "$mirror" ] || fail "no Debian mirror in the apt configuration"
+
+work=$(mktemp -d "$cache/$suite-root.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+root=$work/root
+mkdir -m 755 "$root"
+echo "trixie-root: debootstrap $suite with $packages from $mirror (about a minute)" >&2
+start=$SECONDS
+if ! debootstrap --variant=minbase --include="${packages// /,}" \
+	"$suite" "$root" "$mirror" >"$work/debootstrap.log" 2>&1; then
+	tail -n 30 "$work/debootstrap.log" >&2
+	[ ! -f "$root/debootstrap/debootstrap.log" ] || tail -n 30 "$root/debootstrap/debootstrap.log" >&2
+	fail "debootstrap failed"
+fi
+# The downloaded packages are not needed to run anything.
+rm -f "$root"/var/cache/apt/archives/*.deb
+
+# Everything the test runs must be in the root, not taken from the host.
+for f in lib64/ld-linux-x86-64.so.2 usr/bin/qemu-system-x86_64; do
+	[ -e "$root/$f" ] || fail "the $suite root lacks /$f"
+done
+qemu_version=$(chroot "$root" /usr/bin/qemu-system-x86_64 --version | head -n1)
+{
+	echo "suite $suite"
+	echo "packages $packages"
+	echo "recipe $recipe"
+	echo "mirror $mirror"
+	echo "qemu $qemu_version"
+	chroot "$root" dpkg-query -W -f '${Package} ${Version}\n' | sed 's/^/dpkg /'
+} >"$work/stamp"
+mv "$work/stamp" "$root/.viommu-root"
+rm -rf "$out"
+mv "$root" "$out"
+echo "trixie-root: made $out in $((SECONDS - start)) s: $qemu_version" >&2
+echo "$out"
