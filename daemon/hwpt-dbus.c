@@ -129,6 +129,9 @@ static int method_get_hw_info(sd_bus_message *m, void *userdata, sd_bus_error *e
         Object *dev = hwpt->uses[1];
         int r;
 
+        if (!dev)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_DEVICE_GONE,
+                                         "The device %s was made for is gone", hwpt->path);
         r = session_check_owner(s, m, error);
         if (r < 0)
                 return r;
