@@ -631,14 +631,15 @@ static int method_alloc_vdevice(sd_bus_message *m, void *userdata, sd_bus_error 
         r = sd_bus_message_read(m, "oot", &viommu_path, &dev_path, &virt_id);
         if (r < 0)
                 return r;
+        /* Without the feature no vIOMMU can exist: say why, not "no such". */
+        if (!viommu_features_has(s->daemon->features, VIOMMU_FEATURE_VDEVICE))
+                return bus_error_not_supported(error, VIOMMU_FEATURE_VDEVICE);
         r = session_object_arg(s, viommu_path, OBJECT_VIOMMU, &viommu, error);
         if (r < 0)
                 return r;
         r = bound_device_arg(s, dev_path, &dev, error);
         if (r < 0)
                 return r;
-        if (!viommu_features_has(s->daemon->features, VIOMMU_FEATURE_VDEVICE))
-                return bus_error_not_supported(error, VIOMMU_FEATURE_VDEVICE);
         r = session_authorize(s, m, error);
         if (r < 0)
                 return r;
@@ -673,14 +674,14 @@ static int method_alloc_veventq(sd_bus_message *m, void *userdata, sd_bus_error 
         r = sd_bus_message_read(m, "ouu", &viommu_path, &type, &depth);
         if (r < 0)
                 return r;
+        if (!viommu_features_has(s->daemon->features, VIOMMU_FEATURE_VEVENTQ))
+                return bus_error_not_supported(error, VIOMMU_FEATURE_VEVENTQ);
         r = session_object_arg(s, viommu_path, OBJECT_VIOMMU, &viommu, error);
         if (r < 0)
                 return r;
         if (depth == 0 || depth > 65536)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "Queue depth %u is not in 1..65536",
                                          depth);
-        if (!viommu_features_has(s->daemon->features, VIOMMU_FEATURE_VEVENTQ))
-                return bus_error_not_supported(error, VIOMMU_FEATURE_VEVENTQ);
         r = session_authorize(s, m, error);
         if (r < 0)
                 return r;

@@ -34,4 +34,17 @@ done
 
 # viommud on a private bus, in the same boot.
 "$(dirname "$0")/../integration/run-in-guest.sh" "$profile" "$build" || status=1
+
+# A real VMM (QEMU 10) on the fds of a delegated session.
+if [ "$profile" = vtd ]; then
+	echo "== QEMU on a delegated session's fds"
+	rc=0
+	"$(dirname "$0")/../integration/qemu-delegation.sh" "$build" || rc=$?
+	case $rc in
+	0 | 77) ;;
+	*) echo "qemu-delegation: FAIL: exit status $rc"; status=1 ;;
+	esac
+	# Last: it takes a device away from the machine.
+	"$(dirname "$0")/../integration/unplug.sh" "$build" || status=1
+fi
 exit $status
