@@ -286,5 +286,7 @@ int main(int argc, char *argv[]) {
                 status = WEXITSTATUS(status);
         say("%s exited with status %d; leaving the bus", argv[optind], status);
         sd_bus_flush_close_unref(bus);
+        free(session_path);
+        free(denied);
         return status;
 }
