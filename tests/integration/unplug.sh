@@ -2,7 +2,10 @@
 # A claimed, attached vfio-pci device is unplugged from the host (sysfs
 # remove): vfio-pci asks for the device back through its request eventfd,
 # viommud lets it go with everything made for it and tells the session, and
-# the unplug completes instead of waiting for the session to end.
+# the unplug completes instead of waiting for the session to end; the
+# Manager's DeviceRemoved signal follows. On the way, a running viommud's
+# configuration is reloaded with SIGHUP: a bad file is rejected whole and
+# the running one stays, a good one is taken and its changes logged.
 #
 #   tests/integration/unplug.sh BUILDDIR
 #
@@ -13,7 +16,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 srcdir=$(cd "$here/../.." && pwd)
-viommud=${1:?usage: unplug.sh BUILDDIR}/daemon/viommud
+build=${1:?usage: unplug.sh BUILDDIR}
+viommud=$build/daemon/viommud
 
 fail() { echo "unplug: FAIL: $*"; exit 1; }
 [ "${VIOMMU_TEST_PROFILE:-}" = vtd ] || { echo "unplug: SKIP: needs the vtd profile"; exit 77; }
@@ -39,12 +43,34 @@ export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$run/bus
 dbus-daemon --config-file="$run/bus.conf" --address="$DBUS_SYSTEM_BUS_ADDRESS" --nofork --nopidfile &
 pids+=($!)
 for _ in $(seq 50); do [ -S "$run/bus" ] && break; sleep 0.1; done
-"$viommud" --address="$DBUS_SYSTEM_BUS_ADDRESS" --config="$run/none.conf" >"$run/viommud.log" 2>&1 &
-pids+=($!)
+echo '{"limits": {"objects": 100}}' >"$run/viommud.conf"
+"$viommud" --address="$DBUS_SYSTEM_BUS_ADDRESS" --config="$run/viommud.conf" >"$run/viommud.log" 2>&1 &
+daemon_pid=$!
+pids+=($daemon_pid)
 for _ in $(seq 100); do
 	busctl --system status org.viommu1 >/dev/null 2>&1 && break
 	sleep 0.1
 done
+
+# SIGHUP: a file with a typo is refused and changes nothing; a good one is
+# taken, its change named in the log.
+wait_log() {
+	for _ in $(seq 50); do grep -q "$1" "$run/viommud.log" && return 0; sleep 0.1; done
+	fail "viommud did not log: $1"
+}
+echo '{"limits": {"objbects": 5}}' >"$run/viommud.conf"
+kill -HUP "$daemon_pid"
+wait_log "Configuration not reloaded, the running one stays"
+grep -q 'objbects' "$run/viommud.log" || fail "the rejection does not name the bad key"
+echo '{"limits": {"objects": 50}}' >"$run/viommud.conf"
+kill -HUP "$daemon_pid"
+wait_log "Configuration reloaded, 1 change"
+wait_log "limits.objects: 100 -> 50"
+
+"$build/cli/viommuctl" --json monitor --timeout=60 >"$run/signals" 2>"$run/monitor.err" &
+monitor_pid=$!
+pids+=($monitor_pid)
+for _ in $(seq 50); do grep -q Monitoring "$run/monitor.err" && break; sleep 0.1; done
 
 b() { busctl --system "$@"; }
 path_of() { sed -n 's/^[^ ]* "\([^"]*\)".*/\1/p'; }
@@ -72,4 +98,7 @@ out=$(b call org.viommu1 "$session" org.viommu1.Session ClaimDevice sb "$bdf" fa
 	fail "claiming the unplugged device succeeded"
 [[ $out == *"No device $bdf"* ]] || fail "claiming the unplugged device: $out"
 b call org.viommu1 "$session" org.viommu1.Session Close >/dev/null
-echo "unplug: PASS: $bdf unplugged while claimed and attached"
+for _ in $(seq 50); do grep -q '"DeviceRemoved"' "$run/signals" && break; sleep 0.1; done
+grep -q "\"signal\":\"DeviceRemoved\",\"name\":\"$bdf\"" "$run/signals" ||
+	fail "no DeviceRemoved signal for $bdf: $(cat "$run/signals")"
+echo "unplug: PASS: $bdf unplugged while claimed and attached; configuration reloaded"
