@@ -48,6 +48,8 @@ viommuinclude_HEADERS += lib/viommu-topology.h
 # Mapping index: the daemon's record of what each IOAS has mapped. Internal
 # to the project, so a convenience library rather than libviommu's ABI.
 noinst_LTLIBRARIES += lib/libviommu-internal.la
-lib_libviommu_internal_la_SOURCES = lib/mapping-index.h lib/mapping-index.c
+# util.c is here too, for programs that do not link libviommu, which keeps it
+# private.
+lib_libviommu_internal_la_SOURCES = lib/mapping-index.h lib/mapping-index.c lib/util.c
 lib_libviommu_internal_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 lib_libviommu_internal_la_LIBADD = $(JSONC_LIBS)

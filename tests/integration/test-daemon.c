@@ -62,44 +62,9 @@
 #include "viommu-abi.h"
 #include "mock/iommufd-test-abi.h"
 
-/* The client stands alone: the API is what it talks to, nothing of the
- * project's own code is linked in. */
-#define _cleanup_(f) __attribute__((cleanup(f)))
-#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
-#define DIV_ROUND_UP(x, y) (((x) + (y) - 1) / (y))
-#define TAKE_PTR(p) ({ __typeof__(p) _p = (p); (p) = NULL; _p; })
-
-static inline bool streq(const char *a, const char *b) {
-        return strcmp(a, b) == 0;
-}
-
-static inline const char *startswith(const char *s, const char *prefix) {
-        size_t l = strlen(prefix);
-        return strncmp(s, prefix, l) == 0 ? s + l : NULL;
-}
-
-static inline void *mfree(void *p) {
-        free(p);
-        return NULL;
-}
-
-static inline void freep(void *p) {
-        free(*(void **) p);
-}
-
-static inline void closep(int *fd) {
-        if (*fd >= 0)
-                close(*fd);
-}
-
-static inline void fclosep(FILE **f) {
-        if (*f)
-                fclose(*f);
-}
-
-#define _cleanup_free_ _cleanup_(freep)
-#define _cleanup_close_ _cleanup_(closep)
-#define _cleanup_fclose_ _cleanup_(fclosep)
+/* The client stands alone: the API is what it talks to; of the project's
+ * code it uses only the small helpers of lib/util. */
+#include "util.h"
 
 #define BUS_NAME      "org.viommu1"
 #define MANAGER_PATH  "/org/viommu1"
@@ -411,12 +376,6 @@ static char *get_string(sd_bus *bus, const char *path, const char *iface, const 
         assert_non_null(s);
         sd_bus_message_unref(reply);
         return s;
-}
-
-static void strv_free(char **l) {
-        for (char **i = l; i && *i; i++)
-                free(*i);
-        free(l);
 }
 
 static bool strv_contains(char **l, const char *s) {
