@@ -9,4 +9,4 @@ here=$(cd "$(dirname "$0")" && pwd)
 DEBIAN_FRONTEND=noninteractive apt-get install -q -y --no-install-recommends \
 	autoconf automake libtool pkg-config make gcc libc6-dev \
 	libsystemd-dev libudev-dev libjson-c-dev libcmocka-dev \
-	dbus
+	dbus jq libglib2.0-bin
