@@ -82,3 +82,29 @@ int parse_session(const char *arg, char **ret_path) {
         *ret_path = strdup(arg);
         return *ret_path ? 0 : -ENOMEM;
 }
+
+int show_describe_view(int (*view)(struct json_object *describe, Table **ret), const char *what,
+                       const char *none) {
+        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
+        _cleanup_(json_object_putp) struct json_object *describe = NULL;
+        _cleanup_(table_freep) Table *t = NULL;
+        int r;
+
+        r = acquire_bus(&bus);
+        if (r < 0)
+                return r;
+        r = fetch_describe(bus, &describe);
+        if (r < 0)
+                return r;
+        r = view(describe, &t);
+        if (r < 0)
+                return log_error_errno(r, "Cannot show the %s: %m", what);
+        if (none && arg_json == JSON_OFF && table_n_rows(t) == 0) {
+                puts(none);
+                return 0;
+        }
+        r = table_print(t, arg_json, stdout);
+        if (r < 0)
+                return log_error_errno(r, "Cannot show the %s: %m", what);
+        return 0;
+}

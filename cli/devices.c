@@ -10,30 +10,9 @@
 #include "viommuctl.h"
 
 int verb_devices(int argc, char *argv[]) {
-        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
-        _cleanup_(json_object_putp) struct json_object *describe = NULL;
-        _cleanup_(table_freep) Table *t = NULL;
-        int r;
-
         /* Describe rather than ListDevices: one snapshot holds both the
          * devices and the sessions that claimed them. */
-        r = acquire_bus(&bus);
-        if (r < 0)
-                return r;
-        r = fetch_describe(bus, &describe);
-        if (r < 0)
-                return r;
-        r = devices_table(describe, &t);
-        if (r < 0)
-                return log_error_errno(r, "Cannot list the devices: %m");
-        if (arg_json == JSON_OFF && table_n_rows(t) == 0) {
-                puts("No devices.");
-                return 0;
-        }
-        r = table_print(t, arg_json, stdout);
-        if (r < 0)
-                return log_error_errno(r, "Cannot print the devices: %m");
-        return 0;
+        return show_describe_view(devices_table, "devices", "No devices.");
 }
 
 /* org.viommu1.Device gives numbers as signed 32-bit with -1 for "none";

@@ -8,28 +8,7 @@
 #include "viommuctl.h"
 
 int verb_sessions(int argc, char *argv[]) {
-        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
-        _cleanup_(json_object_putp) struct json_object *describe = NULL;
-        _cleanup_(table_freep) Table *t = NULL;
-        int r;
-
-        r = acquire_bus(&bus);
-        if (r < 0)
-                return r;
-        r = fetch_describe(bus, &describe);
-        if (r < 0)
-                return r;
-        r = sessions_table(describe, &t);
-        if (r < 0)
-                return log_error_errno(r, "Cannot list the sessions: %m");
-        if (arg_json == JSON_OFF && table_n_rows(t) == 0) {
-                puts("No sessions.");
-                return 0;
-        }
-        r = table_print(t, arg_json, stdout);
-        if (r < 0)
-                return log_error_errno(r, "Cannot print the sessions: %m");
-        return 0;
+        return show_describe_view(sessions_table, "sessions", "No sessions.");
 }
 
 int verb_session(int argc, char *argv[]) {

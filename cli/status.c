@@ -7,23 +7,7 @@
 #include "viommuctl.h"
 
 int verb_status(int argc, char *argv[]) {
-        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
-        _cleanup_(json_object_putp) struct json_object *describe = NULL;
-        _cleanup_(table_freep) Table *t = NULL;
-        int r;
-
-        r = acquire_bus(&bus);
-        if (r < 0)
-                return r;
-        r = fetch_describe(bus, &describe);
-        if (r < 0)
-                return r;
-        r = status_table(describe, &t);
-        if (r >= 0)
-                r = table_print(t, arg_json, stdout);
-        if (r < 0)
-                return log_error_errno(r, "Cannot show the status: %m");
-        return 0;
+        return show_describe_view(status_table, "status", NULL);
 }
 
 int verb_describe(int argc, char *argv[]) {

@@ -44,6 +44,10 @@ int log_bus_error(const sd_bus_error *error, int r, const char *what);
 int call_manager(sd_bus *bus, const char *member, sd_bus_message **reply, const char *types, ...);
 /* Manager.Describe, parsed. */
 int fetch_describe(sd_bus *bus, struct json_object **ret);
+/* Fetches Describe and prints one view of it; none (may be NULL) is what
+ * text output says for an empty table. */
+int show_describe_view(int (*view)(struct json_object *describe, Table **ret), const char *what,
+                       const char *none);
 
 /* A session given as its id ("3") or object path, as a path. */
 int parse_session(const char *arg, char **ret_path);
