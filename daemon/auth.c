@@ -21,6 +21,7 @@
 
 #include "auth.h"
 #include "bus-errors.h"
+#include "caller-unit.h"
 #include "channel.h"
 #include "config.h"
 #include "log.h"
@@ -336,7 +337,8 @@ int auth_claim_device(Daemon *d, sd_bus_message *m, Session *s, const struct vio
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         _cleanup_free_ gid_t *gids = NULL;
         size_t n_gids = 0;
-        const char *action, *unit = NULL;
+        _cleanup_free_ char *unit = NULL;
+        const char *action;
         uint64_t augmented;
         AuthQuery *q;
         uid_t uid;
@@ -361,8 +363,8 @@ int auth_claim_device(Daemon *d, sd_bus_message *m, Session *s, const struct vio
 
         /* Only what the bus itself vouches for: augmented fields were read
          * from /proc and may belong to another process by now. */
-        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID | SD_BUS_CREDS_SUPPLEMENTARY_GIDS |
-                                      SD_BUS_CREDS_UNIT, &creds);
+        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID | SD_BUS_CREDS_SUPPLEMENTARY_GIDS,
+                                      &creds);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Cannot determine the caller's credentials: %m");
         augmented = sd_bus_creds_get_augmented_mask(creds);
@@ -397,8 +399,12 @@ int auth_claim_device(Daemon *d, sd_bus_message *m, Session *s, const struct vio
                 if (r < 0)
                         log_warning("Cannot read the groups of uid %u: %s; group rules skipped",
                                     (unsigned) uid, strerror(-r));
-                if (!(augmented & SD_BUS_CREDS_UNIT) && sd_bus_creds_get_unit(creds, &unit) < 0)
-                        unit = NULL;
+                r = caller_unit(m, uid, &unit);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        log_warning_errno(r, "Cannot tell the systemd unit of uid %u (%s): %m; unit rules skipped",
+                                          (unsigned) uid, sd_bus_message_get_sender(m) ?: "?");
 
                 if (config_device_allowed(d->config, dev, uid, gids, n_gids, unit) > 0) {
                         log_debug("uid %u may claim %s: allowed by %s", (unsigned) uid, dev->name,

@@ -28,6 +28,8 @@ daemon_viommud_SOURCES = \
 	daemon/describe.c \
 	daemon/auth.h \
 	daemon/auth.c \
+	daemon/caller-unit.h \
+	daemon/caller-unit.c \
 	daemon/config.h \
 	daemon/config.c
 daemon_viommud_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon

@@ -19,6 +19,7 @@
 
 /* Logs and returns r, which must be a negative errno (as %m prints errno). */
 #define log_error_errno(r, fmt, ...) ({ errno = -(r); log_error(fmt, ##__VA_ARGS__); (r); })
+#define log_warning_errno(r, fmt, ...) ({ errno = -(r); log_warning(fmt, ##__VA_ARGS__); (r); })
 
 #define log_session(s, fmt, ...) log_info("session %u: " fmt, (s)->id, ##__VA_ARGS__)
 

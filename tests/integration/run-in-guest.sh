@@ -28,6 +28,8 @@ done
 # Who is who. CONFIG_UID may claim the first vfio device by viommud.conf;
 # POLKIT_UID is allowed by the stand-in polkit; OTHER_UID by nobody.
 export VIOMMU_TEST_CONFIG_UID=1 VIOMMU_TEST_POLKIT_UID=2 VIOMMU_TEST_OTHER_UID=65534
+# UNIT_UID may claim the second vfio device from an instance of UNIT_TEMPLATE.
+export VIOMMU_TEST_UNIT_UID=6 VIOMMU_TEST_UNIT_TEMPLATE=viommu-test@.service
 # The limits viommud.conf sets, which the limits group runs into.
 export VIOMMU_TEST_LIMIT_OBJECTS=32 VIOMMU_TEST_LIMIT_DEVICES=4 VIOMMU_TEST_LIMIT_PINNED=$((16 << 20))
 export VIOMMU_TEST_PROFILE=$profile
@@ -64,14 +66,18 @@ chmod 755 "$work"
 sed "s|<listen>[^<]*</listen>|<listen>unix:path=$bus_path</listen>|" "$src/tests/integration/bus.conf" >"$work/bus.conf"
 cp "$src/dbus/org.viommu1.conf" "$work/policy.d/"
 
-# The first vfio device is the configuration's to give.
+# The first vfio device is the configuration's to give to a user, the
+# second to a unit.
 read -r -a vfio_devices <<<"${VIOMMU_TEST_VFIO_DEVICES:-}"
-allowed_bdf=
-[ ${#vfio_devices[@]} -gt 0 ] && allowed_bdf=${vfio_devices[0]%%=*}
+allowed_bdf= unit_bdf=
+[ ${#vfio_devices[@]} -gt 1 ] && allowed_bdf=${vfio_devices[0]%%=*} unit_bdf=${vfio_devices[1]%%=*}
 {
 	echo '{'
 	if [ -n "$allowed_bdf" ]; then
-		echo "  \"allow\": [ { \"devices\": [ { \"pci\": \"$allowed_bdf\" } ], \"users\": [ $VIOMMU_TEST_CONFIG_UID ] } ],"
+		echo '  "allow": ['
+		echo "    { \"devices\": [ { \"pci\": \"$allowed_bdf\" } ], \"users\": [ $VIOMMU_TEST_CONFIG_UID ] },"
+		echo "    { \"devices\": [ { \"pci\": \"$unit_bdf\" } ], \"units\": [ \"$VIOMMU_TEST_UNIT_TEMPLATE\" ] }"
+		echo '  ],'
 	fi
 	echo "  \"limits\": { \"objects\": $VIOMMU_TEST_LIMIT_OBJECTS, \"devices\": $VIOMMU_TEST_LIMIT_DEVICES,"
 	echo "              \"pinned-bytes\": $VIOMMU_TEST_LIMIT_PINNED }"

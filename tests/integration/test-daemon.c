@@ -2372,6 +2372,132 @@ static void test_vtd_paging(void **state) {
         sd_bus_flush_close_unref(bus);
 }
 
+/* ---- claim-unit: viommud.conf's "units" rules ---------------------------- */
+
+/* The child side of unit_claim(): joins cgroup (if any), becomes uid for
+ * good, claims bdf in a fresh session and reports "UNIQUE RESULT", RESULT
+ * being "ok" or the error's name. No cmocka here, as in vmm_main(). */
+static _Noreturn void unit_claimer_main(const char *cgroup, uid_t uid, const char *bdf, int report) {
+        sd_bus_message *m = NULL, *reply = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *session, *unique;
+        struct passwd *pw = getpwuid(uid);
+        gid_t gid = pw ? pw->pw_gid : (gid_t) uid;
+        sd_bus *bus = NULL;
+
+        if (cgroup) {
+                _cleanup_free_ char *procs = NULL;
+                FILE *f;
+
+                VMM_TRY(asprintf(&procs, "%s/cgroup.procs", cgroup));
+                f = fopen(procs, "we");
+                if (!f || fprintf(f, "%d\n", (int) getpid()) < 0 || fclose(f) != 0)
+                        _exit(EXIT_FAILURE);
+        }
+        VMM_TRY(setgroups(1, &gid));
+        VMM_TRY(setresgid(gid, gid, gid));
+        VMM_TRY(setresuid(uid, uid, uid));
+        VMM_TRY(sd_bus_open_system(&bus));
+        VMM_TRY(sd_bus_get_unique_name(bus, &unique));
+        session = vmm_call(bus, MANAGER_PATH, I_MANAGER, "OpenSession", "a{sv}", 0);
+        VMM_TRY(sd_bus_message_new_method_call(bus, &m, BUS_NAME, session, I_SESSION, "ClaimDevice"));
+        VMM_TRY(sd_bus_message_append(m, "sb", bdf, 0));
+        if (sd_bus_call(bus, m, 0, &error, &reply) < 0 && !sd_bus_error_is_set(&error))
+                _exit(EXIT_FAILURE);
+        if (dprintf(report, "%s %s", unique, sd_bus_error_is_set(&error) ? error.name : "ok") < 0)
+                _exit(EXIT_FAILURE);
+        /* Leaving the bus closes the session and releases the device. */
+        sd_bus_flush_close_unref(bus);
+        _exit(EXIT_SUCCESS);
+}
+
+/* A process of uid, in cgroup (NULL: where the test runs), claims bdf.
+ * Returns what it reported, "UNIQUE RESULT". */
+static char *unit_claim(const char *cgroup, uid_t uid, const char *bdf) {
+        char line[256] = {};
+        int p[2], status;
+        pid_t pid;
+        ssize_t l;
+
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                close(p[0]);
+                unit_claimer_main(cgroup, uid, bdf, p[1]);
+        }
+        close(p[1]);
+        l = read(p[0], line, sizeof(line) - 1);
+        close(p[0]);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (l <= 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                fail_msg("the claiming child failed before it could report (cgroup %s)", cgroup ?: "-");
+        return strdup(line);
+}
+
+/* cgroup directory for unit under the cgroup2 root, made afresh. */
+static char *unit_cgroup(const char *unit) {
+        char *path = NULL;
+
+        assert_true(asprintf(&path, "/sys/fs/cgroup/system.slice/%s", unit) > 0);
+        if (mkdir("/sys/fs/cgroup/system.slice", 0755) < 0)
+                assert_int_equal(errno, EEXIST);
+        if (mkdir(path, 0755) < 0)
+                assert_int_equal(errno, EEXIST);
+        return path;
+}
+
+/* viommud.conf allows the second vfio device to the instances of the
+ * template VIOMMU_TEST_UNIT_TEMPLATE (e.g. "viommu-test@.service"): a process
+ * of VIOMMU_TEST_UNIT_UID in an instance claims it without polkit; the same
+ * user in another unit, or in none, goes to polkit, which refuses it. */
+static void test_claim_unit(void **state) {
+        const uid_t uid = env_u64("VIOMMU_TEST_UNIT_UID", 6);
+        const char *template = getenv("VIOMMU_TEST_UNIT_TEMPLATE");
+        _cleanup_free_ char *instance = NULL, *in_unit = NULL, *in_other = NULL, *in_none = NULL, *other = NULL,
+                            *answer = NULL;
+        char unique[128], result[128];
+        VfioDevice d[2];
+
+        if (!template || !strstr(template, "@."))
+                fail_msg("$VIOMMU_TEST_UNIT_TEMPLATE is not a template unit name: %s", template ?: "(unset)");
+        vfio_devices(d);
+        assert_true(asprintf(&instance, "%.*svm1%s", (int) (strstr(template, "@.") - template + 1), template,
+                             strstr(template, "@.") + 1) > 0);
+        in_unit = unit_cgroup(instance);
+        other = unit_cgroup("viommu-other.service");
+
+        /* In an instance of the allowed template: the configuration decides. */
+        answer = unit_claim(in_unit, uid, d[1].bdf);
+        assert_int_equal(sscanf(answer, "%127s %127s", unique, result), 2);
+        assert_string_equal(result, "ok");
+        assert_int_equal(polkit_queries(unique, uid, d[1].bdf, "yes") + polkit_queries(unique, uid, d[1].bdf, "no"),
+                         0);
+        free(TAKE_PTR(answer));
+
+        /* The same user elsewhere is not the unit. */
+        answer = unit_claim(other, uid, d[1].bdf);
+        assert_int_equal(sscanf(answer, "%127s %127s", unique, result), 2);
+        assert_string_equal(result, E_PERMISSION_DENIED);
+        assert_int_equal(polkit_queries(unique, uid, d[1].bdf, "no"), 1);
+        free(TAKE_PTR(answer));
+
+        answer = unit_claim(NULL, uid, d[1].bdf);
+        assert_int_equal(sscanf(answer, "%127s %127s", unique, result), 2);
+        assert_string_equal(result, E_PERMISSION_DENIED);
+        assert_int_equal(polkit_queries(unique, uid, d[1].bdf, "no"), 1);
+
+        /* The rule names one device only. */
+        free(TAKE_PTR(answer));
+        answer = unit_claim(in_unit, uid, d[0].bdf);
+        assert_int_equal(sscanf(answer, "%127s %127s", unique, result), 2);
+        assert_string_equal(result, E_PERMISSION_DENIED);
+
+        /* The children are gone, so their cgroups are empty. */
+        assert_int_equal(rmdir(in_unit), 0);
+        assert_int_equal(rmdir(other), 0);
+}
+
 /* ---- delegated: the VMM drives the iommufd itself ----------------------- */
 
 static void test_delegated(void **state) {
@@ -2470,7 +2596,9 @@ static int run_group(const char *group) {
                 const struct CMUnitTest tests[] = { T(test_map_path) };
                 r = _cmocka_run_group_tests(title, tests, ELEMENTSOF(tests), NULL, NULL);
         } else if (streq(group, "claim")) {
-                const struct CMUnitTest tests[] = { cmocka_unit_test(test_claim) };
+                const struct CMUnitTest tests[] = {
+                        cmocka_unit_test(test_claim), cmocka_unit_test(test_claim_unit),
+                };
                 r = _cmocka_run_group_tests(title, tests, ELEMENTSOF(tests), NULL, NULL);
         } else if (streq(group, "vtd")) {
                 const struct CMUnitTest tests[] = { cmocka_unit_test(test_vtd_paging) };

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <systemd/sd-login.h>
+
+#include "caller-unit.h"
+#include "util.h"
+
+/* The effective uid in a /proc/PID/status text: "Uid:\treal\teffective\t...". */
+static int status_euid(const char *status, uid_t *ret) {
+        const char *line = strstr(status, "\nUid:");
+        unsigned real, effective;
+
+        if (!line || sscanf(line + 5, "%u %u", &real, &effective) != 2)
+                return -EBADMSG;
+        *ret = effective;
+        return 0;
+}
+
+int caller_unit(sd_bus_message *m, uid_t uid, char **ret) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        _cleanup_free_ char *unit = NULL, *status = NULL;
+        _cleanup_close_ int pidfd = -EBADF;
+        char path[64];
+        const char *vouched;
+        uid_t process_uid;
+        pid_t pid;
+        int r;
+
+        *ret = NULL;
+
+        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_PID | SD_BUS_CREDS_UNIT, &creds);
+        if (r < 0)
+                return r;
+        /* A bus that vouches for the unit itself is believed as it is. */
+        if (!(sd_bus_creds_get_augmented_mask(creds) & SD_BUS_CREDS_UNIT) &&
+            sd_bus_creds_get_unit(creds, &vouched) >= 0) {
+                unit = strdup(vouched);
+                if (!unit)
+                        return -ENOMEM;
+                *ret = TAKE_PTR(unit);
+                return 0;
+        }
+        if (sd_bus_creds_get_augmented_mask(creds) & SD_BUS_CREDS_PID)
+                return 0;
+        r = sd_bus_creds_get_pid(creds, &pid);
+        if (r < 0)
+                return r == -ENODATA ? 0 : r;
+
+        pidfd = pidfd_open(pid, 0);
+        if (pidfd < 0)
+                return errno == ESRCH ? 0 : -errno;
+
+        /* No unit (no cgroup, or outside any unit) or no process: no match. */
+        r = sd_pid_get_unit(pid, &unit);
+        if (r < 0)
+                return r == -ENOMEM ? r : 0;
+        snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+        r = read_full_file_at(AT_FDCWD, path, 64 * 1024, &status, NULL);
+        if (r < 0)
+                return IN_SET(r, -ENOENT, -ESRCH) ? 0 : r;
+        r = status_euid(status, &process_uid);
+        if (r < 0)
+                return r;
+
+        /* Still the process the pidfd named, so what was read is its own. */
+        if (pidfd_send_signal(pidfd, 0, NULL, 0) < 0)
+                return errno == ESRCH ? 0 : -errno;
+        if (process_uid != uid)
+                return 0;
+
+        *ret = TAKE_PTR(unit);
+        return 0;
+}
