@@ -617,6 +617,13 @@ int object_summary(struct json_object *o, struct json_object *objects, char **re
                         fprintf(f, ", attached to %s", attached ?: path);
                 } else if (json_get_bool(o, "bound"))
                         fputs(", detached", f);
+                ARRAY_FOREACH(u, json_get_array(o, "pasids")) {
+                        const char *hwpt = json_get_string(u, "hwpt");
+                        _cleanup_free_ char *label = NULL;
+
+                        label = object_label(find_object(objects, hwpt), hwpt);
+                        fprintf(f, ", pasid %" PRIu64 " on %s", json_get_u64_or(u, "pasid", 0), label ?: "?");
+                }
         } else if (streq_ptr(type, "ioas")) {
                 char b[FORMAT_BYTES_MAX];
                 uint64_t n = json_get_u64_or(o, "mappings", 0);

@@ -13,6 +13,26 @@
 #include "util.h"
 #include "viommu-topology.h"
 
+static int describe_pasids(Object *dev, struct json_object *j) {
+        struct json_object *pasids = json_object_new_array();
+        int r;
+
+        r = json_add(j, "pasids", pasids);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < dev->device.n_pasids; i++) {
+                struct json_object *p = json_object_new_object();
+
+                if (!p || json_object_array_add(pasids, p) < 0) {
+                        json_object_put(p);
+                        return -ENOMEM;
+                }
+                r |= json_add(p, "pasid", json_object_new_int64(dev->device.pasids[i].pasid));
+                r |= json_add(p, "hwpt", json_object_new_string(dev->device.pasids[i].hwpt->path));
+        }
+        return r < 0 ? -ENOMEM : 0;
+}
+
 static int describe_object(Object *o, struct json_object **ret) {
         _cleanup_(json_object_putp) struct json_object *j = json_object_new_object(), *uses = NULL;
         int r = 0;
@@ -38,6 +58,9 @@ static int describe_object(Object *o, struct json_object **ret) {
                 r |= json_add(j, "bound", json_object_new_boolean(o->device.bound));
                 if (o->device.attached)
                         r |= json_add(j, "attached", json_object_new_string(o->device.attached->path));
+                /* A delegated session's VMM attaches PASIDs unseen. */
+                if (o->device.bound)
+                        r |= describe_pasids(o, j);
                 break;
         case OBJECT_IOAS:
                 r |= json_add(j, "mappings", json_object_new_int64(viommu_mapping_index_count(o->ioas.mappings)));

@@ -33,11 +33,12 @@ static void object_destroy_tree(Object *o) {
                                 }
         next:;
         }
-        /* Devices attached to o (an IOAS or HWPT) hold it too; the device
-         * itself is detached when it goes. */
+        /* Devices attached to o (an IOAS or HWPT), whole or by PASID, hold it
+         * too; the device itself is detached when it goes. */
         for (Object *u = s->objects; u; u = u->objects_next)
-                if (u->type == OBJECT_DEVICE && u->device.attached == o)
-                        (void) device_detach(u);
+                if (u->type == OBJECT_DEVICE && device_detach_from(u, o) > 0)
+                        (void) sd_bus_emit_properties_changed(s->daemon->bus, u->path, "org.viommu1.ClaimedDevice",
+                                                              "Attached", "Pasids", NULL);
 
         _cleanup_free_ char *path = strdup(o->path);
         if (object_destroy(o) < 0)

@@ -143,11 +143,25 @@ static int property_get_device(sd_bus *bus, const char *path, const char *interf
         return sd_bus_message_append(reply, "o", o->device.attached ? o->device.attached->path : "/");
 }
 
+static int property_get_pasids(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Object *o = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(uo)");
+        for (size_t i = 0; r >= 0 && i < o->device.n_pasids; i++)
+                r = sd_bus_message_append(reply, "(uo)", o->device.pasids[i].pasid, o->device.pasids[i].hwpt->path);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}
+
 const sd_bus_vtable claimed_device_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Name", "s", property_get_device, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Mock", "b", property_get_device, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Bound", "b", property_get_device, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Attached", "o", property_get_device, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Pasids", "a(uo)", property_get_pasids, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_VTABLE_END
 };

@@ -460,8 +460,8 @@ static int method_detach(sd_bus_message *m, void *userdata, sd_bus_error *error)
 static int method_attach_pasid(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Session *s = userdata;
         const char *dev_path, *pt_path;
-        Object *dev, *pt;
-        uint32_t pasid, attached = 0;
+        Object *dev, *pt, *old;
+        uint32_t pasid, attached;
         int r;
 
         r = sd_bus_message_read(m, "ouo", &dev_path, &pasid, &pt_path);
@@ -482,14 +482,18 @@ static int method_attach_pasid(sd_bus_message *m, void *userdata, sd_bus_error *
         if (r < 0)
                 return r;
 
-        if (dev->device.mock)
-                r = viommu_mock_pasid_attach(s->iommufd, dev->device.stdev_id, pasid, pt->id);
-        else
-                r = viommu_vfio_attach_pasid(dev->device.fd, pasid, pt->id, &attached);
+        /* Attaching an attached PASID replaces its HWPT in place. */
+        old = device_pasid_hwpt(dev, pasid);
+        r = device_attach_pasid(dev, pasid, pt, &attached);
         if (r < 0)
                 return bus_error_kernel(error, r, "Attaching the PASID");
-        log_session(s, "attached PASID %u of %s to %s", pasid, dev->device.name, pt->path);
-        return sd_bus_reply_method_return(m, "u", attached ?: pt->id);
+        if (old)
+                log_session(s, "moved PASID %u of %s from %s to %s", pasid, dev->device.name, old->path, pt->path);
+        else
+                log_session(s, "attached PASID %u of %s to %s", pasid, dev->device.name, pt->path);
+        (void) sd_bus_emit_properties_changed(sd_bus_message_get_bus(m), dev->path, "org.viommu1.ClaimedDevice",
+                                              "Pasids", NULL);
+        return sd_bus_reply_method_return(m, "u", attached);
 }
 
 static int method_detach_pasid(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -507,15 +511,18 @@ static int method_detach_pasid(sd_bus_message *m, void *userdata, sd_bus_error *
                 return r;
         if (!viommu_features_has(s->daemon->features, VIOMMU_FEATURE_PASID_ATTACH))
                 return bus_error_not_supported(error, VIOMMU_FEATURE_PASID_ATTACH);
+        if (!device_pasid_hwpt(dev, pasid))
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "PASID %u of %s is not attached",
+                                         pasid, dev->device.name);
         r = session_authorize(s, m, error);
         if (r < 0)
                 return r;
-        if (dev->device.mock)
-                r = viommu_mock_pasid_detach(s->iommufd, dev->device.stdev_id, pasid);
-        else
-                r = viommu_vfio_detach_pasid(dev->device.fd, pasid);
+        r = device_detach_pasid(dev, pasid);
         if (r < 0)
                 return bus_error_kernel(error, r, "Detaching the PASID");
+        log_session(s, "detached PASID %u of %s", pasid, dev->device.name);
+        (void) sd_bus_emit_properties_changed(sd_bus_message_get_bus(m), dev->path, "org.viommu1.ClaimedDevice",
+                                              "Pasids", NULL);
         return sd_bus_reply_method_return(m, NULL);
 }
 
@@ -722,7 +729,7 @@ static int method_destroy(sd_bus_message *m, void *userdata, sd_bus_error *error
                                          "Devices are given back with ReleaseDevice");
         if (o->n_users > 0)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY,
-                                         "%s is still used by %u object(s) or device(s): those go first",
+                                         "%s is still used by %u object(s), device(s) or PASID(s): those go first",
                                          path, o->n_users);
         r = session_authorize(s, m, error);
         if (r < 0)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <systemd/sd-journal.h>
 #include <time.h>
@@ -123,21 +124,49 @@ void session_backing_unref(Session *s, uint32_t i) {
         *b = (Backing) {};
 }
 
+static void device_set_attached(Object *dev, Object *pt, uint32_t kernel_pt) {
+        if (dev->device.attached)
+                dev->device.attached->n_users--;
+        dev->device.attached = pt;
+        dev->device.attached_pt = kernel_pt;
+        if (pt)
+                pt->n_users++;
+}
+
+static void device_pasid_forget(Object *dev, size_t i) {
+        DevicePasid *p = dev->device.pasids;
+
+        p[i].hwpt->n_users--;
+        memmove(p + i, p + i + 1, (--dev->device.n_pasids - i) * sizeof(*p));
+}
+
+/* Lets go of a device's attachments in the record only. */
+static void device_forget_attachments(Object *dev) {
+        while (dev->device.n_pasids > 0)
+                device_pasid_forget(dev, dev->device.n_pasids - 1);
+        device_set_attached(dev, NULL, 0);
+}
+
 static void object_unlink(Object *o) {
         Session *s = o->session;
 
         for (size_t i = 0; i < ELEMENTSOF(o->uses); i++)
                 if (o->uses[i])
                         o->uses[i]->n_users--;
-        if (o->type == OBJECT_DEVICE && o->device.attached)
-                o->device.attached->n_users--;
+        if (o->type == OBJECT_DEVICE)
+                device_forget_attachments(o);
         /* Nothing may point at a forgotten object. */
         for (Object *u = s->objects; u; u = u->objects_next) {
                 for (size_t i = 0; i < ELEMENTSOF(u->uses); i++)
                         if (u->uses[i] == o)
                                 u->uses[i] = NULL;
-                if (u->type == OBJECT_DEVICE && u->device.attached == o)
+                if (u->type != OBJECT_DEVICE)
+                        continue;
+                if (u->device.attached == o)
                         u->device.attached = NULL;
+                for (size_t i = u->device.n_pasids; i > 0; i--)
+                        if (u->device.pasids[i - 1].hwpt == o)
+                                device_pasid_forget(u, i - 1);
         }
         if (o->objects_prev)
                 o->objects_prev->objects_next = o->objects_next;
@@ -154,6 +183,7 @@ static void object_free(Object *o) {
         switch (o->type) {
         case OBJECT_DEVICE:
                 free(o->device.name);
+                free(o->device.pasids);
                 sd_event_source_disable_unref(o->device.request_source);
                 if (o->device.request_fd >= 0)
                         close(o->device.request_fd);
@@ -233,15 +263,6 @@ void object_use(Object *o, Object *dependency) {
         abort();        /* a programming error: no object holds more than three */
 }
 
-static void device_set_attached(Object *dev, Object *pt, uint32_t kernel_pt) {
-        if (dev->device.attached)
-                dev->device.attached->n_users--;
-        dev->device.attached = pt;
-        dev->device.attached_pt = kernel_pt;
-        if (pt)
-                pt->n_users++;
-}
-
 int device_attach(Object *dev, Object *pt, uint32_t *ret_kernel_pt) {
         Session *s = dev->session;
         uint32_t attached = pt->id;
@@ -273,18 +294,118 @@ int device_detach(Object *dev) {
         return 0;
 }
 
+static DevicePasid *device_find_pasid(Object *dev, uint32_t pasid) {
+        for (size_t i = 0; i < dev->device.n_pasids; i++)
+                if (dev->device.pasids[i].pasid == pasid)
+                        return dev->device.pasids + i;
+        return NULL;
+}
+
+Object *device_pasid_hwpt(Object *dev, uint32_t pasid) {
+        DevicePasid *p = device_find_pasid(dev, pasid);
+
+        return p ? p->hwpt : NULL;
+}
+
+int device_attach_pasid(Object *dev, uint32_t pasid, Object *hwpt, uint32_t *ret_kernel_pt) {
+        Session *s = dev->session;
+        DevicePasid *p = device_find_pasid(dev, pasid);
+        uint32_t attached = hwpt->id;
+        size_t i;
+        int r;
+
+        /* Room first: once the kernel has attached, the record must follow. */
+        if (!p) {
+                DevicePasid *n = reallocarray(dev->device.pasids, dev->device.n_pasids + 1, sizeof(DevicePasid));
+                if (!n)
+                        return -ENOMEM;
+                dev->device.pasids = n;
+        }
+
+        /* VFIO replaces an attached PASID by itself; the mock has an op for it. */
+        if (dev->device.mock)
+                r = p ? viommu_mock_pasid_replace(s->iommufd, dev->device.stdev_id, pasid, hwpt->id) :
+                        viommu_mock_pasid_attach(s->iommufd, dev->device.stdev_id, pasid, hwpt->id);
+        else
+                r = viommu_vfio_attach_pasid(dev->device.fd, pasid, hwpt->id, &attached);
+        if (r < 0)
+                return r;
+
+        if (p) {
+                p->hwpt->n_users--;
+        } else {
+                for (i = 0; i < dev->device.n_pasids && dev->device.pasids[i].pasid < pasid; i++)
+                        ;
+                p = dev->device.pasids + i;
+                memmove(p + 1, p, (dev->device.n_pasids++ - i) * sizeof(*p));
+                p->pasid = pasid;
+        }
+        p->hwpt = hwpt;
+        hwpt->n_users++;
+        if (ret_kernel_pt)
+                *ret_kernel_pt = attached;
+        return 0;
+}
+
+static int device_detach_pasid_at(Object *dev, size_t i) {
+        Session *s = dev->session;
+        uint32_t pasid = dev->device.pasids[i].pasid;
+        int r;
+
+        if (dev->device.mock)
+                r = viommu_mock_pasid_detach(s->iommufd, dev->device.stdev_id, pasid);
+        else
+                r = viommu_vfio_detach_pasid(dev->device.fd, pasid);
+        if (r < 0)
+                return r;
+        device_pasid_forget(dev, i);
+        return 0;
+}
+
+int device_detach_pasid(Object *dev, uint32_t pasid) {
+        DevicePasid *p = device_find_pasid(dev, pasid);
+
+        if (!p)
+                return -ENOENT;
+        return device_detach_pasid_at(dev, p - dev->device.pasids);
+}
+
+int device_detach_from(Object *dev, Object *pt) {
+        int r, n = 0;
+
+        /* PASIDs first: while it has any, the kernel keeps the whole device
+         * on a PASID-capable domain, and a mock's detach is a move to one
+         * that is not. */
+        for (size_t i = dev->device.n_pasids; i > 0; i--) {
+                if (pt && dev->device.pasids[i - 1].hwpt != pt)
+                        continue;
+                r = device_detach_pasid_at(dev, i - 1);
+                if (r < 0)
+                        return r;
+                n++;
+        }
+        if (dev->device.attached && (!pt || dev->device.attached == pt)) {
+                r = device_detach(dev);
+                if (r < 0)
+                        return r;
+                n++;
+        }
+        return n;
+}
+
 static int device_release(Object *o) {
         Session *s = o->session;
-        int r = 0;
+        int r;
 
-        if (o->device.attached)
-                r = device_detach(o);
+        r = device_detach_from(o, NULL);
+        if (r < 0)
+                return r;
         if (o->device.mock)
                 /* Destroying the mock's test object unbinds and frees it. */
                 return viommu_destroy(s->iommufd, o->device.stdev_id);
         /* Closing the cdev unbinds the device from the iommufd. */
         o->device.fd = (close(o->device.fd), -EBADF);
-        return r;
+        return 0;
 }
 
 int object_destroy(Object *o) {
@@ -341,10 +462,12 @@ Session *session_free(Session *s) {
                 return NULL;
 
         /* A device and the HWPT it is attached to hold each other (the HWPT
-         * was made for the device): detach every device first. */
+         * was made for the device): detach every device first, its PASIDs
+         * before it. What the kernel refuses to let go, closing the iommufd
+         * ends. */
         for (Object *o = s->objects; o; o = o->objects_next)
-                if (o->type == OBJECT_DEVICE && o->device.attached && device_detach(o) < 0)
-                        device_set_attached(o, NULL, 0);
+                if (o->type == OBJECT_DEVICE && device_detach_from(o, NULL) < 0)
+                        device_forget_attachments(o);
 
         /* Leaves first, as the kernel does: whatever nothing else holds. An
          * object the kernel keeps busy (a fault queue whose fd the VMM still

@@ -31,6 +31,12 @@ typedef enum ObjectType {
 
 typedef struct Object Object;
 
+/* A PASID of a device and the HWPT it is attached to, which it holds. */
+typedef struct DevicePasid {
+        uint32_t pasid;
+        Object *hwpt;
+} DevicePasid;
+
 /* Guest memory the daemon mapped itself, for kernels without
  * IOMMU_IOAS_MAP_FILE; shared by the IOASes a mapping was copied into. */
 typedef struct Backing {
@@ -59,6 +65,8 @@ struct Object {
                         uint32_t stdev_id;      /* mock only */
                         Object *attached;       /* IOAS or HWPT; NULL when detached */
                         uint32_t attached_pt;   /* what the kernel attached (maybe an automatic HWPT) */
+                        DevicePasid *pasids;    /* in PASID order */
+                        size_t n_pasids;
                         int request_fd;         /* signalled when the host wants the device back */
                         sd_event_source *request_source;
                 } device;
@@ -132,6 +140,15 @@ void object_use(Object *o, Object *dependency);
  * device "detached" sits on the session's parking IOAS. */
 int device_attach(Object *dev, Object *pt, uint32_t *ret_kernel_pt);
 int device_detach(Object *dev);
+/* Attaches (or re-attaches, replacing) one PASID of a device to a HWPT. */
+int device_attach_pasid(Object *dev, uint32_t pasid, Object *hwpt, uint32_t *ret_kernel_pt);
+/* -ENOENT if the PASID is not attached. */
+int device_detach_pasid(Object *dev, uint32_t pasid);
+/* The HWPT a PASID of the device is attached to; NULL if none. */
+Object *device_pasid_hwpt(Object *dev, uint32_t pasid);
+/* Detaches what of the device is on pt (its PASIDs, then the whole device),
+ * or everything with pt NULL; returns how many attachments went. */
+int device_detach_from(Object *dev, Object *pt);
 
 /* Destroys the kernel object and forgets it; -EBUSY while others use it. */
 int object_destroy(Object *o);

@@ -96,6 +96,35 @@ static int method_check_iotlb(sd_bus_message *m, void *userdata, sd_bus_error *e
         return sd_bus_reply_method_return(m, NULL);
 }
 
+static int method_check_pasid(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Session *s = userdata;
+        const char *path, *hwpt_path;
+        Object *dev, *hwpt = NULL;
+        uint32_t pasid;
+        int r;
+
+        r = sd_bus_message_read(m, "ouo", &path, &pasid, &hwpt_path);
+        if (r < 0)
+                return r;
+        r = mock_device_arg(s, path, &dev, error);
+        if (r < 0)
+                return r;
+        if (!streq(hwpt_path, "/")) {
+                r = session_object_arg(s, hwpt_path, OBJECT_HWPT, &hwpt, error);
+                if (r < 0)
+                        return r;
+        }
+        r = session_check_owner(s, m, error);
+        if (r < 0)
+                return r;
+        r = viommu_mock_pasid_check(s->iommufd, dev->device.stdev_id, pasid, hwpt ? hwpt->id : 0);
+        if (r < 0)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "PASID %u of %s is not %s%s in the mock driver: %s", pasid, path,
+                                         hwpt ? "attached to " : "detached", hwpt ? hwpt_path : "", strerror(-r));
+        return sd_bus_reply_method_return(m, NULL);
+}
+
 static int method_trigger_fault(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Session *s = userdata;
         const char *path;
@@ -180,6 +209,10 @@ const sd_bus_vtable testing_vtable[] = {
                                 SD_BUS_ARGS("o", hwpt, "u", index, "u", expected),
                                 SD_BUS_NO_RESULT,
                                 method_check_iotlb, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CheckPasid",
+                                SD_BUS_ARGS("o", device, "u", pasid, "o", hwpt),
+                                SD_BUS_NO_RESULT,
+                                method_check_pasid, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("TriggerFault",
                                 SD_BUS_ARGS("o", device, "u", pasid, "u", grpid, "u", perm, "t", addr),
                                 SD_BUS_NO_RESULT,

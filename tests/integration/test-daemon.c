@@ -41,6 +41,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <json-c/json.h>
 #include <linux/vfio.h>
 #include <poll.h>
 #include <pwd.h>
@@ -1161,11 +1162,117 @@ static void test_viommu(void **state) {
         assert_int_equal(get_u32(f->bus, f->session, I_SESSION, "NObjects"), 2);
 }
 
+/* An array in Describe's document, which must be there. */
+static struct json_object *json_array(struct json_object *o, const char *key) {
+        struct json_object *v = NULL;
+
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_array))
+                fail_msg("Describe has no \"%s\" array where expected", key);
+        return v;
+}
+
+static const char *json_string(struct json_object *o, const char *key) {
+        struct json_object *v = NULL;
+
+        return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
+}
+
+/* The HWPT that Describe records a PASID of dev attached to; NULL if none. */
+static char *describe_pasid(sd_bus *bus, const char *dev, uint32_t pasid) {
+        _cleanup_free_ char *text = describe(bus);
+        struct json_object *j = json_tokener_parse(text), *sessions, *device = NULL, *pasids;
+        char *hwpt = NULL;
+
+        assert_non_null(j);
+        sessions = json_array(j, "sessions");
+        for (size_t i = 0; !device && i < json_object_array_length(sessions); i++) {
+                struct json_object *objects = json_array(json_object_array_get_idx(sessions, i), "objects");
+
+                for (size_t k = 0; !device && k < json_object_array_length(objects); k++)
+                        if (streq_ptr(json_string(json_object_array_get_idx(objects, k), "path"), dev))
+                                device = json_object_array_get_idx(objects, k);
+        }
+        if (!device)
+                fail_msg("Describe has no device %s", dev);
+        pasids = json_array(device, "pasids");
+        for (size_t i = 0; i < json_object_array_length(pasids); i++) {
+                struct json_object *a = json_object_array_get_idx(pasids, i), *v = NULL;
+
+                assert_true(json_object_object_get_ex(a, "pasid", &v));
+                if (json_object_get_int64(v) != pasid)
+                        continue;
+                assert_null(hwpt);      /* one entry per PASID */
+                assert_non_null(json_string(a, "hwpt"));
+                hwpt = strdup(json_string(a, "hwpt"));
+                assert_non_null(hwpt);
+        }
+        json_object_put(j);
+        return hwpt;
+}
+
+/* The same from the device's Pasids property. */
+static char *property_pasid(sd_bus *bus, const char *dev, uint32_t pasid) {
+        sd_bus_message *reply = get_property(bus, dev, I_DEVICE, "Pasids", "a(uo)");
+        const char *path;
+        char *hwpt = NULL;
+        uint32_t p;
+        int r;
+
+        assert_true(sd_bus_message_enter_container(reply, 'a', "(uo)") > 0);
+        while ((r = sd_bus_message_read(reply, "(uo)", &p, &path)) > 0)
+                if (p == pasid) {
+                        assert_null(hwpt);
+                        hwpt = strdup(path);
+                        assert_non_null(hwpt);
+                }
+        assert_int_equal(r, 0);
+        sd_bus_message_unref(reply);
+        return hwpt;
+}
+
+/* A PASID of dev is attached to hwpt (NULL: to nothing) in the daemon's
+ * record, in the device's property and in the mock driver. */
+static void check_pasid(sd_bus *bus, const char *session, const char *dev, uint32_t pasid, const char *hwpt) {
+        _cleanup_free_ char *recorded = describe_pasid(bus, dev, pasid), *property = property_pasid(bus, dev, pasid);
+
+        if (!streq_ptr(recorded, hwpt) || !streq_ptr(property, hwpt))
+                fail_msg("PASID %u of %s: expected %s, Describe has %s, Pasids has %s", pasid, dev, hwpt ?: "none",
+                         recorded ?: "none", property ?: "none");
+        CALL_OK(bus, session, I_TESTING, "CheckPasid", "ouo", dev, pasid, hwpt ?: "/");
+}
+
+static int on_pasids_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        unsigned *n = userdata;
+        const char *name;
+
+        if (sd_bus_message_skip(m, "s") < 0 || sd_bus_message_enter_container(m, 'a', "{sv}") <= 0)
+                return 0;
+        while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+                if (sd_bus_message_read(m, "s", &name) > 0 && streq(name, "Pasids"))
+                        (*n)++;
+                if (sd_bus_message_skip(m, "v") < 0 || sd_bus_message_exit_container(m) < 0)
+                        break;
+        }
+        return 0;
+}
+
+static void wait_pasids_changed(sd_bus *bus, unsigned *n, unsigned want) {
+        uint64_t end = now_usec() + TIMEOUT_USEC;
+
+        while (*n < want && now_usec() < end)
+                if (sd_bus_process(bus, NULL) == 0)
+                        (void) sd_bus_wait(bus, 100000);
+        assert_int_equal(*n, want);
+}
+
 static void test_pasid(void **state) {
         Fixture *f = *state;
-        _cleanup_free_ char *pdev = NULL, *parent = NULL, *s2 = NULL, *nested = NULL, *before = NULL,
-                            *after = NULL;
-        uint32_t nested_id;
+        _cleanup_free_ char *pdev = NULL, *qdev = NULL, *parent = NULL, *s2 = NULL, *nested = NULL,
+                            *nested2 = NULL, *nested3 = NULL, *nested4 = NULL, *before = NULL, *after = NULL,
+                            *json = NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        uint32_t id, nested_id, nested2_id;
+        unsigned changed = 0;
 
         if (!kernel_at_least(6, 15)) {
                 /* Older mock drivers do not know the flag. */
@@ -1179,6 +1286,8 @@ static void test_pasid(void **state) {
         s2 = alloc_hwpt(f->bus, f->session, pdev, f->ioas, NULL, IOMMU_HWPT_ALLOC_PASID, IOMMU_HWPT_DATA_NONE,
                         NULL, 0, NULL);
         nested = alloc_nested(f->bus, f->session, pdev, parent, NULL, IOMMU_HWPT_ALLOC_PASID, &nested_id);
+        assert_true(sd_bus_match_signal(f->bus, &slot, BUS_NAME, pdev, "org.freedesktop.DBus.Properties",
+                                        "PropertiesChanged", on_pasids_changed, &changed) >= 0);
 
         before = describe(f->bus);
         CALL_FAILS(E_INVALID_ARGUMENT, f->bus, f->session, I_SESSION, "AttachPasid", "ouo", pdev, 0, nested);
@@ -1187,20 +1296,78 @@ static void test_pasid(void **state) {
         CALL_FAILS(E_INVALID_ARGUMENT, f->bus, f->session, I_SESSION, "AttachPasid", "ouo", pdev, 100, f->ioas);
         after = describe(f->bus);
         assert_string_equal(before, after);
+        check_pasid(f->bus, f->session, pdev, 100, NULL);
 
         /* The kernel wants the whole device on a PASID-capable domain first. */
         attach(f->bus, f->session, pdev, parent);
         CALL_FAILS(E_KERNEL, f->bus, f->session, I_SESSION, "AttachPasid", "ouo", pdev, 100, nested);
+        check_pasid(f->bus, f->session, pdev, 100, NULL);
         attach(f->bus, f->session, pdev, s2);
         /* Neither can a domain made without ALLOC_PASID go on a PASID. */
         CALL_FAILS(E_KERNEL, f->bus, f->session, I_SESSION, "AttachPasid", "ouo", pdev, 100, parent);
-        uint32_t id;
+        check_pasid(f->bus, f->session, pdev, 100, NULL);
         reply_take(CALL(f->bus, f->session, I_SESSION, "AttachPasid", "ouo", pdev, 100, nested), "u", &id);
         assert_int_equal(id, nested_id);
+        check_pasid(f->bus, f->session, pdev, 100, nested);
+        wait_pasids_changed(f->bus, &changed, 1);
+        /* The mock driver's check tells HWPTs apart. */
+        CALL_FAILS(E_INVALID_ARGUMENT, f->bus, f->session, I_TESTING, "CheckPasid", "ouo", pdev, 100, s2);
+
+        /* The record answers Busy before the kernel is asked (the kernel's
+         * Busy says "The kernel still uses"), and nothing changes. */
+        free(before);
+        before = describe(f->bus);
         CALL_FAILS(E_BUSY, f->bus, f->session, I_SESSION, "Destroy", "o", nested);
-        CALL_OK(f->bus, f->session, I_SESSION, "DetachPasid", "ou", pdev, 100);
+        assert_error_mentions("still used by 1 object(s), device(s) or PASID(s)");
+        free(after);
+        after = describe(f->bus);
+        assert_string_equal(before, after);
+        check_pasid(f->bus, f->session, pdev, 100, nested);
+
+        /* Attaching an attached PASID replaces its HWPT, which lets the old one go. */
+        nested2 = alloc_nested(f->bus, f->session, pdev, parent, NULL, IOMMU_HWPT_ALLOC_PASID, &nested2_id);
+        reply_take(CALL(f->bus, f->session, I_SESSION, "AttachPasid", "ouo", pdev, 100, nested2), "u", &id);
+        assert_int_equal(id, nested2_id);
+        check_pasid(f->bus, f->session, pdev, 100, nested2);
+        wait_pasids_changed(f->bus, &changed, 2);
         destroy(f->bus, f->session, nested);
-        CALL_OK(f->bus, f->session, I_SESSION, "Detach", "o", pdev);
+        /* Again onto the same HWPT: nothing moves. */
+        CALL_OK(f->bus, f->session, I_SESSION, "AttachPasid", "ouo", pdev, 100, nested2);
+        check_pasid(f->bus, f->session, pdev, 100, nested2);
+        CALL_FAILS(E_BUSY, f->bus, f->session, I_SESSION, "Destroy", "o", nested2);
+
+        /* A PASID that is not attached cannot be detached. */
+        free(before);
+        before = describe(f->bus);
+        CALL_FAILS(E_INVALID_ARGUMENT, f->bus, f->session, I_SESSION, "DetachPasid", "ou", pdev, 200);
+        free(after);
+        after = describe(f->bus);
+        assert_string_equal(before, after);
+        CALL_OK(f->bus, f->session, I_SESSION, "DetachPasid", "ou", pdev, 100);
+        check_pasid(f->bus, f->session, pdev, 100, NULL);
+        wait_pasids_changed(f->bus, &changed, 4);
+        destroy(f->bus, f->session, nested2);
+
+        /* Releasing a device detaches its PASIDs first. Its PASID sits on a
+         * HWPT made through pdev, which outlives it. */
+        qdev = create_mock(f->bus, f->session, MOCK_FLAGS_DEVICE_PASID, NULL);
+        nested3 = alloc_nested(f->bus, f->session, pdev, parent, NULL, IOMMU_HWPT_ALLOC_PASID, NULL);
+        attach(f->bus, f->session, qdev, s2);
+        CALL_OK(f->bus, f->session, I_SESSION, "AttachPasid", "ouo", qdev, 200, nested3);
+        check_pasid(f->bus, f->session, qdev, 200, nested3);
+        check_pasid(f->bus, f->session, pdev, 200, NULL);
+        CALL_FAILS(E_BUSY, f->bus, f->session, I_SESSION, "Destroy", "o", nested3);
+        CALL_OK(f->bus, f->session, I_SESSION, "ReleaseDevice", "o", qdev);
+        json = describe(f->bus);
+        assert_false(describe_mentions(json, qdev));
+        /* The kernel let go too: it would answer Busy otherwise. */
+        destroy(f->bus, f->session, nested3);
+
+        /* A PASID still attached when the session closes (in the teardown)
+         * goes before its device and its HWPT. */
+        nested4 = alloc_nested(f->bus, f->session, pdev, parent, NULL, IOMMU_HWPT_ALLOC_PASID, NULL);
+        CALL_OK(f->bus, f->session, I_SESSION, "AttachPasid", "ouo", pdev, 300, nested4);
+        check_pasid(f->bus, f->session, pdev, 300, nested4);
 }
 
 /* ---- channel: the direct peer-to-peer connection ------------------------ */

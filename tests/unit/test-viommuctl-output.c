@@ -369,7 +369,10 @@ static void test_object_summary(void **state) {
                 "\"flags\":34,\"data-type\":77},"
                 "{\"path\":\"/s/i\",\"type\":\"ioas\",\"id\":2,\"uses\":[],\"mappings\":1,\"mapped-bytes\":\"0x1000\"},"
                 "{\"path\":\"/s/d\",\"type\":\"device\",\"id\":9,\"uses\":[],\"name\":\"0000:01:00.0\","
-                "\"mock\":false,\"bound\":true}]";
+                "\"mock\":false,\"bound\":true},"
+                "{\"path\":\"/s/p\",\"type\":\"device\",\"id\":10,\"uses\":[],\"name\":\"mock1\","
+                "\"mock\":true,\"bound\":true,\"attached\":\"/s/h\",\"pasids\":[{\"pasid\":7,\"hwpt\":\"/s/h\"},"
+                "{\"pasid\":1048575,\"hwpt\":\"/s/gone\"}]}]";
         _cleanup_(json_object_putp) struct json_object *objects = json_tokener_parse(text);
         char *s = NULL;
 
@@ -382,6 +385,11 @@ static void test_object_summary(void **state) {
         free(s);
         assert_int_equal(object_summary(json_object_array_get_idx(objects, 2), objects, &s), 0);
         assert_string_equal(s, "device 9: 0000:01:00.0, detached");
+        free(s);
+        /* A PASID's HWPT is named like the attachment; one not in the record, by its path. */
+        assert_int_equal(object_summary(json_object_array_get_idx(objects, 3), objects, &s), 0);
+        assert_string_equal(s, "device 10: mock1, mock, attached to hwpt 4, pasid 7 on hwpt 4, "
+                               "pasid 1048575 on /s/gone");
         free(s);
 }
 
@@ -401,12 +409,12 @@ static void test_session_text(void **state) {
                             "   Objects: 9\n"
                             "    Mapped: 1.0 GiB\n"
                             "\n"
-                            "device 3: mock0, mock, attached to hwpt 8\n"
+                            "device 3: mock0, mock, attached to hwpt 8, pasid 100 on hwpt 8\n"
                             "device 12: 0000:02:00.0, attached to ioas 5\n"
                             "fault-queue 7\n"
                             "ioas 5: 3 mappings, 1.0 GiB\n"
                             "`-hwpt 6: paging, nest-parent, uses mock0\n"
-                            "  |-hwpt 8: nested, selftest data, uses mock0, fault-queue 7\n"
+                            "  |-hwpt 8: nested, pasid, selftest data, uses mock0, fault-queue 7\n"
                             "  `-viommu 9: selftest, uses mock0\n"
                             "    |-vdevice 10: virt-id 0x1, uses mock0\n"
                             "    `-veventq 11\n");
