@@ -10,6 +10,8 @@ daemon_viommud_SOURCES = \
 	daemon/bus-util.c \
 	daemon/session.h \
 	daemon/session.c \
+	daemon/record.h \
+	daemon/record.c \
 	daemon/session-dbus.h \
 	daemon/session-dbus.c \
 	daemon/manager-dbus.c \

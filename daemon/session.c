@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <systemd/sd-journal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,47 +43,62 @@ static uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-int session_new(Daemon *d, uid_t uid, const char *owner, bool persistent, bool delegated, Session **ret) {
+int session_adopt(Daemon *d, unsigned id, int iommufd, uid_t uid, const char *owner, bool persistent,
+                  bool delegated, uint64_t created, Session **ret) {
         _cleanup_(session_freep) Session *s = NULL;
-        char id[16];
+        char ids[16];
         int r;
 
         s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
         s->iommufd = -EBADF;
+        s->id = id;
         s->uid = uid;
         s->persistent = persistent;
         s->delegated = delegated;
-        s->created = now_usec();
+        s->created = created;
         s->owner = strdup(owner);
         if (!s->owner)
                 return -ENOMEM;
-
-        s->iommufd = viommu_iommufd_open();
-        if (s->iommufd < 0)
-                return s->iommufd;
-        /* A VMM driving the iommufd itself pins pages in its own name; the
-         * kernel only takes this on an empty iommufd. */
-        if (delegated) {
-                r = viommu_option_set(s->iommufd, IOMMU_OPTION_RLIMIT_MODE, 0, 1);
-                if (r < 0)
-                        return r;
-        }
-
-        s->id = ++d->next_session_id;
-        snprintf(id, sizeof(id), "%u", s->id);
-        r = sd_bus_path_encode(VIOMMU_SESSION_PREFIX, id, &s->path);
+        snprintf(ids, sizeof(ids), "%u", id);
+        r = sd_bus_path_encode(VIOMMU_SESSION_PREFIX, ids, &s->path);
         if (r < 0)
                 return r;
+        if (session_find(d, s->path))
+                return -EEXIST;
 
+        s->iommufd = iommufd;
         s->daemon = d;
         s->sessions_next = d->sessions;
         if (d->sessions)
                 d->sessions->sessions_prev = s;
         d->sessions = s;
+        d->next_session_id = MAX(d->next_session_id, id);
 
         *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int session_new(Daemon *d, uid_t uid, const char *owner, bool persistent, bool delegated, Session **ret) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        fd = viommu_iommufd_open();
+        if (fd < 0)
+                return fd;
+        /* A VMM driving the iommufd itself pins pages in its own name; the
+         * kernel only takes this on an empty iommufd. */
+        if (delegated) {
+                r = viommu_option_set(fd, IOMMU_OPTION_RLIMIT_MODE, 0, 1);
+                if (r < 0)
+                        return r;
+        }
+
+        r = session_adopt(d, d->next_session_id + 1, fd, uid, owner, persistent, delegated, now_usec(), ret);
+        if (r < 0)
+                return r;
+        TAKE_FD(fd);
         return 0;
 }
 
@@ -120,11 +134,12 @@ void session_backing_unref(Session *s, uint32_t i) {
         b = &s->backings[i];
         if (b->refs == 0 || --b->refs > 0)
                 return;
-        munmap(b->addr, b->length);
+        if (b->addr)
+                munmap(b->addr, b->length);
         *b = (Backing) {};
 }
 
-static void device_set_attached(Object *dev, Object *pt, uint32_t kernel_pt) {
+void device_set_attached(Object *dev, Object *pt, uint32_t kernel_pt) {
         if (dev->device.attached)
                 dev->device.attached->n_users--;
         dev->device.attached = pt;
@@ -307,29 +322,20 @@ Object *device_pasid_hwpt(Object *dev, uint32_t pasid) {
         return p ? p->hwpt : NULL;
 }
 
-int device_attach_pasid(Object *dev, uint32_t pasid, Object *hwpt, uint32_t *ret_kernel_pt) {
-        Session *s = dev->session;
+/* Room for one more PASID, so that recording one cannot fail. */
+static int device_pasid_reserve(Object *dev) {
+        DevicePasid *n = reallocarray(dev->device.pasids, dev->device.n_pasids + 1, sizeof(DevicePasid));
+
+        if (!n)
+                return -ENOMEM;
+        dev->device.pasids = n;
+        return 0;
+}
+
+/* Records pasid on hwpt, replacing what it was on; room was reserved. */
+static void device_pasid_set(Object *dev, uint32_t pasid, Object *hwpt) {
         DevicePasid *p = device_find_pasid(dev, pasid);
-        uint32_t attached = hwpt->id;
         size_t i;
-        int r;
-
-        /* Room first: once the kernel has attached, the record must follow. */
-        if (!p) {
-                DevicePasid *n = reallocarray(dev->device.pasids, dev->device.n_pasids + 1, sizeof(DevicePasid));
-                if (!n)
-                        return -ENOMEM;
-                dev->device.pasids = n;
-        }
-
-        /* VFIO replaces an attached PASID by itself; the mock has an op for it. */
-        if (dev->device.mock)
-                r = p ? viommu_mock_pasid_replace(s->iommufd, dev->device.stdev_id, pasid, hwpt->id) :
-                        viommu_mock_pasid_attach(s->iommufd, dev->device.stdev_id, pasid, hwpt->id);
-        else
-                r = viommu_vfio_attach_pasid(dev->device.fd, pasid, hwpt->id, &attached);
-        if (r < 0)
-                return r;
 
         if (p) {
                 p->hwpt->n_users--;
@@ -342,6 +348,38 @@ int device_attach_pasid(Object *dev, uint32_t pasid, Object *hwpt, uint32_t *ret
         }
         p->hwpt = hwpt;
         hwpt->n_users++;
+}
+
+int device_record_pasid(Object *dev, uint32_t pasid, Object *hwpt) {
+        int r = device_pasid_reserve(dev);
+
+        if (r < 0)
+                return r;
+        device_pasid_set(dev, pasid, hwpt);
+        return 0;
+}
+
+int device_attach_pasid(Object *dev, uint32_t pasid, Object *hwpt, uint32_t *ret_kernel_pt) {
+        Session *s = dev->session;
+        bool attached_before = device_find_pasid(dev, pasid);
+        uint32_t attached = hwpt->id;
+        int r;
+
+        /* Room first: once the kernel has attached, the record must follow. */
+        r = device_pasid_reserve(dev);
+        if (r < 0)
+                return r;
+
+        /* VFIO replaces an attached PASID by itself; the mock has an op for it. */
+        if (dev->device.mock)
+                r = attached_before ? viommu_mock_pasid_replace(s->iommufd, dev->device.stdev_id, pasid, hwpt->id) :
+                                      viommu_mock_pasid_attach(s->iommufd, dev->device.stdev_id, pasid, hwpt->id);
+        else
+                r = viommu_vfio_attach_pasid(dev->device.fd, pasid, hwpt->id, &attached);
+        if (r < 0)
+                return r;
+
+        device_pasid_set(dev, pasid, hwpt);
         if (ret_kernel_pt)
                 *ret_kernel_pt = attached;
         return 0;
@@ -487,7 +525,7 @@ Session *session_free(Session *s) {
                 object_forget(s->objects);
 
         for (size_t i = 0; i < s->n_backings; i++)
-                if (s->backings[i].refs > 0)
+                if (s->backings[i].refs > 0 && s->backings[i].addr)
                         munmap(s->backings[i].addr, s->backings[i].length);
         free(s->backings);
 

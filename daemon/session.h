@@ -122,6 +122,11 @@ const char *object_type_to_string(ObjectType t);
 ObjectType object_type_from_string(const char *s);
 
 int session_new(Daemon *d, uid_t uid, const char *owner, bool persistent, bool delegated, Session **ret);
+/* A session around an iommufd that exists already (a restart finds it in the
+ * fd store), with an empty record; takes iommufd on success. -EEXIST if id is
+ * taken. */
+int session_adopt(Daemon *d, unsigned id, int iommufd, uid_t uid, const char *owner, bool persistent,
+                  bool delegated, uint64_t created, Session **ret);
 /* Destroys every object in dependency order, closes the iommufd; takes NULL. */
 Session *session_free(Session *s);
 Session *session_find(Daemon *d, const char *path);
@@ -146,6 +151,9 @@ int device_attach_pasid(Object *dev, uint32_t pasid, Object *hwpt, uint32_t *ret
 int device_detach_pasid(Object *dev, uint32_t pasid);
 /* The HWPT a PASID of the device is attached to; NULL if none. */
 Object *device_pasid_hwpt(Object *dev, uint32_t pasid);
+/* The record alone, without the kernel: for rebuilding a record. */
+void device_set_attached(Object *dev, Object *pt, uint32_t kernel_pt);
+int device_record_pasid(Object *dev, uint32_t pasid, Object *hwpt);
 /* Detaches what of the device is on pt (its PASIDs, then the whole device),
  * or everything with pt NULL; returns how many attachments went. */
 int device_detach_from(Object *dev, Object *pt);

@@ -13,7 +13,9 @@
 
 #include "bus-errors.h"
 #include "bus-util.h"
+#include "json-util.h"
 #include "mock/viommu-mock.h"
+#include "record.h"
 #include "session.h"
 #include "util.h"
 
@@ -199,6 +201,36 @@ static int method_mark_dirty(sd_bus_message *m, void *userdata, sd_bus_error *er
         return sd_bus_reply_method_return(m, "t", nr);
 }
 
+/* Writes the session's record, reads it back into a session of a scratch
+ * daemon that has no fds (so the copy can touch nothing of the kernel's),
+ * writes that, and returns both texts: the test compares them. */
+static int method_round_trip_record(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(json_object_putp) struct json_object *written = NULL, *reread = NULL;
+        _cleanup_free_ char *first = NULL;
+        Session *s = userdata, *copy = NULL;
+        Daemon scratch = {};
+        int r;
+
+        r = session_check_owner(s, m, error);
+        if (r < 0)
+                return r;
+        r = session_record_to_json(s, &written);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot write the record of session %u: %m", s->id);
+        first = strdup(json_object_to_json_string_ext(written, JSON_C_TO_STRING_PLAIN));
+        if (!first)
+                return -ENOMEM;
+        r = session_record_from_json(&scratch, written, -EBADF, &copy);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot read back the record of session %u: %m", s->id);
+        r = session_record_to_json(copy, &reread);
+        session_free(copy);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot write the record read back: %m");
+        return sd_bus_reply_method_return(m, "ss", first,
+                                          json_object_to_json_string_ext(reread, JSON_C_TO_STRING_PLAIN));
+}
+
 const sd_bus_vtable testing_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("CheckMapping",
@@ -225,5 +257,9 @@ const sd_bus_vtable testing_vtable[] = {
                                 SD_BUS_ARGS("o", hwpt, "t", iova, "t", length, "t", page_size, "at", bitmap),
                                 SD_BUS_RESULT("t", dirty),
                                 method_mark_dirty, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RoundTripRecord",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("s", written, "s", read_back),
+                                method_round_trip_record, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };

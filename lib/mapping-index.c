@@ -813,39 +813,6 @@ int viommu_mapping_index_to_json(const struct viommu_mapping_index *idx, struct 
 }
 
 /* "0x" and 1 to 16 hex digits, as written above; nothing else. */
-static int json_get_hex(struct json_object *o, const char *key, uint64_t *ret) {
-        struct json_object *v;
-        const char *s, *p;
-        uint64_t x = 0;
-
-        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-                return -EINVAL;
-        s = json_object_get_string(v);
-        p = startswith(s, "0x");
-        if (!p || !p[0] || strlen(p) > 16 || p[strspn(p, "0123456789abcdefABCDEF")])
-                return -EINVAL;
-
-        for (; *p; p++)
-                x = (x << 4) | (uint64_t) (*p <= '9' ? *p - '0' : (*p | 0x20) - 'a' + 10);
-        *ret = x;
-        return 0;
-}
-
-static int json_get_u32(struct json_object *o, const char *key, uint32_t *ret) {
-        struct json_object *v;
-        int64_t i;
-
-        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
-                return -EINVAL;
-
-        /* json-c clamps what int64 cannot hold, which lands out of range too. */
-        i = json_object_get_int64(v);
-        if (i < 0 || i > UINT32_MAX)
-                return -EINVAL;
-        *ret = (uint32_t) i;
-        return 0;
-}
-
 int viommu_mapping_index_from_json(struct json_object *j, struct viommu_mapping_index **ret) {
         _cleanup_(viommu_mapping_index_freep) struct viommu_mapping_index *idx = NULL;
         size_t n;
@@ -868,15 +835,15 @@ int viommu_mapping_index_from_json(struct json_object *j, struct viommu_mapping_
                 if (!json_object_is_type(o, json_type_object) || json_object_object_length(o) != 5)
                         return -EINVAL;
 
-                r = json_get_hex(o, "iova", &m.iova);
+                r = json_read_hex(o, "iova", &m.iova);
                 if (r >= 0)
-                        r = json_get_hex(o, "length", &m.length);
+                        r = json_read_hex(o, "length", &m.length);
                 if (r >= 0)
-                        r = json_get_hex(o, "offset", &m.offset);
+                        r = json_read_hex(o, "offset", &m.offset);
                 if (r >= 0)
-                        r = json_get_u32(o, "flags", &m.flags);
+                        r = json_read_u32(o, "flags", &m.flags);
                 if (r >= 0)
-                        r = json_get_u32(o, "backing", &m.backing);
+                        r = json_read_u32(o, "backing", &m.backing);
                 if (r < 0)
                         return r;
 

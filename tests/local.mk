@@ -132,3 +132,15 @@ tests_integration_qemu_launcher_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS)
 tests_integration_qemu_launcher_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_qemu_launcher_LDADD = $(LIBSYSTEMD_LIBS)
 EXTRA_DIST += tests/integration/qemu-delegation.sh tests/vm/trixie-root.sh
+
+# The session record a restart reads back: round trip and malformed records.
+check_PROGRAMS += tests/unit/test-record
+TESTS += tests/unit/test-record
+tests_unit_test_record_SOURCES = tests/unit/test-record.c daemon/record.c daemon/record.h daemon/session.c \
+	daemon/session.h
+tests_unit_test_record_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS)
+tests_unit_test_record_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -DTOP_SRCDIR=\"$(abs_top_srcdir)\"
+tests_unit_test_record_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_unit_test_record_LDADD = lib/libviommu.la lib/libviommu-internal.la lib/mock/libviommu-mock.la \
+	$(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
+EXTRA_DIST += tests/data/record-sample.json

@@ -2539,6 +2539,84 @@ static void test_vtd_paging(void **state) {
         sd_bus_flush_close_unref(bus);
 }
 
+/* ---- record: what a restart reads back ---------------------------------- */
+
+/* The daemon writes the session's record, reads it back and writes that:
+ * the two texts must be the same. Returns the record. */
+static struct json_object *record_round_trip(sd_bus *bus, const char *session) {
+        sd_bus_message *reply = CALL(bus, session, I_TESTING, "RoundTripRecord", NULL);
+        const char *written, *read_back;
+        struct json_object *j;
+
+        assert_true(sd_bus_message_read(reply, "ss", &written, &read_back) > 0);
+        assert_string_equal(written, read_back);
+        j = json_tokener_parse(written);
+        assert_non_null(j);
+        sd_bus_message_unref(reply);
+        return j;
+}
+
+static struct json_object *record_object(struct json_object *rec, const char *path) {
+        struct json_object *objects = json_array(rec, "objects");
+
+        for (size_t i = 0; i < json_object_array_length(objects); i++)
+                if (streq_ptr(json_string(json_object_array_get_idx(objects, i), "path"), path))
+                        return json_object_array_get_idx(objects, i);
+        fail_msg("the record has no %s", path);
+        return NULL;
+}
+
+/* A session with mappings (one copied into a second IOAS), a nested HWPT
+ * with a fault queue and an attached device comes back whole from its
+ * record, and reading it back touches nothing of the kernel's. */
+static void test_record(void **state) {
+        Fixture *f = *state;
+        const uint64_t iova = MOCK_APERTURE_START;
+        _cleanup_close_ int other = memfd_new("other", BUF_SIZE, 0x5a), fault_fd = -EBADF;
+        _cleanup_free_ char *ioas2 = NULL, *parent = NULL, *fq = NULL, *nested = NULL;
+        struct json_object *rec, *o;
+        sd_bus_message *reply;
+        const char *p;
+
+        assert_int_equal(map(f->bus, f->ioas, f->memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW), iova);
+        assert_int_equal(map(f->bus, f->ioas, other, PAGE, 2 * PAGE, iova + 0x100000,
+                             IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE), iova + 0x100000);
+        ioas2 = create_ioas(f->bus, f->session, NULL);
+        CALL_OK(f->bus, ioas2, I_IOAS, "Copy", "otttu", f->ioas, iova, (uint64_t) BUF_SIZE, iova,
+                (uint32_t) (IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE));
+        parent = alloc_hwpt(f->bus, f->session, f->dev, f->ioas, NULL, IOMMU_HWPT_ALLOC_NEST_PARENT,
+                            IOMMU_HWPT_DATA_NONE, NULL, 0, NULL);
+        reply = CALL(f->bus, f->session, I_SESSION, "AllocFaultQueue", NULL);
+        assert_true(sd_bus_message_read(reply, "ou", &p, NULL) > 0);
+        fq = strdup(p);
+        assert_non_null(fq);
+        fault_fd = read_fd(reply);
+        sd_bus_message_unref(reply);
+        nested = alloc_nested(f->bus, f->session, f->dev, parent, fq, 0, NULL);
+        attach(f->bus, f->session, f->dev, nested);
+
+        rec = record_round_trip(f->bus, f->session);
+        assert_int_equal(json_object_array_length(json_array(rec, "objects")),
+                         get_u32(f->bus, f->session, I_SESSION, "NObjects"));
+        assert_int_equal(json_object_array_length(json_array(record_object(rec, f->ioas), "mappings")), 2);
+        assert_int_equal(json_object_array_length(json_array(record_object(rec, ioas2), "mappings")), 1);
+        o = record_object(rec, f->dev);
+        assert_string_equal(json_string(o, "attached"), nested);
+        o = record_object(rec, nested);
+        assert_int_equal(json_object_array_length(json_array(o, "uses")), 3);
+        assert_string_equal(json_object_get_string(json_object_array_get_idx(json_array(o, "uses"), 0)), parent);
+        assert_string_equal(json_object_get_string(json_object_array_get_idx(json_array(o, "uses"), 1)), f->dev);
+        assert_string_equal(json_object_get_string(json_object_array_get_idx(json_array(o, "uses"), 2)), fq);
+        /* Without IOAS_MAP_FILE the daemon maps the memfds itself; the two
+         * IOASes share the first one's. */
+        assert_int_equal(json_object_array_length(json_array(rec, "backings")), kernel_at_least(6, 13) ? 0 : 2);
+        json_object_put(rec);
+
+        /* The copy the daemon read back and dropped let go of nothing. */
+        check_mapping(f->bus, f->session, f->dev, iova, BUF_SIZE, f->memfd, 0);
+        assert_int_equal(get_u32(f->bus, ioas2, I_IOAS, "Mappings"), 1);
+}
+
 /* ---- claim-unit: viommud.conf's "units" rules ---------------------------- */
 
 /* The child side of unit_claim(): joins cgroup (if any), becomes uid for
@@ -2729,7 +2807,7 @@ static int run_group(const char *group) {
         if (streq(group, "mock")) {
                 const struct CMUnitTest tests[] = {
                         T(test_session), T(test_map), T(test_nested), T(test_fault_queue),
-                        T(test_dirty_tracking), T(test_no_dirty_device),
+                        T(test_dirty_tracking), T(test_no_dirty_device), T(test_record),
                 };
                 r = _cmocka_run_group_tests(title, tests, ELEMENTSOF(tests), NULL, NULL);
         } else if (streq(group, "viommu")) {

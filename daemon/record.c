@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json-util.h"
+#include "mapping-index.h"
+#include "record.h"
+#include "util.h"
+
+#define RECORD_VERSION 1
+
+/* ---- writing ------------------------------------------------------------- */
+
+static struct json_object *path_or_null(Object *o) {
+        return o ? json_object_new_string(o->path) : json_object_new_null();
+}
+
+static int record_device(Object *o, struct json_object *j) {
+        _cleanup_(json_object_putp) struct json_object *pasids = json_object_new_array();
+        int r = 0;
+
+        if (!pasids)
+                return -ENOMEM;
+        for (size_t i = 0; i < o->device.n_pasids; i++) {
+                struct json_object *p = json_object_new_object();
+
+                if (!p || json_object_array_add(pasids, p) < 0) {
+                        json_object_put(p);
+                        return -ENOMEM;
+                }
+                r |= json_add(p, "pasid", json_object_new_int64(o->device.pasids[i].pasid));
+                r |= json_add(p, "hwpt", json_object_new_string(o->device.pasids[i].hwpt->path));
+        }
+        r |= json_add(j, "name", json_object_new_string(o->device.name));
+        r |= json_add(j, "mock", json_object_new_boolean(o->device.mock));
+        r |= json_add(j, "bound", json_object_new_boolean(o->device.bound));
+        r |= json_add(j, "stdev-id", json_object_new_int64(o->device.stdev_id));
+        r |= json_add(j, "attached", path_or_null(o->device.attached));
+        r |= json_add(j, "attached-pt", json_object_new_int64(o->device.attached_pt));
+        r |= json_add(j, "pasids", TAKE_PTR(pasids));
+        return r < 0 ? -ENOMEM : 0;
+}
+
+static int record_object(Object *o, struct json_object **ret) {
+        _cleanup_(json_object_putp) struct json_object *j = json_object_new_object(), *uses = NULL;
+        struct json_object *mappings;
+        int r = 0;
+
+        uses = json_object_new_array();
+        if (!j || !uses)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(o->uses); i++)
+                if (o->uses[i])
+                        r |= json_object_array_add(uses, json_object_new_string(o->uses[i]->path));
+        r |= json_add(j, "path", json_object_new_string(o->path));
+        r |= json_add(j, "type", json_object_new_string(object_type_to_string(o->type)));
+        r |= json_add(j, "id", json_object_new_int64(o->id));
+        r |= json_add(j, "created", json_new_hex(o->created, 0));
+        r |= json_add(j, "uses", TAKE_PTR(uses));
+        if (r < 0)
+                return -ENOMEM;
+
+        switch (o->type) {
+        case OBJECT_DEVICE:
+                r = record_device(o, j);
+                break;
+        case OBJECT_IOAS:
+                r = viommu_mapping_index_to_json(o->ioas.mappings, &mappings);
+                if (r >= 0)
+                        r = json_add(j, "mappings", mappings);
+                break;
+        case OBJECT_HWPT:
+                r |= json_add(j, "flags", json_object_new_int64(o->hwpt.flags));
+                r |= json_add(j, "nested", json_object_new_boolean(o->hwpt.nested));
+                r |= json_add(j, "data-type", json_object_new_int64(o->hwpt.data_type));
+                break;
+        case OBJECT_VIOMMU:
+                r = json_add(j, "viommu-type", json_object_new_int64(o->viommu.type));
+                break;
+        case OBJECT_VDEVICE:
+                r = json_add(j, "virt-id", json_new_hex(o->vdevice.virt_id, 0));
+                break;
+        default:
+                break;
+        }
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(j);
+        return 0;
+}
+
+int session_record_to_json(Session *s, struct json_object **ret) {
+        _cleanup_(json_object_putp) struct json_object *j = json_object_new_object(), *objects = NULL,
+                                                       *backings = NULL;
+        Object *last;
+        int r = 0;
+
+        objects = json_object_new_array();
+        backings = json_object_new_array();
+        if (!j || !objects || !backings)
+                return -ENOMEM;
+        r |= json_add(j, "record-version", json_object_new_int(RECORD_VERSION));
+        r |= json_add(j, "id", json_object_new_int64(s->id));
+        r |= json_add(j, "uid", json_object_new_int64(s->uid));
+        r |= json_add(j, "owner", json_object_new_string(s->owner));
+        r |= json_add(j, "persistent", json_object_new_boolean(s->persistent));
+        r |= json_add(j, "delegated", json_object_new_boolean(s->delegated));
+        r |= json_add(j, "created", json_new_hex(s->created, 0));
+        r |= json_add(j, "next-mock", json_object_new_int64(s->next_mock));
+        r |= json_add(j, "next-unbound", json_object_new_int64(s->next_unbound));
+        r |= json_add(j, "mock-parking-ioas", json_object_new_int64(s->mock_parking_ioas));
+        /* A free slot stays, as null: mappings name backings by index. */
+        for (size_t i = 0; i < s->n_backings; i++)
+                r |= json_object_array_add(backings, s->backings[i].refs > 0 ?
+                                                     json_new_hex(s->backings[i].length, 0) :
+                                                     json_object_new_null());
+        r |= json_add(j, "backings", TAKE_PTR(backings));
+        if (r < 0)
+                return -ENOMEM;
+
+        /* Oldest first: every object comes after what it uses. */
+        for (last = s->objects; last && last->objects_next; last = last->objects_next)
+                ;
+        for (Object *o = last; o; o = o->objects_prev) {
+                struct json_object *jo;
+
+                r = record_object(o, &jo);
+                if (r < 0)
+                        return r;
+                if (json_object_array_add(objects, jo) < 0) {
+                        json_object_put(jo);
+                        return -ENOMEM;
+                }
+        }
+        r = json_add(j, "objects", TAKE_PTR(objects));
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(j);
+        return 0;
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+/* An object of the session, of type a or b (any, with a negative a). */
+static int record_object_arg(Session *s, struct json_object *v, ObjectType a, ObjectType b, Object **ret) {
+        Object *o;
+
+        if (!json_object_is_type(v, json_type_string))
+                return -EBADMSG;
+        o = object_find(s, json_object_get_string(v));
+        if (!o || (a >= 0 && o->type != a && o->type != b))
+                return -EBADMSG;
+        *ret = o;
+        return 0;
+}
+
+static int read_device(Object *o, struct json_object *j) {
+        const char *name;
+
+        if (json_read_string(j, "name", &name) < 0 || json_read_bool(j, "mock", &o->device.mock) < 0 ||
+            json_read_bool(j, "bound", &o->device.bound) < 0 ||
+            json_read_u32(j, "stdev-id", &o->device.stdev_id) < 0)
+                return -EBADMSG;
+        o->device.name = strdup(name);
+        return o->device.name ? 0 : -ENOMEM;
+}
+
+/* What a device is attached to may be younger than the device: read once
+ * every object is back. */
+static int read_device_attachments(Session *s, Object *o, struct json_object *j) {
+        struct json_object *attached, *pasids;
+        uint32_t attached_pt;
+        int r;
+
+        if (json_read_u32(j, "attached-pt", &attached_pt) < 0 || !json_object_object_get_ex(j, "attached", &attached) ||
+            !json_object_object_get_ex(j, "pasids", &pasids) || !json_object_is_type(pasids, json_type_array))
+                return -EBADMSG;
+
+        if (!json_object_is_type(attached, json_type_null)) {
+                Object *pt;
+
+                r = record_object_arg(s, attached, OBJECT_IOAS, OBJECT_HWPT, &pt);
+                if (r < 0)
+                        return r;
+                device_set_attached(o, pt, attached_pt);
+        }
+
+        for (size_t i = 0, n = json_object_array_length(pasids); i < n; i++) {
+                struct json_object *p = json_object_array_get_idx(pasids, i), *hwpt;
+                uint32_t pasid;
+                Object *pt;
+
+                if (json_read_u32(p, "pasid", &pasid) < 0 || !json_object_object_get_ex(p, "hwpt", &hwpt) ||
+                    device_pasid_hwpt(o, pasid))
+                        return -EBADMSG;
+                r = record_object_arg(s, hwpt, OBJECT_HWPT, OBJECT_HWPT, &pt);
+                if (r < 0)
+                        return r;
+                r = device_record_pasid(o, pasid, pt);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int read_ioas(Session *s, Object *o, struct json_object *j) {
+        struct viommu_mapping_index *mappings = NULL;
+        const struct viommu_mapping *m;
+        struct viommu_mapping_iter it;
+        struct json_object *v;
+        int r;
+
+        if (!json_object_object_get_ex(j, "mappings", &v))
+                return -EBADMSG;
+        r = viommu_mapping_index_from_json(v, &mappings);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EBADMSG;
+        viommu_mapping_index_free(o->ioas.mappings);
+        o->ioas.mappings = mappings;
+
+        /* Each mapping holds its backing, as when it was made. */
+        VIOMMU_MAPPING_INDEX_FOREACH(m, mappings, it) {
+                if (m->backing == VIOMMU_MAPPING_NO_BACKING)
+                        continue;
+                if (m->backing >= s->n_backings || s->backings[m->backing].length == 0)
+                        return -EBADMSG;
+                s->backings[m->backing].refs++;
+        }
+        s->mapped_bytes += viommu_mapping_index_bytes(mappings);
+        return 0;
+}
+
+static int read_object(Session *s, struct json_object *j) {
+        struct json_object *uses;
+        const char *type_name, *path;
+        ObjectType type;
+        Object *o;
+        uint32_t id;
+        int r;
+
+        if (json_read_string(j, "type", &type_name) < 0 || json_read_u32(j, "id", &id) < 0 ||
+            json_read_string(j, "path", &path) < 0 || !json_object_object_get_ex(j, "uses", &uses) ||
+            !json_object_is_type(uses, json_type_array) || json_object_array_length(uses) > ELEMENTSOF(o->uses))
+                return -EBADMSG;
+        type = object_type_from_string(type_name);
+        if (type < 0)
+                return -EBADMSG;
+        /* Paths are names clients hold: they come back as they were. */
+        if (!sd_bus_object_path_is_valid(path) || !startswith(path, s->path) || path[strlen(s->path)] != '/' ||
+            object_find(s, path))
+                return -EBADMSG;
+
+        r = object_new(s, type, id, &o);
+        if (r < 0)
+                return r;
+        free(o->path);
+        o->path = strdup(path);
+        r = o->path ? 0 : -ENOMEM;
+        if (r >= 0 && json_read_hex(j, "created", &o->created) < 0)
+                r = -EBADMSG;
+        for (size_t i = 0, n = json_object_array_length(uses); r >= 0 && i < n; i++) {
+                Object *dependency;
+
+                /* Only what is older: an object is made after what it uses. */
+                r = record_object_arg(s, json_object_array_get_idx(uses, i), _OBJECT_TYPE_INVALID,
+                                      _OBJECT_TYPE_INVALID, &dependency);
+                if (r >= 0 && dependency == o)
+                        r = -EBADMSG;
+                if (r >= 0)
+                        object_use(o, dependency);
+        }
+        if (r < 0)
+                return r;
+
+        switch (type) {
+        case OBJECT_DEVICE:
+                return read_device(o, j);
+        case OBJECT_IOAS:
+                return read_ioas(s, o, j);
+        case OBJECT_HWPT:
+                if (json_read_u32(j, "flags", &o->hwpt.flags) < 0 || json_read_bool(j, "nested", &o->hwpt.nested) < 0 ||
+                    json_read_u32(j, "data-type", &o->hwpt.data_type) < 0)
+                        return -EBADMSG;
+                return 0;
+        case OBJECT_VIOMMU:
+                return json_read_u32(j, "viommu-type", &o->viommu.type) < 0 ? -EBADMSG : 0;
+        case OBJECT_VDEVICE:
+                return json_read_hex(j, "virt-id", &o->vdevice.virt_id) < 0 ? -EBADMSG : 0;
+        default:
+                return 0;
+        }
+}
+
+static int read_backings(Session *s, struct json_object *j) {
+        struct json_object *backings;
+        size_t n;
+
+        if (!json_object_object_get_ex(j, "backings", &backings) || !json_object_is_type(backings, json_type_array))
+                return -EBADMSG;
+        n = json_object_array_length(backings);
+        if (n == 0)
+                return 0;
+        s->backings = calloc(n, sizeof(Backing));
+        if (!s->backings)
+                return -ENOMEM;
+        s->n_backings = n;
+        /* The daemon that mapped them is gone, and its mappings with it: the
+         * kernel holds the pages, the new daemon needs only the lengths. */
+        for (size_t i = 0; i < n; i++) {
+                struct json_object *b = json_object_array_get_idx(backings, i);
+                uint64_t length;
+
+                if (json_object_is_type(b, json_type_null))
+                        continue;
+                if (json_hex_value(b, &length) < 0 || length == 0)
+                        return -EBADMSG;
+                s->backings[i].length = length;
+        }
+        return 0;
+}
+
+int session_record_from_json(Daemon *d, struct json_object *j, int iommufd, Session **ret) {
+        _cleanup_(session_freep) Session *s = NULL;
+        struct json_object *objects;
+        const char *owner;
+        bool persistent, delegated;
+        uint32_t id, uid, version, next_mock, next_unbound;
+        uint64_t created;
+        int r;
+
+        if (json_read_u32(j, "record-version", &version) < 0 || version != RECORD_VERSION ||
+            json_read_u32(j, "id", &id) < 0 || id == 0 || json_read_u32(j, "uid", &uid) < 0 ||
+            json_read_string(j, "owner", &owner) < 0 || json_read_bool(j, "persistent", &persistent) < 0 ||
+            json_read_bool(j, "delegated", &delegated) < 0 || json_read_hex(j, "created", &created) < 0 ||
+            !json_object_object_get_ex(j, "objects", &objects) || !json_object_is_type(objects, json_type_array))
+                return -EBADMSG;
+
+        r = session_adopt(d, id, -EBADF, uid, owner, persistent, delegated, created, &s);
+        if (r < 0)
+                return r;
+        if (json_read_u32(j, "next-mock", &next_mock) < 0 || json_read_u32(j, "next-unbound", &next_unbound) < 0 ||
+            json_read_u32(j, "mock-parking-ioas", &s->mock_parking_ioas) < 0)
+                return -EBADMSG;
+        r = read_backings(s, j);
+        if (r < 0)
+                return r;
+        for (size_t i = 0, n = json_object_array_length(objects); i < n; i++) {
+                r = read_object(s, json_object_array_get_idx(objects, i));
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0, n = json_object_array_length(objects); i < n; i++) {
+                struct json_object *jo = json_object_array_get_idx(objects, i);
+                const char *path;
+                Object *o;
+
+                if (json_read_string(jo, "path", &path) < 0 || !(o = object_find(s, path)))
+                        return -EBADMSG;
+                if (o->type != OBJECT_DEVICE)
+                        continue;
+                r = read_device_attachments(s, o, jo);
+                if (r < 0)
+                        return r;
+        }
+        /* A backing no mapping holds would never be let go. */
+        for (size_t i = 0; i < s->n_backings; i++)
+                if (s->backings[i].length > 0 && s->backings[i].refs == 0)
+                        return -EBADMSG;
+
+        /* Counted on as the objects came back; now as recorded. */
+        s->next_mock = next_mock;
+        s->next_unbound = next_unbound;
+        s->iommufd = iommufd;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
