@@ -36,8 +36,11 @@ static void object_destroy_tree(Object *o) {
         /* Devices attached to o (an IOAS or HWPT) hold it too; the device
          * itself is detached when it goes. */
         for (Object *u = s->objects; u; u = u->objects_next)
-                if (u->type == OBJECT_DEVICE && u->device.attached == o)
+                if (u->type == OBJECT_DEVICE && u->device.attached == o) {
                         (void) device_detach(u);
+                        (void) sd_bus_emit_properties_changed(s->daemon->bus, u->path, "org.viommu1.ClaimedDevice",
+                                                              "Attached", NULL);
+                }
 
         _cleanup_free_ char *path = strdup(o->path);
         if (object_destroy(o) < 0)
@@ -54,6 +57,7 @@ void hotplug_release_device(Object *dev, const char *why) {
 
         log_session(s, "letting claimed device %s go: %s", dev->device.name, why);
         object_destroy_tree(dev);
+        (void) sd_bus_emit_properties_changed(s->daemon->bus, s->path, "org.viommu1.Session", "NObjects", NULL);
         (void) sd_bus_emit_signal(s->daemon->bus, s->path, "org.viommu1.Session", "DeviceGone", "os",
                                   path ?: "/", name ?: "");
 }
