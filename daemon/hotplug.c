@@ -55,6 +55,7 @@ void hotplug_release_device(Object *dev, const char *why) {
 
         log_session(s, "letting claimed device %s go: %s", dev->device.name, why);
         object_destroy_tree(dev);
+        (void) sd_bus_emit_properties_changed(s->daemon->bus, s->path, "org.viommu1.Session", "NObjects", NULL);
         (void) sd_bus_emit_signal(s->daemon->bus, s->path, "org.viommu1.Session", "DeviceGone", "os",
                                   path ?: "/", name ?: "");
 }

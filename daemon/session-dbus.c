@@ -25,14 +25,35 @@
 #include "viommu-topology.h"
 #include "viommu-vfio.h"
 
-static int emit_object_added(Object *o) {
-        return sd_bus_emit_object_added(o->session->daemon->bus, o->path);
+/* Signals go out on the system bus whichever connection the call came on:
+ * what a VMM does over its direct channel, a watcher on the bus sees. Every
+ * object added or removed changes NObjects; destroying an IOAS that still
+ * maps memory lowers MappedBytes. */
+static void emit_object_added(Object *o) {
+        sd_bus *bus = o->session->daemon->bus;
+
+        (void) sd_bus_emit_object_added(bus, o->path);
+        (void) sd_bus_emit_properties_changed(bus, o->session->path, "org.viommu1.Session", "NObjects", NULL);
+}
+
+static void emit_object_removed(Session *s, const char *path, uint64_t mapped_bytes_before) {
+        sd_bus *bus = s->daemon->bus;
+
+        (void) sd_bus_emit_object_removed(bus, path);
+        if (s->mapped_bytes != mapped_bytes_before)
+                (void) sd_bus_emit_properties_changed(bus, s->path, "org.viommu1.Session", "NObjects",
+                                                      "MappedBytes", NULL);
+        else
+                (void) sd_bus_emit_properties_changed(bus, s->path, "org.viommu1.Session", "NObjects", NULL);
+}
+
+static void emit_attached(Object *dev) {
+        (void) sd_bus_emit_properties_changed(dev->session->daemon->bus, dev->path, "org.viommu1.ClaimedDevice",
+                                              "Attached", NULL);
 }
 
 static int reply_object(sd_bus_message *m, Object *o) {
-        (void) emit_object_added(o);
-        (void) sd_bus_emit_properties_changed(o->session->daemon->bus, o->session->path,
-                                              "org.viommu1.Session", "NObjects", NULL);
+        emit_object_added(o);
         return sd_bus_reply_method_return(m, "ou", o->path, o->id);
 }
 
@@ -192,7 +213,7 @@ static int method_claim_device(sd_bus_message *m, void *userdata, sd_bus_error *
         }
 
         log_session(s, "claimed %s as %s", dev->name, o->path);
-        (void) emit_object_added(o);
+        emit_object_added(o);
         if (want_fd)
                 return sd_bus_reply_method_return(m, "oua(h)", o->path, o->id, 1, reply_fd);
         return sd_bus_reply_method_return(m, "oua(h)", o->path, o->id, 0);
@@ -252,6 +273,7 @@ static int method_create_mock_device(sd_bus_message *m, void *userdata, sd_bus_e
 static int method_release_device(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Session *s = userdata;
         const char *path;
+        uint64_t mapped;
         Object *o;
         int r;
 
@@ -269,10 +291,11 @@ static int method_release_device(sd_bus_message *m, void *userdata, sd_bus_error
                                          "Device %s is still used by %u object(s): destroy them first",
                                          o->device.name, o->n_users);
         log_session(s, "releasing %s", o->device.name);
+        mapped = s->mapped_bytes;
         r = object_destroy(o);
         if (r < 0)
                 return bus_error_kernel(error, r, "Releasing the device");
-        (void) sd_bus_emit_object_removed(sd_bus_message_get_bus(m), path);
+        emit_object_removed(s, path, mapped);
         return sd_bus_reply_method_return(m, NULL);
 }
 
@@ -426,8 +449,7 @@ static int method_attach(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 return bus_error_kernel(error, r, dev->device.mock ? "IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE"
                                                                    : "VFIO_DEVICE_ATTACH_IOMMUFD_PT");
         log_session(s, "attached %s to %s", dev->device.name, pt->path);
-        (void) sd_bus_emit_properties_changed(sd_bus_message_get_bus(m), dev->path, "org.viommu1.ClaimedDevice",
-                                              "Attached", NULL);
+        emit_attached(dev);
         return sd_bus_reply_method_return(m, "u", attached);
 }
 
@@ -452,8 +474,7 @@ static int method_detach(sd_bus_message *m, void *userdata, sd_bus_error *error)
         r = device_detach(dev);
         if (r < 0)
                 return bus_error_kernel(error, r, "Detaching the device");
-        (void) sd_bus_emit_properties_changed(sd_bus_message_get_bus(m), dev->path, "org.viommu1.ClaimedDevice",
-                                              "Attached", NULL);
+        emit_attached(dev);
         return sd_bus_reply_method_return(m, NULL);
 }
 
@@ -552,7 +573,7 @@ static int method_alloc_fault_queue(sd_bus_message *m, void *userdata, sd_bus_er
         }
         /* The fd is the hot path and goes to the VMM; the daemon keeps no
          * copy, so the queue lives as long as the VMM holds it. */
-        (void) emit_object_added(o);
+        emit_object_added(o);
         return sd_bus_reply_method_return(m, "ouh", o->path, o->id, fd);
 }
 
@@ -612,7 +633,7 @@ static int method_alloc_viommu(sd_bus_message *m, void *userdata, sd_bus_error *
         o->viommu.type = type;
         object_use(o, hwpt);
         object_use(o, dev);
-        (void) emit_object_added(o);
+        emit_object_added(o);
         {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 
@@ -708,13 +729,14 @@ static int method_alloc_veventq(sd_bus_message *m, void *userdata, sd_bus_error 
                 return r;
         }
         object_use(o, viommu);
-        (void) emit_object_added(o);
+        emit_object_added(o);
         return sd_bus_reply_method_return(m, "ouh", o->path, o->id, fd);
 }
 
 static int method_destroy(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Session *s = userdata;
         const char *path;
+        uint64_t mapped;
         Object *o;
         int r;
 
@@ -734,13 +756,14 @@ static int method_destroy(sd_bus_message *m, void *userdata, sd_bus_error *error
         r = session_authorize(s, m, error);
         if (r < 0)
                 return r;
+        mapped = s->mapped_bytes;
         r = object_destroy(o);
         if (r == -EBUSY)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY,
                                          "The kernel still uses %s (is its fd still open?)", path);
         if (r < 0)
                 return bus_error_kernel(error, r, "IOMMU_DESTROY");
-        (void) sd_bus_emit_object_removed(sd_bus_message_get_bus(m), path);
+        emit_object_removed(s, path, mapped);
         return sd_bus_reply_method_return(m, NULL);
 }
 

@@ -120,7 +120,11 @@ tests_integration_test_daemon_SOURCES = tests/integration/test-daemon.c
 tests_integration_test_daemon_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(JSONC_CFLAGS)
 tests_integration_test_daemon_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_test_daemon_LDADD = lib/libviommu-internal.la $(CMOCKA_LIBS) $(LIBSYSTEMD_LIBS) $(JSONC_LIBS)
-EXTRA_DIST += tests/integration/run-in-guest.sh tests/integration/bus.conf
+EXTRA_DIST += \
+	tests/integration/run-in-guest.sh \
+	tests/integration/private-bus.sh \
+	tests/integration/unplug.sh \
+	tests/integration/bus.conf
 
 # QEMU delegation: a real VMM (QEMU 10 from a cached Debian trixie root,
 # tests/vm/trixie-root.sh) run unprivileged inside the vtd-profile VM on the

@@ -76,13 +76,14 @@ done
 
 run=$(mktemp -d /run/viommu-qemu.XXXXXX)
 chmod 755 "$run" # the user reaches the bus socket in here
-bus_pid='' daemon_pid='' launcher_pid=''
+launcher_pid=''
+# shellcheck source-path=SCRIPTDIR source=private-bus.sh
+. "$here/private-bus.sh"
 cleanup() {
 	local rc=$?
 	exec 7>&- 2>/dev/null || true
-	for pid in $launcher_pid $daemon_pid $bus_pid; do
-		kill "$pid" 2>/dev/null || true
-	done
+	[ -z "$launcher_pid" ] || kill "$launcher_pid" 2>/dev/null || true
+	private_bus_stop
 	wait 2>/dev/null || true
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 		for f in qemu.out qemu-memlock.out viommud.log dbus.log; do
@@ -96,31 +97,12 @@ cleanup() {
 trap cleanup EXIT
 
 # The private system bus and the daemon.
-mkdir "$run/policy.d"
-cp "$here/bus.conf" "$run/bus.conf"
-cp "$srcdir/dbus/org.viommu1.conf" "$run/policy.d/"
-export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$run/bus
-dbus-daemon --config-file="$run/bus.conf" --address="$DBUS_SYSTEM_BUS_ADDRESS" \
-	--nofork --nopidfile >"$run/dbus.log" 2>&1 &
-bus_pid=$!
 cat >"$run/viommud.conf" <<EOF
 {"allow": [{"devices": [{"pci": "$edu"}], "users": ["$user"]}]}
 EOF
-for _ in $(seq 50); do [ -S "$run/bus" ] && break; sleep 0.1; done
-[ -S "$run/bus" ] || fail "dbus-daemon did not start"
-"$viommud" --address="$DBUS_SYSTEM_BUS_ADDRESS" --config="$run/viommud.conf" -v \
-	>"$run/viommud.log" 2>&1 &
-daemon_pid=$!
-has_owner() {
-	[ "$(busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
-		NameHasOwner s org.viommu1 2>/dev/null)" = "b true" ]
-}
-deadline=$((SECONDS + 20))
-until has_owner; do
-	kill -0 "$daemon_pid" 2>/dev/null || fail "viommud exited"
-	[ "$SECONDS" -lt "$deadline" ] || fail "viommud did not take its bus name"
-	sleep 0.1
-done
+private_bus_start "$run" || fail "dbus-daemon did not start"
+private_bus_viommud "$viommud" "$run/viommud.log" --config="$run/viommud.conf" -v ||
+	fail "viommud did not take its bus name"
 say "viommud serving on $DBUS_SYSTEM_BUS_ADDRESS; edu $edu allowed to $user, $other not"
 
 sessions() { busctl --system get-property org.viommu1 /org/viommu1 org.viommu1.Manager Sessions; }
@@ -258,10 +240,7 @@ monitor_out | grep -q 'vfio_container_dma_map.*Cannot allocate memory' ||
 say "with an 8 MiB memlock limit QEMU cannot pin its RAM (ENOMEM), as it should"
 expect_cleaned_up "$id"
 
-kill "$daemon_pid"
-rc=0
-wait "$daemon_pid" || rc=$?
-daemon_pid=''
-[ "$rc" -eq 0 ] || fail "viommud exited with status $rc on SIGTERM"
+private_bus_viommud_stop
+[ "$viommud_status" -eq 0 ] || fail "viommud exited with status $viommud_status on SIGTERM"
 grep -E 'session [0-9]+:' "$run/viommud.log" | sed 's/^<[0-9]>/  viommud: /'
 say "PASS"

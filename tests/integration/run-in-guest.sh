@@ -8,7 +8,7 @@
 #
 # Run by tests/kernel/run-in-guest.sh in the same boot as the kernel tests.
 # The guest's /etc is the host's, read-only: the unprivileged users are the
-# system's own (daemon, bin, nobody). Fails if any test fails, if viommud
+# system's own (daemon, bin, sys, games, nobody). Fails if any test fails, if viommud
 # dies, logs a sanitizer report or a disagreement between its record and the
 # kernel, keeps a session or a pinned page after the tests, or does not exit
 # cleanly on SIGTERM. cmocka's summaries go to stdout.
@@ -26,17 +26,30 @@ for f in "$viommud" "$client" "$polkit"; do
 done
 
 # Who is who. CONFIG_UID may claim the first vfio device by viommud.conf;
-# POLKIT_UID is allowed by the stand-in polkit; OTHER_UID by nobody.
-export VIOMMU_TEST_CONFIG_UID=1 VIOMMU_TEST_POLKIT_UID=2 VIOMMU_TEST_OTHER_UID=65534
-# UNIT_UID may claim the second vfio device from an instance of UNIT_TEMPLATE.
+# GROUP_UID may claim the second as a member of GROUP, a group the user
+# database gives it and none of the others (the rule names no user);
+# UNIT_UID may claim the second from an instance of UNIT_TEMPLATE;
+# POLKIT_UID is allowed by the stand-in polkit; CHALLENGE_UID by it only
+# after authenticating (interactive calls); OTHER_UID by nobody.
+export VIOMMU_TEST_CONFIG_UID=1 VIOMMU_TEST_POLKIT_UID=2 VIOMMU_TEST_CHALLENGE_UID=3 VIOMMU_TEST_OTHER_UID=65534
 export VIOMMU_TEST_UNIT_UID=6 VIOMMU_TEST_UNIT_TEMPLATE=viommu-test@.service
+if ! VIOMMU_TEST_GROUP_UID=$(id -u games) || ! VIOMMU_TEST_GROUP=$(id -gn games); then
+	echo "run-in-guest: no user games in the user database" >&2
+	exit 2
+fi
+export VIOMMU_TEST_GROUP_UID VIOMMU_TEST_GROUP
+for u in 0 "$VIOMMU_TEST_CONFIG_UID" "$VIOMMU_TEST_POLKIT_UID" "$VIOMMU_TEST_CHALLENGE_UID" "$VIOMMU_TEST_OTHER_UID" \
+	"$VIOMMU_TEST_UNIT_UID"; do
+	if id -Gn "$u" | tr ' ' '\n' | grep -qx "$VIOMMU_TEST_GROUP"; then
+		echo "run-in-guest: uid $u is in group $VIOMMU_TEST_GROUP: the group rule would not be tested alone" >&2
+		exit 2
+	fi
+done
 # The limits viommud.conf sets, which the limits group runs into.
 export VIOMMU_TEST_LIMIT_OBJECTS=32 VIOMMU_TEST_LIMIT_DEVICES=4 VIOMMU_TEST_LIMIT_PINNED=$((16 << 20))
 export VIOMMU_TEST_PROFILE=$profile
 
 work=/run/viommu-itest
-bus_path=$work/bus
-export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$bus_path
 export VIOMMU_TEST_POLKIT_LOG=$work/polkit.log
 # A sanitizer build (--enable-sanitizers) reports into the daemon's log;
 # leaks are the daemon's business, not its clients'.
@@ -59,74 +72,44 @@ mock_devices=no
 { [ "$profile" = mock ] || [ "$kernel_major" -ge 7 ]; } && mock_devices=yes
 
 rm -rf "$work"
-mkdir -p "$work/policy.d"
+mkdir -p "$work"
 chmod 755 "$work"
-# The private bus listens on $bus_path rather than bus.conf's system-like
-# path, so that it never meets another test's bus.
-sed "s|<listen>[^<]*</listen>|<listen>unix:path=$bus_path</listen>|" "$src/tests/integration/bus.conf" >"$work/bus.conf"
-cp "$src/dbus/org.viommu1.conf" "$work/policy.d/"
 
-# The first vfio device is the configuration's to give to a user, the
-# second to a unit.
+# The vfio devices are the configuration's to give: the first to a user,
+# the second to a group and to the instances of a template unit.
 read -r -a vfio_devices <<<"${VIOMMU_TEST_VFIO_DEVICES:-}"
-allowed_bdf= unit_bdf=
-[ ${#vfio_devices[@]} -gt 1 ] && allowed_bdf=${vfio_devices[0]%%=*} unit_bdf=${vfio_devices[1]%%=*}
+allowed_bdf='' second_bdf=''
+[ ${#vfio_devices[@]} -gt 0 ] && allowed_bdf=${vfio_devices[0]%%=*}
+[ ${#vfio_devices[@]} -gt 1 ] && second_bdf=${vfio_devices[1]%%=*}
 {
 	echo '{'
 	if [ -n "$allowed_bdf" ]; then
-		echo '  "allow": ['
-		echo "    { \"devices\": [ { \"pci\": \"$allowed_bdf\" } ], \"users\": [ $VIOMMU_TEST_CONFIG_UID ] },"
-		echo "    { \"devices\": [ { \"pci\": \"$unit_bdf\" } ], \"units\": [ \"$VIOMMU_TEST_UNIT_TEMPLATE\" ] }"
-		echo '  ],'
+		echo "  \"allow\": [ { \"devices\": [ { \"pci\": \"$allowed_bdf\" } ], \"users\": [ $VIOMMU_TEST_CONFIG_UID ] }"
+		[ -z "$second_bdf" ] ||
+			echo "           , { \"devices\": [ { \"pci\": \"$second_bdf\" } ], \"groups\": [ \"$VIOMMU_TEST_GROUP\" ] }" \
+			     "           , { \"devices\": [ { \"pci\": \"$second_bdf\" } ], \"units\": [ \"$VIOMMU_TEST_UNIT_TEMPLATE\" ] }"
+		echo "           ],"
 	fi
 	echo "  \"limits\": { \"objects\": $VIOMMU_TEST_LIMIT_OBJECTS, \"devices\": $VIOMMU_TEST_LIMIT_DEVICES,"
 	echo "              \"pinned-bytes\": $VIOMMU_TEST_LIMIT_PINNED }"
 	echo '}'
 } >"$work/viommud.conf"
 
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-}
-trap cleanup EXIT
+# shellcheck source-path=SCRIPTDIR source=private-bus.sh
+. "$src/tests/integration/private-bus.sh"
+trap private_bus_stop EXIT
 
-wait_for() { # SECONDS COMMAND...: until COMMAND succeeds
-	local end=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -lt $end ] || return 1
-		sleep 0.1
-	done
-}
-has_owner() { busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s "$1" | grep -qx 'b true'; }
-
-dbus-daemon --config-file="$work/bus.conf" --nofork --nopidfile >"$work/dbus.log" 2>&1 &
-pids+=($!)
-wait_for 10 test -S "$bus_path" || { cat "$work/dbus.log"; echo "run-in-guest: the bus did not start" >&2; exit 1; }
-
-"$polkit" --allow-uid="$VIOMMU_TEST_POLKIT_UID" --deny-uid="$VIOMMU_TEST_OTHER_UID" \
-	>"$VIOMMU_TEST_POLKIT_LOG" 2>&1 &
-pids+=($!)
-chmod 644 "$VIOMMU_TEST_POLKIT_LOG"
-wait_for 10 grep -q '^fake-polkit: ready' "$VIOMMU_TEST_POLKIT_LOG" ||
-	{ cat "$VIOMMU_TEST_POLKIT_LOG"; echo "run-in-guest: fake-polkit did not start" >&2; exit 1; }
+private_bus_start "$work" || { echo "run-in-guest: the bus did not start" >&2; exit 1; }
+private_bus_polkit "$polkit" "$VIOMMU_TEST_POLKIT_LOG" --allow-uid="$VIOMMU_TEST_POLKIT_UID" \
+	--challenge-uid="$VIOMMU_TEST_CHALLENGE_UID" --deny-uid="$VIOMMU_TEST_OTHER_UID" ||
+	{ echo "run-in-guest: fake-polkit did not start" >&2; exit 1; }
 
 # start_viommud LOG ARGS...: starts the daemon and waits for its name.
 start_viommud() {
 	local log=$1
 	shift
-	ASAN_OPTIONS=$daemon_asan_options \
-		"$viommud" --address="$DBUS_SYSTEM_BUS_ADDRESS" --config="$work/viommud.conf" "$@" >"$log" 2>&1 &
-	viommud_pid=$!
-	pids+=("$viommud_pid")
-	if ! wait_for 20 has_owner org.viommu1; then
-		cat "$log"
-		echo "run-in-guest: viommud did not take its name" >&2
-		exit 1
-	fi
+	ASAN_OPTIONS=$daemon_asan_options private_bus_viommud "$viommud" "$log" --config="$work/viommud.conf" "$@" ||
+		{ echo "run-in-guest: viommud did not take its name" >&2; exit 1; }
 }
 
 # answers: viommud is there and answers calls.
@@ -141,14 +124,8 @@ stop_viommud() {
 	if ! kill -0 "$viommud_pid" 2>/dev/null; then
 		fail "viommud died during the tests"
 	fi
-	kill -TERM "$viommud_pid" 2>/dev/null
-	# A watchdog for a daemon that ignores it.
-	(sleep 20 && kill -KILL "$viommud_pid" 2>/dev/null) &
-	local watchdog=$!
-	wait "$viommud_pid"
-	rc=$?
-	kill "$watchdog" 2>/dev/null
-	wait "$watchdog" 2>/dev/null
+	private_bus_viommud_stop
+	rc=$viommud_status
 	if [ "$rc" -eq 0 ]; then
 		pass "viommud exited with status 0 on SIGTERM"
 	elif [ "$rc" -eq $((128 + 9)) ]; then

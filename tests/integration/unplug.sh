@@ -1,21 +1,23 @@
 #!/bin/bash
 # A claimed, attached vfio-pci device is unplugged from the host (sysfs
 # remove): vfio-pci asks for the device back through its request eventfd,
-# viommud lets it go with everything made for it and tells the session, and
-# the unplug completes instead of waiting for the session to end; the
-# Manager's DeviceRemoved signal follows. On the way, a running viommud's
-# configuration is reloaded with SIGHUP: a bad file is rejected whole and
-# the running one stays, a good one is taken and its changes logged.
+# viommud lets it go with everything made for it and tells the session (its
+# NObjects changes), and the unplug completes instead of waiting for the
+# session to end; the Manager's DeviceRemoved signal follows. A rescan of the
+# PCI bus brings the device back, and DeviceAdded announces it. On the way, a
+# running viommud's configuration is reloaded with SIGHUP: a bad file is
+# rejected whole and the running one stays, a good one is taken and its
+# changes logged.
 #
 #   tests/integration/unplug.sh BUILDDIR
 #
 # Runs as root inside the vtd-profile test VM and removes the last device of
-# VIOMMU_TEST_VFIO_DEVICES for good: run it after every other test of the
-# boot. Exit status: 0 passed, 1 failed, 77 skipped (not the vtd profile).
+# VIOMMU_TEST_VFIO_DEVICES; it comes back unbound from vfio-pci: run this
+# after every other test of the boot. Exit status: 0 passed, 1 failed, 77
+# skipped (not the vtd profile).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-srcdir=$(cd "$here/../.." && pwd)
 build=${1:?usage: unplug.sh BUILDDIR}
 viommud=$build/daemon/viommud
 
@@ -27,30 +29,23 @@ bdf=${pair%%=*}
 
 run=$(mktemp -d /run/viommu-unplug.XXXXXX)
 pids=()
+# shellcheck source-path=SCRIPTDIR source=private-bus.sh
+. "$here/private-bus.sh"
 cleanup() {
 	local rc=$?
 	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+	private_bus_stop
 	wait 2>/dev/null || true
 	[ "$rc" -eq 0 ] || sed 's/^/  viommud: /' "$run/viommud.log" 2>/dev/null || true
 	rm -rf "$run"
 }
 trap cleanup EXIT
 
-mkdir "$run/policy.d"
-cp "$here/bus.conf" "$run/bus.conf"
-cp "$srcdir/dbus/org.viommu1.conf" "$run/policy.d/"
-export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$run/bus
-dbus-daemon --config-file="$run/bus.conf" --address="$DBUS_SYSTEM_BUS_ADDRESS" --nofork --nopidfile &
-pids+=($!)
-for _ in $(seq 50); do [ -S "$run/bus" ] && break; sleep 0.1; done
 echo '{"limits": {"objects": 100}}' >"$run/viommud.conf"
-"$viommud" --address="$DBUS_SYSTEM_BUS_ADDRESS" --config="$run/viommud.conf" >"$run/viommud.log" 2>&1 &
-daemon_pid=$!
-pids+=($daemon_pid)
-for _ in $(seq 100); do
-	busctl --system status org.viommu1 >/dev/null 2>&1 && break
-	sleep 0.1
-done
+private_bus_start "$run" || fail "dbus-daemon did not start"
+private_bus_viommud "$viommud" "$run/viommud.log" --config="$run/viommud.conf" ||
+	fail "viommud did not take its bus name"
+daemon_pid=$viommud_pid
 
 # SIGHUP: a file with a typo is refused and changes nothing; a good one is
 # taken, its change named in the log.
@@ -81,6 +76,12 @@ b call org.viommu1 "$session" org.viommu1.Session Attach oo "$device" "$ioas" >/
 b call org.viommu1 "$session" org.viommu1.Session AllocHWPT ooouuay "$device" "$ioas" / 0 0 0 >/dev/null
 [ "$(b get-property org.viommu1 "$session" org.viommu1.Session NObjects)" = "u 3" ] ||
 	fail "the session should hold the device, the IOAS and a HWPT"
+# The session's signals, as a VMM watching it sees them (line-buffered: the
+# file is read while gdbus runs).
+stdbuf -oL gdbus monitor --system --dest org.viommu1 --object-path "$session" >"$run/session-signals" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do grep -q 'Monitoring' "$run/session-signals" && break; sleep 0.1; done
+grep -q 'Monitoring' "$run/session-signals" || fail "gdbus monitor did not start: $(cat "$run/session-signals")"
 
 # The remove blocks in the kernel until viommud closes the device.
 timeout 30 sh -c "echo 1 >/sys/bus/pci/devices/$bdf/remove" || fail "the unplug of $bdf did not complete"
@@ -94,6 +95,12 @@ for _ in $(seq 20); do
 done
 [ "$(b get-property org.viommu1 "$session" org.viommu1.Session NObjects)" = "u 1" ] ||
 	fail "the session still holds objects of the unplugged device"
+# and says so: NObjects emits its change.
+for _ in $(seq 50); do grep -q "'NObjects': <uint32 1>" "$run/session-signals" && break; sleep 0.1; done
+grep -q "'NObjects': <uint32 1>" "$run/session-signals" ||
+	fail "no PropertiesChanged for NObjects of $session: $(cat "$run/session-signals")"
+grep -q "DeviceGone (objectpath '$device', '$bdf')" "$run/session-signals" ||
+	fail "no DeviceGone signal for $device: $(cat "$run/session-signals")"
 out=$(b call org.viommu1 "$session" org.viommu1.Session ClaimDevice sb "$bdf" false 2>&1) &&
 	fail "claiming the unplugged device succeeded"
 [[ $out == *"No device $bdf"* ]] || fail "claiming the unplugged device: $out"
@@ -101,4 +108,14 @@ b call org.viommu1 "$session" org.viommu1.Session Close >/dev/null
 for _ in $(seq 50); do grep -q '"DeviceRemoved"' "$run/signals" && break; sleep 0.1; done
 grep -q "\"signal\":\"DeviceRemoved\",\"name\":\"$bdf\"" "$run/signals" ||
 	fail "no DeviceRemoved signal for $bdf: $(cat "$run/signals")"
-echo "unplug: PASS: $bdf unplugged while claimed and attached; configuration reloaded"
+
+# The device comes back with a rescan of the bus: DeviceAdded, and the
+# daemon knows it again.
+echo 1 >/sys/bus/pci/rescan
+[ -e "/sys/bus/pci/devices/$bdf" ] || fail "$bdf did not come back on a rescan"
+for _ in $(seq 50); do grep -q "\"signal\":\"DeviceAdded\",\"name\":\"$bdf\"" "$run/signals" && break; sleep 0.1; done
+grep -q "\"signal\":\"DeviceAdded\",\"name\":\"$bdf\"" "$run/signals" ||
+	fail "no DeviceAdded signal for $bdf after the rescan: $(cat "$run/signals")"
+out=$(b call org.viommu1 /org/viommu1 org.viommu1.Manager GetDevice s "$bdf" 2>&1) ||
+	fail "viommud does not know $bdf after the rescan: $out"
+echo "unplug: PASS: $bdf unplugged while claimed and attached, and rescanned; configuration reloaded"

@@ -44,7 +44,7 @@ if [ "$profile" = vtd ]; then
 	0 | 77) ;;
 	*) echo "qemu-delegation: FAIL: exit status $rc"; status=1 ;;
 	esac
-	# Last: it takes a device away from the machine.
+	# Last: it unplugs a device, which a rescan brings back without vfio-pci.
 	"$(dirname "$0")/../integration/unplug.sh" "$build" || status=1
 fi
 exit $status
