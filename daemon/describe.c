@@ -9,6 +9,7 @@
 #include "describe.h"
 #include "json-util.h"
 #include "mapping-index.h"
+#include "record.h"
 #include "session.h"
 #include "util.h"
 #include "viommu-topology.h"
@@ -100,24 +101,11 @@ static int describe_session(Session *s, struct json_object **ret) {
         r |= json_add(j, "delegated", json_object_new_boolean(s->delegated));
         r |= json_add(j, "created", json_object_new_int64((int64_t) s->created));
         r |= json_add(j, "mapped-bytes", json_new_hex(s->mapped_bytes, 0));
-        objects = json_object_new_array();
-        if (!objects || r < 0)
+        if (r < 0)
                 return -ENOMEM;
-        /* Oldest first, the order they were made in. */
-        Object *last = s->objects;
-        while (last && last->objects_next)
-                last = last->objects_next;
-        for (Object *o = last; o; o = o->objects_prev) {
-                struct json_object *jo;
-
-                r = describe_object(o, &jo);
-                if (r < 0)
-                        return r;
-                if (json_object_array_add(objects, jo) < 0) {
-                        json_object_put(jo);
-                        return -ENOMEM;
-                }
-        }
+        r = session_objects_to_json(s, describe_object, &objects);
+        if (r < 0)
+                return r;
         r = json_add(j, "objects", TAKE_PTR(objects));
         if (r < 0)
                 return r;

@@ -91,15 +91,39 @@ static int record_object(Object *o, struct json_object **ret) {
         return 0;
 }
 
+int session_objects_to_json(Session *s, int (*object_to_json)(Object *o, struct json_object **ret),
+                            struct json_object **ret) {
+        _cleanup_(json_object_putp) struct json_object *a = json_object_new_array();
+        Object *last;
+        int r;
+
+        if (!a)
+                return -ENOMEM;
+        /* Oldest first: every object comes after what it uses. */
+        for (last = s->objects; last && last->objects_next; last = last->objects_next)
+                ;
+        for (Object *o = last; o; o = o->objects_prev) {
+                struct json_object *jo;
+
+                r = object_to_json(o, &jo);
+                if (r < 0)
+                        return r;
+                if (json_object_array_add(a, jo) < 0) {
+                        json_object_put(jo);
+                        return -ENOMEM;
+                }
+        }
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
 int session_record_to_json(Session *s, struct json_object **ret) {
         _cleanup_(json_object_putp) struct json_object *j = json_object_new_object(), *objects = NULL,
                                                        *backings = NULL;
-        Object *last;
         int r = 0;
 
-        objects = json_object_new_array();
         backings = json_object_new_array();
-        if (!j || !objects || !backings)
+        if (!j || !backings)
                 return -ENOMEM;
         r |= json_add(j, "record-version", json_object_new_int(RECORD_VERSION));
         r |= json_add(j, "id", json_object_new_int64(s->id));
@@ -120,20 +144,9 @@ int session_record_to_json(Session *s, struct json_object **ret) {
         if (r < 0)
                 return -ENOMEM;
 
-        /* Oldest first: every object comes after what it uses. */
-        for (last = s->objects; last && last->objects_next; last = last->objects_next)
-                ;
-        for (Object *o = last; o; o = o->objects_prev) {
-                struct json_object *jo;
-
-                r = record_object(o, &jo);
-                if (r < 0)
-                        return r;
-                if (json_object_array_add(objects, jo) < 0) {
-                        json_object_put(jo);
-                        return -ENOMEM;
-                }
-        }
+        r = session_objects_to_json(s, record_object, &objects);
+        if (r < 0)
+                return r;
         r = json_add(j, "objects", TAKE_PTR(objects));
         if (r < 0)
                 return r;

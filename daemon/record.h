@@ -17,6 +17,11 @@
 
 int session_record_to_json(Session *s, struct json_object **ret);
 
+/* The session's objects as a JSON array, oldest first, each as
+ * object_to_json() writes it: shared with Describe. */
+int session_objects_to_json(Session *s, int (*object_to_json)(Object *o, struct json_object **ret),
+                            struct json_object **ret);
+
 /*
  * Rebuilds the session j records, around iommufd, asking the kernel nothing;
  * takes iommufd on success. Devices come back without their fds

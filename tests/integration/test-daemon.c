@@ -342,6 +342,24 @@ static int read_fd(sd_bus_message *reply) {
         return copy;
 }
 
+/* "ouh" replies (fault queues, vEVENTQs): the object's path, the kernel's id
+ * and the fd, the caller's own. */
+static char *reply_object_fd(sd_bus_message *reply, uint32_t *ret_id, int *ret_fd) {
+        const char *path;
+        uint32_t id;
+        char *p;
+
+        assert_non_null(reply);
+        assert_true(sd_bus_message_read(reply, "ou", &path, &id) > 0);
+        p = strdup(path);
+        assert_non_null(p);
+        *ret_fd = read_fd(reply);
+        sd_bus_message_unref(reply);
+        if (ret_id)
+                *ret_id = id;
+        return p;
+}
+
 static sd_bus_message *get_property(sd_bus *bus, const char *path, const char *iface, const char *name,
                                     const char *type) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -1091,19 +1109,12 @@ static void test_fault_queue(void **state) {
         struct iommu_hwpt_pgfault fault[2];
         struct iommu_hwpt_page_response resp;
         uint32_t fq_id;
-        sd_bus_message *reply;
-        const char *p;
         ssize_t l;
 
         parent = alloc_hwpt(f->bus, f->session, f->dev, f->ioas, NULL, IOMMU_HWPT_ALLOC_NEST_PARENT,
                             IOMMU_HWPT_DATA_NONE, NULL, 0, NULL);
-        reply = CALL(f->bus, f->session, I_SESSION, "AllocFaultQueue", NULL);
-        assert_true(sd_bus_message_read(reply, "ou", &p, &fq_id) > 0);
-        fq = strdup(p);
-        assert_non_null(fq);
+        fq = reply_object_fd(CALL(f->bus, f->session, I_SESSION, "AllocFaultQueue", NULL), &fq_id, &fd);
         assert_true(fq_id > 0);
-        fd = read_fd(reply);
-        sd_bus_message_unref(reply);
 
         iopf = alloc_nested(f->bus, f->session, f->dev, parent, fq, 0, NULL);
         attach(f->bus, f->session, f->dev, iopf);
@@ -1323,9 +1334,7 @@ static void test_properties_changed(void **state) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         struct iommu_viommu_selftest data = {};
         Watcher *w = watcher_new();
-        sd_bus_message *reply;
         uint64_t copied;
-        const char *p;
         int fd;
         sd_bus *ch;
 
@@ -1385,13 +1394,7 @@ static void test_properties_changed(void **state) {
 
         /* Every kind of object counts, made and destroyed. */
         watcher_reset(w);
-        reply = CALL(f->bus, f->session, I_SESSION, "AllocFaultQueue", NULL);
-        assert_true(sd_bus_message_read(reply, "o", &p) > 0);
-        fq = strdup(p);
-        assert_non_null(fq);
-        assert_true(sd_bus_message_skip(reply, "u") >= 0);
-        fd = read_fd(reply);
-        sd_bus_message_unref(reply);
+        fq = reply_object_fd(CALL(f->bus, f->session, I_SESSION, "AllocFaultQueue", NULL), NULL, &fd);
         assert_changed(w, f->session, I_SESSION, "NObjects", "3");
         close(fd);
         watcher_reset(w);
@@ -1422,14 +1425,8 @@ static void test_properties_changed(void **state) {
                 check_emitting_properties_covered(f, parent, viommu);
                 if (kernel_at_least(6, 15)) {
                         watcher_reset(w);
-                        reply = CALL(f->bus, f->session, I_SESSION, "AllocVEventQ", "ouu", viommu,
-                                     (uint32_t) IOMMU_VEVENTQ_TYPE_SELFTEST, 2);
-                        assert_true(sd_bus_message_read(reply, "o", &p) > 0);
-                        veventq = strdup(p);
-                        assert_non_null(veventq);
-                        assert_true(sd_bus_message_skip(reply, "u") >= 0);
-                        fd = read_fd(reply);
-                        sd_bus_message_unref(reply);
+                        veventq = reply_object_fd(CALL(f->bus, f->session, I_SESSION, "AllocVEventQ", "ouu", viommu,
+                                                       (uint32_t) IOMMU_VEVENTQ_TYPE_SELFTEST, 2), NULL, &fd);
                         assert_changed(w, f->session, I_SESSION, "NObjects", "6");
                         close(fd);
                         watcher_reset(w);
@@ -1574,13 +1571,8 @@ static void test_viommu(void **state) {
         attach(f->bus, f->session, f->dev, nested);
         check_mapping(f->bus, f->session, f->dev, iova, BUF_SIZE, f->memfd, 0);
 
-        reply = CALL(f->bus, f->session, I_SESSION, "AllocVEventQ", "ouu", viommu,
-                     (uint32_t) IOMMU_VEVENTQ_TYPE_SELFTEST, depth);
-        assert_true(sd_bus_message_read(reply, "ou", &p, &id) > 0);
-        q = strdup(p);
-        assert_non_null(q);
-        fd = read_fd(reply);
-        sd_bus_message_unref(reply);
+        q = reply_object_fd(CALL(f->bus, f->session, I_SESSION, "AllocVEventQ", "ouu", viommu,
+                                 (uint32_t) IOMMU_VEVENTQ_TYPE_SELFTEST, depth), &id, &fd);
         CALL_FAILS(E_BUSY, f->bus, f->session, I_SESSION, "AllocVEventQ", "ouu", viommu,
                    (uint32_t) IOMMU_VEVENTQ_TYPE_SELFTEST, 2);
 
@@ -3166,8 +3158,6 @@ static void test_record(void **state) {
         _cleanup_close_ int other = memfd_new("other", BUF_SIZE, 0x5a), fault_fd = -EBADF;
         _cleanup_free_ char *ioas2 = NULL, *parent = NULL, *fq = NULL, *nested = NULL;
         struct json_object *rec, *o;
-        sd_bus_message *reply;
-        const char *p;
 
         assert_int_equal(map(f->bus, f->ioas, f->memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW), iova);
         assert_int_equal(map(f->bus, f->ioas, other, PAGE, 2 * PAGE, iova + 0x100000,
@@ -3177,12 +3167,7 @@ static void test_record(void **state) {
                 (uint32_t) (IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE));
         parent = alloc_hwpt(f->bus, f->session, f->dev, f->ioas, NULL, IOMMU_HWPT_ALLOC_NEST_PARENT,
                             IOMMU_HWPT_DATA_NONE, NULL, 0, NULL);
-        reply = CALL(f->bus, f->session, I_SESSION, "AllocFaultQueue", NULL);
-        assert_true(sd_bus_message_read(reply, "ou", &p, NULL) > 0);
-        fq = strdup(p);
-        assert_non_null(fq);
-        fault_fd = read_fd(reply);
-        sd_bus_message_unref(reply);
+        fq = reply_object_fd(CALL(f->bus, f->session, I_SESSION, "AllocFaultQueue", NULL), NULL, &fault_fd);
         nested = alloc_nested(f->bus, f->session, f->dev, parent, fq, 0, NULL);
         attach(f->bus, f->session, f->dev, nested);
 
