@@ -32,6 +32,7 @@ static const char *arg_bus = "system";
 static const char *arg_address;
 static const char *arg_config = CONFIG_DEFAULT_PATH;
 static bool arg_mock_devices;
+static bool arg_check_config;
 
 int daemon_topology(Daemon *d, const struct viommu_topology **ret) {
         int r;
@@ -59,19 +60,21 @@ static void help(void) {
                "     --address=ADDRESS    Serve on the bus at this D-Bus address instead\n"
                "     --config=PATH        Read the configuration from PATH\n"
                "                          (default: /etc/viommu/viommud.conf)\n"
+               "     --check-config       Check the configuration, say what it allows, and exit\n"
                "     --test-mock-devices  Let sessions create the kernel's mock devices (testing only)\n"
                "  -v --verbose            Log every mapping and object\n",
                program_invocation_short_name);
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_BUS, ARG_ADDRESS, ARG_CONFIG, ARG_MOCK };
+        enum { ARG_VERSION = 0x100, ARG_BUS, ARG_ADDRESS, ARG_CONFIG, ARG_CHECK_CONFIG, ARG_MOCK };
         static const struct option options[] = {
                 { "help",              no_argument,       NULL, 'h'         },
                 { "version",           no_argument,       NULL, ARG_VERSION },
                 { "bus",               required_argument, NULL, ARG_BUS     },
                 { "address",           required_argument, NULL, ARG_ADDRESS },
                 { "config",            required_argument, NULL, ARG_CONFIG  },
+                { "check-config",      no_argument,       NULL, ARG_CHECK_CONFIG },
                 { "test-mock-devices", no_argument,       NULL, ARG_MOCK    },
                 { "verbose",           no_argument,       NULL, 'v'         },
                 {}
@@ -98,6 +101,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_CONFIG:
                         arg_config = optarg;
+                        break;
+                case ARG_CHECK_CONFIG:
+                        arg_check_config = true;
                         break;
                 case ARG_MOCK:
                         arg_mock_devices = true;
@@ -165,6 +171,32 @@ static int load_config(Daemon *d) {
         r = config_load(arg_config, &d->config, &error);
         if (r < 0)
                 return log_error_errno(r, "Configuration rejected: %s", error ?: strerror(-r));
+        return 0;
+}
+
+/* --check-config: what a SIGHUP would load, checked before it is sent. What
+ * the file sets is told as its difference from the defaults. */
+static int check_config(void) {
+        _cleanup_(config_freep) Config *c = NULL, *defaults = NULL;
+        _cleanup_free_ char *error = NULL, *changes = NULL;
+        int r;
+
+        r = config_load(arg_config, &c, &error);
+        if (r < 0) {
+                fprintf(stderr, "%s\n", error ?: strerror(-r));
+                return r;
+        }
+        r = config_new(&defaults);
+        if (r >= 0)
+                r = config_diff(defaults, c, &changes);
+        if (r < 0)
+                return log_error_errno(r, "Cannot compare the configuration with the defaults: %m");
+        if (access(arg_config, F_OK) < 0 && errno == ENOENT)
+                printf("%s: no such file, so the defaults apply\n", arg_config);
+        else
+                printf("%s: valid%s\n", arg_config, r == 0 ? ", the same as the defaults" : "");
+        if (changes)
+                printf("%s\n", changes);
         return 0;
 }
 
@@ -248,6 +280,8 @@ int main(int argc, char *argv[]) {
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        if (arg_check_config)
+                return check_config() < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
         d.mock_devices = arg_mock_devices;
         if (d.mock_devices)
                 log_warning("Mock devices are enabled: this daemon is for testing only");

@@ -148,3 +148,7 @@ tests_unit_test_record_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_unit_test_record_LDADD = lib/libviommu.la lib/libviommu-internal.la lib/mock/libviommu-mock.la \
 	$(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
 EXTRA_DIST += tests/data/record-sample.json
+
+# viommud --check-config, on good, bad and missing files.
+TESTS += tests/unit/test-check-config.sh
+EXTRA_DIST += tests/unit/test-check-config.sh
