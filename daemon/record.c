@@ -13,8 +13,12 @@
 
 /* ---- writing ------------------------------------------------------------- */
 
-static struct json_object *path_or_null(Object *o) {
-        return o ? json_object_new_string(o->path) : json_object_new_null();
+/* json-c's null is a NULL object, which json_add() would take for a failed
+ * allocation. */
+static int json_add_path_or_null(struct json_object *j, const char *key, Object *o) {
+        if (!o)
+                return json_object_object_add(j, key, NULL) < 0 ? -ENOMEM : 0;
+        return json_add(j, key, json_object_new_string(o->path));
 }
 
 static int record_device(Object *o, struct json_object *j) {
@@ -37,7 +41,7 @@ static int record_device(Object *o, struct json_object *j) {
         r |= json_add(j, "mock", json_object_new_boolean(o->device.mock));
         r |= json_add(j, "bound", json_object_new_boolean(o->device.bound));
         r |= json_add(j, "stdev-id", json_object_new_int64(o->device.stdev_id));
-        r |= json_add(j, "attached", path_or_null(o->device.attached));
+        r |= json_add_path_or_null(j, "attached", o->device.attached);
         r |= json_add(j, "attached-pt", json_object_new_int64(o->device.attached_pt));
         r |= json_add(j, "pasids", TAKE_PTR(pasids));
         return r < 0 ? -ENOMEM : 0;

@@ -152,3 +152,38 @@ EXTRA_DIST += tests/data/record-sample.json
 # viommud --check-config, on good, bad and missing files.
 TESTS += tests/unit/test-check-config.sh
 EXTRA_DIST += tests/unit/test-check-config.sh
+
+# Fuzz targets for what the daemon reads from files (tests/fuzz/fuzz.h).
+# make check runs each over its corpus, tests/fuzz/corpus/NAME/; configured
+# with --enable-libfuzzer they link libFuzzer instead, for
+# tests/fuzz/run-fuzzers.
+FUZZ_TARGETS = tests/fuzz/fuzz-config tests/fuzz/fuzz-record tests/fuzz/fuzz-mapping-index
+check_PROGRAMS += $(FUZZ_TARGETS)
+if ENABLE_LIBFUZZER
+FUZZ_DRIVER =
+FUZZ_LINK_FLAGS = $(LDFLAGS_NO_INSTALL) -fsanitize=fuzzer
+else
+FUZZ_DRIVER = tests/fuzz/fuzz-main.c
+FUZZ_LINK_FLAGS = $(LDFLAGS_NO_INSTALL)
+TESTS += $(FUZZ_TARGETS)
+endif
+FUZZ_CORPUS = $(abs_top_srcdir)/tests/fuzz/corpus
+tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz.h tests/fuzz/fuzz-config.c $(FUZZ_DRIVER) \
+	daemon/config.c daemon/config.h
+tests_fuzz_fuzz_config_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS=\"$(FUZZ_CORPUS)/config\"
+tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_fuzz_fuzz_config_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_config_LDADD = lib/libviommu-internal.la $(JSONC_LIBS)
+tests_fuzz_fuzz_record_SOURCES = tests/fuzz/fuzz.h tests/fuzz/fuzz-record.c $(FUZZ_DRIVER) \
+	daemon/record.c daemon/record.h daemon/session.c daemon/session.h
+tests_fuzz_fuzz_record_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -DFUZZ_CORPUS=\"$(FUZZ_CORPUS)/record\"
+tests_fuzz_fuzz_record_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS)
+tests_fuzz_fuzz_record_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_record_LDADD = lib/libviommu.la lib/libviommu-internal.la lib/mock/libviommu-mock.la \
+	$(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
+tests_fuzz_fuzz_mapping_index_SOURCES = tests/fuzz/fuzz.h tests/fuzz/fuzz-mapping-index.c $(FUZZ_DRIVER)
+tests_fuzz_fuzz_mapping_index_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS=\"$(FUZZ_CORPUS)/mapping-index\"
+tests_fuzz_fuzz_mapping_index_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_fuzz_fuzz_mapping_index_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_mapping_index_LDADD = lib/libviommu-internal.la $(JSONC_LIBS)
+EXTRA_DIST += tests/fuzz/run-fuzzers tests/fuzz/corpus

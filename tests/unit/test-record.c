@@ -3,9 +3,9 @@
 /*
  * The session record (daemon/record.c): a recorded session comes back whole
  * (objects, who uses whom, attachments, mappings and the backings they hold)
- * and writes out as it was read; a record that does not hold together is
- * refused with -EBADMSG and leaves nothing behind. The sessions here have no
- * iommufd, so nothing reaches the kernel.
+ * and writes out as it was read, a detached device too; a record that does
+ * not hold together is refused with -EBADMSG and leaves nothing behind. The
+ * sessions here have no iommufd, so nothing reaches the kernel.
  */
 
 #include <stdarg.h>
@@ -90,6 +90,25 @@ static void test_round_trip(void **state) {
 
         session_free(s);
         assert_null(d.sessions);
+}
+
+/* A detached device records its attachment as null. */
+static void test_detached(void **state) {
+        _cleanup_(json_object_putp) struct json_object *rec = sample(), *again = NULL;
+        Daemon d = {};
+        Session *s = NULL;
+        Object *dev;
+
+        assert_int_equal(json_object_object_add(object_at(rec, 0), "attached", NULL), 0);
+        assert_int_equal(json_object_object_add(object_at(rec, 0), "attached-pt", json_object_new_int(0)), 0);
+        assert_int_equal(session_record_from_json(&d, rec, -EBADF, &s), 0);
+        dev = object_find(s, S "device/_33");
+        assert_null(dev->device.attached);
+        assert_int_equal(object_find(s, S "hwpt/_39")->n_users, 0);
+
+        assert_int_equal(session_record_to_json(s, &again), 0);
+        assert_true(json_object_equal(rec, again));
+        session_free(s);
 }
 
 static void test_id_taken(void **state) {
@@ -219,6 +238,7 @@ static void test_malformed(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip),
+                cmocka_unit_test(test_detached),
                 cmocka_unit_test(test_id_taken),
                 cmocka_unit_test(test_malformed),
         };
