@@ -12,6 +12,10 @@ daemon_viommud_SOURCES = \
 	daemon/session.c \
 	daemon/record.h \
 	daemon/record.c \
+	daemon/fdstore.h \
+	daemon/fdstore.c \
+	daemon/restart.h \
+	daemon/restart.c \
 	daemon/session-dbus.h \
 	daemon/session-dbus.c \
 	daemon/manager-dbus.c \

@@ -8,6 +8,7 @@
 #include "bus-errors.h"
 #include "bus-util.h"
 #include "describe.h"
+#include "fdstore.h"
 #include "session.h"
 #include "session-dbus.h"
 #include "log.h"
@@ -76,6 +77,7 @@ static int method_get_device(sd_bus_message *m, void *userdata, sd_bus_error *er
 static int method_open_session(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Daemon *d = userdata;
         bool persistent = false, delegated = false;
+        char store_name[FDSTORE_NAME_MAX];
         Session *s;
         uid_t uid;
         int r;
@@ -121,11 +123,14 @@ static int method_open_session(sd_bus_message *m, void *userdata, sd_bus_error *
         r = session_new(d, uid, sd_bus_message_get_sender(m) ?: "", persistent, delegated, &s);
         if (r < 0)
                 return bus_error_kernel(error, r, "Opening /dev/iommu");
-        r = session_track_owner(s, m);
+        r = session_track_owner(s, sd_bus_message_get_bus(m));
         if (r < 0) {
                 session_free(s);
                 return r;
         }
+        r = fdstore_add(fdstore_name(s, NULL, store_name), s->iommufd);
+        if (r < 0)
+                log_warning("session %u: not in the fd store (%s): a restart ends it", s->id, strerror(-r));
 
         log_session(s, "opened by %s (uid %u)%s%s", s->owner, (unsigned) uid,
                     persistent ? ", persistent" : "", delegated ? ", delegated" : "");

@@ -16,6 +16,7 @@
 #include "bus-errors.h"
 #include "bus-util.h"
 #include "channel.h"
+#include "fdstore.h"
 #include "hotplug.h"
 #include "log.h"
 #include "mock/viommu-mock.h"
@@ -78,15 +79,15 @@ static int on_owner_gone(sd_bus_track *track, void *userdata) {
         return 0;
 }
 
-int session_track_owner(Session *s, sd_bus_message *m) {
+int session_track_owner(Session *s, sd_bus *bus) {
         int r;
 
         if (s->persistent)
                 return 0;
-        r = sd_bus_track_new(sd_bus_message_get_bus(m), &s->track, on_owner_gone, s);
+        r = sd_bus_track_new(bus, &s->track, on_owner_gone, s);
         if (r < 0)
                 return r;
-        return sd_bus_track_add_sender(s->track, m);
+        return sd_bus_track_add_name(s->track, s->owner);
 }
 
 static int session_authorize(Session *s, sd_bus_message *m, sd_bus_error *error) {
@@ -134,6 +135,7 @@ static int method_claim_device(sd_bus_message *m, void *userdata, sd_bus_error *
         Daemon *d = s->daemon;
         const struct viommu_topology_device *dev;
         _cleanup_close_ int fd = -EBADF, reply_fd = -EBADF;
+        char store_name[FDSTORE_NAME_MAX];
         Object *claimed, *o;
         const char *name;
         uint32_t dev_id = 0;
@@ -205,6 +207,10 @@ static int method_claim_device(sd_bus_message *m, void *userdata, sd_bus_error *
         }
         o->device.fd = TAKE_FD(fd);
         o->device.bound = !s->delegated;
+        r = fdstore_add(fdstore_name(s, o, store_name), o->device.fd);
+        if (r < 0)
+                log_warning("session %u: %s: not in the fd store (%s): a restart ends the session", s->id,
+                            dev->name, strerror(-r));
         if (o->device.bound) {
                 r = hotplug_watch_device(o);
                 if (r < 0)

@@ -6,6 +6,6 @@
 #include "session.h"
 
 /* Ties the session to its owner's bus connection (unless persistent). */
-int session_track_owner(Session *s, sd_bus_message *m);
+int session_track_owner(Session *s, sd_bus *bus);
 /* Closes a session and tells the bus why. */
 void session_close(Session *s, const char *reason);

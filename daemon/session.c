@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdstore.h"
 #include "mapping-index.h"
 #include "mock/viommu-mock.h"
 #include "session.h"
@@ -441,7 +442,13 @@ static int device_release(Object *o) {
         if (o->device.mock)
                 /* Destroying the mock's test object unbinds and frees it. */
                 return viommu_destroy(s->iommufd, o->device.stdev_id);
-        /* Closing the cdev unbinds the device from the iommufd. */
+        /* Closing the cdev unbinds the device from the iommufd, once the fd
+         * store's copy is gone too. */
+        if (o->device.fd >= 0) {
+                char name[FDSTORE_NAME_MAX];
+
+                fdstore_remove(fdstore_name(s, o, name));
+        }
         o->device.fd = (close(o->device.fd), -EBADF);
         return 0;
 }
@@ -493,7 +500,36 @@ Session *session_find(Daemon *d, const char *path) {
         return NULL;
 }
 
+/* Lets go of the record and the daemon's fds, without a word to the kernel. */
+static Session *session_drop(Session *s) {
+        while (s->objects)
+                object_forget(s->objects);
+
+        for (size_t i = 0; i < s->n_backings; i++)
+                if (s->backings[i].refs > 0 && s->backings[i].addr)
+                        munmap(s->backings[i].addr, s->backings[i].length);
+        free(s->backings);
+
+        if (s->iommufd >= 0)
+                close(s->iommufd);
+        sd_bus_track_unref(s->track);
+
+        if (s->daemon) {
+                if (s->sessions_prev)
+                        s->sessions_prev->sessions_next = s->sessions_next;
+                else
+                        s->daemon->sessions = s->sessions_next;
+                if (s->sessions_next)
+                        s->sessions_next->sessions_prev = s->sessions_prev;
+        }
+        free(s->owner);
+        free(s->path);
+        free(s);
+        return NULL;
+}
+
 Session *session_free(Session *s) {
+        char name[FDSTORE_NAME_MAX];
         bool progress = true;
 
         if (!s)
@@ -521,28 +557,16 @@ Session *session_free(Session *s) {
                         progress = true;
                 }
         }
-        while (s->objects)
-                object_forget(s->objects);
 
-        for (size_t i = 0; i < s->n_backings; i++)
-                if (s->backings[i].refs > 0 && s->backings[i].addr)
-                        munmap(s->backings[i].addr, s->backings[i].length);
-        free(s->backings);
-
+        /* The fd store must not keep alive what the session held. */
+        for (Object *o = s->objects; o; o = o->objects_next)
+                if (o->type == OBJECT_DEVICE && o->device.fd >= 0)
+                        fdstore_remove(fdstore_name(s, o, name));
         if (s->iommufd >= 0)
-                close(s->iommufd);
-        sd_bus_track_unref(s->track);
+                fdstore_remove(fdstore_name(s, NULL, name));
+        return session_drop(s);
+}
 
-        if (s->daemon) {
-                if (s->sessions_prev)
-                        s->sessions_prev->sessions_next = s->sessions_next;
-                else
-                        s->daemon->sessions = s->sessions_next;
-                if (s->sessions_next)
-                        s->sessions_next->sessions_prev = s->sessions_prev;
-        }
-        free(s->owner);
-        free(s->path);
-        free(s);
-        return NULL;
+Session *session_abandon(Session *s) {
+        return s ? session_drop(s) : NULL;
 }

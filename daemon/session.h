@@ -129,6 +129,10 @@ int session_adopt(Daemon *d, unsigned id, int iommufd, uid_t uid, const char *ow
                   bool delegated, uint64_t created, Session **ret);
 /* Destroys every object in dependency order, closes the iommufd; takes NULL. */
 Session *session_free(Session *s);
+/* Forgets the session and closes the daemon's fds without touching the
+ * kernel: for handing it over to the daemon's next run, the fd store keeping
+ * the kernel objects alive meanwhile. Takes NULL. */
+Session *session_abandon(Session *s);
 Session *session_find(Daemon *d, const char *path);
 
 /* Backings are referenced by index from struct viommu_mapping.backing;

@@ -18,7 +18,9 @@
 #include "channel.h"
 #include "config.h"
 #include "daemon.h"
+#include "fdstore.h"
 #include "hotplug.h"
+#include "restart.h"
 #include "log.h"
 #include "session.h"
 #include "session-dbus.h"
@@ -253,9 +255,6 @@ static int setup_bus(Daemon *d) {
         r = sd_bus_attach_event(d->bus, d->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Cannot attach the bus to the event loop: %m");
-        r = sd_bus_request_name(d->bus, VIOMMU_BUS_NAME, 0);
-        if (r < 0)
-                return log_error_errno(r, "Cannot own the name %s: %m", VIOMMU_BUS_NAME);
         return 0;
 }
 
@@ -320,11 +319,28 @@ int main(int argc, char *argv[]) {
         r = setup_bus(&d);
         if (r < 0)
                 goto finish;
+        /* Sessions first: no client sees the daemon without them. */
+        r = restart_take_over(&d);
+        if (r > 0)
+                log_info("Took over %d session(s) from the previous run", r);
+        r = sd_bus_request_name(d.bus, VIOMMU_BUS_NAME, 0);
+        if (r < 0) {
+                log_error_errno(r, "Cannot own the name %s: %m", VIOMMU_BUS_NAME);
+                goto finish;
+        }
 
         (void) sd_notify(false, "READY=1\nSTATUS=Serving");
         log_info("viommud %s serving as %s", PACKAGE_VERSION, VIOMMU_BUS_NAME);
         r = sd_event_loop(d.event);
         (void) sd_notify(false, "STOPPING=1");
+        /* Under a service manager the fd store keeps the sessions for the
+         * next run; else they end here. */
+        if (r >= 0 && fdstore_available()) {
+                int n = restart_hand_over(&d);
+
+                if (n > 0)
+                        log_info("Handed %d session(s) over to the next run", n);
+        }
 
 finish:
         if (r < 0)

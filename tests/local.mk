@@ -141,7 +141,7 @@ EXTRA_DIST += tests/integration/qemu-delegation.sh tests/vm/trixie-root.sh
 check_PROGRAMS += tests/unit/test-record
 TESTS += tests/unit/test-record
 tests_unit_test_record_SOURCES = tests/unit/test-record.c daemon/record.c daemon/record.h daemon/session.c \
-	daemon/session.h
+	daemon/session.h daemon/fdstore.c daemon/fdstore.h
 tests_unit_test_record_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS)
 tests_unit_test_record_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -DTOP_SRCDIR=\"$(abs_top_srcdir)\"
 tests_unit_test_record_LDFLAGS = $(LDFLAGS_NO_INSTALL)
@@ -175,7 +175,7 @@ tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 tests_fuzz_fuzz_config_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_config_LDADD = lib/libviommu-internal.la $(JSONC_LIBS)
 tests_fuzz_fuzz_record_SOURCES = tests/fuzz/fuzz.h tests/fuzz/fuzz-record.c $(FUZZ_DRIVER) \
-	daemon/record.c daemon/record.h daemon/session.c daemon/session.h
+	daemon/record.c daemon/record.h daemon/session.c daemon/session.h daemon/fdstore.c daemon/fdstore.h
 tests_fuzz_fuzz_record_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -DFUZZ_CORPUS=\"$(FUZZ_CORPUS)/record\"
 tests_fuzz_fuzz_record_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS)
 tests_fuzz_fuzz_record_LDFLAGS = $(FUZZ_LINK_FLAGS)
@@ -187,3 +187,11 @@ tests_fuzz_fuzz_mapping_index_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 tests_fuzz_fuzz_mapping_index_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_mapping_index_LDADD = lib/libviommu-internal.la $(JSONC_LIBS)
 EXTRA_DIST += tests/fuzz/run-fuzzers tests/fuzz/corpus
+
+# A stand-in for systemd's fd store (sd_notify FDSTORE=1, LISTEN_FDS on
+# restart), under which the test VM, not booted by systemd, restarts viommud.
+check_PROGRAMS += tests/integration/fdstore-harness
+tests_integration_fdstore_harness_SOURCES = tests/integration/fdstore-harness.c
+tests_integration_fdstore_harness_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS)
+tests_integration_fdstore_harness_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_integration_fdstore_harness_LDADD = $(LIBSYSTEMD_LIBS)

@@ -11,7 +11,10 @@
 #                                          the stand-in polkit, its log in LOG
 #   private_bus_viommud VIOMMUD LOG ARGS...
 #                                          viommud until it owns org.viommu1;
-#                                          sets viommud_pid
+#                                          sets viommud_pid; run under the
+#                                          command in the private_bus_wrapper
+#                                          array, if any (its pid is then
+#                                          viommud_pid)
 #   private_bus_viommud_stop               SIGTERM, SIGKILL after 20 s; sets
 #                                          viommud_status to its exit status
 #   private_bus_stop                       ends whatever was started here
@@ -25,6 +28,7 @@ private_bus_pids=()
 # For the caller: set by private_bus_viommud and private_bus_viommud_stop.
 # shellcheck disable=SC2034
 viommud_pid='' viommud_status=''
+private_bus_wrapper=()
 
 # private_bus_wait SECONDS COMMAND...: until COMMAND succeeds.
 private_bus_wait() {
@@ -84,7 +88,7 @@ private_bus_polkit() {
 private_bus_viommud() {
 	local viommud=$1 log=$2 end=$((SECONDS + 20))
 	shift 2
-	"$viommud" --address="$DBUS_SYSTEM_BUS_ADDRESS" "$@" >"$log" 2>&1 &
+	"${private_bus_wrapper[@]}" "$viommud" --address="$DBUS_SYSTEM_BUS_ADDRESS" "$@" >"$log" 2>&1 &
 	viommud_pid=$!
 	private_bus_pids+=("$viommud_pid")
 	until private_bus_has_owner org.viommu1; do

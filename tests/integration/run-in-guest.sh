@@ -21,7 +21,8 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 viommud=$build/daemon/viommud
 client=$build/tests/integration/test-daemon
 polkit=$build/tests/integration/fake-polkit
-for f in "$viommud" "$client" "$polkit"; do
+harness=$build/tests/integration/fdstore-harness
+for f in "$viommud" "$client" "$polkit" "$harness"; do
 	[ -x "$f" ] || { echo "run-in-guest: $f is missing: build with 'make check TESTS='" >&2; exit 2; }
 done
 
@@ -333,6 +334,22 @@ else
 	fail "viommud does not answer after the C client: the remaining checks are skipped"
 fi
 stop_viommud "$work/viommud.log"
+
+# Restarts under a stand-in for systemd's fd store: sessions outlive them.
+if [ "$mock_devices" = yes ]; then
+	mkdir -p "$work/state"
+	private_bus_wrapper=("$harness" --)
+	RUNTIME_DIRECTORY=$work/state start_viommud "$work/viommud-restart.log" --test-mock-devices -v
+	private_bus_wrapper=()
+	VIOMMU_TEST_HARNESS_PID=$viommud_pid client root restart
+	if ! grep -q 'Took over 3 session(s)' "$work/viommud-restart.log"; then
+		grep -E 'fdstore-harness|Took over|Handed|handed over|taken over|ends' "$work/viommud-restart.log"
+		fail "the restarted viommud does not say it took over the three sessions"
+	fi
+	stop_viommud "$work/viommud-restart.log"
+	left=$(find "$work/state" -type f)
+	[ -z "$left" ] || fail "records left behind after the restarts: $left"
+fi
 
 # Without --test-mock-devices, mock devices are refused.
 start_viommud "$work/viommud-plain.log"

@@ -11,7 +11,8 @@
  *   test-daemon GROUP...
  *
  *   mock        the nested flow with a mock device, as any uid; AllowIOVAs;
- *               the PropertiesChanged signals a watcher on the bus gets
+ *               the PropertiesChanged signals a watcher on the bus gets;
+ *               the session record, round-tripped
  *   viommu      vIOMMU, vDEVICE, vEVENTQ (and its overflow) and PASIDs
  *               (NotSupported before 6.13/6.15)
  *   channel     the direct channel: the same calls, and what it cannot reach
@@ -21,8 +22,10 @@
  *   limits      the per-session limits of the configuration
  *   owner       sessions of other uids (as root: connects as other uids)
  *   map-path    guest memory mapped by file or by the daemon, seen in /proc (root)
- *   claim       who may claim a real device: configuration by user and by
- *               group, polkit's yes, no and challenge (vtd, root)
+ *   claim       who may claim a real device: configuration by user, group
+ *               and systemd unit, polkit's yes, no and challenge (vtd, root)
+ *   restart     sessions across daemon restarts (root; the daemon runs under
+ *               fdstore-harness, whose pid is $VIOMMU_TEST_HARNESS_PID)
  *   vtd         the paging flow with a real vfio-pci device (vtd)
  *
  * What is expected follows the running kernel's version and
@@ -3193,6 +3196,130 @@ static void test_record(void **state) {
         assert_int_equal(get_u32(f->bus, ioas2, I_IOAS, "Mappings"), 1);
 }
 
+/* ---- restart: sessions outlive the daemon -------------------------------- */
+
+/* A session as Describe shows it, as text; NULL when Describe has none. */
+static char *describe_session(sd_bus *bus, const char *session) {
+        _cleanup_free_ char *text = describe(bus);
+        struct json_object *j = json_tokener_parse(text), *sessions;
+        char *found = NULL;
+
+        assert_non_null(j);
+        sessions = json_array(j, "sessions");
+        for (size_t i = 0; i < json_object_array_length(sessions); i++)
+                if (streq_ptr(json_string(json_object_array_get_idx(sessions, i), "path"), session)) {
+                        found = strdup(json_object_to_json_string_ext(json_object_array_get_idx(sessions, i),
+                                                                      JSON_C_TO_STRING_PLAIN));
+                        assert_non_null(found);
+                }
+        json_object_put(j);
+        return found;
+}
+
+/* Restarts viommud the way systemctl restart does, through the stand-in
+ * fd store (fdstore-harness, pid in $VIOMMU_TEST_HARNESS_PID), and waits
+ * for the new run to own the name. */
+static void restart_daemon(sd_bus *bus) {
+        pid_t harness = env_u64("VIOMMU_TEST_HARNESS_PID", 0), before = daemon_pid(bus), after = before;
+        uint64_t end = now_usec() + 30 * 1000000ULL;
+
+        if (harness <= 0)
+                fail_msg("$VIOMMU_TEST_HARNESS_PID is not set: run the restart group under fdstore-harness");
+        assert_int_equal(kill(harness, SIGUSR1), 0);
+        while (after == before || after <= 0) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                sd_bus_message *reply = NULL;
+                uint32_t pid;
+
+                if (now_usec() > end)
+                        fail_msg("viommud did not come back within 30 s of the restart");
+                (void) usleep(100 * 1000);
+                if (sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "GetConnectionUnixProcessID", &error, &reply, "s",
+                                       BUS_NAME) < 0)
+                        continue;
+                if (sd_bus_message_read(reply, "u", &pid) > 0)
+                        after = pid;
+                sd_bus_message_unref(reply);
+        }
+}
+
+/*
+ * A VMM's sessions across a daemon restart: the owner's session and a
+ * persistent one come back with every object, the kernel never stopped
+ * translating (the mapping is in the mock domain throughout) and both work
+ * afterwards; a session whose owner left meanwhile is gone.
+ */
+static void test_restart(void **state) {
+        const uint64_t iova = MOCK_APERTURE_START;
+        sd_bus *bus = bus_open(), *leaving = bus_open();
+        _cleanup_close_ int memfd = memfd_new("guest-ram", BUF_SIZE, 0x3c), fault_fd = -EBADF;
+        _cleanup_free_ char *s = NULL, *p = NULL, *gone = NULL, *dev = NULL, *ioas = NULL, *parent = NULL,
+                            *fq = NULL, *nested = NULL, *before = NULL, *after = NULL, *p_before = NULL,
+                            *p_after = NULL, *err = NULL, *pdev = NULL, *pioas = NULL;
+        struct iommu_hwpt_invalidate_selftest inv = { .iotlb_id = 1 };
+
+        s = open_session(bus, false);
+        dev = create_mock(bus, s, 0, NULL);
+        ioas = create_ioas(bus, s, NULL);
+        assert_int_equal(map(bus, ioas, memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW), iova);
+        parent = alloc_hwpt(bus, s, dev, ioas, NULL, IOMMU_HWPT_ALLOC_NEST_PARENT, IOMMU_HWPT_DATA_NONE, NULL, 0,
+                            NULL);
+        fq = reply_object_fd(CALL(bus, s, I_SESSION, "AllocFaultQueue", NULL), NULL, &fault_fd);
+        nested = alloc_nested(bus, s, dev, parent, fq, 0, NULL);
+        attach(bus, s, dev, nested);
+        check_mapping(bus, s, dev, iova, BUF_SIZE, memfd, 0);
+
+        p = open_session(bus, true);
+        pdev = create_mock(bus, p, 0, NULL);
+        pioas = create_ioas(bus, p, NULL);
+        assert_int_equal(map(bus, pioas, memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW), iova);
+        attach(bus, p, pdev, pioas);
+
+        gone = open_session(leaving, false);
+        before = describe_session(bus, s);
+        p_before = describe_session(bus, p);
+
+        restart_daemon(bus);
+        /* Its owner leaves while the daemon is away or just back. */
+        sd_bus_flush_close_unref(leaving);
+
+        after = describe_session(bus, s);
+        p_after = describe_session(bus, p);
+        assert_non_null(after);
+        assert_string_equal(after, before);
+        assert_non_null(p_after);
+        assert_string_equal(p_after, p_before);
+        for (int i = 0; i < 100 && session_listed(bus, gone); i++)
+                (void) usleep(100 * 1000);
+        assert_false(session_listed(bus, gone));
+
+        /* The kernel kept translating, and the sessions work on. */
+        check_mapping(bus, s, dev, iova, BUF_SIZE, memfd, 0);
+        check_mapping(bus, p, pdev, iova, BUF_SIZE, memfd, 0);
+        check_iotlb(bus, s, nested, 1, IOMMU_TEST_IOTLB_DEFAULT);
+        assert_int_equal(invalidate(bus, nested, I_HWPT, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, sizeof(inv), &inv,
+                                    sizeof(inv), &err), 1);
+        check_iotlb(bus, s, nested, 1, 0);
+        CALL_FAILS(E_BUSY, bus, s, I_SESSION, "Destroy", "o", parent);
+        assert_int_equal(unmap(bus, pioas, 0, UINT64_MAX), BUF_SIZE);
+        check_no_mapping(bus, p, pdev, iova, PAGE, memfd, 0);
+
+        /* A second restart passes over what the first took over. */
+        restart_daemon(bus);
+        check_mapping(bus, s, dev, iova, BUF_SIZE, memfd, 0);
+        assert_int_equal(get_u32(bus, s, I_SESSION, "NObjects"), 5);
+
+        close_session(bus, p);
+        /* Teardown as before the restarts: the fault queue goes with its fd. */
+        fault_fd = (close(fault_fd), -EBADF);
+        CALL_OK(bus, s, I_SESSION, "Detach", "o", dev);
+        destroy(bus, s, nested);
+        destroy(bus, s, fq);
+        close_session(bus, s);
+        sd_bus_flush_close_unref(bus);
+}
+
 /* ---- claim-unit: viommud.conf's "units" rules ---------------------------- */
 
 /* The child side of unit_claim(): joins cgroup (if any), becomes uid for
@@ -3420,6 +3547,9 @@ static int run_group(const char *group) {
                 const struct CMUnitTest tests[] = {
                         cmocka_unit_test(test_claim), cmocka_unit_test(test_claim_unit),
                 };
+                r = _cmocka_run_group_tests(title, tests, ELEMENTSOF(tests), NULL, NULL);
+        } else if (streq(group, "restart")) {
+                const struct CMUnitTest tests[] = { cmocka_unit_test(test_restart) };
                 r = _cmocka_run_group_tests(title, tests, ELEMENTSOF(tests), NULL, NULL);
         } else if (streq(group, "vtd")) {
                 const struct CMUnitTest tests[] = { cmocka_unit_test(test_vtd_paging) };

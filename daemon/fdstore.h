@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * systemd's file descriptor store (FileDescriptorStoreMax= in the unit):
+ * each session's iommufd and each claimed device's cdev go in, by name, when
+ * the daemon opens them and come out when it lets them go. While the store
+ * holds them, the kernel objects behind them outlive the daemon, so a
+ * restart can take the sessions over (restart.c) without stopping guest DMA.
+ * Without a service manager ($NOTIFY_SOCKET unset) all of this is a no-op.
+ */
+
+#include <stdbool.h>
+
+#include "session.h"
+
+#define FDSTORE_NAME_MAX 64
+
+/* True when a service manager could keep fds for the daemon. */
+bool fdstore_available(void);
+
+/* "sN-iommufd" for a session (dev NULL), "sN-device-ID" for a device. */
+const char *fdstore_name(Session *s, Object *dev, char buf[static FDSTORE_NAME_MAX]);
+
+int fdstore_add(const char *name, int fd);
+void fdstore_remove(const char *name);

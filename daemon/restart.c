@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "fdstore.h"
+#include "hotplug.h"
+#include "json-util.h"
+#include "log.h"
+#include "record.h"
+#include "restart.h"
+#include "session-dbus.h"
+#include "util.h"
+
+/* systemd's RuntimeDirectory= (kept across restarts with
+ * RuntimeDirectoryPreserve=restart), else the same place by hand. */
+static char *records_dir(void) {
+        const char *e = getenv("RUNTIME_DIRECTORY");
+        char *dir = strndup(e ?: "/run/viommu", e ? strcspn(e, ":") : SIZE_MAX);
+
+        return dir;
+}
+
+static char *record_path(const char *dir, unsigned id) {
+        char *p;
+
+        return asprintf(&p, "%s/session-%u.json", dir, id) < 0 ? NULL : p;
+}
+
+static int record_write(const char *dir, Session *s) {
+        _cleanup_(json_object_putp) struct json_object *j = NULL;
+        _cleanup_free_ char *path = record_path(dir, s->id), *tmp = NULL;
+        int r;
+
+        if (!path || asprintf(&tmp, "%s.new", path) < 0)
+                return -ENOMEM;
+        r = session_record_to_json(s, &j);
+        if (r < 0)
+                return r;
+        /* Whole or not at all: the next run reads it. */
+        if (json_object_to_file_ext(tmp, j, JSON_C_TO_STRING_PLAIN) < 0 || rename(tmp, path) < 0) {
+                r = -errno ?: -EIO;
+                (void) unlink(tmp);
+                return r;
+        }
+        return 0;
+}
+
+int restart_hand_over(Daemon *d) {
+        _cleanup_free_ char *dir = records_dir();
+        int n = 0, r;
+
+        if (!dir)
+                return log_error_errno(-ENOMEM, "Out of memory");
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return log_error_errno(-errno, "Cannot create %s, sessions end with the daemon: %m", dir);
+
+        while (d->sessions) {
+                Session *s = d->sessions;
+
+                r = record_write(dir, s);
+                if (r < 0) {
+                        log_error_errno(r, "session %u: cannot write its record to %s (%m): it ends", s->id, dir);
+                        session_free(s);
+                        continue;
+                }
+                log_session(s, "handed over to the next run");
+                session_abandon(s);
+                n++;
+        }
+        return n;
+}
+
+/* The fd the store gave back under name, taken out of the list; -ENOENT. */
+static int take_fd(int n_fds, char **names, bool *taken, const char *name) {
+        for (int i = 0; i < n_fds; i++)
+                if (!taken[i] && streq(names[i], name)) {
+                        taken[i] = true;
+                        return SD_LISTEN_FDS_START + i;
+                }
+        return -ENOENT;
+}
+
+/* Gives the session's devices their cdevs back, and the session its owner. */
+static int session_resume(Session *s, int n_fds, char **names, bool *taken) {
+        char name[FDSTORE_NAME_MAX];
+        int r;
+
+        for (Object *o = s->objects; o; o = o->objects_next) {
+                if (o->type != OBJECT_DEVICE || o->device.mock)
+                        continue;
+                r = take_fd(n_fds, names, taken, fdstore_name(s, o, name));
+                if (r < 0)
+                        return log_error_errno(r, "session %u: no fd for device %s in the store", s->id,
+                                               o->device.name);
+                o->device.fd = r;
+                if (o->device.bound && hotplug_watch_device(o) < 0)
+                        log_warning("session %u: %s: no unplug notification; an unplug waits for the session "
+                                    "to end", s->id, o->device.name);
+        }
+        r = session_track_owner(s, s->daemon->bus);
+        if (r < 0)
+                return log_error_errno(r, "session %u: its owner %s left the bus during the restart", s->id,
+                                       s->owner);
+        return 0;
+}
+
+static int take_over_one(Daemon *d, const char *dir, unsigned id, int fd, int n_fds, char **names, bool *taken) {
+        _cleanup_(json_object_putp) struct json_object *j = NULL;
+        _cleanup_free_ char *path = record_path(dir, id);
+        Session *s = NULL;
+        int r;
+
+        if (!path)
+                r = -ENOMEM;
+        else if (!(j = json_object_from_file(path)))
+                r = log_error_errno(-ENOENT, "session %u: no record in %s; it ends", id, path);
+        else {
+                r = session_record_from_json(d, j, fd, &s);
+                if (r < 0)
+                        log_error_errno(r, "session %u: its record %s is not usable (%m); it ends", id, path);
+        }
+        if (r < 0) {
+                char name[FDSTORE_NAME_MAX];
+
+                /* Closing the last copy of the iommufd ends it in the kernel. */
+                snprintf(name, sizeof(name), "s%u-iommufd", id);
+                fdstore_remove(name);
+                (void) close(fd);
+                return r;
+        }
+        (void) unlink(path);
+
+        r = session_resume(s, n_fds, names, taken);
+        if (r < 0) {
+                session_free(s);
+                return r;
+        }
+        log_session(s, "taken over: %u objects, %u devices", s->n_objects, s->n_devices);
+        return 0;
+}
+
+int restart_take_over(Daemon *d) {
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_free_ char *dir = records_dir();
+        _cleanup_free_ bool *taken = NULL;
+        int n_fds, n = 0;
+
+        n_fds = sd_listen_fds_with_names(true, &names);
+        if (n_fds <= 0)
+                return n_fds;
+        taken = calloc(n_fds, sizeof(bool));
+        if (!dir || !taken)
+                return log_error_errno(-ENOMEM, "Out of memory");
+
+        for (int i = 0; i < n_fds; i++) {
+                unsigned id;
+                int end;
+
+                if (sscanf(names[i], "s%u-iommufd%n", &id, &end) != 1 || names[i][end] != 0)
+                        continue;
+                taken[i] = true;
+                /* On failure the session ended, and with its fd closed the
+                 * kernel let go of whatever it held. */
+                if (take_over_one(d, dir, id, SD_LISTEN_FDS_START + i, n_fds, names, taken) >= 0)
+                        n++;
+        }
+
+        /* What no session claimed is stale: out of the store, and closed. */
+        for (int i = 0; i < n_fds; i++)
+                if (!taken[i]) {
+                        log_warning("fd store entry %s belongs to no session taken over; dropped", names[i]);
+                        fdstore_remove(names[i]);
+                        (void) close(SD_LISTEN_FDS_START + i);
+                }
+        return n;
+}
