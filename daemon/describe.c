@@ -88,7 +88,7 @@ static int describe_object(Object *o, struct json_object **ret) {
 }
 
 static int describe_session(Session *s, struct json_object **ret) {
-        _cleanup_(json_object_putp) struct json_object *j = json_object_new_object(), *objects = NULL;
+        _cleanup_(json_object_putp) struct json_object *j = json_object_new_object();
         int r = 0;
 
         if (!j)
@@ -103,10 +103,7 @@ static int describe_session(Session *s, struct json_object **ret) {
         r |= json_add(j, "mapped-bytes", json_new_hex(s->mapped_bytes, 0));
         if (r < 0)
                 return -ENOMEM;
-        r = session_objects_to_json(s, describe_object, &objects);
-        if (r < 0)
-                return r;
-        r = json_add(j, "objects", TAKE_PTR(objects));
+        r = json_add_session_objects(j, s, describe_object);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(j);

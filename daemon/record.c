@@ -95,8 +95,8 @@ static int record_object(Object *o, struct json_object **ret) {
         return 0;
 }
 
-int session_objects_to_json(Session *s, int (*object_to_json)(Object *o, struct json_object **ret),
-                            struct json_object **ret) {
+int json_add_session_objects(struct json_object *j, Session *s,
+                             int (*object_to_json)(Object *o, struct json_object **ret)) {
         _cleanup_(json_object_putp) struct json_object *a = json_object_new_array();
         Object *last;
         int r;
@@ -117,13 +117,11 @@ int session_objects_to_json(Session *s, int (*object_to_json)(Object *o, struct 
                         return -ENOMEM;
                 }
         }
-        *ret = TAKE_PTR(a);
-        return 0;
+        return json_add(j, "objects", TAKE_PTR(a));
 }
 
 int session_record_to_json(Session *s, struct json_object **ret) {
-        _cleanup_(json_object_putp) struct json_object *j = json_object_new_object(), *objects = NULL,
-                                                       *backings = NULL;
+        _cleanup_(json_object_putp) struct json_object *j = json_object_new_object(), *backings = NULL;
         int r = 0;
 
         backings = json_object_new_array();
@@ -148,10 +146,7 @@ int session_record_to_json(Session *s, struct json_object **ret) {
         if (r < 0)
                 return -ENOMEM;
 
-        r = session_objects_to_json(s, record_object, &objects);
-        if (r < 0)
-                return r;
-        r = json_add(j, "objects", TAKE_PTR(objects));
+        r = json_add_session_objects(j, s, record_object);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(j);

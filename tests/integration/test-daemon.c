@@ -2047,24 +2047,33 @@ static _Noreturn void vmm_main(bool persistent, int report) {
                 pause();
 }
 
-/* A child VMM that opens a session, fills it (5 objects, 1 MiB pinned),
- * reports its path and waits to be killed. */
-static pid_t spawn_vmm(bool persistent, char **ret_session) {
-        char path[256] = {};
+/* Forks a child that reports to the parent through a pipe: the child gets
+ * *ret_fd as the pipe's write end, the parent its read end. */
+static pid_t fork_reporter(int *ret_fd) {
         int p[2];
         pid_t pid;
-        ssize_t l;
 
         assert_int_equal(pipe2(p, O_CLOEXEC), 0);
         pid = fork();
         assert_true(pid >= 0);
-        if (pid == 0) {
-                close(p[0]);
-                vmm_main(persistent, p[1]);
-        }
-        close(p[1]);
-        l = read(p[0], path, sizeof(path) - 1);
-        close(p[0]);
+        close(p[pid == 0 ? 0 : 1]);
+        *ret_fd = p[pid == 0 ? 1 : 0];
+        return pid;
+}
+
+/* A child VMM that opens a session, fills it (5 objects, 1 MiB pinned),
+ * reports its path and waits to be killed. */
+static pid_t spawn_vmm(bool persistent, char **ret_session) {
+        char path[256] = {};
+        pid_t pid;
+        ssize_t l;
+        int fd;
+
+        pid = fork_reporter(&fd);
+        if (pid == 0)
+                vmm_main(persistent, fd);
+        l = read(fd, path, sizeof(path) - 1);
+        close(fd);
         if (l <= 0) {
                 (void) kill(pid, SIGKILL);
                 (void) waitpid(pid, NULL, 0);
@@ -3363,20 +3372,15 @@ static _Noreturn void unit_claimer_main(const char *cgroup, uid_t uid, const cha
  * Returns what it reported, "UNIQUE RESULT". */
 static char *unit_claim(const char *cgroup, uid_t uid, const char *bdf) {
         char line[256] = {};
-        int p[2], status;
+        int fd, status;
         pid_t pid;
         ssize_t l;
 
-        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-        pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                close(p[0]);
-                unit_claimer_main(cgroup, uid, bdf, p[1]);
-        }
-        close(p[1]);
-        l = read(p[0], line, sizeof(line) - 1);
-        close(p[0]);
+        pid = fork_reporter(&fd);
+        if (pid == 0)
+                unit_claimer_main(cgroup, uid, bdf, fd);
+        l = read(fd, line, sizeof(line) - 1);
+        close(fd);
         assert_int_equal(waitpid(pid, &status, 0), pid);
         if (l <= 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 fail_msg("the claiming child failed before it could report (cgroup %s)", cgroup ?: "-");
