@@ -3265,8 +3265,9 @@ static void test_restart(void **state) {
         _cleanup_close_ int memfd = memfd_new("guest-ram", BUF_SIZE, 0x3c), fault_fd = -EBADF;
         _cleanup_free_ char *s = NULL, *p = NULL, *gone = NULL, *dev = NULL, *ioas = NULL, *parent = NULL,
                             *fq = NULL, *nested = NULL, *before = NULL, *after = NULL, *p_before = NULL,
-                            *p_after = NULL, *err = NULL, *pdev = NULL, *pioas = NULL;
+                            *p_after = NULL, *err = NULL, *pdev = NULL, *pioas = NULL, *rdev = NULL, *rioas = NULL;
         struct iommu_hwpt_invalidate_selftest inv = { .iotlb_id = 1 };
+        VfioDevice d[2];
 
         s = open_session(bus, false);
         dev = create_mock(bus, s, 0, NULL);
@@ -3284,6 +3285,15 @@ static void test_restart(void **state) {
         pioas = create_ioas(bus, p, NULL);
         assert_int_equal(map(bus, pioas, memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW), iova);
         attach(bus, p, pdev, pioas);
+
+        /* In the vtd profile, a real device too: its cdev waits in the store. */
+        if (getenv("VIOMMU_TEST_VFIO_DEVICES")) {
+                vfio_devices(d);
+                rdev = claim(bus, p, d[0].bdf, false);
+                rioas = create_ioas(bus, p, NULL);
+                assert_int_equal(map(bus, rioas, memfd, 0, BUF_SIZE, 0x100000, MAP_FIXED_RW), 0x100000);
+                attach(bus, p, rdev, rioas);
+        }
 
         gone = open_session(leaving, false);
         before = describe_session(bus, s);
@@ -3319,6 +3329,17 @@ static void test_restart(void **state) {
         check_mapping(bus, s, dev, iova, BUF_SIZE, memfd, 0);
         assert_int_equal(get_u32(bus, s, I_SESSION, "NObjects"), 5);
 
+        if (rdev) {
+                _cleanup_free_ char *attached = get_string(bus, rdev, I_DEVICE, "Attached", "o"), *again = NULL;
+
+                /* Still attached, and let go for good: with the store's copy
+                 * of its cdev gone too, it can be claimed afresh. */
+                assert_string_equal(attached, rioas);
+                CALL_OK(bus, p, I_SESSION, "Detach", "o", rdev);
+                CALL_OK(bus, p, I_SESSION, "ReleaseDevice", "o", rdev);
+                again = claim(bus, s, d[0].bdf, false);
+                CALL_OK(bus, s, I_SESSION, "ReleaseDevice", "o", again);
+        }
         close_session(bus, p);
         /* Teardown as before the restarts: the fault queue goes with its fd. */
         fault_fd = (close(fault_fd), -EBADF);
