@@ -148,6 +148,16 @@ tests_unit_test_record_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_unit_test_record_LDADD = lib/libviommu.la lib/libviommu-internal.la lib/mock/libviommu-mock.la \
 	$(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
 EXTRA_DIST += tests/data/record-sample.json
+# What a restart costs at a million mappings; run by hand
+# (tests/bench/bench-record [-n MAPPINGS] [-d DIR]).
+check_PROGRAMS += tests/bench/bench-record
+tests_bench_bench_record_SOURCES = tests/bench/bench-record.c daemon/record.c daemon/record.h daemon/session.c \
+	daemon/session.h daemon/fdstore.c daemon/fdstore.h
+tests_bench_bench_record_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_bench_bench_record_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS)
+tests_bench_bench_record_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_bench_bench_record_LDADD = lib/libviommu.la lib/libviommu-internal.la lib/mock/libviommu-mock.la \
+	$(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
 
 # viommud --check-config, on good, bad and missing files.
 TESTS += tests/unit/test-check-config.sh
