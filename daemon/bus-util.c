@@ -51,3 +51,19 @@ int session_object_arg(Session *s, const char *path, ObjectType type, Object **r
         *ret = o;
         return 0;
 }
+
+int session_read_object_arg(Session *s, sd_bus_message *m, ObjectType type, Object **ret, const char **ret_path,
+                            sd_bus_error *error) {
+        const char *path;
+        int r;
+
+        r = sd_bus_message_read(m, "o", &path);
+        if (r < 0)
+                return r;
+        r = session_object_arg(s, path, type, ret, error);
+        if (r < 0)
+                return r;
+        if (ret_path)
+                *ret_path = path;
+        return 0;
+}

@@ -283,10 +283,7 @@ static int method_release_device(sd_bus_message *m, void *userdata, sd_bus_error
         Object *o;
         int r;
 
-        r = sd_bus_message_read(m, "o", &path);
-        if (r < 0)
-                return r;
-        r = session_object_arg(s, path, OBJECT_DEVICE, &o, error);
+        r = session_read_object_arg(s, m, OBJECT_DEVICE, &o, &path, error);
         if (r < 0)
                 return r;
         r = session_authorize(s, m, error);
@@ -746,10 +743,7 @@ static int method_destroy(sd_bus_message *m, void *userdata, sd_bus_error *error
         Object *o;
         int r;
 
-        r = sd_bus_message_read(m, "o", &path);
-        if (r < 0)
-                return r;
-        r = session_object_arg(s, path, _OBJECT_TYPE_INVALID, &o, error);
+        r = session_read_object_arg(s, m, _OBJECT_TYPE_INVALID, &o, &path, error);
         if (r < 0)
                 return r;
         if (o->type == OBJECT_DEVICE)
@@ -789,14 +783,10 @@ static int method_export_iommufd(sd_bus_message *m, void *userdata, sd_bus_error
 
 static int method_export_device(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Session *s = userdata;
-        const char *path;
         Object *dev;
         int r;
 
-        r = sd_bus_message_read(m, "o", &path);
-        if (r < 0)
-                return r;
-        r = session_object_arg(s, path, OBJECT_DEVICE, &dev, error);
+        r = session_read_object_arg(s, m, OBJECT_DEVICE, &dev, NULL, error);
         if (r < 0)
                 return r;
         if (!s->delegated || dev->device.mock)
