@@ -114,12 +114,70 @@ EXTRA_DIST += tests/data/describe-sample.json
 
 # Integration: viommud on a private dbus-daemon inside the test VM, with the
 # stand-in polkit above; tests/integration/run-in-guest.sh runs it all, once
-# per VM boot, from tests/kernel/run-in-guest.sh.
-check_PROGRAMS += tests/integration/test-daemon
-tests_integration_test_daemon_SOURCES = tests/integration/test-daemon.c
-tests_integration_test_daemon_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(JSONC_CFLAGS)
-tests_integration_test_daemon_LDFLAGS = $(LDFLAGS_NO_INSTALL)
-tests_integration_test_daemon_LDADD = lib/libviommu-internal.la $(CMOCKA_LIBS) $(LIBSYSTEMD_LIBS) $(JSONC_LIBS)
+# per VM boot, from tests/kernel/run-in-guest.sh. One client program per
+# interface or topic, on a shared fixture and call helpers (itest.h).
+check_LTLIBRARIES = tests/integration/libitest.la
+ITEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(JSONC_CFLAGS)
+ITEST_LDADD = tests/integration/libitest.la lib/libviommu-internal.la $(CMOCKA_LIBS) $(LIBSYSTEMD_LIBS) $(JSONC_LIBS)
+tests_integration_libitest_la_SOURCES = tests/integration/itest.h tests/integration/itest.c
+tests_integration_libitest_la_CFLAGS = $(ITEST_CFLAGS)
+INTEGRATION_TESTS = \
+	tests/integration/test-session \
+	tests/integration/test-ioas \
+	tests/integration/test-hwpt \
+	tests/integration/test-viommu \
+	tests/integration/test-channel \
+	tests/integration/test-limits \
+	tests/integration/test-owner \
+	tests/integration/test-delegated \
+	tests/integration/test-claim \
+	tests/integration/test-vtd \
+	tests/integration/test-restart
+check_PROGRAMS += $(INTEGRATION_TESTS)
+tests_integration_test_session_SOURCES = tests/integration/test-session.c
+tests_integration_test_session_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_test_session_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_integration_test_session_LDADD = $(ITEST_LDADD)
+tests_integration_test_ioas_SOURCES = tests/integration/test-ioas.c
+tests_integration_test_ioas_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_test_ioas_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_integration_test_ioas_LDADD = $(ITEST_LDADD)
+tests_integration_test_hwpt_SOURCES = tests/integration/test-hwpt.c
+tests_integration_test_hwpt_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_test_hwpt_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_integration_test_hwpt_LDADD = $(ITEST_LDADD)
+tests_integration_test_viommu_SOURCES = tests/integration/test-viommu.c
+tests_integration_test_viommu_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_test_viommu_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_integration_test_viommu_LDADD = $(ITEST_LDADD)
+tests_integration_test_channel_SOURCES = tests/integration/test-channel.c
+tests_integration_test_channel_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_test_channel_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_integration_test_channel_LDADD = $(ITEST_LDADD)
+tests_integration_test_limits_SOURCES = tests/integration/test-limits.c
+tests_integration_test_limits_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_test_limits_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_integration_test_limits_LDADD = $(ITEST_LDADD)
+tests_integration_test_owner_SOURCES = tests/integration/test-owner.c
+tests_integration_test_owner_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_test_owner_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_integration_test_owner_LDADD = $(ITEST_LDADD)
+tests_integration_test_delegated_SOURCES = tests/integration/test-delegated.c
+tests_integration_test_delegated_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_test_delegated_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_integration_test_delegated_LDADD = $(ITEST_LDADD)
+tests_integration_test_claim_SOURCES = tests/integration/test-claim.c
+tests_integration_test_claim_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_test_claim_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_integration_test_claim_LDADD = $(ITEST_LDADD)
+tests_integration_test_vtd_SOURCES = tests/integration/test-vtd.c
+tests_integration_test_vtd_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_test_vtd_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_integration_test_vtd_LDADD = $(ITEST_LDADD)
+tests_integration_test_restart_SOURCES = tests/integration/test-restart.c
+tests_integration_test_restart_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_test_restart_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_integration_test_restart_LDADD = $(ITEST_LDADD)
 EXTRA_DIST += \
 	tests/integration/run-in-guest.sh \
 	tests/integration/private-bus.sh \

@@ -1,8 +1,9 @@
 #!/bin/bash
 # viommud's integration tests, inside the test VM (tests/vm/): a private
 # system bus with the project's own policy, a stand-in polkit, viommud with
-# mock devices, then the C client (test-daemon) as root and as unprivileged
-# users, and busctl/gdbus as clients written by nobody here.
+# mock devices, then the C clients (tests/integration/test-*.c, one per
+# interface or topic) as root and as unprivileged users, and busctl/gdbus as
+# clients written by nobody here.
 #
 #   tests/integration/run-in-guest.sh mock|vtd BUILDDIR
 #
@@ -19,10 +20,10 @@ build=$(cd "${2:?usage: run-in-guest.sh mock|vtd BUILDDIR}" && pwd)
 src=$(cd "$(dirname "$0")/../.." && pwd)
 
 viommud=$build/daemon/viommud
-client=$build/tests/integration/test-daemon
 polkit=$build/tests/integration/fake-polkit
 harness=$build/tests/integration/fdstore-harness
-for f in "$viommud" "$client" "$polkit" "$harness"; do
+clients=(session ioas hwpt viommu channel limits owner delegated claim vtd restart)
+for f in "$viommud" "$polkit" "$harness" "${clients[@]/#/$build/tests/integration/test-}"; do
 	[ -x "$f" ] || { echo "run-in-guest: $f is missing: build with 'make check TESTS='" >&2; exit 2; }
 done
 
@@ -154,12 +155,12 @@ as() {
 	fi
 }
 
-# client USER GROUP...: one run of the C client.
+# client USER PROGRAM [GROUP...]: one run of a C client, tests/integration/PROGRAM.
 client() {
-	local user=$1
-	shift
-	echo "== test-daemon $* as $user"
-	as "$user" "$client" "$@" || fail "test-daemon $* as $user"
+	local user=$1 program=$2
+	shift 2
+	echo "== $program $* as $user"
+	as "$user" "$build/tests/integration/$program" "$@" || fail "$program $* as $user"
 }
 
 # busctl and gdbus: clients written by nobody here.
@@ -306,17 +307,23 @@ echo "== viommud integration on Linux $(uname -r), profile $profile"
 start_viommud "$work/viommud.log" --test-mock-devices -v
 pin_before=$(awk '/^VmPin:/ { print $2 }' "/proc/$viommud_pid/status")
 
-# ---- the C client
+# ---- the C clients
 if [ "$mock_devices" = yes ]; then
 	# A VMM without privileges: the whole nested flow.
-	client nobody mock viommu channel disconnect bad-input limits
-	client root map-path
+	client nobody test-session
+	client nobody test-ioas ioas
+	client nobody test-hwpt
+	client nobody test-viommu
+	client nobody test-channel
+	client nobody test-restart record
+	client nobody test-limits
+	client root test-ioas map-path
 fi
-client nobody delegated
-client root owner
+client nobody test-delegated
+client root test-owner
 if [ "$profile" = vtd ]; then
-	client root claim
-	client "$(id -un "$VIOMMU_TEST_CONFIG_UID")" vtd
+	client root test-claim
+	client "$(id -un "$VIOMMU_TEST_CONFIG_UID")" test-vtd
 fi
 
 if answers; then
@@ -331,7 +338,7 @@ if answers; then
 	fi
 	leftovers
 else
-	fail "viommud does not answer after the C client: the remaining checks are skipped"
+	fail "viommud does not answer after the C clients: the remaining checks are skipped"
 fi
 stop_viommud "$work/viommud.log"
 
@@ -341,7 +348,7 @@ if [ "$mock_devices" = yes ]; then
 	private_bus_wrapper=("$harness" --)
 	RUNTIME_DIRECTORY=$work/state start_viommud "$work/viommud-restart.log" --test-mock-devices -v
 	private_bus_wrapper=()
-	VIOMMU_TEST_HARNESS_PID=$viommud_pid client root restart
+	VIOMMU_TEST_HARNESS_PID=$viommud_pid client root test-restart restart
 	if ! grep -q 'Took over 3 session(s)' "$work/viommud-restart.log"; then
 		grep -E 'fdstore-harness|Took over|Handed|handed over|taken over|ends' "$work/viommud-restart.log"
 		fail "the restarted viommud does not say it took over the three sessions"

@@ -1,0 +1,996 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The integration tests' shared fixture and helpers (itest.h).
+ */
+
+#include "itest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- the environment ---------------------------------------------------- */
+
+int kernel_version(void) {
+        struct utsname u;
+        int major = 0, minor = 0;
+
+        assert_int_equal(uname(&u), 0);
+        assert_int_equal(sscanf(u.release, "%d.%d", &major, &minor), 2);
+        return major * 1000 + minor;
+}
+
+bool kernel_at_least(int major, int minor) {
+        return kernel_version() >= major * 1000 + minor;
+}
+
+const char *profile(void) {
+        return getenv("VIOMMU_TEST_PROFILE") ?: "mock";
+}
+
+bool mock_devices_work(void) {
+        return streq(profile(), "mock") || kernel_at_least(7, 0);
+}
+
+uint64_t env_u64(const char *name, uint64_t fallback) {
+        const char *v = getenv(name);
+        char *end;
+        unsigned long long n;
+
+        if (!v || !*v)
+                return fallback;
+        errno = 0;
+        n = strtoull(v, &end, 0);
+        if (errno != 0 || *end)
+                fail_msg("$%s is not a number: %s", name, v);
+        return n;
+}
+
+uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+char *read_file(const char *path) {
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        char *text = NULL;
+        size_t size = 0;
+        FILE *out;
+        int c;
+
+        if (!f)
+                return NULL;
+        out = open_memstream(&text, &size);
+        assert_non_null(out);
+        while ((c = fgetc(f)) != EOF)
+                fputc(c, out);
+        assert_int_equal(fclose(out), 0);
+        return text;
+}
+
+/* ---- calls -------------------------------------------------------------- */
+
+const char *destination(sd_bus *bus) {
+        /* A direct channel has no bus daemon and no names. */
+        return sd_bus_is_bus_client(bus) > 0 ? BUS_NAME : NULL;
+}
+
+sd_bus *bus_open(void) {
+        sd_bus *bus = NULL;
+        int r;
+
+        r = sd_bus_open_system(&bus);
+        if (r >= 0)
+                r = sd_bus_set_method_call_timeout(bus, CALL_TIMEOUT_USEC);
+        if (r < 0)
+                fail_msg("cannot connect to %s: %s", getenv("DBUS_SYSTEM_BUS_ADDRESS") ?: "the system bus",
+                         strerror(-r));
+        return bus;
+}
+
+sd_bus *connect_as_ids(uid_t uid, gid_t gid) {
+        gid_t saved_groups[256];
+        sd_bus *bus = NULL;
+        const char *unique;
+        int n, r;
+
+        assert_int_equal(geteuid(), 0);
+        n = getgroups(ELEMENTSOF(saved_groups), saved_groups);
+        assert_true(n >= 0);
+        assert_int_equal(setgroups(1, &gid), 0);
+        assert_int_equal(setresgid(-1, gid, -1), 0);
+        assert_int_equal(setresuid(-1, uid, -1), 0);
+        r = sd_bus_open_system(&bus);
+        if (r >= 0)
+                r = sd_bus_set_method_call_timeout(bus, CALL_TIMEOUT_USEC);
+        if (r >= 0)
+                r = sd_bus_get_unique_name(bus, &unique);  /* waits for Hello */
+        assert_int_equal(setresuid(-1, 0, -1), 0);
+        assert_int_equal(setresgid(-1, 0, -1), 0);
+        assert_int_equal(setgroups(n, saved_groups), 0);
+        if (r < 0)
+                fail_msg("cannot connect as uid %u: %s", (unsigned) uid, strerror(-r));
+        return bus;
+}
+
+sd_bus *connect_as(uid_t uid) {
+        struct passwd *pw;
+
+        if (uid == geteuid())
+                return bus_open();
+        pw = getpwuid(uid);
+        return connect_as_ids(uid, pw ? pw->pw_gid : (gid_t) uid);
+}
+
+char last_error[2048];
+
+sd_bus_message *call_msg(const char *file, int line, sd_bus *bus, sd_bus_message *m, const char *expect) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *member = sd_bus_message_get_member(m), *path = sd_bus_message_get_path(m);
+        sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_call(bus, m, 0, &error, &reply);
+        snprintf(last_error, sizeof(last_error), "%s", r >= 0 ? "" : error.message ?: strerror(-r));
+        if (!expect) {
+                if (r < 0)
+                        fail_msg("%s:%d: %s on %s failed: %s: %s", file, line, member, path,
+                                 error.name ?: "-", last_error);
+                return reply;
+        }
+        sd_bus_message_unref(reply);
+        if (r >= 0)
+                fail_msg("%s:%d: %s on %s succeeded, expected %s", file, line, member, path, expect);
+        if (!sd_bus_error_has_name(&error, expect))
+                fail_msg("%s:%d: %s on %s failed with %s (%s), expected %s", file, line, member, path,
+                         error.name ?: "-", last_error, expect);
+        return NULL;
+}
+
+sd_bus_message *new_call(sd_bus *bus, const char *path, const char *iface, const char *member) {
+        sd_bus_message *m = NULL;
+
+        assert_int_equal(sd_bus_message_new_method_call(bus, &m, destination(bus), path, iface, member), 0);
+        return m;
+}
+
+sd_bus_message *call_at(const char *file, int line, const char *expect, sd_bus *bus, const char *path,
+                        const char *iface, const char *member, const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = new_call(bus, path, iface, member);
+        va_list ap;
+        int r = 0;
+
+        if (types) {
+                va_start(ap, types);
+                r = sd_bus_message_appendv(m, types, ap);
+                va_end(ap);
+        }
+        if (r < 0)
+                fail_msg("%s:%d: cannot build %s: %s", file, line, member, strerror(-r));
+        return call_msg(file, line, bus, m, expect);
+}
+
+void reply_take(sd_bus_message *reply, const char *types, ...) {
+        va_list ap;
+        int r;
+
+        assert_non_null(reply);
+        va_start(ap, types);
+        r = sd_bus_message_readv(reply, types, ap);
+        va_end(ap);
+        if (r < 0)
+                fail_msg("cannot read '%s' from the reply to %s: %s", types, sd_bus_message_get_member(reply) ?: "?",
+                         strerror(-r));
+        sd_bus_message_unref(reply);
+}
+
+char *reply_object(sd_bus_message *reply, uint32_t *ret_id) {
+        const char *path;
+        uint32_t id = 0;
+        char *p;
+
+        assert_non_null(reply);
+        if (ret_id)
+                assert_true(sd_bus_message_read(reply, "ou", &path, &id) > 0);
+        else
+                assert_true(sd_bus_message_read(reply, "o", &path) > 0);
+        p = strdup(path);
+        assert_non_null(p);
+        sd_bus_message_unref(reply);
+        if (ret_id)
+                *ret_id = id;
+        return p;
+}
+
+int read_fd(sd_bus_message *reply) {
+        int fd, copy;
+
+        assert_true(sd_bus_message_read(reply, "h", &fd) > 0);
+        copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        assert_true(copy >= 0);
+        return copy;
+}
+
+char *reply_object_fd(sd_bus_message *reply, uint32_t *ret_id, int *ret_fd) {
+        const char *path;
+        uint32_t id;
+        char *p;
+
+        assert_non_null(reply);
+        assert_true(sd_bus_message_read(reply, "ou", &path, &id) > 0);
+        p = strdup(path);
+        assert_non_null(p);
+        *ret_fd = read_fd(reply);
+        sd_bus_message_unref(reply);
+        if (ret_id)
+                *ret_id = id;
+        return p;
+}
+
+sd_bus_message *get_property(sd_bus *bus, const char *path, const char *iface, const char *name,
+                             const char *type) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_get_property(bus, destination(bus), path, iface, name, &error, &reply, type);
+        if (r < 0)
+                fail_msg("cannot read %s.%s of %s: %s", iface, name, path, error.message ?: strerror(-r));
+        return reply;
+}
+
+uint32_t get_u32(sd_bus *bus, const char *path, const char *iface, const char *name) {
+        uint32_t v;
+
+        reply_take(get_property(bus, path, iface, name, "u"), "u", &v);
+        return v;
+}
+
+uint64_t get_u64(sd_bus *bus, const char *path, const char *iface, const char *name) {
+        uint64_t v;
+
+        reply_take(get_property(bus, path, iface, name, "t"), "t", &v);
+        return v;
+}
+
+bool get_bool(sd_bus *bus, const char *path, const char *iface, const char *name) {
+        int v;
+
+        reply_take(get_property(bus, path, iface, name, "b"), "b", &v);
+        return v;
+}
+
+char *get_string(sd_bus *bus, const char *path, const char *iface, const char *name, const char *type) {
+        sd_bus_message *reply = get_property(bus, path, iface, name, type);
+        const char *v;
+        char *s;
+
+        assert_true(sd_bus_message_read_basic(reply, type[0], &v) > 0);
+        s = strdup(v);
+        assert_non_null(s);
+        sd_bus_message_unref(reply);
+        return s;
+}
+
+bool strv_contains(char **l, const char *s) {
+        for (char **i = l; i && *i; i++)
+                if (streq(*i, s))
+                        return true;
+        return false;
+}
+
+size_t strv_length(char **l) {
+        size_t n = 0;
+
+        while (l && l[n])
+                n++;
+        return n;
+}
+
+int32_t get_i32(sd_bus *bus, const char *path, const char *iface, const char *name) {
+        int32_t v;
+
+        reply_take(get_property(bus, path, iface, name, "i"), "i", &v);
+        return v;
+}
+
+char **get_strv(sd_bus *bus, const char *path, const char *iface, const char *name, const char *type) {
+        sd_bus_message *reply = get_property(bus, path, iface, name, type);
+        char **l = NULL;
+
+        assert_true(sd_bus_message_read_strv(reply, &l) >= 0);
+        sd_bus_message_unref(reply);
+        return l;
+}
+
+char **sessions(sd_bus *bus) {
+        return get_strv(bus, MANAGER_PATH, I_MANAGER, "Sessions", "ao");
+}
+
+bool session_listed(sd_bus *bus, const char *session) {
+        char **l = sessions(bus);
+        bool found = strv_contains(l, session);
+
+        strv_free(l);
+        return found;
+}
+
+/* ---- Describe ----------------------------------------------------------- */
+
+char *describe(sd_bus *bus) {
+        const char *json;
+        char *s;
+        sd_bus_message *reply = CALL(bus, MANAGER_PATH, I_MANAGER, "Describe", NULL);
+
+        assert_true(sd_bus_message_read(reply, "s", &json) > 0);
+        s = strdup(json);
+        assert_non_null(s);
+        sd_bus_message_unref(reply);
+        return s;
+}
+
+bool describe_mentions(const char *json, const char *path) {
+        _cleanup_free_ char *quoted = NULL, *escaped = malloc(2 * strlen(path) + 3);
+        char *p = escaped;
+
+        assert_non_null(escaped);
+        assert_true(asprintf(&quoted, "\"%s\"", path) > 0);
+        *p++ = '"';
+        for (const char *c = path; *c; c++) {
+                if (*c == '/')
+                        *p++ = '\\';
+                *p++ = *c;
+        }
+        *p++ = '"';
+        *p = 0;
+        return strstr(json, quoted) || strstr(json, escaped);
+}
+
+struct json_object *json_array(struct json_object *o, const char *key) {
+        struct json_object *v = NULL;
+
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_array))
+                fail_msg("Describe has no \"%s\" array where expected", key);
+        return v;
+}
+
+const char *json_string(struct json_object *o, const char *key) {
+        struct json_object *v = NULL;
+
+        return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
+}
+
+/* ---- the API, one helper per common call -------------------------------- */
+
+char *open_session(sd_bus *bus, bool persistent) {
+        if (persistent)
+                return reply_object(CALL(bus, MANAGER_PATH, I_MANAGER, "OpenSession", "a{sv}", 1,
+                                         "Persistent", "b", 1), NULL);
+        return reply_object(CALL(bus, MANAGER_PATH, I_MANAGER, "OpenSession", "a{sv}", 0), NULL);
+}
+
+void close_session(sd_bus *bus, const char *session) {
+        CALL_OK(bus, session, I_SESSION, "Close", NULL);
+        assert_false(session_listed(bus, session));
+}
+
+char *create_ioas(sd_bus *bus, const char *session, uint32_t *ret_id) {
+        return reply_object(CALL(bus, session, I_SESSION, "CreateIOAS", NULL), ret_id);
+}
+
+char *create_mock(sd_bus *bus, const char *session, uint32_t flags, uint32_t *ret_id) {
+        return reply_object(CALL(bus, session, I_SESSION, "CreateMockDevice", "u", flags), ret_id);
+}
+
+uint64_t map(sd_bus *bus, const char *ioas, int fd, uint64_t offset, uint64_t length, uint64_t iova,
+             uint32_t flags) {
+        uint64_t ret;
+
+        reply_take(CALL(bus, ioas, I_IOAS, "Map", "htttu", fd, offset, length, iova, flags), "t", &ret);
+        return ret;
+}
+
+uint64_t unmap(sd_bus *bus, const char *ioas, uint64_t iova, uint64_t length) {
+        uint64_t ret;
+
+        reply_take(CALL(bus, ioas, I_IOAS, "Unmap", "tt", iova, length), "t", &ret);
+        return ret;
+}
+
+uint32_t attach(sd_bus *bus, const char *session, const char *dev, const char *pt) {
+        uint32_t id;
+
+        reply_take(CALL(bus, session, I_SESSION, "Attach", "oo", dev, pt), "u", &id);
+        return id;
+}
+
+sd_bus_message *alloc_hwpt_call(sd_bus *bus, const char *session, const char *dev, const char *parent,
+                                const char *fault_queue, uint32_t flags, uint32_t data_type,
+                                const void *data, size_t size) {
+        sd_bus_message *m = new_call(bus, session, I_SESSION, "AllocHWPT");
+
+        assert_true(sd_bus_message_append(m, "ooouu", dev, parent, fault_queue ?: "/", flags, data_type) >= 0);
+        assert_true(sd_bus_message_append_array(m, 'y', data, size) >= 0);
+        return m;
+}
+
+char *alloc_hwpt(sd_bus *bus, const char *session, const char *dev, const char *parent,
+                 const char *fault_queue, uint32_t flags, uint32_t data_type, const void *data, size_t size,
+                 uint32_t *ret_id) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m =
+                alloc_hwpt_call(bus, session, dev, parent, fault_queue, flags, data_type, data, size);
+
+        return reply_object(SEND(bus, m), ret_id);
+}
+
+void alloc_hwpt_fails(const char *expect, sd_bus *bus, const char *session, const char *dev,
+                      const char *parent, const char *fault_queue, uint32_t flags, uint32_t data_type,
+                      const void *data, size_t size) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m =
+                alloc_hwpt_call(bus, session, dev, parent, fault_queue, flags, data_type, data, size);
+
+        SEND_FAILS(expect, bus, m);
+}
+
+const struct iommu_hwpt_selftest mock_s1 = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+
+char *alloc_nested(sd_bus *bus, const char *session, const char *dev, const char *parent,
+                   const char *fault_queue, uint32_t flags, uint32_t *ret_id) {
+        return alloc_hwpt(bus, session, dev, parent, fault_queue, flags, IOMMU_HWPT_DATA_SELFTEST,
+                          &mock_s1, MOCK_HWPT_DATA_LEN, ret_id);
+}
+
+void destroy(sd_bus *bus, const char *session, const char *object) {
+        CALL_OK(bus, session, I_SESSION, "Destroy", "o", object);
+}
+
+sd_bus_message *invalidate_call(sd_bus *bus, const char *path, const char *iface, uint32_t data_type,
+                                uint32_t entry_len, const void *entries, size_t size) {
+        sd_bus_message *m = new_call(bus, path, iface, "Invalidate");
+
+        assert_true(sd_bus_message_append(m, "uu", data_type, entry_len) >= 0);
+        assert_true(sd_bus_message_append_array(m, 'y', entries, size) >= 0);
+        return m;
+}
+
+uint32_t invalidate(sd_bus *bus, const char *path, const char *iface, uint32_t data_type,
+                    uint32_t entry_len, const void *entries, size_t size, char **ret_error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m =
+                invalidate_call(bus, path, iface, data_type, entry_len, entries, size);
+        const char *error;
+        uint32_t handled;
+        sd_bus_message *reply = SEND(bus, m);
+
+        assert_true(sd_bus_message_read(reply, "us", &handled, &error) > 0);
+        *ret_error = strdup(error);
+        assert_non_null(*ret_error);
+        sd_bus_message_unref(reply);
+        return handled;
+}
+
+sd_bus *channel_open(sd_bus *bus, const char *session) {
+        sd_bus_message *reply = CALL(bus, session, I_SESSION, "OpenDirectChannel", NULL);
+        sd_bus *ch = NULL;
+        int fd = read_fd(reply);
+
+        sd_bus_message_unref(reply);
+        assert_int_equal(sd_bus_new(&ch), 0);
+        assert_int_equal(sd_bus_set_fd(ch, fd, fd), 0);
+        assert_int_equal(sd_bus_set_anonymous(ch, true), 0);
+        assert_int_equal(sd_bus_negotiate_fds(ch, true), 0);
+        assert_int_equal(sd_bus_set_method_call_timeout(ch, CALL_TIMEOUT_USEC), 0);
+        assert_int_equal(sd_bus_start(ch), 0);
+        return ch;
+}
+
+sd_bus_message *claim_call(sd_bus *bus, const char *session, const char *bdf, bool interactive) {
+        sd_bus_message *m = new_call(bus, session, I_SESSION, "ClaimDevice");
+
+        assert_true(sd_bus_message_append(m, "sb", bdf, 0) >= 0);
+        assert_true(sd_bus_message_set_allow_interactive_authorization(m, interactive) >= 0);
+        return m;
+}
+
+char *claim(sd_bus *bus, const char *session, const char *bdf, bool interactive) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = claim_call(bus, session, bdf, interactive);
+
+        return reply_object(SEND(bus, m), NULL);
+}
+
+void claim_fails(const char *expect, sd_bus *bus, const char *session, const char *bdf) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = claim_call(bus, session, bdf, false);
+
+        SEND_FAILS(expect, bus, m);
+}
+
+size_t vfio_devices(VfioDevice ret[static 2]) {
+        const char *env = getenv("VIOMMU_TEST_VFIO_DEVICES");
+        size_t n = 0;
+        int used;
+
+        if (!env)
+                fail_msg("$VIOMMU_TEST_VFIO_DEVICES is not set: not the vtd profile?");
+        while (n < 2 && sscanf(env, " %31[^=]=%63s%n", ret[n].bdf, ret[n].node, &used) == 2) {
+                env += used;
+                n++;
+        }
+        assert_int_equal(n, 2);
+        return n;
+}
+
+/* ---- Testing: what the kernel holds ------------------------------------- */
+
+void check_mapping(sd_bus *bus, const char *session, const char *dev, uint64_t iova, uint64_t length,
+                   int fd, uint64_t offset) {
+        CALL_OK(bus, session, I_TESTING, "CheckMapping", "ottht", dev, iova, length, fd, offset);
+}
+
+void check_no_mapping(sd_bus *bus, const char *session, const char *dev, uint64_t iova,
+                      uint64_t length, int fd, uint64_t offset) {
+        CALL_FAILS(E_INVALID_ARGUMENT, bus, session, I_TESTING, "CheckMapping", "ottht", dev, iova, length, fd,
+                   offset);
+}
+
+void check_iotlb(sd_bus *bus, const char *session, const char *hwpt, uint32_t index, uint32_t expected) {
+        CALL_OK(bus, session, I_TESTING, "CheckIOTLB", "ouu", hwpt, index, expected);
+}
+
+int memfd_new(const char *name, size_t size, uint8_t pattern) {
+        _cleanup_free_ uint8_t *buf = malloc(PAGE);
+        int fd;
+
+        assert_non_null(buf);
+        fd = memfd_create(name, MFD_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(ftruncate(fd, size), 0);
+        memset(buf, pattern, PAGE);
+        for (size_t off = 0; pattern && off < size; off += PAGE)
+                assert_int_equal(pwrite(fd, buf, PAGE, off), PAGE);
+        return fd;
+}
+
+pid_t daemon_pid(sd_bus *bus) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        uint32_t pid;
+        int r;
+
+        r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                               "GetConnectionUnixProcessID", &error, &reply, "s", BUS_NAME);
+        if (r < 0)
+                fail_msg("cannot find viommud's pid: %s", error.message ?: strerror(-r));
+        reply_take(reply, "u", &pid);
+        return (pid_t) pid;
+}
+
+uint64_t pinned_kib(pid_t pid) {
+        _cleanup_free_ char *path = NULL, *status = NULL;
+        unsigned long long kib;
+        const char *line;
+
+        assert_true(asprintf(&path, "/proc/%d/status", (int) pid) > 0);
+        status = read_file(path);
+        assert_non_null(status);
+        line = strstr(status, "\nVmPin:");
+        assert_non_null(line);
+        assert_int_equal(sscanf(line, "\nVmPin: %llu kB", &kib), 1);
+        return kib;
+}
+
+void wait_pinned(pid_t pid, uint64_t kib) {
+        uint64_t end = now_usec() + TIMEOUT_USEC, v;
+
+        while ((v = pinned_kib(pid)) != kib && now_usec() < end)
+                usleep(20000);
+        if (v != kib)
+                fail_msg("viommud (pid %d) holds %" PRIu64 " KiB pinned, expected %" PRIu64 " KiB",
+                         (int) pid, v, kib);
+}
+
+/* ---- signals, as a program watching the bus gets them ------------------- */
+
+static int on_daemon_signal(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Watcher *w = userdata;
+        sd_bus_message **a = reallocarray(w->signals, w->n + 1, sizeof(*a));
+
+        assert_non_null(a);
+        w->signals = a;
+        w->signals[w->n++] = sd_bus_message_ref(m);
+        return 0;
+}
+
+Watcher *watcher_new(void) {
+        Watcher *w = calloc(1, sizeof(*w));
+
+        assert_non_null(w);
+        w->bus = bus_open();
+        /* Synchronous: the bus has the match when this returns. */
+        assert_true(sd_bus_match_signal(w->bus, NULL, BUS_NAME, NULL, NULL, NULL, on_daemon_signal, w) >= 0);
+        return w;
+}
+
+static void watcher_clear(Watcher *w) {
+        for (size_t i = 0; i < w->n; i++)
+                sd_bus_message_unref(w->signals[i]);
+        w->n = 0;
+}
+
+void watcher_free(Watcher *w) {
+        watcher_clear(w);
+        free(w->signals);
+        sd_bus_flush_close_unref(w->bus);
+        free(w);
+}
+
+void watcher_sync(Watcher *w) {
+        free(get_string(w->bus, MANAGER_PATH, I_MANAGER, "Version", "s"));
+        while (sd_bus_process(w->bus, NULL) > 0)
+                ;
+}
+
+void watcher_reset(Watcher *w) {
+        watcher_sync(w);
+        watcher_clear(w);
+}
+
+/* A property's value in a PropertiesChanged signal as text: numbers in
+ * decimal, strings and paths as they are. */
+static char *variant_text(sd_bus_message *m) {
+        const char *contents, *str;
+        char type, *text = NULL;
+        uint64_t u64;
+        uint32_t u32;
+        int32_t i32;
+        int b;
+
+        assert_true(sd_bus_message_peek_type(m, &type, &contents) > 0);
+        assert_int_equal(type, 'v');
+        assert_true(sd_bus_message_enter_container(m, 'v', contents) > 0);
+        switch (contents[0]) {
+        case 'u':
+                assert_true(sd_bus_message_read_basic(m, 'u', &u32) > 0);
+                assert_true(asprintf(&text, "%" PRIu32, u32) > 0);
+                break;
+        case 't':
+                assert_true(sd_bus_message_read_basic(m, 't', &u64) > 0);
+                assert_true(asprintf(&text, "%" PRIu64, u64) > 0);
+                break;
+        case 'i':
+                assert_true(sd_bus_message_read_basic(m, 'i', &i32) > 0);
+                assert_true(asprintf(&text, "%" PRIi32, i32) > 0);
+                break;
+        case 'b':
+                assert_true(sd_bus_message_read_basic(m, 'b', &b) > 0);
+                text = strdup(b ? "true" : "false");
+                break;
+        case 's':
+        case 'o':
+                assert_true(sd_bus_message_read_basic(m, contents[0], &str) > 0);
+                text = strdup(str);
+                break;
+        default:
+                assert_true(sd_bus_message_skip(m, contents) >= 0);
+                assert_true(asprintf(&text, "(%s)", contents) > 0);
+        }
+        assert_non_null(text);
+        assert_true(sd_bus_message_exit_container(m) >= 0);
+        return text;
+}
+
+void assert_changed_at(const char *file, int line, Watcher *w, const char *path, const char *interface,
+                       const char *property, const char *value) {
+        _cleanup_free_ char *seen = NULL;
+        size_t seen_size = 0;
+        FILE *f = open_memstream(&seen, &seen_size);
+        bool found = false;
+
+        assert_non_null(f);
+        watcher_sync(w);
+        for (size_t i = 0; i < w->n && !found; i++) {
+                sd_bus_message *m = w->signals[i];
+                const char *iface, *name;
+                char **invalidated = NULL;
+
+                if (!sd_bus_message_is_signal(m, "org.freedesktop.DBus.Properties", "PropertiesChanged") ||
+                    !streq_ptr(sd_bus_message_get_path(m), path))
+                        continue;
+                assert_true(sd_bus_message_rewind(m, true) >= 0);
+                assert_true(sd_bus_message_read(m, "s", &iface) > 0);
+                if (!streq(iface, interface))
+                        continue;
+                assert_true(sd_bus_message_enter_container(m, 'a', "{sv}") > 0);
+                while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+                        assert_true(sd_bus_message_read(m, "s", &name) > 0);
+                        if (streq(name, property)) {
+                                _cleanup_free_ char *text = variant_text(m);
+
+                                found = found || streq(text, value);
+                                fprintf(f, " %s", text);
+                        } else
+                                assert_true(sd_bus_message_skip(m, "v") >= 0);
+                        assert_true(sd_bus_message_exit_container(m) >= 0);
+                }
+                assert_true(sd_bus_message_exit_container(m) >= 0);
+                assert_true(sd_bus_message_read_strv(m, &invalidated) >= 0);
+                if (strv_contains(invalidated, property))
+                        fputs(" (invalidated, without its value)", f);
+                strv_free(invalidated);
+        }
+        assert_int_equal(fclose(f), 0);
+        if (!found)
+                fail_msg("%s:%d: no PropertiesChanged of %s.%s on %s to %s; announced:%s", file, line, interface,
+                         property, path, value, seen_size > 0 ? seen : " nothing");
+}
+
+const char *num_text(char *buf, uint64_t n) {
+        snprintf(buf, 24, "%" PRIu64, n);
+        return buf;
+}
+
+void assert_signal_at(const char *file, int line, Watcher *w, const char *path, const char *interface,
+                      const char *member, const char *arg) {
+        watcher_sync(w);
+        for (size_t i = 0; i < w->n; i++) {
+                sd_bus_message *m = w->signals[i];
+                const char *contents, *v;
+                char type;
+
+                if (!sd_bus_message_is_signal(m, interface, member) || !streq_ptr(sd_bus_message_get_path(m), path))
+                        continue;
+                assert_true(sd_bus_message_rewind(m, true) >= 0);
+                if (sd_bus_message_peek_type(m, &type, &contents) > 0 && IN_SET(type, 's', 'o') &&
+                    sd_bus_message_read_basic(m, type, &v) > 0 && streq(v, arg))
+                        return;
+        }
+        fail_msg("%s:%d: no %s.%s on %s about %s", file, line, interface, member, path, arg);
+}
+
+/* ---- children: other processes as other uids ---------------------------- */
+
+const char *vmm_call(sd_bus *bus, const char *path, const char *iface, const char *member,
+                     const char *types, ...) {
+        sd_bus_message *m = NULL, *reply = NULL;
+        const char *object = NULL;
+        va_list ap;
+
+        VMM_TRY(sd_bus_message_new_method_call(bus, &m, BUS_NAME, path, iface, member));
+        if (types) {
+                va_start(ap, types);
+                VMM_TRY(sd_bus_message_appendv(m, types, ap));
+                va_end(ap);
+        }
+        VMM_TRY(sd_bus_call(bus, m, 0, NULL, &reply));
+        /* Replies stay for the child's life: the strings in them are used. */
+        if (startswith(sd_bus_message_get_signature(reply, true) ?: "", "o"))
+                VMM_TRY(sd_bus_message_read(reply, "o", &object));
+        return object;
+}
+
+pid_t fork_reporter(int *ret_fd) {
+        int p[2];
+        pid_t pid;
+
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        close(p[pid == 0 ? 0 : 1]);
+        *ret_fd = p[pid == 0 ? 1 : 0];
+        return pid;
+}
+
+
+/* ---- the fixture -------------------------------------------------------- */
+
+int fixture_setup(void **state) {
+        Fixture *f = calloc(1, sizeof(*f));
+
+        assert_non_null(f);
+        f->bus = bus_open();
+        f->session = open_session(f->bus, false);
+        if (mock_devices_work())
+                f->dev = create_mock(f->bus, f->session, 0, &f->dev_id);
+        f->ioas = create_ioas(f->bus, f->session, &f->ioas_id);
+        f->memfd = memfd_new("guest-ram", BUF_SIZE, 0x5a);
+        *state = f;
+        return 0;
+}
+
+int fixture_teardown(void **state) {
+        Fixture *f = *state;
+
+        if (session_listed(f->bus, f->session))
+                close_session(f->bus, f->session);
+        close(f->memfd);
+        free(f->session);
+        free(f->dev);
+        free(f->ioas);
+        sd_bus_flush_close_unref(f->bus);
+        free(f);
+        return 0;
+}
+
+/* ---- refusals ----------------------------------------------------------- */
+
+int scene_setup(void **state) {
+        const uint64_t iova = MOCK_APERTURE_START;
+        Scene *s = calloc(1, sizeof(*s));
+        Fixture *f;
+
+        assert_non_null(s);
+        fixture_setup(state);
+        f = s->f = *state;
+        map(f->bus, f->ioas, f->memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW);
+        attach(f->bus, f->session, f->dev, f->ioas);
+        s->parent = alloc_hwpt(f->bus, f->session, f->dev, f->ioas, NULL, IOMMU_HWPT_ALLOC_NEST_PARENT,
+                               IOMMU_HWPT_DATA_NONE, NULL, 0, NULL);
+        s->nested = alloc_nested(f->bus, f->session, f->dev, s->parent, NULL, 0, NULL);
+        s->plain = alloc_hwpt(f->bus, f->session, f->dev, f->ioas, NULL, 0, IOMMU_HWPT_DATA_NONE, NULL, 0, NULL);
+        s->idle = create_mock(f->bus, f->session, 0, NULL);
+        s->fq = reply_object(CALL(f->bus, f->session, I_SESSION, "AllocFaultQueue", NULL), NULL);
+        s->other = open_session(f->bus, false);
+        s->other_ioas = create_ioas(f->bus, s->other, NULL);
+        s->other_dev = create_mock(f->bus, s->other, 0, NULL);
+        assert_true(asprintf(&s->fake, "%s/ioas/_3999", f->session) > 0);
+        s->before = describe(f->bus);
+        *state = s;
+        return 0;
+}
+
+int scene_teardown(void **state) {
+        Scene *s = *state;
+
+        *state = s->f;
+        if (session_listed(s->f->bus, s->other))
+                close_session(s->f->bus, s->other);
+        free(s->parent);
+        free(s->nested);
+        free(s->plain);
+        free(s->idle);
+        free(s->fq);
+        free(s->fake);
+        free(s->other);
+        free(s->other_ioas);
+        free(s->other_dev);
+        free(s->before);
+        free(s);
+        return fixture_teardown(state);
+}
+
+void scene_untouched(Scene *s) {
+        Fixture *f = s->f;
+        _cleanup_free_ char *after = describe(f->bus);
+
+        assert_string_equal(s->before, after);
+        assert_int_equal(get_u32(f->bus, s->other, I_SESSION, "NObjects"), 2);
+        /* The kernel's side is untouched too. */
+        check_mapping(f->bus, f->session, f->dev, MOCK_APERTURE_START, BUF_SIZE, f->memfd, 0);
+        for (uint32_t i = 0; i < MOCK_NESTED_DOMAIN_IOTLB_NUM; i++)
+                check_iotlb(f->bus, f->session, s->nested, i, IOMMU_TEST_IOTLB_DEFAULT);
+}
+
+/* Every method of every org.viommu1 interface at path, called with
+ * arguments of the wrong types (and, when it takes any, with none): each
+ * refused with InvalidArgs. Returns how many methods there were. */
+static size_t call_every_method_wrongly(sd_bus *bus, const char *path, char ***seen) {
+        sd_bus_message *reply = CALL(bus, path, "org.freedesktop.DBus.Introspectable", "Introspect", NULL);
+        const char *xml, *iface, *p;
+        size_t n = 0;
+
+        assert_true(sd_bus_message_read(reply, "s", &xml) > 0);
+        for (iface = strstr(xml, "<interface name=\"org.viommu1."); iface;
+             iface = strstr(iface + 1, "<interface name=\"org.viommu1.")) {
+                const char *iface_end = strstr(iface, "</interface>");
+                char iface_name[128];
+
+                assert_non_null(iface_end);
+                assert_int_equal(sscanf(iface, "<interface name=\"%127[^\"]\"", iface_name), 1);
+                for (p = strstr(iface, "<method name=\""); p && p < iface_end; p = strstr(p + 1, "<method name=\"")) {
+                        const char *tag_end = strchr(p, '>'), *method_end, *a;
+                        char member[128], signature[256] = "", *key = NULL;
+                        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+
+                        assert_int_equal(sscanf(p, "<method name=\"%127[^\"]\"", member), 1);
+                        assert_non_null(tag_end);
+                        /* <method name="X"/> takes and returns nothing */
+                        method_end = tag_end[-1] == '/' ? tag_end : strstr(p, "</method>");
+                        assert_non_null(method_end);
+                        for (a = strstr(p, "<arg "); a && a < method_end; a = strstr(a + 1, "<arg ")) {
+                                const char *arg_end = strstr(a, "/>"), *t = strstr(a, "type=\""),
+                                           *d = strstr(a, "direction=\"");
+                                char type[64];
+
+                                assert_true(arg_end && t && t < arg_end);
+                                assert_int_equal(sscanf(t, "type=\"%63[^\"]\"", type), 1);
+                                if (d && d < arg_end && startswith(d, "direction=\"out\""))
+                                        continue;
+                                assert_true(strlen(signature) + strlen(type) < sizeof(signature));
+                                strcat(signature, type);
+                        }
+
+                        m = new_call(bus, path, iface_name, member);
+                        assert_true(sd_bus_message_append(m, "ds", 2.5, "not what it takes") >= 0);
+                        SEND_FAILS(E_INVALID_ARGS, bus, m);
+                        if (signature[0]) {
+                                sd_bus_message_unref(TAKE_PTR(m));
+                                m = new_call(bus, path, iface_name, member);
+                                SEND_FAILS(E_INVALID_ARGS, bus, m);
+                        }
+                        assert_true(asprintf(&key, "%s.%s", iface_name, member) > 0);
+                        if (!strv_contains(*seen, key)) {
+                                size_t k = strv_length(*seen);
+
+                                *seen = realloc(*seen, (k + 2) * sizeof(char *));
+                                assert_non_null(*seen);
+                                (*seen)[k] = TAKE_PTR(key);
+                                (*seen)[k + 1] = NULL;
+                        }
+                        free(key);
+                        n++;
+                }
+        }
+        sd_bus_message_unref(reply);
+        return n;
+}
+
+void refuse_wrong_types(sd_bus *bus, const char *const *paths, size_t n_paths, const char *const *must_see,
+                        size_t n_must_see) {
+        char **seen = NULL;
+        size_t n = 0;
+
+        for (size_t i = 0; i < n_paths; i++)
+                if (paths[i])
+                        n += call_every_method_wrongly(bus, paths[i], &seen);
+        for (size_t i = 0; i < n_must_see; i++)
+                if (!strv_contains(seen, must_see[i]))
+                        fail_msg("%s was not among the methods introspected", must_see[i]);
+        print_message("%zu methods (%zu calls on objects) refused wrong arguments\n", strv_length(seen), n);
+        strv_free(seen);
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+static int run_group(const Group *g) {
+        _cleanup_free_ char *title = NULL;
+
+        assert_true(asprintf(&title, "%s %s (uid %u, Linux %d.%d, %s)", program_invocation_short_name, g->name,
+                             (unsigned) geteuid(), kernel_version() / 1000, kernel_version() % 1000, profile()) > 0);
+        /* cmocka's own summary does not name the group. */
+        printf("-- %s\n", title);
+        fflush(stdout);
+        return _cmocka_run_group_tests(title, g->tests, g->n_tests, NULL, NULL);
+}
+
+int itest_main(int argc, char *argv[], const Group *groups, size_t n_groups) {
+        int failed = 0;
+
+        /* A VMM that goes away mid-call must not take the test with it. */
+        signal(SIGPIPE, SIG_IGN);
+        if (argc < 2)
+                for (size_t i = 0; i < n_groups; i++)
+                        failed += run_group(&groups[i]);
+        for (int a = 1; a < argc; a++) {
+                size_t i = 0;
+
+                while (i < n_groups && !streq(groups[i].name, argv[a]))
+                        i++;
+                if (i < n_groups)
+                        failed += run_group(&groups[i]);
+                else {
+                        fprintf(stderr, "%s: unknown group '%s'\n", program_invocation_short_name, argv[a]);
+                        failed++;
+                }
+        }
+        return failed > 0;
+}

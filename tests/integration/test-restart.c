@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What outlives the daemon: the session record a restart reads back, and
+ * sessions across restarts.
+ *
+ *   test-restart [record] [restart]
+ *
+ *   record   the record of a full session, written, read back and written
+ *            again (Testing.RoundTripRecord); mock devices, any uid
+ *   restart  sessions across daemon restarts (root; the daemon runs under
+ *            fdstore-harness, whose pid is $VIOMMU_TEST_HARNESS_PID)
+ *
+ * The environment is described in itest.h.
+ */
+
+#include "itest.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- record: what a restart reads back ---------------------------------- */
+
+/* The daemon writes the session's record, reads it back and writes that:
+ * the two texts must be the same. Returns the record. */
+static struct json_object *record_round_trip(sd_bus *bus, const char *session) {
+        sd_bus_message *reply = CALL(bus, session, I_TESTING, "RoundTripRecord", NULL);
+        const char *written, *read_back;
+        struct json_object *j;
+
+        assert_true(sd_bus_message_read(reply, "ss", &written, &read_back) > 0);
+        assert_string_equal(written, read_back);
+        j = json_tokener_parse(written);
+        assert_non_null(j);
+        sd_bus_message_unref(reply);
+        return j;
+}
+
+static struct json_object *record_object(struct json_object *rec, const char *path) {
+        struct json_object *objects = json_array(rec, "objects");
+
+        for (size_t i = 0; i < json_object_array_length(objects); i++)
+                if (streq_ptr(json_string(json_object_array_get_idx(objects, i), "path"), path))
+                        return json_object_array_get_idx(objects, i);
+        fail_msg("the record has no %s", path);
+        return NULL;
+}
+
+/* A session with mappings (one copied into a second IOAS), a nested HWPT
+ * with a fault queue and an attached device comes back whole from its
+ * record, and reading it back touches nothing of the kernel's. */
+static void test_round_trip_record_whole(void **state) {
+        Fixture *f = *state;
+        const uint64_t iova = MOCK_APERTURE_START;
+        _cleanup_close_ int other = memfd_new("other", BUF_SIZE, 0x5a), fault_fd = -EBADF;
+        _cleanup_free_ char *ioas2 = NULL, *parent = NULL, *fq = NULL, *nested = NULL;
+        struct json_object *rec, *o;
+
+        assert_int_equal(map(f->bus, f->ioas, f->memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW), iova);
+        assert_int_equal(map(f->bus, f->ioas, other, PAGE, 2 * PAGE, iova + 0x100000,
+                             IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE), iova + 0x100000);
+        ioas2 = create_ioas(f->bus, f->session, NULL);
+        CALL_OK(f->bus, ioas2, I_IOAS, "Copy", "otttu", f->ioas, iova, (uint64_t) BUF_SIZE, iova,
+                (uint32_t) (IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE));
+        parent = alloc_hwpt(f->bus, f->session, f->dev, f->ioas, NULL, IOMMU_HWPT_ALLOC_NEST_PARENT,
+                            IOMMU_HWPT_DATA_NONE, NULL, 0, NULL);
+        fq = reply_object_fd(CALL(f->bus, f->session, I_SESSION, "AllocFaultQueue", NULL), NULL, &fault_fd);
+        nested = alloc_nested(f->bus, f->session, f->dev, parent, fq, 0, NULL);
+        attach(f->bus, f->session, f->dev, nested);
+
+        rec = record_round_trip(f->bus, f->session);
+        assert_int_equal(json_object_array_length(json_array(rec, "objects")),
+                         get_u32(f->bus, f->session, I_SESSION, "NObjects"));
+        assert_int_equal(json_object_array_length(json_array(record_object(rec, f->ioas), "mappings")), 2);
+        assert_int_equal(json_object_array_length(json_array(record_object(rec, ioas2), "mappings")), 1);
+        o = record_object(rec, f->dev);
+        assert_string_equal(json_string(o, "attached"), nested);
+        o = record_object(rec, nested);
+        assert_int_equal(json_object_array_length(json_array(o, "uses")), 3);
+        assert_string_equal(json_object_get_string(json_object_array_get_idx(json_array(o, "uses"), 0)), parent);
+        assert_string_equal(json_object_get_string(json_object_array_get_idx(json_array(o, "uses"), 1)), f->dev);
+        assert_string_equal(json_object_get_string(json_object_array_get_idx(json_array(o, "uses"), 2)), fq);
+        /* Without IOAS_MAP_FILE the daemon maps the memfds itself; the two
+         * IOASes share the first one's. */
+        assert_int_equal(json_object_array_length(json_array(rec, "backings")), kernel_at_least(6, 13) ? 0 : 2);
+        json_object_put(rec);
+
+        /* The copy the daemon read back and dropped let go of nothing. */
+        check_mapping(f->bus, f->session, f->dev, iova, BUF_SIZE, f->memfd, 0);
+        assert_int_equal(get_u32(f->bus, ioas2, I_IOAS, "Mappings"), 1);
+}
+
+/* ---- restart: sessions outlive the daemon -------------------------------- */
+
+/* A session as Describe shows it, as text; NULL when Describe has none. */
+static char *describe_session(sd_bus *bus, const char *session) {
+        _cleanup_free_ char *text = describe(bus);
+        struct json_object *j = json_tokener_parse(text), *sessions;
+        char *found = NULL;
+
+        assert_non_null(j);
+        sessions = json_array(j, "sessions");
+        for (size_t i = 0; i < json_object_array_length(sessions); i++)
+                if (streq_ptr(json_string(json_object_array_get_idx(sessions, i), "path"), session)) {
+                        found = strdup(json_object_to_json_string_ext(json_object_array_get_idx(sessions, i),
+                                                                      JSON_C_TO_STRING_PLAIN));
+                        assert_non_null(found);
+                }
+        json_object_put(j);
+        return found;
+}
+
+/* Restarts viommud the way systemctl restart does, through the stand-in
+ * fd store (fdstore-harness, pid in $VIOMMU_TEST_HARNESS_PID), and waits
+ * for the new run to own the name. */
+static void restart_daemon(sd_bus *bus) {
+        pid_t harness = env_u64("VIOMMU_TEST_HARNESS_PID", 0), before = daemon_pid(bus), after = before;
+        uint64_t end = now_usec() + 30 * 1000000ULL;
+
+        if (harness <= 0)
+                fail_msg("$VIOMMU_TEST_HARNESS_PID is not set: run the restart group under fdstore-harness");
+        assert_int_equal(kill(harness, SIGUSR1), 0);
+        while (after == before || after <= 0) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                sd_bus_message *reply = NULL;
+                uint32_t pid;
+
+                if (now_usec() > end)
+                        fail_msg("viommud did not come back within 30 s of the restart");
+                (void) usleep(100 * 1000);
+                if (sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "GetConnectionUnixProcessID", &error, &reply, "s",
+                                       BUS_NAME) < 0)
+                        continue;
+                if (sd_bus_message_read(reply, "u", &pid) > 0)
+                        after = pid;
+                sd_bus_message_unref(reply);
+        }
+}
+
+/*
+ * A VMM's sessions across a daemon restart: the owner's session and a
+ * persistent one come back with every object, the kernel never stopped
+ * translating (the mapping is in the mock domain throughout) and both work
+ * afterwards; a session whose owner left meanwhile is gone.
+ */
+static void test_restart_sessions_survive(void **state) {
+        const uint64_t iova = MOCK_APERTURE_START;
+        sd_bus *bus = bus_open(), *leaving = bus_open();
+        _cleanup_close_ int memfd = memfd_new("guest-ram", BUF_SIZE, 0x3c), fault_fd = -EBADF;
+        _cleanup_free_ char *s = NULL, *p = NULL, *gone = NULL, *dev = NULL, *ioas = NULL, *parent = NULL,
+                            *fq = NULL, *nested = NULL, *before = NULL, *after = NULL, *p_before = NULL,
+                            *p_after = NULL, *err = NULL, *pdev = NULL, *pioas = NULL, *rdev = NULL, *rioas = NULL;
+        struct iommu_hwpt_invalidate_selftest inv = { .iotlb_id = 1 };
+        VfioDevice d[2];
+
+        s = open_session(bus, false);
+        dev = create_mock(bus, s, 0, NULL);
+        ioas = create_ioas(bus, s, NULL);
+        assert_int_equal(map(bus, ioas, memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW), iova);
+        parent = alloc_hwpt(bus, s, dev, ioas, NULL, IOMMU_HWPT_ALLOC_NEST_PARENT, IOMMU_HWPT_DATA_NONE, NULL, 0,
+                            NULL);
+        fq = reply_object_fd(CALL(bus, s, I_SESSION, "AllocFaultQueue", NULL), NULL, &fault_fd);
+        nested = alloc_nested(bus, s, dev, parent, fq, 0, NULL);
+        attach(bus, s, dev, nested);
+        check_mapping(bus, s, dev, iova, BUF_SIZE, memfd, 0);
+
+        p = open_session(bus, true);
+        pdev = create_mock(bus, p, 0, NULL);
+        pioas = create_ioas(bus, p, NULL);
+        assert_int_equal(map(bus, pioas, memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW), iova);
+        attach(bus, p, pdev, pioas);
+
+        /* In the vtd profile, a real device too: its cdev waits in the store. */
+        if (getenv("VIOMMU_TEST_VFIO_DEVICES")) {
+                vfio_devices(d);
+                rdev = claim(bus, p, d[0].bdf, false);
+                rioas = create_ioas(bus, p, NULL);
+                assert_int_equal(map(bus, rioas, memfd, 0, BUF_SIZE, 0x100000, MAP_FIXED_RW), 0x100000);
+                attach(bus, p, rdev, rioas);
+        }
+
+        gone = open_session(leaving, false);
+        before = describe_session(bus, s);
+        p_before = describe_session(bus, p);
+
+        restart_daemon(bus);
+        /* Its owner leaves while the daemon is away or just back. */
+        sd_bus_flush_close_unref(leaving);
+
+        after = describe_session(bus, s);
+        p_after = describe_session(bus, p);
+        assert_non_null(after);
+        assert_string_equal(after, before);
+        assert_non_null(p_after);
+        assert_string_equal(p_after, p_before);
+        for (int i = 0; i < 100 && session_listed(bus, gone); i++)
+                (void) usleep(100 * 1000);
+        assert_false(session_listed(bus, gone));
+
+        /* The kernel kept translating, and the sessions work on. */
+        check_mapping(bus, s, dev, iova, BUF_SIZE, memfd, 0);
+        check_mapping(bus, p, pdev, iova, BUF_SIZE, memfd, 0);
+        check_iotlb(bus, s, nested, 1, IOMMU_TEST_IOTLB_DEFAULT);
+        assert_int_equal(invalidate(bus, nested, I_HWPT, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, sizeof(inv), &inv,
+                                    sizeof(inv), &err), 1);
+        check_iotlb(bus, s, nested, 1, 0);
+        CALL_FAILS(E_BUSY, bus, s, I_SESSION, "Destroy", "o", parent);
+        assert_int_equal(unmap(bus, pioas, 0, UINT64_MAX), BUF_SIZE);
+        check_no_mapping(bus, p, pdev, iova, PAGE, memfd, 0);
+
+        /* A second restart passes over what the first took over. */
+        restart_daemon(bus);
+        check_mapping(bus, s, dev, iova, BUF_SIZE, memfd, 0);
+        assert_int_equal(get_u32(bus, s, I_SESSION, "NObjects"), 5);
+
+        if (rdev) {
+                _cleanup_free_ char *attached = get_string(bus, rdev, I_DEVICE, "Attached", "o"), *again = NULL;
+
+                /* Still attached, and let go for good: with the store's copy
+                 * of its cdev gone too, it can be claimed afresh. */
+                assert_string_equal(attached, rioas);
+                CALL_OK(bus, p, I_SESSION, "Detach", "o", rdev);
+                CALL_OK(bus, p, I_SESSION, "ReleaseDevice", "o", rdev);
+                again = claim(bus, s, d[0].bdf, false);
+                CALL_OK(bus, s, I_SESSION, "ReleaseDevice", "o", again);
+        }
+        close_session(bus, p);
+        /* Teardown as before the restarts: the fault queue goes with its fd. */
+        fault_fd = (close(fault_fd), -EBADF);
+        CALL_OK(bus, s, I_SESSION, "Detach", "o", dev);
+        destroy(bus, s, nested);
+        destroy(bus, s, fq);
+        close_session(bus, s);
+        sd_bus_flush_close_unref(bus);
+}
+
+int main(int argc, char *argv[]) {
+        const struct CMUnitTest record[] = { T(test_round_trip_record_whole) };
+        const struct CMUnitTest restart[] = { cmocka_unit_test(test_restart_sessions_survive) };
+        const Group groups[] = { GROUP("record", record), GROUP("restart", restart) };
+
+        return itest_main(argc, argv, groups, ELEMENTSOF(groups));
+}
