@@ -82,7 +82,7 @@ char *read_file(const char *path) {
 
 /* ---- calls -------------------------------------------------------------- */
 
-const char *destination(sd_bus *bus) {
+static const char *destination(sd_bus *bus) {
         /* A direct channel has no bus daemon and no names. */
         return sd_bus_is_bus_client(bus) > 0 ? BUS_NAME : NULL;
 }
@@ -507,12 +507,6 @@ char *claim(sd_bus *bus, const char *session, const char *bdf, bool interactive)
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = claim_call(bus, session, bdf, interactive);
 
         return reply_object(SEND(bus, m), NULL);
-}
-
-void claim_fails(const char *expect, sd_bus *bus, const char *session, const char *bdf) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = claim_call(bus, session, bdf, false);
-
-        SEND_FAILS(expect, bus, m);
 }
 
 size_t vfio_devices(VfioDevice ret[static 2]) {

@@ -131,7 +131,6 @@ char *read_file(const char *path);
 
 /* ---- calls -------------------------------------------------------------- */
 
-const char *destination(sd_bus *bus);
 sd_bus *bus_open(void);
 /*
  * A connection that the bus knows as uid and gid, with no other groups (the
@@ -213,7 +212,6 @@ uint32_t invalidate(sd_bus *bus, const char *path, const char *iface, uint32_t d
 sd_bus *channel_open(sd_bus *bus, const char *session);
 sd_bus_message *claim_call(sd_bus *bus, const char *session, const char *bdf, bool interactive);
 char *claim(sd_bus *bus, const char *session, const char *bdf, bool interactive);
-void claim_fails(const char *expect, sd_bus *bus, const char *session, const char *bdf);
 /* $VIOMMU_TEST_VFIO_DEVICES: "BDF=NODE BDF=NODE". */
 size_t vfio_devices(VfioDevice ret[static 2]);
 

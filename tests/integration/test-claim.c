@@ -22,7 +22,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* ---- polkit and the user database --------------------------------------- */
+/* ---- claims, polkit and the user database ------------------------------- */
+
+static void claim_fails(const char *expect, sd_bus *bus, const char *session, const char *bdf) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = claim_call(bus, session, bdf, false);
+
+        SEND_FAILS(expect, bus, m);
+}
 
 /* What the stand-in polkit logged: the claims of device bdf it was asked
  * about for this connection, with this result (yes, no or challenge). */
