@@ -159,8 +159,8 @@ as() {
 client() {
 	local user=$1 program=$2
 	shift 2
-	echo "== $program $* as $user"
-	as "$user" "$build/tests/integration/$program" "$@" || fail "$program $* as $user"
+	echo "== $program${*:+ $*} as $user"
+	as "$user" "$build/tests/integration/$program" "$@" || fail "$program${*:+ $*} as $user"
 }
 
 # busctl and gdbus: clients written by nobody here.
