@@ -21,6 +21,7 @@
 
 #include "auth.h"
 #include "bus-errors.h"
+#include "bus-util.h"
 #include "caller-unit.h"
 #include "channel.h"
 #include "config.h"
@@ -368,14 +369,14 @@ int auth_claim_device(Daemon *d, sd_bus_message *m, Session *s, const struct vio
         r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID | SD_BUS_CREDS_SUPPLEMENTARY_GIDS,
                                       &creds);
         if (r < 0)
-                return bus_error_errno(error, r, "Cannot determine the caller's credentials: %m");
+                return bus_error_caller(error, r);
         augmented = sd_bus_creds_get_augmented_mask(creds);
         if (augmented & SD_BUS_CREDS_EUID)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_PERMISSION_DENIED,
                                          "The bus does not vouch for the caller's user");
         r = sd_bus_creds_get_euid(creds, &uid);
         if (r < 0)
-                return bus_error_errno(error, r, "Cannot determine the caller's user: %m");
+                return bus_error_caller(error, r);
         if (uid == 0)
                 return 1;
 

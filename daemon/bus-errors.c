@@ -61,6 +61,8 @@ int bus_error_not_supported(sd_bus_error *error, enum viommu_feature f) {
 int bus_error_named(sd_bus_error *error, int r) {
         if (r >= 0 || sd_bus_error_is_set(error))
                 return r;
-        /* What the handler had no words for: the table's name, and errno's. */
-        return bus_error_errno(error, r, "%s", strerror(-r));
+        /* What the handler had no words for (out of memory, a message it
+         * could not build) is the daemon's failure, whatever the errno. */
+        sd_bus_error_setf(error, VIOMMU_ERROR_FAILED, "viommud failed to serve the call: %s", strerror(-r));
+        return r;
 }

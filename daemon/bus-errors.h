@@ -37,7 +37,7 @@ int bus_error_kernel(sd_bus_error *error, int r, const char *operation);
 int bus_error_not_supported(sd_bus_error *error, enum viommu_feature f);
 
 /* What a method handler's result becomes: a bare errno, which sd-bus would
- * send as a System.Error, is given its name from the table. */
+ * send as a System.Error, becomes Failed. */
 int bus_error_named(sd_bus_error *error, int r);
 
 /*

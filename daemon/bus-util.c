@@ -43,6 +43,12 @@ int bus_sender_uid(sd_bus_message *m, uid_t *ret) {
         return 0;
 }
 
+int bus_error_caller(sd_bus_error *error, int r) {
+        sd_bus_error_setf(error, r == -ENOMEM ? VIOMMU_ERROR_FAILED : VIOMMU_ERROR_PERMISSION_DENIED,
+                          "Cannot determine who the caller is: %s", strerror(-r));
+        return r;
+}
+
 bool session_visible_to(Session *s, sd_bus_message *m) {
         Session *only;
         uid_t uid;

@@ -19,6 +19,10 @@
  * process. */
 int bus_sender_uid(sd_bus_message *m, uid_t *ret);
 
+/* PermissionDenied (Failed when out of memory) for a caller the bus cannot
+ * tell us about; returns r. */
+int bus_error_caller(sd_bus_error *error, int r);
+
 /* May the caller of m see s? Its owner (same uid), root, and a direct
  * channel's peer for the channel's own session may; with m NULL (no call:
  * the daemon's own signals) everyone may. */

@@ -125,7 +125,7 @@ BUS_METHOD(method_open_session) {
 
         r = bus_sender_uid(m, &uid);
         if (r < 0)
-                return bus_error_errno(error, r, "Cannot determine the caller's user: %m");
+                return bus_error_caller(error, r);
 
         r = session_new(d, uid, sd_bus_message_get_sender(m) ?: "", options[0] > 0, options[1] > 0, &s);
         if (r < 0)

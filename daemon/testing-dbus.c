@@ -54,7 +54,8 @@ BUS_METHOD(method_check_mapping) {
 
         addr = mmap(NULL, length, PROT_READ, MAP_SHARED, fd, offset);
         if (addr == MAP_FAILED)
-                return bus_error_errno(error, -errno, "Cannot map the memory fd: %m");
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "Cannot map the memory fd: %s",
+                                         strerror(errno));
         r = viommu_mock_check_map(s->iommufd, device_paging_domain(dev), iova, length, addr);
         munmap(addr, length);
         if (r < 0)
