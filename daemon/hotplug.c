@@ -18,7 +18,25 @@
 #include "log.h"
 #include "session.h"
 #include "util.h"
+#include "viommu-topology.h"
 #include "viommu-vfio.h"
+
+int daemon_topology(Daemon *d, const struct viommu_topology **ret) {
+        int r;
+
+        if (!d->topology || d->topology_stale) {
+                struct viommu_topology *t;
+
+                r = viommu_topology_new(&t);
+                if (r < 0)
+                        return r;
+                viommu_topology_free(d->topology);
+                d->topology = t;
+                d->topology_stale = false;
+        }
+        *ret = d->topology;
+        return 0;
+}
 
 /* Destroys what uses o, leaves first, then o itself. */
 static void object_destroy_tree(Object *o) {

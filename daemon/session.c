@@ -151,6 +151,8 @@ int object_new(Session *s, ObjectType type, uint32_t id, Object **ret) {
         char ids[32];
         int r;
 
+        if (type < 0 || type >= _OBJECT_TYPE_MAX)
+                return -EINVAL;
         o = calloc(1, sizeof(*o));
         if (!o)
                 return -ENOMEM;

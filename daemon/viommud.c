@@ -34,23 +34,6 @@ static const char *arg_config = CONFIG_DEFAULT_PATH;
 static bool arg_mock_devices;
 static bool arg_check_config;
 
-int daemon_topology(Daemon *d, const struct viommu_topology **ret) {
-        int r;
-
-        if (!d->topology || d->topology_stale) {
-                struct viommu_topology *t;
-
-                r = viommu_topology_new(&t);
-                if (r < 0)
-                        return r;
-                viommu_topology_free(d->topology);
-                d->topology = t;
-                d->topology_stale = false;
-        }
-        *ret = d->topology;
-        return 0;
-}
-
 static void help(void) {
         printf("%s [OPTIONS...]\n\n"
                "Serves the kernel's iommufd and VFIO devices to virtual machine monitors over D-Bus.\n\n"

@@ -1,3 +1,4 @@
+comma := ,
 
 # Real-kernel tests: built with the rest, run inside the test VM by
 # tests/kernel/run-in-guest.sh, never on the build host.
@@ -146,6 +147,18 @@ tests_unit_test_record_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -DTOP_SR
 tests_unit_test_record_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_unit_test_record_LDADD = daemon/libviommud-core.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
 EXTRA_DIST += tests/data/record-sample.json
+# The daemon's handlers and model on the build host, against a fake kernel
+# linked in place of libviommu's ioctl wrappers.
+check_PROGRAMS += tests/unit/test-model
+TESTS += tests/unit/test-model
+tests_unit_test_model_SOURCES = tests/unit/test-model.c
+tests_unit_test_model_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS)
+tests_unit_test_model_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_test_model_LDFLAGS = $(LDFLAGS_NO_INSTALL) \
+	$(patsubst %,-Wl$(comma)--wrap=%,viommu_ioas_alloc viommu_hwpt_alloc viommu_destroy \
+		viommu_ioas_map_file viommu_ioas_copy viommu_ioas_unmap)
+tests_unit_test_model_LDADD = daemon/libviommud-core.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
+
 # What a restart costs at a million mappings; run by hand
 # (tests/bench/bench-record [-n MAPPINGS] [-d DIR]).
 check_PROGRAMS += tests/bench/bench-record
