@@ -1,3 +1,11 @@
+# viommud.conf(5), built also into its unit test and fuzzer.
+CONFIG_SOURCES = \
+	daemon/config.h \
+	daemon/config.c \
+	daemon/config-diff.c \
+	daemon/json-strict.h \
+	daemon/json-strict.c
+
 # viommud: the D-Bus daemon.
 sbin_PROGRAMS += daemon/viommud
 daemon_viommud_SOURCES = \
@@ -36,8 +44,7 @@ daemon_viommud_SOURCES = \
 	daemon/auth.c \
 	daemon/caller-unit.h \
 	daemon/caller-unit.c \
-	daemon/config.h \
-	daemon/config.c
+	$(CONFIG_SOURCES)
 daemon_viommud_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 daemon_viommud_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(LIBUDEV_CFLAGS) $(JSONC_CFLAGS)
 daemon_viommud_LDADD = lib/libviommu.la lib/libviommu-internal.la lib/mock/libviommu-mock.la \

@@ -78,14 +78,14 @@ tests_bench_bench_mapping_index_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_bench_bench_mapping_index_LDADD = lib/libviommu-internal.la $(JSONC_LIBS)
 
 # Config: viommud.conf(5) parsing, validation messages, matching, limits, the
-# reload diff (daemon/config.c built into the test).
+# reload diff (daemon/config*.c built into the test).
 check_PROGRAMS += tests/unit/test-config
 TESTS += tests/unit/test-config
-tests_unit_test_config_SOURCES = tests/unit/test-config.c daemon/config.c daemon/config.h
+tests_unit_test_config_SOURCES = tests/unit/test-config.c $(CONFIG_SOURCES)
 tests_unit_test_config_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS)
 tests_unit_test_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -DTOP_SRCDIR=\"$(abs_top_srcdir)\"
 tests_unit_test_config_LDFLAGS = $(LDFLAGS_NO_INSTALL)
-tests_unit_test_config_LDADD = lib/libviommu.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
+tests_unit_test_config_LDADD = lib/libviommu.la lib/libviommu-internal.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
 
 # Fake polkit: a stand-in org.freedesktop.PolicyKit1 for the integration tests
 # on a private bus (tests/integration/fake-polkit --help).
@@ -178,8 +178,7 @@ FUZZ_LINK_FLAGS = $(LDFLAGS_NO_INSTALL)
 TESTS += $(FUZZ_TARGETS)
 endif
 FUZZ_CORPUS = $(abs_top_srcdir)/tests/fuzz/corpus
-tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz.h tests/fuzz/fuzz-config.c $(FUZZ_DRIVER) \
-	daemon/config.c daemon/config.h
+tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz.h tests/fuzz/fuzz-config.c $(FUZZ_DRIVER) $(CONFIG_SOURCES)
 tests_fuzz_fuzz_config_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS=\"$(FUZZ_CORPUS)/config\"
 tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 tests_fuzz_fuzz_config_LDFLAGS = $(FUZZ_LINK_FLAGS)
