@@ -148,6 +148,13 @@ tests_unit_test_record_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_unit_test_record_LDADD = lib/libviommu.la lib/libviommu-internal.la lib/mock/libviommu-mock.la \
 	$(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
 EXTRA_DIST += tests/data/record-sample.json
+# How fast viommud.conf is read at 1 MiB of rules and with drop-ins; run by
+# hand (tests/bench/bench-config [-s MIB] [-r RUNS]).
+check_PROGRAMS += tests/bench/bench-config
+tests_bench_bench_config_SOURCES = tests/bench/bench-config.c $(CONFIG_SOURCES)
+tests_bench_bench_config_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_bench_bench_config_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_bench_bench_config_LDADD = lib/libviommu-internal.la $(JSONC_LIBS)
 # What a restart costs at a million mappings; run by hand
 # (tests/bench/bench-record [-n MAPPINGS] [-d DIR]).
 check_PROGRAMS += tests/bench/bench-record
