@@ -168,7 +168,8 @@ static int parse_pci_id(const char *s, DeviceSelector *ret) {
         return 0;
 }
 
-static int parse_selector(Parser *p, const char *path, struct json_object *v, DeviceSelector *ret) {
+static int parse_selector(Parser *p, const char *path, struct json_object *v, bool group _unused_, void *item) {
+        DeviceSelector *ret = item;
         bool seen = false;
         int r;
 
@@ -218,20 +219,11 @@ static int parse_selector(Parser *p, const char *path, struct json_object *v, De
         return 0;
 }
 
-static int lookup_name(bool group, const char *name, uint32_t *ret) {
+static int parse_identity(Parser *p, const char *path, struct json_object *v, bool group, void *item) {
         _cleanup_free_ struct passwd *pw = NULL;
         _cleanup_free_ struct group *gr = NULL;
-        int r;
-
-        r = group ? user_db_group(name, &gr) : user_db_passwd(name, 0, &pw);
-        if (r < 0)
-                return r;
-        *ret = group ? gr->gr_gid : pw->pw_uid;
-        return 0;
-}
-
-static int parse_identity(Parser *p, const char *path, struct json_object *v, bool group, ConfigIdentity *ret) {
         const char *what = group ? "group" : "user";
+        ConfigIdentity *ret = item;
         const char *s;
         int r;
 
@@ -266,30 +258,33 @@ static int parse_identity(Parser *p, const char *path, struct json_object *v, bo
         if (isempty(s) || strlen(s) > 256 || strpbrk(s, ":/\n\t "))
                 return parser_error(p, path, "%s is not a valid %s name", json_text(v), what);
 
-        r = lookup_name(group, s, &ret->id);
+        r = group ? user_db_group(s, &gr) : user_db_passwd(s, 0, &pw);
         if (r == -ENOMEM)
                 return r;
         if (r == -ESRCH)
                 return parser_error(p, path, "no such %s %s", what, json_text(v));
         if (r < 0)
                 return parser_error(p, path, "cannot look up %s %s: %s", what, json_text(v), strerror(-r));
+        ret->id = group ? gr->gr_gid : pw->pw_uid;
         ret->name = strdup(s);
         if (!ret->name)
                 return -ENOMEM;
         return 0;
 }
 
-static int parse_identities(Parser *p, const char *path, struct json_object *v, bool group,
-                            ConfigIdentity **ret, size_t *ret_n) {
+/* An array whose elements parse() reads into *ret (set also on failure), n_ret
+ * counting them as they are read, so that a half-read array is freed whole. */
+static int parse_array(Parser *p, const char *path, struct json_object *v, const char *what, size_t size,
+                       int (*parse)(Parser *p, const char *path, struct json_object *v, bool group, void *item),
+                       bool group, void **ret, size_t *n_ret) {
         size_t n;
         int r;
 
-        r = expect_type(p, path, v, json_type_array, group ? "an array of group names or numbers"
-                                                           : "an array of user names or numbers");
+        r = expect_type(p, path, v, json_type_array, what);
         if (r < 0)
                 return r;
         n = json_object_array_length(v);
-        *ret = calloc(n ?: 1, sizeof(ConfigIdentity));
+        *ret = calloc(n ?: 1, size);
         if (!*ret)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
@@ -298,10 +293,10 @@ static int parse_identities(Parser *p, const char *path, struct json_object *v, 
                 r = child_path(path, NULL, i, &cp);
                 if (r < 0)
                         return r;
-                r = parse_identity(p, cp, json_object_array_get_idx(v, i), group, &(*ret)[i]);
+                r = parse(p, cp, json_object_array_get_idx(v, i), group, (uint8_t *) *ret + i * size);
                 if (r < 0)
                         return r;
-                (*ret_n)++;
+                (*n_ret)++;
         }
         return 0;
 }
@@ -332,36 +327,18 @@ static bool unit_name_is_valid(const char *s) {
         return true;
 }
 
-static int parse_units(Parser *p, const char *path, struct json_object *v, char ***ret, size_t *ret_n) {
-        size_t n;
+static int parse_unit(Parser *p, const char *path, struct json_object *v, bool group _unused_, void *item) {
+        char **ret = item;
         int r;
 
-        r = expect_type(p, path, v, json_type_array, "an array of systemd unit names");
+        r = expect_type(p, path, v, json_type_string, "a string");
         if (r < 0)
                 return r;
-        n = json_object_array_length(v);
-        *ret = calloc(n ?: 1, sizeof(char *));
-        if (!*ret)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *cp = NULL;
-                struct json_object *u = json_object_array_get_idx(v, i);
-
-                r = child_path(path, NULL, i, &cp);
-                if (r < 0)
-                        return r;
-                r = expect_type(p, cp, u, json_type_string, "a string");
-                if (r < 0)
-                        return r;
-                if (!unit_name_is_valid(json_object_get_string(u)))
-                        return parser_error(p, cp, "%s is not a systemd unit name (e.g. \"vmm@guest1.service\")",
-                                            json_text(u));
-                (*ret)[i] = strdup(json_object_get_string(u));
-                if (!(*ret)[i])
-                        return -ENOMEM;
-                (*ret_n)++;
-        }
-        return 0;
+        if (!unit_name_is_valid(json_object_get_string(v)))
+                return parser_error(p, path, "%s is not a systemd unit name (e.g. \"vmm@guest1.service\")",
+                                    json_text(v));
+        *ret = strdup(json_object_get_string(v));
+        return *ret ? 0 : -ENOMEM;
 }
 
 static int parse_rule(Parser *p, const char *path, struct json_object *v, AllowRule *rule) {
@@ -374,42 +351,32 @@ static int parse_rule(Parser *p, const char *path, struct json_object *v, AllowR
 
         json_object_object_foreach(v, key, value) {
                 _cleanup_free_ char *cp = NULL;
+                void *items = NULL;
 
                 r = child_path(path, key, 0, &cp);
                 if (r < 0)
                         return r;
 
                 if (streq(key, "devices")) {
-                        size_t n;
-
-                        r = expect_type(p, cp, value, json_type_array, "an array of device selectors");
-                        if (r < 0)
-                                return r;
-                        n = json_object_array_length(value);
-                        if (n == 0)
+                        r = parse_array(p, cp, value, "an array of device selectors", sizeof(DeviceSelector),
+                                        parse_selector, false, &items, &rule->n_devices);
+                        rule->devices = items;
+                        if (r >= 0 && rule->n_devices == 0)
                                 return parser_error(p, cp, "empty: a rule names at least one device");
-                        rule->devices = calloc(n, sizeof(DeviceSelector));
-                        if (!rule->devices)
-                                return -ENOMEM;
-                        for (size_t i = 0; i < n; i++) {
-                                _cleanup_free_ char *ep = NULL;
-
-                                r = child_path(cp, NULL, i, &ep);
-                                if (r < 0)
-                                        return r;
-                                r = parse_selector(p, ep, json_object_array_get_idx(value, i), &rule->devices[i]);
-                                if (r < 0)
-                                        return r;
-                                rule->n_devices++;
-                        }
                         has_devices = true;
-                } else if (streq(key, "users"))
-                        r = parse_identities(p, cp, value, false, &rule->users, &rule->n_users);
-                else if (streq(key, "groups"))
-                        r = parse_identities(p, cp, value, true, &rule->groups, &rule->n_groups);
-                else if (streq(key, "units"))
-                        r = parse_units(p, cp, value, &rule->units, &rule->n_units);
-                else
+                } else if (streq(key, "users")) {
+                        r = parse_array(p, cp, value, "an array of user names or numbers", sizeof(ConfigIdentity),
+                                        parse_identity, false, &items, &rule->n_users);
+                        rule->users = items;
+                } else if (streq(key, "groups")) {
+                        r = parse_array(p, cp, value, "an array of group names or numbers", sizeof(ConfigIdentity),
+                                        parse_identity, true, &items, &rule->n_groups);
+                        rule->groups = items;
+                } else if (streq(key, "units")) {
+                        r = parse_array(p, cp, value, "an array of systemd unit names", sizeof(char *), parse_unit,
+                                        false, &items, &rule->n_units);
+                        rule->units = items;
+                } else
                         return parser_error(p, cp, "unknown key: a rule has \"devices\", \"users\", \"groups\" and \"units\"");
                 if (r < 0)
                         return r;

@@ -20,7 +20,7 @@ CONF
 if out=$("$viommud" --check-config --config="$work/good.conf" 2>&1); then
 	grep -qx "$work/good.conf: valid" <<<"$out" || fail "good file not called valid: $out"
 	grep -q '^limits.objects: .* -> 64$' <<<"$out" || fail "the objects limit is not listed: $out"
-	grep -qF "allow: added rule ($work/good.conf:2): devices pci 0000:01:00.0; users 0; units vmm@.service" <<<"$out" ||
+	grep -qxF "allow: added rule ($work/good.conf:2): devices pci 0000:01:00.0; users 0; units vmm@.service" <<<"$out" ||
 		fail "the rule is not listed: $out"
 else
 	fail "good file refused: $out"
@@ -54,7 +54,7 @@ $work/good.conf.d/20-b.conf: valid drop-in"
 	[ "$(head -n 3 <<<"$out")" = "$expected" ] || fail "the drop-ins are not listed in order: $out"
 	grep -q '^limits.objects: .* -> 8$' <<<"$out" || fail "the last drop-in's limit does not win: $out"
 	grep -q '^limits.devices: .* -> 2$' <<<"$out" || fail "a drop-in's limit is lost: $out"
-	grep -qF "allow: added rule ($work/good.conf.d/10-a.conf:1): devices group 7; users 1000" <<<"$out" ||
+	grep -qxF "allow: added rule ($work/good.conf.d/10-a.conf:1): devices group 7; users 1000" <<<"$out" ||
 		fail "a drop-in's rule is not listed: $out"
 	grep -q '^allow: added rule (.*/good.conf:2)' <<<"$out" || fail "the main file's rule is lost: $out"
 else
