@@ -10,6 +10,8 @@
 #include "json-util.h"
 #include "mapping-index.h"
 #include "record.h"
+#include "bus-util.h"
+#include "device.h"
 #include "session.h"
 #include "util.h"
 #include "viommu-topology.h"
@@ -55,7 +57,7 @@ static int describe_object(Object *o, struct json_object **ret) {
         switch (o->type) {
         case OBJECT_DEVICE:
                 r |= json_add(j, "name", json_object_new_string(o->device.name));
-                r |= json_add(j, "mock", json_object_new_boolean(o->device.mock));
+                r |= json_add(j, "mock", json_object_new_boolean(device_is_mock(o)));
                 r |= json_add(j, "bound", json_object_new_boolean(o->device.bound));
                 if (o->device.attached)
                         r |= json_add(j, "attached", json_object_new_string(o->device.attached->path));
@@ -110,7 +112,7 @@ static int describe_session(Session *s, struct json_object **ret) {
         return 0;
 }
 
-int describe_daemon(Daemon *d, char **ret) {
+int describe_daemon(Daemon *d, sd_bus_message *m, char **ret) {
         _cleanup_(json_object_putp) struct json_object *j = json_object_new_object();
         struct json_object *features, *sessions, *topology;
         const struct viommu_topology *t;
@@ -152,6 +154,8 @@ int describe_daemon(Daemon *d, char **ret) {
         for (Session *s = d->sessions; s; s = s->sessions_next) {
                 struct json_object *sj;
 
+                if (!session_visible_to(s, m))
+                        continue;
                 r = describe_session(s, &sj);
                 if (r < 0)
                         return r;

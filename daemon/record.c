@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "device.h"
+#include "ioas.h"
 #include "json-util.h"
 #include "mapping-index.h"
 #include "record.h"
@@ -38,7 +40,7 @@ static int record_device(Object *o, struct json_object *j) {
                 r |= json_add(p, "hwpt", json_object_new_string(o->device.pasids[i].hwpt->path));
         }
         r |= json_add(j, "name", json_object_new_string(o->device.name));
-        r |= json_add(j, "mock", json_object_new_boolean(o->device.mock));
+        r |= json_add(j, "mock", json_object_new_boolean(device_is_mock(o)));
         r |= json_add(j, "bound", json_object_new_boolean(o->device.bound));
         r |= json_add(j, "stdev-id", json_object_new_int64(o->device.stdev_id));
         r |= json_add_path_or_null(j, "attached", o->device.attached);
@@ -170,10 +172,15 @@ static int record_object_arg(Session *s, struct json_object *v, ObjectType a, Ob
 
 static int read_device(Object *o, struct json_object *j) {
         const char *name;
+        bool mock;
 
-        if (json_read_string(j, "name", &name) < 0 || json_read_bool(j, "mock", &o->device.mock) < 0 ||
+        if (json_read_string(j, "name", &name) < 0 || json_read_bool(j, "mock", &mock) < 0 ||
             json_read_bool(j, "bound", &o->device.bound) < 0 ||
             json_read_u32(j, "stdev-id", &o->device.stdev_id) < 0)
+                return -EBADMSG;
+        /* A mock device needs a build with test hooks. */
+        o->device.ops = device_ops_for(mock);
+        if (!o->device.ops)
                 return -EBADMSG;
         o->device.name = strdup(name);
         return o->device.name ? 0 : -ENOMEM;

@@ -28,8 +28,6 @@
 #include "viommu-iommufd.h"
 #include "viommu-topology.h"
 
-int log_verbose;
-
 static const char *arg_bus = "system";
 static const char *arg_address;
 static const char *arg_config = CONFIG_DEFAULT_PATH;
@@ -108,8 +106,14 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_check_config = true;
                         break;
                 case ARG_MOCK:
+#if ENABLE_TEST_HOOKS
                         arg_mock_devices = true;
                         break;
+#else
+                        log_error("--test-mock-devices: this viommud was built without test hooks "
+                                  "(./configure --enable-test-hooks)");
+                        return -EOPNOTSUPP;
+#endif
                 case 'v':
                         log_verbose = 1;
                         break;
