@@ -141,27 +141,15 @@ static int add_gids(gid_t **gids, size_t *n, const gid_t *more, size_t n_more) {
  * from /proc, which a caller can race), so the trusted uid is the key.
  */
 static int user_db_groups(uid_t uid, gid_t **gids, size_t *n) {
-        _cleanup_free_ char *buf = NULL;
+        _cleanup_free_ struct passwd *pw = NULL;
         _cleanup_free_ gid_t *list = NULL;
-        long suggested = sysconf(_SC_GETPW_R_SIZE_MAX);
-        size_t size = suggested > 0 ? (size_t) suggested : 4096;
-        struct passwd pw, *result = NULL;
-        int n_list = 64, e;
+        int n_list = 64, r;
 
-        for (;;) {
-                free(buf);
-                buf = malloc(size);
-                if (!buf)
-                        return -ENOMEM;
-                e = getpwuid_r(uid, &pw, buf, size, &result);
-                if (e != ERANGE || size >= 1024 * 1024)
-                        break;
-                size *= 2;
-        }
-        if (e != 0)
-                return -e;
-        if (!result)
+        r = user_db_passwd(NULL, uid, &pw);
+        if (r == -ESRCH)
                 return 0;       /* a uid without a name: no groups to find */
+        if (r < 0)
+                return r;
 
         for (;;) {
                 int want = n_list;
@@ -170,7 +158,7 @@ static int user_db_groups(uid_t uid, gid_t **gids, size_t *n) {
                 if (!l)
                         return -ENOMEM;
                 list = l;
-                if (getgrouplist(pw.pw_name, pw.pw_gid, list, &want) >= 0) {
+                if (getgrouplist(pw->pw_name, pw->pw_gid, list, &want) >= 0) {
                         n_list = want;
                         break;
                 }

@@ -1,3 +1,11 @@
+# viommud.conf(5), built also into its unit test, fuzzer and benchmark.
+CONFIG_SOURCES = \
+	daemon/config.h \
+	daemon/config.c \
+	daemon/config-diff.c \
+	daemon/json-strict.h \
+	daemon/json-strict.c
+
 # viommud: the D-Bus daemon. Everything but main() is a convenience library
 # that the daemon, the unit tests, the fuzzers and the benchmarks link.
 noinst_LTLIBRARIES += daemon/libviommud-core.la
@@ -46,8 +54,7 @@ daemon_libviommud_core_la_SOURCES = \
 	daemon/auth.c \
 	daemon/caller-unit.h \
 	daemon/caller-unit.c \
-	daemon/config.h \
-	daemon/config.c
+	$(CONFIG_SOURCES)
 daemon_libviommud_core_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 daemon_libviommud_core_la_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(LIBUDEV_CFLAGS) $(JSONC_CFLAGS)
 daemon_libviommud_core_la_LIBADD = lib/libviommu.la lib/libviommu-internal.la \

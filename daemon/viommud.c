@@ -41,7 +41,7 @@ static void help(void) {
                "     --version            Show the version\n"
                "     --bus=system|session Which bus to serve on (default: system)\n"
                "     --address=ADDRESS    Serve on the bus at this D-Bus address instead\n"
-               "     --config=PATH        Read the configuration from PATH\n"
+               "     --config=PATH        Read the configuration from PATH and PATH.d/*.conf\n"
                "                          (default: /etc/viommu/viommud.conf)\n"
                "     --check-config       Check the configuration, say what it allows, and exit\n"
                "     --test-mock-devices  Let sessions create the kernel's mock devices (testing only)\n"
@@ -168,6 +168,7 @@ static int load_config(Daemon *d) {
 static int check_config(void) {
         _cleanup_(config_freep) Config *c = NULL, *defaults = NULL;
         _cleanup_free_ char *error = NULL, *changes = NULL;
+        bool main_file;
         int r;
 
         r = config_load(arg_config, &c, &error);
@@ -180,10 +181,14 @@ static int check_config(void) {
                 r = config_diff(defaults, c, &changes);
         if (r < 0)
                 return log_error_errno(r, "Cannot compare the configuration with the defaults: %m");
-        if (access(arg_config, F_OK) < 0 && errno == ENOENT)
-                printf("%s: no such file, so the defaults apply\n", arg_config);
-        else
-                printf("%s: valid%s\n", arg_config, r == 0 ? ", the same as the defaults" : "");
+        /* The files read: the main file first, unless it is missing. */
+        main_file = c->n_files > 0 && streq(c->files[0], arg_config);
+        if (!main_file)
+                printf("%s: no such file, so the %s\n", arg_config,
+                       c->n_files > 0 ? "drop-ins apply over the defaults" : "defaults apply");
+        for (size_t i = 0; i < c->n_files; i++)
+                printf("%s: valid%s%s\n", c->files[i], main_file && i == 0 ? "" : " drop-in",
+                       r == 0 && i == c->n_files - 1 ? ", the same as the defaults" : "");
         if (changes)
                 printf("%s\n", changes);
         return 0;

@@ -79,14 +79,14 @@ tests_bench_bench_mapping_index_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_bench_bench_mapping_index_LDADD = lib/libviommu-internal.la $(JSONC_LIBS)
 
 # Config: viommud.conf(5) parsing, validation messages, matching, limits, the
-# reload diff (daemon/config.c built into the test).
+# reload diff (daemon/config*.c built into the test).
 check_PROGRAMS += tests/unit/test-config
 TESTS += tests/unit/test-config
-tests_unit_test_config_SOURCES = tests/unit/test-config.c daemon/config.c daemon/config.h
+tests_unit_test_config_SOURCES = tests/unit/test-config.c $(CONFIG_SOURCES)
 tests_unit_test_config_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS)
 tests_unit_test_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -DTOP_SRCDIR=\"$(abs_top_srcdir)\"
 tests_unit_test_config_LDFLAGS = $(LDFLAGS_NO_INSTALL)
-tests_unit_test_config_LDADD = lib/libviommu.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
+tests_unit_test_config_LDADD = lib/libviommu.la lib/libviommu-internal.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
 
 # Fake polkit: a stand-in org.freedesktop.PolicyKit1 for the integration tests
 # on a private bus (tests/integration/fake-polkit --help).
@@ -147,6 +147,7 @@ tests_unit_test_record_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -DTOP_SR
 tests_unit_test_record_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_unit_test_record_LDADD = daemon/libviommud-core.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
 EXTRA_DIST += tests/data/record-sample.json
+
 # The daemon's handlers and model on the build host, against a fake kernel
 # linked in place of libviommu's ioctl wrappers.
 check_PROGRAMS += tests/unit/test-model
@@ -158,6 +159,14 @@ tests_unit_test_model_LDFLAGS = $(LDFLAGS_NO_INSTALL) \
 	$(patsubst %,-Wl$(comma)--wrap=%,viommu_ioas_alloc viommu_hwpt_alloc viommu_destroy \
 		viommu_ioas_map_file viommu_ioas_copy viommu_ioas_unmap)
 tests_unit_test_model_LDADD = daemon/libviommud-core.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
+
+# How fast viommud.conf is read at 1 MiB of rules and with drop-ins; run by
+# hand (tests/bench/bench-config [-s MIB] [-r RUNS]).
+check_PROGRAMS += tests/bench/bench-config
+tests_bench_bench_config_SOURCES = tests/bench/bench-config.c $(CONFIG_SOURCES)
+tests_bench_bench_config_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_bench_bench_config_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_bench_bench_config_LDADD = lib/libviommu-internal.la $(JSONC_LIBS)
 
 # What a restart costs at a million mappings; run by hand
 # (tests/bench/bench-record [-n MAPPINGS] [-d DIR]).
@@ -187,8 +196,7 @@ FUZZ_LINK_FLAGS = $(LDFLAGS_NO_INSTALL)
 TESTS += $(FUZZ_TARGETS)
 endif
 FUZZ_CORPUS = $(abs_top_srcdir)/tests/fuzz/corpus
-tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz.h tests/fuzz/fuzz-config.c $(FUZZ_DRIVER) \
-	daemon/config.c daemon/config.h
+tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz.h tests/fuzz/fuzz-config.c $(FUZZ_DRIVER) $(CONFIG_SOURCES)
 tests_fuzz_fuzz_config_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS=\"$(FUZZ_CORPUS)/config\"
 tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 tests_fuzz_fuzz_config_LDFLAGS = $(FUZZ_LINK_FLAGS)
