@@ -21,6 +21,8 @@ daemon_libviommud_core_la_SOURCES = \
 	daemon/bus-util.c \
 	daemon/session.h \
 	daemon/session.c \
+	daemon/object-json.h \
+	daemon/object-json.c \
 	daemon/device.h \
 	daemon/device.c \
 	daemon/ioas.h \
