@@ -53,6 +53,8 @@
 #define I_DEVICE      "org.viommu1.ClaimedDevice"
 #define I_HOST_DEVICE "org.viommu1.Device"
 #define I_TESTING     "org.viommu1.Testing"
+#define I_PROPERTIES  "org.freedesktop.DBus.Properties"
+#define I_OBJECT_MANAGER "org.freedesktop.DBus.ObjectManager"
 
 /* The API's errors, spelled out here rather than taken from the daemon. */
 #define E_INVALID_ARGUMENT  "org.viommu1.Error.InvalidArgument"

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -195,6 +196,35 @@ static void test_map_refuses_non_memory_fds(void **state) {
         check_mapping(f->bus, f->session, f->dev, iova + BUF_SIZE, PAGE, f->memfd, 0);
 }
 
+/* Guest memory sealed against writing is never mapped writeable: the
+ * kernel's IOMMU_IOAS_MAP_FILE does not look at seals, the daemon must. */
+static void test_map_refuses_writeable_sealed_memory(void **state) {
+        Fixture *f = *state;
+        const uint64_t iova = MOCK_APERTURE_START;
+        static const int seals[] = { F_SEAL_WRITE, F_SEAL_FUTURE_WRITE };
+
+        for (size_t i = 0; i < ELEMENTSOF(seals); i++) {
+                _cleanup_close_ int fd = memfd_create("sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+                uint8_t page[PAGE];
+
+                assert_true(fd >= 0);
+                memset(page, 0x77, sizeof(page));
+                assert_int_equal(pwrite(fd, page, sizeof(page), 0), PAGE);
+                assert_int_equal(fcntl(fd, F_ADD_SEALS, seals[i] | F_SEAL_SHRINK), 0);
+                CALL_FAILS(E_INVALID_ARGUMENT, f->bus, f->ioas, I_IOAS, "Map", "htttu", fd, UINT64_C(0),
+                           (uint64_t) PAGE, iova, MAP_FIXED_RW);
+                assert_error_mentions("sealed");
+                assert_int_equal(get_u32(f->bus, f->ioas, I_IOAS, "Mappings"), 0);
+                /* Read-only it may be mapped, and the device sees it. */
+                map(f->bus, f->ioas, fd, 0, PAGE, iova, IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE);
+                if (f->dev) {
+                        attach(f->bus, f->session, f->dev, f->ioas);
+                        check_mapping(f->bus, f->session, f->dev, iova, PAGE, fd, 0);
+                }
+                assert_int_equal(unmap(f->bus, f->ioas, iova, PAGE), PAGE);
+        }
+}
+
 static void test_unmap_refuses_bad_ranges(void **state) {
         Scene *s = *state;
         Fixture *f = s->f;
@@ -224,6 +254,31 @@ static void test_copy_refuses_bad_arguments(void **state) {
         CALL_FAILS(E_INVALID_ARGUMENT, f->bus, f->ioas, I_IOAS, "Copy", "otttu", s->parent, iova, (uint64_t) PAGE,
                    UINT64_C(0), (uint32_t) IOMMU_IOAS_MAP_READABLE);
         scene_untouched(s);
+}
+
+/* IOAS.Copy checks what Map checks, before the kernel sees it. */
+static void test_copy_refuses_unaligned_and_wrapping(void **state) {
+        Fixture *f = *state;
+        const uint64_t iova = MOCK_APERTURE_START;
+        _cleanup_free_ char *dst = create_ioas(f->bus, f->session, NULL), *before = NULL, *after = NULL;
+
+        map(f->bus, f->ioas, f->memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW);
+        before = describe(f->bus);
+        /* unaligned source, length, fixed destination; wrapping ranges */
+        CALL_FAILS(E_INVALID_ARGUMENT, f->bus, dst, I_IOAS, "Copy", "otttu", f->ioas, iova + 1, (uint64_t) PAGE,
+                   iova, MAP_FIXED_RW);
+        CALL_FAILS(E_INVALID_ARGUMENT, f->bus, dst, I_IOAS, "Copy", "otttu", f->ioas, iova, (uint64_t) PAGE + 1,
+                   iova, MAP_FIXED_RW);
+        CALL_FAILS(E_INVALID_ARGUMENT, f->bus, dst, I_IOAS, "Copy", "otttu", f->ioas, iova, (uint64_t) PAGE,
+                   iova + 1, MAP_FIXED_RW);
+        CALL_FAILS(E_INVALID_ARGUMENT, f->bus, dst, I_IOAS, "Copy", "otttu", f->ioas, iova, (uint64_t) 2 * PAGE,
+                   UINT64_MAX - PAGE + 1, MAP_FIXED_RW);
+        CALL_FAILS(E_INVALID_ARGUMENT, f->bus, dst, I_IOAS, "Copy", "otttu", f->ioas, UINT64_MAX - PAGE + 1,
+                   (uint64_t) 2 * PAGE, iova, MAP_FIXED_RW);
+        CALL_FAILS(E_INVALID_ARGUMENT, f->bus, dst, I_IOAS, "Copy", "otttu", f->ioas, iova, (uint64_t) PAGE,
+                   iova, (uint32_t) IOMMU_IOAS_MAP_FIXED_IOVA);
+        after = describe(f->bus);
+        assert_string_equal(before, after);
 }
 
 static void test_lookup_iova_refuses_unmapped(void **state) {
@@ -289,6 +344,26 @@ static void test_allow_iovas_refuses_inverted_range(void **state) {
         CALL_FAILS(E_INVALID_ARGUMENT, f->bus, f->ioas, I_IOAS, "AllowIOVAs", "a(tt)", 1, UINT64_C(0x2000),
                    UINT64_C(0x1000));
         scene_untouched(s);
+}
+
+/* An array longer than AllowIOVAs takes is refused before it is read. */
+static void test_allow_iovas_refuses_oversized_array(void **state) {
+        Fixture *f = *state;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_free_ char *before = NULL, *after = NULL;
+        const size_t n_ranges = 100000;
+
+        before = describe(f->bus);
+        m = new_call(f->bus, f->ioas, I_IOAS, "AllowIOVAs");
+        assert_true(sd_bus_message_open_container(m, 'a', "(tt)") >= 0);
+        for (size_t i = 0; i < n_ranges; i++)
+                assert_true(sd_bus_message_append(m, "(tt)", (uint64_t) i * 2 * PAGE,
+                                                  (uint64_t) i * 2 * PAGE + PAGE - 1) >= 0);
+        assert_true(sd_bus_message_close_container(m) >= 0);
+        SEND_FAILS(E_INVALID_ARGUMENT, f->bus, m);
+        assert_error_mentions("At most 4096 ranges");
+        after = describe(f->bus);
+        assert_string_equal(before, after);
 }
 
 /* ---- wrong types -------------------------------------------------------- */
@@ -366,11 +441,14 @@ int main(int argc, char *argv[]) {
                 R(test_map_refuses_bad_flags_and_ranges),
                 R(test_map_refuses_taken_or_reserved_iova),
                 R(test_map_refuses_non_memory_fds),
+                T(test_map_refuses_writeable_sealed_memory),
                 R(test_unmap_refuses_bad_ranges),
                 R(test_copy_refuses_bad_arguments),
+                T(test_copy_refuses_unaligned_and_wrapping),
                 R(test_lookup_iova_refuses_unmapped),
                 T(test_allow_iovas_steers_kernel_choice),
                 R(test_allow_iovas_refuses_inverted_range),
+                T(test_allow_iovas_refuses_oversized_array),
                 T(test_ioas_refuses_wrong_types),
         };
         const struct CMUnitTest map_path[] = { T(test_map_path_file_or_shared_mapping) };

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Sessions of other uids: each method refuses a caller who does not own
- * the session with NotOwner and changes nothing; looking is open to all;
- * root may close anyone's session; only root may own the bus name. As
- * root, which connects as the other uids.
+ * the session with NotOwner, before it looks at the arguments, and changes
+ * nothing; a session is seen by its owner and root alone; root may close
+ * anyone's session; only root may own the bus name. As root, which
+ * connects as the other uids.
  *
  *   test-owner [owner]
  *
@@ -16,6 +17,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* Whether the object manager at /org/viommu1 lists path to this caller. */
+static bool managed_objects_mention(sd_bus *bus, const char *path) {
+        sd_bus_message *reply = CALL(bus, MANAGER_PATH, I_OBJECT_MANAGER, "GetManagedObjects", NULL);
+        bool found = false;
+        const char *p;
+
+        assert_true(sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}") > 0);
+        while (sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}") > 0) {
+                assert_true(sd_bus_message_read(reply, "o", &p) > 0);
+                found = found || streq(p, path);
+                assert_true(sd_bus_message_skip(reply, "a{sa{sv}}") >= 0);
+                assert_true(sd_bus_message_exit_container(reply) >= 0);
+        }
+        sd_bus_message_unref(reply);
+        return found;
+}
 
 static void test_owner_refuses_other_uids(void **state) {
         const uid_t owner_uid = env_u64("VIOMMU_TEST_OTHER_UID", 65534),
@@ -37,10 +55,12 @@ static void test_owner_refuses_other_uids(void **state) {
         }
 
         before = describe(root);
-        assert_true(asprintf(&who, "belongs to uid %u, not to uid %u", (unsigned) owner_uid,
-                             (unsigned) intruder_uid) > 0);
+        /* The refusal tells the intruder nothing of the session: not even
+         * whose it is. */
+        assert_true(asprintf(&who, "%u", (unsigned) owner_uid) > 0);
         CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "Close", NULL);
-        assert_error_mentions(who);
+        if (strstr(last_error, who))
+                fail_msg("the refusal \"%s\" names the owner's uid", last_error);
         CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "CreateIOAS", NULL);
         CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "AllocFaultQueue", NULL);
         CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "OpenDirectChannel", NULL);
@@ -68,9 +88,22 @@ static void test_owner_refuses_other_uids(void **state) {
         if (dev)
                 check_mapping(owner, s, dev, iova, BUF_SIZE, memfd, 0);
 
-        /* Looking is open to everyone. */
-        assert_int_equal(get_u32(intruder, s, I_SESSION, "NObjects"), dev ? 3 : 2);
+        /* A session is seen by its owner and root alone; the host's devices
+         * and the kernel's features by everyone. */
+        CALL_FAILS(E_UNKNOWN_OBJECT, intruder, s, I_PROPERTIES, "Get", "ss", I_SESSION, "NObjects");
+        CALL_FAILS(E_UNKNOWN_OBJECT, intruder, ioas, I_PROPERTIES, "GetAll", "s", I_IOAS);
         json = describe(intruder);
+        assert_false(describe_mentions(json, s));
+        assert_false(session_listed(intruder, s));
+        assert_false(managed_objects_mention(intruder, s));
+        assert_false(managed_objects_mention(intruder, ioas));
+        assert_int_equal(get_u32(owner, s, I_SESSION, "NObjects"), dev ? 3 : 2);
+        assert_int_equal(get_u32(root, s, I_SESSION, "NObjects"), dev ? 3 : 2);
+        assert_true(session_listed(owner, s));
+        assert_true(managed_objects_mention(owner, ioas));
+        assert_true(managed_objects_mention(root, ioas));
+        free(json);
+        json = describe(root);
         assert_true(describe_mentions(json, s));
         CALL_OK(intruder, MANAGER_PATH, I_MANAGER, "ListDevices", NULL);
         CALL_OK(intruder, MANAGER_PATH, I_MANAGER, "GetKernelFeatures", NULL);
@@ -91,9 +124,51 @@ static void test_owner_persistent_session_belongs_to_uid(void **state) {
         _cleanup_free_ char *s = open_session(owner, true);
 
         sd_bus_flush_close_unref(owner);
-        assert_true(session_listed(intruder, s));
+        assert_false(session_listed(intruder, s));
         CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "Close", NULL);
         owner = connect_as(owner_uid);
+        close_session(owner, s);
+        sd_bus_flush_close_unref(owner);
+        sd_bus_flush_close_unref(intruder);
+}
+
+/* Owner first: whatever the arguments, a stranger's call fails NotOwner
+ * before anything about the session's objects is looked at, so the error
+ * cannot tell what the session holds. */
+static void test_owner_refuses_before_reading_arguments(void **state) {
+        const uid_t owner_uid = env_u64("VIOMMU_TEST_OTHER_UID", 65534),
+                    intruder_uid = env_u64("VIOMMU_TEST_CONFIG_UID", 1);
+        sd_bus *owner = connect_as(owner_uid), *intruder = connect_as(intruder_uid);
+        _cleanup_free_ char *s = NULL, *ioas = NULL, *dev = NULL, *hwpt = NULL, *missing = NULL;
+
+        s = open_session(owner, false);
+        ioas = create_ioas(owner, s, NULL);
+        assert_true(asprintf(&missing, "%s/ioas/_3999", s) > 0);
+        /* Each of these fails for the owner in a way that names the
+         * session's state; for the intruder it must not get that far. */
+        CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "ExportIommufd", NULL);
+        CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "Destroy", "o", missing);
+        CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "ClaimDevice", "sb", "no-such-device", 0);
+        CALL_FAILS(E_NOT_OWNER, intruder, ioas, I_IOAS, "Copy", "otttu", missing, UINT64_C(0), (uint64_t) PAGE,
+                   UINT64_C(0), (uint32_t) IOMMU_IOAS_MAP_READABLE);
+        if (mock_devices_work()) {
+                dev = create_mock(owner, s, 0, NULL);
+                attach(owner, s, dev, ioas);
+                hwpt = alloc_hwpt(owner, s, dev, ioas, NULL, 0, IOMMU_HWPT_DATA_NONE, NULL, 0, NULL);
+                CALL_FAILS(E_INVALID_ARGUMENT, owner, s, I_SESSION, "ExportDevice", "o", dev);
+                CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "ExportDevice", "o", dev);
+                CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "DetachPasid", "ou", dev, (uint32_t) 1);
+                CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "AttachPasid", "ouo", dev, (uint32_t) 0, hwpt);
+                CALL_FAILS(E_INVALID_ARGUMENT, owner, hwpt, I_HWPT, "SetDirtyTracking", "b", 1);
+                CALL_FAILS(E_NOT_OWNER, intruder, hwpt, I_HWPT, "SetDirtyTracking", "b", 1);
+                CALL_FAILS(E_NOT_OWNER, intruder, hwpt, I_HWPT, "ReadDirtyBitmap", "tttb", UINT64_C(0),
+                           (uint64_t) PAGE, (uint64_t) PAGE, 0);
+                CALL_FAILS(E_NOT_OWNER, intruder, hwpt, I_HWPT, "Invalidate", "uuay", UINT32_C(0), UINT32_C(0),
+                           0);
+                CALL_FAILS(E_NOT_OWNER, intruder, s, I_TESTING, "CheckPasid", "ouo", missing, (uint32_t) 1, "/");
+                if (strstr(last_error, "mock") || strstr(last_error, s))
+                        fail_msg("the refusal \"%s\" names what the session holds", last_error);
+        }
         close_session(owner, s);
         sd_bus_flush_close_unref(owner);
         sd_bus_flush_close_unref(intruder);
@@ -112,6 +187,7 @@ int main(int argc, char *argv[]) {
         const struct CMUnitTest owner[] = {
                 cmocka_unit_test(test_owner_refuses_other_uids),
                 cmocka_unit_test(test_owner_persistent_session_belongs_to_uid),
+                cmocka_unit_test(test_owner_refuses_before_reading_arguments),
                 cmocka_unit_test(test_bus_policy_only_root_owns_name),
         };
         const Group groups[] = { GROUP("owner", owner) };

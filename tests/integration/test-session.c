@@ -71,6 +71,22 @@ static void test_open_session_refuses_bad_options(void **state) {
         scene_untouched(s);
 }
 
+/* Options are given once, and no more of them than there are. */
+static void test_open_session_refuses_repeated_options(void **state) {
+        Fixture *f = *state;
+        _cleanup_free_ char *before = NULL, *after = NULL;
+
+        before = describe(f->bus);
+        CALL_FAILS(E_INVALID_ARGUMENT, f->bus, MANAGER_PATH, I_MANAGER, "OpenSession", "a{sv}", 2,
+                   "Persistent", "b", 1, "Persistent", "b", 0);
+        assert_error_mentions("twice");
+        CALL_FAILS(E_INVALID_ARGUMENT, f->bus, MANAGER_PATH, I_MANAGER, "OpenSession", "a{sv}", 3,
+                   "Persistent", "b", 1, "Delegated", "b", 0, "Persistent", "b", 0);
+        assert_error_mentions("At most 2");
+        after = describe(f->bus);
+        assert_string_equal(before, after);
+}
+
 /* A path that is nobody's is no session. */
 static void test_create_ioas_refuses_unknown_session(void **state) {
         Scene *s = *state;
@@ -610,6 +626,7 @@ int main(int argc, char *argv[]) {
         const struct CMUnitTest session[] = {
                 T(test_open_session_properties),
                 R(test_open_session_refuses_bad_options),
+                T(test_open_session_refuses_repeated_options),
                 R(test_create_ioas_refuses_unknown_session),
                 R(test_get_device_refuses_unknown),
                 R(test_claim_device_refuses_unknown_or_not_vfio),
