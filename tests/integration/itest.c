@@ -138,11 +138,14 @@ char last_error[2048];
 
 sd_bus_message *call_msg(const char *file, int line, sd_bus *bus, sd_bus_message *m, const char *expect) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        const char *member = sd_bus_message_get_member(m), *path = sd_bus_message_get_path(m);
+        const char *member, *path;
         sd_bus_message *reply = NULL;
         int r;
 
         r = sd_bus_call(bus, m, 0, &error, &reply);
+        /* Sealing the message for sending may move its header fields. */
+        member = sd_bus_message_get_member(m);
+        path = sd_bus_message_get_path(m);
         snprintf(last_error, sizeof(last_error), "%s", r >= 0 ? "" : error.message ?: strerror(-r));
         if (!expect) {
                 if (r < 0)
