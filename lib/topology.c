@@ -552,8 +552,8 @@ static int scan_add_vfio(struct scan *s, struct udev_enumerate *e) {
                 v = udev_device_new_from_syspath(s->udev, udev_list_entry_get_name(i));
                 if (!v)
                         continue; /* gone since */
-                if (!streq_ptr(udev_device_get_subsystem(v), "vfio-dev") ||
-                    !(parent = udev_device_get_parent(v))) {
+                parent = udev_device_get_parent(v);
+                if (!parent) {
                         udev_device_unref(v);
                         continue;
                 }
@@ -1160,53 +1160,47 @@ static int topology_issue_errno(struct viommu_topology *t, const char *what, int
         return issue_add(&t->issues, &t->n_issues, "%s: %s", what, errno_name(error, e, sizeof(e)));
 }
 
-/* The units, devices and VFIO cdevs that udev enumerates by subsystem. */
-static int topology_enumerate(struct scan *s, struct viommu_topology *t, struct list *paths) {
-        static const char * const subsystems[] = {
-                "iommu",
-                "vfio-dev",
-                /* The buses whose every device matters, even one without IOMMU. */
-                "pci",
-                "iommufd_mock",         /* the iommufd test driver's mock devices */
-        };
+/* Scans the devices of the given subsystems. */
+static int enumerate_subsystems(struct scan *s, const char * const *subsystems, size_t n,
+                                struct udev_enumerate **ret) {
         _cleanup_(udev_enumerate_unrefp) struct udev_enumerate *e = NULL;
-        struct udev_list_entry *i;
-        struct list units = {};
         int r;
 
         e = udev_enumerate_new(s->udev);
         if (!e)
                 return -ENOMEM;
-        for (size_t k = 0; k < ELEMENTSOF(subsystems); k++) {
-                r = udev_enumerate_add_match_subsystem(e, subsystems[k]);
+        for (size_t i = 0; i < n; i++) {
+                r = udev_enumerate_add_match_subsystem(e, subsystems[i]);
                 if (r < 0)
                         return r;
         }
         r = udev_enumerate_scan_devices(e);
         if (r < 0)
-                return topology_issue_errno(t, "enumerating devices", r);
-
-        r = scan_add_vfio(s, e);
-        if (r < 0)
                 return r;
+
+        *ret = TAKE_PTR(e);
+        return 0;
+}
+
+/* The units; the devices they link to go to paths. */
+static int iommus_read(struct scan *s, struct viommu_topology *t, struct list *paths) {
+        static const char * const subsystems[] = { "iommu" };
+        _cleanup_(udev_enumerate_unrefp) struct udev_enumerate *e = NULL;
+        struct udev_list_entry *i;
+        struct list units = {};
+        int r;
+
+        r = enumerate_subsystems(s, subsystems, ELEMENTSOF(subsystems), &e);
+        if (r < 0)
+                return topology_issue_errno(t, "/class/iommu", r);
 
         udev_list_entry_foreach(i, udev_enumerate_get_list_entry(e)) {
                 _cleanup_(udev_device_unrefp) struct udev_device *ud = NULL;
                 struct viommu_topology_iommu *u = NULL;
-                const char *syspath = udev_list_entry_get_name(i), *subsystem;
 
-                ud = udev_device_new_from_syspath(s->udev, syspath);
+                ud = udev_device_new_from_syspath(s->udev, udev_list_entry_get_name(i));
                 if (!ud)
                         continue; /* gone since */
-                subsystem = udev_device_get_subsystem(ud);
-                if (!subsystem || streq(subsystem, "vfio-dev"))
-                        continue;
-                if (!streq(subsystem, "iommu")) {
-                        r = list_push_strdup(paths, syspath);
-                        if (r < 0)
-                                goto fail;
-                        continue;
-                }
 
                 r = iommu_read(ud, t, paths, &u);
                 if (r == -ENOMEM)
@@ -1235,6 +1229,39 @@ fail:
                 iommu_free(units.items[k]);
         free(units.items);
         return r;
+}
+
+/* The devices of the buses whose every device matters, even one without IOMMU, go to paths. */
+static int buses_read(struct scan *s, struct viommu_topology *t, struct list *paths) {
+        static const char * const subsystems[] = {
+                "pci",
+                "iommufd_mock",         /* the iommufd test driver's mock devices */
+        };
+        _cleanup_(udev_enumerate_unrefp) struct udev_enumerate *e = NULL;
+        struct udev_list_entry *i;
+        int r;
+
+        r = enumerate_subsystems(s, subsystems, ELEMENTSOF(subsystems), &e);
+        if (r < 0)
+                return topology_issue_errno(t, "/bus", r);
+
+        udev_list_entry_foreach(i, udev_enumerate_get_list_entry(e)) {
+                r = list_push_strdup(paths, udev_list_entry_get_name(i));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int vfio_read(struct scan *s, struct viommu_topology *t) {
+        static const char * const subsystems[] = { "vfio-dev" };
+        _cleanup_(udev_enumerate_unrefp) struct udev_enumerate *e = NULL;
+        int r;
+
+        r = enumerate_subsystems(s, subsystems, ELEMENTSOF(subsystems), &e);
+        if (r < 0)
+                return topology_issue_errno(t, "/class/vfio-dev", r);
+        return scan_add_vfio(s, e);
 }
 
 /* IOMMU groups are no devices: udev cannot enumerate them. */
@@ -1372,7 +1399,13 @@ _public_ int viommu_topology_new(struct viommu_topology **ret) {
         if (!t)
                 return -ENOMEM;
 
-        r = topology_enumerate(&s, t, &paths);
+        r = iommus_read(&s, t, &paths);
+        if (r < 0)
+                return r;
+        r = buses_read(&s, t, &paths);
+        if (r < 0)
+                return r;
+        r = vfio_read(&s, t);
         if (r < 0)
                 return r;
         r = groups_read(&s, t, &paths);
