@@ -584,6 +584,8 @@ static int device_read_vfio(struct scan *s, struct udev_device *ud, struct viomm
         struct vfio_node key = { .parent = udev_device_get_syspath(ud) }, *v;
         const char *node;
 
+        if (s->n_vfio == 0)
+                return 0;
         v = bsearch(&key, s->vfio, s->n_vfio, sizeof(struct vfio_node), vfio_node_compare);
         if (!v)
                 return 0;
@@ -1231,17 +1233,19 @@ fail:
         return r;
 }
 
-/* The devices of the buses whose every device matters, even one without IOMMU, go to paths. */
+/* The buses whose every device matters, even one without IOMMU. */
+static const char * const buses[] = {
+        "pci",
+        "iommufd_mock",         /* the iommufd test driver's mock devices */
+};
+
+/* The devices of those buses go to paths. */
 static int buses_read(struct scan *s, struct viommu_topology *t, struct list *paths) {
-        static const char * const subsystems[] = {
-                "pci",
-                "iommufd_mock",         /* the iommufd test driver's mock devices */
-        };
         _cleanup_(udev_enumerate_unrefp) struct udev_enumerate *e = NULL;
         struct udev_list_entry *i;
         int r;
 
-        r = enumerate_subsystems(s, subsystems, ELEMENTSOF(subsystems), &e);
+        r = enumerate_subsystems(s, buses, ELEMENTSOF(buses), &e);
         if (r < 0)
                 return topology_issue_errno(t, "/bus", r);
 
@@ -1457,6 +1461,180 @@ _public_ int viommu_topology_device_new_from_udev(struct udev_device *ud, struct
                 return r;
 
         return device_read(&s, ud, ret);
+}
+
+/* ----------------------------------------------------------------- update */
+
+/* Puts item into a sorted array of pointers at index i (n: insert), or takes it out (NULL). */
+static int array_set(void ***items, size_t *n, size_t i, void *item, int (*compare)(const void *, const void *)) {
+        if (!item) {
+                memmove(*items + i, *items + i + 1, (*n - i - 1) * sizeof(void *));
+                (*n)--;
+                return 0;
+        }
+        if (i == *n) {
+                void **q = reallocarray(*items, *n + 1, sizeof(void *));
+                if (!q)
+                        return -ENOMEM;
+                *items = q;
+                (*n)++;
+        }
+        (*items)[i] = item;
+        qsort(*items, *n, sizeof(void *), compare);
+        return 0;
+}
+
+/* Reads group id afresh, or drops it when it is gone. */
+static int group_refresh(struct scan *s, struct viommu_topology *t, unsigned id) {
+        _cleanup_(list_free_strings) struct list paths = {};
+        struct viommu_topology scratch = {};
+        struct viommu_topology_group *g = NULL;
+        size_t i;
+        int r;
+
+        for (i = 0; i < t->n_groups && t->groups[i]->id != id; i++)
+                ;
+        /* Its members' links were followed when they were read; what fails now is the group's own. */
+        r = group_read(s, &scratch, id, &paths, &g);
+        strv_free(scratch.issues);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 && i == t->n_groups)
+                return 0;
+        if (i < t->n_groups)
+                group_free(t->groups[i]);
+        return array_set((void ***) &t->groups, &t->n_groups, i, r < 0 ? NULL : g, group_compare_qsort);
+}
+
+/* Reads unit name afresh, or drops it when it is gone. */
+static int iommu_refresh(struct scan *s, struct viommu_topology *t, const char *name) {
+        _cleanup_(udev_device_unrefp) struct udev_device *ud = NULL;
+        _cleanup_(list_free_strings) struct list paths = {};
+        struct viommu_topology scratch = {};
+        struct viommu_topology_iommu *u = NULL;
+        _cleanup_free_ char *syspath = NULL;
+        size_t i;
+        int r;
+
+        for (i = 0; i < t->n_iommus && !streq(t->iommus[i]->name, name); i++)
+                ;
+        if (i == t->n_iommus)
+                return 0; /* units come with their driver, not with a device */
+        syspath = strprintf(SYSFS "%s", t->iommus[i]->devpath);
+        if (!syspath)
+                return -ENOMEM;
+
+        ud = udev_device_new_from_syspath(s->udev, syspath);
+        r = ud ? iommu_read(ud, &scratch, &paths, &u) : udev_errno();
+        strv_free(scratch.issues);
+        if (r == -ENOMEM)
+                return r;
+        iommu_free(t->iommus[i]);
+        return array_set((void ***) &t->iommus, &t->n_iommus, i, r < 0 ? NULL : u, iommu_compare_qsort);
+}
+
+/* Whether a topology lists ud: every device of those buses, any other one behind an IOMMU. */
+static bool device_wanted(struct udev_device *ud) {
+        _cleanup_free_ char *p = NULL;
+        const char *subsystem = udev_device_get_subsystem(ud);
+
+        for (size_t i = 0; subsystem && i < ELEMENTSOF(buses); i++)
+                if (streq(subsystem, buses[i]))
+                        return true;
+        p = strprintf("%s/iommu_group", udev_device_get_syspath(ud));
+        return p && faccessat(AT_FDCWD, p, F_OK, AT_SYMLINK_NOFOLLOW) >= 0;
+}
+
+_public_ int viommu_topology_update_device(struct viommu_topology *t, struct udev_device *ud) {
+        _cleanup_(udev_enumerate_unrefp) struct udev_enumerate *e = NULL;
+        _cleanup_(viommu_topology_device_freep) struct viommu_topology_device *old = NULL;
+        _cleanup_(scan_done) struct scan s = {};
+        struct viommu_topology_device *d = NULL;
+        const char *subsystem, *devpath;
+        size_t i;
+        int r;
+
+        if (!t || !ud)
+                return -EINVAL;
+
+        /* A VFIO cdev is part of the device it belongs to. */
+        subsystem = udev_device_get_subsystem(ud);
+        if (subsystem && streq(subsystem, "vfio-dev")) {
+                ud = udev_device_get_parent(ud);
+                if (!ud)
+                        return 0;
+        }
+        devpath = udev_device_get_devpath(ud);
+        if (!devpath)
+                return -EINVAL;
+
+        r = scan_init(udev_device_get_udev(ud), &s);
+        if (r < 0)
+                return r;
+        s.topology = t;
+
+        for (i = 0; i < t->n_devices && !streq(t->devices[i]->devpath, devpath); i++)
+                ;
+        if (i < t->n_devices) {
+                old = t->devices[i];
+                r = array_set((void ***) &t->devices, &t->n_devices, i, NULL, device_compare_qsort);
+                if (r < 0)
+                        return r;
+        }
+
+        if (access(udev_device_get_syspath(ud), F_OK) >= 0 && (old || device_wanted(ud))) {
+                _cleanup_free_ char *target = NULL;
+                unsigned id;
+
+                /* A device that came brings its group along. */
+                if (link_follow(udev_device_get_syspath(ud), "iommu_group", &target) >= 0 &&
+                    startswith(target, SYSFS "/kernel/iommu_groups/") &&
+                    safe_atou(last_component(target), &id) >= 0) {
+                        r = group_refresh(&s, t, id);
+                        if (r < 0)
+                                return r;
+                }
+
+                e = udev_enumerate_new(s.udev);
+                if (!e)
+                        return -ENOMEM;
+                r = udev_enumerate_add_match_parent(e, ud);
+                if (r >= 0)
+                        r = udev_enumerate_add_match_subsystem(e, "vfio-dev");
+                if (r >= 0)
+                        r = udev_enumerate_scan_devices(e);
+                if (r >= 0)
+                        r = scan_add_vfio(&s, e);
+                if (r >= 0)
+                        r = device_read(&s, ud, &d);
+                if (r == -ENOMEM)
+                        return r;
+                if (r >= 0) {
+                        r = array_set((void ***) &t->devices, &t->n_devices, t->n_devices, d, device_compare_qsort);
+                        if (r < 0) {
+                                viommu_topology_device_free(d);
+                                return r;
+                        }
+                        if (d->iommu) {
+                                r = iommu_refresh(&s, t, d->iommu);
+                                if (r < 0)
+                                        return r;
+                        }
+                }
+        }
+
+        /* The group and unit it leaves lose it. */
+        if (old && old->iommu_group >= 0 && (!d || d->iommu_group != old->iommu_group)) {
+                r = group_refresh(&s, t, (unsigned) old->iommu_group);
+                if (r < 0)
+                        return r;
+        }
+        if (old && old->iommu && (!d || !streq_ptr(d->iommu, old->iommu))) {
+                r = iommu_refresh(&s, t, old->iommu);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 /* ---------------------------------------------------------------- lookups */

@@ -236,6 +236,15 @@ int viommu_topology_find_pci_device(const struct viommu_topology *t, const char 
  * gone (a "remove" event). Free the result with viommu_topology_device_free().
  */
 int viommu_topology_device_new_from_udev(struct udev_device *d, struct viommu_topology_device **ret);
+/*
+ * Brings t up to date after a uevent of d (a VFIO cdev's stands for its
+ * device): the device read afresh, added, or dropped when it is gone, and the
+ * IOMMU groups and units it joins or leaves read afresh. Pointers into t for
+ * those objects are invalid afterwards. After a failure t may be incomplete:
+ * read the topology anew.
+ */
+int viommu_topology_update_device(struct viommu_topology *t, struct udev_device *d);
+
 /* Only for devices from viommu_topology_device_new_from_udev(); accepts NULL, returns NULL. */
 struct viommu_topology_device *viommu_topology_device_free(struct viommu_topology_device *d);
 

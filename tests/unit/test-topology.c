@@ -785,6 +785,108 @@ static void test_roots(void **state) {
         assert_null(viommu_iommu_kind_to_string(_VIOMMU_IOMMU_KIND_INVALID));
 }
 
+/* ------------------------------------------------------------------ updates */
+
+/* The topology brought up to date by uevents reads as one read afresh. */
+static void assert_same_as_fresh(const struct viommu_topology *t) {
+        _cleanup_(viommu_topology_freep) struct viommu_topology *fresh = enumerate();
+        _cleanup_free_ char *a = to_json_string(t), *b = to_json_string(fresh);
+
+        assert_string_equal(a, b);
+}
+
+static struct udev_device *device_at(struct udev *udev, const char *devpath) {
+        _cleanup_free_ char *syspath = pathf("/sys%s", devpath);
+        struct udev_device *d = udev_device_new_from_syspath(udev, syspath);
+
+        assert_non_null(d);
+        return d;
+}
+
+static void test_update(void **state) {
+        _cleanup_(tree_freep) char *root = tree_new();
+        _cleanup_(viommu_topology_freep) struct viommu_topology *t = NULL;
+        const struct viommu_topology_device *d;
+        const struct viommu_topology_group *g;
+        const struct viommu_topology_iommu *u;
+        struct udev_device *ud, *vfio;
+        struct udev *udev;
+        _cleanup_free_ char *p = NULL;
+
+        testbed_add_host(testbed, srcdir(), "vtd-host");
+        t = enumerate();
+        udev = udev_new();
+        assert_non_null(udev);
+
+        /* The NVMe drive goes: its group with it, and its unit forgets it. */
+        ud = device_at(udev, "/devices/pci0000:00/0000:00:06.0/0000:02:00.0");
+        testbed_remove_group(testbed, 8);
+        p = pathf("%s/devices/virtual/iommu/dmar1/devices/0000:02:00.0", root);
+        assert_int_equal(unlink(p), 0);
+        testbed_remove_device(testbed, "/devices/pci0000:00/0000:00:06.0/0000:02:00.0");
+        assert_int_equal(viommu_topology_update_device(t, ud), 0);
+        udev_device_unref(ud);
+        assert_int_equal(viommu_topology_find_pci_device(t, "0000:02:00.0", &d), -ENOENT);
+        assert_int_equal(viommu_topology_find_group(t, 8, &g), -ENOENT);
+        assert_int_equal(viommu_topology_find_iommu(t, "dmar1", &u), 0);
+        assert_int_equal(u->n_devices, 11);
+        assert_same_as_fresh(t);
+
+        /* One comes in a group of its own, behind dmar1. */
+        testbed_add(testbed, "P: /devices/pci0000:00/0000:00:06.0/0000:03:00.0\n"
+                             "E: SUBSYSTEM=pci\n"
+                             "A: vendor=0x144d\\n\n"
+                             "A: device=0xa80a\\n\n"
+                             "A: subsystem_vendor=0x144d\\n\n"
+                             "A: subsystem_device=0xa801\\n\n"
+                             "A: class=0x010802\\n\n"
+                             "A: revision=0x00\\n\n"
+                             "L: iommu=../../../virtual/iommu/dmar1\n"
+                             "L: iommu_group=../../../../kernel/iommu_groups/12\n");
+        testbed_add_group(testbed, 12, "DMA\n", "0x00000000fee00000 0x00000000feefffff msi\n",
+                          "devices/pci0000:00/0000:00:06.0/0000:03:00.0");
+        free(p);
+        p = pathf("%s/devices/virtual/iommu/dmar1/devices/0000:03:00.0", root);
+        assert_int_equal(symlink("../../../../pci0000:00/0000:00:06.0/0000:03:00.0", p), 0);
+        ud = device_at(udev, "/devices/pci0000:00/0000:00:06.0/0000:03:00.0");
+        assert_int_equal(viommu_topology_update_device(t, ud), 0);
+        assert_int_equal(viommu_topology_find_pci_device(t, "03:00.0", &d), 0);
+        assert_int_equal(d->iommu_group, 12);
+        assert_string_equal(d->iommu, "dmar1");
+        assert_null(d->vfio_cdev);
+        assert_int_equal(viommu_topology_find_group(t, 12, &g), 0);
+        assert_int_equal(g->n_devices, 1);
+        assert_same_as_fresh(t);
+
+        /* vfio-pci takes it: the cdev's event stands for the device. */
+        free(p);
+        p = pathf("%s/devices/pci0000:00/0000:00:06.0/0000:03:00.0/driver", root);
+        assert_int_equal(symlink("../../../../bus/pci/drivers/vfio-pci", p), 0);
+        testbed_add(testbed, "P: /devices/pci0000:00/0000:00:06.0/0000:03:00.0/vfio-dev/vfio1\n"
+                             "E: SUBSYSTEM=vfio-dev\n"
+                             "E: MAJOR=237\n"
+                             "E: MINOR=1\n"
+                             "E: DEVNAME=vfio/devices/vfio1\n");
+        vfio = device_at(udev, "/devices/pci0000:00/0000:00:06.0/0000:03:00.0/vfio-dev/vfio1");
+        assert_int_equal(viommu_topology_update_device(t, vfio), 0);
+        udev_device_unref(vfio);
+        assert_int_equal(viommu_topology_find_pci_device(t, "03:00.0", &d), 0);
+        assert_string_equal(d->driver, "vfio-pci");
+        assert_string_equal(d->vfio_cdev, "/dev/vfio/devices/vfio1");
+        assert_true(d->vfio_devnum == makedev(237, 1));
+        assert_same_as_fresh(t);
+
+        /* A device of no bus the topology lists, behind no IOMMU, stays out. */
+        testbed_add(testbed, "P: /devices/platform/serial8250\nE: SUBSYSTEM=platform\n");
+        udev_device_unref(ud);
+        ud = device_at(udev, "/devices/platform/serial8250");
+        assert_int_equal(viommu_topology_update_device(t, ud), 0);
+        assert_int_equal(viommu_topology_find_device(t, NULL, "serial8250", &d), -ENOENT);
+        assert_int_equal(viommu_topology_update_device(NULL, ud), -EINVAL);
+        udev_device_unref(ud);
+        udev_unref(udev);
+}
+
 /* ------------------------------------------------------------- the live /sys */
 
 /* What each tree must satisfy: groups and devices agree on membership. */
@@ -894,6 +996,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_units),
                 cmocka_unit_test(test_order),
                 cmocka_unit_test(test_roots),
+                cmocka_unit_test(test_update),
                 cmocka_unit_test(test_live),
                 cmocka_unit_test(test_live_udev),
         };

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <errno.h>
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,6 +194,27 @@ void testbed_add_group(UMockdevTestbed *tb, unsigned id, const char *type, const
                 m += n;
                 m += strspn(m, " ");
         }
+}
+
+void testbed_remove_device(UMockdevTestbed *tb, const char *devpath) {
+        _cleanup_free_ char *syspath = NULL;
+
+        if (asprintf(&syspath, "/sys%s", devpath) < 0)
+                die("out of memory");
+        umockdev_testbed_remove_device(tb, syspath);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        return remove(path);
+}
+
+void testbed_remove_group(UMockdevTestbed *tb, unsigned id) {
+        _cleanup_free_ char *sys = testbed_sys_dir(tb), *dir = NULL;
+
+        if (asprintf(&dir, "%s/kernel/iommu_groups/%u", sys, id) < 0)
+                die("out of memory");
+        if (nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) < 0)
+                die("cannot remove %s: %m", dir);
 }
 
 void testbed_add_host(UMockdevTestbed *tb, const char *srcdir, const char *name) {

@@ -30,6 +30,12 @@ void testbed_add(UMockdevTestbed *tb, const char *record);
 void testbed_add_group(UMockdevTestbed *tb, unsigned id, const char *type, const char *regions,
                        const char *members);
 
+/* Takes out the device at devpath ("/devices/..."), with its children. */
+void testbed_remove_device(UMockdevTestbed *tb, const char *devpath);
+
+/* Takes out IOMMU group id, as the kernel does when its last device goes. */
+void testbed_remove_group(UMockdevTestbed *tb, unsigned id);
+
 /*
  * A recorded host: tests/data/topology/NAME.umockdev below srcdir, and its
  * IOMMU groups, which umockdev's format cannot hold since they are no devices.
