@@ -232,12 +232,21 @@ static void tree_free(char *root) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(char *, tree_free)
 
-/* A recorded host, enumerated on a testbed of its own. */
+/*
+ * A recorded host, enumerated on a testbed of its own. The names from the
+ * hardware database are the build host's, so they are left out.
+ */
 static struct viommu_topology *enumerate_recorded(const char *name) {
         _cleanup_(tree_freep) char *root = tree_new();
+        struct viommu_topology *t;
 
         testbed_add_host(testbed, srcdir(), name);
-        return enumerate();
+        t = enumerate();
+        for (size_t i = 0; i < t->n_devices; i++) {
+                t->devices[i]->pci.vendor_name = mfree(t->devices[i]->pci.vendor_name);
+                t->devices[i]->pci.device_name = mfree(t->devices[i]->pci.device_name);
+        }
+        return t;
 }
 
 /* ------------------------------------------------------------ recorded trees */
