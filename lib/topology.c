@@ -302,7 +302,8 @@ static int members_list(const char *syspath, const char *sub, struct list *names
 
                         r = issue_add(issues, n_issues, "%s/%s: linked to, but %s",
                                       devpath_of(dir), de->d_name,
-                                      r == -ENXIO || r >= 0 ? "missing" : errno_name(r, e, sizeof(e)));
+                                      r >= 0 ? "outside /sys" :
+                                      r == -ENXIO ? "missing" : errno_name(r, e, sizeof(e)));
                         if (r < 0)
                                 return r;
                         continue;
