@@ -88,7 +88,7 @@ struct viommu_amd_vi_info {
 
 struct viommu_topology_iommu {
         char *name;                     /* as in /sys/class/iommu: "dmar0", "smmu3.0x0000000009050000" */
-        char *devpath;                  /* below the sysfs root: "/devices/virtual/iommu/dmar0" */
+        char *devpath;                  /* below /sys: "/devices/virtual/iommu/dmar0" */
         enum viommu_iommu_kind kind;
         char *parent;                   /* the device that registered it ("arm-smmu-v3.0.auto"); NULL when none */
         char *parent_driver;            /* that device's driver; NULL when none */
@@ -184,7 +184,7 @@ enum {
 struct viommu_topology_device {
         char *name;                     /* the BDF for PCI ("0000:01:00.0"), else the kernel's name */
         char *bus;                      /* "pci", "platform", "iommufd_mock"...; NULL when unknown */
-        char *devpath;                  /* below the sysfs root, as udev's DEVPATH */
+        char *devpath;                  /* below /sys, as udev's DEVPATH */
         char *driver;                   /* NULL when no driver is bound */
         int iommu_group;                /* the group's number, or VIOMMU_TOPOLOGY_NO_GROUP/_GROUP_UNKNOWN */
         char *iommu;                    /* the IOMMU unit's name; NULL when none or unknown */

@@ -249,7 +249,7 @@ static struct viommu_topology *enumerate_recorded(const char *name) {
         return t;
 }
 
-/* ------------------------------------------------------------ recorded trees */
+/* ------------------------------------------------------------ recorded hosts */
 
 static void test_vtd_golden(void **state) {
         _cleanup_(viommu_topology_freep) struct viommu_topology *t = enumerate_recorded("vtd-host");
