@@ -185,7 +185,12 @@ static void test_testing_refuses_bad_arguments(void **state) {
         const uint64_t iova = MOCK_APERTURE_START;
         uint64_t bitmap[1] = {};
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_close_ int pipe_r = -EBADF, pipe_w = -EBADF;
+        int p[2];
 
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        pipe_r = p[0];
+        pipe_w = p[1];
         CALL_FAILS(E_INVALID_ARGUMENT, f->bus, f->session, I_TESTING, "CheckMapping", "ottht", f->dev, iova,
                    UINT64_C(0), f->memfd, UINT64_C(0));
         CALL_FAILS(E_INVALID_ARGUMENT, f->bus, f->session, I_TESTING, "CheckMapping", "ottht", s->idle, iova,
@@ -194,6 +199,12 @@ static void test_testing_refuses_bad_arguments(void **state) {
                    (uint64_t) PAGE, f->memfd, UINT64_C(0));
         CALL_FAILS(E_NO_SUCH_OBJECT, f->bus, f->session, I_TESTING, "CheckMapping", "ottht", s->other_dev, iova,
                    (uint64_t) PAGE, f->memfd, UINT64_C(0));
+        /* memory the daemon cannot map to compare: a pipe, an offset past
+         * the end (ENODEV and EOVERFLOW from mmap, named here) */
+        CALL_FAILS(E_INVALID_ARGUMENT, f->bus, f->session, I_TESTING, "CheckMapping", "ottht", f->dev, iova,
+                   (uint64_t) PAGE, pipe_r, UINT64_C(0));
+        CALL_FAILS(E_INVALID_ARGUMENT, f->bus, f->session, I_TESTING, "CheckMapping", "ottht", f->dev, iova,
+                   (uint64_t) PAGE, f->memfd, UINT64_MAX - PAGE + 1);
         CALL_FAILS(E_INVALID_ARGUMENT, f->bus, f->session, I_TESTING, "CheckIOTLB", "ouu", f->ioas, 0, 0);
         CALL_FAILS(E_INVALID_ARGUMENT, f->bus, f->session, I_TESTING, "TriggerFault", "ouuut", f->ioas, 0, 0, 0,
                    UINT64_C(0));
