@@ -21,6 +21,7 @@
 
 #include "auth.h"
 #include "bus-errors.h"
+#include "bus-util.h"
 #include "caller-unit.h"
 #include "channel.h"
 #include "config.h"
@@ -140,27 +141,15 @@ static int add_gids(gid_t **gids, size_t *n, const gid_t *more, size_t n_more) {
  * from /proc, which a caller can race), so the trusted uid is the key.
  */
 static int user_db_groups(uid_t uid, gid_t **gids, size_t *n) {
-        _cleanup_free_ char *buf = NULL;
+        _cleanup_free_ struct passwd *pw = NULL;
         _cleanup_free_ gid_t *list = NULL;
-        long suggested = sysconf(_SC_GETPW_R_SIZE_MAX);
-        size_t size = suggested > 0 ? (size_t) suggested : 4096;
-        struct passwd pw, *result = NULL;
-        int n_list = 64, e;
+        int n_list = 64, r;
 
-        for (;;) {
-                free(buf);
-                buf = malloc(size);
-                if (!buf)
-                        return -ENOMEM;
-                e = getpwuid_r(uid, &pw, buf, size, &result);
-                if (e != ERANGE || size >= 1024 * 1024)
-                        break;
-                size *= 2;
-        }
-        if (e != 0)
-                return -e;
-        if (!result)
+        r = user_db_passwd(NULL, uid, &pw);
+        if (r == -ESRCH)
                 return 0;       /* a uid without a name: no groups to find */
+        if (r < 0)
+                return r;
 
         for (;;) {
                 int want = n_list;
@@ -169,7 +158,7 @@ static int user_db_groups(uid_t uid, gid_t **gids, size_t *n) {
                 if (!l)
                         return -ENOMEM;
                 list = l;
-                if (getgrouplist(pw.pw_name, pw.pw_gid, list, &want) >= 0) {
+                if (getgrouplist(pw->pw_name, pw->pw_gid, list, &want) >= 0) {
                         n_list = want;
                         break;
                 }
@@ -258,7 +247,8 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
                 r = sd_bus_enqueue_for_read(bus, q->request);
         if (r < 0) {
                 log_error_errno(r, "Cannot resume %s's call after polkit answered: %m", q->sender);
-                (void) sd_bus_reply_method_errnof(q->request, r, "Cannot resume the call after polkit answered: %m");
+                (void) sd_bus_reply_method_errorf(q->request, VIOMMU_ERROR_FAILED,
+                                                  "Cannot resume the call after polkit answered: %s", strerror(-r));
                 auth_query_free(q);
         }
         return 0;
@@ -310,8 +300,9 @@ static int polkit_ask(Daemon *d, sd_bus_message *m, const char *action, const ch
                                       interactive ? POLKIT_INTERACTIVE_TIMEOUT_USEC : 0);
         if (r < 0) {
                 auth_query_free(q);
-                return sd_bus_error_set_errnof(error, r, "Cannot ask polkit whether uid %u may claim %s: %m",
-                                               (unsigned) uid, device);
+                return bus_error_errno(error, r == -ENOMEM ? r : -EACCES,
+                                       "uid %u may not claim %s: polkit cannot be asked: %s", (unsigned) uid,
+                                       device, strerror(-r));
         }
 
         log_debug("asked polkit whether uid %u (%s) may claim %s (%s%s)", (unsigned) uid, sender, device, action,
@@ -366,14 +357,14 @@ int auth_claim_device(Daemon *d, sd_bus_message *m, Session *s, const struct vio
         r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID | SD_BUS_CREDS_SUPPLEMENTARY_GIDS,
                                       &creds);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Cannot determine the caller's credentials: %m");
+                return bus_error_caller(error, r);
         augmented = sd_bus_creds_get_augmented_mask(creds);
         if (augmented & SD_BUS_CREDS_EUID)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_PERMISSION_DENIED,
                                          "The bus does not vouch for the caller's user");
         r = sd_bus_creds_get_euid(creds, &uid);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Cannot determine the caller's user: %m");
+                return bus_error_caller(error, r);
         if (uid == 0)
                 return 1;
 
@@ -422,25 +413,21 @@ int auth_claim_device(Daemon *d, sd_bus_message *m, Session *s, const struct vio
         return polkit_ask(d, m, action, dev->name, uid, error);
 }
 
-int auth_check_limit(Daemon *d, Session *s, AuthLimit what, uint64_t more, sd_bus_error *error) {
+int auth_check_limit(Daemon *d, Session *s, ConfigLimit what, uint64_t more, sd_bus_error *error) {
         char used_buf[CONFIG_FORMAT_BYTES_MAX], more_buf[CONFIG_FORMAT_BYTES_MAX], limit_buf[CONFIG_FORMAT_BYTES_MAX];
         const char *noun;
-        ConfigLimit l;
         uint64_t used, limit;
 
         switch (what) {
-        case AUTH_LIMIT_PINNED_BYTES:
-                l = CONFIG_LIMIT_PINNED_BYTES;
+        case CONFIG_LIMIT_PINNED_BYTES:
                 used = s->mapped_bytes;
                 noun = "pinned";
                 break;
-        case AUTH_LIMIT_OBJECTS:
-                l = CONFIG_LIMIT_OBJECTS;
+        case CONFIG_LIMIT_OBJECTS:
                 used = s->n_objects;
                 noun = "objects";
                 break;
-        case AUTH_LIMIT_DEVICES:
-                l = CONFIG_LIMIT_DEVICES;
+        case CONFIG_LIMIT_DEVICES:
                 used = s->n_devices;
                 noun = "devices";
                 break;
@@ -448,11 +435,11 @@ int auth_check_limit(Daemon *d, Session *s, AuthLimit what, uint64_t more, sd_bu
                 return -EINVAL;
         }
 
-        limit = config_limit(d->config, l);
+        limit = config_limit(d->config, what);
         if (limit == CONFIG_LIMIT_INFINITY || (more <= limit && used <= limit - more))
                 return 0;
 
-        if (l == CONFIG_LIMIT_PINNED_BYTES) {
+        if (what == CONFIG_LIMIT_PINNED_BYTES) {
                 config_format_bytes(used_buf, used);
                 config_format_bytes(more_buf, more);
                 config_format_bytes(limit_buf, limit);
@@ -464,6 +451,6 @@ int auth_check_limit(Daemon *d, Session *s, AuthLimit what, uint64_t more, sd_bu
         return sd_bus_error_setf(error, VIOMMU_ERROR_LIMIT_EXCEEDED,
                                  "Session %u has %s %s; %s more would exceed its limit of %s "
                                  "(limits.%s in %s)",
-                                 s->id, used_buf, noun, more_buf, limit_buf, config_limit_to_string(l),
+                                 s->id, used_buf, noun, more_buf, limit_buf, config_limit_to_string(what),
                                  d->config_path ?: CONFIG_DEFAULT_PATH);
 }

@@ -11,17 +11,12 @@
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
+#include "config.h"
 #include "daemon.h"
 #include "session.h"
 
 struct viommu_topology_device;
 
-typedef enum AuthLimit {
-        AUTH_LIMIT_PINNED_BYTES,
-        AUTH_LIMIT_OBJECTS,
-        AUTH_LIMIT_DEVICES,
-        _AUTH_LIMIT_MAX,
-} AuthLimit;
 
 /*
  * May the caller of m claim dev into s? 1: yes. 0: polkit was asked; the
@@ -36,7 +31,7 @@ int auth_claim_device(Daemon *d, sd_bus_message *m, Session *s, const struct vio
                       sd_bus_error *error);
 
 /* 0 if s may have `more` of what; LimitExceeded otherwise. */
-int auth_check_limit(Daemon *d, Session *s, AuthLimit what, uint64_t more, sd_bus_error *error);
+int auth_check_limit(Daemon *d, Session *s, ConfigLimit what, uint64_t more, sd_bus_error *error);
 
 /* Drops the polkit queries still in flight or unclaimed; before the bus goes. */
 void auth_queries_free(Daemon *d);

@@ -3,11 +3,13 @@
 
 /*
  * The daemon's D-Bus errors. Every failure a client sees is one of these,
- * with a message a person understands.
+ * with a message a person understands; viommu_bus_errors is the one table
+ * that ties each name to its errno, both ways.
  */
 
 #include <systemd/sd-bus.h>
 
+#include "util.h"
 #include "viommu-features.h"
 
 #define VIOMMU_ERROR_INVALID_ARGUMENT   "org.viommu1.Error.InvalidArgument"
@@ -19,11 +21,34 @@
 #define VIOMMU_ERROR_LIMIT_EXCEEDED     "org.viommu1.Error.LimitExceeded"
 #define VIOMMU_ERROR_DEVICE_GONE        "org.viommu1.Error.DeviceGone"
 #define VIOMMU_ERROR_KERNEL             "org.viommu1.Error.Kernel"
+/* The daemon itself failed (out of memory, a lost connection): no fault of
+ * the call's. */
+#define VIOMMU_ERROR_FAILED             "org.viommu1.Error.Failed"
 
 /* Lets sd-bus turn these names back into errnos for clients of our own. */
 extern const sd_bus_error_map viommu_bus_errors[];
 
+/* Sets the error the table names for -r (Failed for an errno it does not
+ * name), with a message; returns r. */
+int bus_error_errno(sd_bus_error *error, int r, const char *format, ...) _printf_(3, 4);
 /* Sets a Kernel error naming the operation and the errno; returns r. */
 int bus_error_kernel(sd_bus_error *error, int r, const char *operation);
 /* Sets NotSupported naming the feature and the kernel version that has it. */
 int bus_error_not_supported(sd_bus_error *error, enum viommu_feature f);
+
+/* What a method handler's result becomes: a bare errno, which sd-bus would
+ * send as a System.Error, becomes Failed. */
+int bus_error_named(sd_bus_error *error, int r);
+
+/*
+ * Defines a method handler whose failures always reach the caller as
+ * org.viommu1.Error.*:
+ *
+ *     BUS_METHOD(method_map) { ... return sd_bus_reply_method_return(m, ...); }
+ */
+#define BUS_METHOD(name)                                                                        \
+        static int name##_body(sd_bus_message *m, void *userdata, sd_bus_error *error);         \
+        static int name(sd_bus_message *m, void *userdata, sd_bus_error *error) {               \
+                return bus_error_named(error, name##_body(m, userdata, error));                 \
+        }                                                                                       \
+        static int name##_body(sd_bus_message *m, void *userdata, sd_bus_error *error)

@@ -1,9 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+/*
+ * What every method handler does before it acts: who is calling, may they
+ * touch this session, and which of the session's objects do the arguments
+ * name.
+ */
+
+#include <stdbool.h>
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 
+#include "auth.h"
 #include "session.h"
 
 /* The caller's effective uid, from the kernel's view of the connection
@@ -11,12 +19,49 @@
  * process. */
 int bus_sender_uid(sd_bus_message *m, uid_t *ret);
 
-/* Touching a session is for its owner (same uid) and root alone. */
-int session_check_owner(Session *s, sd_bus_message *m, sd_bus_error *error);
+/* PermissionDenied (Failed when out of memory) for a caller the bus cannot
+ * tell us about; returns r. */
+int bus_error_caller(sd_bus_error *error, int r);
 
-/* Objects passed as arguments must belong to the session of the call. */
-int session_object_arg(Session *s, const char *path, ObjectType type, Object **ret, sd_bus_error *error);
-/* The same for the next argument of m, an object path; *ret_path (optional)
- * is the path as m holds it, which outlives the object. */
-int session_read_object_arg(Session *s, sd_bus_message *m, ObjectType type, Object **ret, const char **ret_path,
-                            sd_bus_error *error);
+/* May the caller of m see s? Its owner (same uid), root, and a direct
+ * channel's peer for the channel's own session may; with m NULL (no call:
+ * the daemon's own signals) everyone may. */
+bool session_visible_to(Session *s, sd_bus_message *m);
+
+/* Touching a session is for its owner (same uid) and root alone: NotOwner
+ * for anyone else, saying nothing about the session. Checked before
+ * anything else about the call, so that an error tells a stranger nothing. */
+int session_check_owner(Session *s, sd_bus_message *m, sd_bus_error *error);
+/* The owner check, then room in the session's limits for `more` of what. */
+int session_check_caller(Session *s, sd_bus_message *m, ConfigLimit what, uint64_t more, sd_bus_error *error);
+
+/* Which objects an argument may name: a mask of object types and flags. */
+typedef enum ObjectArg {
+        ARG_DEVICE       = 1 << OBJECT_DEVICE,
+        ARG_IOAS         = 1 << OBJECT_IOAS,
+        ARG_HWPT         = 1 << OBJECT_HWPT,
+        ARG_FAULT_QUEUE  = 1 << OBJECT_FAULT_QUEUE,
+        ARG_VIOMMU       = 1 << OBJECT_VIOMMU,
+        ARG_VDEVICE      = 1 << OBJECT_VDEVICE,
+        ARG_VEVENTQ      = 1 << OBJECT_VEVENTQ,
+        ARG_ANY          = (1 << _OBJECT_TYPE_MAX) - 1,
+        _ARG_TYPES       = ARG_ANY,
+        /* Devices: one the daemon bound to the iommufd (not a delegated
+         * session's, which its VMM drives). */
+        ARG_BOUND        = 1 << 16,
+        /* Devices: a mock device. */
+        ARG_MOCK         = 1 << 17,
+        /* "/" stands for none: *ret is NULL. */
+        ARG_OPTIONAL     = 1 << 18,
+} ObjectArg;
+
+/* The object of s that path names, checked against what: InvalidArgument
+ * or NoSuchObject otherwise. */
+int session_object_arg(Session *s, const char *path, ObjectArg what, Object **ret, sd_bus_error *error);
+/* The same for the next argument of m, an object path. */
+int session_read_object_arg(Session *s, sd_bus_message *m, ObjectArg what, Object **ret, sd_bus_error *error);
+
+/* Enters an array argument of m with signature contents, refusing one of
+ * more than max elements before reading them. */
+int bus_enter_array_max(sd_bus_message *m, const char *contents, size_t max, const char *what,
+                        sd_bus_error *error);

@@ -59,12 +59,14 @@ int bus_register_session_objects(Daemon *d, sd_bus *bus) {
                 if (r < 0)
                         return r;
         }
+#if ENABLE_TEST_HOOKS
         if (d->mock_devices) {
                 r = sd_bus_add_fallback_vtable(bus, NULL, VIOMMU_SESSION_PREFIX, "org.viommu1.Testing",
                                                testing_vtable, session_object_find, d);
                 if (r < 0)
                         return r;
         }
+#endif
         return sd_bus_add_node_enumerator(bus, NULL, VIOMMU_SESSION_PREFIX, session_node_enumerator, d);
 }
 

@@ -13,11 +13,15 @@
  *     "limits": { "pinned-bytes": "64G", "objects": 4096, "devices": 64 }
  *   }
  *
- * A file is taken whole or not at all: any unknown key, wrong type, bad
- * address or id, negative or fractional number, duplicate key or unknown
- * user or group name rejects it, with a message naming the line, the JSON
- * path and the reason. User and group names are resolved when the file is
- * loaded.
+ * Drop-ins, the files PATH.d/NAME.conf in lexical order, are read over the
+ * main file: a limit they set replaces the one before, a rule they give is
+ * added.
+ *
+ * The files are taken whole or not at all: any unknown key, wrong type, bad
+ * address or id, negative, fractional or overflowing number, duplicate key
+ * or unknown user or group name rejects them, with a message naming the file,
+ * the JSON path and the reason (and the line for syntax errors). User and
+ * group names are resolved when the files are loaded.
  */
 
 #include <stdbool.h>
@@ -28,10 +32,6 @@
 struct viommu_topology_device;
 
 #define CONFIG_DEFAULT_PATH "/etc/viommu/viommud.conf"
-/* Larger files are refused: a configuration is a few kilobytes, and the
- * parser's cost grows with the square of the number of rules (a 1 MiB file
- * of 23,000 rules took 32 s), which start and SIGHUP wait for. */
-#define CONFIG_MAX_SIZE (64U * 1024U)
 
 typedef enum ConfigLimit {
         CONFIG_LIMIT_PINNED_BYTES,
@@ -92,23 +92,27 @@ typedef struct AllowRule {
         size_t n_groups;
         char **units;                   /* "vmm@.service" matches every instance */
         size_t n_units;
-        unsigned line;                  /* where it starts in the file, for logs */
+        const char *file;               /* where it is, for logs: one of Config.files */
+        unsigned line;
 } AllowRule;
 
 typedef struct Config {
         AllowRule *allow;
         size_t n_allow;
         uint64_t limits[_CONFIG_LIMIT_MAX];
+        char **files;                   /* what was read, in order: the main file, drop-ins */
+        size_t n_files;
 } Config;
 
 /* The defaults: nothing allowed (everything goes to polkit), default limits. */
 int config_new(Config **ret);
 
 /*
- * Reads path (CONFIG_DEFAULT_PATH when NULL). A missing file gives the
- * defaults; an empty one too. On failure *ret_error (may be NULL) says why,
- * in the form "PATH:LINE:COLUMN: JSONPATH: reason", and the return value is
- * -EINVAL for a bad file, another negative errno when it could not be read.
+ * Reads path (CONFIG_DEFAULT_PATH when NULL), then its drop-ins. A missing
+ * file gives the defaults; an empty one too. On failure *ret_error (may be
+ * NULL) says why, in the form "FILE: JSONPATH: reason" or, for syntax,
+ * "FILE:LINE:COLUMN: reason", and the return value is -EINVAL for a bad
+ * file, another negative errno when one could not be read.
  */
 int config_load(const char *path, Config **ret, char **ret_error);
 /* The same from memory; origin names the text in messages. */
@@ -140,7 +144,7 @@ const char *config_limit_to_string(ConfigLimit l);
  * nothing did, else the number of changes and *ret holding one line per
  * change (separated by '\n', no trailing newline), e.g.
  *   limits.pinned-bytes: infinity -> 64G
- *   allow: added rule (line 3): devices pci 0000:01:00.0; users alice (1000)
+ *   allow: added rule (/etc/viommu/viommud.conf:3): devices pci 0000:01:00.0; users alice (1000)
  * Rules are compared by content, so one that only moved is no change.
  */
 int config_diff(const Config *old, const Config *new, char **ret);

@@ -57,7 +57,7 @@ extern const sd_bus_vtable device_vtable[];
 extern const sd_bus_vtable object_vtable[];
 extern const sd_bus_vtable viommu_vtable[];
 extern const sd_bus_vtable claimed_device_vtable[];
-/* Test only, with --test-mock-devices. */
+/* Test only: built with --enable-test-hooks, served with --test-mock-devices. */
 extern const sd_bus_vtable testing_vtable[];
 
 int device_dbus_register(Daemon *d, sd_bus *bus);

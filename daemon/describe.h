@@ -4,6 +4,6 @@
 #include "daemon.h"
 
 /* The daemon's whole state as JSON: version, kernel features, topology,
- * sessions and their objects. Manager.Describe returns it and viommuctl's
- * --json output is made from it. */
-int describe_daemon(Daemon *d, char **ret);
+ * and the sessions the caller of m may see, with their objects.
+ * Manager.Describe returns it and viommuctl's --json output is made from it. */
+int describe_daemon(Daemon *d, sd_bus_message *m, char **ret);

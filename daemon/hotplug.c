@@ -11,12 +11,32 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "bus-signals.h"
 #include "daemon.h"
+#include "device.h"
 #include "hotplug.h"
 #include "log.h"
 #include "session.h"
 #include "util.h"
+#include "viommu-topology.h"
 #include "viommu-vfio.h"
+
+int daemon_topology(Daemon *d, const struct viommu_topology **ret) {
+        int r;
+
+        if (!d->topology || d->topology_stale) {
+                struct viommu_topology *t;
+
+                r = viommu_topology_new(&t);
+                if (r < 0)
+                        return r;
+                viommu_topology_free(d->topology);
+                d->topology = t;
+                d->topology_stale = false;
+        }
+        *ret = d->topology;
+        return 0;
+}
 
 /* Destroys what uses o, leaves first, then o itself. */
 static void object_destroy_tree(Object *o) {
@@ -37,16 +57,17 @@ static void object_destroy_tree(Object *o) {
          * too; the device itself is detached when it goes. */
         for (Object *u = s->objects; u; u = u->objects_next)
                 if (u->type == OBJECT_DEVICE && device_detach_from(u, o) > 0)
-                        (void) sd_bus_emit_properties_changed(s->daemon->bus, u->path, "org.viommu1.ClaimedDevice",
-                                                              "Attached", "Pasids", NULL);
+                        emit_device_attachments(u);
 
         _cleanup_free_ char *path = strdup(o->path);
+        uint64_t mapped = s->mapped_bytes;
+
         if (object_destroy(o) < 0)
                 /* The kernel keeps what it must (a queue whose fd is still
                  * open); the record lets go, and closing the iommufd ends it. */
                 object_forget(o);
         if (path)
-                (void) sd_bus_emit_object_removed(s->daemon->bus, path);
+                emit_object_removed(s, path, mapped);
 }
 
 void hotplug_release_device(Object *dev, const char *why) {
@@ -55,15 +76,13 @@ void hotplug_release_device(Object *dev, const char *why) {
 
         log_session(s, "letting claimed device %s go: %s", dev->device.name, why);
         object_destroy_tree(dev);
-        (void) sd_bus_emit_properties_changed(s->daemon->bus, s->path, "org.viommu1.Session", "NObjects", NULL);
-        (void) sd_bus_emit_signal(s->daemon->bus, s->path, "org.viommu1.Session", "DeviceGone", "os",
-                                  path ?: "/", name ?: "");
+        emit_device_gone(s, path ?: "/", name ?: "");
 }
 
 static void device_gone(Daemon *d, const char *name) {
         for (Session *s = d->sessions; s; s = s->sessions_next)
                 for (Object *o = s->objects; o; o = o->objects_next)
-                        if (o->type == OBJECT_DEVICE && !o->device.mock && streq(o->device.name, name)) {
+                        if (o->type == OBJECT_DEVICE && !device_is_mock(o) && streq(o->device.name, name)) {
                                 hotplug_release_device(o, "it was removed from the host");
                                 return;
                         }
@@ -111,13 +130,11 @@ static int on_uevent(sd_event_source *source, int fd, uint32_t revents, void *us
             sd_bus_path_encode(VIOMMU_DEVICE_PREFIX, name, &path) >= 0) {
                 if (streq(action, "add")) {
                         log_info("device %s added", name);
-                        (void) sd_bus_emit_signal(d->bus, VIOMMU_MANAGER_PATH, "org.viommu1.Manager",
-                                                  "DeviceAdded", "so", name, path);
+                        emit_device_added(d, name, path);
                 } else if (streq(action, "remove")) {
                         log_info("device %s removed", name);
                         device_gone(d, name);
-                        (void) sd_bus_emit_signal(d->bus, VIOMMU_MANAGER_PATH, "org.viommu1.Manager",
-                                                  "DeviceRemoved", "so", name, path);
+                        emit_device_removed(d, name, path);
                 }
         }
         udev_device_unref(dev);

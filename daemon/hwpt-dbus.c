@@ -7,22 +7,22 @@
 
 #include <stddef.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bus-errors.h"
 #include "bus-util.h"
+#include "hwpt.h"
 #include "invalidate.h"
-#include "log.h"
-#include "session.h"
 #include "util.h"
-#include "viommu-iommufd.h"
 
 /* The kernel's own cap on one batch. */
 #define INVALIDATE_ENTRIES_MAX (1u << 19)
 /* Dirty bitmaps go over the bus: at most 2^24 pages (2 MiB of bitmap). */
 #define DIRTY_PAGES_MAX (UINT64_C(1) << 24)
 
-int method_invalidate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+/* Shared by org.viommu1.HWPT and org.viommu1.VIOMMU. */
+BUS_METHOD(invalidate) {
         Object *o = userdata;
         Session *s = o->session;
         const void *entries;
@@ -31,6 +31,9 @@ int method_invalidate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         int r;
 
         r = sd_bus_message_read(m, "uu", &data_type, &entry_len);
+        if (r < 0)
+                return r;
+        r = session_check_owner(s, m, error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read_array(m, 'y', &entries, &size);
@@ -45,46 +48,48 @@ int method_invalidate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
                                          "Only nested HWPTs cache a guest's stage 1; %s is a paging HWPT", o->path);
         if (!viommu_features_has(s->daemon->features, VIOMMU_FEATURE_HWPT_INVALIDATE))
                 return bus_error_not_supported(error, VIOMMU_FEATURE_HWPT_INVALIDATE);
-        r = session_check_owner(s, m, error);
-        if (r < 0)
-                return r;
 
         /* A batch may fail part way: the reply says how far the kernel got
          * and why it stopped, and is not an error. */
         n = size / entry_len;
-        r = viommu_hwpt_invalidate(s->iommufd, o->id, data_type, entry_len, entries, &n);
+        r = hwpt_invalidate(o, data_type, entry_len, entries, &n);
         return sd_bus_reply_method_return(m, "us", n, r < 0 ? strerrorname_np(-r) ?: "EIO" : "");
 }
 
-static int method_set_dirty_tracking(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+int method_invalidate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return invalidate(m, userdata, error);
+}
+
+BUS_METHOD(method_set_dirty_tracking) {
         Object *hwpt = userdata;
-        Session *s = hwpt->session;
         int enable, r;
 
         r = sd_bus_message_read(m, "b", &enable);
         if (r < 0)
                 return r;
+        r = session_check_owner(hwpt->session, m, error);
+        if (r < 0)
+                return r;
         if (!(hwpt->hwpt.flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING))
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "%s was not allocated with DIRTY_TRACKING", hwpt->path);
-        r = session_check_owner(s, m, error);
-        if (r < 0)
-                return r;
-        r = viommu_hwpt_set_dirty_tracking(s->iommufd, hwpt->id, enable);
+        r = hwpt_set_dirty_tracking(hwpt, enable);
         if (r < 0)
                 return bus_error_kernel(error, r, "IOMMU_HWPT_SET_DIRTY_TRACKING");
         return sd_bus_reply_method_return(m, NULL);
 }
 
-static int method_read_dirty_bitmap(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+BUS_METHOD(method_read_dirty_bitmap) {
         Object *hwpt = userdata;
-        Session *s = hwpt->session;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ uint64_t *bitmap = NULL;
         uint64_t iova, length, page_size, pages;
         int clear, r;
 
         r = sd_bus_message_read(m, "tttb", &iova, &length, &page_size, &clear);
+        if (r < 0)
+                return r;
+        r = session_check_owner(hwpt->session, m, error);
         if (r < 0)
                 return r;
         if (page_size == 0 || (page_size & (page_size - 1)) || length == 0 || length % page_size ||
@@ -99,15 +104,11 @@ static int method_read_dirty_bitmap(sd_bus_message *m, void *userdata, sd_bus_er
         if (!(hwpt->hwpt.flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING))
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "%s was not allocated with DIRTY_TRACKING", hwpt->path);
-        r = session_check_owner(s, m, error);
-        if (r < 0)
-                return r;
 
         bitmap = calloc(DIV_ROUND_UP(pages, 64), sizeof(uint64_t));
         if (!bitmap)
                 return -ENOMEM;
-        r = viommu_hwpt_get_dirty_bitmap(s->iommufd, hwpt->id, clear ? 0 : IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR,
-                                         iova, length, page_size, bitmap);
+        r = hwpt_read_dirty_bitmap(hwpt, iova, length, page_size, clear, bitmap);
         if (r < 0)
                 return bus_error_kernel(error, r, "IOMMU_HWPT_GET_DIRTY_BITMAP");
 
@@ -120,22 +121,20 @@ static int method_read_dirty_bitmap(sd_bus_message *m, void *userdata, sd_bus_er
         return sd_bus_send(NULL, reply, NULL);
 }
 
-static int method_get_hw_info(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+BUS_METHOD(method_get_hw_info) {
         Object *hwpt = userdata;
-        Session *s = hwpt->session;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         uint8_t data[256] = {};
         struct viommu_hw_info info;
-        Object *dev = hwpt->uses[1];
         int r;
 
-        if (!dev)
-                return sd_bus_error_setf(error, VIOMMU_ERROR_DEVICE_GONE,
-                                         "The device %s was made for is gone", hwpt->path);
-        r = session_check_owner(s, m, error);
+        r = session_check_owner(hwpt->session, m, error);
         if (r < 0)
                 return r;
-        r = viommu_get_hw_info(s->iommufd, dev->id, 0, data, sizeof(data), &info);
+        r = hwpt_get_hw_info(hwpt, data, sizeof(data), &info);
+        if (r == -ENODEV)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_DEVICE_GONE,
+                                         "The device %s was made for is gone", hwpt->path);
         if (r < 0)
                 return bus_error_kernel(error, r, "IOMMU_GET_HW_INFO");
 

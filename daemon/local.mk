@@ -1,15 +1,36 @@
-# viommud: the D-Bus daemon.
-sbin_PROGRAMS += daemon/viommud
-daemon_viommud_SOURCES = \
-	daemon/viommud.c \
+# viommud.conf(5), built also into its unit test, fuzzer and benchmark.
+CONFIG_SOURCES = \
+	daemon/config.h \
+	daemon/config.c \
+	daemon/config-diff.c \
+	daemon/json-strict.h \
+	daemon/json-strict.c
+
+# viommud: the D-Bus daemon. Everything but main() is a convenience library
+# that the daemon, the unit tests, the fuzzers and the benchmarks link.
+noinst_LTLIBRARIES += daemon/libviommud-core.la
+daemon_libviommud_core_la_SOURCES = \
 	daemon/daemon.h \
 	daemon/log.h \
+	daemon/log.c \
 	daemon/bus-errors.h \
 	daemon/bus-errors.c \
+	daemon/bus-signals.h \
+	daemon/bus-signals.c \
 	daemon/bus-util.h \
 	daemon/bus-util.c \
 	daemon/session.h \
 	daemon/session.c \
+	daemon/object-json.h \
+	daemon/object-json.c \
+	daemon/device.h \
+	daemon/device.c \
+	daemon/ioas.h \
+	daemon/ioas.c \
+	daemon/hwpt.h \
+	daemon/hwpt.c \
+	daemon/viommu-object.h \
+	daemon/viommu-object.c \
 	daemon/record.h \
 	daemon/record.c \
 	daemon/fdstore.h \
@@ -25,7 +46,6 @@ daemon_viommud_SOURCES = \
 	daemon/invalidate.h \
 	daemon/hwpt-dbus.c \
 	daemon/viommu-dbus.c \
-	daemon/testing-dbus.c \
 	daemon/channel.h \
 	daemon/channel.c \
 	daemon/hotplug.h \
@@ -36,9 +56,19 @@ daemon_viommud_SOURCES = \
 	daemon/auth.c \
 	daemon/caller-unit.h \
 	daemon/caller-unit.c \
-	daemon/config.h \
-	daemon/config.c
-daemon_viommud_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
-daemon_viommud_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(LIBUDEV_CFLAGS) $(JSONC_CFLAGS)
-daemon_viommud_LDADD = lib/libviommu.la lib/libviommu-internal.la lib/mock/libviommu-mock.la \
+	$(CONFIG_SOURCES)
+daemon_libviommud_core_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+daemon_libviommud_core_la_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(LIBUDEV_CFLAGS) $(JSONC_CFLAGS)
+daemon_libviommud_core_la_LIBADD = lib/libviommu.la lib/libviommu-internal.la \
 	$(LIBSYSTEMD_LIBS) $(LIBUDEV_LIBS) $(JSONC_LIBS)
+# Mock devices and org.viommu1.Testing exist only in builds for the tests.
+if ENABLE_TEST_HOOKS
+daemon_libviommud_core_la_SOURCES += daemon/mock-device.c daemon/testing-dbus.c
+daemon_libviommud_core_la_LIBADD += lib/mock/libviommu-mock.la
+endif
+
+sbin_PROGRAMS += daemon/viommud
+daemon_viommud_SOURCES = daemon/viommud.c
+daemon_viommud_CPPFLAGS = $(daemon_libviommud_core_la_CPPFLAGS)
+daemon_viommud_CFLAGS = $(daemon_libviommud_core_la_CFLAGS)
+daemon_viommud_LDADD = daemon/libviommud-core.la $(LIBSYSTEMD_LIBS) $(LIBUDEV_LIBS) $(JSONC_LIBS)

@@ -6,6 +6,7 @@
 #include <sys/utsname.h>
 
 #include "bus-errors.h"
+#include "bus-signals.h"
 #include "bus-util.h"
 #include "describe.h"
 #include "fdstore.h"
@@ -15,7 +16,7 @@
 #include "util.h"
 #include "viommu-topology.h"
 
-static int method_list_devices(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+BUS_METHOD(method_list_devices) {
         Daemon *d = userdata;
         const struct viommu_topology *t;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -49,7 +50,7 @@ static int method_list_devices(sd_bus_message *m, void *userdata, sd_bus_error *
         return sd_bus_send(NULL, reply, NULL);
 }
 
-static int method_get_device(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+BUS_METHOD(method_get_device) {
         Daemon *d = userdata;
         const struct viommu_topology *t;
         const struct viommu_topology_device *dev;
@@ -74,20 +75,24 @@ static int method_get_device(sd_bus_message *m, void *userdata, sd_bus_error *er
         return sd_bus_reply_method_return(m, "o", path);
 }
 
-static int method_open_session(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+/* OpenSession's options, each at most once. */
+static const char *const session_options[] = { "Persistent", "Delegated" };
+
+BUS_METHOD(method_open_session) {
         Daemon *d = userdata;
-        bool persistent = false, delegated = false;
+        int options[ELEMENTSOF(session_options)] = { -1, -1 };
         char store_name[FDSTORE_NAME_MAX];
         Session *s;
         uid_t uid;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        r = bus_enter_array_max(m, "{sv}", ELEMENTSOF(session_options), "session options (Persistent, Delegated)",
+                                error);
         if (r < 0)
                 return r;
         for (;;) {
                 const char *key;
-                int b;
+                size_t i;
 
                 r = sd_bus_message_enter_container(m, 'e', "sv");
                 if (r < 0)
@@ -97,17 +102,19 @@ static int method_open_session(sd_bus_message *m, void *userdata, sd_bus_error *
                 r = sd_bus_message_read(m, "s", &key);
                 if (r < 0)
                         return r;
-                if (!streq(key, "Persistent") && !streq(key, "Delegated"))
+                for (i = 0; i < ELEMENTSOF(session_options); i++)
+                        if (streq(key, session_options[i]))
+                                break;
+                if (i == ELEMENTSOF(session_options))
                         return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                                  "Unknown session option '%s' (known: Persistent, Delegated)", key);
-                r = sd_bus_message_read(m, "v", "b", &b);
+                if (options[i] >= 0)
+                        return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                                 "Session option '%s' is given twice", key);
+                r = sd_bus_message_read(m, "v", "b", &options[i]);
                 if (r < 0)
                         return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                                  "Session option '%s' takes a boolean", key);
-                if (streq(key, "Persistent"))
-                        persistent = b;
-                else
-                        delegated = b;
                 r = sd_bus_message_exit_container(m);
                 if (r < 0)
                         return r;
@@ -118,9 +125,9 @@ static int method_open_session(sd_bus_message *m, void *userdata, sd_bus_error *
 
         r = bus_sender_uid(m, &uid);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Cannot determine the caller's user: %m");
+                return bus_error_caller(error, r);
 
-        r = session_new(d, uid, sd_bus_message_get_sender(m) ?: "", persistent, delegated, &s);
+        r = session_new(d, uid, sd_bus_message_get_sender(m) ?: "", options[0] > 0, options[1] > 0, &s);
         if (r < 0)
                 return bus_error_kernel(error, r, "Opening /dev/iommu");
         r = session_track_owner(s, sd_bus_message_get_bus(m));
@@ -133,12 +140,12 @@ static int method_open_session(sd_bus_message *m, void *userdata, sd_bus_error *
                 log_warning("session %u: not in the fd store (%s): a restart ends it", s->id, strerror(-r));
 
         log_session(s, "opened by %s (uid %u)%s%s", s->owner, (unsigned) uid,
-                    persistent ? ", persistent" : "", delegated ? ", delegated" : "");
-        (void) sd_bus_emit_object_added(sd_bus_message_get_bus(m), s->path);
+                    s->persistent ? ", persistent" : "", s->delegated ? ", delegated" : "");
+        emit_session_opened(s);
         return sd_bus_reply_method_return(m, "o", s->path);
 }
 
-static int method_get_kernel_features(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+BUS_METHOD(method_get_kernel_features) {
         Daemon *d = userdata;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
@@ -162,12 +169,12 @@ static int method_get_kernel_features(sd_bus_message *m, void *userdata, sd_bus_
         return sd_bus_send(NULL, reply, NULL);
 }
 
-static int method_describe(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+BUS_METHOD(method_describe) {
         Daemon *d = userdata;
         _cleanup_free_ char *json = NULL;
         int r;
 
-        r = describe_daemon(d, &json);
+        r = describe_daemon(d, m, &json);
         if (r < 0)
                 return bus_error_kernel(error, r, "Describing the daemon's state");
         return sd_bus_reply_method_return(m, "s", json);
@@ -201,6 +208,8 @@ static int property_get_sessions(sd_bus *bus, const char *path, const char *inte
         if (r < 0)
                 return r;
         for (Session *s = d->sessions; s; s = s->sessions_next) {
+                if (!session_visible_to(s, sd_bus_get_current_message(bus)))
+                        continue;
                 r = sd_bus_message_append(reply, "o", s->path);
                 if (r < 0)
                         return r;

@@ -10,15 +10,25 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "bus-util.h"
 #include "channel.h"
+#include "device.h"
 #include "session.h"
 #include "util.h"
 
-/* On a direct channel only the channel's own session exists. */
-static Session *visible_session(Daemon *d, sd_bus *bus, Session *s) {
+/* On a direct channel only the channel's own session exists. On the bus,
+ * what a session holds is read (properties, introspection, the object
+ * manager) only by its owner and root; a call of one of its methods reaches
+ * the method, which answers a stranger NotOwner. */
+static bool visible_session(Daemon *d, sd_bus *bus, Session *s) {
+        sd_bus_message *m = sd_bus_get_current_message(bus);
         Session *only = channel_session(d, bus);
 
-        return !only || only == s ? s : NULL;
+        if (only)
+                return only == s;
+        if (m && startswith(sd_bus_message_get_interface(m) ?: "", "org.viommu1."))
+                return true;
+        return session_visible_to(s, m);
 }
 
 static int find(sd_bus *bus, const char *path, Daemon *d, ObjectType type, void **found) {
@@ -137,7 +147,7 @@ static int property_get_device(sd_bus *bus, const char *path, const char *interf
         if (streq(property, "Name"))
                 return sd_bus_message_append(reply, "s", o->device.name);
         if (streq(property, "Mock"))
-                return sd_bus_message_append(reply, "b", o->device.mock);
+                return sd_bus_message_append(reply, "b", device_is_mock(o));
         if (streq(property, "Bound"))
                 return sd_bus_message_append(reply, "b", o->device.bound);
         return sd_bus_message_append(reply, "o", o->device.attached ? o->device.attached->path : "/");

@@ -17,11 +17,6 @@
 
 int session_record_to_json(Session *s, struct json_object **ret);
 
-/* Adds the session's objects to j as the array "objects", oldest first, each
- * as object_to_json() writes it: shared with Describe. */
-int json_add_session_objects(struct json_object *j, Session *s,
-                             int (*object_to_json)(Object *o, struct json_object **ret));
-
 /*
  * Rebuilds the session j records, around iommufd, asking the kernel nothing;
  * takes iommufd on success. Devices come back without their fds

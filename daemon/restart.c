@@ -9,6 +9,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "device.h"
 #include "fdstore.h"
 #include "hotplug.h"
 #include "json-util.h"
@@ -93,7 +94,7 @@ static int session_resume(Session *s, int n_fds, char **names, bool *taken) {
         int r;
 
         for (Object *o = s->objects; o; o = o->objects_next) {
-                if (o->type != OBJECT_DEVICE || o->device.mock)
+                if (o->type != OBJECT_DEVICE || device_is_mock(o))
                         continue;
                 r = take_fd(n_fds, names, taken, fdstore_name(s, o, name));
                 if (r < 0)

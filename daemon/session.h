@@ -30,6 +30,7 @@ typedef enum ObjectType {
 } ObjectType;
 
 typedef struct Object Object;
+typedef struct DeviceOps DeviceOps;
 
 /* A PASID of a device and the HWPT it is attached to, which it holds. */
 typedef struct DevicePasid {
@@ -59,10 +60,10 @@ struct Object {
         union {
                 struct {
                         char *name;             /* BDF, sysfs name, or "mockN" */
+                        const DeviceOps *ops;   /* how the kernel is told (device.h) */
                         int fd;                 /* the VFIO cdev; -1 for a mock device */
-                        bool mock;
                         bool bound;             /* false for a delegated session's device */
-                        uint32_t stdev_id;      /* mock only */
+                        uint32_t stdev_id;      /* the mock driver's handle of a mock device */
                         Object *attached;       /* IOAS or HWPT; NULL when detached */
                         uint32_t attached_pt;   /* what the kernel attached (maybe an automatic HWPT) */
                         DevicePasid *pasids;    /* in PASID order */
@@ -135,32 +136,14 @@ Session *session_free(Session *s);
 Session *session_abandon(Session *s);
 Session *session_find(Daemon *d, const char *path);
 
-/* Backings are referenced by index from struct viommu_mapping.backing;
- * VIOMMU_MAPPING_NO_BACKING marks a mapping the kernel took from a file. */
-#define VIOMMU_MAPPING_NO_BACKING UINT32_MAX
-int session_backing_add(Session *s, void *addr, uint64_t length, uint32_t *ret);
-void session_backing_ref(Session *s, uint32_t i);
-void session_backing_unref(Session *s, uint32_t i);
-
 int object_new(Session *s, ObjectType type, uint32_t id, Object **ret);
+/* Records an object the kernel has just allocated with id. If the record
+ * cannot take it, the kernel object is destroyed (after closing *fd, the
+ * object's fd if it has one), so that nothing is left in the kernel that
+ * the record does not know. Every allocation goes through here. */
+int object_adopt(Session *s, ObjectType type, uint32_t id, int *fd, Object **ret);
 /* Records that o keeps dependency alive. */
 void object_use(Object *o, Object *dependency);
-/* Attaches (or re-attaches, replacing) a device to an IOAS or HWPT; a mock
- * device "detached" sits on the session's parking IOAS. */
-int device_attach(Object *dev, Object *pt, uint32_t *ret_kernel_pt);
-int device_detach(Object *dev);
-/* Attaches (or re-attaches, replacing) one PASID of a device to a HWPT. */
-int device_attach_pasid(Object *dev, uint32_t pasid, Object *hwpt, uint32_t *ret_kernel_pt);
-/* -ENOENT if the PASID is not attached. */
-int device_detach_pasid(Object *dev, uint32_t pasid);
-/* The HWPT a PASID of the device is attached to; NULL if none. */
-Object *device_pasid_hwpt(Object *dev, uint32_t pasid);
-/* The record alone, without the kernel: for rebuilding a record. */
-void device_set_attached(Object *dev, Object *pt, uint32_t kernel_pt);
-int device_record_pasid(Object *dev, uint32_t pasid, Object *hwpt);
-/* Detaches what of the device is on pt (its PASIDs, then the whole device),
- * or everything with pt NULL; returns how many attachments went. */
-int device_detach_from(Object *dev, Object *pt);
 
 /* Destroys the kernel object and forgets it; -EBUSY while others use it. */
 int object_destroy(Object *o);

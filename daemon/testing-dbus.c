@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * org.viommu1.Testing: test-only methods on a session, served only with
- * --test-mock-devices. They let a test see what the kernel's mock driver
- * holds (the session's iommufd never leaves the daemon) and make the mock
- * raise faults and events, so that tests check kernel outcomes, not the
- * daemon's word.
+ * org.viommu1.Testing: test-only methods on a session, built only with
+ * --enable-test-hooks and served only with --test-mock-devices. They let a
+ * test see what the kernel's mock driver holds (the session's iommufd never
+ * leaves the daemon) and make the mock raise faults and events, so that
+ * tests check kernel outcomes, not the daemon's word.
  */
 
 #include <errno.h>
@@ -13,22 +13,12 @@
 
 #include "bus-errors.h"
 #include "bus-util.h"
+#include "device.h"
 #include "json-util.h"
 #include "mock/viommu-mock.h"
 #include "record.h"
 #include "session.h"
 #include "util.h"
-
-static int mock_device_arg(Session *s, const char *path, Object **ret, sd_bus_error *error) {
-        int r;
-
-        r = session_object_arg(s, path, OBJECT_DEVICE, ret, error);
-        if (r < 0)
-                return r;
-        if (!(*ret)->device.mock)
-                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "%s is not a mock device", path);
-        return 0;
-}
 
 /* The mock paging domain a device's DMA goes through. */
 static uint32_t device_paging_domain(Object *dev) {
@@ -40,7 +30,7 @@ static uint32_t device_paging_domain(Object *dev) {
         return pt && pt->type == OBJECT_HWPT ? pt->id : dev->device.attached_pt;
 }
 
-static int method_check_mapping(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+BUS_METHOD(method_check_mapping) {
         Session *s = userdata;
         const char *path;
         uint64_t iova, length, offset;
@@ -51,20 +41,21 @@ static int method_check_mapping(sd_bus_message *m, void *userdata, sd_bus_error 
         r = sd_bus_message_read(m, "ottht", &path, &iova, &length, &fd, &offset);
         if (r < 0)
                 return r;
-        r = mock_device_arg(s, path, &dev, error);
+        r = session_check_owner(s, m, error);
+        if (r < 0)
+                return r;
+        r = session_object_arg(s, path, ARG_DEVICE | ARG_MOCK, &dev, error);
         if (r < 0)
                 return r;
         if (!dev->device.attached)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "%s is not attached", path);
         if (length == 0 || length > (UINT64_C(1) << 32))
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "Length must be 1..4 GiB");
-        r = session_check_owner(s, m, error);
-        if (r < 0)
-                return r;
 
         addr = mmap(NULL, length, PROT_READ, MAP_SHARED, fd, offset);
         if (addr == MAP_FAILED)
-                return sd_bus_error_set_errnof(error, errno, "Cannot map the memory fd: %m");
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "Cannot map the memory fd: %s",
+                                         strerror(errno));
         r = viommu_mock_check_map(s->iommufd, device_paging_domain(dev), iova, length, addr);
         munmap(addr, length);
         if (r < 0)
@@ -74,7 +65,7 @@ static int method_check_mapping(sd_bus_message *m, void *userdata, sd_bus_error 
         return sd_bus_reply_method_return(m, NULL);
 }
 
-static int method_check_iotlb(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+BUS_METHOD(method_check_iotlb) {
         Session *s = userdata;
         const char *path;
         uint32_t index, expected;
@@ -84,10 +75,10 @@ static int method_check_iotlb(sd_bus_message *m, void *userdata, sd_bus_error *e
         r = sd_bus_message_read(m, "ouu", &path, &index, &expected);
         if (r < 0)
                 return r;
-        r = session_object_arg(s, path, OBJECT_HWPT, &hwpt, error);
+        r = session_check_owner(s, m, error);
         if (r < 0)
                 return r;
-        r = session_check_owner(s, m, error);
+        r = session_object_arg(s, path, ARG_HWPT, &hwpt, error);
         if (r < 0)
                 return r;
         r = viommu_mock_check_iotlb(s->iommufd, hwpt->id, index, expected);
@@ -98,7 +89,7 @@ static int method_check_iotlb(sd_bus_message *m, void *userdata, sd_bus_error *e
         return sd_bus_reply_method_return(m, NULL);
 }
 
-static int method_check_pasid(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+BUS_METHOD(method_check_pasid) {
         Session *s = userdata;
         const char *path, *hwpt_path;
         Object *dev, *hwpt = NULL;
@@ -108,15 +99,13 @@ static int method_check_pasid(sd_bus_message *m, void *userdata, sd_bus_error *e
         r = sd_bus_message_read(m, "ouo", &path, &pasid, &hwpt_path);
         if (r < 0)
                 return r;
-        r = mock_device_arg(s, path, &dev, error);
+        r = session_check_owner(s, m, error);
         if (r < 0)
                 return r;
-        if (!streq(hwpt_path, "/")) {
-                r = session_object_arg(s, hwpt_path, OBJECT_HWPT, &hwpt, error);
-                if (r < 0)
-                        return r;
-        }
-        r = session_check_owner(s, m, error);
+        r = session_object_arg(s, path, ARG_DEVICE | ARG_MOCK, &dev, error);
+        if (r < 0)
+                return r;
+        r = session_object_arg(s, hwpt_path, ARG_HWPT | ARG_OPTIONAL, &hwpt, error);
         if (r < 0)
                 return r;
         r = viommu_mock_pasid_check(s->iommufd, dev->device.stdev_id, pasid, hwpt ? hwpt->id : 0);
@@ -127,7 +116,7 @@ static int method_check_pasid(sd_bus_message *m, void *userdata, sd_bus_error *e
         return sd_bus_reply_method_return(m, NULL);
 }
 
-static int method_trigger_fault(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+BUS_METHOD(method_trigger_fault) {
         Session *s = userdata;
         const char *path;
         uint32_t pasid, grpid, perm;
@@ -138,10 +127,10 @@ static int method_trigger_fault(sd_bus_message *m, void *userdata, sd_bus_error 
         r = sd_bus_message_read(m, "ouuut", &path, &pasid, &grpid, &perm, &addr);
         if (r < 0)
                 return r;
-        r = mock_device_arg(s, path, &dev, error);
+        r = session_check_owner(s, m, error);
         if (r < 0)
                 return r;
-        r = session_check_owner(s, m, error);
+        r = session_object_arg(s, path, ARG_DEVICE | ARG_MOCK, &dev, error);
         if (r < 0)
                 return r;
         r = viommu_mock_trigger_iopf(s->iommufd, dev->id, pasid, grpid, perm, addr);
@@ -150,7 +139,7 @@ static int method_trigger_fault(sd_bus_message *m, void *userdata, sd_bus_error 
         return sd_bus_reply_method_return(m, NULL);
 }
 
-static int method_trigger_event(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+BUS_METHOD(method_trigger_event) {
         Session *s = userdata;
         const char *path;
         Object *dev;
@@ -159,10 +148,10 @@ static int method_trigger_event(sd_bus_message *m, void *userdata, sd_bus_error 
         r = sd_bus_message_read(m, "o", &path);
         if (r < 0)
                 return r;
-        r = mock_device_arg(s, path, &dev, error);
+        r = session_check_owner(s, m, error);
         if (r < 0)
                 return r;
-        r = session_check_owner(s, m, error);
+        r = session_object_arg(s, path, ARG_DEVICE | ARG_MOCK, &dev, error);
         if (r < 0)
                 return r;
         r = viommu_mock_trigger_vevent(s->iommufd, dev->id);
@@ -171,7 +160,7 @@ static int method_trigger_event(sd_bus_message *m, void *userdata, sd_bus_error 
         return sd_bus_reply_method_return(m, NULL);
 }
 
-static int method_mark_dirty(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+BUS_METHOD(method_mark_dirty) {
         Session *s = userdata;
         const char *path;
         uint64_t iova, length, page_size, nr = 0;
@@ -186,15 +175,15 @@ static int method_mark_dirty(sd_bus_message *m, void *userdata, sd_bus_error *er
         r = sd_bus_message_read_array(m, 't', &bitmap, &size);
         if (r < 0)
                 return r;
-        r = session_object_arg(s, path, OBJECT_HWPT, &hwpt, error);
+        r = session_check_owner(s, m, error);
+        if (r < 0)
+                return r;
+        r = session_object_arg(s, path, ARG_HWPT, &hwpt, error);
         if (r < 0)
                 return r;
         if (page_size == 0 || length / page_size > size * 8)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "The bitmap must have a bit for each page");
-        r = session_check_owner(s, m, error);
-        if (r < 0)
-                return r;
         r = viommu_mock_dirty(s->iommufd, hwpt->id, iova, length, page_size, bitmap, &nr);
         if (r < 0)
                 return bus_error_kernel(error, r, "IOMMU_TEST_OP_DIRTY");
@@ -204,7 +193,7 @@ static int method_mark_dirty(sd_bus_message *m, void *userdata, sd_bus_error *er
 /* Writes the session's record, reads it back into a session of a scratch
  * daemon that has no fds (so the copy can touch nothing of the kernel's),
  * writes that, and returns both texts: the test compares them. */
-static int method_round_trip_record(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+BUS_METHOD(method_round_trip_record) {
         _cleanup_(json_object_putp) struct json_object *written = NULL, *reread = NULL;
         _cleanup_free_ char *first = NULL;
         Session *s = userdata, *copy = NULL;
@@ -216,17 +205,17 @@ static int method_round_trip_record(sd_bus_message *m, void *userdata, sd_bus_er
                 return r;
         r = session_record_to_json(s, &written);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Cannot write the record of session %u: %m", s->id);
+                return bus_error_errno(error, r, "Cannot write the record of session %u: %m", s->id);
         first = strdup(json_object_to_json_string_ext(written, JSON_C_TO_STRING_PLAIN));
         if (!first)
                 return -ENOMEM;
         r = session_record_from_json(&scratch, written, -EBADF, &copy);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Cannot read back the record of session %u: %m", s->id);
+                return bus_error_errno(error, r, "Cannot read back the record of session %u: %m", s->id);
         r = session_record_to_json(copy, &reread);
         session_free(copy);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Cannot write the record read back: %m");
+                return bus_error_errno(error, r, "Cannot write the record read back: %m");
         return sd_bus_reply_method_return(m, "ss", first,
                                           json_object_to_json_string_ext(reread, JSON_C_TO_STRING_PLAIN));
 }

@@ -28,30 +28,11 @@
 #include "viommu-iommufd.h"
 #include "viommu-topology.h"
 
-int log_verbose;
-
 static const char *arg_bus = "system";
 static const char *arg_address;
 static const char *arg_config = CONFIG_DEFAULT_PATH;
 static bool arg_mock_devices;
 static bool arg_check_config;
-
-int daemon_topology(Daemon *d, const struct viommu_topology **ret) {
-        int r;
-
-        if (!d->topology || d->topology_stale) {
-                struct viommu_topology *t;
-
-                r = viommu_topology_new(&t);
-                if (r < 0)
-                        return r;
-                viommu_topology_free(d->topology);
-                d->topology = t;
-                d->topology_stale = false;
-        }
-        *ret = d->topology;
-        return 0;
-}
 
 static void help(void) {
         printf("%s [OPTIONS...]\n\n"
@@ -60,7 +41,7 @@ static void help(void) {
                "     --version            Show the version\n"
                "     --bus=system|session Which bus to serve on (default: system)\n"
                "     --address=ADDRESS    Serve on the bus at this D-Bus address instead\n"
-               "     --config=PATH        Read the configuration from PATH\n"
+               "     --config=PATH        Read the configuration from PATH and PATH.d/*.conf\n"
                "                          (default: /etc/viommu/viommud.conf)\n"
                "     --check-config       Check the configuration, say what it allows, and exit\n"
                "     --test-mock-devices  Let sessions create the kernel's mock devices (testing only)\n"
@@ -108,8 +89,14 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_check_config = true;
                         break;
                 case ARG_MOCK:
+#if ENABLE_TEST_HOOKS
                         arg_mock_devices = true;
                         break;
+#else
+                        log_error("--test-mock-devices: this viommud was built without test hooks "
+                                  "(./configure --enable-test-hooks)");
+                        return -EOPNOTSUPP;
+#endif
                 case 'v':
                         log_verbose = 1;
                         break;
@@ -181,6 +168,7 @@ static int load_config(Daemon *d) {
 static int check_config(void) {
         _cleanup_(config_freep) Config *c = NULL, *defaults = NULL;
         _cleanup_free_ char *error = NULL, *changes = NULL;
+        bool main_file;
         int r;
 
         r = config_load(arg_config, &c, &error);
@@ -193,10 +181,14 @@ static int check_config(void) {
                 r = config_diff(defaults, c, &changes);
         if (r < 0)
                 return log_error_errno(r, "Cannot compare the configuration with the defaults: %m");
-        if (access(arg_config, F_OK) < 0 && errno == ENOENT)
-                printf("%s: no such file, so the defaults apply\n", arg_config);
-        else
-                printf("%s: valid%s\n", arg_config, r == 0 ? ", the same as the defaults" : "");
+        /* The files read: the main file first, unless it is missing. */
+        main_file = c->n_files > 0 && streq(c->files[0], arg_config);
+        if (!main_file)
+                printf("%s: no such file, so the %s\n", arg_config,
+                       c->n_files > 0 ? "drop-ins apply over the defaults" : "defaults apply");
+        for (size_t i = 0; i < c->n_files; i++)
+                printf("%s: valid%s%s\n", c->files[i], main_file && i == 0 ? "" : " drop-in",
+                       r == 0 && i == c->n_files - 1 ? ", the same as the defaults" : "");
         if (changes)
                 printf("%s\n", changes);
         return 0;

@@ -223,39 +223,6 @@ static int link_basename_at(int fd, const char *name, char **ret) {
         return 0;
 }
 
-/* One hex field of at most max_digits, followed by sep ('\0': the end). */
-static bool hex_field(const char **p, size_t max_digits, char sep, unsigned long *ret) {
-        size_t n = strspn(*p, "0123456789abcdefABCDEF");
-
-        if (n == 0 || n > max_digits || (*p)[n] != sep)
-                return false;
-        *ret = strtoul(*p, NULL, 16);
-        *p += n + (sep ? 1 : 0);
-        return true;
-}
-
-/* "[DDDD:]BB:SS.F"; the domain may be longer than four digits (VMD). */
-static int pci_address_parse(const char *s, uint32_t *ret_domain, uint8_t *ret_bus,
-                             uint8_t *ret_slot, uint8_t *ret_function) {
-        unsigned long domain = 0, bus, slot, function;
-        const char *colon = strchr(s, ':');
-
-        if (!colon)
-                return -EINVAL;
-        if (strchr(colon + 1, ':') && !hex_field(&s, 8, ':', &domain))
-                return -EINVAL;
-        if (!hex_field(&s, 2, ':', &bus) || !hex_field(&s, 2, '.', &slot) || !hex_field(&s, 1, 0, &function))
-                return -EINVAL;
-        if (domain > UINT32_MAX || slot > 0x1f || function > 7)
-                return -EINVAL;
-
-        *ret_domain = domain;
-        *ret_bus = bus;
-        *ret_slot = slot;
-        *ret_function = function;
-        return 0;
-}
-
 static uint64_t pci_address_key(uint32_t domain, uint8_t bus, uint8_t slot, uint8_t function) {
         return (uint64_t) domain << 16 | (uint64_t) bus << 8 | slot << 3 | function;
 }

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
+#include <stddef.h>
 
 #include "util.h"
 
@@ -141,4 +144,97 @@ int safe_atox64(const char *s, uint64_t *ret) {
 
         *ret = (uint64_t) l;
         return 0;
+}
+
+/* A hex field of min to max digits, followed by sep ('\0': the end). */
+static bool hex_field(const char **p, size_t min, size_t max, char sep, unsigned long *ret) {
+        size_t n = strspn(*p, "0123456789abcdefABCDEF");
+
+        if (n < min || n > max || (*p)[n] != sep)
+                return false;
+        *ret = strtoul(*p, NULL, 16);
+        *p += n + 1;
+        return true;
+}
+
+int pci_address_parse(const char *s, uint32_t *ret_domain, uint8_t *ret_bus, uint8_t *ret_slot,
+                      uint8_t *ret_function) {
+        unsigned long domain = 0, bus, slot, function;
+        const char *colon = strchr(s, ':');
+
+        if (!colon)
+                return -EINVAL;
+        if (strchr(colon + 1, ':') && !hex_field(&s, 4, 8, ':', &domain))
+                return -EINVAL;
+        if (!hex_field(&s, 2, 2, ':', &bus) || !hex_field(&s, 2, 2, '.', &slot) ||
+            !hex_field(&s, 1, 1, 0, &function) || slot > 0x1f || function > 7)
+                return -EINVAL;
+
+        *ret_domain = domain;
+        *ret_bus = bus;
+        *ret_slot = slot;
+        *ret_function = function;
+        return 0;
+}
+
+typedef int (*UserDbLookup)(const void *key, void *entry, char *buf, size_t size, bool *found);
+
+static int passwd_by_name(const void *key, void *entry, char *buf, size_t size, bool *found) {
+        struct passwd *result = NULL;
+        int e = getpwnam_r(key, entry, buf, size, &result);
+
+        *found = result;
+        return e;
+}
+
+static int passwd_by_uid(const void *key, void *entry, char *buf, size_t size, bool *found) {
+        struct passwd *result = NULL;
+        int e = getpwuid_r(*(const uid_t *) key, entry, buf, size, &result);
+
+        *found = result;
+        return e;
+}
+
+static int group_by_name(const void *key, void *entry, char *buf, size_t size, bool *found) {
+        struct group *result = NULL;
+        int e = getgrnam_r(key, entry, buf, size, &result);
+
+        *found = result;
+        return e;
+}
+
+/* The entry and its strings in one block: the buffer the libc fills follows the struct. */
+static int user_db_get(int size_hint, size_t entry_size, UserDbLookup lookup, const void *key, void **ret) {
+        long suggested = sysconf(size_hint);
+        size_t size = suggested > 0 ? (size_t) suggested : 4096;
+        size_t offset = DIV_ROUND_UP(entry_size, sizeof(max_align_t)) * sizeof(max_align_t);
+
+        for (;;) {
+                _cleanup_free_ void *p = malloc(offset + size);
+                bool found = false;
+                int e;
+
+                if (!p)
+                        return -ENOMEM;
+                e = lookup(key, p, (char *) p + offset, size, &found);
+                if (e == ERANGE && size < 1024 * 1024) {
+                        size *= 2;
+                        continue;
+                }
+                if (e != 0)
+                        return -e;
+                if (!found)
+                        return -ESRCH;
+                *ret = TAKE_PTR(p);
+                return 0;
+        }
+}
+
+int user_db_passwd(const char *name, uid_t uid, struct passwd **ret) {
+        return user_db_get(_SC_GETPW_R_SIZE_MAX, sizeof(struct passwd), name ? passwd_by_name : passwd_by_uid,
+                           name ?: (const void *) &uid, (void **) ret);
+}
+
+int user_db_group(const char *name, struct group **ret) {
+        return user_db_get(_SC_GETGR_R_SIZE_MAX, sizeof(struct group), group_by_name, name, (void **) ret);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #define _public_ __attribute__((visibility("default")))
@@ -102,6 +103,20 @@ int read_full_file_at(int dir_fd, const char *path, size_t max_size, char **ret,
  * base 16 with an optional "0x" for the x64 variant. */
 int safe_atou(const char *s, unsigned *ret);
 int safe_atox64(const char *s, uint64_t *ret);
+
+/* A PCI address, "DDDD:BB:SS.F" with a domain of 4 to 8 hex digits (VMD
+ * domains are longer than 4) or "BB:SS.F" for domain 0, any case. */
+int pci_address_parse(const char *s, uint32_t *ret_domain, uint8_t *ret_bus, uint8_t *ret_slot,
+                      uint8_t *ret_function);
+
+/*
+ * The user database's entry of a user (by name, or by uid when name is NULL)
+ * or of a group, in one allocation to free(): -ESRCH when there is none.
+ */
+struct passwd;
+struct group;
+int user_db_passwd(const char *name, uid_t uid, struct passwd **ret);
+int user_db_group(const char *name, struct group **ret);
 
 static inline void *memdup(const void *p, size_t l) {
         void *q = malloc(l ?: 1);

@@ -1,3 +1,4 @@
+comma := ,
 
 # Real-kernel tests: built with the rest, run inside the test VM by
 # tests/kernel/run-in-guest.sh, never on the build host.
@@ -78,14 +79,14 @@ tests_bench_bench_mapping_index_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_bench_bench_mapping_index_LDADD = lib/libviommu-internal.la $(JSONC_LIBS)
 
 # Config: viommud.conf(5) parsing, validation messages, matching, limits, the
-# reload diff (daemon/config.c built into the test).
+# reload diff (daemon/config*.c built into the test).
 check_PROGRAMS += tests/unit/test-config
 TESTS += tests/unit/test-config
-tests_unit_test_config_SOURCES = tests/unit/test-config.c daemon/config.c daemon/config.h
+tests_unit_test_config_SOURCES = tests/unit/test-config.c $(CONFIG_SOURCES)
 tests_unit_test_config_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS)
 tests_unit_test_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -DTOP_SRCDIR=\"$(abs_top_srcdir)\"
 tests_unit_test_config_LDFLAGS = $(LDFLAGS_NO_INSTALL)
-tests_unit_test_config_LDADD = lib/libviommu.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
+tests_unit_test_config_LDADD = lib/libviommu.la lib/libviommu-internal.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
 
 # Fake polkit: a stand-in org.freedesktop.PolicyKit1 for the integration tests
 # on a private bus (tests/integration/fake-polkit --help).
@@ -140,24 +141,41 @@ EXTRA_DIST += tests/integration/qemu-delegation.sh tests/vm/trixie-root.sh
 # The session record a restart reads back: round trip and malformed records.
 check_PROGRAMS += tests/unit/test-record
 TESTS += tests/unit/test-record
-tests_unit_test_record_SOURCES = tests/unit/test-record.c daemon/record.c daemon/record.h daemon/session.c \
-	daemon/session.h daemon/fdstore.c daemon/fdstore.h
+tests_unit_test_record_SOURCES = tests/unit/test-record.c
 tests_unit_test_record_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS)
 tests_unit_test_record_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -DTOP_SRCDIR=\"$(abs_top_srcdir)\"
 tests_unit_test_record_LDFLAGS = $(LDFLAGS_NO_INSTALL)
-tests_unit_test_record_LDADD = lib/libviommu.la lib/libviommu-internal.la lib/mock/libviommu-mock.la \
-	$(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
+tests_unit_test_record_LDADD = daemon/libviommud-core.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
 EXTRA_DIST += tests/data/record-sample.json
+
+# The daemon's handlers and model on the build host, against a fake kernel
+# linked in place of libviommu's ioctl wrappers.
+check_PROGRAMS += tests/unit/test-model
+TESTS += tests/unit/test-model
+tests_unit_test_model_SOURCES = tests/unit/test-model.c
+tests_unit_test_model_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS)
+tests_unit_test_model_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_test_model_LDFLAGS = $(LDFLAGS_NO_INSTALL) \
+	$(patsubst %,-Wl$(comma)--wrap=%,viommu_ioas_alloc viommu_hwpt_alloc viommu_destroy \
+		viommu_ioas_map_file viommu_ioas_copy viommu_ioas_unmap)
+tests_unit_test_model_LDADD = daemon/libviommud-core.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
+
+# How fast viommud.conf is read at 1 MiB of rules and with drop-ins; run by
+# hand (tests/bench/bench-config [-s MIB] [-r RUNS]).
+check_PROGRAMS += tests/bench/bench-config
+tests_bench_bench_config_SOURCES = tests/bench/bench-config.c $(CONFIG_SOURCES)
+tests_bench_bench_config_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_bench_bench_config_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_bench_bench_config_LDADD = lib/libviommu-internal.la $(JSONC_LIBS)
+
 # What a restart costs at a million mappings; run by hand
 # (tests/bench/bench-record [-n MAPPINGS] [-d DIR]).
 check_PROGRAMS += tests/bench/bench-record
-tests_bench_bench_record_SOURCES = tests/bench/bench-record.c daemon/record.c daemon/record.h daemon/session.c \
-	daemon/session.h daemon/fdstore.c daemon/fdstore.h
+tests_bench_bench_record_SOURCES = tests/bench/bench-record.c
 tests_bench_bench_record_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_bench_bench_record_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS)
 tests_bench_bench_record_LDFLAGS = $(LDFLAGS_NO_INSTALL)
-tests_bench_bench_record_LDADD = lib/libviommu.la lib/libviommu-internal.la lib/mock/libviommu-mock.la \
-	$(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
+tests_bench_bench_record_LDADD = daemon/libviommud-core.la $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
 
 # viommud --check-config, on good, bad and missing files.
 TESTS += tests/unit/test-check-config.sh
@@ -182,19 +200,16 @@ FUZZ_LINK_FLAGS = $(LDFLAGS_NO_INSTALL)
 TESTS += $(FUZZ_TARGETS)
 endif
 FUZZ_CORPUS = $(abs_top_srcdir)/tests/fuzz/corpus
-tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz.h tests/fuzz/fuzz-config.c $(FUZZ_DRIVER) \
-	daemon/config.c daemon/config.h
+tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz.h tests/fuzz/fuzz-config.c $(FUZZ_DRIVER) $(CONFIG_SOURCES)
 tests_fuzz_fuzz_config_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS=\"$(FUZZ_CORPUS)/config\"
 tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 tests_fuzz_fuzz_config_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_config_LDADD = lib/libviommu-internal.la $(JSONC_LIBS)
-tests_fuzz_fuzz_record_SOURCES = tests/fuzz/fuzz.h tests/fuzz/fuzz-record.c $(FUZZ_DRIVER) \
-	daemon/record.c daemon/record.h daemon/session.c daemon/session.h daemon/fdstore.c daemon/fdstore.h
+tests_fuzz_fuzz_record_SOURCES = tests/fuzz/fuzz.h tests/fuzz/fuzz-record.c $(FUZZ_DRIVER)
 tests_fuzz_fuzz_record_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -DFUZZ_CORPUS=\"$(FUZZ_CORPUS)/record\"
 tests_fuzz_fuzz_record_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS)
 tests_fuzz_fuzz_record_LDFLAGS = $(FUZZ_LINK_FLAGS)
-tests_fuzz_fuzz_record_LDADD = lib/libviommu.la lib/libviommu-internal.la lib/mock/libviommu-mock.la \
-	$(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
+tests_fuzz_fuzz_record_LDADD = daemon/libviommud-core.la $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
 tests_fuzz_fuzz_mapping_index_SOURCES = tests/fuzz/fuzz.h tests/fuzz/fuzz-mapping-index.c $(FUZZ_DRIVER)
 tests_fuzz_fuzz_mapping_index_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS=\"$(FUZZ_CORPUS)/mapping-index\"
 tests_fuzz_fuzz_mapping_index_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)

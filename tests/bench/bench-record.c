@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "device.h"
+#include "ioas.h"
 #include "json-util.h"
 #include "mapping-index.h"
 #include "record.h"

@@ -87,6 +87,8 @@
 #define I_DEVICE      "org.viommu1.ClaimedDevice"
 #define I_HOST_DEVICE "org.viommu1.Device"
 #define I_TESTING     "org.viommu1.Testing"
+#define I_PROPERTIES  "org.freedesktop.DBus.Properties"
+#define I_OBJECT_MANAGER "org.freedesktop.DBus.ObjectManager"
 
 /* The API's errors, spelled out here rather than taken from the daemon. */
 #define E_INVALID_ARGUMENT  "org.viommu1.Error.InvalidArgument"
@@ -450,6 +452,23 @@ static bool session_listed(sd_bus *bus, const char *session) {
         bool found = strv_contains(l, session);
 
         strv_free(l);
+        return found;
+}
+
+/* Whether the object manager at /org/viommu1 lists path to this caller. */
+static bool managed_objects_mention(sd_bus *bus, const char *path) {
+        sd_bus_message *reply = CALL(bus, MANAGER_PATH, I_OBJECT_MANAGER, "GetManagedObjects", NULL);
+        bool found = false;
+        const char *p;
+
+        assert_true(sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}") > 0);
+        while (sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}") > 0) {
+                assert_true(sd_bus_message_read(reply, "o", &p) > 0);
+                found = found || streq(p, path);
+                assert_true(sd_bus_message_skip(reply, "a{sa{sv}}") >= 0);
+                assert_true(sd_bus_message_exit_container(reply) >= 0);
+        }
+        sd_bus_message_unref(reply);
         return found;
 }
 
@@ -2641,10 +2660,12 @@ static void test_owner(void **state) {
         }
 
         before = describe(root);
-        assert_true(asprintf(&who, "belongs to uid %u, not to uid %u", (unsigned) owner_uid,
-                             (unsigned) intruder_uid) > 0);
+        /* The refusal tells the intruder nothing of the session: not even
+         * whose it is. */
+        assert_true(asprintf(&who, "%u", (unsigned) owner_uid) > 0);
         CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "Close", NULL);
-        assert_error_mentions(who);
+        if (strstr(last_error, who))
+                fail_msg("the refusal \"%s\" names the owner's uid", last_error);
         CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "CreateIOAS", NULL);
         CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "AllocFaultQueue", NULL);
         CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "OpenDirectChannel", NULL);
@@ -2672,9 +2693,22 @@ static void test_owner(void **state) {
         if (dev)
                 check_mapping(owner, s, dev, iova, BUF_SIZE, memfd, 0);
 
-        /* Looking is open to everyone. */
-        assert_int_equal(get_u32(intruder, s, I_SESSION, "NObjects"), dev ? 3 : 2);
+        /* A session is seen by its owner and root alone; the host's devices
+         * and the kernel's features by everyone. */
+        CALL_FAILS(E_UNKNOWN_OBJECT, intruder, s, I_PROPERTIES, "Get", "ss", I_SESSION, "NObjects");
+        CALL_FAILS(E_UNKNOWN_OBJECT, intruder, ioas, I_PROPERTIES, "GetAll", "s", I_IOAS);
         json = describe(intruder);
+        assert_false(describe_mentions(json, s));
+        assert_false(session_listed(intruder, s));
+        assert_false(managed_objects_mention(intruder, s));
+        assert_false(managed_objects_mention(intruder, ioas));
+        assert_int_equal(get_u32(owner, s, I_SESSION, "NObjects"), dev ? 3 : 2);
+        assert_int_equal(get_u32(root, s, I_SESSION, "NObjects"), dev ? 3 : 2);
+        assert_true(session_listed(owner, s));
+        assert_true(managed_objects_mention(owner, ioas));
+        assert_true(managed_objects_mention(root, ioas));
+        free(json);
+        json = describe(root);
         assert_true(describe_mentions(json, s));
         CALL_OK(intruder, MANAGER_PATH, I_MANAGER, "ListDevices", NULL);
         CALL_OK(intruder, MANAGER_PATH, I_MANAGER, "GetKernelFeatures", NULL);
@@ -2695,7 +2729,7 @@ static void test_owner_persistent(void **state) {
         _cleanup_free_ char *s = open_session(owner, true);
 
         sd_bus_flush_close_unref(owner);
-        assert_true(session_listed(intruder, s));
+        assert_false(session_listed(intruder, s));
         CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "Close", NULL);
         owner = connect_as(owner_uid);
         close_session(owner, s);
@@ -3519,6 +3553,130 @@ static void test_delegated(void **state) {
         sd_bus_flush_close_unref(bus);
 }
 
+/* Owner first: whatever the arguments, a stranger's call fails NotOwner
+ * before anything about the session's objects is looked at, so the error
+ * cannot tell what the session holds. */
+static void test_owner_first(void **state) {
+        const uid_t owner_uid = env_u64("VIOMMU_TEST_OTHER_UID", 65534),
+                    intruder_uid = env_u64("VIOMMU_TEST_CONFIG_UID", 1);
+        sd_bus *owner = connect_as(owner_uid), *intruder = connect_as(intruder_uid);
+        _cleanup_free_ char *s = NULL, *ioas = NULL, *dev = NULL, *hwpt = NULL, *missing = NULL;
+
+        s = open_session(owner, false);
+        ioas = create_ioas(owner, s, NULL);
+        assert_true(asprintf(&missing, "%s/ioas/_3999", s) > 0);
+        /* Each of these fails for the owner in a way that names the
+         * session's state; for the intruder it must not get that far. */
+        CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "ExportIommufd", NULL);
+        CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "Destroy", "o", missing);
+        CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "ClaimDevice", "sb", "no-such-device", 0);
+        CALL_FAILS(E_NOT_OWNER, intruder, ioas, I_IOAS, "Copy", "otttu", missing, UINT64_C(0), (uint64_t) PAGE,
+                   UINT64_C(0), (uint32_t) IOMMU_IOAS_MAP_READABLE);
+        if (mock_devices_work()) {
+                dev = create_mock(owner, s, 0, NULL);
+                attach(owner, s, dev, ioas);
+                hwpt = alloc_hwpt(owner, s, dev, ioas, NULL, 0, IOMMU_HWPT_DATA_NONE, NULL, 0, NULL);
+                CALL_FAILS(E_INVALID_ARGUMENT, owner, s, I_SESSION, "ExportDevice", "o", dev);
+                CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "ExportDevice", "o", dev);
+                CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "DetachPasid", "ou", dev, (uint32_t) 1);
+                CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "AttachPasid", "ouo", dev, (uint32_t) 0, hwpt);
+                CALL_FAILS(E_INVALID_ARGUMENT, owner, hwpt, I_HWPT, "SetDirtyTracking", "b", 1);
+                CALL_FAILS(E_NOT_OWNER, intruder, hwpt, I_HWPT, "SetDirtyTracking", "b", 1);
+                CALL_FAILS(E_NOT_OWNER, intruder, hwpt, I_HWPT, "ReadDirtyBitmap", "tttb", UINT64_C(0),
+                           (uint64_t) PAGE, (uint64_t) PAGE, 0);
+                CALL_FAILS(E_NOT_OWNER, intruder, hwpt, I_HWPT, "Invalidate", "uuay", UINT32_C(0), UINT32_C(0),
+                           0);
+                CALL_FAILS(E_NOT_OWNER, intruder, s, I_TESTING, "CheckPasid", "ouo", missing, (uint32_t) 1, "/");
+                if (strstr(last_error, "mock") || strstr(last_error, s))
+                        fail_msg("the refusal \"%s\" names what the session holds", last_error);
+        }
+        close_session(owner, s);
+        sd_bus_flush_close_unref(owner);
+        sd_bus_flush_close_unref(intruder);
+}
+
+/* Guest memory sealed against writing is never mapped writeable: the
+ * kernel's IOMMU_IOAS_MAP_FILE does not look at seals, the daemon must. */
+static void test_map_sealed(void **state) {
+        Fixture *f = *state;
+        const uint64_t iova = MOCK_APERTURE_START;
+        static const int seals[] = { F_SEAL_WRITE, F_SEAL_FUTURE_WRITE };
+
+        for (size_t i = 0; i < ELEMENTSOF(seals); i++) {
+                _cleanup_close_ int fd = memfd_create("sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+                uint8_t page[PAGE];
+
+                assert_true(fd >= 0);
+                memset(page, 0x77, sizeof(page));
+                assert_int_equal(pwrite(fd, page, sizeof(page), 0), PAGE);
+                assert_int_equal(fcntl(fd, F_ADD_SEALS, seals[i] | F_SEAL_SHRINK), 0);
+                CALL_FAILS(E_INVALID_ARGUMENT, f->bus, f->ioas, I_IOAS, "Map", "htttu", fd, UINT64_C(0),
+                           (uint64_t) PAGE, iova, MAP_FIXED_RW);
+                assert_error_mentions("sealed");
+                assert_int_equal(get_u32(f->bus, f->ioas, I_IOAS, "Mappings"), 0);
+                /* Read-only it may be mapped, and the device sees it. */
+                map(f->bus, f->ioas, fd, 0, PAGE, iova, IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE);
+                if (f->dev) {
+                        attach(f->bus, f->session, f->dev, f->ioas);
+                        check_mapping(f->bus, f->session, f->dev, iova, PAGE, fd, 0);
+                }
+                assert_int_equal(unmap(f->bus, f->ioas, iova, PAGE), PAGE);
+        }
+}
+
+/* Arrays longer than a method takes are refused before they are read, and
+ * options are given once. */
+static void test_oversized_and_repeated(void **state) {
+        Fixture *f = *state;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_free_ char *before = NULL, *after = NULL;
+        const size_t n_ranges = 100000;
+
+        before = describe(f->bus);
+        m = new_call(f->bus, f->ioas, I_IOAS, "AllowIOVAs");
+        assert_true(sd_bus_message_open_container(m, 'a', "(tt)") >= 0);
+        for (size_t i = 0; i < n_ranges; i++)
+                assert_true(sd_bus_message_append(m, "(tt)", (uint64_t) i * 2 * PAGE,
+                                                  (uint64_t) i * 2 * PAGE + PAGE - 1) >= 0);
+        assert_true(sd_bus_message_close_container(m) >= 0);
+        SEND_FAILS(E_INVALID_ARGUMENT, f->bus, m);
+        assert_error_mentions("At most 4096 ranges");
+
+        CALL_FAILS(E_INVALID_ARGUMENT, f->bus, MANAGER_PATH, I_MANAGER, "OpenSession", "a{sv}", 2,
+                   "Persistent", "b", 1, "Persistent", "b", 0);
+        assert_error_mentions("twice");
+        CALL_FAILS(E_INVALID_ARGUMENT, f->bus, MANAGER_PATH, I_MANAGER, "OpenSession", "a{sv}", 3,
+                   "Persistent", "b", 1, "Delegated", "b", 0, "Persistent", "b", 0);
+        assert_error_mentions("At most 2");
+        after = describe(f->bus);
+        assert_string_equal(before, after);
+}
+
+/* IOAS.Copy checks what Map checks, before the kernel sees it. */
+static void test_copy_refuses(void **state) {
+        Fixture *f = *state;
+        const uint64_t iova = MOCK_APERTURE_START;
+        _cleanup_free_ char *dst = create_ioas(f->bus, f->session, NULL), *before = NULL, *after = NULL;
+
+        map(f->bus, f->ioas, f->memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW);
+        before = describe(f->bus);
+        /* unaligned source, length, fixed destination; wrapping ranges */
+        CALL_FAILS(E_INVALID_ARGUMENT, f->bus, dst, I_IOAS, "Copy", "otttu", f->ioas, iova + 1, (uint64_t) PAGE,
+                   iova, MAP_FIXED_RW);
+        CALL_FAILS(E_INVALID_ARGUMENT, f->bus, dst, I_IOAS, "Copy", "otttu", f->ioas, iova, (uint64_t) PAGE + 1,
+                   iova, MAP_FIXED_RW);
+        CALL_FAILS(E_INVALID_ARGUMENT, f->bus, dst, I_IOAS, "Copy", "otttu", f->ioas, iova, (uint64_t) PAGE,
+                   iova + 1, MAP_FIXED_RW);
+        CALL_FAILS(E_INVALID_ARGUMENT, f->bus, dst, I_IOAS, "Copy", "otttu", f->ioas, iova, (uint64_t) 2 * PAGE,
+                   UINT64_MAX - PAGE + 1, MAP_FIXED_RW);
+        CALL_FAILS(E_INVALID_ARGUMENT, f->bus, dst, I_IOAS, "Copy", "otttu", f->ioas, UINT64_MAX - PAGE + 1,
+                   (uint64_t) 2 * PAGE, iova, MAP_FIXED_RW);
+        CALL_FAILS(E_INVALID_ARGUMENT, f->bus, dst, I_IOAS, "Copy", "otttu", f->ioas, iova, (uint64_t) PAGE,
+                   iova, (uint32_t) IOMMU_IOAS_MAP_FIXED_IOVA);
+        after = describe(f->bus);
+        assert_string_equal(before, after);
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 #define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
@@ -3551,7 +3709,10 @@ static int run_group(const char *group) {
                 };
                 r = _cmocka_run_group_tests(title, tests, ELEMENTSOF(tests), NULL, NULL);
         } else if (streq(group, "bad-input")) {
-                const struct CMUnitTest tests[] = { T(test_wrong_types), T(test_bad_values) };
+                const struct CMUnitTest tests[] = {
+                        T(test_wrong_types), T(test_bad_values), T(test_map_sealed), T(test_oversized_and_repeated),
+                        T(test_copy_refuses),
+                };
                 r = _cmocka_run_group_tests(title, tests, ELEMENTSOF(tests), NULL, NULL);
         } else if (streq(group, "delegated")) {
                 const struct CMUnitTest tests[] = { cmocka_unit_test(test_delegated) };
@@ -3562,7 +3723,7 @@ static int run_group(const char *group) {
         } else if (streq(group, "owner")) {
                 const struct CMUnitTest tests[] = {
                         cmocka_unit_test(test_owner), cmocka_unit_test(test_owner_persistent),
-                        cmocka_unit_test(test_bus_policy),
+                        cmocka_unit_test(test_owner_first), cmocka_unit_test(test_bus_policy),
                 };
                 r = _cmocka_run_group_tests(title, tests, ELEMENTSOF(tests), NULL, NULL);
         } else if (streq(group, "map-path")) {

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "device.h"
+#include "ioas.h"
 #include "json-util.h"
 #include "mapping-index.h"
 #include "record.h"

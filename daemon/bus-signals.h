@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Every signal the daemon sends, from here alone, and always on the system
+ * bus: what a VMM does over its direct channel, a watcher on the bus sees.
+ */
+
+#include <stdint.h>
+
+#include "session.h"
+
+/* InterfacesAdded for o, and its session's NObjects. */
+void emit_object_added(Object *o);
+/* InterfacesRemoved for the object that was at path, and its session's
+ * NObjects, with MappedBytes if the removal changed it. */
+void emit_object_removed(Session *s, const char *path, uint64_t mapped_bytes_before);
+/* A device's Attached, its Pasids, or both after a hotplug took both. */
+void emit_device_attached(Object *dev);
+void emit_device_pasids(Object *dev);
+void emit_device_attachments(Object *dev);
+/* An IOAS's MappedBytes and Mappings, and its session's MappedBytes. */
+void emit_mapped_bytes(Object *ioas);
+
+void emit_session_opened(Session *s);
+void emit_session_closed(Daemon *d, const char *path, const char *reason);
+/* Session.DeviceGone: the host took a claimed device back. */
+void emit_device_gone(Session *s, const char *path, const char *name);
+
+void emit_device_added(Daemon *d, const char *name, const char *path);
+void emit_device_removed(Daemon *d, const char *name, const char *path);

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "ioas.h"
+#include "log.h"
+#include "mapping-index.h"
+#include "util.h"
+
+int ioas_new(Session *s, Object **ret) {
+        uint32_t id;
+        int r;
+
+        r = viommu_ioas_alloc(s->iommufd, &id);
+        if (r < 0)
+                return r;
+        return object_adopt(s, OBJECT_IOAS, id, NULL, ret);
+}
+
+int ioas_map(Object *ioas, int fd, uint64_t offset, uint64_t length, uint32_t flags, uint64_t *iova) {
+        Session *s = ioas->session;
+        uint32_t backing = VIOMMU_MAPPING_NO_BACKING;
+        void *addr = NULL;
+        int r;
+
+        if (!(flags & IOMMU_IOAS_MAP_FIXED_IOVA))
+                *iova = 0;
+        if (viommu_features_has(s->daemon->features, VIOMMU_FEATURE_IOAS_MAP_FILE))
+                r = viommu_ioas_map_file(s->iommufd, ioas->id, flags, fd, offset, length, iova);
+        else {
+                /* Before Linux 6.13 the kernel maps only addresses of the
+                 * caller: map the memfd into the daemon, shared, and keep it
+                 * mapped as long as an IOAS uses it. */
+                int prot = (flags & IOMMU_IOAS_MAP_WRITEABLE ? PROT_WRITE : 0) | PROT_READ;
+
+                addr = mmap(NULL, length, prot, MAP_SHARED, fd, offset);
+                if (addr == MAP_FAILED)
+                        return -errno;
+                r = viommu_ioas_map(s->iommufd, ioas->id, flags, addr, length, iova);
+                if (r < 0) {
+                        munmap(addr, length);
+                        return r;
+                }
+                r = session_backing_add(s, addr, length, &backing);
+                if (r < 0) {
+                        munmap(addr, length);
+                        goto undo;
+                }
+        }
+        if (r < 0)
+                return r;
+
+        r = viommu_mapping_index_insert(ioas->ioas.mappings, &(struct viommu_mapping) {
+                .iova = *iova,
+                .length = length,
+                .offset = offset,
+                .flags = flags,
+                .backing = backing,
+        });
+        if (r < 0) {
+                session_backing_unref(s, backing);
+                goto undo;
+        }
+        s->mapped_bytes += length;
+        log_debug("session %u: mapped 0x%llx+0x%llx at IOVA 0x%llx in %s", s->id, (unsigned long long) offset,
+                  (unsigned long long) length, (unsigned long long) *iova, ioas->path);
+        return 0;
+
+undo:
+        (void) viommu_ioas_unmap(s->iommufd, ioas->id, *iova, length, NULL);
+        return r;
+}
+
+/* Calls f for each mapping intersecting [iova, iova+length). */
+static void foreach_in(struct viommu_mapping_index *idx, uint64_t iova, uint64_t length,
+                       void (*f)(const struct viommu_mapping *mp, void *userdata), void *userdata) {
+        const struct viommu_mapping *mp;
+        struct viommu_mapping_iter it;
+        uint64_t last = iova + length - 1;
+
+        viommu_mapping_index_iter_init(idx, iova, &it);
+        while ((mp = viommu_mapping_iter_next(&it)) && mp->iova <= last)
+                f(mp, userdata);
+}
+
+static void release_backing(const struct viommu_mapping *mp, void *userdata) {
+        session_backing_unref(userdata, mp->backing);
+}
+
+int ioas_unmap(Object *ioas, uint64_t iova, uint64_t length, uint64_t *ret_unmapped) {
+        Session *s = ioas->session;
+        uint64_t unmapped = 0, removed = 0;
+        int r;
+
+        r = viommu_ioas_unmap(s->iommufd, ioas->id, iova, length, &unmapped);
+        /* The kernel says ENOENT both for nothing there and for a range that
+         * cuts through a mapping; the record tells which. */
+        if (r == -ENOENT && viommu_mapping_index_find_first(ioas->ioas.mappings, iova, length))
+                return -EINVAL;
+        if (r < 0)
+                return r;
+
+        /* The kernel took the same areas off that the index holds. */
+        foreach_in(ioas->ioas.mappings, iova, length, release_backing, s);
+        r = viommu_mapping_index_remove(ioas->ioas.mappings, iova, length, &removed);
+        if ((r < 0 && r != -ENOENT) || removed != unmapped)
+                log_warning("session %u: %s: record and kernel disagree on unmapping 0x%llx+0x%llx "
+                            "(%llu vs %llu bytes)", s->id, ioas->path, (unsigned long long) iova,
+                            (unsigned long long) length, (unsigned long long) removed,
+                            (unsigned long long) unmapped);
+        s->mapped_bytes -= removed;
+        *ret_unmapped = unmapped;
+        return 0;
+}
+
+struct copy_ctx {
+        Session *session;
+        struct viommu_mapping_index *dst;
+        uint64_t src_iova, length, dst_iova;
+        uint32_t flags;
+        uint64_t copied;
+        int error;
+};
+
+/* Records the part of one source mapping that the copy covers. */
+static void copy_one(const struct viommu_mapping *mp, void *userdata) {
+        struct copy_ctx *c = userdata;
+        uint64_t start = MAX(mp->iova, c->src_iova);
+        uint64_t end = MIN(mp->iova + mp->length - 1, c->src_iova + c->length - 1);
+        int r;
+
+        r = viommu_mapping_index_insert(c->dst, &(struct viommu_mapping) {
+                .iova = c->dst_iova + (start - c->src_iova),
+                .length = end - start + 1,
+                .offset = mp->offset + (start - mp->iova),
+                .flags = c->flags | IOMMU_IOAS_MAP_FIXED_IOVA,
+                .backing = mp->backing,
+        });
+        if (r < 0) {
+                c->error = r;
+                return;
+        }
+        session_backing_ref(c->session, mp->backing);
+        c->copied += end - start + 1;
+}
+
+int ioas_copy(Object *dst, Object *src, uint64_t src_iova, uint64_t length, uint32_t flags, uint64_t *dst_iova) {
+        Session *s = dst->session;
+        int r;
+
+        if (!(flags & IOMMU_IOAS_MAP_FIXED_IOVA))
+                *dst_iova = 0;
+        r = viommu_ioas_copy(s->iommufd, dst->id, src->id, flags, src_iova, length, dst_iova);
+        if (r < 0)
+                return r;
+
+        struct copy_ctx c = {
+                .session = s,
+                .dst = dst->ioas.mappings,
+                .src_iova = src_iova,
+                .length = length,
+                .dst_iova = *dst_iova,
+                .flags = flags,
+        };
+        foreach_in(src->ioas.mappings, src_iova, length, copy_one, &c);
+        s->mapped_bytes += c.copied;
+        if (c.error < 0 || c.copied != length)
+                log_warning("session %u: copy into %s recorded %llu of %llu bytes", s->id, dst->path,
+                            (unsigned long long) c.copied, (unsigned long long) length);
+        return 0;
+}
+
+int ioas_allow_iovas(Object *ioas, const struct iommu_iova_range *ranges, size_t n) {
+        return viommu_ioas_allow_iovas(ioas->session->iommufd, ioas->id, ranges, n);
+}
+
+int ioas_iova_ranges(Object *ioas, struct iommu_iova_range **ret, size_t *ret_n, uint64_t *ret_alignment) {
+        return viommu_ioas_iova_ranges(ioas->session->iommufd, ioas->id, ret, ret_n, ret_alignment);
+}
+
+const struct viommu_mapping *ioas_lookup(Object *ioas, uint64_t iova) {
+        return viommu_mapping_index_lookup(ioas->ioas.mappings, iova);
+}
+
+void ioas_free_mappings(Object *ioas) {
+        const struct viommu_mapping *m;
+        struct viommu_mapping_iter it;
+
+        if (!ioas->ioas.mappings)
+                return;
+        VIOMMU_MAPPING_INDEX_FOREACH(m, ioas->ioas.mappings, it)
+                session_backing_unref(ioas->session, m->backing);
+        ioas->ioas.mappings = viommu_mapping_index_free(ioas->ioas.mappings);
+}
+
+int session_backing_add(Session *s, void *addr, uint64_t length, uint32_t *ret) {
+        size_t i;
+
+        /* Reuse a free slot so that indexes stay small and stable. */
+        for (i = 0; i < s->n_backings; i++)
+                if (s->backings[i].refs == 0)
+                        break;
+        if (i == s->n_backings) {
+                Backing *n = reallocarray(s->backings, s->n_backings + 1, sizeof(Backing));
+                if (!n)
+                        return -ENOMEM;
+                s->backings = n;
+                s->n_backings++;
+        }
+        s->backings[i] = (Backing) { .addr = addr, .length = length, .refs = 1 };
+        *ret = i;
+        return 0;
+}
+
+void session_backing_ref(Session *s, uint32_t i) {
+        if (i < s->n_backings && s->backings[i].refs > 0)
+                s->backings[i].refs++;
+}
+
+void session_backing_unref(Session *s, uint32_t i) {
+        Backing *b;
+
+        if (i >= s->n_backings)
+                return;
+        b = &s->backings[i];
+        if (b->refs == 0 || --b->refs > 0)
+                return;
+        if (b->addr)
+                munmap(b->addr, b->length);
+        *b = (Backing) {};
+}
+
+void session_backings_free(Session *s) {
+        for (size_t i = 0; i < s->n_backings; i++)
+                if (s->backings[i].refs > 0 && s->backings[i].addr)
+                        munmap(s->backings[i].addr, s->backings[i].length);
+        s->backings = mfree(s->backings);
+        s->n_backings = 0;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * I/O address spaces: creation, guest memory mapped into them, copies
+ * between them, the IOVA windows they allow, and the record of each mapping
+ * (the mapping index, and the backings a mapping holds).
+ */
+
+#include <stdint.h>
+
+#include "session.h"
+#include "viommu-iommufd.h"
+
+struct viommu_mapping;
+
+int ioas_new(Session *s, Object **ret);
+
+/* Maps [offset, offset+length) of the memory fd at *iova (flags as
+ * IOMMU_IOAS_MAP_*; without FIXED_IOVA the kernel chooses and *iova is set).
+ * The fd was checked by the caller. */
+int ioas_map(Object *ioas, int fd, uint64_t offset, uint64_t length, uint32_t flags, uint64_t *iova);
+/* Unmaps whole mappings in [iova, iova+length) (0, UINT64_MAX: all).
+ * -ENOENT if nothing is mapped there, -EINVAL if the range cuts through a
+ * mapping. */
+int ioas_unmap(Object *ioas, uint64_t iova, uint64_t length, uint64_t *ret_unmapped);
+/* Maps what src maps at [src_iova, src_iova+length) into dst at *dst_iova.
+ * -ENOENT if the source range is not wholly mapped. */
+int ioas_copy(Object *dst, Object *src, uint64_t src_iova, uint64_t length, uint32_t flags, uint64_t *dst_iova);
+int ioas_allow_iovas(Object *ioas, const struct iommu_iova_range *ranges, size_t n);
+int ioas_iova_ranges(Object *ioas, struct iommu_iova_range **ret, size_t *ret_n, uint64_t *ret_alignment);
+
+/* The mapping covering iova; NULL if none. */
+const struct viommu_mapping *ioas_lookup(Object *ioas, uint64_t iova);
+
+/* For object_free(): lets go of the index and what its mappings hold. */
+void ioas_free_mappings(Object *ioas);
+
+/* Backings are referenced by index from struct viommu_mapping.backing;
+ * VIOMMU_MAPPING_NO_BACKING marks a mapping the kernel took from a file. */
+#define VIOMMU_MAPPING_NO_BACKING UINT32_MAX
+int session_backing_add(Session *s, void *addr, uint64_t length, uint32_t *ret);
+void session_backing_ref(Session *s, uint32_t i);
+void session_backing_unref(Session *s, uint32_t i);
+void session_backings_free(Session *s);

@@ -1,0 +1,470 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The daemon's handlers and model on the build host: viommud's own code
+ * (libviommud-core) serves a session over a direct channel in this process,
+ * and the kernel is a small fake, linked in place of libviommu's ioctl
+ * wrappers with -Wl,--wrap. What it checks is the daemon's logic: what a
+ * call records, what it undoes when a later step fails, in which order a
+ * session is torn down, and what refusals leave behind. That the ioctls
+ * themselves work is for the tests in the VM, on real kernels.
+ */
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "bus-errors.h"
+#include "channel.h"
+#include "daemon.h"
+#include "daemon/config.h"
+#include "device.h"
+#include "ioas.h"
+#include "mapping-index.h"
+#include "session.h"
+#include "util.h"
+#include "viommu-iommufd.h"
+
+#define PAGE 4096
+#define MAX_OBJECTS 64
+#define MAX_MAPPINGS 64
+
+/* ---- the fake kernel ----------------------------------------------------- */
+
+static struct {
+        bool alive[MAX_OBJECTS];
+        uint32_t next_id;
+        struct { uint32_t ioas; uint64_t iova, length; } mappings[MAX_MAPPINGS];
+        size_t n_mappings;
+        uint32_t destroyed[MAX_OBJECTS];        /* in the order destroy came */
+        size_t n_destroyed;
+        int fail_next_alloc;                    /* an errno the next allocation fails with */
+} kernel;
+
+static void kernel_reset(void) {
+        memset(&kernel, 0, sizeof(kernel));
+        kernel.next_id = 1;
+}
+
+static int kernel_alloc(uint32_t *ret) {
+        if (kernel.fail_next_alloc) {
+                int r = -kernel.fail_next_alloc;
+
+                kernel.fail_next_alloc = 0;
+                return r;
+        }
+        assert_true(kernel.next_id < MAX_OBJECTS);
+        kernel.alive[kernel.next_id] = true;
+        *ret = kernel.next_id++;
+        return 0;
+}
+
+static size_t kernel_count_alive(void) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < MAX_OBJECTS; i++)
+                n += kernel.alive[i];
+        return n;
+}
+
+int __wrap_viommu_ioas_alloc(int iommufd, uint32_t *ret);
+int __wrap_viommu_ioas_alloc(int iommufd, uint32_t *ret) {
+        return kernel_alloc(ret);
+}
+
+int __wrap_viommu_hwpt_alloc(int iommufd, uint32_t flags, uint32_t dev_id, uint32_t pt_id, uint32_t fault_id,
+                             uint32_t data_type, const void *data, uint32_t data_len, uint32_t *ret);
+int __wrap_viommu_hwpt_alloc(int iommufd, uint32_t flags, uint32_t dev_id, uint32_t pt_id, uint32_t fault_id,
+                             uint32_t data_type, const void *data, uint32_t data_len, uint32_t *ret) {
+        if (!kernel.alive[dev_id] || !kernel.alive[pt_id])
+                return -ENOENT;
+        return kernel_alloc(ret);
+}
+
+int __wrap_viommu_destroy(int iommufd, uint32_t id);
+int __wrap_viommu_destroy(int iommufd, uint32_t id) {
+        if (id >= MAX_OBJECTS || !kernel.alive[id])
+                return -ENOENT;
+        kernel.alive[id] = false;
+        kernel.destroyed[kernel.n_destroyed++] = id;
+        return 0;
+}
+
+static bool kernel_overlaps(uint32_t ioas, uint64_t iova, uint64_t length) {
+        for (size_t i = 0; i < kernel.n_mappings; i++)
+                if (kernel.mappings[i].ioas == ioas && iova < kernel.mappings[i].iova + kernel.mappings[i].length &&
+                    kernel.mappings[i].iova < iova + length)
+                        return true;
+        return false;
+}
+
+static int kernel_map(uint32_t ioas, uint32_t flags, uint64_t length, uint64_t *iova) {
+        if (!kernel.alive[ioas])
+                return -ENOENT;
+        if (!(flags & IOMMU_IOAS_MAP_FIXED_IOVA))
+                for (*iova = 0x100000; kernel_overlaps(ioas, *iova, length); *iova += 0x100000)
+                        ;
+        if (kernel_overlaps(ioas, *iova, length))
+                return -EEXIST;
+        assert_true(kernel.n_mappings < MAX_MAPPINGS);
+        kernel.mappings[kernel.n_mappings++] = (typeof(kernel.mappings[0])) { ioas, *iova, length };
+        return 0;
+}
+
+int __wrap_viommu_ioas_map_file(int iommufd, uint32_t ioas, uint32_t flags, int fd, uint64_t start,
+                                uint64_t length, uint64_t *iova);
+int __wrap_viommu_ioas_map_file(int iommufd, uint32_t ioas, uint32_t flags, int fd, uint64_t start,
+                                uint64_t length, uint64_t *iova) {
+        return kernel_map(ioas, flags, length, iova);
+}
+
+int __wrap_viommu_ioas_copy(int iommufd, uint32_t dst, uint32_t src, uint32_t flags, uint64_t src_iova,
+                            uint64_t length, uint64_t *dst_iova);
+int __wrap_viommu_ioas_copy(int iommufd, uint32_t dst, uint32_t src, uint32_t flags, uint64_t src_iova,
+                            uint64_t length, uint64_t *dst_iova) {
+        return kernel_map(dst, flags, length, dst_iova);
+}
+
+/* Whole mappings only, as the kernel: ENOENT for nothing there and for a
+ * range that cuts one. */
+int __wrap_viommu_ioas_unmap(int iommufd, uint32_t ioas, uint64_t iova, uint64_t length, uint64_t *ret);
+int __wrap_viommu_ioas_unmap(int iommufd, uint32_t ioas, uint64_t iova, uint64_t length, uint64_t *ret) {
+        uint64_t last = iova + length - 1, n = 0;
+
+        for (size_t i = 0; i < kernel.n_mappings; i++) {
+                typeof(kernel.mappings[0]) *m = &kernel.mappings[i];
+
+                if (m->ioas == ioas && m->iova <= last && iova <= m->iova + m->length - 1 &&
+                    (m->iova < iova || m->iova + m->length - 1 > last))
+                        return -ENOENT;
+        }
+        for (size_t i = 0; i < kernel.n_mappings;) {
+                typeof(kernel.mappings[0]) *m = &kernel.mappings[i];
+
+                if (m->ioas == ioas && m->iova >= iova && m->iova + m->length - 1 <= last) {
+                        n += m->length;
+                        *m = kernel.mappings[--kernel.n_mappings];
+                } else
+                        i++;
+        }
+        if (ret)
+                *ret = n;
+        return n > 0 ? 0 : -ENOENT;
+}
+
+/* ---- a fake device, through the DeviceOps table ------------------------- */
+
+static uint32_t fake_attached_pt;
+
+static int fake_attach(Object *dev, uint32_t pt_id, uint32_t *ret_kernel_pt) {
+        if (!kernel.alive[pt_id])
+                return -ENOENT;
+        fake_attached_pt = pt_id;
+        return 0;
+}
+
+static int fake_detach(Object *dev) {
+        fake_attached_pt = 0;
+        return 0;
+}
+
+static int fake_attach_pasid(Object *dev, uint32_t pasid, uint32_t pt_id, bool replace, uint32_t *ret) {
+        return kernel.alive[pt_id] ? 0 : -ENOENT;
+}
+
+static int fake_detach_pasid(Object *dev, uint32_t pasid) {
+        return 0;
+}
+
+static int fake_release(Object *dev) {
+        kernel.alive[dev->id] = false;
+        return 0;
+}
+
+static const DeviceOps fake_device_ops = {
+        .attach = fake_attach,
+        .detach = fake_detach,
+        .attach_pasid = fake_attach_pasid,
+        .detach_pasid = fake_detach_pasid,
+        .release = fake_release,
+};
+
+static Object *fake_device(Session *s) {
+        Object *o;
+        uint32_t id;
+
+        assert_int_equal(kernel_alloc(&id), 0);
+        assert_int_equal(object_new(s, OBJECT_DEVICE, id, &o), 0);
+        o->device.name = strdup("fake0");
+        assert_non_null(o->device.name);
+        o->device.ops = &fake_device_ops;
+        o->device.bound = true;
+        return o;
+}
+
+/* ---- the daemon, and a VMM on a direct channel to it ---------------------- */
+
+typedef struct Fixture {
+        Daemon d;
+        Session *s;
+        sd_bus *vmm;
+        int memfd;
+} Fixture;
+
+static int setup(void **state) {
+        Fixture *f = calloc(1, sizeof(*f));
+        int fd;
+
+        assert_non_null(f);
+        kernel_reset();
+        fake_attached_pt = 0;
+        assert_int_equal(sd_event_new(&f->d.event), 0);
+        assert_int_equal(config_new(&f->d.config), 0);
+        f->d.features = UINT64_C(1) << VIOMMU_FEATURE_IOAS | UINT64_C(1) << VIOMMU_FEATURE_IOAS_MAP_FILE |
+                        UINT64_C(1) << VIOMMU_FEATURE_HWPT_ALLOC | UINT64_C(1) << VIOMMU_FEATURE_NESTING;
+        /* A session around no iommufd: the fake kernel needs none. */
+        assert_int_equal(session_adopt(&f->d, 1, -EBADF, getuid(), ":1.1", true, false, 0, &f->s), 0);
+
+        assert_int_equal(channel_new(f->s, &fd), 0);
+        assert_int_equal(sd_bus_new(&f->vmm), 0);
+        assert_int_equal(sd_bus_set_fd(f->vmm, fd, fd), 0);
+        assert_int_equal(sd_bus_set_anonymous(f->vmm, true), 0);
+        assert_int_equal(sd_bus_negotiate_fds(f->vmm, true), 0);
+        assert_int_equal(sd_bus_start(f->vmm), 0);
+        assert_int_equal(sd_bus_attach_event(f->vmm, f->d.event, 0), 0);
+
+        f->memfd = memfd_create("guest", MFD_CLOEXEC);
+        assert_true(f->memfd >= 0);
+        assert_int_equal(ftruncate(f->memfd, 16 * PAGE), 0);
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state) {
+        Fixture *f = *state;
+
+        sd_bus_flush_close_unref(f->vmm);
+        while (f->d.sessions)
+                session_free(f->d.sessions);
+        channels_free(&f->d);
+        config_free(f->d.config);
+        sd_event_unref(f->d.event);
+        close(f->memfd);
+        free(f);
+        return 0;
+}
+
+typedef struct Call {
+        sd_bus_message *reply;
+        bool done;
+} Call;
+
+static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Call *c = userdata;
+
+        c->reply = sd_bus_message_ref(m);
+        c->done = true;
+        return 0;
+}
+
+/* Calls a method from the VMM's end and runs the daemon until it answers;
+ * returns the reply, an error reply included. */
+static sd_bus_message *call(Fixture *f, const char *path, const char *iface, const char *member,
+                            const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        Call c = {};
+        va_list ap;
+
+        assert_int_equal(sd_bus_message_new_method_call(f->vmm, &m, NULL, path, iface, member), 0);
+        if (types) {
+                va_start(ap, types);
+                assert_true(sd_bus_message_appendv(m, types, ap) >= 0);
+                va_end(ap);
+        }
+        assert_true(sd_bus_call_async(f->vmm, NULL, m, on_reply, &c, 0) >= 0);
+        while (!c.done)
+                assert_true(sd_event_run(f->d.event, UINT64_MAX) >= 0);
+        return c.reply;
+}
+
+static const char *error_name(sd_bus_message *reply) {
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        return e ? e->name : NULL;
+}
+
+#define assert_fails(expect, reply) do {                                        \
+                sd_bus_message *_r = (reply);                                   \
+                assert_string_equal(error_name(_r) ?: "(success)", (expect));   \
+                sd_bus_message_unref(_r);                                       \
+        } while (0)
+
+static Object *create_ioas(Fixture *f) {
+        sd_bus_message *reply = call(f, f->s->path, "org.viommu1.Session", "CreateIOAS", NULL);
+        const char *path;
+        Object *o;
+
+        assert_null(error_name(reply));
+        assert_true(sd_bus_message_read(reply, "o", &path) > 0);
+        o = object_find(f->s, path);
+        assert_non_null(o);
+        sd_bus_message_unref(reply);
+        return o;
+}
+
+static uint64_t map(Fixture *f, Object *ioas, uint64_t offset, uint64_t length, uint64_t iova, uint32_t flags) {
+        sd_bus_message *reply = call(f, ioas->path, "org.viommu1.IOAS", "Map", "htttu", f->memfd, offset, length,
+                                     iova, flags);
+        uint64_t got;
+
+        assert_null(error_name(reply));
+        assert_true(sd_bus_message_read(reply, "t", &got) > 0);
+        sd_bus_message_unref(reply);
+        return got;
+}
+
+#define RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
+#define FIXED_RW (IOMMU_IOAS_MAP_FIXED_IOVA | RW)
+
+/* ---- tests ---------------------------------------------------------------- */
+
+/* What Map, Copy and Unmap record is what the kernel holds. */
+static void test_map_copy_unmap(void **state) {
+        Fixture *f = *state;
+        Object *a = create_ioas(f), *b = create_ioas(f);
+        sd_bus_message *reply;
+        uint64_t iova, n;
+
+        map(f, a, 0, 4 * PAGE, 0x10000, FIXED_RW);
+        iova = map(f, a, 4 * PAGE, PAGE, 0, RW);
+        assert_int_equal(iova, 0x100000);
+        assert_int_equal(viommu_mapping_index_count(a->ioas.mappings), 2);
+        assert_int_equal(f->s->mapped_bytes, 5 * PAGE);
+
+        reply = call(f, b->path, "org.viommu1.IOAS", "Copy", "otttu", a->path, UINT64_C(0x10000),
+                     (uint64_t) 4 * PAGE, UINT64_C(0x40000), (uint32_t) FIXED_RW);
+        assert_null(error_name(reply));
+        sd_bus_message_unref(reply);
+        assert_int_equal(viommu_mapping_index_bytes(b->ioas.mappings), 4 * PAGE);
+        assert_int_equal(viommu_mapping_index_lookup(b->ioas.mappings, 0x41000)->iova, 0x40000);
+        assert_int_equal(viommu_mapping_index_lookup(b->ioas.mappings, 0x41000)->offset, 0);
+        assert_int_equal(f->s->mapped_bytes, 9 * PAGE);
+
+        /* A range that cuts a mapping is refused, and named so. */
+        assert_fails(VIOMMU_ERROR_INVALID_ARGUMENT,
+                     call(f, a->path, "org.viommu1.IOAS", "Unmap", "tt", UINT64_C(0x11000), (uint64_t) PAGE));
+        assert_fails(VIOMMU_ERROR_NO_SUCH_OBJECT,
+                     call(f, a->path, "org.viommu1.IOAS", "Unmap", "tt", UINT64_C(0x800000), (uint64_t) PAGE));
+        assert_int_equal(kernel.n_mappings, 3);
+
+        reply = call(f, a->path, "org.viommu1.IOAS", "Unmap", "tt", UINT64_C(0), UINT64_MAX);
+        assert_null(error_name(reply));
+        assert_true(sd_bus_message_read(reply, "t", &n) > 0);
+        sd_bus_message_unref(reply);
+        assert_int_equal(n, 5 * PAGE);
+        assert_int_equal(viommu_mapping_index_count(a->ioas.mappings), 0);
+        assert_int_equal(f->s->mapped_bytes, 4 * PAGE);
+        assert_int_equal(kernel.n_mappings, 1);
+}
+
+/* A refused call changes neither the record nor the kernel. */
+static void test_refusals_change_nothing(void **state) {
+        Fixture *f = *state;
+        Object *a = create_ioas(f);
+        size_t objects = f->s->n_objects, alive = kernel_count_alive();
+
+        map(f, a, 0, PAGE, 0x10000, FIXED_RW);
+        /* taken by the kernel: Busy */
+        assert_fails(VIOMMU_ERROR_BUSY, call(f, a->path, "org.viommu1.IOAS", "Map", "htttu", f->memfd,
+                                             UINT64_C(0), (uint64_t) PAGE, UINT64_C(0x10000), (uint32_t) FIXED_RW));
+        /* unaligned, past the memfd, no access: refused before the kernel */
+        assert_fails(VIOMMU_ERROR_INVALID_ARGUMENT, call(f, a->path, "org.viommu1.IOAS", "Map", "htttu", f->memfd,
+                                                         UINT64_C(1), (uint64_t) PAGE, UINT64_C(0x20000),
+                                                         (uint32_t) FIXED_RW));
+        assert_fails(VIOMMU_ERROR_INVALID_ARGUMENT, call(f, a->path, "org.viommu1.IOAS", "Map", "htttu", f->memfd,
+                                                         UINT64_C(0), (uint64_t) 32 * PAGE, UINT64_C(0x20000),
+                                                         (uint32_t) FIXED_RW));
+        assert_fails(VIOMMU_ERROR_INVALID_ARGUMENT, call(f, a->path, "org.viommu1.IOAS", "Map", "htttu", f->memfd,
+                                                         UINT64_C(0), (uint64_t) PAGE, UINT64_C(0x20000),
+                                                         (uint32_t) IOMMU_IOAS_MAP_FIXED_IOVA));
+        /* the kernel failing an allocation leaves no object */
+        kernel.fail_next_alloc = ENOSPC;
+        assert_fails(VIOMMU_ERROR_KERNEL, call(f, f->s->path, "org.viommu1.Session", "CreateIOAS", NULL));
+        /* an object of the wrong type, and one that does not exist */
+        assert_fails(VIOMMU_ERROR_INVALID_ARGUMENT,
+                     call(f, f->s->path, "org.viommu1.Session", "Detach", "o", a->path));
+        assert_fails(VIOMMU_ERROR_NO_SUCH_OBJECT,
+                     call(f, f->s->path, "org.viommu1.Session", "Destroy", "o", "/org/viommu1/session/_31/ioas/_39"));
+        assert_int_equal(f->s->n_objects, objects + 0);
+        assert_int_equal(kernel_count_alive(), alive);
+        assert_int_equal(kernel.n_mappings, 1);
+        assert_int_equal(f->s->mapped_bytes, PAGE);
+}
+
+/* Objects in use are refused Destroy; a session goes leaves first. */
+static void test_destroy_order(void **state) {
+        Fixture *f = *state;
+        Object *ioas = create_ioas(f), *dev = fake_device(f->s), *parent, *nested;
+        uint32_t ioas_id = ioas->id, parent_id, nested_id;
+
+        assert_int_equal(device_attach(dev, ioas, NULL), 0);
+        assert_int_equal(fake_attached_pt, ioas->id);
+        assert_int_equal(viommu_hwpt_alloc(-1, IOMMU_HWPT_ALLOC_NEST_PARENT, dev->id, ioas->id, 0, 0, NULL, 0,
+                                           &parent_id), 0);
+        assert_int_equal(object_adopt(f->s, OBJECT_HWPT, parent_id, NULL, &parent), 0);
+        object_use(parent, ioas);
+        object_use(parent, dev);
+        assert_int_equal(viommu_hwpt_alloc(-1, 0, dev->id, parent_id, 0, 1, "x", 1, &nested_id), 0);
+        assert_int_equal(object_adopt(f->s, OBJECT_HWPT, nested_id, NULL, &nested), 0);
+        nested->hwpt.nested = true;
+        object_use(nested, parent);
+        object_use(nested, dev);
+        assert_int_equal(device_attach_pasid(dev, 5, nested, NULL), 0);
+
+        assert_fails(VIOMMU_ERROR_BUSY, call(f, f->s->path, "org.viommu1.Session", "Destroy", "o", parent->path));
+        assert_fails(VIOMMU_ERROR_BUSY, call(f, f->s->path, "org.viommu1.Session", "Destroy", "o", nested->path));
+        assert_fails(VIOMMU_ERROR_BUSY, call(f, f->s->path, "org.viommu1.Session", "ReleaseDevice", "o",
+                                             dev->path));
+
+        session_free(f->s);
+        f->s = NULL;
+        /* The device let go of its PASID and IOAS first; then the nested
+         * HWPT before its parent, and the parent before the IOAS. */
+        assert_int_equal(kernel.n_destroyed, 3);
+        assert_int_equal(kernel.destroyed[0], nested_id);
+        assert_int_equal(kernel.destroyed[1], parent_id);
+        assert_int_equal(kernel.destroyed[2], ioas_id);
+        assert_int_equal(fake_attached_pt, 0);
+        assert_int_equal(kernel_count_alive(), 0);
+}
+
+/* A failed allocation after the ioctl leaves nothing in the kernel. */
+static void test_adopt_destroys_on_failure(void **state) {
+        Fixture *f = *state;
+        Object *o;
+        uint32_t id;
+
+        assert_int_equal(kernel_alloc(&id), 0);
+        /* A type the record refuses stands for any failure after the ioctl. */
+        assert_true(object_adopt(f->s, _OBJECT_TYPE_MAX, id, NULL, &o) < 0);
+        assert_false(kernel.alive[id]);
+        assert_int_equal(kernel.n_destroyed, 1);
+        assert_int_equal(kernel.destroyed[0], id);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_map_copy_unmap, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_refusals_change_nothing, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_destroy_order, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_adopt_destroys_on_failure, setup, teardown),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
