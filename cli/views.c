@@ -6,7 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "mock/iommufd-test-abi.h"
 #include "viommu-abi.h"
 #include "views.h"
 
@@ -516,75 +515,42 @@ static char *object_label(struct json_object *o, const char *path) {
         return s;
 }
 
-typedef struct Name {
-        uint64_t value;
-        const char *name;
-} Name;
-
-static const char *lookup(const Name *table, size_t n, uint64_t v) {
-        for (size_t i = 0; i < n; i++)
-                if (table[i].value == v)
-                        return table[i].name;
-        return NULL;
-}
-
 static void put_sep(FILE *f, bool *first) {
         fputs(*first ? ": " : ", ", f);
         *first = false;
 }
 
+/* The daemon names the kernel's constants; a value it has no name for is
+ * shown as a number. */
 static void put_hwpt(FILE *f, struct json_object *o, bool *first) {
-        static const Name data_types[] = {
-                { IOMMU_HWPT_DATA_NONE,       "none"       },
-                { IOMMU_HWPT_DATA_VTD_S1,     "vtd-s1"     },
-                { IOMMU_HWPT_DATA_ARM_SMMUV3, "arm-smmuv3" },
-                { IOMMU_HWPT_DATA_SELFTEST,   "selftest"   },
-        };
-        static const Name flags[] = {
-                { IOMMU_HWPT_ALLOC_NEST_PARENT,    "nest-parent"    },
-                { IOMMU_HWPT_ALLOC_DIRTY_TRACKING, "dirty-tracking" },
-                { IOMMU_HWPT_ALLOC_PASID,          "pasid"          },
-        };
-        const char *kind = json_get_string(o, "kind");
-        uint64_t f_val = json_get_u64_or(o, "flags", 0), data = json_get_u64_or(o, "data-type", 0);
+        struct json_object *names;
+        const char *kind = json_get_string(o, "kind"), *data_name = json_get_string(o, "data-type-name");
+        uint64_t data = json_get_u64_or(o, "data-type", 0), unknown = json_get_u64_or(o, "unknown-flags", 0);
 
         put_sep(f, first);
         fputs(kind ?: "hwpt", f);
-        for (size_t i = 0; i < ELEMENTSOF(flags); i++)
-                if (f_val & flags[i].value) {
-                        fprintf(f, ", %s", flags[i].name);
-                        f_val &= ~flags[i].value;
-                }
-        /* The fault queue is named among the uses. */
-        f_val &= ~(uint64_t) IOMMU_HWPT_FAULT_ID_VALID;
-        if (f_val)
-                fprintf(f, ", flags 0x%" PRIx64, f_val);
-        if (data != IOMMU_HWPT_DATA_NONE) {
-                const char *n = lookup(data_types, ELEMENTSOF(data_types), data);
-
-                if (n)
-                        fprintf(f, ", %s data", n);
-                else
-                        fprintf(f, ", data type 0x%" PRIx64, data);
-        }
+        if (json_object_object_get_ex(o, "flag-names", &names) && json_object_is_type(names, json_type_array))
+                for (size_t i = 0, n = json_object_array_length(names); i < n; i++)
+                        fprintf(f, ", %s", json_object_get_string(json_object_array_get_idx(names, i)));
+        if (unknown)
+                fprintf(f, ", flags 0x%" PRIx64, unknown);
+        if (data == 0)
+                return;
+        if (data_name)
+                fprintf(f, ", %s data", data_name);
+        else
+                fprintf(f, ", data type 0x%" PRIx64, data);
 }
 
 static void put_viommu(FILE *f, struct json_object *o, bool *first) {
-        static const Name types[] = {
-                { IOMMU_VIOMMU_TYPE_DEFAULT,         "default"        },
-                { IOMMU_VIOMMU_TYPE_ARM_SMMUV3,      "arm-smmuv3"     },
-                { IOMMU_VIOMMU_TYPE_TEGRA241_CMDQV,  "tegra241-cmdqv" },
-                { IOMMU_VIOMMU_TYPE_SELFTEST,        "selftest"       },
-        };
+        const char *name = json_get_string(o, "viommu-type-name");
         uint64_t type;
-        const char *n;
 
         if (json_get_u64(o, "viommu-type", &type) < 0)
                 return;
         put_sep(f, first);
-        n = lookup(types, ELEMENTSOF(types), type);
-        if (n)
-                fputs(n, f);
+        if (name)
+                fputs(name, f);
         else
                 fprintf(f, "type 0x%" PRIx64, type);
 }

@@ -12,16 +12,18 @@
 
 int bus_sender_uid(sd_bus_message *m, uid_t *ret) {
         /* One call may ask many times (a GetManagedObjects visits every
-         * object): the bus is asked once per message. */
-        static sd_bus_message *cached;
+         * object): the bus is asked once per message, known by its sender
+         * (a unique name, never reused while the bus lives) and cookie. */
+        static char cached_sender[256];
         static uint64_t cached_cookie;
         static uid_t cached_uid;
+        const char *sender = sd_bus_message_get_sender(m);
         sd_bus_creds *creds = NULL;
         uint64_t cookie = 0;
         int r;
 
         (void) sd_bus_message_get_cookie(m, &cookie);
-        if (m == cached && cookie == cached_cookie) {
+        if (sender && cookie == cached_cookie && streq(sender, cached_sender)) {
                 *ret = cached_uid;
                 return 0;
         }
@@ -37,9 +39,11 @@ int bus_sender_uid(sd_bus_message *m, uid_t *ret) {
         sd_bus_creds_unref(creds);
         if (r < 0)
                 return r;
-        cached = m;
-        cached_cookie = cookie;
-        cached_uid = *ret;
+        if (sender && strlen(sender) < sizeof(cached_sender)) {
+                strcpy(cached_sender, sender);
+                cached_cookie = cookie;
+                cached_uid = *ret;
+        }
         return 0;
 }
 

@@ -121,7 +121,9 @@ static int on_uevent(sd_event_source *source, int fd, uint32_t revents, void *us
         dev = udev_monitor_receive_device(d->monitor);
         if (!dev)
                 return 0;
-        d->topology_stale = true;
+        /* One device changed: read it alone, unless that fails. */
+        if (d->topology && viommu_topology_update_device(d->topology, dev) < 0)
+                d->topology_stale = true;
 
         action = udev_device_get_action(dev);
         name = udev_device_get_sysname(dev);

@@ -23,6 +23,8 @@ daemon_libviommud_core_la_SOURCES = \
 	daemon/session.c \
 	daemon/object-json.h \
 	daemon/object-json.c \
+	daemon/kernel-names.h \
+	daemon/kernel-names.c \
 	daemon/device.h \
 	daemon/device.c \
 	daemon/ioas.h \

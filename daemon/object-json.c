@@ -4,6 +4,7 @@
 
 #include "device.h"
 #include "json-util.h"
+#include "kernel-names.h"
 #include "mapping-index.h"
 #include "object-json.h"
 #include "util.h"
@@ -14,6 +15,11 @@ static int json_add_path_or_null(struct json_object *j, const char *key, Object 
         if (!o)
                 return json_object_object_add(j, key, NULL) < 0 ? -ENOMEM : 0;
         return json_add(j, key, json_object_new_string(o->path));
+}
+
+/* A name the daemon may not have: absent then. */
+static int json_add_string_if(struct json_object *j, const char *key, const char *s) {
+        return s ? json_add(j, key, json_object_new_string(s)) : 0;
 }
 
 static int device_to_json(Object *o, ObjectJson what, struct json_object *j) {
@@ -93,9 +99,19 @@ int object_to_json(Object *o, ObjectJson what, struct json_object **ret) {
                         r |= json_add(j, "kind", json_object_new_string(o->hwpt.nested ? "nested" : "paging"));
                 r |= json_add(j, "flags", json_object_new_int64(o->hwpt.flags));
                 r |= json_add(j, "data-type", json_object_new_int64(o->hwpt.data_type));
+                if (what == OBJECT_JSON_DESCRIBE) {
+                        uint32_t unknown;
+
+                        r |= json_add(j, "flag-names", hwpt_flags_to_json(o->hwpt.flags, &unknown));
+                        if (unknown)
+                                r |= json_add(j, "unknown-flags", json_object_new_int64(unknown));
+                        r |= json_add_string_if(j, "data-type-name", hwpt_data_type_to_string(o->hwpt.data_type));
+                }
                 break;
         case OBJECT_VIOMMU:
                 r = json_add(j, "viommu-type", json_object_new_int64(o->viommu.type));
+                if (what == OBJECT_JSON_DESCRIBE)
+                        r |= json_add_string_if(j, "viommu-type-name", viommu_type_to_string(o->viommu.type));
                 break;
         case OBJECT_VDEVICE:
                 r = json_add(j, "virt-id", json_new_hex(o->vdevice.virt_id, 0));

@@ -37,7 +37,7 @@ lib_mock_libviommu_mock_la_SOURCES = \
 	lib/mock/viommu-mock.h \
 	lib/mock/mock.c
 
-# Topology: IOMMU units, groups and devices from sysfs (+ libudev on the live /sys).
+# Topology: IOMMU units, groups and devices, through libudev.
 lib_libviommu_la_SOURCES += \
 	lib/util.c \
 	lib/viommu-topology.h \

@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /*
- * The host's IOMMU topology, read from sysfs by directory walks alone, so that
- * a recorded tree below $VIOMMU_SYSFS_ROOT goes through exactly the code that
- * reads the live /sys. libudev only adds to that on the live /sys (hardware
- * database names), since it cannot be pointed at another root.
+ * The host's IOMMU topology through libudev: units and devices are udev
+ * devices, enumerated by subsystem, read through their attributes, parents,
+ * drivers and device numbers. udev has no enumeration for IOMMU groups (they
+ * are no devices) and does not follow the iommu and iommu_group links, nor
+ * does it parse config space: those few things are read from sysfs here, an
+ * IOMMU group's attributes still through udev.
  *
- * Every path below is relative to the root directory fd and has no leading
- * slash. sysfs symlinks are relative and their directories are real ones, so
- * a link target is resolved by joining it to the path of the directory that
- * holds the link, without asking the file system.
+ * Everything is read below /sys, so a umockdev testbed stands in for a host
+ * on the very same code path.
  */
 
 #include <dirent.h>
@@ -24,28 +24,46 @@
 #include "util.h"
 #include "viommu-topology.h"
 
-/* Larger than any reserved_regions file a kernel writes (one page). */
-#define REGIONS_FILE_MAX (1024 * 1024)
+#define SYSFS "/sys"
 
 #define PCI_EXT_CAP_START 0x100
 #define PCI_EXT_CAP_ID_ATS 0x0f
 #define PCI_EXT_CAP_ID_PRI 0x13
 #define PCI_EXT_CAP_ID_PASID 0x1b
 
-struct sysfs {
-        int root_fd;
-        struct udev *udev;              /* only on the live /sys */
-        struct udev_hwdb *hwdb;         /* likewise, when the system has one */
+/* A VFIO cdev, by the syspath of the device it belongs to. */
+struct vfio_node {
+        const char *parent;
+        struct udev_device *dev;
+};
+
+struct scan {
+        struct udev *udev;
+        struct udev_hwdb *hwdb;         /* NULL when the system has none */
+        struct vfio_node *vfio;         /* sorted by parent */
+        size_t n_vfio;
         /* The units and groups read so far, so that devices need not look again. */
         const struct viommu_topology *topology;
 };
 
-static void sysfs_done(struct sysfs *s) {
-        closep(&s->root_fd);
+static void scan_done(struct scan *s) {
+        for (size_t i = 0; i < s->n_vfio; i++)
+                udev_device_unref(s->vfio[i].dev);
+        free(s->vfio);
         if (s->hwdb)
                 udev_hwdb_unref(s->hwdb);
         if (s->udev)
                 udev_unref(s->udev);
+}
+
+static void udev_device_unrefp(struct udev_device **d) {
+        if (*d)
+                udev_device_unref(*d);
+}
+
+static void udev_enumerate_unrefp(struct udev_enumerate **e) {
+        if (*e)
+                udev_enumerate_unref(*e);
 }
 
 /* A growing list of pointers, NULL-terminated so strv_free() can take it. */
@@ -112,10 +130,12 @@ static int issue_add(char ***issues, size_t *n, const char *fmt, ...) {
 }
 
 static const char *errno_name(int error, char *buf, size_t size) {
-        /* Only path_resolve() gives EXDEV here; the generic text would mislead. */
-        if (abs(error) == EXDEV)
-                return "link leads out of the sysfs root";
         return strerror_r(abs(error), buf, size);
+}
+
+/* libudev says why through errno; make sure a NULL never reads as success. */
+static int udev_errno(void) {
+        return errno > 0 ? -errno : -EIO;
 }
 
 /* asprintf() that leaves NULL on failure, which cleanup handlers can take. */
@@ -136,91 +156,10 @@ static const char *last_component(const char *path) {
         return p ? p + 1 : path;
 }
 
-static char *path_join(const char *a, const char *b) {
-        return isempty(a) ? strdup(b) : strprintf("%s/%s", a, b);
-}
-
-/*
- * Joins a relative symlink target to the directory holding the link, folding
- * "." and "..". A target that would leave the root gives -EXDEV.
- */
-static int path_resolve(const char *dir, const char *target, char **ret) {
-        size_t len = strlen(dir);
-        const char *p = target;
-        char *buf;
-
-        if (target[0] == '/')
-                return -EXDEV;
-
-        buf = malloc(len + 1 + strlen(target) + 1);
-        if (!buf)
-                return -ENOMEM;
-        memcpy(buf, dir, len);
-
-        while (*p) {
-                size_t n = strcspn(p, "/");
-
-                if (n == 0 || (n == 1 && p[0] == '.'))
-                        ;
-                else if (n == 2 && p[0] == '.' && p[1] == '.') {
-                        char *slash;
-
-                        if (len == 0) {
-                                free(buf);
-                                return -EXDEV;
-                        }
-                        buf[len] = 0;
-                        slash = strrchr(buf, '/');
-                        len = slash ? (size_t) (slash - buf) : 0;
-                } else {
-                        if (len > 0)
-                                buf[len++] = '/';
-                        memcpy(buf + len, p, n);
-                        len += n;
-                }
-
-                p += n;
-                if (*p == '/')
-                        p++;
-        }
-
-        buf[len] = 0;
-        *ret = buf;
-        return 0;
-}
-
-/* Reads link "name" in directory fd (at path dir) and resolves it below the root. */
-static int link_resolve_at(int fd, const char *dir, const char *name, char **ret) {
-        char target[PATH_MAX];
-        ssize_t n;
-
-        n = readlinkat(fd, name, target, sizeof(target));
-        if (n < 0)
-                return -errno;
-        if ((size_t) n >= sizeof(target))
-                return -ENAMETOOLONG;
-        target[n] = 0;
-
-        return path_resolve(dir, target, ret);
-}
-
-/* The last component of what link "name" points to: a driver's or bus's name. */
-static int link_basename_at(int fd, const char *name, char **ret) {
-        char target[PATH_MAX], *s;
-        ssize_t n;
-
-        n = readlinkat(fd, name, target, sizeof(target));
-        if (n < 0)
-                return -errno;
-        if ((size_t) n >= sizeof(target))
-                return -ENAMETOOLONG;
-        target[n] = 0;
-
-        s = strdup(last_component(target));
-        if (!s)
-                return -ENOMEM;
-        *ret = s;
-        return 0;
+/* The part of a syspath below /sys, as udev's DEVPATH: "/devices/...". */
+static const char *devpath_of(const char *syspath) {
+        const char *p = startswith(syspath, SYSFS);
+        return p && p[0] == '/' ? p : NULL;
 }
 
 static uint64_t pci_address_key(uint32_t domain, uint8_t bus, uint8_t slot, uint8_t function) {
@@ -255,33 +194,55 @@ static void sort_names(char **l, size_t n) {
 }
 
 /*
- * Lists the entries of directory "sub" of fd (at path dir): their names, and
- * when links is not NULL, where each one leads below the root; a link that
- * cannot be followed is an issue. A missing directory is an empty one.
+ * Follows link "name" of directory syspath. 0 and the target's syspath; -ENOENT
+ * when there is no such link; -ENXIO and the link's own text when it leads
+ * nowhere.
  */
-static int dir_list(int fd, const char *dir, const char *sub, struct list *names, struct list *links,
-                    char ***issues, size_t *n_issues) {
+static int link_follow(const char *syspath, const char *name, char **ret) {
         _cleanup_free_ char *path = NULL;
+        char target[PATH_MAX];
+        ssize_t n;
+
+        path = strprintf("%s/%s", syspath, name);
+        if (!path)
+                return -ENOMEM;
+
+        n = readlink(path, target, sizeof(target));
+        if (n < 0)
+                return errno == EINVAL ? -ENOENT : -errno;
+        if ((size_t) n >= sizeof(target))
+                return -ENAMETOOLONG;
+        target[n] = 0;
+
+        *ret = realpath(path, NULL);
+        if (*ret)
+                return 0;
+        if (errno == ENOMEM)
+                return -ENOMEM;
+        *ret = strdup(target);
+        return *ret ? -ENXIO : -ENOMEM;
+}
+
+/*
+ * Lists directory "sub" of syspath, whose entries are links to devices: their
+ * names, and the syspaths they lead to. A link that leads nowhere is an issue
+ * of the topology's. A missing directory is an empty one.
+ */
+static int members_list(const char *syspath, const char *sub, struct list *names, struct list *paths,
+                        char ***issues, size_t *n_issues) {
+        _cleanup_free_ char *dir = NULL;
         _cleanup_closedir_ DIR *d = NULL;
-        int dfd, r;
+        int r;
 
-        dfd = openat(fd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
+        dir = strprintf("%s/%s", syspath, sub);
+        if (!dir)
+                return -ENOMEM;
+        d = opendir(dir);
+        if (!d)
                 return errno == ENOENT ? 0 : -errno;
-        d = fdopendir(dfd);
-        if (!d) {
-                r = -errno;
-                close(dfd);
-                return r;
-        }
-
-        if (links) {
-                path = path_join(dir, sub);
-                if (!path)
-                        return -ENOMEM;
-        }
 
         for (;;) {
+                _cleanup_free_ char *target = NULL;
                 struct dirent *de;
 
                 errno = 0;
@@ -294,57 +255,63 @@ static int dir_list(int fd, const char *dir, const char *sub, struct list *names
                 if (de->d_name[0] == '.')
                         continue;
 
-                if (names) {
-                        r = list_push_strdup(names, de->d_name);
+                r = list_push_strdup(names, de->d_name);
+                if (r < 0)
+                        return r;
+
+                r = link_follow(dir, de->d_name, &target);
+                if (r == -ENOMEM)
+                        return r;
+                if (r == -ENOENT)
+                        continue; /* not a link: nothing to follow */
+                if (r < 0 || !devpath_of(target)) {
+                        char e[64];
+
+                        r = issue_add(issues, n_issues, "%s/%s: linked to, but %s",
+                                      devpath_of(dir), de->d_name,
+                                      r >= 0 ? "outside /sys" :
+                                      r == -ENXIO ? "missing" : errno_name(r, e, sizeof(e)));
                         if (r < 0)
                                 return r;
+                        continue;
                 }
-                if (links) {
-                        char *target, e[64];
-
-                        r = link_resolve_at(dirfd(d), path, de->d_name, &target);
-                        if (r == -ENOMEM)
-                                return r;
-                        if (r == -EINVAL)
-                                continue; /* not a link: nothing to follow */
-                        if (r < 0) {
-                                r = issue_add(issues, n_issues, "/%s/%s: cannot follow: %s",
-                                              path, de->d_name, errno_name(r, e, sizeof(e)));
-                                if (r < 0)
-                                        return r;
-                                continue;
-                        }
-                        r = list_push(links, target);
-                        if (r < 0) {
-                                free(target);
-                                return r;
-                        }
-                }
+                r = list_push(paths, target);
+                if (r < 0)
+                        return r;
+                TAKE_PTR(target);
         }
 
         return 0;
 }
 
+/* An attribute udev could not read, as an issue; prefix names where it is. */
+static int issue_attr(char ***issues, size_t *n, const char *prefix, const char *attr, int error) {
+        char e[64];
+
+        if (error == -ENOMEM)
+                return error;
+        return issue_add(issues, n, "%s%s: %s", prefix, attr, errno_name(error, e, sizeof(e)));
+}
+
 /*
  * Reads a hex attribute ("0x8086", "fed90000") of at most max; -1 and an issue
- * when it cannot. prefix names fd's directory in the issue.
+ * when it cannot.
  */
-static int read_hex_attr(int fd, const char *prefix, const char *attr, uint64_t max, int64_t *ret,
-                         char ***issues, size_t *n_issues) {
-        _cleanup_free_ char *s = NULL;
+static int read_hex_attr(struct udev_device *ud, const char *prefix, const char *attr, uint64_t max,
+                         int64_t *ret, char ***issues, size_t *n_issues) {
+        _cleanup_free_ char *name = NULL;
+        const char *s;
         uint64_t v;
-        char e[64];
-        int r;
 
         *ret = -1;
-        r = read_one_line_file_at(fd, attr, &s);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0)
-                return issue_add(issues, n_issues, "%s%s: %s", prefix, attr, errno_name(r, e, sizeof(e)));
+        name = strprintf("%s%s", prefix, attr);
+        if (!name)
+                return -ENOMEM;
+        s = udev_device_get_sysattr_value(ud, name);
+        if (!s)
+                return issue_attr(issues, n_issues, prefix, attr, udev_errno());
 
-        r = safe_atox64(s, &v);
-        if (r < 0 || v > max)
+        if (safe_atox64(s, &v) < 0 || v > max)
                 return issue_add(issues, n_issues, "%s%s: cannot parse \"%s\"", prefix, attr, s);
 
         *ret = (int64_t) v;
@@ -353,7 +320,8 @@ static int read_hex_attr(int fd, const char *prefix, const char *attr, uint64_t 
 
 /* ---------------------------------------------------------------- devices */
 
-static void pcie_caps_read(int dev_fd, struct viommu_pcie_caps *caps) {
+static void pcie_caps_read(struct udev_device *ud, struct viommu_pcie_caps *caps) {
+        _cleanup_free_ char *path = NULL;
         _cleanup_close_ int fd = -EBADF;
         struct viommu_pcie_caps c = {};
         unsigned off = PCI_EXT_CAP_START;
@@ -367,7 +335,10 @@ static void pcie_caps_read(int dev_fd, struct viommu_pcie_caps *caps) {
          * Registers are read one by one, since each read of the file is a
          * config cycle on real hardware.
          */
-        fd = openat(dev_fd, "config", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        path = strprintf("%s/config", udev_device_get_syspath(ud));
+        if (!path)
+                return;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return;
         if (fstat(fd, &st) < 0 || st.st_size < 4096)
@@ -439,7 +410,7 @@ static void pcie_caps_read(int dev_fd, struct viommu_pcie_caps *caps) {
         *caps = c;
 }
 
-static int pci_read(int fd, struct viommu_topology_device *d) {
+static int pci_read(struct udev_device *ud, struct viommu_topology_device *d) {
         static const struct {
                 const char *attr;
                 uint64_t max;
@@ -467,142 +438,162 @@ static int pci_read(int fd, struct viommu_topology_device *d) {
                 int32_t *field = (int32_t *) ((uint8_t *) &d->pci + ids[i].offset);
                 int64_t v;
 
-                r = read_hex_attr(fd, "", ids[i].attr, ids[i].max, &v, &d->issues, &d->n_issues);
+                r = read_hex_attr(ud, "", ids[i].attr, ids[i].max, &v, &d->issues, &d->n_issues);
                 if (r < 0)
                         return r;
                 *field = (int32_t) v;
         }
 
-        pcie_caps_read(fd, &d->pci.caps);
+        pcie_caps_read(ud, &d->pci.caps);
         return 0;
 }
 
-static int device_read_group(struct sysfs *s, int fd, const char *path, struct viommu_topology_device *d) {
+static int device_read_group(struct scan *s, struct udev_device *ud, struct viommu_topology_device *d) {
         _cleanup_free_ char *target = NULL;
         const char *num;
         unsigned id;
         char e[64];
         int r;
 
-        r = link_resolve_at(fd, path, "iommu_group", &target);
+        r = link_follow(udev_device_get_syspath(ud), "iommu_group", &target);
         if (r == -ENOENT)
                 return 0;
         if (r == -ENOMEM)
                 return r;
 
         d->iommu_group = VIOMMU_TOPOLOGY_GROUP_UNKNOWN;
+        if (r == -ENXIO)
+                return issue_add(&d->issues, &d->n_issues, "iommu_group: links to %s, which does not exist", target);
         if (r < 0)
                 return issue_add(&d->issues, &d->n_issues, "iommu_group: %s", errno_name(r, e, sizeof(e)));
 
-        num = startswith(target, "kernel/iommu_groups/");
+        num = startswith(target, SYSFS "/kernel/iommu_groups/");
         if (!num || safe_atou(num, &id) < 0 || id > INT_MAX)
                 return issue_add(&d->issues, &d->n_issues,
-                                 "iommu_group: links to /%s, not to an IOMMU group", target);
-        if (s->topology ? viommu_topology_find_group(s->topology, id, NULL) < 0 :
-                          faccessat(s->root_fd, target, F_OK, 0) < 0)
-                return issue_add(&d->issues, &d->n_issues,
-                                 "iommu_group: links to group %u, which does not exist", id);
+                                 "iommu_group: links to %s, not to an IOMMU group", devpath_of(target) ?: target);
+        if (s->topology && viommu_topology_find_group(s->topology, id, NULL) < 0)
+                return issue_add(&d->issues, &d->n_issues, "iommu_group: group %u could not be read", id);
 
         d->iommu_group = (int) id;
         return 0;
 }
 
-static bool iommu_known(const struct viommu_topology *t, const char *path) {
-        const struct viommu_topology_iommu *u;
-
-        return viommu_topology_find_iommu(t, last_component(path), &u) >= 0 && streq(u->devpath + 1, path);
-}
-
-static int device_read_iommu(struct sysfs *s, int fd, const char *path, struct viommu_topology_device *d) {
+static int device_read_iommu(struct scan *s, struct udev_device *ud, struct viommu_topology_device *d) {
         _cleanup_free_ char *target = NULL;
+        const struct viommu_topology_iommu *u;
+        const char *devpath;
         char e[64];
         int r;
 
-        r = link_resolve_at(fd, path, "iommu", &target);
+        r = link_follow(udev_device_get_syspath(ud), "iommu", &target);
         if (r == -ENOENT)
                 return 0;
         if (r == -ENOMEM)
                 return r;
+        if (r == -ENXIO)
+                return issue_add(&d->issues, &d->n_issues, "iommu: links to %s, which does not exist", target);
         if (r < 0)
                 return issue_add(&d->issues, &d->n_issues, "iommu: %s", errno_name(r, e, sizeof(e)));
-        if (s->topology ? !iommu_known(s->topology, target) : faccessat(s->root_fd, target, F_OK, 0) < 0)
-                return issue_add(&d->issues, &d->n_issues,
-                                 "iommu: links to /%s, which does not exist", target);
 
-        d->iommu = strdup(last_component(target));
+        devpath = devpath_of(target);
+        if (!devpath || (s->topology && (viommu_topology_find_iommu(s->topology, last_component(devpath), &u) < 0 ||
+                                         !streq(u->devpath, devpath))))
+                return issue_add(&d->issues, &d->n_issues, "iommu: links to %s, not to an IOMMU unit",
+                                 devpath ?: target);
+
+        d->iommu = strdup(last_component(devpath));
         return d->iommu ? 0 : -ENOMEM;
 }
 
-/* A VFIO driver (vfio-pci and its variants, vfio-platform) gives the device a vfio-dev/vfioN. */
-static int device_read_vfio(int fd, struct viommu_topology_device *d) {
-        _cleanup_free_ char *dev = NULL, *attr = NULL;
-        _cleanup_(list_free_strings) struct list names = {};
-        const char *node = NULL;
-        unsigned maj, min;
-        char e[64], tail;
-        int r;
+static int vfio_node_compare(const void *a, const void *b) {
+        return strcmp(((const struct vfio_node *) a)->parent, ((const struct vfio_node *) b)->parent);
+}
 
-        r = dir_list(fd, "", "vfio-dev", &names, NULL, NULL, NULL);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0)
-                return issue_add(&d->issues, &d->n_issues, "vfio-dev: %s", errno_name(r, e, sizeof(e)));
+/* Remembers the VFIO cdevs in e, by the device each belongs to. */
+static int scan_add_vfio(struct scan *s, struct udev_enumerate *e) {
+        struct udev_list_entry *i;
+        size_t allocated = s->n_vfio;
 
-        /* The kernel makes one; take the first should there be more. */
-        sort_names((char **) names.items, names.n);
-        for (size_t i = 0; i < names.n; i++)
-                if (startswith(names.items[i], "vfio")) {
-                        node = names.items[i];
-                        break;
+        udev_list_entry_foreach(i, udev_enumerate_get_list_entry(e)) {
+                struct udev_device *v, *parent;
+
+                v = udev_device_new_from_syspath(s->udev, udev_list_entry_get_name(i));
+                if (!v)
+                        continue; /* gone since */
+                parent = udev_device_get_parent(v);
+                if (!parent) {
+                        udev_device_unref(v);
+                        continue;
                 }
-        if (!node)
-                return 0;
 
-        d->vfio_cdev = strprintf("/dev/vfio/devices/%s", node);
-        attr = strprintf("vfio-dev/%s/dev", node);
-        if (!d->vfio_cdev || !attr)
-                return -ENOMEM;
-        r = read_one_line_file_at(fd, attr, &dev);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0)
-                return issue_add(&d->issues, &d->n_issues, "%s: %s", attr, errno_name(r, e, sizeof(e)));
-        if (sscanf(dev, "%u:%u%c", &maj, &min, &tail) != 2)
-                return issue_add(&d->issues, &d->n_issues, "%s: cannot parse \"%s\"", attr, dev);
+                if (s->n_vfio == allocated) {
+                        size_t a = allocated ? allocated * 2 : 8;
+                        struct vfio_node *q = reallocarray(s->vfio, a, sizeof(*q));
+                        if (!q) {
+                                udev_device_unref(v);
+                                return -ENOMEM;
+                        }
+                        s->vfio = q;
+                        allocated = a;
+                }
+                s->vfio[s->n_vfio++] = (struct vfio_node) {
+                        .parent = udev_device_get_syspath(parent),
+                        .dev = v,
+                };
+        }
 
-        d->vfio_devnum = makedev(maj, min);
+        if (s->n_vfio > 1)
+                qsort(s->vfio, s->n_vfio, sizeof(struct vfio_node), vfio_node_compare);
         return 0;
 }
 
-static int device_take_udev(struct sysfs *s, int fd, struct udev_device *ud, struct viommu_topology_device *d) {
-        const char *vendor = NULL, *model = NULL;
+/* A VFIO driver (vfio-pci and its variants, vfio-platform) gives the device a vfio-dev child. */
+static int device_read_vfio(struct scan *s, struct udev_device *ud, struct viommu_topology_device *d) {
+        struct vfio_node key = { .parent = udev_device_get_syspath(ud) }, *v;
+        const char *node;
 
-        if (!d->is_pci)
+        if (s->n_vfio == 0)
                 return 0;
+        v = bsearch(&key, s->vfio, s->n_vfio, sizeof(struct vfio_node), vfio_node_compare);
+        if (!v)
+                return 0;
+        /* The kernel makes one; should there be more, take the first in sysfs order. */
+        while (v > s->vfio && streq(v[-1].parent, key.parent))
+                v--;
 
-        if (ud) {
-                vendor = udev_device_get_property_value(ud, "ID_VENDOR_FROM_DATABASE");
-                model = udev_device_get_property_value(ud, "ID_MODEL_FROM_DATABASE");
-        }
+        node = udev_device_get_devnode(v->dev);
+        if (!node)
+                return issue_add(&d->issues, &d->n_issues, "vfio-dev/%s: no device node",
+                                 udev_device_get_sysname(v->dev));
+        d->vfio_cdev = strdup(node);
+        if (!d->vfio_cdev)
+                return -ENOMEM;
 
-        /* Without udevd (a container, early boot) the database is still there to ask. */
-        if ((!vendor || !model) && s->hwdb) {
-                _cleanup_free_ char *modalias = NULL;
+        d->vfio_devnum = udev_device_get_devnum(v->dev);
+        if (major(d->vfio_devnum) == 0)
+                return issue_add(&d->issues, &d->n_issues, "vfio-dev/%s: no device number",
+                                 udev_device_get_sysname(v->dev));
+        return 0;
+}
+
+/* Names from the udev hardware database, which udevd stores; without udevd, asked directly. */
+static int device_read_names(struct scan *s, struct udev_device *ud, struct viommu_topology_device *d) {
+        const char *vendor, *model, *modalias;
+
+        vendor = udev_device_get_property_value(ud, "ID_VENDOR_FROM_DATABASE");
+        model = udev_device_get_property_value(ud, "ID_MODEL_FROM_DATABASE");
+
+        if ((!vendor || !model) && s->hwdb && (modalias = udev_device_get_property_value(ud, "MODALIAS"))) {
                 struct udev_list_entry *e;
-                int r;
 
-                r = read_one_line_file_at(fd, "modalias", &modalias);
-                if (r == -ENOMEM)
-                        return r;
-                if (r >= 0)
-                        udev_list_entry_foreach(e, udev_hwdb_get_properties_list_entry(s->hwdb, modalias, 0)) {
-                                const char *n = udev_list_entry_get_name(e);
+                udev_list_entry_foreach(e, udev_hwdb_get_properties_list_entry(s->hwdb, modalias, 0)) {
+                        const char *n = udev_list_entry_get_name(e);
 
-                                if (!vendor && streq(n, "ID_VENDOR_FROM_DATABASE"))
-                                        vendor = udev_list_entry_get_value(e);
-                                else if (!model && streq(n, "ID_MODEL_FROM_DATABASE"))
-                                        model = udev_list_entry_get_value(e);
-                        }
+                        if (!vendor && streq(n, "ID_VENDOR_FROM_DATABASE"))
+                                vendor = udev_list_entry_get_value(e);
+                        else if (!model && streq(n, "ID_MODEL_FROM_DATABASE"))
+                                model = udev_list_entry_get_value(e);
+                }
         }
 
         if (vendor && !(d->pci.vendor_name = strdup(vendor)))
@@ -628,77 +619,52 @@ _public_ struct viommu_topology_device *viommu_topology_device_free(struct viomm
         return mfree(d);
 }
 
-/*
- * Reads the device at path (below the root). ud, when given, is the same
- * device as udev sees it. -ENOENT when the device is not there.
- */
-static int device_read(struct sysfs *s, const char *path, struct udev_device *ud,
-                       struct viommu_topology_device **ret) {
-        _cleanup_(viommu_topology_device_freep) struct viommu_topology_device *d = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        char e[64];
-        int r;
+static int strdup_or_null(const char *s, char **ret) {
+        *ret = NULL;
+        if (s && !(*ret = strdup(s)))
+                return -ENOMEM;
+        return 0;
+}
 
-        fd = openat(s->root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
+static int device_read(struct scan *s, struct udev_device *ud, struct viommu_topology_device **ret) {
+        _cleanup_(viommu_topology_device_freep) struct viommu_topology_device *d = NULL;
+        const char *bus;
+        int r;
 
         d = calloc(1, sizeof(*d));
         if (!d)
                 return -ENOMEM;
         d->iommu_group = VIOMMU_TOPOLOGY_NO_GROUP;
-        d->name = strdup(last_component(path));
-        d->devpath = strprintf("/%s", path);
+        if (strdup_or_null(udev_device_get_sysname(ud), &d->name) < 0 ||
+            strdup_or_null(udev_device_get_devpath(ud), &d->devpath) < 0 ||
+            strdup_or_null(udev_device_get_driver(ud), &d->driver) < 0)
+                return -ENOMEM;
         if (!d->name || !d->devpath)
+                return -EINVAL;
+
+        bus = udev_device_get_subsystem(ud);
+        if (!bus) {
+                r = issue_attr(&d->issues, &d->n_issues, "", "subsystem", udev_errno());
+                if (r < 0)
+                        return r;
+        } else if (!(d->bus = strdup(bus)))
                 return -ENOMEM;
 
-        r = link_basename_at(fd, "subsystem", &d->bus);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0) {
-                r = issue_add(&d->issues, &d->n_issues, "subsystem: %s", errno_name(r, e, sizeof(e)));
-                if (r < 0)
-                        return r;
-        }
-
-        r = link_basename_at(fd, "driver", &d->driver);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0 && r != -ENOENT) {
-                r = issue_add(&d->issues, &d->n_issues, "driver: %s", errno_name(r, e, sizeof(e)));
-                if (r < 0)
-                        return r;
-        }
-
-        r = device_read_group(s, fd, path, d);
+        r = device_read_group(s, ud, d);
         if (r < 0)
                 return r;
-        r = device_read_iommu(s, fd, path, d);
+        r = device_read_iommu(s, ud, d);
         if (r < 0)
                 return r;
-        r = device_read_vfio(fd, d);
+        r = device_read_vfio(s, ud, d);
         if (r < 0)
                 return r;
 
         if (d->bus && streq(d->bus, "pci")) {
-                r = pci_read(fd, d);
+                r = pci_read(ud, d);
                 if (r < 0)
                         return r;
-        }
-
-        if (s->udev) {
-                struct udev_device *own = NULL;
-
-                if (!ud) {
-                        _cleanup_free_ char *syspath = strprintf("/sys/%s", path);
-
-                        if (!syspath)
-                                return -ENOMEM;
-                        ud = own = udev_device_new_from_syspath(s->udev, syspath);
-                }
-                r = device_take_udev(s, fd, ud, d);
-                if (own)
-                        udev_device_unref(own);
+                r = device_read_names(s, ud, d);
                 if (r < 0)
                         return r;
         }
@@ -821,65 +787,64 @@ static struct viommu_topology_group *group_free(struct viommu_topology_group *g)
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct viommu_topology_group *, group_free)
 
-/* Reads group id; the devices it links to go to paths. -ENOENT when it is gone. */
-static int group_read(struct sysfs *s, unsigned id, struct list *paths, struct viommu_topology_group **ret) {
+/*
+ * Reads group id, whose directory udev opens like a device's; the devices it
+ * links to go to paths. -ENOENT when it is gone.
+ */
+static int group_read(struct scan *s, struct viommu_topology *t, unsigned id, struct list *paths,
+                      struct viommu_topology_group **ret) {
+        _cleanup_(udev_device_unrefp) struct udev_device *ud = NULL;
         _cleanup_(group_freep) struct viommu_topology_group *g = NULL;
         _cleanup_(list_free_strings) struct list names = {};
-        _cleanup_free_ char *path = NULL, *regions = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        char e[64];
+        _cleanup_free_ char *syspath = NULL, *regions = NULL;
+        const char *v;
         int r;
 
-        path = strprintf("kernel/iommu_groups/%u", id);
-        if (!path)
+        syspath = strprintf(SYSFS "/kernel/iommu_groups/%u", id);
+        if (!syspath)
                 return -ENOMEM;
-        fd = openat(s->root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
+        ud = udev_device_new_from_syspath(s->udev, syspath);
+        if (!ud)
+                return udev_errno();
 
         g = calloc(1, sizeof(*g));
         if (!g)
                 return -ENOMEM;
         g->id = id;
 
-        r = read_one_line_file_at(fd, "type", &g->type);
-        if (r == -ENOMEM)
+        v = udev_device_get_sysattr_value(ud, "type");
+        if (!v)
+                r = issue_attr(&g->issues, &g->n_issues, "", "type", udev_errno());
+        else
+                r = strdup_or_null(v, &g->type);
+        if (r < 0)
                 return r;
-        if (r < 0) {
-                g->type = NULL;
-                r = issue_add(&g->issues, &g->n_issues, "type: %s", errno_name(r, e, sizeof(e)));
-                if (r < 0)
-                        return r;
-        }
 
         /* Only some drivers name their groups. */
-        r = read_one_line_file_at(fd, "name", &g->name);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0) {
-                g->name = NULL;
+        v = udev_device_get_sysattr_value(ud, "name");
+        if (!v) {
+                r = udev_errno();
                 if (r != -ENOENT) {
-                        r = issue_add(&g->issues, &g->n_issues, "name: %s", errno_name(r, e, sizeof(e)));
+                        r = issue_attr(&g->issues, &g->n_issues, "", "name", r);
                         if (r < 0)
                                 return r;
                 }
-        }
+        } else if (!(g->name = strdup(v)))
+                return -ENOMEM;
 
-        r = read_full_file_at(fd, "reserved_regions", REGIONS_FILE_MAX, &regions, NULL);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0)
-                r = issue_add(&g->issues, &g->n_issues, "reserved_regions: %s", errno_name(r, e, sizeof(e)));
+        v = udev_device_get_sysattr_value(ud, "reserved_regions");
+        if (!v)
+                r = issue_attr(&g->issues, &g->n_issues, "", "reserved_regions", udev_errno());
+        else if (!(regions = strdup(v)))
+                r = -ENOMEM;
         else
                 r = regions_parse(g, regions);
         if (r < 0)
                 return r;
 
-        r = dir_list(fd, path, "devices", &names, paths, &g->issues, &g->n_issues);
-        if (r == -ENOMEM)
-                return r;
+        r = members_list(syspath, "devices", &names, paths, &t->issues, &t->n_issues);
         if (r < 0) {
-                r = issue_add(&g->issues, &g->n_issues, "devices: %s", errno_name(r, e, sizeof(e)));
+                r = issue_attr(&g->issues, &g->n_issues, "", "devices", r);
                 if (r < 0)
                         return r;
         }
@@ -934,31 +899,47 @@ static void vtd_decode(struct viommu_vtd_info *v) {
         v->first_level = (ecap >> 47) & 1;
 }
 
-static int vtd_read(int fd, struct viommu_topology_iommu *u) {
-        _cleanup_free_ char *version = NULL;
-        _cleanup_close_ int dfd = -EBADF;
+/* The value of attribute prefix/attr, or NULL and an issue. */
+static int read_attr(struct udev_device *ud, const char *prefix, const char *attr, const char **ret,
+                     char ***issues, size_t *n_issues) {
+        _cleanup_free_ char *name = strprintf("%s%s", prefix, attr);
+
+        if (!name)
+                return -ENOMEM;
+        *ret = udev_device_get_sysattr_value(ud, name);
+        return *ret ? 0 : issue_attr(issues, n_issues, prefix, attr, udev_errno());
+}
+
+/* 1 when the unit has register directory name, 0 when not. */
+static int unit_has_registers(struct udev_device *ud, const char *name, struct viommu_topology_iommu *u) {
+        _cleanup_free_ char *p = strprintf("%s/%s", udev_device_get_syspath(ud), name);
+        struct stat st;
+
+        if (!p)
+                return -ENOMEM;
+        if (stat(p, &st) < 0)
+                return errno == ENOENT ? 0 : issue_attr(&u->issues, &u->n_issues, "", name, -errno);
+        return S_ISDIR(st.st_mode);
+}
+
+static int vtd_read(struct udev_device *ud, struct viommu_topology_iommu *u) {
         struct viommu_vtd_info *v = &u->vtd;
+        const char *s;
         int64_t x;
-        char e[64];
         int r;
 
-        dfd = openat(fd, "intel-iommu", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return errno == ENOENT ? 0 : issue_add(&u->issues, &u->n_issues, "intel-iommu: %s",
-                                                        errno_name(-errno, e, sizeof(e)));
+        r = unit_has_registers(ud, "intel-iommu", u);
+        if (r <= 0)
+                return r;
         u->has_vtd = true;
 
-        r = read_one_line_file_at(dfd, "version", &version);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0)
-                r = issue_add(&u->issues, &u->n_issues, "intel-iommu/version: %s", errno_name(r, e, sizeof(e)));
-        else if (sscanf(version, "%u:%u", &v->version_major, &v->version_minor) != 2)
-                r = issue_add(&u->issues, &u->n_issues, "intel-iommu/version: cannot parse \"%s\"", version);
+        r = read_attr(ud, "intel-iommu/", "version", &s, &u->issues, &u->n_issues);
+        if (r >= 0 && s && sscanf(s, "%u:%u", &v->version_major, &v->version_minor) != 2)
+                r = issue_add(&u->issues, &u->n_issues, "intel-iommu/version: cannot parse \"%s\"", s);
         if (r < 0)
                 return r;
 
-        r = read_hex_attr(dfd, "intel-iommu/", "address", INT64_MAX, &x, &u->issues, &u->n_issues);
+        r = read_hex_attr(ud, "intel-iommu/", "address", INT64_MAX, &x, &u->issues, &u->n_issues);
         if (r < 0)
                 return r;
         if (x >= 0) {
@@ -975,15 +956,8 @@ static int vtd_read(int fd, struct viommu_topology_iommu *u) {
                 { "ecap", &v->ecap },
         };
         for (size_t i = 0; i < ELEMENTSOF(regs); i++) {
-                _cleanup_free_ char *s = NULL;
-
-                r = read_one_line_file_at(dfd, regs[i].attr, &s);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0)
-                        r = issue_add(&u->issues, &u->n_issues, "intel-iommu/%s: %s",
-                                      regs[i].attr, errno_name(r, e, sizeof(e)));
-                else if (safe_atox64(s, regs[i].field) < 0)
+                r = read_attr(ud, "intel-iommu/", regs[i].attr, &s, &u->issues, &u->n_issues);
+                if (r >= 0 && s && safe_atox64(s, regs[i].field) < 0)
                         r = issue_add(&u->issues, &u->n_issues, "intel-iommu/%s: cannot parse \"%s\"",
                                       regs[i].attr, s);
                 if (r < 0)
@@ -998,21 +972,17 @@ static int vtd_read(int fd, struct viommu_topology_iommu *u) {
                 { "domains_used", &v->domains_used },
         };
         for (size_t i = 0; i < ELEMENTSOF(counts); i++) {
-                _cleanup_free_ char *s = NULL;
                 unsigned n;
 
                 *counts[i].field = -1;
-                r = read_one_line_file_at(dfd, counts[i].attr, &s);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0)
-                        r = issue_add(&u->issues, &u->n_issues, "intel-iommu/%s: %s",
-                                      counts[i].attr, errno_name(r, e, sizeof(e)));
-                else if (safe_atou(s, &n) < 0)
-                        r = issue_add(&u->issues, &u->n_issues, "intel-iommu/%s: cannot parse \"%s\"",
-                                      counts[i].attr, s);
-                else
-                        *counts[i].field = n;
+                r = read_attr(ud, "intel-iommu/", counts[i].attr, &s, &u->issues, &u->n_issues);
+                if (r >= 0 && s) {
+                        if (safe_atou(s, &n) < 0)
+                                r = issue_add(&u->issues, &u->n_issues, "intel-iommu/%s: cannot parse \"%s\"",
+                                              counts[i].attr, s);
+                        else
+                                *counts[i].field = n;
+                }
                 if (r < 0)
                         return r;
         }
@@ -1021,39 +991,36 @@ static int vtd_read(int fd, struct viommu_topology_iommu *u) {
         return 0;
 }
 
-static int amd_vi_read(int fd, struct viommu_topology_iommu *u) {
+static int amd_vi_read(struct udev_device *ud, struct viommu_topology_iommu *u) {
         _cleanup_free_ char *features = NULL;
-        _cleanup_close_ int dfd = -EBADF;
-        char e[64], *colon;
+        const char *s;
+        char *colon;
         int64_t cap;
         int r;
 
-        dfd = openat(fd, "amd-iommu", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return errno == ENOENT ? 0 : issue_add(&u->issues, &u->n_issues, "amd-iommu: %s",
-                                                        errno_name(-errno, e, sizeof(e)));
+        r = unit_has_registers(ud, "amd-iommu", u);
+        if (r <= 0)
+                return r;
         u->has_amd_vi = true;
 
-        r = read_hex_attr(dfd, "amd-iommu/", "cap", UINT32_MAX, &cap, &u->issues, &u->n_issues);
+        r = read_hex_attr(ud, "amd-iommu/", "cap", UINT32_MAX, &cap, &u->issues, &u->n_issues);
         if (r < 0)
                 return r;
         u->amd_vi.cap = cap >= 0 ? (uint32_t) cap : 0;
 
         /* "efr" from older kernels, "efr:efr2" from newer ones. */
-        r = read_one_line_file_at(dfd, "features", &features);
-        if (r == -ENOMEM)
+        r = read_attr(ud, "amd-iommu/", "features", &s, &u->issues, &u->n_issues);
+        if (r < 0 || !s)
                 return r;
-        if (r < 0)
-                return issue_add(&u->issues, &u->n_issues, "amd-iommu/features: %s", errno_name(r, e, sizeof(e)));
+        features = strdup(s);
+        if (!features)
+                return -ENOMEM;
         colon = strchr(features, ':');
         if (colon)
                 *colon = 0;
         if (safe_atox64(features, &u->amd_vi.efr) < 0 ||
-            (colon && safe_atox64(colon + 1, &u->amd_vi.efr2) < 0)) {
-                if (colon)
-                        *colon = ':';
-                return issue_add(&u->issues, &u->n_issues, "amd-iommu/features: cannot parse \"%s\"", features);
-        }
+            (colon && safe_atox64(colon + 1, &u->amd_vi.efr2) < 0))
+                return issue_add(&u->issues, &u->n_issues, "amd-iommu/features: cannot parse \"%s\"", s);
         return 0;
 }
 
@@ -1070,64 +1037,32 @@ static struct viommu_topology_iommu *iommu_free(struct viommu_topology_iommu *u)
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct viommu_topology_iommu *, iommu_free)
 
-/* Reads unit "name" of class/iommu; the devices it links to go to paths. -ENOENT when it is gone. */
-static int iommu_read(struct sysfs *s, const char *name, struct list *paths,
+/* Reads a unit of subsystem "iommu"; the devices it links to go to paths. */
+static int iommu_read(struct udev_device *ud, struct viommu_topology *t, struct list *paths,
                       struct viommu_topology_iommu **ret) {
         _cleanup_(iommu_freep) struct viommu_topology_iommu *u = NULL;
         _cleanup_(list_free_strings) struct list names = {};
-        _cleanup_free_ char *link = NULL, *path = NULL, *parent = NULL;
-        _cleanup_close_ int fd = -EBADF;
+        struct udev_device *parent;
         const char *addr = NULL;
-        char e[64];
         int r;
-
-        link = path_join("class/iommu", name);
-        if (!link)
-                return -ENOMEM;
-        r = link_resolve_at(s->root_fd, "class/iommu", link, &path);
-        if (r == -EINVAL) {
-                /* A directory rather than a link: hand-made trees. */
-                path = TAKE_PTR(link);
-                r = 0;
-        }
-        if (r < 0)
-                return r;
-
-        fd = openat(s->root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
 
         u = calloc(1, sizeof(*u));
         if (!u)
                 return -ENOMEM;
-        u->name = strdup(name);
-        u->devpath = strprintf("/%s", path);
+        if (strdup_or_null(udev_device_get_sysname(ud), &u->name) < 0 ||
+            strdup_or_null(udev_device_get_devpath(ud), &u->devpath) < 0)
+                return -ENOMEM;
         if (!u->name || !u->devpath)
+                return -EINVAL;
+
+        parent = udev_device_get_parent(ud);
+        if (parent && (strdup_or_null(udev_device_get_sysname(parent), &u->parent) < 0 ||
+                       strdup_or_null(udev_device_get_driver(parent), &u->parent_driver) < 0))
                 return -ENOMEM;
 
-        r = link_resolve_at(fd, path, "device", &parent);
-        if (r == -ENOMEM)
-                return r;
-        if (r >= 0) {
-                _cleanup_close_ int pfd = -EBADF;
-
-                u->parent = strdup(last_component(parent));
-                if (!u->parent)
-                        return -ENOMEM;
-
-                pfd = openat(s->root_fd, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (pfd >= 0) {
-                        r = link_basename_at(pfd, "driver", &u->parent_driver);
-                        if (r == -ENOMEM)
-                                return r;
-                }
-        }
-
-        r = dir_list(fd, path, "devices", &names, paths, &u->issues, &u->n_issues);
-        if (r == -ENOMEM)
-                return r;
+        r = members_list(udev_device_get_syspath(ud), "devices", &names, paths, &t->issues, &t->n_issues);
         if (r < 0) {
-                r = issue_add(&u->issues, &u->n_issues, "devices: %s", errno_name(r, e, sizeof(e)));
+                r = issue_attr(&u->issues, &u->n_issues, "", "devices", r);
                 if (r < 0)
                         return r;
         }
@@ -1135,10 +1070,10 @@ static int iommu_read(struct sysfs *s, const char *name, struct list *paths,
         u->devices = (char **) TAKE_PTR(names.items);
         u->n_devices = names.n;
 
-        r = vtd_read(fd, u);
+        r = vtd_read(ud, u);
         if (r < 0)
                 return r;
-        r = amd_vi_read(fd, u);
+        r = amd_vi_read(ud, u);
         if (r < 0)
                 return r;
 
@@ -1146,13 +1081,13 @@ static int iommu_read(struct sysfs *s, const char *name, struct list *paths,
                 u->kind = VIOMMU_IOMMU_KIND_INTEL_VTD;
         else if (u->has_amd_vi)
                 u->kind = VIOMMU_IOMMU_KIND_AMD_VI;
-        else if ((addr = startswith(name, "smmu3.")))
+        else if ((addr = startswith(u->name, "smmu3.")))
                 u->kind = VIOMMU_IOMMU_KIND_ARM_SMMU_V3;
-        else if ((addr = startswith(name, "smmu.")))
+        else if ((addr = startswith(u->name, "smmu.")))
                 u->kind = VIOMMU_IOMMU_KIND_ARM_SMMU;
         else if (u->parent_driver && streq(u->parent_driver, "virtio_iommu"))
                 u->kind = VIOMMU_IOMMU_KIND_VIRTIO;
-        else if (startswith(name, "iommufd_selftest_iommu"))
+        else if (startswith(u->name, "iommufd_selftest_iommu"))
                 u->kind = VIOMMU_IOMMU_KIND_IOMMUFD_TEST;
 
         /* The Arm SMMU drivers name a unit after its register base. */
@@ -1190,31 +1125,58 @@ _public_ struct viommu_topology *viommu_topology_free(struct viommu_topology *t)
 static int topology_issue_errno(struct viommu_topology *t, const char *what, int error) {
         char e[64];
 
+        if (error == -ENOMEM)
+                return error;
         return issue_add(&t->issues, &t->n_issues, "%s: %s", what, errno_name(error, e, sizeof(e)));
 }
 
-static int iommus_read(struct sysfs *s, struct viommu_topology *t, struct list *paths) {
-        _cleanup_(list_free_strings) struct list names = {};
+/* Scans the devices of the given subsystems. */
+static int enumerate_subsystems(struct scan *s, const char * const *subsystems, size_t n,
+                                struct udev_enumerate **ret) {
+        _cleanup_(udev_enumerate_unrefp) struct udev_enumerate *e = NULL;
+        int r;
+
+        e = udev_enumerate_new(s->udev);
+        if (!e)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                r = udev_enumerate_add_match_subsystem(e, subsystems[i]);
+                if (r < 0)
+                        return r;
+        }
+        r = udev_enumerate_scan_devices(e);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(e);
+        return 0;
+}
+
+/* The units; the devices they link to go to paths. */
+static int iommus_read(struct scan *s, struct viommu_topology *t, struct list *paths) {
+        static const char * const subsystems[] = { "iommu" };
+        _cleanup_(udev_enumerate_unrefp) struct udev_enumerate *e = NULL;
+        struct udev_list_entry *i;
         struct list units = {};
         int r;
 
-        r = dir_list(s->root_fd, "", "class/iommu", &names, NULL, NULL, NULL);
-        if (r == -ENOMEM)
-                return r;
+        r = enumerate_subsystems(s, subsystems, ELEMENTSOF(subsystems), &e);
         if (r < 0)
                 return topology_issue_errno(t, "/class/iommu", r);
 
-        for (size_t i = 0; i < names.n; i++) {
+        udev_list_entry_foreach(i, udev_enumerate_get_list_entry(e)) {
+                _cleanup_(udev_device_unrefp) struct udev_device *ud = NULL;
                 struct viommu_topology_iommu *u = NULL;
 
-                r = iommu_read(s, names.items[i], paths, &u);
+                ud = udev_device_new_from_syspath(s->udev, udev_list_entry_get_name(i));
+                if (!ud)
+                        continue; /* gone since */
+
+                r = iommu_read(ud, t, paths, &u);
                 if (r == -ENOMEM)
                         goto fail;
                 if (r < 0) {
-                        char e[64];
-
-                        r = issue_add(&t->issues, &t->n_issues, "/class/iommu/%s: %s",
-                                      (const char *) names.items[i], errno_name(r, e, sizeof(e)));
+                        r = topology_issue_errno(t, udev_device_get_devpath(ud), r);
                         if (r < 0)
                                 goto fail;
                         continue;
@@ -1233,31 +1195,74 @@ static int iommus_read(struct sysfs *s, struct viommu_topology *t, struct list *
         return 0;
 
 fail:
-        for (size_t i = 0; i < units.n; i++)
-                iommu_free(units.items[i]);
+        for (size_t k = 0; k < units.n; k++)
+                iommu_free(units.items[k]);
         free(units.items);
         return r;
 }
 
-static int groups_read(struct sysfs *s, struct viommu_topology *t, struct list *paths) {
-        _cleanup_(list_free_strings) struct list names = {};
+/* The buses whose every device matters, even one without IOMMU. */
+static const char * const buses[] = {
+        "pci",
+        "iommufd_mock",         /* the iommufd test driver's mock devices */
+};
+
+/* The devices of those buses go to paths. */
+static int buses_read(struct scan *s, struct viommu_topology *t, struct list *paths) {
+        _cleanup_(udev_enumerate_unrefp) struct udev_enumerate *e = NULL;
+        struct udev_list_entry *i;
+        int r;
+
+        r = enumerate_subsystems(s, buses, ELEMENTSOF(buses), &e);
+        if (r < 0)
+                return topology_issue_errno(t, "/bus", r);
+
+        udev_list_entry_foreach(i, udev_enumerate_get_list_entry(e)) {
+                r = list_push_strdup(paths, udev_list_entry_get_name(i));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int vfio_read(struct scan *s, struct viommu_topology *t) {
+        static const char * const subsystems[] = { "vfio-dev" };
+        _cleanup_(udev_enumerate_unrefp) struct udev_enumerate *e = NULL;
+        int r;
+
+        r = enumerate_subsystems(s, subsystems, ELEMENTSOF(subsystems), &e);
+        if (r < 0)
+                return topology_issue_errno(t, "/class/vfio-dev", r);
+        return scan_add_vfio(s, e);
+}
+
+/* IOMMU groups are no devices: udev cannot enumerate them. */
+static int groups_read(struct scan *s, struct viommu_topology *t, struct list *paths) {
+        _cleanup_closedir_ DIR *d = NULL;
         struct list groups = {};
         int r;
 
-        r = dir_list(s->root_fd, "", "kernel/iommu_groups", &names, NULL, NULL, NULL);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0)
-                return topology_issue_errno(t, "/kernel/iommu_groups", r);
+        d = opendir(SYSFS "/kernel/iommu_groups");
+        if (!d)
+                return errno == ENOENT ? 0 : topology_issue_errno(t, "/kernel/iommu_groups", -errno);
 
-        for (size_t i = 0; i < names.n; i++) {
+        for (;;) {
                 struct viommu_topology_group *g = NULL;
+                struct dirent *de;
                 unsigned id;
 
-                if (safe_atou(names.items[i], &id) < 0)
+                errno = 0;
+                de = readdir(d);
+                if (!de) {
+                        r = errno > 0 ? topology_issue_errno(t, "/kernel/iommu_groups", -errno) : 0;
+                        if (r < 0)
+                                goto fail;
+                        break;
+                }
+                if (safe_atou(de->d_name, &id) < 0)
                         continue;
 
-                r = group_read(s, id, paths, &g);
+                r = group_read(s, t, id, paths, &g);
                 if (r == -ENOMEM)
                         goto fail;
                 if (r < 0) {
@@ -1289,50 +1294,30 @@ fail:
         return r;
 }
 
-static int devices_read(struct sysfs *s, struct viommu_topology *t, struct list *paths) {
-        /* The buses whose every device matters, even one without IOMMU. */
-        static const char * const buses[] = {
-                "bus/pci/devices",
-                "bus/iommufd_mock/devices",     /* the iommufd test driver's mock devices */
-        };
+static int devices_read(struct scan *s, struct viommu_topology *t, struct list *paths) {
         struct list devices = {};
         int r;
-
-        for (size_t i = 0; i < ELEMENTSOF(buses); i++) {
-                r = dir_list(s->root_fd, "", buses[i], NULL, paths, &t->issues, &t->n_issues);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0) {
-                        char e[64];
-
-                        r = issue_add(&t->issues, &t->n_issues, "/%s: %s", buses[i], errno_name(r, e, sizeof(e)));
-                        if (r < 0)
-                                return r;
-                }
-        }
 
         /* Groups, units and buses name the same devices many times. */
         if (paths->n > 1)
                 qsort(paths->items, paths->n, sizeof(void *), str_compare_qsort);
 
         for (size_t i = 0; i < paths->n; i++) {
+                _cleanup_(udev_device_unrefp) struct udev_device *ud = NULL;
                 struct viommu_topology_device *d = NULL;
 
                 if (i > 0 && streq(paths->items[i], paths->items[i - 1]))
                         continue;
 
-                r = device_read(s, paths->items[i], NULL, &d);
+                ud = udev_device_new_from_syspath(s->udev, paths->items[i]);
+                r = ud ? device_read(s, ud, &d) : udev_errno();
                 if (r == -ENOMEM)
                         goto fail;
                 if (r < 0) {
                         char e[64];
 
-                        if (r == -ENOENT)
-                                r = issue_add(&t->issues, &t->n_issues, "/%s: linked to, but missing",
-                                              (const char *) paths->items[i]);
-                        else
-                                r = issue_add(&t->issues, &t->n_issues, "/%s: linked to, but unreadable: %s",
-                                              (const char *) paths->items[i], errno_name(r, e, sizeof(e)));
+                        r = issue_add(&t->issues, &t->n_issues, "%s: linked to, but not a device: %s",
+                                      devpath_of(paths->items[i]), errno_name(r, e, sizeof(e)));
                         if (r < 0)
                                 goto fail;
                         continue;
@@ -1357,47 +1342,28 @@ fail:
         return r;
 }
 
-static bool is_live_sysfs(int root_fd) {
-        struct stat a, b;
+static int scan_init(struct udev *udev, struct scan *ret) {
+        struct scan s = {};
 
-        return fstat(root_fd, &a) >= 0 && stat("/sys", &b) >= 0 &&
-                a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
-static int sysfs_open(const char *root, struct sysfs *ret) {
-        struct sysfs s = { .root_fd = -EBADF };
-
-        s.root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (s.root_fd < 0)
-                return -errno;
-
-        /* libudev only knows the real /sys; without it the names are merely missing. */
-        if (is_live_sysfs(s.root_fd)) {
-                s.udev = udev_new();
-                if (s.udev)
-                        s.hwdb = udev_hwdb_new(s.udev);
-        }
+        s.udev = udev ? udev_ref(udev) : udev_new();
+        if (!s.udev)
+                return -ENOMEM;
+        s.hwdb = udev_hwdb_new(s.udev);
 
         *ret = s;
         return 0;
 }
 
-_public_ int viommu_topology_new_at(const char *sysfs_root, struct viommu_topology **ret) {
+_public_ int viommu_topology_new(struct viommu_topology **ret) {
         _cleanup_(viommu_topology_freep) struct viommu_topology *t = NULL;
         _cleanup_(list_free_strings) struct list paths = {};
-        _cleanup_(sysfs_done) struct sysfs s = { .root_fd = -EBADF };
+        _cleanup_(scan_done) struct scan s = {};
         int r;
 
         if (!ret)
                 return -EINVAL;
 
-        if (!sysfs_root) {
-                sysfs_root = secure_getenv("VIOMMU_SYSFS_ROOT");
-                if (isempty(sysfs_root))
-                        sysfs_root = "/sys";
-        }
-
-        r = sysfs_open(sysfs_root, &s);
+        r = scan_init(NULL, &s);
         if (r < 0)
                 return r;
 
@@ -1406,6 +1372,12 @@ _public_ int viommu_topology_new_at(const char *sysfs_root, struct viommu_topolo
                 return -ENOMEM;
 
         r = iommus_read(&s, t, &paths);
+        if (r < 0)
+                return r;
+        r = buses_read(&s, t, &paths);
+        if (r < 0)
+                return r;
+        r = vfio_read(&s, t);
         if (r < 0)
                 return r;
         r = groups_read(&s, t, &paths);
@@ -1423,27 +1395,214 @@ _public_ int viommu_topology_new_at(const char *sysfs_root, struct viommu_topolo
         return 0;
 }
 
-_public_ int viommu_topology_new(struct viommu_topology **ret) {
-        return viommu_topology_new_at(NULL, ret);
-}
-
 _public_ int viommu_topology_device_new_from_udev(struct udev_device *ud, struct viommu_topology_device **ret) {
-        _cleanup_(sysfs_done) struct sysfs s = { .root_fd = -EBADF };
-        const char *devpath;
+        _cleanup_(udev_enumerate_unrefp) struct udev_enumerate *e = NULL;
+        _cleanup_(scan_done) struct scan s = {};
         int r;
 
         if (!ud || !ret)
                 return -EINVAL;
 
-        devpath = udev_device_get_devpath(ud);
-        if (!devpath || devpath[0] != '/' || !devpath[1])
-                return -EINVAL;
+        /* A "remove" event's device is no longer there to read. */
+        if (access(udev_device_get_syspath(ud), F_OK) < 0)
+                return -errno;
 
-        r = sysfs_open("/sys", &s);
+        r = scan_init(udev_device_get_udev(ud), &s);
         if (r < 0)
                 return r;
 
-        return device_read(&s, devpath + 1, ud, ret);
+        /* Its VFIO cdev, if any, is a child of it. */
+        e = udev_enumerate_new(s.udev);
+        if (!e)
+                return -ENOMEM;
+        r = udev_enumerate_add_match_parent(e, ud);
+        if (r < 0)
+                return r;
+        r = udev_enumerate_add_match_subsystem(e, "vfio-dev");
+        if (r < 0)
+                return r;
+        r = udev_enumerate_scan_devices(e);
+        if (r < 0)
+                return r;
+        r = scan_add_vfio(&s, e);
+        if (r < 0)
+                return r;
+
+        return device_read(&s, ud, ret);
+}
+
+/* ----------------------------------------------------------------- update */
+
+/* Puts item into a sorted array of pointers at index i (n: insert), or takes it out (NULL). */
+static int array_set(void ***items, size_t *n, size_t i, void *item, int (*compare)(const void *, const void *)) {
+        if (!item) {
+                memmove(*items + i, *items + i + 1, (*n - i - 1) * sizeof(void *));
+                (*n)--;
+                return 0;
+        }
+        if (i == *n) {
+                void **q = reallocarray(*items, *n + 1, sizeof(void *));
+                if (!q)
+                        return -ENOMEM;
+                *items = q;
+                (*n)++;
+        }
+        (*items)[i] = item;
+        qsort(*items, *n, sizeof(void *), compare);
+        return 0;
+}
+
+/* Reads group id afresh, or drops it when it is gone. */
+static int group_refresh(struct scan *s, struct viommu_topology *t, unsigned id) {
+        _cleanup_(list_free_strings) struct list paths = {};
+        struct viommu_topology scratch = {};
+        struct viommu_topology_group *g = NULL;
+        size_t i;
+        int r;
+
+        for (i = 0; i < t->n_groups && t->groups[i]->id != id; i++)
+                ;
+        /* Its members' links were followed when they were read; what fails now is the group's own. */
+        r = group_read(s, &scratch, id, &paths, &g);
+        strv_free(scratch.issues);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 && i == t->n_groups)
+                return 0;
+        if (i < t->n_groups)
+                group_free(t->groups[i]);
+        return array_set((void ***) &t->groups, &t->n_groups, i, r < 0 ? NULL : g, group_compare_qsort);
+}
+
+/* Reads unit name afresh, or drops it when it is gone. */
+static int iommu_refresh(struct scan *s, struct viommu_topology *t, const char *name) {
+        _cleanup_(udev_device_unrefp) struct udev_device *ud = NULL;
+        _cleanup_(list_free_strings) struct list paths = {};
+        struct viommu_topology scratch = {};
+        struct viommu_topology_iommu *u = NULL;
+        _cleanup_free_ char *syspath = NULL;
+        size_t i;
+        int r;
+
+        for (i = 0; i < t->n_iommus && !streq(t->iommus[i]->name, name); i++)
+                ;
+        if (i == t->n_iommus)
+                return 0; /* units come with their driver, not with a device */
+        syspath = strprintf(SYSFS "%s", t->iommus[i]->devpath);
+        if (!syspath)
+                return -ENOMEM;
+
+        ud = udev_device_new_from_syspath(s->udev, syspath);
+        r = ud ? iommu_read(ud, &scratch, &paths, &u) : udev_errno();
+        strv_free(scratch.issues);
+        if (r == -ENOMEM)
+                return r;
+        iommu_free(t->iommus[i]);
+        return array_set((void ***) &t->iommus, &t->n_iommus, i, r < 0 ? NULL : u, iommu_compare_qsort);
+}
+
+/* Whether a topology lists ud: every device of those buses, any other one behind an IOMMU. */
+static bool device_wanted(struct udev_device *ud) {
+        _cleanup_free_ char *p = NULL;
+        const char *subsystem = udev_device_get_subsystem(ud);
+
+        for (size_t i = 0; subsystem && i < ELEMENTSOF(buses); i++)
+                if (streq(subsystem, buses[i]))
+                        return true;
+        p = strprintf("%s/iommu_group", udev_device_get_syspath(ud));
+        return p && faccessat(AT_FDCWD, p, F_OK, AT_SYMLINK_NOFOLLOW) >= 0;
+}
+
+_public_ int viommu_topology_update_device(struct viommu_topology *t, struct udev_device *ud) {
+        _cleanup_(udev_enumerate_unrefp) struct udev_enumerate *e = NULL;
+        _cleanup_(viommu_topology_device_freep) struct viommu_topology_device *old = NULL;
+        _cleanup_(scan_done) struct scan s = {};
+        struct viommu_topology_device *d = NULL;
+        const char *subsystem, *devpath;
+        size_t i;
+        int r;
+
+        if (!t || !ud)
+                return -EINVAL;
+
+        /* A VFIO cdev is part of the device it belongs to. */
+        subsystem = udev_device_get_subsystem(ud);
+        if (subsystem && streq(subsystem, "vfio-dev")) {
+                ud = udev_device_get_parent(ud);
+                if (!ud)
+                        return 0;
+        }
+        devpath = udev_device_get_devpath(ud);
+        if (!devpath)
+                return -EINVAL;
+
+        r = scan_init(udev_device_get_udev(ud), &s);
+        if (r < 0)
+                return r;
+        s.topology = t;
+
+        for (i = 0; i < t->n_devices && !streq(t->devices[i]->devpath, devpath); i++)
+                ;
+        if (i < t->n_devices) {
+                old = t->devices[i];
+                r = array_set((void ***) &t->devices, &t->n_devices, i, NULL, device_compare_qsort);
+                if (r < 0)
+                        return r;
+        }
+
+        if (access(udev_device_get_syspath(ud), F_OK) >= 0 && (old || device_wanted(ud))) {
+                _cleanup_free_ char *target = NULL;
+                unsigned id;
+
+                /* A device that came brings its group along. */
+                if (link_follow(udev_device_get_syspath(ud), "iommu_group", &target) >= 0 &&
+                    startswith(target, SYSFS "/kernel/iommu_groups/") &&
+                    safe_atou(last_component(target), &id) >= 0) {
+                        r = group_refresh(&s, t, id);
+                        if (r < 0)
+                                return r;
+                }
+
+                e = udev_enumerate_new(s.udev);
+                if (!e)
+                        return -ENOMEM;
+                r = udev_enumerate_add_match_parent(e, ud);
+                if (r >= 0)
+                        r = udev_enumerate_add_match_subsystem(e, "vfio-dev");
+                if (r >= 0)
+                        r = udev_enumerate_scan_devices(e);
+                if (r >= 0)
+                        r = scan_add_vfio(&s, e);
+                if (r >= 0)
+                        r = device_read(&s, ud, &d);
+                if (r == -ENOMEM)
+                        return r;
+                if (r >= 0) {
+                        r = array_set((void ***) &t->devices, &t->n_devices, t->n_devices, d, device_compare_qsort);
+                        if (r < 0) {
+                                viommu_topology_device_free(d);
+                                return r;
+                        }
+                        if (d->iommu) {
+                                r = iommu_refresh(&s, t, d->iommu);
+                                if (r < 0)
+                                        return r;
+                        }
+                }
+        }
+
+        /* The group and unit it leaves lose it. */
+        if (old && old->iommu_group >= 0 && (!d || d->iommu_group != old->iommu_group)) {
+                r = group_refresh(&s, t, (unsigned) old->iommu_group);
+                if (r < 0)
+                        return r;
+        }
+        if (old && old->iommu && (!d || !streq_ptr(d->iommu, old->iommu))) {
+                r = iommu_refresh(&s, t, old->iommu);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 /* ---------------------------------------------------------------- lookups */

@@ -3,8 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <stdio.h>
+#include <libudev.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -31,34 +30,29 @@ _public_ int viommu_vfio_open(const char *path) {
 }
 
 _public_ int viommu_vfio_open_devnum(dev_t devnum) {
-        char p[64], path[PATH_MAX];
-        _cleanup_free_ char *line = NULL;
-        const char *name = NULL;
+        struct udev_device *d = NULL;
+        struct udev *udev;
+        struct stat st;
+        const char *node;
         int r;
 
-        /* /dev/char/ links need udev; the uevent file names the node. */
-        snprintf(p, sizeof(p), "/sys/dev/char/%u:%u/uevent", major(devnum), minor(devnum));
-        _cleanup_fclose_ FILE *f = fopen(p, "re");
-        if (!f)
-                return errno == ENOENT ? -ENODEV : -errno;
-
-        size_t n = 0;
-        while (getline(&line, &n, f) > 0)
-                if (startswith(line, "DEVNAME=")) {
-                        line[strcspn(line, "\n")] = 0;
-                        name = line + strlen("DEVNAME=");
-                        break;
-                }
-        if (!name || !startswith(name, "vfio/devices/"))
-                return -ENODEV;
-
-        snprintf(path, sizeof(path), "/dev/%s", name);
-        r = viommu_vfio_open(path);
+        udev = udev_new();
+        if (!udev)
+                return -ENOMEM;
+        /* The node's name comes from sysfs (DEVNAME), so udevd need not run. */
+        d = udev_device_new_from_devnum(udev, 'c', devnum);
+        node = d ? udev_device_get_devnode(d) : NULL;
+        if (!node || !startswith(node, "/dev/vfio/devices/"))
+                r = -ENODEV;
+        else
+                r = viommu_vfio_open(node);
+        if (d)
+                udev_device_unref(d);
+        udev_unref(udev);
         if (r < 0)
                 return r;
 
         /* Refuse a node that is not the device asked for. */
-        struct stat st;
         if (fstat(r, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != devnum) {
                 close(r);
                 return -ENODEV;

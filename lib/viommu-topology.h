@@ -12,9 +12,8 @@
  * driver. PCI devices come with their VFIO cdev and PCIe ATS/PRI/PASID
  * capabilities.
  *
- * The sysfs root is /sys, or $VIOMMU_SYSFS_ROOT when that is set and not
- * empty, so that a recorded tree can stand in for a host. A host without an
- * IOMMU gives empty lists, not an error.
+ * It is read through libudev, from /sys (a umockdev testbed can stand in for
+ * a host). A host without an IOMMU gives empty lists, not an error.
  *
  * Everything belongs to the struct viommu_topology it came from and lives
  * until viommu_topology_free(). Lists hold pointers, so fields can be added
@@ -89,7 +88,7 @@ struct viommu_amd_vi_info {
 
 struct viommu_topology_iommu {
         char *name;                     /* as in /sys/class/iommu: "dmar0", "smmu3.0x0000000009050000" */
-        char *devpath;                  /* below the sysfs root: "/devices/virtual/iommu/dmar0" */
+        char *devpath;                  /* below /sys: "/devices/virtual/iommu/dmar0" */
         enum viommu_iommu_kind kind;
         char *parent;                   /* the device that registered it ("arm-smmu-v3.0.auto"); NULL when none */
         char *parent_driver;            /* that device's driver; NULL when none */
@@ -170,7 +169,7 @@ struct viommu_pci_info {
         int32_t subsystem_device;
         int32_t class_code;             /* base class, subclass, programming interface */
         int32_t revision;
-        /* From the udev hardware database on the live /sys; NULL elsewhere. */
+        /* From the udev hardware database; NULL when it has none. */
         char *vendor_name;
         char *device_name;
         struct viommu_pcie_caps caps;
@@ -185,7 +184,7 @@ enum {
 struct viommu_topology_device {
         char *name;                     /* the BDF for PCI ("0000:01:00.0"), else the kernel's name */
         char *bus;                      /* "pci", "platform", "iommufd_mock"...; NULL when unknown */
-        char *devpath;                  /* below the sysfs root, as udev's DEVPATH */
+        char *devpath;                  /* below /sys, as udev's DEVPATH */
         char *driver;                   /* NULL when no driver is bound */
         int iommu_group;                /* the group's number, or VIOMMU_TOPOLOGY_NO_GROUP/_GROUP_UNKNOWN */
         char *iommu;                    /* the IOMMU unit's name; NULL when none or unknown */
@@ -208,14 +207,8 @@ struct viommu_topology {
         size_t n_issues;
 };
 
-/*
- * Reads the topology below $VIOMMU_SYSFS_ROOT or /sys. Fails only when the
- * root itself is unusable (-ENOENT, -ENOTDIR, -EACCES) or on resource
- * exhaustion.
- */
+/* Reads the host's topology. Fails only on resource exhaustion. */
 int viommu_topology_new(struct viommu_topology **ret);
-/* The same below sysfs_root; NULL means as viommu_topology_new(). */
-int viommu_topology_new_at(const char *sysfs_root, struct viommu_topology **ret);
 /* Accepts NULL; returns NULL. */
 struct viommu_topology *viommu_topology_free(struct viommu_topology *t);
 
@@ -237,13 +230,21 @@ int viommu_topology_find_pci_device(const struct viommu_topology *t, const char 
                                     const struct viommu_topology_device **ret);
 
 /*
- * One device read afresh, for a udev monitor: the same parsing as
- * viommu_topology_new(), plus the udev hardware database names. Always from
- * the live /sys, whatever $VIOMMU_SYSFS_ROOT says, since that is where udev
- * devices live. -ENOENT when the device is gone (a "remove" event). Free the
- * result with viommu_topology_device_free().
+ * One device read afresh, for a udev monitor: the same reading as
+ * viommu_topology_new(), except that without the whole topology at hand an
+ * iommu_group or iommu link is taken as it leads. -ENOENT when the device is
+ * gone (a "remove" event). Free the result with viommu_topology_device_free().
  */
 int viommu_topology_device_new_from_udev(struct udev_device *d, struct viommu_topology_device **ret);
+/*
+ * Brings t up to date after a uevent of d (a VFIO cdev's stands for its
+ * device): the device read afresh, added, or dropped when it is gone, and the
+ * IOMMU groups and units it joins or leaves read afresh. Pointers into t for
+ * those objects are invalid afterwards. After a failure t may be incomplete:
+ * read the topology anew.
+ */
+int viommu_topology_update_device(struct viommu_topology *t, struct udev_device *d);
+
 /* Only for devices from viommu_topology_device_new_from_udev(); accepts NULL, returns NULL. */
 struct viommu_topology_device *viommu_topology_device_free(struct viommu_topology_device *d);
 

@@ -10,5 +10,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 DEBIAN_FRONTEND=noninteractive apt-get install -q -y --no-install-recommends \
 	autoconf automake libtool pkg-config make gcc libc6-dev \
 	libsystemd-dev libudev-dev libjson-c-dev libcmocka-dev \
+	umockdev libumockdev-dev \
 	dbus jq libglib2.0-bin \
 	clang-14 libclang-rt-14-dev

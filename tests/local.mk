@@ -27,43 +27,32 @@ check-abi:
 	@test -n "$(KHDR)" || { echo "usage: make check-abi KHDR=DIR (make headers_install output)" >&2; exit 2; }
 	CC="$(CC)" $(SHELL) $(srcdir)/tests/abi/check-abi.sh "$(KHDR)"
 
-# Topology: recorded sysfs trees against golden JSON, malformed trees, the
-# live /sys. VIOMMU_UPDATE_GOLDEN=1 rewrites the golden files. The benchmark
-# is built with the tests but never run by them.
+# Topology: recorded hosts against golden JSON, malformed trees, the live
+# /sys, all on umockdev testbeds (testbed.c). VIOMMU_UPDATE_GOLDEN=1 rewrites
+# the golden files. The benchmark is built with the tests but never run by
+# them.
+TESTBED_SOURCES = tests/unit/testbed.c tests/unit/testbed.h
 check_PROGRAMS += tests/unit/test-topology tests/bench/bench-topology
 TESTS += tests/unit/test-topology
-tests_unit_test_topology_SOURCES = tests/unit/test-topology.c
+tests_unit_test_topology_SOURCES = tests/unit/test-topology.c $(TESTBED_SOURCES)
 tests_unit_test_topology_CPPFLAGS = $(AM_CPPFLAGS) -DTOP_SRCDIR=\"$(abs_top_srcdir)\"
-tests_unit_test_topology_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) $(LIBUDEV_CFLAGS)
+tests_unit_test_topology_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) $(LIBUDEV_CFLAGS) $(UMOCKDEV_CFLAGS)
 tests_unit_test_topology_LDFLAGS = $(LDFLAGS_NO_INSTALL)
-tests_unit_test_topology_LDADD = lib/libviommu.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBUDEV_LIBS)
-tests_bench_bench_topology_SOURCES = tests/bench/bench-topology.c
-tests_bench_bench_topology_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_unit_test_topology_LDADD = lib/libviommu.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBUDEV_LIBS) $(UMOCKDEV_LIBS)
+tests_bench_bench_topology_SOURCES = tests/bench/bench-topology.c $(TESTBED_SOURCES)
+tests_bench_bench_topology_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit
+tests_bench_bench_topology_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(UMOCKDEV_CFLAGS)
 tests_bench_bench_topology_LDFLAGS = $(LDFLAGS_NO_INSTALL)
-tests_bench_bench_topology_LDADD = lib/libviommu.la $(JSONC_LIBS)
+tests_bench_bench_topology_LDADD = lib/libviommu.la $(JSONC_LIBS) $(UMOCKDEV_LIBS)
 EXTRA_DIST += \
-	tests/data/sysfs/README.md \
-	tests/data/sysfs/make-trees.py \
-	tests/data/sysfs/vtd-host.json \
-	tests/data/sysfs/smmuv3-host.json \
-	tests/data/sysfs/mock-host.json
+	tests/data/topology/README.md \
+	tests/data/topology/vtd-host.umockdev \
+	tests/data/topology/vtd-host.json \
+	tests/data/topology/smmuv3-host.umockdev \
+	tests/data/topology/smmuv3-host.json \
+	tests/data/topology/mock-host.umockdev \
+	tests/data/topology/mock-host.json
 CLEANFILES += vtd-host.actual.json smmuv3-host.actual.json mock-host.actual.json
-
-# The recorded trees are made of symlinks, which the dist tarball would
-# follow (and loop in): they travel as tar archives that test-topology unpacks.
-# A tree unpacked from a tarball has only the archives to pass on.
-TOPOLOGY_TREES = vtd-host smmuv3-host mock-host
-dist-hook: dist-topology-trees
-dist-topology-trees:
-	for t in $(TOPOLOGY_TREES); do \
-		if test -d $(srcdir)/tests/data/sysfs/$$t; then \
-			(cd $(srcdir)/tests/data/sysfs && $${TAR-tar} --format=posix --owner=0 --group=0 -cf - $$t) \
-				> $(distdir)/tests/data/sysfs/$$t.tar || exit 1; \
-		else \
-			cp $(srcdir)/tests/data/sysfs/$$t.tar $(distdir)/tests/data/sysfs/ || exit 1; \
-		fi; \
-	done
-.PHONY: dist-topology-trees
 
 # Mapping index: unit test, and a benchmark built with the tests but run by
 # hand (tests/bench/bench-mapping-index [-n MAPPINGS] [-s SEED]).
@@ -82,11 +71,12 @@ tests_bench_bench_mapping_index_LDADD = lib/libviommu-internal.la $(JSONC_LIBS)
 # reload diff (daemon/config*.c built into the test).
 check_PROGRAMS += tests/unit/test-config
 TESTS += tests/unit/test-config
-tests_unit_test_config_SOURCES = tests/unit/test-config.c $(CONFIG_SOURCES)
-tests_unit_test_config_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS)
+tests_unit_test_config_SOURCES = tests/unit/test-config.c $(CONFIG_SOURCES) $(TESTBED_SOURCES)
+tests_unit_test_config_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(UMOCKDEV_CFLAGS)
 tests_unit_test_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -DTOP_SRCDIR=\"$(abs_top_srcdir)\"
 tests_unit_test_config_LDFLAGS = $(LDFLAGS_NO_INSTALL)
-tests_unit_test_config_LDADD = lib/libviommu.la lib/libviommu-internal.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
+tests_unit_test_config_LDADD = lib/libviommu.la lib/libviommu-internal.la $(CMOCKA_LIBS) $(JSONC_LIBS) \
+	$(LIBSYSTEMD_LIBS) $(UMOCKDEV_LIBS)
 
 # Fake polkit: a stand-in org.freedesktop.PolicyKit1 for the integration tests
 # on a private bus (tests/integration/fake-polkit --help).

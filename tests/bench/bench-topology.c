@@ -3,21 +3,20 @@
 /*
  * How long enumerating a large host takes, and how much memory it needs.
  *
- * Writes a sysfs tree of many PCI devices (by default 4096 across 256 IOMMU
- * groups behind 4 VT-d units; every 16th device bound to vfio-pci, every 4th
- * with ATS and PASID) into a temporary directory, enumerates it over and over
- * through $VIOMMU_SYSFS_ROOT's code path, and prints the time per
- * enumeration, per JSON conversion, and the peak RSS. A benchmark to run by
- * hand, not a test: it judges nothing but that the result is complete.
+ * Makes a umockdev testbed of many PCI devices (by default 4096 across 256
+ * IOMMU groups behind 4 VT-d units; every 16th device bound to vfio-pci, every
+ * 4th with ATS and PASID), enumerates it over and over, and prints the time
+ * per enumeration, per JSON conversion, and the peak RSS. A benchmark to run
+ * by hand, not a test: it judges nothing but that the result is complete. It
+ * runs itself again under umockdev-wrapper.
  *
  *   bench-topology [-n ITERATIONS] [-d DEVICES] [-g GROUPS] [-u UNITS] [-k]
  *
- * -k keeps the tree and prints its path. The tree goes to $TMPDIR, else
- * /dev/shm, else /tmp.
+ * -k keeps the testbed and prints its path. umockdev puts it in $TMPDIR, else
+ * /tmp.
  */
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdarg.h>
@@ -25,6 +24,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "testbed.h"
 #include "util.h"
 #include "viommu-topology.h"
 
@@ -74,10 +74,6 @@ static void tree_file(const char *root, const char *path, const void *data, size
                 die("write", full);
 }
 
-static void tree_text(const char *root, const char *path, const char *text) {
-        tree_file(root, path, text, strlen(text), strlen(text));
-}
-
 /* A relative link at path to target, both below root, as sysfs makes them. */
 static void tree_link(const char *root, const char *path, const char *target) {
         _cleanup_free_ char *full = tree_path(root, path), *rel = NULL;
@@ -110,98 +106,71 @@ static void config_space(uint8_t c[4096], uint16_t device, bool ats_pasid) {
         }
 }
 
-static void make_tree(const char *root) {
+static void make_testbed(UMockdevTestbed *tb, const char *root) {
         uint8_t config[4096];
 
         for (unsigned u = 0; u < n_units; u++) {
-                static const char *const attrs[][2] = {
-                        { "version", "1:0\n" },
-                        { "cap", "d2008c40660462\n" },
-                        { "ecap", "3ef9824f0505e\n" },
-                        { "domains_supported", "65536\n" },
-                        { "domains_used", "17\n" },
-                };
-                _cleanup_free_ char *unit = pathf("devices/virtual/iommu/dmar%u", u),
-                                    *link = pathf("class/iommu/dmar%u", u),
-                                    *addr = pathf("%s/intel-iommu/address", unit),
-                                    *addr_value = pathf("%x\n", 0xfed90000 + u * 0x1000);
-
-                tree_link(root, link, unit);
-                tree_text(root, addr, addr_value);
-                for (size_t i = 0; i < ELEMENTSOF(attrs); i++) {
-                        _cleanup_free_ char *p = pathf("%s/intel-iommu/%s", unit, attrs[i][0]);
-                        tree_text(root, p, attrs[i][1]);
-                }
+                _cleanup_free_ char *record = pathf("P: /devices/virtual/iommu/dmar%u\n"
+                                                    "E: SUBSYSTEM=iommu\n"
+                                                    "A: intel-iommu/address=%x\\n\n"
+                                                    "A: intel-iommu/version=1:0\\n\n"
+                                                    "A: intel-iommu/cap=d2008c40660462\\n\n"
+                                                    "A: intel-iommu/ecap=3ef9824f0505e\\n\n"
+                                                    "A: intel-iommu/domains_supported=65536\\n\n"
+                                                    "A: intel-iommu/domains_used=17\\n\n",
+                                                    u, 0xfed90000 + u * 0x1000);
+                testbed_add(tb, record);
         }
 
-        for (unsigned g = 0; g < n_groups; g++) {
-                _cleanup_free_ char *type = pathf("kernel/iommu_groups/%u/type", g),
-                                    *regions = pathf("kernel/iommu_groups/%u/reserved_regions", g);
-
-                tree_text(root, type, "DMA\n");
-                tree_text(root, regions, g % 8 == 0 ?
-                          "0x000000006e9f0000 0x000000006ea0ffff direct-relaxable\n"
-                          "0x00000000fee00000 0x00000000feefffff msi\n" :
-                          "0x00000000fee00000 0x00000000feefffff msi\n");
-        }
+        for (unsigned g = 0; g < n_groups; g++)
+                testbed_add_group(tb, g, "DMA\n", g % 8 == 0 ?
+                                  "0x000000006e9f0000 0x000000006ea0ffff direct-relaxable\n"
+                                  "0x00000000fee00000 0x00000000feefffff msi\n" :
+                                  "0x00000000fee00000 0x00000000feefffff msi\n", NULL);
 
         for (unsigned i = 0; i < n_devices; i++) {
                 unsigned bus = 1 + i / 256, slot = (i / 8) % 32, fn = i % 8;
                 unsigned group = (unsigned) ((uint64_t) i * n_groups / n_devices);
                 unsigned unit = (unsigned) ((uint64_t) group * n_units / n_groups);
                 bool vfio = i % 16 == 0;
+                const char *driver = vfio ? "vfio-pci" : "ixgbe";
                 _cleanup_free_ char *bdf = pathf("0000:%02x:%02x.%u", bus, slot, fn),
                                     *dev = pathf("devices/pci0000:%02x/%s", bus, bdf),
-                                    *unit_path = pathf("devices/virtual/iommu/dmar%u", unit),
-                                    *group_path = pathf("kernel/iommu_groups/%u", group);
-                const struct {
-                        const char *name;
-                        char *value;
-                } attrs[] = {
-                        { "vendor", pathf("0x8086\n") },
-                        { "device", pathf("0x%04x\n", 0x1500 + i % 256) },
-                        { "subsystem_vendor", pathf("0x8086\n") },
-                        { "subsystem_device", pathf("0x0001\n") },
-                        { "class", pathf("0x020000\n") },
-                        { "revision", pathf("0x02\n") },
-                };
-                const struct {
-                        char *link, *target;
-                } links[] = {
-                        { pathf("%s/subsystem", dev), pathf("bus/pci") },
-                        { pathf("%s/driver", dev), pathf("bus/pci/drivers/%s", vfio ? "vfio-pci" : "ixgbe") },
-                        { pathf("%s/iommu_group", dev), pathf("%s", group_path) },
-                        { pathf("%s/iommu", dev), pathf("%s", unit_path) },
-                        { pathf("bus/pci/devices/%s", bdf), pathf("%s", dev) },
-                        { pathf("%s/devices/%s", group_path, bdf), pathf("%s", dev) },
-                        { pathf("%s/devices/%s", unit_path, bdf), pathf("%s", dev) },
-                };
-                _cleanup_free_ char *cfg = pathf("%s/config", dev);
+                                    *record = NULL, *cfg = pathf("%s/config", dev),
+                                    *group_link = pathf("kernel/iommu_groups/%u/devices/%s", group, bdf),
+                                    *unit_link = pathf("devices/virtual/iommu/dmar%u/devices/%s", unit, bdf);
 
-                for (size_t k = 0; k < ELEMENTSOF(attrs); k++) {
-                        _cleanup_free_ char *p = pathf("%s/%s", dev, attrs[k].name);
-                        tree_text(root, p, attrs[k].value);
-                        free(attrs[k].value);
-                }
-                for (size_t k = 0; k < ELEMENTSOF(links); k++) {
-                        tree_link(root, links[k].link, links[k].target);
-                        free(links[k].link);
-                        free(links[k].target);
-                }
+                record = pathf("P: /%s\n"
+                               "E: SUBSYSTEM=pci\n"
+                               "E: DRIVER=%s\n"
+                               "A: vendor=0x8086\\n\n"
+                               "A: device=0x%04x\\n\n"
+                               "A: subsystem_vendor=0x8086\\n\n"
+                               "A: subsystem_device=0x0001\\n\n"
+                               "A: class=0x020000\\n\n"
+                               "A: revision=0x02\\n\n"
+                               "L: driver=../../../bus/pci/drivers/%s\n"
+                               "L: iommu_group=../../../kernel/iommu_groups/%u\n"
+                               "L: iommu=../../virtual/iommu/dmar%u\n",
+                               dev, driver, 0x1500 + i % 256, driver, group, unit);
+                testbed_add(tb, record);
+                tree_link(root, group_link, dev);
+                tree_link(root, unit_link, dev);
+
                 /* What is read, the header and the extended capabilities; zeros after. */
                 config_space(config, 0x1500 + i % 256, i % 4 == 0);
                 tree_file(root, cfg, config, 0x200, sizeof(config));
 
                 if (vfio) {
-                        _cleanup_free_ char *node = pathf("%s/vfio-dev/vfio%u/dev", dev, i / 16),
-                                            *devnum = pathf("237:%u\n", i / 16);
-                        tree_text(root, node, devnum);
+                        _cleanup_free_ char *node = pathf("P: /%s/vfio-dev/vfio%u\n"
+                                                          "E: SUBSYSTEM=vfio-dev\n"
+                                                          "E: MAJOR=237\n"
+                                                          "E: MINOR=%u\n"
+                                                          "E: DEVNAME=vfio/devices/vfio%u\n",
+                                                          dev, i / 16, i / 16, i / 16);
+                        testbed_add(tb, node);
                 }
         }
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        return remove(path);
 }
 
 static double now_us(void) {
@@ -249,8 +218,8 @@ static unsigned parse_count(const char *s) {
 int main(int argc, char *argv[]) {
         _cleanup_free_ double *enum_us = NULL, *json_us = NULL;
         _cleanup_free_ char *root = NULL;
+        UMockdevTestbed *tb;
         size_t json_bytes = 0;
-        const char *tmp;
         bool keep = false;
         long rss_before;
         double t0;
@@ -273,16 +242,12 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
 
-        /* Memory-backed when possible: writing the tree is not what is measured. */
-        tmp = getenv("TMPDIR");
-        if (isempty(tmp))
-                tmp = access("/dev/shm", W_OK) >= 0 ? "/dev/shm" : "/tmp";
-        root = pathf("%s/viommu-bench-topology-XXXXXX", tmp);
-        if (!mkdtemp(root))
-                die("mkdtemp", root);
+        testbed_reexec(argv);
+        tb = testbed_new();
+        root = testbed_sys_dir(tb);
 
         t0 = now_us();
-        make_tree(root);
+        make_testbed(tb, root);
         printf("tree: %u PCI devices, %u groups, %u units in %s (written in %.0f ms)\n",
                n_devices, n_groups, n_units, root, (now_us() - t0) / 1e3);
 
@@ -300,7 +265,7 @@ int main(int argc, char *argv[]) {
                 double start = now_us(), mid;
                 int r;
 
-                r = viommu_topology_new_at(root, &t);
+                r = viommu_topology_new(&t);
                 if (r < 0) {
                         fprintf(stderr, "enumeration failed: %s\n", strerror(-r));
                         return EXIT_FAILURE;
@@ -336,8 +301,8 @@ int main(int argc, char *argv[]) {
 
         if (keep)
                 printf("kept %s\n", root);
-        else if (nftw(root, rm_one, 64, FTW_DEPTH | FTW_PHYS) < 0)
-                die("remove", root);
+        else
+                testbed_free(tb);
 
         return EXIT_SUCCESS;
 }

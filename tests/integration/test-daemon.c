@@ -2546,6 +2546,12 @@ static void test_bad_values(void **state) {
                    (uint64_t) PAGE, f->memfd, UINT64_C(0));
         CALL_FAILS(E_NO_SUCH_OBJECT, f->bus, f->session, I_TESTING, "CheckMapping", "ottht", other_dev, iova,
                    (uint64_t) PAGE, f->memfd, UINT64_C(0));
+        /* memory the daemon cannot map to compare: a pipe, an offset past
+         * the end (ENODEV and EOVERFLOW from mmap, named here) */
+        CALL_FAILS(E_INVALID_ARGUMENT, f->bus, f->session, I_TESTING, "CheckMapping", "ottht", f->dev, iova,
+                   (uint64_t) PAGE, pipe_r, UINT64_C(0));
+        CALL_FAILS(E_INVALID_ARGUMENT, f->bus, f->session, I_TESTING, "CheckMapping", "ottht", f->dev, iova,
+                   (uint64_t) PAGE, f->memfd, UINT64_MAX - PAGE + 1);
         CALL_FAILS(E_INVALID_ARGUMENT, f->bus, f->session, I_TESTING, "CheckIOTLB", "ouu", f->ioas, 0, 0);
         CALL_FAILS(E_INVALID_ARGUMENT, f->bus, f->session, I_TESTING, "TriggerFault", "ouuut", f->ioas, 0, 0, 0,
                    UINT64_C(0));

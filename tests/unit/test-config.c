@@ -20,6 +20,7 @@
 
 /* Not "config.h": that names autoconf's in the build directory. */
 #include "daemon/config.h"
+#include "testbed.h"
 #include "util.h"
 #include "viommu-topology.h"
 
@@ -529,16 +530,11 @@ static void test_match_recorded_tree(void **state) {
         _cleanup_(viommu_topology_freep) struct viommu_topology *t = NULL;
         _cleanup_(config_freep) Config *c = NULL;
         const struct viommu_topology_device *nic, *nvme, *audio;
-        const char *root = TOP_SRCDIR "/tests/data/sysfs/vtd-host";
-        struct stat st;
+        UMockdevTestbed *tb = testbed_new();
 
-        /* test-topology unpacks the tree when it came as an archive. */
-        if (stat(root, &st) < 0 || !S_ISDIR(st.st_mode)) {
-                print_message("%s is not unpacked\n", root);
-                skip();
-        }
-
-        assert_int_equal(viommu_topology_new_at(root, &t), 0);
+        testbed_add_host(tb, TOP_SRCDIR, "vtd-host");
+        assert_int_equal(viommu_topology_new(&t), 0);
+        testbed_free(tb);
         assert_int_equal(viommu_topology_find_pci_device(t, "0000:01:00.0", &nic), 0);
         assert_int_equal(viommu_topology_find_pci_device(t, "0000:02:00.0", &nvme), 0);
         assert_int_equal(viommu_topology_find_pci_device(t, "0000:00:1f.3", &audio), 0);
@@ -718,7 +714,9 @@ static void test_dropins(void **state) {
         assert_int_equal(system(path), 0);
 }
 
-int main(void) {
+int main(int argc, char *argv[]) {
+        testbed_reexec(argv);
+
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_defaults),
                 cmocka_unit_test(test_valid),

@@ -366,7 +366,7 @@ static void test_session_tree_malformed(void **state) {
 static void test_object_summary(void **state) {
         static const char *text =
                 "[{\"path\":\"/s/h\",\"type\":\"hwpt\",\"id\":4,\"uses\":[\"/s/i\"],\"kind\":\"paging\","
-                "\"flags\":34,\"data-type\":77},"
+                "\"flags\":34,\"data-type\":77,\"flag-names\":[\"dirty-tracking\"],\"unknown-flags\":32},"
                 "{\"path\":\"/s/i\",\"type\":\"ioas\",\"id\":2,\"uses\":[],\"mappings\":1,\"mapped-bytes\":\"0x1000\"},"
                 "{\"path\":\"/s/d\",\"type\":\"device\",\"id\":9,\"uses\":[],\"name\":\"0000:01:00.0\","
                 "\"mock\":false,\"bound\":true},"
