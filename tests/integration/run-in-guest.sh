@@ -12,7 +12,8 @@
 # system's own (daemon, bin, sys, games, nobody). Fails if any test fails, if viommud
 # dies, logs a sanitizer report or a disagreement between its record and the
 # kernel, keeps a session or a pinned page after the tests, or does not exit
-# cleanly on SIGTERM. cmocka's summaries go to stdout.
+# cleanly on SIGTERM. cmocka's summaries go to stdout, each run of a client
+# between the markers of tests/vm/markers.sh.
 set -uo pipefail
 
 profile=${1:?usage: run-in-guest.sh mock|vtd BUILDDIR}
@@ -99,6 +100,8 @@ allowed_bdf='' second_bdf=''
 
 # shellcheck source-path=SCRIPTDIR source=private-bus.sh
 . "$src/tests/integration/private-bus.sh"
+# shellcheck source-path=SCRIPTDIR source=../vm/markers.sh
+. "$src/tests/vm/markers.sh"
 trap private_bus_stop EXIT
 
 private_bus_start "$work" || { echo "run-in-guest: the bus did not start" >&2; exit 1; }
@@ -145,6 +148,7 @@ stop_viommud() {
 }
 
 # as USER COMMAND...: runs COMMAND with that user's uid and gid only.
+# shellcheck disable=SC2317 # called through unit
 as() {
 	local user=$1
 	shift
@@ -155,12 +159,17 @@ as() {
 	fi
 }
 
-# client USER PROGRAM [GROUP...]: one run of a C client, tests/integration/PROGRAM.
+# client USER PROGRAM [GROUP...]: one run of a C client, tests/integration/PROGRAM,
+# a unit of its own whose failures its cmocka output counts.
 client() {
-	local user=$1 program=$2
+	local user=$1 program=$2 name
 	shift 2
-	echo "== $program${*:+ $*} as $user"
-	as "$user" "$build/tests/integration/$program" "$@" || fail "$program${*:+ $*} as $user"
+	name="$program${*:+ $*} as $user"
+	echo "== $name"
+	if ! unit "$name" as "$user" "$build/tests/integration/$program" "$@"; then
+		failures+=("$name")
+		status=1
+	fi
 }
 
 # busctl and gdbus: clients written by nobody here.

@@ -445,7 +445,7 @@ static void test_viommu_refuses_wrong_types(void **state) {
         static const char *const must_see[] = { I_VIOMMU ".Invalidate" };
 
         if (!kernel_at_least(6, 13)) {
-                print_message("no vIOMMU before Linux 6.13\n");
+                print_message("vIOMMU objects need Linux 6.13\n");
                 skip();
         }
         parent = alloc_hwpt(f->bus, f->session, f->dev, f->ioas, NULL, IOMMU_HWPT_ALLOC_NEST_PARENT,
