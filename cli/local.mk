@@ -13,8 +13,7 @@ cli_viommuctl_SOURCES = \
 	cli/features.c \
 	cli/devices.c \
 	cli/sessions.c \
-	cli/monitor.c \
-	lib/util.c
+	cli/monitor.c
 cli_viommuctl_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(JSONC_CFLAGS)
-cli_viommuctl_LDADD = $(LIBSYSTEMD_LIBS) $(JSONC_LIBS)
+cli_viommuctl_LDADD = lib/libviommu-util.la $(LIBSYSTEMD_LIBS) $(JSONC_LIBS)
 dist_man1_MANS = man/viommuctl.1

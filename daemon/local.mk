@@ -1,10 +1,14 @@
-# viommud.conf(5), built also into its unit test, fuzzer and benchmark.
-CONFIG_SOURCES = \
+# viommud.conf(5): a library of its own, which its unit test, fuzzer and
+# benchmark link without the rest of the daemon (and without sd-bus).
+noinst_LTLIBRARIES += daemon/libviommud-config.la
+daemon_libviommud_config_la_SOURCES = \
 	daemon/config.h \
 	daemon/config.c \
 	daemon/config-diff.c \
 	daemon/json-strict.h \
 	daemon/json-strict.c
+daemon_libviommud_config_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+daemon_libviommud_config_la_LIBADD = lib/libviommu-internal.la $(JSONC_LIBS)
 
 # viommud: the D-Bus daemon. Everything but main() is a convenience library
 # that the daemon, the unit tests, the fuzzers and the benchmarks link.
@@ -57,11 +61,10 @@ daemon_libviommud_core_la_SOURCES = \
 	daemon/auth.h \
 	daemon/auth.c \
 	daemon/caller-unit.h \
-	daemon/caller-unit.c \
-	$(CONFIG_SOURCES)
+	daemon/caller-unit.c
 daemon_libviommud_core_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 daemon_libviommud_core_la_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(LIBUDEV_CFLAGS) $(JSONC_CFLAGS)
-daemon_libviommud_core_la_LIBADD = lib/libviommu.la lib/libviommu-internal.la \
+daemon_libviommud_core_la_LIBADD = daemon/libviommud-config.la lib/libviommu.la lib/libviommu-internal.la \
 	$(LIBSYSTEMD_LIBS) $(LIBUDEV_LIBS) $(JSONC_LIBS)
 # Mock devices and org.viommu1.Testing exist only in builds for the tests.
 if ENABLE_TEST_HOOKS

@@ -65,6 +65,7 @@ static int record_object_arg(Session *s, struct json_object *v, ObjectType a, Ob
 }
 
 static int read_device(Object *o, struct json_object *j) {
+        const DeviceOps *ops;
         const char *name;
         bool mock;
 
@@ -73,9 +74,10 @@ static int read_device(Object *o, struct json_object *j) {
             json_read_u32(j, "stdev-id", &o->device.stdev_id) < 0)
                 return -EBADMSG;
         /* A mock device needs a build with test hooks. */
-        o->device.ops = device_ops_for(mock);
-        if (!o->device.ops)
+        ops = device_ops_for(mock);
+        if (!ops)
                 return -EBADMSG;
+        o->device.ops = ops;
         o->device.name = strdup(name);
         return o->device.name ? 0 : -ENOMEM;
 }

@@ -160,8 +160,12 @@ int object_new(Session *s, ObjectType type, uint32_t id, Object **ret) {
         o->type = type;
         o->id = id;
         o->created = now_usec();
-        if (type == OBJECT_DEVICE)
+        /* A device is a VFIO device unless it is made otherwise; never
+         * without ops, not even in a record refused half way. */
+        if (type == OBJECT_DEVICE) {
+                o->device.ops = &vfio_device_ops;
                 o->device.fd = o->device.request_fd = -EBADF;
+        }
         if (type == OBJECT_IOAS) {
                 r = viommu_mapping_index_new(&o->ioas.mappings);
                 if (r < 0) {

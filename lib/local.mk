@@ -37,9 +37,13 @@ lib_mock_libviommu_mock_la_SOURCES = \
 	lib/mock/viommu-mock.h \
 	lib/mock/mock.c
 
+# Small helpers every part of the tree shares (lib/util.h), compiled once.
+noinst_LTLIBRARIES += lib/libviommu-util.la
+lib_libviommu_util_la_SOURCES = lib/util.h lib/util.c
+lib_libviommu_la_LIBADD += lib/libviommu-util.la
+
 # Topology: IOMMU units, groups and devices, through libudev.
 lib_libviommu_la_SOURCES += \
-	lib/util.c \
 	lib/viommu-topology.h \
 	lib/topology.c \
 	lib/topology-json.c
@@ -48,8 +52,8 @@ viommuinclude_HEADERS += lib/viommu-topology.h
 # Mapping index: the daemon's record of what each IOAS has mapped. Internal
 # to the project, so a convenience library rather than libviommu's ABI.
 noinst_LTLIBRARIES += lib/libviommu-internal.la
-# util.c is here too, for programs that do not link libviommu, which keeps it
-# private.
-lib_libviommu_internal_la_SOURCES = lib/mapping-index.h lib/mapping-index.c lib/util.c
+# The helpers come along, for programs that do not link libviommu, which
+# keeps them private.
+lib_libviommu_internal_la_SOURCES = lib/mapping-index.h lib/mapping-index.c
 lib_libviommu_internal_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
-lib_libviommu_internal_la_LIBADD = $(JSONC_LIBS)
+lib_libviommu_internal_la_LIBADD = lib/libviommu-util.la $(JSONC_LIBS)

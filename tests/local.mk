@@ -71,11 +71,11 @@ tests_bench_bench_mapping_index_LDADD = lib/libviommu-internal.la $(JSONC_LIBS)
 # reload diff (daemon/config*.c built into the test).
 check_PROGRAMS += tests/unit/test-config
 TESTS += tests/unit/test-config
-tests_unit_test_config_SOURCES = tests/unit/test-config.c $(CONFIG_SOURCES) $(TESTBED_SOURCES)
+tests_unit_test_config_SOURCES = tests/unit/test-config.c $(TESTBED_SOURCES)
 tests_unit_test_config_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(UMOCKDEV_CFLAGS)
 tests_unit_test_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -DTOP_SRCDIR=\"$(abs_top_srcdir)\"
 tests_unit_test_config_LDFLAGS = $(LDFLAGS_NO_INSTALL)
-tests_unit_test_config_LDADD = lib/libviommu.la lib/libviommu-internal.la $(CMOCKA_LIBS) $(JSONC_LIBS) \
+tests_unit_test_config_LDADD = daemon/libviommud-config.la lib/libviommu.la $(CMOCKA_LIBS) $(JSONC_LIBS) \
 	$(LIBSYSTEMD_LIBS) $(UMOCKDEV_LIBS)
 
 # Fake polkit: a stand-in org.freedesktop.PolicyKit1 for the integration tests
@@ -94,13 +94,12 @@ TESTS += tests/unit/test-viommuctl-output
 tests_unit_test_viommuctl_output_SOURCES = \
 	tests/unit/test-viommuctl-output.c \
 	cli/output.h cli/output.c \
-	cli/views.h cli/views.c \
-	lib/util.c
+	cli/views.h cli/views.c
 tests_unit_test_viommuctl_output_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli \
 	-DTOP_SRCDIR=\"$(abs_top_srcdir)\" -DTOP_BUILDDIR=\"$(abs_top_builddir)\"
 tests_unit_test_viommuctl_output_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS)
 tests_unit_test_viommuctl_output_LDFLAGS = $(LDFLAGS_NO_INSTALL)
-tests_unit_test_viommuctl_output_LDADD = $(CMOCKA_LIBS) $(JSONC_LIBS)
+tests_unit_test_viommuctl_output_LDADD = lib/libviommu-util.la $(CMOCKA_LIBS) $(JSONC_LIBS)
 EXTRA_DIST += tests/data/describe-sample.json
 
 # Integration: viommud on a private dbus-daemon inside the test VM, with the
@@ -212,10 +211,10 @@ tests_unit_test_model_LDADD = daemon/libviommud-core.la $(CMOCKA_LIBS) $(JSONC_L
 # How fast viommud.conf is read at 1 MiB of rules and with drop-ins; run by
 # hand (tests/bench/bench-config [-s MIB] [-r RUNS]).
 check_PROGRAMS += tests/bench/bench-config
-tests_bench_bench_config_SOURCES = tests/bench/bench-config.c $(CONFIG_SOURCES)
+tests_bench_bench_config_SOURCES = tests/bench/bench-config.c
 tests_bench_bench_config_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 tests_bench_bench_config_LDFLAGS = $(LDFLAGS_NO_INSTALL)
-tests_bench_bench_config_LDADD = lib/libviommu-internal.la $(JSONC_LIBS)
+tests_bench_bench_config_LDADD = daemon/libviommud-config.la $(JSONC_LIBS)
 
 # What a restart costs at a million mappings; run by hand
 # (tests/bench/bench-record [-n MAPPINGS] [-d DIR]).
@@ -249,11 +248,11 @@ FUZZ_LINK_FLAGS = $(LDFLAGS_NO_INSTALL)
 TESTS += $(FUZZ_TARGETS)
 endif
 FUZZ_CORPUS = $(abs_top_srcdir)/tests/fuzz/corpus
-tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz.h tests/fuzz/fuzz-config.c $(FUZZ_DRIVER) $(CONFIG_SOURCES)
+tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz.h tests/fuzz/fuzz-config.c $(FUZZ_DRIVER)
 tests_fuzz_fuzz_config_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS=\"$(FUZZ_CORPUS)/config\"
 tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 tests_fuzz_fuzz_config_LDFLAGS = $(FUZZ_LINK_FLAGS)
-tests_fuzz_fuzz_config_LDADD = lib/libviommu-internal.la $(JSONC_LIBS)
+tests_fuzz_fuzz_config_LDADD = daemon/libviommud-config.la $(JSONC_LIBS)
 tests_fuzz_fuzz_record_SOURCES = tests/fuzz/fuzz.h tests/fuzz/fuzz-record.c $(FUZZ_DRIVER)
 tests_fuzz_fuzz_record_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -DFUZZ_CORPUS=\"$(FUZZ_CORPUS)/record\"
 tests_fuzz_fuzz_record_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS)
