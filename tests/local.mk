@@ -108,7 +108,7 @@ EXTRA_DIST += tests/data/describe-sample.json
 # interface or topic, on a shared fixture and call helpers (itest.h).
 check_LTLIBRARIES = tests/integration/libitest.la
 ITEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(JSONC_CFLAGS)
-ITEST_LDADD = tests/integration/libitest.la lib/libviommu-internal.la $(CMOCKA_LIBS) $(LIBSYSTEMD_LIBS) $(JSONC_LIBS)
+ITEST_LDADD = tests/integration/libitest.la lib/libviommu-util.la $(CMOCKA_LIBS) $(LIBSYSTEMD_LIBS) $(JSONC_LIBS)
 tests_integration_libitest_la_SOURCES = tests/integration/itest.h tests/integration/itest.c \
 	tests/integration/itest-signals.c tests/integration/itest-refusals.c
 tests_integration_libitest_la_CFLAGS = $(ITEST_CFLAGS)
