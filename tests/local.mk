@@ -1,14 +1,20 @@
 comma := ,
 
+# The flags of every test program, benchmark and fuzz target, defined once.
+TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -I$(top_srcdir)/cli -I$(top_srcdir)/tests/unit \
+	-DTOP_SRCDIR=\"$(abs_top_srcdir)\" -DTOP_BUILDDIR=\"$(abs_top_builddir)\"
+TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(LIBUDEV_CFLAGS) \
+	$(UMOCKDEV_CFLAGS)
+
 # Real-kernel tests: built with the rest, run inside the test VM by
 # tests/kernel/run-in-guest.sh, never on the build host.
 check_PROGRAMS += tests/kernel/test-iommufd-mock tests/kernel/test-vfio-vtd
 tests_kernel_test_iommufd_mock_SOURCES = tests/kernel/kernel-test.h tests/kernel/test-iommufd-mock.c
-tests_kernel_test_iommufd_mock_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_kernel_test_iommufd_mock_CFLAGS = $(TEST_CFLAGS)
 tests_kernel_test_iommufd_mock_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_kernel_test_iommufd_mock_LDADD = lib/libviommu.la lib/mock/libviommu-mock.la $(CMOCKA_LIBS)
 tests_kernel_test_vfio_vtd_SOURCES = tests/kernel/kernel-test.h tests/kernel/test-vfio-vtd.c
-tests_kernel_test_vfio_vtd_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_kernel_test_vfio_vtd_CFLAGS = $(TEST_CFLAGS)
 tests_kernel_test_vfio_vtd_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_kernel_test_vfio_vtd_LDADD = lib/libviommu.la $(CMOCKA_LIBS)
 
@@ -18,7 +24,7 @@ tests_kernel_test_vfio_vtd_LDADD = lib/libviommu.la $(CMOCKA_LIBS)
 check_PROGRAMS += tests/unit/test-abi
 TESTS += tests/unit/test-abi
 tests_unit_test_abi_SOURCES = tests/unit/test-abi.c
-tests_unit_test_abi_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_abi_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_abi_LDADD = $(CMOCKA_LIBS)
 EXTRA_DIST += tests/abi/abi-layout.h tests/abi/abi-dump.c tests/abi/check-abi.sh
 
@@ -35,13 +41,13 @@ TESTBED_SOURCES = tests/unit/testbed.c tests/unit/testbed.h
 check_PROGRAMS += tests/unit/test-topology tests/bench/bench-topology
 TESTS += tests/unit/test-topology
 tests_unit_test_topology_SOURCES = tests/unit/test-topology.c $(TESTBED_SOURCES)
-tests_unit_test_topology_CPPFLAGS = $(AM_CPPFLAGS) -DTOP_SRCDIR=\"$(abs_top_srcdir)\"
-tests_unit_test_topology_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) $(LIBUDEV_CFLAGS) $(UMOCKDEV_CFLAGS)
+tests_unit_test_topology_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_topology_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_topology_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_unit_test_topology_LDADD = lib/libviommu.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBUDEV_LIBS) $(UMOCKDEV_LIBS)
 tests_bench_bench_topology_SOURCES = tests/bench/bench-topology.c $(TESTBED_SOURCES)
-tests_bench_bench_topology_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit
-tests_bench_bench_topology_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(UMOCKDEV_CFLAGS)
+tests_bench_bench_topology_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_bench_bench_topology_CFLAGS = $(TEST_CFLAGS)
 tests_bench_bench_topology_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_bench_bench_topology_LDADD = lib/libviommu.la $(JSONC_LIBS) $(UMOCKDEV_LIBS)
 EXTRA_DIST += \
@@ -59,11 +65,11 @@ CLEANFILES += vtd-host.actual.json smmuv3-host.actual.json mock-host.actual.json
 check_PROGRAMS += tests/unit/test-mapping-index tests/bench/bench-mapping-index
 TESTS += tests/unit/test-mapping-index
 tests_unit_test_mapping_index_SOURCES = tests/unit/test-mapping-index.c
-tests_unit_test_mapping_index_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS)
+tests_unit_test_mapping_index_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_mapping_index_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_unit_test_mapping_index_LDADD = lib/libviommu-internal.la $(CMOCKA_LIBS) $(JSONC_LIBS)
 tests_bench_bench_mapping_index_SOURCES = tests/bench/bench-mapping-index.c
-tests_bench_bench_mapping_index_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_bench_bench_mapping_index_CFLAGS = $(TEST_CFLAGS)
 tests_bench_bench_mapping_index_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_bench_bench_mapping_index_LDADD = lib/libviommu-internal.la $(JSONC_LIBS)
 
@@ -72,8 +78,8 @@ tests_bench_bench_mapping_index_LDADD = lib/libviommu-internal.la $(JSONC_LIBS)
 check_PROGRAMS += tests/unit/test-config
 TESTS += tests/unit/test-config
 tests_unit_test_config_SOURCES = tests/unit/test-config.c $(TESTBED_SOURCES)
-tests_unit_test_config_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(UMOCKDEV_CFLAGS)
-tests_unit_test_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -DTOP_SRCDIR=\"$(abs_top_srcdir)\"
+tests_unit_test_config_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_config_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_config_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_unit_test_config_LDADD = daemon/libviommud-config.la lib/libviommu.la $(CMOCKA_LIBS) $(JSONC_LIBS) \
 	$(LIBSYSTEMD_LIBS) $(UMOCKDEV_LIBS)
@@ -82,7 +88,7 @@ tests_unit_test_config_LDADD = daemon/libviommud-config.la lib/libviommu.la $(CM
 # on a private bus (tests/integration/fake-polkit --help).
 check_PROGRAMS += tests/integration/fake-polkit
 tests_integration_fake_polkit_SOURCES = tests/integration/fake-polkit.c
-tests_integration_fake_polkit_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS)
+tests_integration_fake_polkit_CFLAGS = $(TEST_CFLAGS)
 tests_integration_fake_polkit_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_fake_polkit_LDADD = $(LIBSYSTEMD_LIBS)
 
@@ -95,9 +101,8 @@ tests_unit_test_viommuctl_output_SOURCES = \
 	tests/unit/test-viommuctl-output.c \
 	cli/output.h cli/output.c \
 	cli/views.h cli/views.c
-tests_unit_test_viommuctl_output_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli \
-	-DTOP_SRCDIR=\"$(abs_top_srcdir)\" -DTOP_BUILDDIR=\"$(abs_top_builddir)\"
-tests_unit_test_viommuctl_output_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS)
+tests_unit_test_viommuctl_output_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_viommuctl_output_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_viommuctl_output_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_unit_test_viommuctl_output_LDADD = lib/libviommu-util.la $(CMOCKA_LIBS) $(JSONC_LIBS)
 EXTRA_DIST += tests/data/describe-sample.json
@@ -107,11 +112,10 @@ EXTRA_DIST += tests/data/describe-sample.json
 # per VM boot, from tests/kernel/run-in-guest.sh. One client program per
 # interface or topic, on a shared fixture and call helpers (itest.h).
 check_LTLIBRARIES = tests/integration/libitest.la
-ITEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(JSONC_CFLAGS)
 ITEST_LDADD = tests/integration/libitest.la lib/libviommu-util.la $(CMOCKA_LIBS) $(LIBSYSTEMD_LIBS) $(JSONC_LIBS)
 tests_integration_libitest_la_SOURCES = tests/integration/itest.h tests/integration/itest.c \
 	tests/integration/itest-signals.c tests/integration/itest-refusals.c
-tests_integration_libitest_la_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_libitest_la_CFLAGS = $(TEST_CFLAGS)
 INTEGRATION_TESTS = \
 	tests/integration/test-session \
 	tests/integration/test-ioas \
@@ -126,47 +130,47 @@ INTEGRATION_TESTS = \
 	tests/integration/test-restart
 check_PROGRAMS += $(INTEGRATION_TESTS)
 tests_integration_test_session_SOURCES = tests/integration/test-session.c
-tests_integration_test_session_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_test_session_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_session_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_test_session_LDADD = $(ITEST_LDADD)
 tests_integration_test_ioas_SOURCES = tests/integration/test-ioas.c
-tests_integration_test_ioas_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_test_ioas_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_ioas_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_test_ioas_LDADD = $(ITEST_LDADD)
 tests_integration_test_hwpt_SOURCES = tests/integration/test-hwpt.c
-tests_integration_test_hwpt_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_test_hwpt_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_hwpt_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_test_hwpt_LDADD = $(ITEST_LDADD)
 tests_integration_test_viommu_SOURCES = tests/integration/test-viommu.c
-tests_integration_test_viommu_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_test_viommu_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_viommu_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_test_viommu_LDADD = $(ITEST_LDADD)
 tests_integration_test_channel_SOURCES = tests/integration/test-channel.c
-tests_integration_test_channel_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_test_channel_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_channel_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_test_channel_LDADD = $(ITEST_LDADD)
 tests_integration_test_limits_SOURCES = tests/integration/test-limits.c
-tests_integration_test_limits_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_test_limits_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_limits_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_test_limits_LDADD = $(ITEST_LDADD)
 tests_integration_test_owner_SOURCES = tests/integration/test-owner.c
-tests_integration_test_owner_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_test_owner_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_owner_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_test_owner_LDADD = $(ITEST_LDADD)
 tests_integration_test_delegated_SOURCES = tests/integration/test-delegated.c
-tests_integration_test_delegated_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_test_delegated_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_delegated_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_test_delegated_LDADD = $(ITEST_LDADD)
 tests_integration_test_claim_SOURCES = tests/integration/test-claim.c
-tests_integration_test_claim_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_test_claim_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_claim_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_test_claim_LDADD = $(ITEST_LDADD)
 tests_integration_test_vtd_SOURCES = tests/integration/test-vtd.c
-tests_integration_test_vtd_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_test_vtd_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_vtd_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_test_vtd_LDADD = $(ITEST_LDADD)
 tests_integration_test_restart_SOURCES = tests/integration/test-restart.c
-tests_integration_test_restart_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_test_restart_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_restart_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_test_restart_LDADD = $(ITEST_LDADD)
 EXTRA_DIST += \
@@ -181,7 +185,7 @@ EXTRA_DIST += \
 # tests/integration/qemu-delegation.sh runs it, qemu-launcher is its client.
 check_PROGRAMS += tests/integration/qemu-launcher
 tests_integration_qemu_launcher_SOURCES = tests/integration/qemu-launcher.c
-tests_integration_qemu_launcher_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS)
+tests_integration_qemu_launcher_CFLAGS = $(TEST_CFLAGS)
 tests_integration_qemu_launcher_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_qemu_launcher_LDADD = $(LIBSYSTEMD_LIBS)
 EXTRA_DIST += tests/integration/qemu-delegation.sh tests/vm/trixie-root.sh
@@ -190,8 +194,8 @@ EXTRA_DIST += tests/integration/qemu-delegation.sh tests/vm/trixie-root.sh
 check_PROGRAMS += tests/unit/test-record
 TESTS += tests/unit/test-record
 tests_unit_test_record_SOURCES = tests/unit/test-record.c
-tests_unit_test_record_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS)
-tests_unit_test_record_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -DTOP_SRCDIR=\"$(abs_top_srcdir)\"
+tests_unit_test_record_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_record_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_record_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_unit_test_record_LDADD = daemon/libviommud-core.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
 EXTRA_DIST += tests/data/record-sample.json
@@ -201,8 +205,8 @@ EXTRA_DIST += tests/data/record-sample.json
 check_PROGRAMS += tests/unit/test-model
 TESTS += tests/unit/test-model
 tests_unit_test_model_SOURCES = tests/unit/test-model.c
-tests_unit_test_model_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS)
-tests_unit_test_model_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_test_model_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_model_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_model_LDFLAGS = $(LDFLAGS_NO_INSTALL) \
 	$(patsubst %,-Wl$(comma)--wrap=%,viommu_ioas_alloc viommu_hwpt_alloc viommu_destroy \
 		viommu_ioas_map_file viommu_ioas_copy viommu_ioas_unmap)
@@ -212,7 +216,7 @@ tests_unit_test_model_LDADD = daemon/libviommud-core.la $(CMOCKA_LIBS) $(JSONC_L
 # hand (tests/bench/bench-config [-s MIB] [-r RUNS]).
 check_PROGRAMS += tests/bench/bench-config
 tests_bench_bench_config_SOURCES = tests/bench/bench-config.c
-tests_bench_bench_config_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_bench_bench_config_CFLAGS = $(TEST_CFLAGS)
 tests_bench_bench_config_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_bench_bench_config_LDADD = daemon/libviommud-config.la $(JSONC_LIBS)
 
@@ -220,8 +224,8 @@ tests_bench_bench_config_LDADD = daemon/libviommud-config.la $(JSONC_LIBS)
 # (tests/bench/bench-record [-n MAPPINGS] [-d DIR]).
 check_PROGRAMS += tests/bench/bench-record
 tests_bench_bench_record_SOURCES = tests/bench/bench-record.c
-tests_bench_bench_record_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
-tests_bench_bench_record_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS)
+tests_bench_bench_record_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_bench_bench_record_CFLAGS = $(TEST_CFLAGS)
 tests_bench_bench_record_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_bench_bench_record_LDADD = daemon/libviommud-core.la $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
 
@@ -249,18 +253,18 @@ TESTS += $(FUZZ_TARGETS)
 endif
 FUZZ_CORPUS = $(abs_top_srcdir)/tests/fuzz/corpus
 tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz.h tests/fuzz/fuzz-config.c $(FUZZ_DRIVER)
-tests_fuzz_fuzz_config_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS=\"$(FUZZ_CORPUS)/config\"
-tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_fuzz_fuzz_config_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_CORPUS=\"$(FUZZ_CORPUS)/config\"
+tests_fuzz_fuzz_config_CFLAGS = $(TEST_CFLAGS)
 tests_fuzz_fuzz_config_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_config_LDADD = daemon/libviommud-config.la $(JSONC_LIBS)
 tests_fuzz_fuzz_record_SOURCES = tests/fuzz/fuzz.h tests/fuzz/fuzz-record.c $(FUZZ_DRIVER)
-tests_fuzz_fuzz_record_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -DFUZZ_CORPUS=\"$(FUZZ_CORPUS)/record\"
-tests_fuzz_fuzz_record_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS)
+tests_fuzz_fuzz_record_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_CORPUS=\"$(FUZZ_CORPUS)/record\"
+tests_fuzz_fuzz_record_CFLAGS = $(TEST_CFLAGS)
 tests_fuzz_fuzz_record_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_record_LDADD = daemon/libviommud-core.la $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
 tests_fuzz_fuzz_mapping_index_SOURCES = tests/fuzz/fuzz.h tests/fuzz/fuzz-mapping-index.c $(FUZZ_DRIVER)
-tests_fuzz_fuzz_mapping_index_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS=\"$(FUZZ_CORPUS)/mapping-index\"
-tests_fuzz_fuzz_mapping_index_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_fuzz_fuzz_mapping_index_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_CORPUS=\"$(FUZZ_CORPUS)/mapping-index\"
+tests_fuzz_fuzz_mapping_index_CFLAGS = $(TEST_CFLAGS)
 tests_fuzz_fuzz_mapping_index_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_mapping_index_LDADD = lib/libviommu-internal.la $(JSONC_LIBS)
 EXTRA_DIST += tests/fuzz/run-fuzzers tests/fuzz/corpus
@@ -269,6 +273,6 @@ EXTRA_DIST += tests/fuzz/run-fuzzers tests/fuzz/corpus
 # restart), under which the test VM, not booted by systemd, restarts viommud.
 check_PROGRAMS += tests/integration/fdstore-harness
 tests_integration_fdstore_harness_SOURCES = tests/integration/fdstore-harness.c
-tests_integration_fdstore_harness_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS)
+tests_integration_fdstore_harness_CFLAGS = $(TEST_CFLAGS)
 tests_integration_fdstore_harness_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_fdstore_harness_LDADD = $(LIBSYSTEMD_LIBS)
