@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <errno.h>
-#include <unistd.h>
 
 #include "hwpt.h"
 #include "util.h"
