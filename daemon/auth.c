@@ -224,7 +224,6 @@ static int on_answer_uncollected(sd_event_source *s, void *userdata) {
 
 static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         AuthQuery *q = userdata;
-        sd_bus *bus = sd_bus_message_get_bus(q->request);
         int r;
 
         q->slot = sd_bus_slot_unref(q->slot);
@@ -241,16 +240,14 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         r = sd_event_add_defer(q->daemon->event, &q->defer, on_answer_uncollected, q);
         if (r >= 0)
                 r = sd_event_source_set_priority(q->defer, SD_EVENT_PRIORITY_IDLE);
-        if (r >= 0)
-                r = sd_bus_message_rewind(q->request, true);
-        if (r >= 0)
-                r = sd_bus_enqueue_for_read(bus, q->request);
         if (r < 0) {
                 log_error_errno(r, "Cannot resume %s's call after polkit answered: %m", q->sender);
                 (void) sd_bus_reply_method_errorf(q->request, VIOMMU_ERROR_FAILED,
                                                   "Cannot resume the call after polkit answered: %s", strerror(-r));
                 auth_query_free(q);
+                return 0;
         }
+        bus_call_resume(q->request);
         return 0;
 }
 

@@ -58,6 +58,8 @@ daemon_libviommud_core_la_SOURCES = \
 	daemon/auth.c \
 	daemon/caller-unit.h \
 	daemon/caller-unit.c \
+	daemon/caller-uid.h \
+	daemon/caller-uid.c \
 	$(CONFIG_SOURCES)
 daemon_libviommud_core_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 daemon_libviommud_core_la_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(LIBUDEV_CFLAGS) $(JSONC_CFLAGS)
