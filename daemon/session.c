@@ -190,6 +190,10 @@ static void object_free(Object *o) {
 }
 
 int object_new(Session *s, ObjectType type, uint32_t id, Object **ret) {
+        return object_new_at(s, type, id, NULL, ret);
+}
+
+int object_new_at(Session *s, ObjectType type, uint32_t id, const char *path, Object **ret) {
         Object *o;
         char ids[32];
         int r;
@@ -220,7 +224,14 @@ int object_new(Session *s, ObjectType type, uint32_t id, Object **ret) {
                 snprintf(ids, sizeof(ids), "unbound%u", s->next_unbound++);
         else
                 snprintf(ids, sizeof(ids), "%u", id);
-        r = sd_bus_path_encode_many(&o->path, VIOMMU_SESSION_PREFIX "/%/%/%", sid, object_type_to_string(type), ids);
+        if (path)
+                r = (o->path = strdup(path)) ? 0 : -ENOMEM;
+        else
+                r = sd_bus_path_encode_many(&o->path, VIOMMU_SESSION_PREFIX "/%/%/%", sid,
+                                            object_type_to_string(type), ids);
+        /* One object a path: the table's keys are unique. */
+        if (r >= 0 && object_find_any(s->daemon, o->path))
+                r = -EEXIST;
         if (r >= 0 && lh_table_insert(s->daemon->object_paths, o->path, o) < 0)
                 r = -ENOMEM;
         if (r < 0) {
@@ -250,18 +261,6 @@ int object_adopt(Session *s, ObjectType type, uint32_t id, int *fd, Object **ret
                 (void) viommu_destroy(s->iommufd, id);
         }
         return r;
-}
-
-int object_set_path(Object *o, const char *path) {
-        struct lh_table *t = o->session->daemon->object_paths;
-        char *p = strdup(path);
-
-        if (!p)
-                return -ENOMEM;
-        (void) lh_table_delete(t, o->path);
-        free(o->path);
-        o->path = p;
-        return lh_table_insert(t, o->path, o) < 0 ? -ENOMEM : 0;
 }
 
 void object_use(Object *o, Object *dependency) {

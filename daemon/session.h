@@ -144,13 +144,14 @@ Session *session_abandon(Session *s);
 Session *session_find(Daemon *d, const char *path);
 
 int object_new(Session *s, ObjectType type, uint32_t id, Object **ret);
+/* The same at a given path (a record read back names objects as they were);
+ * -EEXIST if another object has it. */
+int object_new_at(Session *s, ObjectType type, uint32_t id, const char *path, Object **ret);
 /* Records an object the kernel has just allocated with id. If the record
  * cannot take it, the kernel object is destroyed (after closing *fd, the
  * object's fd if it has one), so that nothing is left in the kernel that
  * the record does not know. Every allocation goes through here. */
 int object_adopt(Session *s, ObjectType type, uint32_t id, int *fd, Object **ret);
-/* Gives o another path (a record read back names it as it was). */
-int object_set_path(Object *o, const char *path);
 /* Records that o keeps dependency alive. */
 void object_use(Object *o, Object *dependency);
 
