@@ -122,8 +122,9 @@ BUS_METHOD(method_claim_device) {
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "Device %s has no VFIO cdev: bind it to vfio-pci first (driver: %s)",
                                          dev->name, dev->driver ?: "none");
+        /* Which session has it is for those who may see that session. */
         claimed = find_claimed(d, dev->name);
-        if (claimed && claimed->session->uid == s->uid)
+        if (claimed && session_visible_to(claimed->session, m))
                 return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY, "Device %s is claimed by session %u",
                                          dev->name, claimed->session->id);
         if (claimed)

@@ -171,6 +171,10 @@ tests_bench_bench_record_LDADD = daemon/libviommud-core.la $(JSONC_LIBS) $(LIBSY
 TESTS += tests/unit/test-check-config.sh
 EXTRA_DIST += tests/unit/test-check-config.sh
 
+# tests/summarize, which counts run-all's results, on logs of broken runs.
+TESTS += tests/unit/test-summarize.sh
+EXTRA_DIST += tests/unit/test-summarize.sh tests/summarize tests/vm/markers.sh
+
 # Fuzz targets for what the daemon reads from files (tests/fuzz/fuzz.h).
 # make check runs each over its corpus, tests/fuzz/corpus/NAME/; configured
 # with --enable-libfuzzer they link libFuzzer instead, for

@@ -11,7 +11,8 @@
 # system's own (daemon, bin, sys, games, nobody). Fails if any test fails, if viommud
 # dies, logs a sanitizer report or a disagreement between its record and the
 # kernel, keeps a session or a pinned page after the tests, or does not exit
-# cleanly on SIGTERM. cmocka's summaries go to stdout.
+# cleanly on SIGTERM. cmocka's summaries go to stdout, each run of the client
+# between the markers of tests/vm/markers.sh.
 set -uo pipefail
 
 profile=${1:?usage: run-in-guest.sh mock|vtd BUILDDIR}
@@ -100,6 +101,8 @@ allowed_bdf='' second_bdf=''
 
 # shellcheck source-path=SCRIPTDIR source=private-bus.sh
 . "$src/tests/integration/private-bus.sh"
+# shellcheck source-path=SCRIPTDIR source=../vm/markers.sh
+. "$src/tests/vm/markers.sh"
 trap private_bus_stop EXIT
 
 private_bus_start "$work" || { echo "run-in-guest: the bus did not start" >&2; exit 1; }
@@ -147,6 +150,7 @@ stop_viommud() {
 }
 
 # as USER COMMAND...: runs COMMAND with that user's uid and gid only.
+# shellcheck disable=SC2317 # called through unit
 as() {
 	local user=$1
 	shift
@@ -157,12 +161,16 @@ as() {
 	fi
 }
 
-# client USER GROUP...: one run of the C client.
+# client USER GROUP...: one run of the C client, a unit of its own whose
+# failures its cmocka output counts.
 client() {
 	local user=$1
 	shift
 	echo "== test-daemon $* as $user"
-	as "$user" "$client" "$@" || fail "test-daemon $* as $user"
+	if ! unit "test-daemon $* as $user" as "$user" "$client" "$@"; then
+		failures+=("test-daemon $* as $user")
+		status=1
+	fi
 }
 
 # busctl and gdbus: clients written by nobody here.

@@ -4,9 +4,12 @@
 #   tests/kernel/run-in-guest.sh mock|vtd BUILDDIR
 #
 # Then viommud's integration tests (tests/integration/run-in-guest.sh). Each
-# test program's cmocka output goes to stdout; the exit status is non-zero if
-# any of them failed.
+# test program's cmocka output goes to stdout, between the markers of
+# tests/vm/markers.sh; the exit status is non-zero if any of them failed.
 set -uo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=../vm/markers.sh
+. "$(dirname "$0")/../vm/markers.sh"
 
 profile=${1:?usage: run-in-guest.sh mock|vtd BUILDDIR}
 build=${2:?usage: run-in-guest.sh mock|vtd BUILDDIR}
@@ -29,22 +32,19 @@ esac
 status=0
 for t in "${tests[@]}"; do
 	echo "== $t on Linux $(uname -r), profile $profile"
-	"$build/tests/kernel/$t" || status=1
+	unit "$t" "$build/tests/kernel/$t" || status=1
 done
 
 # viommud on a private bus, in the same boot.
-"$(dirname "$0")/../integration/run-in-guest.sh" "$profile" "$build" || status=1
+unit integration "$(dirname "$0")/../integration/run-in-guest.sh" "$profile" "$build" || status=1
 
 # A real VMM (QEMU 10) on the fds of a delegated session.
 if [ "$profile" = vtd ]; then
 	echo "== QEMU on a delegated session's fds"
 	rc=0
-	"$(dirname "$0")/../integration/qemu-delegation.sh" "$build" || rc=$?
-	case $rc in
-	0 | 77) ;;
-	*) echo "qemu-delegation: FAIL: exit status $rc"; status=1 ;;
-	esac
+	unit qemu-delegation "$(dirname "$0")/../integration/qemu-delegation.sh" "$build" || rc=$?
+	[ "$rc" -eq 0 ] || [ "$rc" -eq 77 ] || status=1
 	# Last: it unplugs a device, which a rescan brings back without vfio-pci.
-	"$(dirname "$0")/../integration/unplug.sh" "$build" || status=1
+	unit unplug "$(dirname "$0")/../integration/unplug.sh" "$build" || status=1
 fi
 exit $status

@@ -590,8 +590,10 @@ static void test_viommu_invalidate(void **state) {
         struct fixture *f = *state;
         uint32_t parent, viommu, n = 0;
 
-        if (!kernel_at_least(6, 13))
+        if (!kernel_at_least(6, 13)) {
+                print_message("vIOMMU objects need Linux 6.13\n");
                 skip();
+        }
         assert_ok(viommu_hwpt_alloc(f->fd, IOMMU_HWPT_ALLOC_NEST_PARENT, f->dev.idev_id, f->ioas, 0,
                                     IOMMU_HWPT_DATA_NONE, NULL, 0, &parent));
         assert_ok(viommu_viommu_alloc(f->fd, IOMMU_VIOMMU_TYPE_SELFTEST, f->dev.idev_id, parent, NULL, 0, &viommu));

@@ -168,6 +168,10 @@ static void break_uses_itself(struct json_object *r) {
         json_object_array_put_idx(json_object_object_get(object_at(r, 3), "uses"), 0,
                                   json_object_new_string(S "hwpt/_36"));
 }
+static void break_uses_one_too_many(struct json_object *r) {
+        /* The nested HWPT uses three objects, as many as an object may. */
+        json_object_array_add(json_object_object_get(object_at(r, 6), "uses"), json_object_new_string(S "ioas/_35"));
+}
 static void break_attached_to_queue(struct json_object *r) {
         set(object_at(r, 0), "attached", json_object_new_string(S "fault_2dqueue/_38"));
 }
@@ -186,6 +190,11 @@ static void break_mapping_free_backing(struct json_object *r) {
 }
 static void break_mapping_no_such_backing(struct json_object *r) {
         set(mapping_at(r, 1, 1), "backing", json_object_new_int(9));
+}
+static void break_mapping_backing_past_end(struct json_object *r) {
+        /* Three backings, so 3 is one past the last; the first stays held by
+         * another mapping, so only the bound can refuse this. */
+        set(mapping_at(r, 2, 0), "backing", json_object_new_int(3));
 }
 static void break_backing_unheld(struct json_object *r) {
         /* The third backing's only mapping, now from a file. */
@@ -213,11 +222,13 @@ static void test_malformed(void **state) {
                 { "uses an unknown object",             break_uses_unknown },
                 { "uses a younger object",              break_uses_younger },
                 { "uses itself",                        break_uses_itself },
+                { "uses one object too many",           break_uses_one_too_many },
                 { "device attached to a fault queue",   break_attached_to_queue },
                 { "PASID on an IOAS",                   break_pasid_on_ioas },
                 { "PASID recorded twice",               break_pasid_twice },
                 { "mapping on a free backing",          break_mapping_free_backing },
                 { "mapping on a backing out of range",  break_mapping_no_such_backing },
+                { "mapping on the backing past the last", break_mapping_backing_past_end },
                 { "backing no mapping holds",           break_backing_unheld },
                 { "mappings overlap",                   break_mappings_overlap },
                 { "HWPT flags out of range",            break_hwpt_flags },

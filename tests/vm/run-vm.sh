@@ -8,6 +8,7 @@
 # root in the current directory. Exit status: COMMAND's; 124 if the guest did
 # not finish within the timeout ($VIOMMU_VM_TIMEOUT, default 600 s); 125 if the
 # guest stopped without reporting a status; 2 for usage or missing packages.
+# $VIOMMU_VM_APPEND is appended to the kernel command line.
 # shellcheck disable=SC2054 # QEMU options have commas
 set -euo pipefail
 
@@ -85,7 +86,7 @@ mkdir "$tmp/job"
 
 cmdline="console=ttyS0 quiet panic=-1 root=/dev/root rootfstype=9p ro
 rootflags=trans=virtio,version=9p2000.L,msize=262144
-init=$here/guest-init.sh $profile_args"
+init=$here/guest-init.sh $profile_args ${VIOMMU_VM_APPEND:-}"
 
 # QEMU option values escape a comma by doubling it.
 qemu=(qemu-system-x86_64 -accel tcg -m 1G -nodefaults -display none -no-reboot
