@@ -36,8 +36,9 @@ int bus_error_caller(sd_bus_error *error, int r) {
         return r;
 }
 
-/* The session's owner: its own connection, whose uid is the session's (the
- * name is never another's while the bus lives), or any of the same uid. */
+/* Is m from the connection that opened s? Then its uid is the session's
+ * without asking: the name is no other connection's while the bus lives
+ * (a session adopted from an earlier run may have known another bus). */
 static bool session_owner_name(Session *s, sd_bus_message *m) {
         return s->owner_here && streq_ptr(sd_bus_message_get_sender(m), s->owner);
 }
