@@ -22,6 +22,7 @@
 #include "auth.h"
 #include "bus-errors.h"
 #include "bus-util.h"
+#include "caller-uid.h"
 #include "caller-unit.h"
 #include "channel.h"
 #include "config.h"
@@ -224,7 +225,6 @@ static int on_answer_uncollected(sd_event_source *s, void *userdata) {
 
 static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         AuthQuery *q = userdata;
-        sd_bus *bus = sd_bus_message_get_bus(q->request);
         int r;
 
         q->slot = sd_bus_slot_unref(q->slot);
@@ -241,16 +241,14 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         r = sd_event_add_defer(q->daemon->event, &q->defer, on_answer_uncollected, q);
         if (r >= 0)
                 r = sd_event_source_set_priority(q->defer, SD_EVENT_PRIORITY_IDLE);
-        if (r >= 0)
-                r = sd_bus_message_rewind(q->request, true);
-        if (r >= 0)
-                r = sd_bus_enqueue_for_read(bus, q->request);
         if (r < 0) {
                 log_error_errno(r, "Cannot resume %s's call after polkit answered: %m", q->sender);
                 (void) sd_bus_reply_method_errorf(q->request, VIOMMU_ERROR_FAILED,
                                                   "Cannot resume the call after polkit answered: %s", strerror(-r));
                 auth_query_free(q);
+                return 0;
         }
+        bus_call_resume(q->request);
         return 0;
 }
 
@@ -352,23 +350,20 @@ int auth_claim_device(Daemon *d, sd_bus_message *m, Session *s, const struct vio
                 auth_query_free(q);
         }
 
-        /* Only what the bus itself vouches for: augmented fields were read
-         * from /proc and may belong to another process by now. */
-        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID | SD_BUS_CREDS_SUPPLEMENTARY_GIDS,
-                                      &creds);
+        r = caller_uid(d, m, &uid, error);
         if (r < 0)
-                return bus_error_caller(error, r);
-        augmented = sd_bus_creds_get_augmented_mask(creds);
-        if (augmented & SD_BUS_CREDS_EUID)
-                return sd_bus_error_setf(error, VIOMMU_ERROR_PERMISSION_DENIED,
-                                         "The bus does not vouch for the caller's user");
-        r = sd_bus_creds_get_euid(creds, &uid);
-        if (r < 0)
-                return bus_error_caller(error, r);
+                return r;
         if (uid == 0)
                 return 1;
 
         if (d->config && d->config->n_allow > 0) {
+                /* Only what the bus itself vouches for: augmented fields
+                 * were read from /proc and may belong to another process by
+                 * now. Asked only when a rule could use the groups. */
+                r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EGID | SD_BUS_CREDS_SUPPLEMENTARY_GIDS, &creds);
+                if (r < 0)
+                        return bus_error_caller(error, r);
+                augmented = sd_bus_creds_get_augmented_mask(creds);
                 if (!(augmented & SD_BUS_CREDS_EGID) && sd_bus_creds_get_egid(creds, &gid) >= 0) {
                         r = add_gids(&gids, &n_gids, &gid, 1);
                         if (r < 0)

@@ -21,7 +21,9 @@ struct viommu_topology_device;
 /*
  * May the caller of m claim dev into s? 1: yes. 0: polkit was asked; the
  * method call is dispatched again when the answer is in, and this returns
- * the answer then. Negative: no, with error set (PermissionDenied).
+ * the answer then. Negative: no, with error set (PermissionDenied); or the
+ * caller's uid is being asked of the bus (bus_put_aside in bus-util.h),
+ * which BUS_METHOD turns into "reply to come".
  *
  * On 0 the method handler returns 1 (handled, reply to come): a handler
  * that returns 0 tells sd-bus it did not handle the call, and sd-bus

@@ -59,6 +59,10 @@ int bus_error_not_supported(sd_bus_error *error, enum viommu_feature f) {
 }
 
 int bus_error_named(sd_bus_error *error, int r) {
+        if (r < 0 && sd_bus_error_has_name(error, VIOMMU_ERROR_PUT_ASIDE)) {
+                sd_bus_error_free(error);
+                return 1;
+        }
         if (r >= 0 || sd_bus_error_is_set(error))
                 return r;
         /* What the handler had no words for (out of memory, a message it

@@ -25,6 +25,10 @@
  * the call's. */
 #define VIOMMU_ERROR_FAILED             "org.viommu1.Error.Failed"
 
+/* Never sent: a handler that set it has put the call aside until an answer
+ * is in (bus_put_aside() in bus-util.h); the call is dispatched again then. */
+#define VIOMMU_ERROR_PUT_ASIDE          "org.viommu1.Private.PutAside"
+
 /* Lets sd-bus turn these names back into errnos for clients of our own. */
 extern const sd_bus_error_map viommu_bus_errors[];
 
@@ -37,7 +41,8 @@ int bus_error_kernel(sd_bus_error *error, int r, const char *operation);
 int bus_error_not_supported(sd_bus_error *error, enum viommu_feature f);
 
 /* What a method handler's result becomes: a bare errno, which sd-bus would
- * send as a System.Error, becomes Failed. */
+ * send as a System.Error, becomes Failed; a call put aside, 1 (handled, the
+ * reply to come). */
 int bus_error_named(sd_bus_error *error, int r);
 
 /*

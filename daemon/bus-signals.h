@@ -4,11 +4,22 @@
 /*
  * Every signal the daemon sends, from here alone, and always on the system
  * bus: what a VMM does over its direct channel, a watcher on the bus sees.
+ * Property changes go out together, a few milliseconds late (bus-signals.c).
  */
 
 #include <stdint.h>
 
 #include "session.h"
+
+/* Announces the changes of properties not announced yet. */
+void signals_flush(Daemon *d);
+/* Watches d->bus's calls, each of which that reads state flushes first. */
+int signals_start(Daemon *d);
+/* Stops the timer and the watch; after the sessions went. */
+void signals_stop(Daemon *d);
+/* Drops what was marked for a session or object that goes away. */
+void signals_forget_session(Session *s);
+void signals_forget_object(Object *o);
 
 /* InterfacesAdded for o, and its session's NObjects. */
 void emit_object_added(Object *o);

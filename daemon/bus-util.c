@@ -6,51 +6,41 @@
 
 #include "bus-errors.h"
 #include "bus-util.h"
+#include "caller-uid.h"
 #include "channel.h"
 #include "device.h"
+#include "log.h"
 #include "util.h"
 
-int bus_sender_uid(sd_bus_message *m, uid_t *ret) {
-        /* One call may ask many times (a GetManagedObjects visits every
-         * object): the bus is asked once per message, known by its sender
-         * (a unique name, never reused while the bus lives) and cookie. */
-        static char cached_sender[256];
-        static uint64_t cached_cookie;
-        static uid_t cached_uid;
-        const char *sender = sd_bus_message_get_sender(m);
-        sd_bus_creds *creds = NULL;
-        uint64_t cookie = 0;
+int bus_put_aside(sd_bus_error *error) {
+        sd_bus_error_set_const(error, VIOMMU_ERROR_PUT_ASIDE, NULL);
+        return -EINPROGRESS;
+}
+
+void bus_call_resume(sd_bus_message *m) {
         int r;
 
-        (void) sd_bus_message_get_cookie(m, &cookie);
-        if (sender && cookie == cached_cookie && streq(sender, cached_sender)) {
-                *ret = cached_uid;
-                return 0;
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_enqueue_for_read(sd_bus_message_get_bus(m), m);
+        if (r < 0) {
+                log_error_errno(r, "Cannot resume %s's call: %m", sd_bus_message_get_sender(m) ?: "a caller");
+                (void) sd_bus_reply_method_errorf(m, VIOMMU_ERROR_FAILED, "Cannot resume the call: %s",
+                                                  strerror(-r));
         }
-
-        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
-        if (r < 0)
-                return r;
-        /* Refuse what sd-bus could only read from /proc. */
-        if (sd_bus_creds_get_augmented_mask(creds) & SD_BUS_CREDS_EUID)
-                r = -EPERM;
-        else
-                r = sd_bus_creds_get_euid(creds, ret);
-        sd_bus_creds_unref(creds);
-        if (r < 0)
-                return r;
-        if (sender && strlen(sender) < sizeof(cached_sender)) {
-                strcpy(cached_sender, sender);
-                cached_cookie = cookie;
-                cached_uid = *ret;
-        }
-        return 0;
 }
 
 int bus_error_caller(sd_bus_error *error, int r) {
         sd_bus_error_setf(error, r == -ENOMEM ? VIOMMU_ERROR_FAILED : VIOMMU_ERROR_PERMISSION_DENIED,
                           "Cannot determine who the caller is: %s", strerror(-r));
         return r;
+}
+
+/* Is m from the connection that opened s? Then its uid is the session's
+ * without asking: the name is no other connection's while the bus lives
+ * (a session adopted from an earlier run may have known another bus). */
+static bool session_owner_name(Session *s, sd_bus_message *m) {
+        return s->owner_here && streq_ptr(sd_bus_message_get_sender(m), s->owner);
 }
 
 bool session_visible_to(Session *s, sd_bus_message *m) {
@@ -62,14 +52,30 @@ bool session_visible_to(Session *s, sd_bus_message *m) {
         only = channel_session(s->daemon, sd_bus_message_get_bus(m));
         if (only)
                 return only == s;
-        return bus_sender_uid(m, &uid) >= 0 && (uid == 0 || uid == s->uid);
+        if (session_owner_name(s, m))
+                return true;
+        /* A read cannot be put aside: a sender not known yet costs one
+         * synchronous question to the bus, its first read only. Treating
+         * it as a stranger until known would hide a session from its owner
+         * in the answer that mattered. */
+        return caller_uid_now(s->daemon, m, &uid) >= 0 && (uid == 0 || uid == s->uid);
 }
 
 int session_check_owner(Session *s, sd_bus_message *m, sd_bus_error *error) {
-        if (!session_visible_to(s, m))
-                return sd_bus_error_setf(error, VIOMMU_ERROR_NOT_OWNER,
-                                         "Only the owner of a session and root may use it");
-        return 0;
+        Session *only = channel_session(s->daemon, sd_bus_message_get_bus(m));
+        uid_t uid;
+        int r;
+
+        if (only == s || (!only && session_owner_name(s, m)))
+                return 0;
+        if (!only) {
+                r = caller_uid(s->daemon, m, &uid, error);
+                if (r < 0)
+                        return r;
+                if (uid == 0 || uid == s->uid)
+                        return 0;
+        }
+        return sd_bus_error_setf(error, VIOMMU_ERROR_NOT_OWNER, "Only the owner of a session and root may use it");
 }
 
 int session_check_caller(Session *s, sd_bus_message *m, ConfigLimit what, uint64_t more, sd_bus_error *error) {

@@ -14,10 +14,13 @@
 #include "auth.h"
 #include "session.h"
 
-/* The caller's effective uid, from the kernel's view of the connection
- * only: augmented (/proc-read) credentials can be forged by a racing
- * process. */
-int bus_sender_uid(sd_bus_message *m, uid_t *ret);
+/* Puts the method call aside until an answer asked for asynchronously is
+ * in: sets error to VIOMMU_ERROR_PUT_ASIDE and returns -EINPROGRESS, which
+ * the handler returns as it would an error (BUS_METHOD sends no reply). */
+int bus_put_aside(sd_bus_error *error);
+/* Dispatches a call put aside again, from the top: its handler runs anew and
+ * finds the answer. Replies Failed if it cannot. */
+void bus_call_resume(sd_bus_message *m);
 
 /* PermissionDenied (Failed when out of memory) for a caller the bus cannot
  * tell us about; returns r. */
@@ -25,12 +28,15 @@ int bus_error_caller(sd_bus_error *error, int r);
 
 /* May the caller of m see s? Its owner (same uid), root, and a direct
  * channel's peer for the channel's own session may; with m NULL (no call:
- * the daemon's own signals) everyone may. */
+ * the daemon's own signals) everyone may. For the paths that cannot wait:
+ * may ask the bus synchronously (caller_uid_now). */
 bool session_visible_to(Session *s, sd_bus_message *m);
 
 /* Touching a session is for its owner (same uid) and root alone: NotOwner
  * for anyone else, saying nothing about the session. Checked before
- * anything else about the call, so that an error tells a stranger nothing. */
+ * anything else about the call, so that an error tells a stranger nothing.
+ * A caller not known yet is asked about while the call is put aside
+ * (bus_put_aside). */
 int session_check_owner(Session *s, sd_bus_message *m, sd_bus_error *error);
 /* The owner check, then room in the session's limits for `more` of what. */
 int session_check_caller(Session *s, sd_bus_message *m, ConfigLimit what, uint64_t more, sd_bus_error *error);

@@ -135,6 +135,8 @@ fail:
 }
 
 Session *channel_session(Daemon *d, sd_bus *bus) {
+        if (bus == d->bus)
+                return NULL;
         for (Channel *c = d->channels; c; c = c->next)
                 if (c->bus == bus)
                         return c->session;

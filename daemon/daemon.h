@@ -11,7 +11,9 @@ typedef struct Session Session;
 typedef struct Channel Channel;
 typedef struct Config Config;
 typedef struct AuthQuery AuthQuery;
+typedef struct Object Object;
 struct viommu_topology;
+struct lh_table;
 
 typedef struct Daemon {
         const char *version;
@@ -32,12 +34,24 @@ typedef struct Daemon {
         Session *sessions;
         unsigned next_session_id;
         Channel *channels;
+        /* Sessions and objects by path, for the vtables' find callbacks;
+         * there while any session is (session.c). */
+        struct lh_table *session_paths, *object_paths;
 
         /* viommud.conf(5); replaced whole on SIGHUP, never NULL once loaded. */
         Config *config;
         char *config_path;
         /* polkit queries in flight or answered, see auth.c. */
         AuthQuery *auth_queries;
+        /* Callers on the bus by unique name, see caller-uid.c. */
+        struct lh_table *caller_uids;
+        sd_bus_slot *name_owner_changed;
+
+        /* Properties changed and not announced yet, see bus-signals.c. */
+        Session *dirty_sessions;
+        Object *dirty_objects;
+        sd_event_source *signals_timer;
+        sd_bus_slot *signals_filter;
 } Daemon;
 
 /* The cached topology, read afresh when stale. */

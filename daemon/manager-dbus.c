@@ -8,6 +8,7 @@
 #include "bus-errors.h"
 #include "bus-signals.h"
 #include "bus-util.h"
+#include "caller-uid.h"
 #include "describe.h"
 #include "fdstore.h"
 #include "session.h"
@@ -123,9 +124,9 @@ BUS_METHOD(method_open_session) {
         if (r < 0)
                 return r;
 
-        r = bus_sender_uid(m, &uid);
+        r = caller_uid(d, m, &uid, error);
         if (r < 0)
-                return bus_error_caller(error, r);
+                return r;
 
         r = session_new(d, uid, sd_bus_message_get_sender(m) ?: "", options[0] > 0, options[1] > 0, &s);
         if (r < 0)
@@ -172,8 +173,13 @@ BUS_METHOD(method_get_kernel_features) {
 BUS_METHOD(method_describe) {
         Daemon *d = userdata;
         _cleanup_free_ char *json = NULL;
+        uid_t uid;
         int r;
 
+        /* Known before the sessions are looked at, which cannot wait. */
+        r = caller_uid(d, m, &uid, error);
+        if (r < 0)
+                return r;
         r = describe_daemon(d, m, &json);
         if (r < 0)
                 return bus_error_kernel(error, r, "Describing the daemon's state");

@@ -31,26 +31,21 @@ static bool visible_session(Daemon *d, sd_bus *bus, Session *s) {
         return session_visible_to(s, m);
 }
 
+/* One table look-up, whatever the number of sessions and objects. */
 static int find(sd_bus *bus, const char *path, Daemon *d, ObjectType type, void **found) {
-        for (Session *s = d->sessions; s; s = s->sessions_next) {
-                const char *rest = startswith(path, s->path);
-                Object *o;
+        Session *s;
+        Object *o = NULL;
 
-                if (!rest || !IN_SET(*rest, '\0', '/') || !visible_session(d, bus, s))
-                        continue;
-                if (type == _OBJECT_TYPE_MAX) {
-                        if (!streq(path, s->path))
-                                continue;
-                        *found = s;
-                        return 1;
-                }
-                o = object_find(s, path);
-                if (!o || (type >= 0 && o->type != type))
-                        return 0;
-                *found = o;
-                return 1;
+        if (type == _OBJECT_TYPE_MAX)
+                s = session_find(d, path);
+        else {
+                o = object_find_any(d, path);
+                s = o ? o->session : NULL;
         }
-        return 0;
+        if (!s || (o && type >= 0 && o->type != type) || !visible_session(d, bus, s))
+                return 0;
+        *found = o ? (void *) o : s;
+        return 1;
 }
 
 int session_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,

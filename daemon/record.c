@@ -167,12 +167,9 @@ static int read_object(Session *s, struct json_object *j) {
             object_find(s, path))
                 return -EBADMSG;
 
-        r = object_new(s, type, id, &o);
+        r = object_new_at(s, type, id, path, &o);
         if (r < 0)
                 return r;
-        free(o->path);
-        o->path = strdup(path);
-        r = o->path ? 0 : -ENOMEM;
         if (r >= 0 && json_read_hex(j, "created", &o->created) < 0)
                 r = -EBADMSG;
         for (size_t i = 0, n = json_object_array_length(uses); r >= 0 && i < n; i++) {

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <errno.h>
+#include <json-c/linkhash.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bus-signals.h"
 #include "device.h"
 #include "fdstore.h"
 #include "ioas.h"
@@ -34,6 +36,37 @@ ObjectType object_type_from_string(const char *s) {
                 if (s && streq(object_type_table[t], s))
                         return t;
         return _OBJECT_TYPE_INVALID;
+}
+
+/* The path tables live while there are sessions: a daemon (or a test) that
+ * never opens one needs no setting up or tearing down. Keys are the paths
+ * the sessions and objects own. */
+static int path_tables_ref(Daemon *d) {
+        if (d->session_paths)
+                return 0;
+        d->session_paths = lh_kchar_table_new(16, NULL);
+        d->object_paths = lh_kchar_table_new(64, NULL);
+        if (!d->session_paths || !d->object_paths) {
+                lh_table_free(d->session_paths);
+                lh_table_free(d->object_paths);
+                d->session_paths = d->object_paths = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static void path_tables_unref(Daemon *d) {
+        if (d->sessions || !d->session_paths)
+                return;
+        lh_table_free(d->session_paths);
+        lh_table_free(d->object_paths);
+        d->session_paths = d->object_paths = NULL;
+}
+
+static void *path_lookup(struct lh_table *t, const char *path) {
+        void *v;
+
+        return t && lh_table_lookup_ex(t, path, &v) ? v : NULL;
 }
 
 static uint64_t now_usec(void) {
@@ -67,6 +100,13 @@ int session_adopt(Daemon *d, unsigned id, int iommufd, uid_t uid, const char *ow
                 return r;
         if (session_find(d, s->path))
                 return -EEXIST;
+        r = path_tables_ref(d);
+        if (r < 0)
+                return r;
+        if (lh_table_insert(d->session_paths, s->path, s) < 0) {
+                path_tables_unref(d);
+                return -ENOMEM;
+        }
 
         s->iommufd = iommufd;
         s->daemon = d;
@@ -98,6 +138,7 @@ int session_new(Daemon *d, uid_t uid, const char *owner, bool persistent, bool d
         r = session_adopt(d, d->next_session_id + 1, fd, uid, owner, persistent, delegated, now_usec(), ret);
         if (r < 0)
                 return r;
+        (*ret)->owner_here = true;
         TAKE_FD(fd);
         return 0;
 }
@@ -127,6 +168,8 @@ static void object_unlink(Object *o) {
         s->n_objects--;
         if (o->type == OBJECT_DEVICE)
                 s->n_devices--;
+        (void) lh_table_delete(s->daemon->object_paths, o->path);
+        signals_forget_object(o);
 }
 
 static void object_free(Object *o) {
@@ -147,6 +190,10 @@ static void object_free(Object *o) {
 }
 
 int object_new(Session *s, ObjectType type, uint32_t id, Object **ret) {
+        return object_new_at(s, type, id, NULL, ret);
+}
+
+int object_new_at(Session *s, ObjectType type, uint32_t id, const char *path, Object **ret) {
         Object *o;
         char ids[32];
         int r;
@@ -181,7 +228,16 @@ int object_new(Session *s, ObjectType type, uint32_t id, Object **ret) {
                 snprintf(ids, sizeof(ids), "unbound%u", s->next_unbound++);
         else
                 snprintf(ids, sizeof(ids), "%u", id);
-        r = sd_bus_path_encode_many(&o->path, VIOMMU_SESSION_PREFIX "/%/%/%", sid, object_type_to_string(type), ids);
+        if (path)
+                r = (o->path = strdup(path)) ? 0 : -ENOMEM;
+        else
+                r = sd_bus_path_encode_many(&o->path, VIOMMU_SESSION_PREFIX "/%/%/%", sid,
+                                            object_type_to_string(type), ids);
+        /* One object a path: the table's keys are unique. */
+        if (r >= 0 && object_find_any(s->daemon, o->path))
+                r = -EEXIST;
+        if (r >= 0 && lh_table_insert(s->daemon->object_paths, o->path, o) < 0)
+                r = -ENOMEM;
         if (r < 0) {
                 object_free(o);
                 return r;
@@ -248,10 +304,13 @@ void object_forget(Object *o) {
 }
 
 Object *object_find(Session *s, const char *path) {
-        for (Object *o = s->objects; o; o = o->objects_next)
-                if (streq(o->path, path))
-                        return o;
-        return NULL;
+        Object *o = object_find_any(s->daemon, path);
+
+        return o && o->session == s ? o : NULL;
+}
+
+Object *object_find_any(Daemon *d, const char *path) {
+        return path_lookup(d->object_paths, path);
 }
 
 Object *object_find_by_id(Session *s, uint32_t id) {
@@ -262,10 +321,7 @@ Object *object_find_by_id(Session *s, uint32_t id) {
 }
 
 Session *session_find(Daemon *d, const char *path) {
-        for (Session *s = d->sessions; s; s = s->sessions_next)
-                if (streq(s->path, path))
-                        return s;
-        return NULL;
+        return path_lookup(d->session_paths, path);
 }
 
 /* Lets go of the record and the daemon's fds, without a word to the kernel. */
@@ -286,6 +342,9 @@ static Session *session_drop(Session *s) {
                         s->daemon->sessions = s->sessions_next;
                 if (s->sessions_next)
                         s->sessions_next->sessions_prev = s->sessions_prev;
+                (void) lh_table_delete(s->daemon->session_paths, s->path);
+                signals_forget_session(s);
+                path_tables_unref(s->daemon);
         }
         free(s->owner);
         free(s->path);

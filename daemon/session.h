@@ -29,7 +29,6 @@ typedef enum ObjectType {
         _OBJECT_TYPE_INVALID = -EINVAL,
 } ObjectType;
 
-typedef struct Object Object;
 typedef struct DeviceOps DeviceOps;
 
 /* A PASID of a device and the HWPT it is attached to, which it holds. */
@@ -88,6 +87,9 @@ struct Object {
         };
 
         Object *objects_prev, *objects_next;
+        /* Properties to announce (bus-signals.c), and the next object that has some. */
+        unsigned dirty;
+        Object *dirty_next;
 };
 
 struct Session {
@@ -101,6 +103,9 @@ struct Session {
         sd_bus_track *track;
         bool persistent;        /* outlives its owner's bus connection */
         bool delegated;         /* the VMM drives the iommufd itself */
+        /* owner is a name on this run's bus, where it is never reused
+         * (not so for a session adopted from an earlier run). */
+        bool owner_here;
         uint64_t created;
 
         Object *objects;        /* newest first */
@@ -117,6 +122,8 @@ struct Session {
         uint64_t mapped_bytes;
 
         Session *sessions_prev, *sessions_next;
+        unsigned dirty;
+        Session *dirty_next;
 };
 
 const char *object_type_to_string(ObjectType t);
@@ -137,6 +144,9 @@ Session *session_abandon(Session *s);
 Session *session_find(Daemon *d, const char *path);
 
 int object_new(Session *s, ObjectType type, uint32_t id, Object **ret);
+/* The same at a given path (a record read back names objects as they were);
+ * -EEXIST if another object has it. */
+int object_new_at(Session *s, ObjectType type, uint32_t id, const char *path, Object **ret);
 /* Records an object the kernel has just allocated with id. If the record
  * cannot take it, the kernel object is destroyed (after closing *fd, the
  * object's fd if it has one), so that nothing is left in the kernel that
@@ -151,6 +161,8 @@ int object_destroy(Object *o);
  * busy (closing the iommufd ends it) or already lost. */
 void object_forget(Object *o);
 Object *object_find(Session *s, const char *path);
+/* The object at path in any session. */
+Object *object_find_any(Daemon *d, const char *path);
 Object *object_find_by_id(Session *s, uint32_t id);
 
 static inline void session_freep(Session **s) {

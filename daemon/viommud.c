@@ -15,6 +15,8 @@
 
 #include "auth.h"
 #include "bus-errors.h"
+#include "bus-signals.h"
+#include "caller-uid.h"
 #include "channel.h"
 #include "config.h"
 #include "daemon.h"
@@ -247,6 +249,11 @@ static int setup_bus(Daemon *d) {
         r = sd_bus_attach_event(d->bus, d->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Cannot attach the bus to the event loop: %m");
+        r = caller_uids_start(d);
+        if (r >= 0)
+                r = signals_start(d);
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch the bus: %m");
         return 0;
 }
 
@@ -257,6 +264,8 @@ static void daemon_done(Daemon *d) {
         hotplug_stop(d);
         viommu_topology_free(d->topology);
         auth_queries_free(d);
+        caller_uids_free(d);
+        signals_stop(d);
         sd_bus_flush_close_unref(d->bus);
         sd_event_unref(d->event);
         config_free(d->config);

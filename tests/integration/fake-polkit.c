@@ -9,12 +9,13 @@
  *   query subject=system-bus-name name=:1.7 uid=1000 action=org.viommu1.claim-device
  *         flags=0x1 detail.device=0000:00:03.0 result=yes
  *
- * (on one line). result is yes, no or challenge. Rules are tried in the order
+ * (on one line). result is yes, no, challenge or silent. Rules are tried in the order
  * given; the first that matches decides, else --default does (deny).
  *
  *   fake-polkit --allow-uid 1000 --deny-uid 1001
  *   fake-polkit --allow-action org.viommu1.claim-device
  *   fake-polkit --challenge-uid 1000    (yes only when interaction is allowed)
+ *   fake-polkit --silent-uid 1000       (never answers: result=silent)
  *
  * It says "fake-polkit: ready" once it owns the name.
  */
@@ -44,6 +45,7 @@ typedef enum Result {
         RESULT_NO,
         RESULT_YES,
         RESULT_CHALLENGE,       /* yes if the query allows interaction */
+        RESULT_SILENT,          /* no answer at all, as a polkit that hangs */
 } Result;
 
 typedef enum RuleType {
@@ -64,7 +66,7 @@ static Result arg_default = RESULT_NO;
 static const char *arg_address;
 static uint64_t arg_delay_usec;
 
-/* An answer held back by --delay. */
+/* An answer held back by --delay, or forever (a silent rule). */
 typedef struct Pending {
         sd_bus_message *call;
         sd_event_source *timer;
@@ -236,7 +238,7 @@ static int method_check_authorization(sd_bus_message *m, void *userdata, sd_bus_
         authorized = result == RESULT_YES ||
                 (result == RESULT_CHALLENGE && (flags & CHECK_ALLOW_USER_INTERACTION));
         challenge = !authorized && result == RESULT_CHALLENGE;
-        result_name = authorized ? "yes" : challenge ? "challenge" : "no";
+        result_name = result == RESULT_SILENT ? "silent" : authorized ? "yes" : challenge ? "challenge" : "no";
 
         if (known)
                 printf("query subject=%s name=%s uid=%" PRIu32 " action=%s flags=0x%" PRIx32 "%s result=%s\n",
@@ -246,7 +248,7 @@ static int method_check_authorization(sd_bus_message *m, void *userdata, sd_bus_
                        kind, name ?: "-", action, flags, details ?: "", result_name);
         fflush(stdout);
 
-        if (arg_delay_usec > 0) {
+        if (arg_delay_usec > 0 || result == RESULT_SILENT) {
                 Pending *p = calloc(1, sizeof(*p));
 
                 if (!p) {
@@ -258,6 +260,10 @@ static int method_check_authorization(sd_bus_message *m, void *userdata, sd_bus_
                 p->challenge = challenge;
                 p->next = pending;
                 pending = p;
+                if (result == RESULT_SILENT) {
+                        r = 1;
+                        goto finish;
+                }
                 r = sd_event_add_time_relative(sd_bus_get_event(sd_bus_message_get_bus(m)), &p->timer,
                                                CLOCK_MONOTONIC, arg_delay_usec, 0, on_delay, p);
                 if (r < 0)
@@ -334,6 +340,7 @@ static void help(void) {
                "  --allow-uid=UID          authorize subjects with this uid\n"
                "  --deny-uid=UID           refuse them\n"
                "  --challenge-uid=UID      authorize only interactive queries, else ask to authenticate\n"
+               "  --silent-uid=UID         never answer their queries\n"
                "  --allow-action=ACTION    authorize this action for everyone\n"
                "  --deny-action=ACTION     refuse it\n"
                "  --challenge-action=ACTION\n"
@@ -348,6 +355,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_ALLOW_UID,
                 ARG_DENY_UID,
                 ARG_CHALLENGE_UID,
+                ARG_SILENT_UID,
                 ARG_ALLOW_ACTION,
                 ARG_DENY_ACTION,
                 ARG_CHALLENGE_ACTION,
@@ -360,6 +368,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "allow-uid",        required_argument, NULL, ARG_ALLOW_UID        },
                 { "deny-uid",         required_argument, NULL, ARG_DENY_UID         },
                 { "challenge-uid",    required_argument, NULL, ARG_CHALLENGE_UID    },
+                { "silent-uid",       required_argument, NULL, ARG_SILENT_UID       },
                 { "allow-action",     required_argument, NULL, ARG_ALLOW_ACTION     },
                 { "deny-action",      required_argument, NULL, ARG_DENY_ACTION      },
                 { "challenge-action", required_argument, NULL, ARG_CHALLENGE_ACTION },
@@ -380,8 +389,9 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_ALLOW_UID:
                 case ARG_DENY_UID:
                 case ARG_CHALLENGE_UID:
-                        r = add_rule(RULE_UID, c == ARG_ALLOW_UID ? RESULT_YES :
-                                     c == ARG_DENY_UID ? RESULT_NO : RESULT_CHALLENGE, optarg);
+                case ARG_SILENT_UID:
+                        r = add_rule(RULE_UID, c == ARG_ALLOW_UID ? RESULT_YES : c == ARG_DENY_UID ? RESULT_NO :
+                                     c == ARG_SILENT_UID ? RESULT_SILENT : RESULT_CHALLENGE, optarg);
                         if (r < 0)
                                 return r;
                         break;

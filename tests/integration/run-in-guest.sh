@@ -33,8 +33,10 @@ done
 # database gives it and none of the others (the rule names no user);
 # UNIT_UID may claim the second from an instance of UNIT_TEMPLATE;
 # POLKIT_UID is allowed by the stand-in polkit; CHALLENGE_UID by it only
-# after authenticating (interactive calls); OTHER_UID by nobody.
+# after authenticating (interactive calls); OTHER_UID by nobody; SILENT_UID's
+# questions the stand-in polkit never answers.
 export VIOMMU_TEST_CONFIG_UID=1 VIOMMU_TEST_POLKIT_UID=2 VIOMMU_TEST_CHALLENGE_UID=3 VIOMMU_TEST_OTHER_UID=65534
+export VIOMMU_TEST_SILENT_UID=4
 export VIOMMU_TEST_UNIT_UID=6 VIOMMU_TEST_UNIT_TEMPLATE=viommu-test@.service
 if ! VIOMMU_TEST_GROUP_UID=$(id -u games) || ! VIOMMU_TEST_GROUP=$(id -gn games); then
 	echo "run-in-guest: no user games in the user database" >&2
@@ -42,7 +44,7 @@ if ! VIOMMU_TEST_GROUP_UID=$(id -u games) || ! VIOMMU_TEST_GROUP=$(id -gn games)
 fi
 export VIOMMU_TEST_GROUP_UID VIOMMU_TEST_GROUP
 for u in 0 "$VIOMMU_TEST_CONFIG_UID" "$VIOMMU_TEST_POLKIT_UID" "$VIOMMU_TEST_CHALLENGE_UID" "$VIOMMU_TEST_OTHER_UID" \
-	"$VIOMMU_TEST_UNIT_UID"; do
+	"$VIOMMU_TEST_UNIT_UID" "$VIOMMU_TEST_SILENT_UID"; do
 	if id -Gn "$u" | tr ' ' '\n' | grep -qx "$VIOMMU_TEST_GROUP"; then
 		echo "run-in-guest: uid $u is in group $VIOMMU_TEST_GROUP: the group rule would not be tested alone" >&2
 		exit 2
@@ -106,7 +108,8 @@ trap private_bus_stop EXIT
 
 private_bus_start "$work" || { echo "run-in-guest: the bus did not start" >&2; exit 1; }
 private_bus_polkit "$polkit" "$VIOMMU_TEST_POLKIT_LOG" --allow-uid="$VIOMMU_TEST_POLKIT_UID" \
-	--challenge-uid="$VIOMMU_TEST_CHALLENGE_UID" --deny-uid="$VIOMMU_TEST_OTHER_UID" ||
+	--challenge-uid="$VIOMMU_TEST_CHALLENGE_UID" --deny-uid="$VIOMMU_TEST_OTHER_UID" \
+	--silent-uid="$VIOMMU_TEST_SILENT_UID" ||
 	{ echo "run-in-guest: fake-polkit did not start" >&2; exit 1; }
 
 # start_viommud LOG ARGS...: starts the daemon and waits for its name.

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Who may claim a real device (Session.ClaimDevice): viommud.conf by user,
- * group and systemd unit, polkit's yes, no and challenge, root. The vtd
+ * group and systemd unit, polkit's yes, no and challenge, root; and a claim
+ * polkit never answers holds up no other client. The vtd
  * profile, as root, which connects as the other uids. Claims refused for
  * devices that do not exist or vfio-pci does not drive: test-session.c.
  *
@@ -325,9 +326,77 @@ static void test_claim_device_by_unit(void **state) {
         assert_int_equal(rmdir(other), 0);
 }
 
+/* One client's call that waits on polkit, which never answers it
+ * (VIOMMU_TEST_SILENT_UID), holds up nobody else: meanwhile another client's
+ * Map and Invalidate are answered at once, and the claim is still waiting. */
+static void test_claim_device_waiting_holds_up_nobody(void **state) {
+        const uid_t silent_uid = env_u64("VIOMMU_TEST_SILENT_UID", 4);
+        const uint64_t iova = MOCK_APERTURE_START;
+        const struct iommu_hwpt_invalidate_selftest inv = { .iotlb_id = 0 };
+        VfioDevice d[2];
+        sd_bus *slow = connect_as(silent_uid), *vmm = bus_open();
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_free_ char *s_slow = NULL, *s_vmm = NULL, *ioas = NULL, *dev = NULL, *parent = NULL,
+                            *nested = NULL, *err = NULL;
+        _cleanup_close_ int memfd = memfd_new("guest-ram", BUF_SIZE, 0x5a);
+        uint64_t cookie, start, deadline;
+        bool answered = false;
+
+        vfio_devices(d);
+        s_slow = open_session(slow, false);
+        s_vmm = open_session(vmm, false);
+        ioas = create_ioas(vmm, s_vmm, NULL);
+        if (mock_devices_work()) {
+                dev = create_mock(vmm, s_vmm, 0, NULL);
+                parent = alloc_hwpt(vmm, s_vmm, dev, ioas, NULL, IOMMU_HWPT_ALLOC_NEST_PARENT, IOMMU_HWPT_DATA_NONE,
+                                    NULL, 0, NULL);
+                nested = alloc_nested(vmm, s_vmm, dev, parent, NULL, 0, NULL);
+        }
+
+        /* The claim goes to polkit, which keeps it. */
+        m = claim_call(slow, s_slow, d[1].bdf, false);
+        assert_true(sd_bus_send(slow, m, &cookie) >= 0);
+        assert_true(sd_bus_flush(slow) >= 0);
+        deadline = now_usec() + TIMEOUT_USEC;
+        while (polkit_queries(unique_name(slow), silent_uid, d[1].bdf, "silent") == 0) {
+                if (now_usec() > deadline)
+                        fail_msg("polkit was not asked about the claim of %s", d[1].bdf);
+                usleep(10000);
+        }
+
+        /* Well within the 25 s the daemon gives polkit. */
+        start = now_usec();
+        assert_int_equal(map(vmm, ioas, memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW), iova);
+        if (nested) {
+                assert_int_equal(invalidate(vmm, nested, I_HWPT, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, sizeof(inv),
+                                            &inv, sizeof(inv), &err), 1);
+                assert_string_equal(err, "");
+        }
+        assert_int_equal(unmap(vmm, ioas, 0, UINT64_MAX), BUF_SIZE);
+        assert_true(now_usec() - start < 3 * UINT64_C(1000000));
+
+        for (;;) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *got = NULL;
+                uint64_t reply_cookie;
+
+                if (sd_bus_process(slow, &got) <= 0)
+                        break;
+                if (got && sd_bus_message_get_reply_cookie(got, &reply_cookie) >= 0 && reply_cookie == cookie)
+                        answered = true;
+        }
+        assert_false(answered);
+
+        /* Its owner gone, the waiting session closes; the question to
+         * polkit times out in the daemon on its own. */
+        sd_bus_flush_close_unref(slow);
+        close_session(vmm, s_vmm);
+        sd_bus_flush_close_unref(vmm);
+}
+
 int main(int argc, char *argv[]) {
         const struct CMUnitTest claim[] = {
                 cmocka_unit_test(test_claim_device_by_config_and_polkit), cmocka_unit_test(test_claim_device_by_unit),
+                cmocka_unit_test(test_claim_device_waiting_holds_up_nobody),
         };
         const Group groups[] = { GROUP("claim", claim) };
 

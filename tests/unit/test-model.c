@@ -17,10 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <systemd/sd-id128.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "bus-errors.h"
+#include "bus-signals.h"
 #include "channel.h"
 #include "daemon.h"
 #include "daemon/config.h"
@@ -373,6 +376,95 @@ static void test_map_copy_unmap(void **state) {
         assert_int_equal(kernel.n_mappings, 1);
 }
 
+/* What a watcher on the bus heard of an IOAS. */
+typedef struct Heard {
+        unsigned n;             /* PropertiesChanged of org.viommu1.IOAS */
+        uint64_t mapped_bytes;  /* in the last of them */
+} Heard;
+
+static int on_ioas_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Heard *h = userdata;
+        const char *interface, *name;
+
+        assert_true(sd_bus_message_read(m, "s", &interface) > 0);
+        if (!streq(interface, "org.viommu1.IOAS"))
+                return 0;
+        h->n++;
+        assert_true(sd_bus_message_enter_container(m, 'a', "{sv}") > 0);
+        while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+                assert_true(sd_bus_message_read(m, "s", &name) > 0);
+                if (streq(name, "MappedBytes"))
+                        assert_true(sd_bus_message_read(m, "v", "t", &h->mapped_bytes) > 0);
+                else
+                        assert_true(sd_bus_message_skip(m, "v") >= 0);
+                assert_true(sd_bus_message_exit_container(m) >= 0);
+        }
+        return 0;
+}
+
+static int on_map_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        unsigned *n = userdata;
+
+        assert_null(error_name(m));
+        (*n)++;
+        return 0;
+}
+
+/* Many maps in a row make one or a few PropertiesChanged, not one each, and
+ * the last carries the final value. The daemon's bus is a socketpair to a
+ * watcher here. */
+static void test_changes_coalesced(void **state) {
+        Fixture *f = *state;
+        Object *a = create_ioas(f);
+        const unsigned n = 16;
+        unsigned replies = 0;
+        Heard heard = {};
+        sd_bus *watcher;
+        sd_id128_t id;
+        int fds[2];
+
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds), 0);
+        assert_int_equal(sd_bus_new(&f->d.bus), 0);
+        assert_int_equal(sd_bus_set_fd(f->d.bus, fds[0], fds[0]), 0);
+        assert_int_equal(sd_id128_randomize(&id), 0);
+        assert_int_equal(sd_bus_set_server(f->d.bus, true, id), 0);
+        assert_int_equal(sd_bus_set_anonymous(f->d.bus, true), 0);
+        assert_int_equal(bus_register_session_objects(&f->d, f->d.bus), 0);
+        assert_int_equal(sd_bus_attach_event(f->d.bus, f->d.event, 0), 0);
+        assert_int_equal(sd_bus_start(f->d.bus), 0);
+        assert_int_equal(signals_start(&f->d), 0);
+        assert_int_equal(sd_bus_new(&watcher), 0);
+        assert_int_equal(sd_bus_set_fd(watcher, fds[1], fds[1]), 0);
+        assert_int_equal(sd_bus_set_anonymous(watcher, true), 0);
+        assert_int_equal(sd_bus_start(watcher), 0);
+        assert_int_equal(sd_bus_attach_event(watcher, f->d.event, 0), 0);
+        assert_true(sd_bus_match_signal(watcher, NULL, NULL, a->path, "org.freedesktop.DBus.Properties",
+                                        "PropertiesChanged", on_ioas_changed, &heard) >= 0);
+
+        /* A VMM shadowing a guest's page table, one page per call. */
+        for (unsigned i = 0; i < n; i++) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+
+                assert_int_equal(sd_bus_message_new_method_call(f->vmm, &m, NULL, a->path, "org.viommu1.IOAS",
+                                                                "Map"), 0);
+                assert_true(sd_bus_message_append(m, "htttu", f->memfd, (uint64_t) i * PAGE, (uint64_t) PAGE,
+                                                  UINT64_C(0x10000) + i * PAGE, (uint32_t) FIXED_RW) >= 0);
+                assert_true(sd_bus_call_async(f->vmm, NULL, m, on_map_reply, &replies, 0) >= 0);
+        }
+        while (replies < n || f->d.dirty_objects || f->d.dirty_sessions)
+                assert_true(sd_event_run(f->d.event, UINT64_MAX) >= 0);
+        for (unsigned i = 0; i < 100 && heard.mapped_bytes != n * PAGE; i++)
+                assert_true(sd_event_run(f->d.event, 10000) >= 0);
+
+        assert_int_equal(heard.mapped_bytes, n * PAGE);
+        assert_true(heard.n >= 1);
+        assert_true(heard.n <= n / 4);
+
+        sd_bus_flush_close_unref(watcher);
+        signals_stop(&f->d);
+        f->d.bus = sd_bus_flush_close_unref(f->d.bus);
+}
+
 /* A refused call changes neither the record nor the kernel. */
 static void test_refusals_change_nothing(void **state) {
         Fixture *f = *state;
@@ -461,6 +553,7 @@ static void test_adopt_destroys_on_failure(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_map_copy_unmap, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_changes_coalesced, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_refusals_change_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_destroy_order, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_adopt_destroys_on_failure, setup, teardown),

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A unique name is never reused while the bus lives, so a uid kept under it
+ * can never speak for another connection; NameOwnerChanged says when to drop
+ * it. A call whose sender is not known yet is put aside while the bus is
+ * asked (GetConnectionUnixUser), every other client being served meanwhile,
+ * and dispatched again with the answer in the table.
+ */
+
+#include <errno.h>
+#include <json-c/linkhash.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-errors.h"
+#include "bus-util.h"
+#include "caller-uid.h"
+#include "log.h"
+#include "util.h"
+
+typedef struct CallerUid {
+        Daemon *daemon;
+        char *name;
+        uid_t uid;
+        bool known;
+        sd_bus_slot *slot;              /* the question in flight */
+        sd_bus_message **waiting;       /* calls put aside until it is answered */
+        size_t n_waiting;
+} CallerUid;
+
+static void caller_free(struct lh_entry *e) {
+        CallerUid *c = (CallerUid *) lh_entry_v(e);
+
+        sd_bus_slot_unref(c->slot);
+        for (size_t i = 0; i < c->n_waiting; i++)
+                sd_bus_message_unref(c->waiting[i]);
+        free(c->waiting);
+        free(c->name);
+        free(c);
+}
+
+static CallerUid *caller_get(Daemon *d, const char *name) {
+        void *v;
+
+        return d->caller_uids && lh_table_lookup_ex(d->caller_uids, name, &v) ? v : NULL;
+}
+
+static int caller_add(Daemon *d, const char *name, CallerUid **ret) {
+        CallerUid *c;
+
+        if (!d->caller_uids) {
+                d->caller_uids = lh_kchar_table_new(64, caller_free);
+                if (!d->caller_uids)
+                        return -ENOMEM;
+        }
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->daemon = d;
+        c->name = strdup(name);
+        if (!c->name || lh_table_insert(d->caller_uids, c->name, c) < 0) {
+                free(c->name);
+                free(c);
+                return -ENOMEM;
+        }
+        *ret = c;
+        return 0;
+}
+
+static void caller_drop(CallerUid *c) {
+        (void) lh_table_delete(c->daemon->caller_uids, c->name);       /* frees c */
+}
+
+static int read_uid(sd_bus_message *reply, uid_t *ret) {
+        uint32_t uid;
+        int r;
+
+        r = sd_bus_message_read(reply, "u", &uid);
+        if (r < 0)
+                return r;
+        *ret = uid;
+        return 0;
+}
+
+static int on_uid_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        CallerUid *c = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        int r = e ? -sd_bus_error_get_errno(e) : read_uid(reply, &c->uid);
+
+        c->slot = sd_bus_slot_unref(c->slot);
+        if (r >= 0) {
+                c->known = true;
+                for (size_t i = 0; i < c->n_waiting; i++)
+                        bus_call_resume(c->waiting[i]);
+        } else {
+                log_debug("The bus does not say who %s is: %s", c->name, e ? e->message : strerror(-r));
+                for (size_t i = 0; i < c->n_waiting; i++)
+                        (void) sd_bus_reply_method_errorf(c->waiting[i], VIOMMU_ERROR_PERMISSION_DENIED,
+                                                          "Cannot determine who the caller is: %s",
+                                                          e ? e->message : strerror(-r));
+        }
+        for (size_t i = 0; i < c->n_waiting; i++)
+                sd_bus_message_unref(c->waiting[i]);
+        c->waiting = mfree(c->waiting);
+        c->n_waiting = 0;
+        if (r < 0)
+                caller_drop(c);
+        return 0;
+}
+
+int caller_uid(Daemon *d, sd_bus_message *m, uid_t *ret, sd_bus_error *error) {
+        const char *sender = sd_bus_message_get_sender(m);
+        sd_bus_message **w;
+        CallerUid *c;
+        int r;
+
+        if (!sender)
+                return bus_error_caller(error, -ENXIO);
+        c = caller_get(d, sender);
+        if (c && c->known) {
+                *ret = c->uid;
+                return 0;
+        }
+        if (!c) {
+                r = caller_add(d, sender, &c);
+                if (r < 0)
+                        return bus_error_caller(error, r);
+                r = sd_bus_call_method_async(sd_bus_message_get_bus(m), &c->slot, "org.freedesktop.DBus",
+                                             "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                             "GetConnectionUnixUser", on_uid_reply, c, "s", sender);
+                if (r < 0) {
+                        caller_drop(c);
+                        return bus_error_caller(error, r);
+                }
+        }
+        w = reallocarray(c->waiting, c->n_waiting + 1, sizeof(*w));
+        if (!w)
+                return bus_error_caller(error, -ENOMEM);
+        c->waiting = w;
+        c->waiting[c->n_waiting++] = sd_bus_message_ref(m);
+        return bus_put_aside(error);
+}
+
+int caller_uid_now(Daemon *d, sd_bus_message *m, uid_t *ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *sender = sd_bus_message_get_sender(m);
+        CallerUid *c;
+        uid_t uid;
+        int r;
+
+        if (!sender)
+                return -ENXIO;
+        c = caller_get(d, sender);
+        if (c && c->known) {
+                *ret = c->uid;
+                return 0;
+        }
+        r = sd_bus_call_method(sd_bus_message_get_bus(m), "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                               "org.freedesktop.DBus", "GetConnectionUnixUser", NULL, &reply, "s", sender);
+        if (r >= 0)
+                r = read_uid(reply, &uid);
+        if (r < 0)
+                return r;
+        /* Kept, if memory allows, and told to any question in flight. */
+        if (c || caller_add(d, sender, &c) >= 0) {
+                c->uid = uid;
+                c->known = true;
+        }
+        *ret = uid;
+        return 0;
+}
+
+static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = userdata;
+        const char *name, *old_owner, *new_owner;
+        CallerUid *c;
+
+        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 || !isempty(new_owner))
+                return 0;
+        c = caller_get(d, name);
+        if (c)
+                caller_drop(c);         /* calls still waiting have nobody to answer to */
+        return 0;
+}
+
+int caller_uids_start(Daemon *d) {
+        return sd_bus_match_signal(d->bus, &d->name_owner_changed, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                   "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, d);
+}
+
+void caller_uids_free(Daemon *d) {
+        d->name_owner_changed = sd_bus_slot_unref(d->name_owner_changed);
+        lh_table_free(d->caller_uids);
+        d->caller_uids = NULL;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Who calls over the system bus: each caller's uid, asked of the bus once per
+ * connection and without waiting for it, and kept by unique name until the
+ * connection leaves the bus. Only what the bus vouches for counts: it reads
+ * the uid from the kernel's view of the socket, not from /proc.
+ */
+
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+
+#include "daemon.h"
+
+/*
+ * The uid of m's sender, for a method handler. 0: *ret is set. -EINPROGRESS:
+ * the bus was asked, and m is dispatched again once it answered (error is
+ * set to VIOMMU_ERROR_PUT_ASIDE, which BUS_METHOD turns into "reply to
+ * come"). Other errors with error set.
+ */
+int caller_uid(Daemon *d, sd_bus_message *m, uid_t *ret, sd_bus_error *error);
+/* The same for what cannot wait (property getters, find callbacks, the node
+ * enumerator): asks the bus synchronously when the sender is not known yet. */
+int caller_uid_now(Daemon *d, sd_bus_message *m, uid_t *ret);
+
+/* Watches the bus for callers that leave; once the bus is up. */
+int caller_uids_start(Daemon *d);
+void caller_uids_free(Daemon *d);
