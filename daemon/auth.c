@@ -141,7 +141,7 @@ static int add_gids(gid_t **gids, size_t *n, const gid_t *more, size_t n_more) {
  * systemd 252's sd-bus gives only the uid and pid; the rest would be read
  * from /proc, which a caller can race), so the trusted uid is the key.
  */
-static int user_db_groups(uid_t uid, gid_t **gids, size_t *n) {
+int auth_user_groups(uid_t uid, gid_t **gids, size_t *n) {
         _cleanup_free_ struct passwd *pw = NULL;
         _cleanup_free_ gid_t *list = NULL;
         int n_list = 64, r;
@@ -379,7 +379,7 @@ int auth_claim_device(Daemon *d, sd_bus_message *m, Session *s, const struct vio
                                         return r;
                         }
                 }
-                r = user_db_groups(uid, &gids, &n_gids);
+                r = auth_user_groups(uid, &gids, &n_gids);
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)
@@ -448,4 +448,17 @@ int auth_check_limit(Daemon *d, Session *s, ConfigLimit what, uint64_t more, sd_
                                  "(limits.%s in %s)",
                                  s->id, used_buf, noun, more_buf, limit_buf, config_limit_to_string(what),
                                  d->config_path ?: CONFIG_DEFAULT_PATH);
+}
+
+bool auth_observer(Daemon *d, uid_t uid) {
+        _cleanup_free_ gid_t *gids = NULL;
+        size_t n_gids = 0;
+
+        if (!d->config || d->config->n_observer_users + d->config->n_observer_groups == 0)
+                return false;
+        if (config_observer(d->config, uid, NULL, 0))
+                return true;
+        if (d->config->n_observer_groups == 0 || auth_user_groups(uid, &gids, &n_gids) < 0)
+                return false;
+        return config_observer(d->config, uid, gids, n_gids);
 }

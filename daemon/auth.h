@@ -8,6 +8,7 @@
  * configuration too.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
@@ -34,6 +35,12 @@ int auth_claim_device(Daemon *d, sd_bus_message *m, Session *s, const struct vio
 
 /* 0 if s may have `more` of what; LimitExceeded otherwise. */
 int auth_check_limit(Daemon *d, Session *s, ConfigLimit what, uint64_t more, sd_bus_error *error);
+
+/* The groups of uid in the user database, added to *gids; 0 for a uid
+ * without a name. */
+int auth_user_groups(uid_t uid, gid_t **gids, size_t *n);
+/* Whether viommud.conf makes uid an observer, who sees every session. */
+bool auth_observer(Daemon *d, uid_t uid);
 
 /* Drops the polkit queries still in flight or unclaimed; before the bus goes. */
 void auth_queries_free(Daemon *d);

@@ -58,7 +58,8 @@ bool session_visible_to(Session *s, sd_bus_message *m) {
          * synchronous question to the bus, its first read only. Treating
          * it as a stranger until known would hide a session from its owner
          * in the answer that mattered. */
-        return caller_uid_now(s->daemon, m, &uid) >= 0 && (uid == 0 || uid == s->uid);
+        return caller_uid_now(s->daemon, m, &uid) >= 0 &&
+               (uid == 0 || uid == s->uid || auth_observer(s->daemon, uid));
 }
 
 int session_check_owner(Session *s, sd_bus_message *m, sd_bus_error *error) {

@@ -26,10 +26,11 @@ void bus_call_resume(sd_bus_message *m);
  * tell us about; returns r. */
 int bus_error_caller(sd_bus_error *error, int r);
 
-/* May the caller of m see s? Its owner (same uid), root, and a direct
- * channel's peer for the channel's own session may; with m NULL (no call:
- * the daemon's own signals) everyone may. For the paths that cannot wait:
- * may ask the bus synchronously (caller_uid_now). */
+/* May the caller of m see s? Its owner (same uid), root, the observers of
+ * viommud.conf, and a direct channel's peer for the channel's own session
+ * may; with m NULL (no call: the daemon's own signals) everyone may. For
+ * the paths that cannot wait: may ask the bus synchronously
+ * (caller_uid_now). */
 bool session_visible_to(Session *s, sd_bus_message *m);
 
 /* Touching a session is for its owner (same uid) and root alone: NotOwner

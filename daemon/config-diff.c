@@ -46,6 +46,32 @@ static void print_identities(FILE *f, const char *what, const ConfigIdentity *id
         }
 }
 
+/* "users alice (1000); groups adm (4)", or "none". */
+static int observers_to_string(const Config *c, char **ret) {
+        char *buf = NULL;
+        size_t size;
+        FILE *f = open_memstream(&buf, &size);
+
+        if (!f)
+                return -ENOMEM;
+        print_identities(f, "users", c->observer_users, c->n_observer_users);
+        print_identities(f, "groups", c->observer_groups, c->n_observer_groups);
+        if (fclose(f) != 0) {
+                free(buf);
+                return -ENOMEM;
+        }
+        /* print_identities() starts each list with "; ". */
+        if (!*buf) {
+                free(buf);
+                buf = strdup("none");
+                if (!buf)
+                        return -ENOMEM;
+        } else
+                memmove(buf, buf + 2, strlen(buf + 2) + 1);
+        *ret = buf;
+        return 0;
+}
+
 /* One line for a rule, the same for rules that allow the same. */
 static int rule_to_string(const AllowRule *r, char **ret) {
         _cleanup_free_ char *buf = NULL;
@@ -120,6 +146,7 @@ int config_diff(const Config *old, const Config *new, char **ret) {
         _cleanup_(config_freep) Config *defaults = NULL;
         _cleanup_free_ char *buf = NULL;
         _cleanup_free_ bool *old_kept = NULL, *new_kept = NULL;
+        _cleanup_free_ char *old_observers = NULL, *new_observers = NULL;
         char **old_rules = NULL, **new_rules = NULL;
         FILE *f = NULL;
         size_t size;
@@ -163,6 +190,13 @@ int config_diff(const Config *old, const Config *new, char **ret) {
                 fprintf(f, "%slimits.%s: %s -> %s", changes++ > 0 ? "\n" : "", config_limit_to_string(l),
                         format_limit(a, l, old->limits[l]), format_limit(b, l, new->limits[l]));
         }
+        r = observers_to_string(old, &old_observers);
+        if (r >= 0)
+                r = observers_to_string(new, &new_observers);
+        if (r < 0)
+                goto finish;
+        if (!streq(old_observers, new_observers))
+                fprintf(f, "%sobservers: %s -> %s", changes++ > 0 ? "\n" : "", old_observers, new_observers);
         for (size_t i = 0; i < old->n_allow; i++)
                 if (!old_kept[i])
                         fprintf(f, "%sallow: removed rule (was %s:%u): %s", changes++ > 0 ? "\n" : "",

@@ -44,14 +44,16 @@ uint64_t config_limit(const Config *c, ConfigLimit l) {
         return c ? c->limits[l] : limit_defaults[l];
 }
 
+static void identities_free(ConfigIdentity *ids, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(ids[i].name);
+        free(ids);
+}
+
 static void allow_rule_done(AllowRule *r) {
         free(r->devices);
-        for (size_t i = 0; i < r->n_users; i++)
-                free(r->users[i].name);
-        free(r->users);
-        for (size_t i = 0; i < r->n_groups; i++)
-                free(r->groups[i].name);
-        free(r->groups);
+        identities_free(r->users, r->n_users);
+        identities_free(r->groups, r->n_groups);
         for (size_t i = 0; i < r->n_units; i++)
                 free(r->units[i]);
         free(r->units);
@@ -63,6 +65,8 @@ Config *config_free(Config *c) {
         for (size_t i = 0; i < c->n_allow; i++)
                 allow_rule_done(&c->allow[i]);
         free(c->allow);
+        identities_free(c->observer_users, c->n_observer_users);
+        identities_free(c->observer_groups, c->n_observer_groups);
         for (size_t i = 0; i < c->n_files; i++)
                 free(c->files[i]);
         free(c->files);
@@ -389,6 +393,56 @@ static int parse_rule(Parser *p, const char *path, struct json_object *v, AllowR
         return 0;
 }
 
+/* Adds the identities of array v to *ids: drop-ins add observers. */
+static int parse_identities_into(Parser *p, const char *path, struct json_object *v, bool group,
+                                 ConfigIdentity **ids, size_t *n) {
+        void *items = NULL;
+        size_t n_items = 0;
+        ConfigIdentity *a;
+        int r;
+
+        r = parse_array(p, path, v, group ? "an array of group names or numbers" : "an array of user names or numbers",
+                        sizeof(ConfigIdentity), parse_identity, group, &items, &n_items);
+        if (r < 0) {
+                identities_free(items, n_items);
+                return r;
+        }
+        a = reallocarray(*ids, *n + n_items ?: 1, sizeof(ConfigIdentity));
+        if (!a) {
+                identities_free(items, n_items);
+                return -ENOMEM;
+        }
+        memcpy(a + *n, items, n_items * sizeof(ConfigIdentity));
+        free(items);
+        *ids = a;
+        *n += n_items;
+        return 0;
+}
+
+static int parse_observers(Parser *p, const char *path, struct json_object *v, Config *c) {
+        int r;
+
+        r = expect_type(p, path, v, json_type_object, "an object with \"users\" and \"groups\"");
+        if (r < 0)
+                return r;
+        json_object_object_foreach(v, key, value) {
+                _cleanup_free_ char *cp = NULL;
+
+                r = child_path(path, key, 0, &cp);
+                if (r < 0)
+                        return r;
+                if (streq(key, "users"))
+                        r = parse_identities_into(p, cp, value, false, &c->observer_users, &c->n_observer_users);
+                else if (streq(key, "groups"))
+                        r = parse_identities_into(p, cp, value, true, &c->observer_groups, &c->n_observer_groups);
+                else
+                        return parser_error(p, cp, "unknown key: observers are \"users\" and \"groups\"");
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* Bytes, or a whole number with a binary suffix: "64G". */
 static int parse_size(const char *s, uint64_t *ret) {
         static const char suffixes[] = "KMGTPE";
@@ -502,8 +556,13 @@ static int parse_root(Parser *p, struct json_object *root, Config *c) {
                         r = parse_limits(p, key, value, c);
                         if (r < 0)
                                 return r;
+                } else if (streq(key, "observers")) {
+                        r = parse_observers(p, key, value, c);
+                        if (r < 0)
+                                return r;
                 } else
-                        return parser_error(p, key, "unknown key: the configuration has \"allow\" and \"limits\"");
+                        return parser_error(p, key,
+                                            "unknown key: the configuration has \"allow\", \"limits\" and \"observers\"");
         }
         return 0;
 }
@@ -723,4 +782,17 @@ int config_device_allowed(const Config *c, const struct viommu_topology_device *
                         return 1;
         }
         return 0;
+}
+
+bool config_observer(const Config *c, uid_t uid, const gid_t *gids, size_t n_gids) {
+        if (!c)
+                return false;
+        for (size_t i = 0; i < c->n_observer_users; i++)
+                if (c->observer_users[i].id == uid)
+                        return true;
+        for (size_t i = 0; i < c->n_observer_groups; i++)
+                for (size_t k = 0; k < n_gids; k++)
+                        if (c->observer_groups[i].id == gids[k])
+                                return true;
+        return false;
 }

@@ -99,6 +99,11 @@ typedef struct AllowRule {
 typedef struct Config {
         AllowRule *allow;
         size_t n_allow;
+        /* "observers": who sees every session (never acts on them). */
+        ConfigIdentity *observer_users;
+        size_t n_observer_users;
+        ConfigIdentity *observer_groups;
+        size_t n_observer_groups;
         uint64_t limits[_CONFIG_LIMIT_MAX];
         char **files;                   /* what was read, in order: the main file, drop-ins */
         size_t n_files;
@@ -133,6 +138,9 @@ static inline void config_freep(Config **c) {
  */
 int config_device_allowed(const Config *c, const struct viommu_topology_device *dev, uid_t uid,
                           const gid_t *gids, size_t n_gids, const char *unit);
+
+/* Whether the user uid, in the groups gids, is an observer; c may be NULL. */
+bool config_observer(const Config *c, uid_t uid, const gid_t *gids, size_t n_gids);
 
 /* A limit, CONFIG_LIMIT_INFINITY when unlimited; c may be NULL (defaults). */
 uint64_t config_limit(const Config *c, ConfigLimit l);

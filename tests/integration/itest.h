@@ -19,7 +19,8 @@
  * VIOMMU_TEST_POLKIT_UID (allowed by the stand-in polkit),
  * VIOMMU_TEST_CHALLENGE_UID (allowed by it after authenticating),
  * VIOMMU_TEST_OTHER_UID (allowed nothing), VIOMMU_TEST_SILENT_UID (whose
- * questions it never answers), VIOMMU_TEST_POLKIT_LOG,
+ * questions it never answers), VIOMMU_TEST_OBSERVER_UID (viommud.conf's
+ * observer: sees every session), VIOMMU_TEST_POLKIT_LOG,
  * VIOMMU_TEST_LIMIT_{OBJECTS,DEVICES,PINNED}, VIOMMU_TEST_UNIT_UID and
  * VIOMMU_TEST_UNIT_TEMPLATE, VIOMMU_TEST_VFIO_DEVICES (vtd profile) and
  * VIOMMU_TEST_HARNESS_PID (restarts).

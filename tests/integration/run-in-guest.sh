@@ -34,9 +34,10 @@ done
 # UNIT_UID may claim the second from an instance of UNIT_TEMPLATE;
 # POLKIT_UID is allowed by the stand-in polkit; CHALLENGE_UID by it only
 # after authenticating (interactive calls); OTHER_UID by nobody; SILENT_UID's
-# questions the stand-in polkit never answers.
+# questions the stand-in polkit never answers; OBSERVER_UID sees every
+# session, as viommud.conf's observer, and may act on none.
 export VIOMMU_TEST_CONFIG_UID=1 VIOMMU_TEST_POLKIT_UID=2 VIOMMU_TEST_CHALLENGE_UID=3 VIOMMU_TEST_OTHER_UID=65534
-export VIOMMU_TEST_SILENT_UID=4
+export VIOMMU_TEST_SILENT_UID=4 VIOMMU_TEST_OBSERVER_UID=7
 export VIOMMU_TEST_UNIT_UID=6 VIOMMU_TEST_UNIT_TEMPLATE=viommu-test@.service
 if ! VIOMMU_TEST_GROUP_UID=$(id -u games) || ! VIOMMU_TEST_GROUP=$(id -gn games); then
 	echo "run-in-guest: no user games in the user database" >&2
@@ -44,7 +45,7 @@ if ! VIOMMU_TEST_GROUP_UID=$(id -u games) || ! VIOMMU_TEST_GROUP=$(id -gn games)
 fi
 export VIOMMU_TEST_GROUP_UID VIOMMU_TEST_GROUP
 for u in 0 "$VIOMMU_TEST_CONFIG_UID" "$VIOMMU_TEST_POLKIT_UID" "$VIOMMU_TEST_CHALLENGE_UID" "$VIOMMU_TEST_OTHER_UID" \
-	"$VIOMMU_TEST_UNIT_UID" "$VIOMMU_TEST_SILENT_UID"; do
+	"$VIOMMU_TEST_UNIT_UID" "$VIOMMU_TEST_SILENT_UID" "$VIOMMU_TEST_OBSERVER_UID"; do
 	if id -Gn "$u" | tr ' ' '\n' | grep -qx "$VIOMMU_TEST_GROUP"; then
 		echo "run-in-guest: uid $u is in group $VIOMMU_TEST_GROUP: the group rule would not be tested alone" >&2
 		exit 2
@@ -95,6 +96,7 @@ allowed_bdf='' second_bdf=''
 			     "           , { \"devices\": [ { \"pci\": \"$second_bdf\" } ], \"units\": [ \"$VIOMMU_TEST_UNIT_TEMPLATE\" ] }"
 		echo "           ],"
 	fi
+	echo "  \"observers\": { \"users\": [ $VIOMMU_TEST_OBSERVER_UID ] },"
 	echo "  \"limits\": { \"objects\": $VIOMMU_TEST_LIMIT_OBJECTS, \"devices\": $VIOMMU_TEST_LIMIT_DEVICES,"
 	echo "              \"pinned-bytes\": $VIOMMU_TEST_LIMIT_PINNED }"
 	echo '}'

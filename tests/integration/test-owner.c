@@ -2,7 +2,8 @@
 /*
  * Sessions of other uids: each method refuses a caller who does not own
  * the session with NotOwner, before it looks at the arguments, and changes
- * nothing; a session is seen by its owner and root alone; root may close
+ * nothing; a session is seen by its owner, root and viommud.conf's
+ * observers, who may not act on it; root may close
  * anyone's session; only root may own the bus name. As root, which
  * connects as the other uids.
  *
@@ -183,11 +184,42 @@ static void test_bus_policy_only_root_owns_name(void **state) {
         sd_bus_flush_close_unref(intruder);
 }
 
+/* viommud.conf's observers see every session, and may act on none. */
+static void test_owner_observer_sees_but_cannot_act(void **state) {
+        const uid_t owner_uid = env_u64("VIOMMU_TEST_OTHER_UID", 65534),
+                    observer_uid = env_u64("VIOMMU_TEST_OBSERVER_UID", 7);
+        sd_bus *owner = connect_as(owner_uid), *observer = connect_as(observer_uid);
+        _cleanup_free_ char *s = NULL, *ioas = NULL, *json = NULL, *before = NULL, *after = NULL;
+
+        s = open_session(owner, false);
+        ioas = create_ioas(owner, s, NULL);
+
+        json = describe(observer);
+        assert_true(describe_mentions(json, s));
+        assert_true(session_listed(observer, s));
+        assert_true(managed_objects_mention(observer, ioas));
+        assert_int_equal(get_u32(observer, s, I_SESSION, "NObjects"), 1);
+        assert_int_equal(get_u32(observer, s, I_SESSION, "UID"), owner_uid);
+
+        before = describe(owner);
+        CALL_FAILS(E_NOT_OWNER, observer, s, I_SESSION, "CreateIOAS", NULL);
+        CALL_FAILS(E_NOT_OWNER, observer, s, I_SESSION, "Destroy", "o", ioas);
+        CALL_FAILS(E_NOT_OWNER, observer, ioas, I_IOAS, "Unmap", "tt", UINT64_C(0), UINT64_MAX);
+        CALL_FAILS(E_NOT_OWNER, observer, s, I_SESSION, "Close", NULL);
+        after = describe(owner);
+        assert_string_equal(before, after);
+
+        close_session(owner, s);
+        sd_bus_flush_close_unref(owner);
+        sd_bus_flush_close_unref(observer);
+}
+
 int main(int argc, char *argv[]) {
         const struct CMUnitTest owner[] = {
                 cmocka_unit_test(test_owner_refuses_other_uids),
                 cmocka_unit_test(test_owner_persistent_session_belongs_to_uid),
                 cmocka_unit_test(test_owner_refuses_before_reading_arguments),
+                cmocka_unit_test(test_owner_observer_sees_but_cannot_act),
                 cmocka_unit_test(test_bus_policy_only_root_owns_name),
         };
         const Group groups[] = { GROUP("owner", owner) };

@@ -298,7 +298,7 @@ static void test_semantic_errors(void **state) {
         parse_fails_str("[]", "test.conf: the configuration must be a JSON object, not an array");
         parse_fails_str("null", "must be a JSON object, not null");
         parse_fails_str("{\n  \"allow\": [],\n  \"frobnicate\": 1\n}",
-                        "test.conf: frobnicate: unknown key: the configuration has \"allow\" and \"limits\"");
+                        "test.conf: frobnicate: unknown key: the configuration has \"allow\", \"limits\" and \"observers\"");
         parse_fails_str("{\"allow\": {}}", "test.conf: allow: must be an array of rules, not an object");
         parse_fails_str("{\"allow\": [1]}", "test.conf: allow[0]: must be an object (a rule), not an integer");
 
@@ -551,6 +551,30 @@ static void test_match_recorded_tree(void **state) {
         assert_int_equal(config_device_allowed(c, nic, 1002, NULL, 0, NULL), 0);
 }
 
+/* Observers see every session; a drop-in adds to them, and a reload says
+ * when they change. */
+static void test_observers(void **state) {
+        _cleanup_(config_freep) Config *c = parse_ok("{\"observers\": {\"users\": [\"root\", 1000], \"groups\": [990]}}");
+        _cleanup_(config_freep) Config *none = parse_ok("{}");
+        _cleanup_free_ char *changes = NULL;
+        const gid_t monitoring[] = { 100, 990 }, other[] = { 100, 991 };
+
+        assert_true(config_observer(c, 0, NULL, 0));
+        assert_true(config_observer(c, 1000, NULL, 0));
+        assert_true(config_observer(c, 1001, monitoring, ELEMENTSOF(monitoring)));
+        assert_false(config_observer(c, 1001, other, ELEMENTSOF(other)));
+        assert_false(config_observer(none, 1000, monitoring, ELEMENTSOF(monitoring)));
+        assert_false(config_observer(NULL, 1000, NULL, 0));
+
+        assert_int_equal(config_diff(none, c, &changes), 1);
+        assert_string_equal(changes, "observers: none -> users root (0), 1000; groups 990");
+
+        parse_fails_str("{\"observers\": [1000]}", "test.conf: observers: ");
+        parse_fails_str("{\"observers\": {\"user\": [1000]}}",
+                         "test.conf: observers.user: unknown key: observers are \"users\" and \"groups\"");
+        parse_fails_str("{\"observers\": {\"users\": [\"no-such-user-here\"]}}", "test.conf: observers.users[0]: ");
+}
+
 static void test_diff(void **state) {
         _cleanup_(config_freep) Config *a = NULL, *b = NULL, *moved = NULL, *defaults = NULL;
         _cleanup_free_ char *d1 = NULL, *d2 = NULL, *d3 = NULL, *d4 = NULL;
@@ -730,6 +754,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_match_devices),
                 cmocka_unit_test(test_match_callers),
                 cmocka_unit_test(test_match_recorded_tree),
+                cmocka_unit_test(test_observers),
                 cmocka_unit_test(test_diff),
                 cmocka_unit_test(test_load),
                 cmocka_unit_test(test_dropins),
