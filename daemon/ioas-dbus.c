@@ -27,6 +27,12 @@
 /* The kernel's own bound is larger; this many ranges is plenty for any
  * guest's layout and bounds what one call may make the daemon read. */
 #define ALLOW_IOVAS_MAX 4096
+/* MapBatch: entries and fds per call. A guest's page-by-page shadowing
+ * sends hundreds at a time; a message of this many stays far below the
+ * bus's size limits. */
+#define MAP_BATCH_MAX 4096
+#define MAP_BATCH_FDS_MAX 256
+#define MAP_BATCH_ALL_OR_NOTHING 1u
 
 /* The memfd must be able to back [offset, offset+length) with the access
  * asked for. */
@@ -70,6 +76,33 @@ static bool range_is_pages(uint64_t start, uint64_t length) {
         return length > 0 && !((start | length) & PAGE_MASK_4K) && start + length - 1 >= start;
 }
 
+/* What Map and each entry of MapBatch check before the kernel sees them. */
+static int check_map_args(int fd, uint64_t offset, uint64_t length, uint64_t iova, uint32_t flags,
+                          sd_bus_error *error) {
+        if (flags & ~(uint32_t) MAP_FLAGS)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "Unknown map flags 0x%x (known: 1 fixed IOVA, 2 writeable, 4 readable)", flags);
+        if (!(flags & (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)))
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "A mapping must be readable, writeable or both");
+        if (!range_is_pages(offset, length) || ((flags & IOMMU_IOAS_MAP_FIXED_IOVA) && !range_is_pages(iova, length)))
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "Offset, length and a fixed IOVA must be 4 KiB aligned, the length "
+                                         "not zero and the ranges within 64 bits");
+        return check_memory_fd(fd, offset, length, flags, error);
+}
+
+/* The error a failed map gets: which range, and what the kernel said. */
+static int map_error(Session *s, sd_bus_error *error, int r, uint64_t iova, uint64_t length) {
+        if (r == -EEXIST || r == -EADDRINUSE || r == -ENOSPC)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY,
+                                         "IOVA range 0x%llx+0x%llx is taken, reserved or not available",
+                                         (unsigned long long) iova, (unsigned long long) length);
+        return bus_error_kernel(error, r,
+                                viommu_features_has(s->daemon->features, VIOMMU_FEATURE_IOAS_MAP_FILE) ?
+                                "IOMMU_IOAS_MAP_FILE" : "IOMMU_IOAS_MAP");
+}
+
 BUS_METHOD(method_map) {
         Object *ioas = userdata;
         Session *s = ioas->session;
@@ -83,17 +116,7 @@ BUS_METHOD(method_map) {
         r = session_check_owner(s, m, error);
         if (r < 0)
                 return r;
-        if (flags & ~(uint32_t) MAP_FLAGS)
-                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
-                                         "Unknown map flags 0x%x (known: 1 fixed IOVA, 2 writeable, 4 readable)", flags);
-        if (!(flags & (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)))
-                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
-                                         "A mapping must be readable, writeable or both");
-        if (!range_is_pages(offset, length) || ((flags & IOMMU_IOAS_MAP_FIXED_IOVA) && !range_is_pages(iova, length)))
-                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
-                                         "Offset, length and a fixed IOVA must be 4 KiB aligned, the length "
-                                         "not zero and the ranges within 64 bits");
-        r = check_memory_fd(fd, offset, length, flags, error);
+        r = check_map_args(fd, offset, length, iova, flags, error);
         if (r < 0)
                 return r;
         r = auth_check_limit(s->daemon, s, CONFIG_LIMIT_PINNED_BYTES, length, error);
@@ -101,16 +124,107 @@ BUS_METHOD(method_map) {
                 return r;
 
         r = ioas_map(ioas, fd, offset, length, flags, &iova);
-        if (r == -EEXIST || r == -EADDRINUSE || r == -ENOSPC)
-                return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY,
-                                         "IOVA range 0x%llx+0x%llx is taken, reserved or not available",
-                                         (unsigned long long) iova, (unsigned long long) length);
         if (r < 0)
-                return bus_error_kernel(error, r,
-                                        viommu_features_has(s->daemon->features, VIOMMU_FEATURE_IOAS_MAP_FILE) ?
-                                        "IOMMU_IOAS_MAP_FILE" : "IOMMU_IOAS_MAP");
+                return map_error(s, error, r, iova, length);
         emit_mapped_bytes(ioas);
         return sd_bus_reply_method_return(m, "t", iova);
+}
+
+/* Prefixes the error of entry i with its number. */
+static int entry_error(sd_bus_error *error, size_t i, int r) {
+        _cleanup_free_ char *name = strdup(error->name ?: VIOMMU_ERROR_FAILED), *message = NULL;
+
+        if (!name || asprintf(&message, "Entry %zu: %s", i, error->message ?: "refused") < 0)
+                return r;
+        sd_bus_error_free(error);
+        sd_bus_error_set(error, name, message);
+        return r;
+}
+
+BUS_METHOD(method_map_batch) {
+        Object *ioas = userdata;
+        Session *s = ioas->session;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ IoasMapEntry *entries = NULL;
+        _cleanup_free_ uint64_t *iovas = NULL;
+        int fds[MAP_BATCH_FDS_MAX];
+        size_t n_fds = 0, n = 0, done = 0;
+        uint64_t total = 0;
+        uint32_t flags;
+        int r, mapped, fd;
+
+        r = session_check_owner(s, m, error);
+        if (r < 0)
+                return r;
+        r = bus_enter_array_max(m, "h", MAP_BATCH_FDS_MAX, "memory fds", error);
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, "h", &fd)) > 0)
+                fds[n_fds++] = fd;
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        r = bus_enter_array_max(m, "(utttu)", MAP_BATCH_MAX, "entries", error);
+        if (r < 0)
+                return r;
+        entries = calloc(MAP_BATCH_MAX, sizeof(IoasMapEntry));
+        iovas = calloc(MAP_BATCH_MAX, sizeof(uint64_t));
+        if (!entries || !iovas)
+                return -ENOMEM;
+        for (;;) {
+                IoasMapEntry *e = &entries[n];
+                uint32_t index;
+
+                r = sd_bus_message_read(m, "(utttu)", &index, &e->offset, &e->length, &e->iova, &e->flags);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                if (index >= n_fds)
+                        return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                                 "Entry %zu: memory fd %u of %zu", n, index, n_fds);
+                e->fd = fds[index];
+                r = check_map_args(e->fd, e->offset, e->length, e->iova, e->flags, error);
+                if (r < 0)
+                        return entry_error(error, n, r);
+                if (total + e->length < total)
+                        return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "The entries map more than 2^64 bytes");
+                total += e->length;
+                n++;
+        }
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "u", &flags);
+        if (r < 0)
+                return r;
+        if (flags & ~(uint32_t) MAP_BATCH_ALL_OR_NOTHING)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "Unknown batch flags 0x%x (known: 1 all or nothing)", flags);
+        r = auth_check_limit(s->daemon, s, CONFIG_LIMIT_PINNED_BYTES, total, error);
+        if (r < 0)
+                return r;
+
+        mapped = ioas_map_batch(ioas, entries, n, flags & MAP_BATCH_ALL_OR_NOTHING, iovas, &done);
+        if (mapped < 0 && (flags & MAP_BATCH_ALL_OR_NOTHING))
+                return entry_error(error, done, map_error(s, error, mapped, entries[done].iova,
+                                                          entries[done].length));
+        if (done > 0)
+                emit_mapped_bytes(ioas);
+
+        /* Without all-or-nothing a batch may stop part way, as Invalidate
+         * does: what was mapped stays, and the reply says where it stopped. */
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "us", (uint32_t) done,
+                                          mapped < 0 ? strerrorname_np(-mapped) ?: "EIO" : "");
+        if (r >= 0)
+                r = sd_bus_message_append_array(reply, 't', iovas, done * sizeof(uint64_t));
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
 }
 
 BUS_METHOD(method_unmap) {
@@ -143,6 +257,45 @@ BUS_METHOD(method_unmap) {
                 return bus_error_kernel(error, r, "IOMMU_IOAS_UNMAP");
         emit_mapped_bytes(ioas);
         return sd_bus_reply_method_return(m, "t", unmapped);
+}
+
+BUS_METHOD(method_unmap_batch) {
+        Object *ioas = userdata;
+        _cleanup_free_ uint64_t (*ranges)[2] = NULL;
+        uint64_t iova, length, unmapped = 0;
+        size_t n = 0, done = 0;
+        int r;
+
+        r = session_check_owner(ioas->session, m, error);
+        if (r < 0)
+                return r;
+        r = bus_enter_array_max(m, "(tt)", MAP_BATCH_MAX, "ranges", error);
+        if (r < 0)
+                return r;
+        ranges = calloc(MAP_BATCH_MAX, sizeof(*ranges));
+        if (!ranges)
+                return -ENOMEM;
+        while ((r = sd_bus_message_read(m, "(tt)", &iova, &length)) > 0) {
+                if (length == 0 || iova + length - 1 < iova)
+                        return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                                 "Entry %zu: a range must not be empty nor wrap", n);
+                ranges[n][0] = iova;
+                ranges[n++][1] = length;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+
+        /* As Invalidate: what went stays gone, and the reply says where the
+         * batch stopped and why (ENOENT: nothing there, EINVAL: a range
+         * that cuts a mapping). */
+        r = ioas_unmap_batch(ioas, (const uint64_t (*)[2]) ranges, n, &done, &unmapped);
+        if (done > 0)
+                emit_mapped_bytes(ioas);
+        return sd_bus_reply_method_return(m, "ust", (uint32_t) done, r < 0 ? strerrorname_np(-r) ?: "EIO" : "",
+                                          unmapped);
 }
 
 BUS_METHOD(method_copy) {
@@ -349,6 +502,14 @@ const sd_bus_vtable ioas_vtable[] = {
                                 SD_BUS_ARGS("t", iova, "t", length),
                                 SD_BUS_RESULT("t", unmapped),
                                 method_unmap, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("MapBatch",
+                                SD_BUS_ARGS("ah", memfds, "a(utttu)", entries, "u", flags),
+                                SD_BUS_RESULT("u", mapped, "s", error, "at", iovas),
+                                method_map_batch, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("UnmapBatch",
+                                SD_BUS_ARGS("a(tt)", ranges),
+                                SD_BUS_RESULT("u", done, "s", error, "t", unmapped),
+                                method_unmap_batch, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Copy",
                                 SD_BUS_ARGS("o", source, "t", source_iova, "t", length, "t", iova, "u", flags),
                                 SD_BUS_RESULT("t", iova),

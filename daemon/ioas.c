@@ -73,6 +73,25 @@ undo:
         return r;
 }
 
+int ioas_map_batch(Object *ioas, const IoasMapEntry *entries, size_t n, bool all_or_nothing, uint64_t *iovas,
+                   size_t *ret_done) {
+        uint64_t unmapped;
+        size_t i;
+        int r = 0;
+
+        for (i = 0; i < n; i++) {
+                iovas[i] = entries[i].iova;
+                r = ioas_map(ioas, entries[i].fd, entries[i].offset, entries[i].length, entries[i].flags, &iovas[i]);
+                if (r < 0)
+                        break;
+        }
+        *ret_done = i;
+        if (r < 0 && all_or_nothing)
+                for (size_t k = i; k > 0; k--)
+                        (void) ioas_unmap(ioas, iovas[k - 1], entries[k - 1].length, &unmapped);
+        return r;
+}
+
 /* Calls f for each mapping intersecting [iova, iova+length). */
 static void foreach_in(struct viommu_mapping_index *idx, uint64_t iova, uint64_t length,
                        void (*f)(const struct viommu_mapping *mp, void *userdata), void *userdata) {
@@ -113,6 +132,23 @@ int ioas_unmap(Object *ioas, uint64_t iova, uint64_t length, uint64_t *ret_unmap
         s->mapped_bytes -= removed;
         *ret_unmapped = unmapped;
         return 0;
+}
+
+int ioas_unmap_batch(Object *ioas, const uint64_t (*ranges)[2], size_t n, size_t *ret_done,
+                     uint64_t *ret_unmapped) {
+        uint64_t total = 0, unmapped;
+        size_t i;
+        int r = 0;
+
+        for (i = 0; i < n; i++) {
+                r = ioas_unmap(ioas, ranges[i][0], ranges[i][1], &unmapped);
+                if (r < 0)
+                        break;
+                total += unmapped;
+        }
+        *ret_done = i;
+        *ret_unmapped = total;
+        return r;
 }
 
 struct copy_ctx {

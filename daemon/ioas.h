@@ -7,6 +7,7 @@
  * (the mapping index, and the backings a mapping holds).
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "session.h"
@@ -20,12 +21,30 @@ int ioas_new(Session *s, Object **ret);
  * IOMMU_IOAS_MAP_*; without FIXED_IOVA the kernel chooses and *iova is set).
  * The fd was checked by the caller. */
 int ioas_map(Object *ioas, int fd, uint64_t offset, uint64_t length, uint32_t flags, uint64_t *iova);
+/* One mapping of a batch. */
+typedef struct IoasMapEntry {
+        int fd;
+        uint64_t offset, length, iova;
+        uint32_t flags;
+} IoasMapEntry;
+
+/* Maps the entries in order, each as ioas_map() does, their IOVAs into
+ * iovas; *ret_done is how many were mapped. On a failure the earlier ones
+ * stay, or with all_or_nothing are unmapped again (*ret_done is then the
+ * index of the one that failed); returns that failure. */
+int ioas_map_batch(Object *ioas, const IoasMapEntry *entries, size_t n, bool all_or_nothing, uint64_t *iovas,
+                   size_t *ret_done);
 /* Unmaps whole mappings in [iova, iova+length) (0, UINT64_MAX: all).
  * -ENOENT if nothing is mapped there, -EINVAL if the range cuts through a
  * mapping. */
 int ioas_unmap(Object *ioas, uint64_t iova, uint64_t length, uint64_t *ret_unmapped);
 /* Maps what src maps at [src_iova, src_iova+length) into dst at *dst_iova.
  * -ENOENT if the source range is not wholly mapped. */
+/* Unmaps the ranges (iova, length pairs) in order, each as ioas_unmap()
+ * does, until one fails; *ret_done is how many went, *ret_unmapped their
+ * bytes. */
+int ioas_unmap_batch(Object *ioas, const uint64_t (*ranges)[2], size_t n, size_t *ret_done,
+                     uint64_t *ret_unmapped);
 int ioas_copy(Object *dst, Object *src, uint64_t src_iova, uint64_t length, uint32_t flags, uint64_t *dst_iova);
 int ioas_allow_iovas(Object *ioas, const struct iommu_iova_range *ranges, size_t n);
 int ioas_iova_ranges(Object *ioas, struct iommu_iova_range **ret, size_t *ret_n, uint64_t *ret_alignment);

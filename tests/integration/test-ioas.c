@@ -101,6 +101,79 @@ static void test_map_lookup_copy_unmap(void **state) {
 }
 
 /* Flags, sizes, alignment, ranges, and what lies past the end of a memfd. */
+/* MapBatch as a VMM shadowing a guest page by page uses it: 512 pages in
+ * one call, each where the guest put it, checked on the mock's domain;
+ * a failure part way keeps what came before, all-or-nothing keeps nothing;
+ * UnmapBatch takes them all back. */
+static void test_map_batch_page_by_page(void **state) {
+        Fixture *f = *state;
+        const size_t n = 512;
+        const uint64_t base = MOCK_APERTURE_START;
+        _cleanup_close_ int ram = memfd_new("guest-ram", n * PAGE, 0x3c);
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        sd_bus_message *reply;
+        const uint64_t *iovas;
+        const char *err;
+        uint64_t unmapped;
+        uint32_t done;
+        size_t size;
+
+        if (f->dev)
+                attach(f->bus, f->session, f->dev, f->ioas);
+        /* Page i of guest memory at the IOVA of page n-1-i. */
+        m = new_call(f->bus, f->ioas, I_IOAS, "MapBatch");
+        assert_true(sd_bus_message_append(m, "ah", 1, ram) >= 0);
+        assert_true(sd_bus_message_open_container(m, 'a', "(utttu)") >= 0);
+        for (size_t i = 0; i < n; i++)
+                assert_true(sd_bus_message_append(m, "(utttu)", 0, (uint64_t) i * PAGE, (uint64_t) PAGE,
+                                                  base + (n - 1 - i) * PAGE, (uint32_t) MAP_FIXED_RW) >= 0);
+        assert_true(sd_bus_message_close_container(m) >= 0);
+        assert_true(sd_bus_message_append(m, "u", 0) >= 0);
+        reply = SEND(f->bus, m);
+        assert_true(sd_bus_message_read(reply, "us", &done, &err) > 0);
+        assert_int_equal(done, n);
+        assert_string_equal(err, "");
+        assert_true(sd_bus_message_read_array(reply, 't', (const void **) &iovas, &size) > 0);
+        assert_int_equal(size, n * sizeof(uint64_t));
+        assert_int_equal(iovas[0], base + (n - 1) * PAGE);
+        sd_bus_message_unref(reply);
+        assert_int_equal(get_u32(f->bus, f->ioas, I_IOAS, "Mappings"), n);
+        assert_int_equal(get_u64(f->bus, f->ioas, I_IOAS, "MappedBytes"), n * PAGE);
+        if (f->dev)
+                for (size_t i = 0; i < n; i += 73)
+                        check_mapping(f->bus, f->session, f->dev, base + (n - 1 - i) * PAGE, PAGE, ram, i * PAGE);
+
+        /* The kernel refuses the second (it overlaps): the first stays. */
+        reply = CALL(f->bus, f->ioas, I_IOAS, "MapBatch", "aha(utttu)u", 1, ram, 2,
+                     0, UINT64_C(0), (uint64_t) PAGE, base + n * PAGE, (uint32_t) MAP_FIXED_RW,
+                     0, UINT64_C(0), (uint64_t) PAGE, base, (uint32_t) MAP_FIXED_RW, 0);
+        assert_true(sd_bus_message_read(reply, "us", &done, &err) > 0);
+        assert_int_equal(done, 1);
+        assert_string_equal(err, "EEXIST");
+        sd_bus_message_unref(reply);
+        assert_int_equal(get_u32(f->bus, f->ioas, I_IOAS, "Mappings"), n + 1);
+        if (f->dev)
+                check_mapping(f->bus, f->session, f->dev, base + n * PAGE, PAGE, ram, 0);
+
+        /* All or nothing: the one before the failure goes again. */
+        CALL_FAILS(E_BUSY, f->bus, f->ioas, I_IOAS, "MapBatch", "aha(utttu)u", 1, ram, 2,
+                   0, UINT64_C(0), (uint64_t) PAGE, base + (n + 1) * PAGE, (uint32_t) MAP_FIXED_RW,
+                   0, UINT64_C(0), (uint64_t) PAGE, base, (uint32_t) MAP_FIXED_RW, 1);
+        assert_error_mentions("Entry 1: ");
+        assert_int_equal(get_u32(f->bus, f->ioas, I_IOAS, "Mappings"), n + 1);
+        if (f->dev)
+                check_no_mapping(f->bus, f->session, f->dev, base + (n + 1) * PAGE, PAGE, ram, 0);
+
+        reply = CALL(f->bus, f->ioas, I_IOAS, "UnmapBatch", "a(tt)", 2, base, (uint64_t) n * PAGE,
+                     base + n * PAGE, (uint64_t) PAGE);
+        assert_true(sd_bus_message_read(reply, "ust", &done, &err, &unmapped) > 0);
+        assert_int_equal(done, 2);
+        assert_string_equal(err, "");
+        assert_int_equal(unmapped, (n + 1) * PAGE);
+        sd_bus_message_unref(reply);
+        assert_int_equal(get_u32(f->bus, f->ioas, I_IOAS, "Mappings"), 0);
+}
+
 static void test_map_refuses_bad_flags_and_ranges(void **state) {
         Scene *s = *state;
         Fixture *f = s->f;
@@ -438,6 +511,7 @@ static void test_map_path_file_or_shared_mapping(void **state) {
 int main(int argc, char *argv[]) {
         const struct CMUnitTest ioas[] = {
                 T(test_map_lookup_copy_unmap),
+                T(test_map_batch_page_by_page),
                 R(test_map_refuses_bad_flags_and_ranges),
                 R(test_map_refuses_taken_or_reserved_iova),
                 R(test_map_refuses_non_memory_fds),

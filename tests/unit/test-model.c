@@ -550,9 +550,77 @@ static void test_adopt_destroys_on_failure(void **state) {
         assert_int_equal(kernel.destroyed[0], id);
 }
 
+/* MapBatch stops at the first failure and keeps what came before, or with
+ * all-or-nothing keeps nothing; entries are checked before any is mapped.
+ * UnmapBatch stops likewise. */
+static void test_map_batch(void **state) {
+        Fixture *f = *state;
+        Object *a = create_ioas(f);
+        sd_bus_message *reply;
+        const uint64_t *iovas;
+        const char *err;
+        uint64_t unmapped;
+        uint32_t done;
+        size_t size;
+
+        /* The third overlaps the first: the kernel refuses it. */
+        reply = call(f, a->path, "org.viommu1.IOAS", "MapBatch", "aha(utttu)u", 1, f->memfd, 3,
+                     0, UINT64_C(0), (uint64_t) PAGE, UINT64_C(0x10000), (uint32_t) FIXED_RW,
+                     0, (uint64_t) PAGE, (uint64_t) PAGE, UINT64_C(0x11000), (uint32_t) FIXED_RW,
+                     0, (uint64_t) 2 * PAGE, (uint64_t) PAGE, UINT64_C(0x10000), (uint32_t) FIXED_RW, 0);
+        assert_null(error_name(reply));
+        assert_true(sd_bus_message_read(reply, "us", &done, &err) > 0);
+        assert_int_equal(done, 2);
+        assert_string_equal(err, "EEXIST");
+        assert_true(sd_bus_message_read_array(reply, 't', (const void **) &iovas, &size) > 0);
+        assert_int_equal(size, 2 * sizeof(uint64_t));
+        assert_int_equal(iovas[0], 0x10000);
+        assert_int_equal(iovas[1], 0x11000);
+        sd_bus_message_unref(reply);
+        assert_int_equal(kernel.n_mappings, 2);
+        assert_int_equal(viommu_mapping_index_count(a->ioas.mappings), 2);
+        assert_int_equal(f->s->mapped_bytes, 2 * PAGE);
+
+        /* All or nothing: the same failure takes back the two before it. */
+        reply = call(f, a->path, "org.viommu1.IOAS", "MapBatch", "aha(utttu)u", 1, f->memfd, 3,
+                     0, UINT64_C(0), (uint64_t) PAGE, UINT64_C(0x20000), (uint32_t) FIXED_RW,
+                     0, (uint64_t) PAGE, (uint64_t) PAGE, UINT64_C(0x21000), (uint32_t) FIXED_RW,
+                     0, (uint64_t) 2 * PAGE, (uint64_t) PAGE, UINT64_C(0x20000), (uint32_t) FIXED_RW, 1);
+        assert_string_equal(error_name(reply), VIOMMU_ERROR_BUSY);
+        assert_non_null(strstr(sd_bus_message_get_error(reply)->message, "Entry 2: "));
+        sd_bus_message_unref(reply);
+        assert_int_equal(kernel.n_mappings, 2);
+        assert_int_equal(viommu_mapping_index_count(a->ioas.mappings), 2);
+        assert_int_equal(f->s->mapped_bytes, 2 * PAGE);
+
+        /* A bad entry anywhere maps nothing: checked first. */
+        assert_fails(VIOMMU_ERROR_INVALID_ARGUMENT,
+                     call(f, a->path, "org.viommu1.IOAS", "MapBatch", "aha(utttu)u", 1, f->memfd, 2,
+                          0, UINT64_C(0), (uint64_t) PAGE, UINT64_C(0x30000), (uint32_t) FIXED_RW,
+                          1, UINT64_C(0), (uint64_t) PAGE, UINT64_C(0x31000), (uint32_t) FIXED_RW, 0));
+        assert_fails(VIOMMU_ERROR_INVALID_ARGUMENT,
+                     call(f, a->path, "org.viommu1.IOAS", "MapBatch", "aha(utttu)u", 1, f->memfd, 2,
+                          0, UINT64_C(0), (uint64_t) PAGE, UINT64_C(0x30000), (uint32_t) FIXED_RW,
+                          0, UINT64_C(1), (uint64_t) PAGE, UINT64_C(0x31000), (uint32_t) FIXED_RW, 0));
+        assert_int_equal(kernel.n_mappings, 2);
+
+        /* The second range has nothing: UnmapBatch stops there. */
+        reply = call(f, a->path, "org.viommu1.IOAS", "UnmapBatch", "a(tt)", 2, UINT64_C(0x10000), (uint64_t) PAGE,
+                     UINT64_C(0x50000), (uint64_t) PAGE);
+        assert_null(error_name(reply));
+        assert_true(sd_bus_message_read(reply, "ust", &done, &err, &unmapped) > 0);
+        assert_int_equal(done, 1);
+        assert_string_equal(err, "ENOENT");
+        assert_int_equal(unmapped, PAGE);
+        sd_bus_message_unref(reply);
+        assert_int_equal(kernel.n_mappings, 1);
+        assert_int_equal(f->s->mapped_bytes, PAGE);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_map_copy_unmap, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_map_batch, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_changes_coalesced, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_refusals_change_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_destroy_order, setup, teardown),
