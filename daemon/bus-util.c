@@ -79,15 +79,6 @@ int session_check_owner(Session *s, sd_bus_message *m, sd_bus_error *error) {
         return sd_bus_error_setf(error, VIOMMU_ERROR_NOT_OWNER, "Only the owner of a session and root may use it");
 }
 
-int session_check_caller(Session *s, sd_bus_message *m, ConfigLimit what, uint64_t more, sd_bus_error *error) {
-        int r;
-
-        r = session_check_owner(s, m, error);
-        if (r < 0)
-                return r;
-        return auth_check_limit(s->daemon, s, what, more, error);
-}
-
 static void type_list(ObjectArg what, char *buf, size_t size) {
         size_t n = 0, i = 0;
 

@@ -12,6 +12,7 @@
 #include <systemd/sd-bus.h>
 
 #include "auth.h"
+#include "bus-errors.h"
 #include "session.h"
 
 /* Puts the method call aside until an answer asked for asynchronously is
@@ -39,8 +40,30 @@ bool session_visible_to(Session *s, sd_bus_message *m);
  * A caller not known yet is asked about while the call is put aside
  * (bus_put_aside). */
 int session_check_owner(Session *s, sd_bus_message *m, sd_bus_error *error);
-/* The owner check, then room in the session's limits for `more` of what. */
-int session_check_caller(Session *s, sd_bus_message *m, ConfigLimit what, uint64_t more, sd_bus_error *error);
+
+/*
+ * Defines a method handler of a session (userdata a Session, the handler's
+ * s) or of one of its objects (userdata an Object, named by the second
+ * argument), which session_check_owner() guards before the handler runs: a
+ * stranger's call fails NotOwner before anything of it is read.
+ *
+ *     SESSION_METHOD(method_close) { ... }
+ *     OBJECT_METHOD(method_map, ioas) { ... ioas->session ... }
+ */
+#define SESSION_METHOD(name)                                                                    \
+        static int name##_owned(sd_bus_message *m, Session *s, sd_bus_error *error);            \
+        BUS_METHOD(name) {                                                                      \
+                int r = session_check_owner(userdata, m, error);                                \
+                return r < 0 ? r : name##_owned(m, userdata, error);                            \
+        }                                                                                       \
+        static int name##_owned(sd_bus_message *m, Session *s, sd_bus_error *error)
+#define OBJECT_METHOD(name, object)                                                             \
+        static int name##_owned(sd_bus_message *m, Object *object, sd_bus_error *error);        \
+        BUS_METHOD(name) {                                                                      \
+                int r = session_check_owner(((Object *) userdata)->session, m, error);          \
+                return r < 0 ? r : name##_owned(m, userdata, error);                            \
+        }                                                                                       \
+        static int name##_owned(sd_bus_message *m, Object *object, sd_bus_error *error)
 
 /* Which objects an argument may name: a mask of object types and flags. */
 typedef enum ObjectArg {

@@ -22,8 +22,7 @@
 #define DIRTY_PAGES_MAX (UINT64_C(1) << 24)
 
 /* Shared by org.viommu1.HWPT and org.viommu1.VIOMMU. */
-BUS_METHOD(invalidate) {
-        Object *o = userdata;
+OBJECT_METHOD(invalidate, o) {
         Session *s = o->session;
         const void *entries;
         size_t size;
@@ -31,9 +30,6 @@ BUS_METHOD(invalidate) {
         int r;
 
         r = sd_bus_message_read(m, "uu", &data_type, &entry_len);
-        if (r < 0)
-                return r;
-        r = session_check_owner(s, m, error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read_array(m, 'y', &entries, &size);
@@ -60,14 +56,10 @@ int method_invalidate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return invalidate(m, userdata, error);
 }
 
-BUS_METHOD(method_set_dirty_tracking) {
-        Object *hwpt = userdata;
+OBJECT_METHOD(method_set_dirty_tracking, hwpt) {
         int enable, r;
 
         r = sd_bus_message_read(m, "b", &enable);
-        if (r < 0)
-                return r;
-        r = session_check_owner(hwpt->session, m, error);
         if (r < 0)
                 return r;
         if (!(hwpt->hwpt.flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING))
@@ -79,17 +71,13 @@ BUS_METHOD(method_set_dirty_tracking) {
         return sd_bus_reply_method_return(m, NULL);
 }
 
-BUS_METHOD(method_read_dirty_bitmap) {
-        Object *hwpt = userdata;
+OBJECT_METHOD(method_read_dirty_bitmap, hwpt) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ uint64_t *bitmap = NULL;
         uint64_t iova, length, page_size, pages;
         int clear, r;
 
         r = sd_bus_message_read(m, "tttb", &iova, &length, &page_size, &clear);
-        if (r < 0)
-                return r;
-        r = session_check_owner(hwpt->session, m, error);
         if (r < 0)
                 return r;
         if (page_size == 0 || (page_size & (page_size - 1)) || length == 0 || length % page_size ||
@@ -121,16 +109,12 @@ BUS_METHOD(method_read_dirty_bitmap) {
         return sd_bus_send(NULL, reply, NULL);
 }
 
-BUS_METHOD(method_get_hw_info) {
-        Object *hwpt = userdata;
+OBJECT_METHOD(method_get_hw_info, hwpt) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         uint8_t data[256] = {};
         struct viommu_hw_info info;
         int r;
 
-        r = session_check_owner(hwpt->session, m, error);
-        if (r < 0)
-                return r;
         r = hwpt_get_hw_info(hwpt, data, sizeof(data), &info);
         if (r == -ENODEV)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_DEVICE_GONE,

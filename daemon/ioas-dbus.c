@@ -103,17 +103,13 @@ static int map_error(Session *s, sd_bus_error *error, int r, uint64_t iova, uint
                                 "IOMMU_IOAS_MAP_FILE" : "IOMMU_IOAS_MAP");
 }
 
-BUS_METHOD(method_map) {
-        Object *ioas = userdata;
+OBJECT_METHOD(method_map, ioas) {
         Session *s = ioas->session;
         uint64_t offset, length, iova;
         uint32_t flags;
         int fd, r;
 
         r = sd_bus_message_read(m, "htttu", &fd, &offset, &length, &iova, &flags);
-        if (r < 0)
-                return r;
-        r = session_check_owner(s, m, error);
         if (r < 0)
                 return r;
         r = check_map_args(fd, offset, length, iova, flags, error);
@@ -141,8 +137,7 @@ static int entry_error(sd_bus_error *error, size_t i, int r) {
         return r;
 }
 
-BUS_METHOD(method_map_batch) {
-        Object *ioas = userdata;
+OBJECT_METHOD(method_map_batch, ioas) {
         Session *s = ioas->session;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ IoasMapEntry *entries = NULL;
@@ -153,9 +148,6 @@ BUS_METHOD(method_map_batch) {
         uint32_t flags;
         int r, mapped, fd;
 
-        r = session_check_owner(s, m, error);
-        if (r < 0)
-                return r;
         r = bus_enter_array_max(m, "h", MAP_BATCH_FDS_MAX, "memory fds", error);
         if (r < 0)
                 return r;
@@ -227,16 +219,12 @@ BUS_METHOD(method_map_batch) {
         return sd_bus_send(NULL, reply, NULL);
 }
 
-BUS_METHOD(method_unmap) {
-        Object *ioas = userdata;
+OBJECT_METHOD(method_unmap, ioas) {
         uint64_t iova, length, unmapped;
         bool all;
         int r;
 
         r = sd_bus_message_read(m, "tt", &iova, &length);
-        if (r < 0)
-                return r;
-        r = session_check_owner(ioas->session, m, error);
         if (r < 0)
                 return r;
         all = iova == 0 && length == UINT64_MAX;
@@ -259,16 +247,12 @@ BUS_METHOD(method_unmap) {
         return sd_bus_reply_method_return(m, "t", unmapped);
 }
 
-BUS_METHOD(method_unmap_batch) {
-        Object *ioas = userdata;
+OBJECT_METHOD(method_unmap_batch, ioas) {
         _cleanup_free_ uint64_t (*ranges)[2] = NULL;
         uint64_t iova, length, unmapped = 0;
         size_t n = 0, done = 0;
         int r;
 
-        r = session_check_owner(ioas->session, m, error);
-        if (r < 0)
-                return r;
         r = bus_enter_array_max(m, "(tt)", MAP_BATCH_MAX, "ranges", error);
         if (r < 0)
                 return r;
@@ -298,16 +282,13 @@ BUS_METHOD(method_unmap_batch) {
                                           unmapped);
 }
 
-BUS_METHOD(method_copy) {
-        Object *dst = userdata, *src;
+OBJECT_METHOD(method_copy, dst) {
+        Object *src;
         Session *s = dst->session;
         uint64_t src_iova, length, dst_iova;
         uint32_t flags;
         int r;
 
-        r = session_check_owner(s, m, error);
-        if (r < 0)
-                return r;
         r = session_read_object_arg(s, m, ARG_IOAS, &src, error);
         if (r < 0)
                 return r;
@@ -343,17 +324,13 @@ BUS_METHOD(method_copy) {
         return sd_bus_reply_method_return(m, "t", dst_iova);
 }
 
-BUS_METHOD(method_get_iova_ranges) {
-        Object *ioas = userdata;
+OBJECT_METHOD(method_get_iova_ranges, ioas) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ struct iommu_iova_range *ranges = NULL;
         size_t n = 0;
         uint64_t alignment = 0;
         int r;
 
-        r = session_check_owner(ioas->session, m, error);
-        if (r < 0)
-                return r;
         r = ioas_iova_ranges(ioas, &ranges, &n, &alignment);
         if (r < 0)
                 return bus_error_kernel(error, r, "IOMMU_IOAS_IOVA_RANGES");
@@ -373,16 +350,12 @@ BUS_METHOD(method_get_iova_ranges) {
         return sd_bus_send(NULL, reply, NULL);
 }
 
-BUS_METHOD(method_allow_iovas) {
-        Object *ioas = userdata;
+OBJECT_METHOD(method_allow_iovas, ioas) {
         _cleanup_free_ struct iommu_iova_range *ranges = NULL;
         size_t n = 0;
         uint64_t start, last;
         int r;
 
-        r = session_check_owner(ioas->session, m, error);
-        if (r < 0)
-                return r;
         r = bus_enter_array_max(m, "(tt)", ALLOW_IOVAS_MAX, "ranges", error);
         if (r < 0)
                 return r;
@@ -420,16 +393,12 @@ static bool device_uses_ioas(Object *dev, Object *ioas) {
         return false;
 }
 
-BUS_METHOD(method_get_reserved_regions) {
-        Object *ioas = userdata;
+OBJECT_METHOD(method_get_reserved_regions, ioas) {
         Session *s = ioas->session;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const struct viommu_topology *t;
         int r;
 
-        r = session_check_owner(s, m, error);
-        if (r < 0)
-                return r;
         r = daemon_topology(s->daemon, &t);
         if (r < 0)
                 return bus_error_kernel(error, r, "Reading the IOMMU topology");
@@ -462,16 +431,12 @@ BUS_METHOD(method_get_reserved_regions) {
         return sd_bus_send(NULL, reply, NULL);
 }
 
-BUS_METHOD(method_lookup_iova) {
-        Object *ioas = userdata;
+OBJECT_METHOD(method_lookup_iova, ioas) {
         const struct viommu_mapping *mp;
         uint64_t iova;
         int r;
 
         r = sd_bus_message_read(m, "t", &iova);
-        if (r < 0)
-                return r;
-        r = session_check_owner(ioas->session, m, error);
         if (r < 0)
                 return r;
         mp = ioas_lookup(ioas, iova);

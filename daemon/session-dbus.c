@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * org.viommu1.Session: one VMM's session, /org/viommu1/session/N. Each method
- * reads its arguments, checks that the caller owns the session (first, so
- * that no error tells a stranger anything), validates the arguments, checks
- * the session's limits, acts through the model (device.c, ioas.c, hwpt.c,
- * viommu-object.c), emits and replies, in that order; a call that fails
- * changes nothing.
+ * is a SESSION_METHOD: that the caller owns the session is checked first,
+ * so that no error tells a stranger anything. Then it reads and validates
+ * its arguments, checks the session's limits, acts through the model
+ * (device.c, ioas.c, hwpt.c, viommu-object.c), emits and replies, in that
+ * order; a call that fails changes nothing.
  */
 
 #include <stddef.h>
@@ -63,13 +63,9 @@ int session_track_owner(Session *s, sd_bus *bus) {
         return sd_bus_track_add_name(s->track, s->owner);
 }
 
-BUS_METHOD(method_close) {
-        Session *s = userdata;
+SESSION_METHOD(method_close) {
         int r;
 
-        r = session_check_owner(s, m, error);
-        if (r < 0)
-                return r;
         r = sd_bus_reply_method_return(m, NULL);
         session_close(s, "closed by request");
         return r;
@@ -99,8 +95,7 @@ static Object *find_claimed(Daemon *d, const char *name) {
         return NULL;
 }
 
-BUS_METHOD(method_claim_device) {
-        Session *s = userdata;
+SESSION_METHOD(method_claim_device) {
         Daemon *d = s->daemon;
         const struct viommu_topology_device *dev;
         _cleanup_close_ int reply_fd = -EBADF;
@@ -109,9 +104,6 @@ BUS_METHOD(method_claim_device) {
         int want_fd, r;
 
         r = sd_bus_message_read(m, "sb", &name, &want_fd);
-        if (r < 0)
-                return r;
-        r = session_check_owner(s, m, error);
         if (r < 0)
                 return r;
 
@@ -161,17 +153,13 @@ BUS_METHOD(method_claim_device) {
         return sd_bus_reply_method_return(m, "oua(h)", o->path, o->id, 0);
 }
 
-BUS_METHOD(method_create_mock_device) {
-        Session *s = userdata;
+SESSION_METHOD(method_create_mock_device) {
         Daemon *d = s->daemon;
         uint32_t flags;
         Object *o;
         int r;
 
         r = sd_bus_message_read(m, "u", &flags);
-        if (r < 0)
-                return r;
-        r = session_check_owner(s, m, error);
         if (r < 0)
                 return r;
         if (!d->mock_devices)
@@ -190,17 +178,13 @@ BUS_METHOD(method_create_mock_device) {
         return reply_object(m, o);
 }
 
-BUS_METHOD(method_release_device) {
-        Session *s = userdata;
+SESSION_METHOD(method_release_device) {
         const char *path;
         uint64_t mapped;
         Object *o;
         int r;
 
         r = sd_bus_message_read(m, "o", &path);
-        if (r < 0)
-                return r;
-        r = session_check_owner(s, m, error);
         if (r < 0)
                 return r;
         r = session_object_arg(s, path, ARG_DEVICE, &o, error);
@@ -220,12 +204,11 @@ BUS_METHOD(method_release_device) {
         return sd_bus_reply_method_return(m, NULL);
 }
 
-BUS_METHOD(method_create_ioas) {
-        Session *s = userdata;
+SESSION_METHOD(method_create_ioas) {
         Object *o;
         int r;
 
-        r = session_check_caller(s, m, CONFIG_LIMIT_OBJECTS, 1, error);
+        r = auth_check_limit(s->daemon, s, CONFIG_LIMIT_OBJECTS, 1, error);
         if (r < 0)
                 return r;
         r = ioas_new(s, &o);
@@ -234,8 +217,7 @@ BUS_METHOD(method_create_ioas) {
         return reply_object(m, o);
 }
 
-BUS_METHOD(method_alloc_hwpt) {
-        Session *s = userdata;
+SESSION_METHOD(method_alloc_hwpt) {
         Daemon *d = s->daemon;
         const char *dev_path, *parent_path, *fault_path;
         uint32_t flags, data_type;
@@ -248,9 +230,6 @@ BUS_METHOD(method_alloc_hwpt) {
         if (r < 0)
                 return r;
         r = sd_bus_message_read_array(m, 'y', &data, &data_len);
-        if (r < 0)
-                return r;
-        r = session_check_owner(s, m, error);
         if (r < 0)
                 return r;
 
@@ -297,15 +276,11 @@ BUS_METHOD(method_alloc_hwpt) {
         return reply_object(m, o);
 }
 
-BUS_METHOD(method_attach) {
-        Session *s = userdata;
+SESSION_METHOD(method_attach) {
         Object *dev, *pt;
         uint32_t attached;
         int r;
 
-        r = session_check_owner(s, m, error);
-        if (r < 0)
-                return r;
         r = session_read_object_arg(s, m, ARG_DEVICE | ARG_BOUND, &dev, error);
         if (r < 0)
                 return r;
@@ -322,14 +297,10 @@ BUS_METHOD(method_attach) {
         return sd_bus_reply_method_return(m, "u", attached);
 }
 
-BUS_METHOD(method_detach) {
-        Session *s = userdata;
+SESSION_METHOD(method_detach) {
         Object *dev;
         int r;
 
-        r = session_check_owner(s, m, error);
-        if (r < 0)
-                return r;
         r = session_read_object_arg(s, m, ARG_DEVICE | ARG_BOUND, &dev, error);
         if (r < 0)
                 return r;
@@ -344,15 +315,11 @@ BUS_METHOD(method_detach) {
         return sd_bus_reply_method_return(m, NULL);
 }
 
-BUS_METHOD(method_attach_pasid) {
-        Session *s = userdata;
+SESSION_METHOD(method_attach_pasid) {
         Object *dev, *pt, *old;
         uint32_t pasid, attached;
         int r;
 
-        r = session_check_owner(s, m, error);
-        if (r < 0)
-                return r;
         r = session_read_object_arg(s, m, ARG_DEVICE | ARG_BOUND, &dev, error);
         if (r < 0)
                 return r;
@@ -381,15 +348,11 @@ BUS_METHOD(method_attach_pasid) {
         return sd_bus_reply_method_return(m, "u", attached);
 }
 
-BUS_METHOD(method_detach_pasid) {
-        Session *s = userdata;
+SESSION_METHOD(method_detach_pasid) {
         uint32_t pasid;
         Object *dev;
         int r;
 
-        r = session_check_owner(s, m, error);
-        if (r < 0)
-                return r;
         r = session_read_object_arg(s, m, ARG_DEVICE | ARG_BOUND, &dev, error);
         if (r < 0)
                 return r;
@@ -410,15 +373,11 @@ BUS_METHOD(method_detach_pasid) {
         return sd_bus_reply_method_return(m, NULL);
 }
 
-BUS_METHOD(method_alloc_fault_queue) {
-        Session *s = userdata;
+SESSION_METHOD(method_alloc_fault_queue) {
         _cleanup_close_ int fd = -EBADF;
         Object *o;
         int r;
 
-        r = session_check_owner(s, m, error);
-        if (r < 0)
-                return r;
         if (!viommu_features_has(s->daemon->features, VIOMMU_FEATURE_FAULT_QUEUE))
                 return bus_error_not_supported(error, VIOMMU_FEATURE_FAULT_QUEUE);
         r = auth_check_limit(s->daemon, s, CONFIG_LIMIT_OBJECTS, 1, error);
@@ -434,8 +393,7 @@ BUS_METHOD(method_alloc_fault_queue) {
         return sd_bus_reply_method_return(m, "ouh", o->path, o->id, fd);
 }
 
-BUS_METHOD(method_alloc_viommu) {
-        Session *s = userdata;
+SESSION_METHOD(method_alloc_viommu) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ void *inout = NULL;
         const void *data;
@@ -444,9 +402,6 @@ BUS_METHOD(method_alloc_viommu) {
         uint32_t type;
         int r;
 
-        r = session_check_owner(s, m, error);
-        if (r < 0)
-                return r;
         r = session_read_object_arg(s, m, ARG_DEVICE | ARG_BOUND, &dev, error);
         if (r < 0)
                 return r;
@@ -495,15 +450,11 @@ BUS_METHOD(method_alloc_viommu) {
         return sd_bus_send(NULL, reply, NULL);
 }
 
-BUS_METHOD(method_alloc_vdevice) {
-        Session *s = userdata;
+SESSION_METHOD(method_alloc_vdevice) {
         Object *viommu, *dev, *o;
         uint64_t virt_id;
         int r;
 
-        r = session_check_owner(s, m, error);
-        if (r < 0)
-                return r;
         /* Without the feature no vIOMMU can exist: say why, not "no such". */
         if (!viommu_features_has(s->daemon->features, VIOMMU_FEATURE_VDEVICE))
                 return bus_error_not_supported(error, VIOMMU_FEATURE_VDEVICE);
@@ -529,16 +480,12 @@ BUS_METHOD(method_alloc_vdevice) {
         return reply_object(m, o);
 }
 
-BUS_METHOD(method_alloc_veventq) {
-        Session *s = userdata;
+SESSION_METHOD(method_alloc_veventq) {
         _cleanup_close_ int fd = -EBADF;
         uint32_t type, depth;
         Object *viommu, *o;
         int r;
 
-        r = session_check_owner(s, m, error);
-        if (r < 0)
-                return r;
         if (!viommu_features_has(s->daemon->features, VIOMMU_FEATURE_VEVENTQ))
                 return bus_error_not_supported(error, VIOMMU_FEATURE_VEVENTQ);
         r = session_read_object_arg(s, m, ARG_VIOMMU, &viommu, error);
@@ -564,17 +511,13 @@ BUS_METHOD(method_alloc_veventq) {
         return sd_bus_reply_method_return(m, "ouh", o->path, o->id, fd);
 }
 
-BUS_METHOD(method_destroy) {
-        Session *s = userdata;
+SESSION_METHOD(method_destroy) {
         const char *path;
         uint64_t mapped;
         Object *o;
         int r;
 
         r = sd_bus_message_read(m, "o", &path);
-        if (r < 0)
-                return r;
-        r = session_check_owner(s, m, error);
         if (r < 0)
                 return r;
         r = session_object_arg(s, path, ARG_ANY, &o, error);
@@ -599,13 +542,7 @@ BUS_METHOD(method_destroy) {
         return sd_bus_reply_method_return(m, NULL);
 }
 
-BUS_METHOD(method_export_iommufd) {
-        Session *s = userdata;
-        int r;
-
-        r = session_check_owner(s, m, error);
-        if (r < 0)
-                return r;
+SESSION_METHOD(method_export_iommufd) {
         if (!s->delegated)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "Only a delegated session hands out its iommufd (OpenSession option Delegated)");
@@ -613,14 +550,10 @@ BUS_METHOD(method_export_iommufd) {
         return sd_bus_reply_method_return(m, "h", s->iommufd);
 }
 
-BUS_METHOD(method_export_device) {
-        Session *s = userdata;
+SESSION_METHOD(method_export_device) {
         Object *dev;
         int r;
 
-        r = session_check_owner(s, m, error);
-        if (r < 0)
-                return r;
         r = session_read_object_arg(s, m, ARG_DEVICE, &dev, error);
         if (r < 0)
                 return r;
@@ -632,14 +565,10 @@ BUS_METHOD(method_export_device) {
         return sd_bus_reply_method_return(m, "h", dev->device.fd);
 }
 
-BUS_METHOD(method_open_direct_channel) {
-        Session *s = userdata;
+SESSION_METHOD(method_open_direct_channel) {
         _cleanup_close_ int fd = -EBADF;
         int r;
 
-        r = session_check_owner(s, m, error);
-        if (r < 0)
-                return r;
         r = channel_new(s, &fd);
         if (r < 0)
                 return bus_error_errno(error, r, "Cannot open a direct channel: %m");

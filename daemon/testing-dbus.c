@@ -30,8 +30,7 @@ static uint32_t device_paging_domain(Object *dev) {
         return pt && pt->type == OBJECT_HWPT ? pt->id : dev->device.attached_pt;
 }
 
-BUS_METHOD(method_check_mapping) {
-        Session *s = userdata;
+SESSION_METHOD(method_check_mapping) {
         const char *path;
         uint64_t iova, length, offset;
         void *addr;
@@ -39,9 +38,6 @@ BUS_METHOD(method_check_mapping) {
         int fd, r;
 
         r = sd_bus_message_read(m, "ottht", &path, &iova, &length, &fd, &offset);
-        if (r < 0)
-                return r;
-        r = session_check_owner(s, m, error);
         if (r < 0)
                 return r;
         r = session_object_arg(s, path, ARG_DEVICE | ARG_MOCK, &dev, error);
@@ -65,17 +61,13 @@ BUS_METHOD(method_check_mapping) {
         return sd_bus_reply_method_return(m, NULL);
 }
 
-BUS_METHOD(method_check_iotlb) {
-        Session *s = userdata;
+SESSION_METHOD(method_check_iotlb) {
         const char *path;
         uint32_t index, expected;
         Object *hwpt;
         int r;
 
         r = sd_bus_message_read(m, "ouu", &path, &index, &expected);
-        if (r < 0)
-                return r;
-        r = session_check_owner(s, m, error);
         if (r < 0)
                 return r;
         r = session_object_arg(s, path, ARG_HWPT, &hwpt, error);
@@ -89,17 +81,13 @@ BUS_METHOD(method_check_iotlb) {
         return sd_bus_reply_method_return(m, NULL);
 }
 
-BUS_METHOD(method_check_pasid) {
-        Session *s = userdata;
+SESSION_METHOD(method_check_pasid) {
         const char *path, *hwpt_path;
         Object *dev, *hwpt = NULL;
         uint32_t pasid;
         int r;
 
         r = sd_bus_message_read(m, "ouo", &path, &pasid, &hwpt_path);
-        if (r < 0)
-                return r;
-        r = session_check_owner(s, m, error);
         if (r < 0)
                 return r;
         r = session_object_arg(s, path, ARG_DEVICE | ARG_MOCK, &dev, error);
@@ -116,8 +104,7 @@ BUS_METHOD(method_check_pasid) {
         return sd_bus_reply_method_return(m, NULL);
 }
 
-BUS_METHOD(method_trigger_fault) {
-        Session *s = userdata;
+SESSION_METHOD(method_trigger_fault) {
         const char *path;
         uint32_t pasid, grpid, perm;
         uint64_t addr;
@@ -125,9 +112,6 @@ BUS_METHOD(method_trigger_fault) {
         int r;
 
         r = sd_bus_message_read(m, "ouuut", &path, &pasid, &grpid, &perm, &addr);
-        if (r < 0)
-                return r;
-        r = session_check_owner(s, m, error);
         if (r < 0)
                 return r;
         r = session_object_arg(s, path, ARG_DEVICE | ARG_MOCK, &dev, error);
@@ -139,16 +123,12 @@ BUS_METHOD(method_trigger_fault) {
         return sd_bus_reply_method_return(m, NULL);
 }
 
-BUS_METHOD(method_trigger_event) {
-        Session *s = userdata;
+SESSION_METHOD(method_trigger_event) {
         const char *path;
         Object *dev;
         int r;
 
         r = sd_bus_message_read(m, "o", &path);
-        if (r < 0)
-                return r;
-        r = session_check_owner(s, m, error);
         if (r < 0)
                 return r;
         r = session_object_arg(s, path, ARG_DEVICE | ARG_MOCK, &dev, error);
@@ -160,8 +140,7 @@ BUS_METHOD(method_trigger_event) {
         return sd_bus_reply_method_return(m, NULL);
 }
 
-BUS_METHOD(method_mark_dirty) {
-        Session *s = userdata;
+SESSION_METHOD(method_mark_dirty) {
         const char *path;
         uint64_t iova, length, page_size, nr = 0;
         const void *bitmap;
@@ -173,9 +152,6 @@ BUS_METHOD(method_mark_dirty) {
         if (r < 0)
                 return r;
         r = sd_bus_message_read_array(m, 't', &bitmap, &size);
-        if (r < 0)
-                return r;
-        r = session_check_owner(s, m, error);
         if (r < 0)
                 return r;
         r = session_object_arg(s, path, ARG_HWPT, &hwpt, error);
@@ -193,16 +169,13 @@ BUS_METHOD(method_mark_dirty) {
 /* Writes the session's record, reads it back into a session of a scratch
  * daemon that has no fds (so the copy can touch nothing of the kernel's),
  * writes that, and returns both texts: the test compares them. */
-BUS_METHOD(method_round_trip_record) {
+SESSION_METHOD(method_round_trip_record) {
         _cleanup_(json_object_putp) struct json_object *written = NULL, *reread = NULL;
         _cleanup_free_ char *first = NULL;
-        Session *s = userdata, *copy = NULL;
+        Session *copy = NULL;
         Daemon scratch = {};
         int r;
 
-        r = session_check_owner(s, m, error);
-        if (r < 0)
-                return r;
         r = session_record_to_json(s, &written);
         if (r < 0)
                 return bus_error_errno(error, r, "Cannot write the record of session %u: %m", s->id);
