@@ -15,6 +15,7 @@
 #include "bus-errors.h"
 #include "bus-util.h"
 #include "caller-uid.h"
+#include "json-util.h"
 #include "log.h"
 #include "util.h"
 
@@ -190,6 +191,5 @@ int caller_uids_start(Daemon *d) {
 
 void caller_uids_free(Daemon *d) {
         d->name_owner_changed = sd_bus_slot_unref(d->name_owner_changed);
-        lh_table_free(d->caller_uids);
-        d->caller_uids = NULL;
+        d->caller_uids = lh_table_free_safe(d->caller_uids);
 }

@@ -12,6 +12,7 @@
 #include "device.h"
 #include "fdstore.h"
 #include "ioas.h"
+#include "json-util.h"
 #include "mapping-index.h"
 #include "session.h"
 #include "util.h"
@@ -47,9 +48,8 @@ static int path_tables_ref(Daemon *d) {
         d->session_paths = lh_kchar_table_new(16, NULL);
         d->object_paths = lh_kchar_table_new(64, NULL);
         if (!d->session_paths || !d->object_paths) {
-                lh_table_free(d->session_paths);
-                lh_table_free(d->object_paths);
-                d->session_paths = d->object_paths = NULL;
+                d->session_paths = lh_table_free_safe(d->session_paths);
+                d->object_paths = lh_table_free_safe(d->object_paths);
                 return -ENOMEM;
         }
         return 0;
@@ -58,9 +58,8 @@ static int path_tables_ref(Daemon *d) {
 static void path_tables_unref(Daemon *d) {
         if (d->sessions || !d->session_paths)
                 return;
-        lh_table_free(d->session_paths);
-        lh_table_free(d->object_paths);
-        d->session_paths = d->object_paths = NULL;
+        d->session_paths = lh_table_free_safe(d->session_paths);
+        d->object_paths = lh_table_free_safe(d->object_paths);
 }
 
 static void *path_lookup(struct lh_table *t, const char *path) {

@@ -13,6 +13,13 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct json_object *, json_object_put)
 
+/* json-c's lh_table_free() does not take NULL. */
+static inline struct lh_table *lh_table_free_safe(struct lh_table *t) {
+        if (t)
+                lh_table_free(t);
+        return NULL;
+}
+
 /* Adds v under key, taking v; a NULL v means its allocation failed. */
 static inline int json_add(struct json_object *o, const char *key, struct json_object *v) {
         if (!v)

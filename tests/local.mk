@@ -18,6 +18,15 @@ tests_kernel_test_vfio_vtd_CFLAGS = $(TEST_CFLAGS)
 tests_kernel_test_vfio_vtd_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_kernel_test_vfio_vtd_LDADD = lib/libviommu.la $(CMOCKA_LIBS)
 
+# The hot paths' cost against raw ioctls, inside the test VM beside a daemon
+# with mock devices: tests/bench/run-in-vm boots it and runs it.
+check_PROGRAMS += tests/bench/bench-hotpath
+tests_bench_bench_hotpath_SOURCES = tests/bench/bench-hotpath.c
+tests_bench_bench_hotpath_CFLAGS = $(TEST_CFLAGS)
+tests_bench_bench_hotpath_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_bench_bench_hotpath_LDADD = lib/libviommu.la lib/mock/libviommu-mock.la $(LIBSYSTEMD_LIBS)
+EXTRA_DIST += tests/bench/run-in-vm
+
 # ABI layout: lib/abi/ against fixed numbers (unit test), and against a
 # kernel's installed headers with "make check-abi KHDR=DIR" (DIR from
 # make headers_install INSTALL_HDR_PATH=DIR).
@@ -232,6 +241,10 @@ tests_bench_bench_record_LDADD = daemon/libviommud-core.la $(JSONC_LIBS) $(LIBSY
 # viommud --check-config, on good, bad and missing files.
 TESTS += tests/unit/test-check-config.sh
 EXTRA_DIST += tests/unit/test-check-config.sh
+
+# viommud that cannot start exits with its reason, not a crash.
+TESTS += tests/unit/test-startup-failure.sh
+EXTRA_DIST += tests/unit/test-startup-failure.sh
 
 # tests/summarize, which counts run-all's results, on logs of broken runs.
 TESTS += tests/unit/test-summarize.sh
