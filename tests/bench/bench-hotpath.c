@@ -1,0 +1,541 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/*
+ * What a VMM pays for letting viommud do its IOMMU work, against doing it
+ * itself. Runs inside the test VM's mock profile, as root, beside a viommud
+ * started with --test-mock-devices on the system bus (tests/bench/run-in-vm
+ * sets that up). Builds the same objects twice: once with raw ioctls on an
+ * iommufd of its own (a mock device on an IOAS, a nesting parent and a nested
+ * HWPT), once through a session of the daemon, used over the bus and over
+ * the session's direct channel. Then times each operation on each path,
+ * interleaved round by round so that a noisy neighbour slows all of them
+ * alike, and prints medians and ratios:
+ *
+ *   ratio NAME: X
+ *
+ * For a call, X is the daemon's time over (the raw ioctl's time + the IPC
+ * floor of the same path, a Peer.Ping on the bus or on the channel). For a
+ * rate, X is the raw rate over the daemon's. session-setup-speedup is the
+ * rate of OpenSession + CreateIOAS + Close over 20 per second.
+ *
+ *   bench-hotpath [-r ROUNDS]
+ *
+ * Under TCG every figure is slow; only the ratios, measured side by side in
+ * one run, carry over to a real host.
+ */
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <systemd/sd-bus.h>
+#include <time.h>
+
+#include "mock/viommu-mock.h"
+#include "util.h"
+#include "viommu-abi.h"
+#include "viommu-iommufd.h"
+
+#define MIB (UINT64_C(1) << 20)
+#define PAGE 4096
+#define BATCH 512
+#define IOVA MOCK_APERTURE_START
+#define MAP_FIXED_RW (IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
+#define FLOOR_BYTES 2048
+
+static unsigned n_rounds = 20;
+
+_printf_(1, 2) __attribute__((noreturn))
+static void die(const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        fputs("bench-hotpath: ", stderr);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+        exit(EXIT_FAILURE);
+}
+
+static void check(int r, const char *what) {
+        if (r < 0)
+                die("%s: %s", what, strerror(-r));
+}
+
+static uint64_t now_nsec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000000 + (uint64_t) ts.tv_nsec;
+}
+
+/* ---- samples ------------------------------------------------------------ */
+
+typedef struct Samples {
+        const char *name;
+        uint64_t *ns;
+        size_t n, allocated;
+} Samples;
+
+static void add(Samples *s, uint64_t ns) {
+        if (s->n == s->allocated) {
+                s->allocated = s->allocated ? s->allocated * 2 : 256;
+                s->ns = realloc(s->ns, s->allocated * sizeof(*s->ns));
+                if (!s->ns)
+                        die("out of memory");
+        }
+        s->ns[s->n++] = ns;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+
+        return x < y ? -1 : x > y;
+}
+
+/* The median, in microseconds. */
+static double median_us(Samples *s) {
+        if (s->n == 0)
+                die("no samples of %s", s->name);
+        qsort(s->ns, s->n, sizeof(*s->ns), cmp_u64);
+        return s->ns[s->n / 2] / 1000.0;
+}
+
+/* ---- the raw path: the VMM's own iommufd -------------------------------- */
+
+typedef struct Raw {
+        int iommufd;
+        uint32_t ioas, nested;
+        struct viommu_mock_device dev;
+} Raw;
+
+static void raw_setup(Raw *raw) {
+        struct iommu_hwpt_selftest s1 = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+        uint32_t parent;
+
+        raw->iommufd = viommu_iommufd_open();
+        check(raw->iommufd, "opening /dev/iommu");
+        check(viommu_ioas_alloc(raw->iommufd, &raw->ioas), "IOMMU_IOAS_ALLOC");
+        check(viommu_mock_device_new(raw->iommufd, raw->ioas, 0, &raw->dev), "a mock device");
+        check(viommu_hwpt_alloc(raw->iommufd, IOMMU_HWPT_ALLOC_NEST_PARENT, raw->dev.idev_id, raw->ioas, 0,
+                                IOMMU_HWPT_DATA_NONE, NULL, 0, &parent),
+              "IOMMU_HWPT_ALLOC of a nesting parent");
+        check(viommu_hwpt_alloc(raw->iommufd, 0, raw->dev.idev_id, parent, 0, IOMMU_HWPT_DATA_SELFTEST, &s1,
+                                sizeof(s1.iotlb), &raw->nested),
+              "IOMMU_HWPT_ALLOC of a nested HWPT");
+}
+
+static void raw_invalidate(Raw *raw, const struct iommu_hwpt_invalidate_selftest *inv, uint32_t n) {
+        uint32_t done = n;
+
+        check(viommu_hwpt_invalidate(raw->iommufd, raw->nested, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+                                     sizeof(*inv), inv, &done),
+              "IOMMU_HWPT_INVALIDATE");
+        if (done != n)
+                die("IOMMU_HWPT_INVALIDATE handled %u of %u entries", done, n);
+}
+
+static void raw_map(Raw *raw, int memfd, uint64_t offset, uint64_t length, uint64_t iova) {
+        check(viommu_ioas_map_file(raw->iommufd, raw->ioas, MAP_FIXED_RW, memfd, offset, length, &iova),
+              "IOMMU_IOAS_MAP_FILE");
+}
+
+static void raw_unmap(Raw *raw, uint64_t iova, uint64_t length) {
+        uint64_t unmapped;
+
+        check(viommu_ioas_unmap(raw->iommufd, raw->ioas, iova, length, &unmapped), "IOMMU_IOAS_UNMAP");
+        if (unmapped != length)
+                die("IOMMU_IOAS_UNMAP unmapped %" PRIu64 " of %" PRIu64 " bytes", unmapped, length);
+}
+
+/* ---- the daemon's path -------------------------------------------------- */
+
+typedef struct Daemon {
+        sd_bus *bus, *channel;
+        char *session, *ioas, *nested;
+} Daemon;
+
+/* Sends a call built by hand; the reply, or death naming the error. */
+static sd_bus_message *send_call(sd_bus *bus, sd_bus_message *m) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+
+        if (sd_bus_call(bus, m, 0, &error, &reply) < 0)
+                die("%s: %s", sd_bus_message_get_member(m), error.message);
+        sd_bus_message_unref(m);
+        return reply;
+}
+
+/* A call with arguments of types (NULL: none); the reply. */
+static sd_bus_message *call(sd_bus *bus, const char *path, const char *iface, const char *member,
+                            const char *types, ...) {
+        sd_bus_message *m = NULL;
+        va_list ap;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, "org.viommu1", path, iface, member);
+        check(r, member);
+        if (types) {
+                va_start(ap, types);
+                r = sd_bus_message_appendv(m, types, ap);
+                va_end(ap);
+                check(r, member);
+        }
+        return send_call(bus, m);
+}
+
+static char *reply_path(sd_bus_message *reply) {
+        const char *path;
+        char *p;
+
+        check(sd_bus_message_read_basic(reply, 'o', &path), "reading a path");
+        p = strdup(path);
+        if (!p)
+                die("out of memory");
+        sd_bus_message_unref(reply);
+        return p;
+}
+
+static char *alloc_hwpt(sd_bus *bus, const char *session, const char *dev, const char *parent, uint32_t flags,
+                        uint32_t data_type, const void *data, size_t size) {
+        sd_bus_message *m = NULL;
+
+        check(sd_bus_message_new_method_call(bus, &m, "org.viommu1", session, "org.viommu1.Session",
+                                             "AllocHWPT"),
+              "AllocHWPT");
+        check(sd_bus_message_append(m, "ooouu", dev, parent, "/", flags, data_type), "AllocHWPT");
+        check(sd_bus_message_append_array(m, 'y', data, size), "AllocHWPT");
+        return reply_path(send_call(bus, m));
+}
+
+static sd_bus *channel_open(sd_bus *bus, const char *session) {
+        sd_bus_message *reply = call(bus, session, "org.viommu1.Session", "OpenDirectChannel", NULL);
+        sd_bus *ch = NULL;
+        int fd;
+
+        check(sd_bus_message_read_basic(reply, 'h', &fd), "reading the channel's fd");
+        fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        sd_bus_message_unref(reply);
+        check(fd < 0 ? -errno : 0, "taking the channel's fd");
+        check(sd_bus_new(&ch), "sd_bus_new");
+        check(sd_bus_set_fd(ch, fd, fd), "sd_bus_set_fd");
+        check(sd_bus_set_anonymous(ch, true), "sd_bus_set_anonymous");
+        check(sd_bus_negotiate_fds(ch, true), "sd_bus_negotiate_fds");
+        check(sd_bus_start(ch), "starting the channel");
+        return ch;
+}
+
+static void daemon_setup(Daemon *d) {
+        struct iommu_hwpt_selftest s1 = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+        _cleanup_free_ char *dev = NULL, *parent = NULL;
+
+        check(sd_bus_open_system(&d->bus), "connecting to the system bus");
+        d->session = reply_path(call(d->bus, "/org/viommu1", "org.viommu1.Manager", "OpenSession", "a{sv}", 0));
+        dev = reply_path(call(d->bus, d->session, "org.viommu1.Session", "CreateMockDevice", "u", 0));
+        d->ioas = reply_path(call(d->bus, d->session, "org.viommu1.Session", "CreateIOAS", NULL));
+        sd_bus_message_unref(call(d->bus, d->session, "org.viommu1.Session", "Attach", "oo", dev, d->ioas));
+        parent = alloc_hwpt(d->bus, d->session, dev, d->ioas, IOMMU_HWPT_ALLOC_NEST_PARENT, IOMMU_HWPT_DATA_NONE,
+                            NULL, 0);
+        d->nested = alloc_hwpt(d->bus, d->session, dev, parent, 0, IOMMU_HWPT_DATA_SELFTEST, &s1, sizeof(s1.iotlb));
+        d->channel = channel_open(d->bus, d->session);
+}
+
+static void ping(sd_bus *bus) {
+        sd_bus_message_unref(call(bus, "/org/viommu1", "org.freedesktop.DBus.Peer", "Ping", NULL));
+}
+
+static void daemon_invalidate(sd_bus *bus, const char *hwpt, const struct iommu_hwpt_invalidate_selftest *inv,
+                              uint32_t n) {
+        sd_bus_message *m = NULL, *reply;
+        const char *failure;
+        uint32_t done;
+
+        check(sd_bus_message_new_method_call(bus, &m, "org.viommu1", hwpt, "org.viommu1.HWPT", "Invalidate"),
+              "Invalidate");
+        check(sd_bus_message_append(m, "uu", IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, (uint32_t) sizeof(*inv)),
+              "Invalidate");
+        check(sd_bus_message_append_array(m, 'y', inv, n * sizeof(*inv)), "Invalidate");
+        reply = send_call(bus, m);
+        check(sd_bus_message_read(reply, "us", &done, &failure), "reading Invalidate's reply");
+        if (done != n)
+                die("Invalidate handled %u of %u entries: %s", done, n, failure);
+        sd_bus_message_unref(reply);
+}
+
+static void daemon_map(sd_bus *bus, const char *ioas, int memfd, uint64_t length) {
+        sd_bus_message_unref(call(bus, ioas, "org.viommu1.IOAS", "Map", "htttu", memfd, UINT64_C(0), length,
+                                  IOVA, MAP_FIXED_RW));
+}
+
+static void daemon_unmap(sd_bus *bus, const char *ioas, uint64_t length) {
+        sd_bus_message *reply = call(bus, ioas, "org.viommu1.IOAS", "Unmap", "tt", IOVA, length);
+        uint64_t unmapped;
+
+        check(sd_bus_message_read_basic(reply, 't', &unmapped), "reading Unmap's reply");
+        if (unmapped != length)
+                die("Unmap unmapped %" PRIu64 " of %" PRIu64 " bytes", unmapped, length);
+        sd_bus_message_unref(reply);
+}
+
+/* BATCH pages of memfd, page i at IOVA + i pages, in one MapBatch. */
+static void daemon_map_batch(sd_bus *bus, const char *ioas, int memfd) {
+        sd_bus_message *m = NULL, *reply;
+        const char *failure;
+        uint32_t done;
+
+        check(sd_bus_message_new_method_call(bus, &m, "org.viommu1", ioas, "org.viommu1.IOAS", "MapBatch"),
+              "MapBatch");
+        check(sd_bus_message_append(m, "ah", 1, memfd), "MapBatch");
+        check(sd_bus_message_open_container(m, 'a', "(utttu)"), "MapBatch");
+        for (uint64_t i = 0; i < BATCH; i++)
+                check(sd_bus_message_append(m, "(utttu)", 0, i * PAGE, (uint64_t) PAGE, IOVA + i * PAGE,
+                                            MAP_FIXED_RW),
+                      "MapBatch");
+        check(sd_bus_message_close_container(m), "MapBatch");
+        check(sd_bus_message_append(m, "u", 0), "MapBatch");
+        reply = send_call(bus, m);
+        check(sd_bus_message_read(reply, "us", &done, &failure), "reading MapBatch's reply");
+        if (done != BATCH)
+                die("MapBatch mapped %u of %u pages: %s", done, BATCH, failure);
+        sd_bus_message_unref(reply);
+}
+
+/* ---- the IPC floor of a plain socket ------------------------------------ */
+
+typedef struct Echo {
+        int fd;
+        pid_t pid;
+} Echo;
+
+static int read_full(int fd, char *buf, size_t n) {
+        for (size_t done = 0; done < n;) {
+                ssize_t k = read(fd, buf + done, n - done);
+
+                if (k <= 0)
+                        return -1;
+                done += (size_t) k;
+        }
+        return 0;
+}
+
+/* A child that sends back every FLOOR_BYTES it gets, as a server would. */
+static void echo_start(Echo *e) {
+        int sv[2];
+
+        check(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ? -errno : 0, "socketpair");
+        e->pid = fork();
+        check(e->pid < 0 ? -errno : 0, "fork");
+        if (e->pid == 0) {
+                char buf[FLOOR_BYTES];
+
+                close(sv[0]);
+                while (read_full(sv[1], buf, sizeof(buf)) == 0)
+                        if (write(sv[1], buf, sizeof(buf)) != sizeof(buf))
+                                break;
+                _exit(EXIT_SUCCESS);
+        }
+        close(sv[1]);
+        e->fd = sv[0];
+}
+
+static void echo_round_trip(Echo *e) {
+        char buf[FLOOR_BYTES] = { 1 };
+
+        if (write(e->fd, buf, sizeof(buf)) != sizeof(buf) || read_full(e->fd, buf, sizeof(buf)) < 0)
+                die("the echo child stopped answering");
+}
+
+static void echo_stop(Echo *e) {
+        close(e->fd);
+        waitpid(e->pid, NULL, 0);
+}
+
+/* ---- the run ------------------------------------------------------------ */
+
+enum {
+        S_FLOOR_SOCKET, S_FLOOR_BUS, S_FLOOR_CHANNEL,
+        S_RAW_INV1, S_RAW_INV64, S_BUS_INV1, S_BUS_INV64, S_CH_INV1, S_CH_INV64,
+        S_RAW_MAP2M, S_RAW_UNMAP2M, S_BUS_MAP2M, S_BUS_UNMAP2M, S_CH_MAP2M, S_CH_UNMAP2M,
+        S_RAW_4K, S_CH_4K, S_BUS_4K_BATCH, S_CH_4K_BATCH, S_SETUP,
+        _S_MAX,
+};
+
+static Samples samples[_S_MAX] = {
+        [S_FLOOR_SOCKET] = { "socketpair round trip of 2 KiB" },
+        [S_FLOOR_BUS] = { "Peer.Ping over the bus" },
+        [S_FLOOR_CHANNEL] = { "Peer.Ping over the channel" },
+        [S_RAW_INV1] = { "raw invalidate, 1 entry" },
+        [S_RAW_INV64] = { "raw invalidate, 64 entries" },
+        [S_BUS_INV1] = { "bus Invalidate, 1 entry" },
+        [S_BUS_INV64] = { "bus Invalidate, 64 entries" },
+        [S_CH_INV1] = { "channel Invalidate, 1 entry" },
+        [S_CH_INV64] = { "channel Invalidate, 64 entries" },
+        [S_RAW_MAP2M] = { "raw map of 2 MiB" },
+        [S_RAW_UNMAP2M] = { "raw unmap of 2 MiB" },
+        [S_BUS_MAP2M] = { "bus Map of 2 MiB" },
+        [S_BUS_UNMAP2M] = { "bus Unmap of 2 MiB" },
+        [S_CH_MAP2M] = { "channel Map of 2 MiB" },
+        [S_CH_UNMAP2M] = { "channel Unmap of 2 MiB" },
+        [S_RAW_4K] = { "raw map of 4 KiB" },
+        [S_CH_4K] = { "channel Map of 4 KiB" },
+        [S_BUS_4K_BATCH] = { "bus MapBatch of 512 x 4 KiB, per page" },
+        [S_CH_4K_BATCH] = { "channel MapBatch of 512 x 4 KiB, per page" },
+        [S_SETUP] = { "bus OpenSession + CreateIOAS + Close" },
+};
+
+#define TIME(s, expr) do {                              \
+                uint64_t _t0 = now_nsec();              \
+                expr;                                   \
+                add(&samples[s], now_nsec() - _t0);     \
+        } while (0)
+
+static void round_floors(Daemon *d, Echo *e, unsigned n) {
+        for (unsigned i = 0; i < n; i++) {
+                TIME(S_FLOOR_SOCKET, echo_round_trip(e));
+                TIME(S_FLOOR_BUS, ping(d->bus));
+                TIME(S_FLOOR_CHANNEL, ping(d->channel));
+        }
+}
+
+static void round_invalidate(Raw *raw, Daemon *d, unsigned n) {
+        struct iommu_hwpt_invalidate_selftest inv[64];
+
+        /* Entry 0 of the mock's IOTLB, over and over: each is real work. */
+        memset(inv, 0, sizeof(inv));
+        for (unsigned i = 0; i < n; i++) {
+                TIME(S_RAW_INV1, raw_invalidate(raw, inv, 1));
+                TIME(S_RAW_INV64, raw_invalidate(raw, inv, 64));
+                TIME(S_BUS_INV1, daemon_invalidate(d->bus, d->nested, inv, 1));
+                TIME(S_BUS_INV64, daemon_invalidate(d->bus, d->nested, inv, 64));
+                TIME(S_CH_INV1, daemon_invalidate(d->channel, d->nested, inv, 1));
+                TIME(S_CH_INV64, daemon_invalidate(d->channel, d->nested, inv, 64));
+        }
+}
+
+static void round_map_2m(Raw *raw, Daemon *d, int memfd, unsigned n) {
+        for (unsigned i = 0; i < n; i++) {
+                TIME(S_RAW_MAP2M, raw_map(raw, memfd, 0, 2 * MIB, IOVA));
+                TIME(S_RAW_UNMAP2M, raw_unmap(raw, IOVA, 2 * MIB));
+                TIME(S_BUS_MAP2M, daemon_map(d->bus, d->ioas, memfd, 2 * MIB));
+                TIME(S_BUS_UNMAP2M, daemon_unmap(d->bus, d->ioas, 2 * MIB));
+                TIME(S_CH_MAP2M, daemon_map(d->channel, d->ioas, memfd, 2 * MIB));
+                TIME(S_CH_UNMAP2M, daemon_unmap(d->channel, d->ioas, 2 * MIB));
+        }
+}
+
+/* Per page: BATCH single maps, or one MapBatch of BATCH pages, each followed
+ * by one unmap of the lot that is not timed. */
+static void round_map_4k(Raw *raw, Daemon *d, int memfd) {
+        const uint64_t length = BATCH * PAGE;
+        uint64_t t0;
+
+        t0 = now_nsec();
+        for (uint64_t i = 0; i < BATCH; i++)
+                raw_map(raw, memfd, i * PAGE, PAGE, IOVA + i * PAGE);
+        add(&samples[S_RAW_4K], (now_nsec() - t0) / BATCH);
+        raw_unmap(raw, IOVA, length);
+
+        /* The single maps over the channel, a sixteenth of the batch: the
+         * rate is what counts, and it is slow. */
+        t0 = now_nsec();
+        for (uint64_t i = 0; i < BATCH / 16; i++)
+                sd_bus_message_unref(call(d->channel, d->ioas, "org.viommu1.IOAS", "Map", "htttu", memfd,
+                                          i * PAGE, (uint64_t) PAGE, IOVA + i * PAGE, MAP_FIXED_RW));
+        add(&samples[S_CH_4K], (now_nsec() - t0) / (BATCH / 16));
+        daemon_unmap(d->channel, d->ioas, BATCH / 16 * PAGE);
+
+        t0 = now_nsec();
+        daemon_map_batch(d->bus, d->ioas, memfd);
+        add(&samples[S_BUS_4K_BATCH], (now_nsec() - t0) / BATCH);
+        daemon_unmap(d->channel, d->ioas, length);
+
+        t0 = now_nsec();
+        daemon_map_batch(d->channel, d->ioas, memfd);
+        add(&samples[S_CH_4K_BATCH], (now_nsec() - t0) / BATCH);
+        daemon_unmap(d->channel, d->ioas, length);
+}
+
+static void round_setup(Daemon *d, unsigned n) {
+        for (unsigned i = 0; i < n; i++)
+                TIME(S_SETUP, {
+                        _cleanup_free_ char *session = reply_path(
+                                call(d->bus, "/org/viommu1", "org.viommu1.Manager", "OpenSession", "a{sv}", 0));
+                        sd_bus_message_unref(call(d->bus, session, "org.viommu1.Session", "CreateIOAS", NULL));
+                        sd_bus_message_unref(call(d->bus, session, "org.viommu1.Session", "Close", NULL));
+                });
+}
+
+static double med(int s) {
+        return median_us(&samples[s]);
+}
+
+static void print_ratio(const char *name, double x, const char *goal) {
+        printf("ratio %s: %.2f (goal %s)\n", name, x, goal);
+}
+
+int main(int argc, char *argv[]) {
+        _cleanup_close_ int memfd = -EBADF;
+        Daemon d = {};
+        Echo echo;
+        Raw raw;
+        int c;
+
+        while ((c = getopt(argc, argv, "r:")) >= 0)
+                switch (c) {
+                case 'r':
+                        n_rounds = (unsigned) strtoul(optarg, NULL, 10);
+                        if (n_rounds == 0)
+                                die("-r wants a number of rounds above 0");
+                        break;
+                default:
+                        fprintf(stderr, "usage: %s [-r ROUNDS]\n", argv[0]);
+                        return 2;
+                }
+
+        memfd = memfd_create("guest-ram", MFD_CLOEXEC);
+        check(memfd < 0 ? -errno : 0, "memfd_create");
+        check(ftruncate(memfd, 2 * MIB) < 0 ? -errno : 0, "ftruncate");
+        check(fallocate(memfd, 0, 0, 2 * MIB) < 0 ? -errno : 0, "fallocate");
+
+        raw_setup(&raw);
+        daemon_setup(&d);
+        echo_start(&echo);
+
+        for (unsigned r = 0; r < n_rounds; r++) {
+                round_floors(&d, &echo, 25);
+                round_invalidate(&raw, &d, 25);
+                round_map_2m(&raw, &d, memfd, 5);
+                round_map_4k(&raw, &d, memfd);
+                round_setup(&d, 2);
+        }
+        echo_stop(&echo);
+
+        printf("medians of %u rounds, in microseconds:\n", n_rounds);
+        for (size_t i = 0; i < _S_MAX; i++)
+                printf("  %-45s %10.1f\n", samples[i].name, med((int) i));
+        printf("  %-45s %10.0f\n", "raw 4 KiB maps per second", 1e6 / med(S_RAW_4K));
+        printf("  %-45s %10.0f\n", "channel 4 KiB maps per second, singly", 1e6 / med(S_CH_4K));
+        printf("  %-45s %10.0f\n", "channel 4 KiB maps per second, batches of 512", 1e6 / med(S_CH_4K_BATCH));
+        printf("  %-45s %10.1f\n", "sessions set up per second", 1e6 / med(S_SETUP));
+
+        print_ratio("channel-invalidate-1", med(S_CH_INV1) / (med(S_RAW_INV1) + med(S_FLOOR_CHANNEL)), "<= 1.3");
+        print_ratio("channel-invalidate-64", med(S_CH_INV64) / (med(S_RAW_INV64) + med(S_FLOOR_CHANNEL)), "<= 1.3");
+        print_ratio("bus-invalidate-1", med(S_BUS_INV1) / (med(S_RAW_INV1) + med(S_FLOOR_BUS)), "<= 1.5");
+        print_ratio("bus-invalidate-64", med(S_BUS_INV64) / (med(S_RAW_INV64) + med(S_FLOOR_BUS)), "<= 1.5");
+        print_ratio("channel-map-2m", med(S_CH_MAP2M) / (med(S_RAW_MAP2M) + med(S_FLOOR_CHANNEL)), "<= 1.5");
+        print_ratio("channel-unmap-2m", med(S_CH_UNMAP2M) / (med(S_RAW_UNMAP2M) + med(S_FLOOR_CHANNEL)), "<= 1.5");
+        print_ratio("bus-map-2m", med(S_BUS_MAP2M) / (med(S_RAW_MAP2M) + med(S_FLOOR_BUS)), "none");
+        print_ratio("bus-unmap-2m", med(S_BUS_UNMAP2M) / (med(S_RAW_UNMAP2M) + med(S_FLOOR_BUS)), "none");
+        print_ratio("channel-map-4k", med(S_CH_4K) / med(S_RAW_4K), "none");
+        print_ratio("channel-map-4k-batch512", med(S_CH_4K_BATCH) / med(S_RAW_4K), "<= 2");
+        print_ratio("bus-map-4k-batch512", med(S_BUS_4K_BATCH) / med(S_RAW_4K), "none");
+        print_ratio("session-setup-speedup", 1e6 / med(S_SETUP) / 20, ">= 10");
+
+        sd_bus_message_unref(call(d.bus, d.session, "org.viommu1.Session", "Close", NULL));
+        sd_bus_flush_close_unref(d.channel);
+        sd_bus_flush_close_unref(d.bus);
+        return EXIT_SUCCESS;
+}
