@@ -15,8 +15,11 @@
 #include "log.h"
 #include "util.h"
 
-/* How long a change may wait for others to join it. */
-#define SIGNALS_DELAY_USEC (5 * 1000)
+/* How long a change may wait for others to join it: every announcement
+ * wakes the bus daemon, which a VMM mapping page by page through the direct
+ * channel must not keep busy. A monitor sees the values late by this much;
+ * a client that reads state gets them at once (on_bus_message()). */
+#define SIGNALS_DELAY_USEC (50 * 1000)
 
 enum {
         SESSION_N_OBJECTS       = 1 << 0,

@@ -135,28 +135,15 @@ int session_read_object_arg(Session *s, sd_bus_message *m, ObjectArg what, Objec
         return session_object_arg(s, path, what, ret, error);
 }
 
-int bus_enter_array_max(sd_bus_message *m, const char *contents, size_t max, const char *what,
-                        sd_bus_error *error) {
-        size_t n = 0;
+int bus_array_more(sd_bus_message *m, size_t n, size_t max, const char *what, sd_bus_error *error) {
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', contents);
+        r = sd_bus_message_at_end(m, false);
         if (r < 0)
                 return r;
-        /* Skipping an element costs a fraction of reading it, and the count
-         * stops at one past the limit. */
-        while (n <= max) {
-                r = sd_bus_message_at_end(m, false);
-                if (r < 0)
-                        return r;
-                if (r > 0)
-                        break;
-                r = sd_bus_message_skip(m, contents);
-                if (r < 0)
-                        return r;
-                n++;
-        }
-        if (n > max)
+        if (r > 0)
+                return 0;
+        if (n >= max)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "At most %zu %s", max, what);
-        return sd_bus_message_rewind(m, false);
+        return 1;
 }

@@ -91,7 +91,8 @@ int session_object_arg(Session *s, const char *path, ObjectArg what, Object **re
 /* The same for the next argument of m, an object path. */
 int session_read_object_arg(Session *s, sd_bus_message *m, ObjectArg what, Object **ret, sd_bus_error *error);
 
-/* Enters an array argument of m with signature contents, refusing one of
- * more than max elements before reading them. */
-int bus_enter_array_max(sd_bus_message *m, const char *contents, size_t max, const char *what,
-                        sd_bus_error *error);
+/* In an array argument of m, of which n elements were read: 1 if another
+ * follows, 0 at the end, InvalidArgument naming what if one follows the
+ * max-th. The caller reads no more than max, and acts on none before the
+ * end. Counting them first would cost as much as reading them. */
+int bus_array_more(sd_bus_message *m, size_t n, size_t max, const char *what, sd_bus_error *error);

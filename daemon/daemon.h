@@ -46,6 +46,8 @@ typedef struct Daemon {
         /* Callers on the bus by unique name, see caller-uid.c. */
         struct lh_table *caller_uids;
         sd_bus_slot *name_owner_changed;
+        /* Ends sessions whose owner left the bus, see session-dbus.c. */
+        sd_bus_slot *owners_watch;
 
         /* Properties changed and not announced yet, see bus-signals.c. */
         Session *dirty_sessions;

@@ -34,9 +34,16 @@
 #define MAP_BATCH_FDS_MAX 256
 #define MAP_BATCH_ALL_OR_NOTHING 1u
 
-/* The memfd must be able to back [offset, offset+length) with the access
- * asked for. */
-static int check_memory_fd(int fd, uint64_t offset, uint64_t length, uint32_t flags, sd_bus_error *error) {
+/* What the checks of a mapping need to know of its memory fd: asked of the
+ * kernel once per fd, not once per entry of a batch. */
+typedef struct MemoryFd {
+        int fd;
+        uint64_t size;
+        int flags;      /* F_GETFL */
+        int seals;      /* F_GET_SEALS; 0 for a file that has none */
+} MemoryFd;
+
+static int memory_fd_inspect(int fd, MemoryFd *ret, sd_bus_error *error) {
         struct stat st;
         int fl, seals;
 
@@ -45,29 +52,37 @@ static int check_memory_fd(int fd, uint64_t offset, uint64_t length, uint32_t fl
         if (!S_ISREG(st.st_mode))
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "Guest memory must be a memfd or another regular file");
-        if ((uint64_t) st.st_size < offset + length)
-                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
-                                         "The range 0x%llx+0x%llx is past the end of the memory fd (0x%llx bytes)",
-                                         (unsigned long long) offset, (unsigned long long) length,
-                                         (unsigned long long) st.st_size);
         fl = fcntl(fd, F_GETFL);
         if (fl < 0)
                 return bus_error_errno(error, -errno, "Cannot inspect the memory fd: %m");
         if (fl & O_PATH)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "The memory fd was opened with O_PATH and gives no access to the memory");
+        seals = fcntl(fd, F_GET_SEALS);
+        *ret = (MemoryFd) { .fd = fd, .size = (uint64_t) st.st_size, .flags = fl, .seals = MAX(seals, 0) };
+        return 0;
+}
+
+/* The memfd must be able to back [offset, offset+length) with the access
+ * asked for. */
+static int check_memory_range(const MemoryFd *mfd, uint64_t offset, uint64_t length, uint32_t flags,
+                              sd_bus_error *error) {
+        if (mfd->size < offset + length)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "The range 0x%llx+0x%llx is past the end of the memory fd (0x%llx bytes)",
+                                         (unsigned long long) offset, (unsigned long long) length,
+                                         (unsigned long long) mfd->size);
         if (!(flags & IOMMU_IOAS_MAP_WRITEABLE))
                 return 0;
-        if ((fl & O_ACCMODE) != O_RDWR)
+        if ((mfd->flags & O_ACCMODE) != O_RDWR)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "A writeable mapping needs a memory fd opened read-write");
         /* IOMMU_IOAS_MAP_FILE does not look at seals: a device must not
          * write what its owner sealed against writing. */
-        seals = fcntl(fd, F_GET_SEALS);
-        if (seals > 0 && (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
+        if (mfd->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "The memory fd is sealed against writing (%s): map it read-only",
-                                         seals & F_SEAL_WRITE ? "F_SEAL_WRITE" : "F_SEAL_FUTURE_WRITE");
+                                         mfd->seals & F_SEAL_WRITE ? "F_SEAL_WRITE" : "F_SEAL_FUTURE_WRITE");
         return 0;
 }
 
@@ -77,8 +92,8 @@ static bool range_is_pages(uint64_t start, uint64_t length) {
 }
 
 /* What Map and each entry of MapBatch check before the kernel sees them. */
-static int check_map_args(int fd, uint64_t offset, uint64_t length, uint64_t iova, uint32_t flags,
-                          sd_bus_error *error) {
+static int check_map_args(const MemoryFd *mfd, uint64_t offset, uint64_t length, uint64_t iova,
+                          uint32_t flags, sd_bus_error *error) {
         if (flags & ~(uint32_t) MAP_FLAGS)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "Unknown map flags 0x%x (known: 1 fixed IOVA, 2 writeable, 4 readable)", flags);
@@ -89,7 +104,7 @@ static int check_map_args(int fd, uint64_t offset, uint64_t length, uint64_t iov
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "Offset, length and a fixed IOVA must be 4 KiB aligned, the length "
                                          "not zero and the ranges within 64 bits");
-        return check_memory_fd(fd, offset, length, flags, error);
+        return check_memory_range(mfd, offset, length, flags, error);
 }
 
 /* The error a failed map gets: which range, and what the kernel said. */
@@ -107,12 +122,16 @@ OBJECT_METHOD(method_map, ioas) {
         Session *s = ioas->session;
         uint64_t offset, length, iova;
         uint32_t flags;
+        MemoryFd mfd;
         int fd, r;
 
         r = sd_bus_message_read(m, "htttu", &fd, &offset, &length, &iova, &flags);
         if (r < 0)
                 return r;
-        r = check_map_args(fd, offset, length, iova, flags, error);
+        r = memory_fd_inspect(fd, &mfd, error);
+        if (r < 0)
+                return r;
+        r = check_map_args(&mfd, offset, length, iova, flags, error);
         if (r < 0)
                 return r;
         r = auth_check_limit(s->daemon, s, CONFIG_LIMIT_PINNED_BYTES, length, error);
@@ -126,11 +145,12 @@ OBJECT_METHOD(method_map, ioas) {
         return sd_bus_reply_method_return(m, "t", iova);
 }
 
-/* Prefixes the error of entry i with its number. */
-static int entry_error(sd_bus_error *error, size_t i, int r) {
+/* Prefixes the error of element i of an array ("Entry", "Memory fd") with
+ * what it is and its number. */
+static int element_error(sd_bus_error *error, const char *what, size_t i, int r) {
         _cleanup_free_ char *name = strdup(error->name ?: VIOMMU_ERROR_FAILED), *message = NULL;
 
-        if (!name || asprintf(&message, "Entry %zu: %s", i, error->message ?: "refused") < 0)
+        if (!name || asprintf(&message, "%s %zu: %s", what, i, error->message ?: "refused") < 0)
                 return r;
         sd_bus_error_free(error);
         sd_bus_error_set(error, name, message);
@@ -142,50 +162,57 @@ OBJECT_METHOD(method_map_batch, ioas) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ IoasMapEntry *entries = NULL;
         _cleanup_free_ uint64_t *iovas = NULL;
-        int fds[MAP_BATCH_FDS_MAX];
+        MemoryFd fds[MAP_BATCH_FDS_MAX];
         size_t n_fds = 0, n = 0, done = 0;
         uint64_t total = 0;
         uint32_t flags;
         int r, mapped, fd;
 
-        r = bus_enter_array_max(m, "h", MAP_BATCH_FDS_MAX, "memory fds", error);
+        r = sd_bus_message_enter_container(m, 'a', "h");
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_read(m, "h", &fd)) > 0)
-                fds[n_fds++] = fd;
+        while ((r = bus_array_more(m, n_fds, MAP_BATCH_FDS_MAX, "memory fds", error)) > 0) {
+                r = sd_bus_message_read(m, "h", &fd);
+                if (r < 0)
+                        return r;
+                r = memory_fd_inspect(fd, &fds[n_fds], error);
+                if (r < 0)
+                        return element_error(error, "Memory fd", n_fds, r);
+                n_fds++;
+        }
         if (r < 0)
                 return r;
         r = sd_bus_message_exit_container(m);
         if (r < 0)
                 return r;
-        r = bus_enter_array_max(m, "(utttu)", MAP_BATCH_MAX, "entries", error);
+        r = sd_bus_message_enter_container(m, 'a', "(utttu)");
         if (r < 0)
                 return r;
         entries = calloc(MAP_BATCH_MAX, sizeof(IoasMapEntry));
         iovas = calloc(MAP_BATCH_MAX, sizeof(uint64_t));
         if (!entries || !iovas)
                 return -ENOMEM;
-        for (;;) {
+        while ((r = bus_array_more(m, n, MAP_BATCH_MAX, "entries", error)) > 0) {
                 IoasMapEntry *e = &entries[n];
                 uint32_t index;
 
                 r = sd_bus_message_read(m, "(utttu)", &index, &e->offset, &e->length, &e->iova, &e->flags);
                 if (r < 0)
                         return r;
-                if (r == 0)
-                        break;
                 if (index >= n_fds)
                         return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                                  "Entry %zu: memory fd %u of %zu", n, index, n_fds);
-                e->fd = fds[index];
-                r = check_map_args(e->fd, e->offset, e->length, e->iova, e->flags, error);
+                e->fd = fds[index].fd;
+                r = check_map_args(&fds[index], e->offset, e->length, e->iova, e->flags, error);
                 if (r < 0)
-                        return entry_error(error, n, r);
+                        return element_error(error, "Entry", n, r);
                 if (total + e->length < total)
                         return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "The entries map more than 2^64 bytes");
                 total += e->length;
                 n++;
         }
+        if (r < 0)
+                return r;
         r = sd_bus_message_exit_container(m);
         if (r < 0)
                 return r;
@@ -201,7 +228,7 @@ OBJECT_METHOD(method_map_batch, ioas) {
 
         mapped = ioas_map_batch(ioas, entries, n, flags & MAP_BATCH_ALL_OR_NOTHING, iovas, &done);
         if (mapped < 0 && (flags & MAP_BATCH_ALL_OR_NOTHING))
-                return entry_error(error, done, map_error(s, error, mapped, entries[done].iova,
+                return element_error(error, "Entry", done, map_error(s, error, mapped, entries[done].iova,
                                                           entries[done].length));
         if (done > 0)
                 emit_mapped_bytes(ioas);
@@ -253,13 +280,16 @@ OBJECT_METHOD(method_unmap_batch, ioas) {
         size_t n = 0, done = 0;
         int r;
 
-        r = bus_enter_array_max(m, "(tt)", MAP_BATCH_MAX, "ranges", error);
+        r = sd_bus_message_enter_container(m, 'a', "(tt)");
         if (r < 0)
                 return r;
         ranges = calloc(MAP_BATCH_MAX, sizeof(*ranges));
         if (!ranges)
                 return -ENOMEM;
-        while ((r = sd_bus_message_read(m, "(tt)", &iova, &length)) > 0) {
+        while ((r = bus_array_more(m, n, MAP_BATCH_MAX, "ranges", error)) > 0) {
+                r = sd_bus_message_read(m, "(tt)", &iova, &length);
+                if (r < 0)
+                        return r;
                 if (length == 0 || iova + length - 1 < iova)
                         return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                                  "Entry %zu: a range must not be empty nor wrap", n);
@@ -356,13 +386,16 @@ OBJECT_METHOD(method_allow_iovas, ioas) {
         uint64_t start, last;
         int r;
 
-        r = bus_enter_array_max(m, "(tt)", ALLOW_IOVAS_MAX, "ranges", error);
+        r = sd_bus_message_enter_container(m, 'a', "(tt)");
         if (r < 0)
                 return r;
         ranges = calloc(ALLOW_IOVAS_MAX, sizeof(*ranges));
         if (!ranges)
                 return -ENOMEM;
-        while ((r = sd_bus_message_read(m, "(tt)", &start, &last)) > 0) {
+        while ((r = bus_array_more(m, n, ALLOW_IOVAS_MAX, "ranges", error)) > 0) {
+                r = sd_bus_message_read(m, "(tt)", &start, &last);
+                if (r < 0)
+                        return r;
                 if (start > last)
                         return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                                  "Range 0x%llx-0x%llx ends before it starts",

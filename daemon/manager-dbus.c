@@ -87,19 +87,23 @@ BUS_METHOD(method_open_session) {
         uid_t uid;
         int r;
 
-        r = bus_enter_array_max(m, "{sv}", ELEMENTSOF(session_options), "session options (Persistent, Delegated)",
-                                error);
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
         if (r < 0)
                 return r;
-        for (;;) {
+        for (size_t n = 0;; n++) {
                 const char *key;
                 size_t i;
 
+                r = bus_array_more(m, n, ELEMENTSOF(session_options), "session options (Persistent, Delegated)",
+                                   error);
+                if (r <= 0) {
+                        if (r < 0)
+                                return r;
+                        break;
+                }
                 r = sd_bus_message_enter_container(m, 'e', "sv");
                 if (r < 0)
                         return r;
-                if (r == 0)
-                        break;
                 r = sd_bus_message_read(m, "s", &key);
                 if (r < 0)
                         return r;
@@ -131,11 +135,6 @@ BUS_METHOD(method_open_session) {
         r = session_new(d, uid, sd_bus_message_get_sender(m) ?: "", options[0] > 0, options[1] > 0, &s);
         if (r < 0)
                 return bus_error_kernel(error, r, "Opening /dev/iommu");
-        r = session_track_owner(s, sd_bus_message_get_bus(m));
-        if (r < 0) {
-                session_free(s);
-                return r;
-        }
         r = fdstore_add(fdstore_name(s, NULL, store_name), s->iommufd);
         if (r < 0)
                 log_warning("session %u: not in the fd store (%s): a restart ends it", s->id, strerror(-r));

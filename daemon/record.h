@@ -20,7 +20,7 @@ int session_record_to_json(Session *s, struct json_object **ret);
 /*
  * Rebuilds the session j records, around iommufd, asking the kernel nothing;
  * takes iommufd on success. Devices come back without their fds
- * (device.fd is -EBADF) and the session without its owner's bus tracking:
+ * (device.fd is -EBADF) and its owner not yet looked for on the bus:
  * both are the caller's to restore. -EBADMSG for a record that does not hold
  * together (an object used before it is recorded, a mapping on a backing
  * that does not exist, ...), -EEXIST if the session's id is taken; nothing

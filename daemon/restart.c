@@ -105,7 +105,7 @@ static int session_resume(Session *s, int n_fds, char **names, bool *taken) {
                         log_warning("session %u: %s: no unplug notification; an unplug waits for the session "
                                     "to end", s->id, o->device.name);
         }
-        r = session_track_owner(s, s->daemon->bus);
+        r = session_owner_present(s);
         if (r < 0)
                 return log_error_errno(r, "session %u: its owner %s left the bus during the restart", s->id,
                                        s->owner);

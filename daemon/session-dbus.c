@@ -45,22 +45,33 @@ void session_close(Session *s, const char *reason) {
                 emit_session_closed(d, path, reason);
 }
 
-static int on_owner_gone(sd_bus_track *track, void *userdata) {
-        Session *s = userdata;
+/* One match serves every session: tracking each owner by itself would ask
+ * the bus synchronously, in every OpenSession, whether the owner is there. A
+ * caller that leaves before its OpenSession is answered is still seen to
+ * go: the bus sends NameOwnerChanged after the call. */
+static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = userdata;
+        const char *name, *old_owner, *new_owner;
 
-        session_close(s, "its owner left the bus");
+        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 || !isempty(new_owner))
+                return 0;
+        for (Session *s = d->sessions, *next; s; s = next) {
+                next = s->sessions_next;
+                if (!s->persistent && streq(s->owner, name))
+                        session_close(s, "its owner left the bus");
+        }
         return 0;
 }
 
-int session_track_owner(Session *s, sd_bus *bus) {
-        int r;
+int sessions_watch_owners(Daemon *d) {
+        return sd_bus_match_signal(d->bus, &d->owners_watch, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                   "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, d);
+}
 
+int session_owner_present(Session *s) {
         if (s->persistent)
                 return 0;
-        r = sd_bus_track_new(bus, &s->track, on_owner_gone, s);
-        if (r < 0)
-                return r;
-        return sd_bus_track_add_name(s->track, s->owner);
+        return sd_bus_get_name_creds(s->daemon->bus, s->owner, 0, NULL);
 }
 
 SESSION_METHOD(method_close) {

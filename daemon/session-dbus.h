@@ -5,7 +5,10 @@
 
 #include "session.h"
 
-/* Ties the session to its owner's bus connection (unless persistent). */
-int session_track_owner(Session *s, sd_bus *bus);
+/* Ends every session, but a persistent one, with its owner's connection. */
+int sessions_watch_owners(Daemon *d);
+/* 0 if the session's owner is on the bus, or the session is persistent: for
+ * sessions taken over from an earlier run, once the watch is on. */
+int session_owner_present(Session *s);
 /* Closes a session and tells the bus why. */
 void session_close(Session *s, const char *reason);

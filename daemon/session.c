@@ -332,7 +332,6 @@ static Session *session_drop(Session *s) {
 
         if (s->iommufd >= 0)
                 close(s->iommufd);
-        sd_bus_track_unref(s->track);
 
         if (s->daemon) {
                 if (s->sessions_prev)

@@ -100,7 +100,6 @@ struct Session {
 
         uid_t uid;
         char *owner;            /* the unique bus name that opened it */
-        sd_bus_track *track;
         bool persistent;        /* outlives its owner's bus connection */
         bool delegated;         /* the VMM drives the iommufd itself */
         /* owner is a name on this run's bus, where it is never reused

@@ -251,6 +251,8 @@ static int setup_bus(Daemon *d) {
                 return log_error_errno(r, "Cannot attach the bus to the event loop: %m");
         r = caller_uids_start(d);
         if (r >= 0)
+                r = sessions_watch_owners(d);
+        if (r >= 0)
                 r = signals_start(d);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch the bus: %m");
@@ -265,6 +267,7 @@ static void daemon_done(Daemon *d) {
         viommu_topology_free(d->topology);
         auth_queries_free(d);
         caller_uids_free(d);
+        d->owners_watch = sd_bus_slot_unref(d->owners_watch);
         signals_stop(d);
         sd_bus_flush_close_unref(d->bus);
         sd_event_unref(d->event);

@@ -7,9 +7,12 @@
  * sets that up). Builds the same objects twice: once with raw ioctls on an
  * iommufd of its own (a mock device on an IOAS, a nesting parent and a nested
  * HWPT), once through a session of the daemon, used over the bus and over
- * the session's direct channel. Then times each operation on each path,
- * interleaved round by round so that a noisy neighbour slows all of them
- * alike, and prints medians and ratios:
+ * the session's direct channel. Then times each operation on each path:
+ * in each round a burst of calls of each, so that a noisy neighbour slows
+ * all of them alike, and the median of all bursts' calls, so that the first
+ * call of a burst, which waits for the end of the previous burst's work in
+ * the other processes, counts as little as any outlier. Prints medians and
+ * ratios:
  *
  *   ratio NAME: X
  *
@@ -392,12 +395,16 @@ static Samples samples[_S_MAX] = {
                 add(&samples[s], now_nsec() - _t0);     \
         } while (0)
 
+/* n calls of expr, each timed. */
+#define BURST(n, s, expr) do {                          \
+                for (unsigned _i = 0; _i < (n); _i++)   \
+                        TIME(s, expr);                  \
+        } while (0)
+
 static void round_floors(Daemon *d, Echo *e, unsigned n) {
-        for (unsigned i = 0; i < n; i++) {
-                TIME(S_FLOOR_SOCKET, echo_round_trip(e));
-                TIME(S_FLOOR_BUS, ping(d->bus));
-                TIME(S_FLOOR_CHANNEL, ping(d->channel));
-        }
+        BURST(n, S_FLOOR_SOCKET, echo_round_trip(e));
+        BURST(n, S_FLOOR_BUS, ping(d->bus));
+        BURST(n, S_FLOOR_CHANNEL, ping(d->channel));
 }
 
 static void round_invalidate(Raw *raw, Daemon *d, unsigned n) {
@@ -405,22 +412,25 @@ static void round_invalidate(Raw *raw, Daemon *d, unsigned n) {
 
         /* Entry 0 of the mock's IOTLB, over and over: each is real work. */
         memset(inv, 0, sizeof(inv));
-        for (unsigned i = 0; i < n; i++) {
-                TIME(S_RAW_INV1, raw_invalidate(raw, inv, 1));
-                TIME(S_RAW_INV64, raw_invalidate(raw, inv, 64));
-                TIME(S_BUS_INV1, daemon_invalidate(d->bus, d->nested, inv, 1));
-                TIME(S_BUS_INV64, daemon_invalidate(d->bus, d->nested, inv, 64));
-                TIME(S_CH_INV1, daemon_invalidate(d->channel, d->nested, inv, 1));
-                TIME(S_CH_INV64, daemon_invalidate(d->channel, d->nested, inv, 64));
-        }
+        BURST(n, S_RAW_INV1, raw_invalidate(raw, inv, 1));
+        BURST(n, S_RAW_INV64, raw_invalidate(raw, inv, 64));
+        BURST(n, S_BUS_INV1, daemon_invalidate(d->bus, d->nested, inv, 1));
+        BURST(n, S_BUS_INV64, daemon_invalidate(d->bus, d->nested, inv, 64));
+        BURST(n, S_CH_INV1, daemon_invalidate(d->channel, d->nested, inv, 1));
+        BURST(n, S_CH_INV64, daemon_invalidate(d->channel, d->nested, inv, 64));
 }
 
+/* A map and an unmap make a pair; a burst of pairs on each path. */
 static void round_map_2m(Raw *raw, Daemon *d, int memfd, unsigned n) {
         for (unsigned i = 0; i < n; i++) {
                 TIME(S_RAW_MAP2M, raw_map(raw, memfd, 0, 2 * MIB, IOVA));
                 TIME(S_RAW_UNMAP2M, raw_unmap(raw, IOVA, 2 * MIB));
+        }
+        for (unsigned i = 0; i < n; i++) {
                 TIME(S_BUS_MAP2M, daemon_map(d->bus, d->ioas, memfd, 2 * MIB));
                 TIME(S_BUS_UNMAP2M, daemon_unmap(d->bus, d->ioas, 2 * MIB));
+        }
+        for (unsigned i = 0; i < n; i++) {
                 TIME(S_CH_MAP2M, daemon_map(d->channel, d->ioas, memfd, 2 * MIB));
                 TIME(S_CH_UNMAP2M, daemon_unmap(d->channel, d->ioas, 2 * MIB));
         }
@@ -459,8 +469,7 @@ static void round_map_4k(Raw *raw, Daemon *d, int memfd) {
 }
 
 static void round_setup(Daemon *d, unsigned n) {
-        for (unsigned i = 0; i < n; i++)
-                TIME(S_SETUP, {
+        BURST(n, S_SETUP, {
                         _cleanup_free_ char *session = reply_path(
                                 call(d->bus, "/org/viommu1", "org.viommu1.Manager", "OpenSession", "a{sv}", 0));
                         sd_bus_message_unref(call(d->bus, session, "org.viommu1.Session", "CreateIOAS", NULL));
@@ -507,9 +516,9 @@ int main(int argc, char *argv[]) {
         for (unsigned r = 0; r < n_rounds; r++) {
                 round_floors(&d, &echo, 25);
                 round_invalidate(&raw, &d, 25);
-                round_map_2m(&raw, &d, memfd, 5);
+                round_map_2m(&raw, &d, memfd, 8);
                 round_map_4k(&raw, &d, memfd);
-                round_setup(&d, 2);
+                round_setup(&d, 4);
         }
         echo_stop(&echo);
 

@@ -10,6 +10,7 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -602,6 +603,17 @@ static void test_map_batch(void **state) {
                      call(f, a->path, "org.viommu1.IOAS", "MapBatch", "aha(utttu)u", 1, f->memfd, 2,
                           0, UINT64_C(0), (uint64_t) PAGE, UINT64_C(0x30000), (uint32_t) FIXED_RW,
                           0, UINT64_C(1), (uint64_t) PAGE, UINT64_C(0x31000), (uint32_t) FIXED_RW, 0));
+        /* So is a memory fd that is no memory, even one no entry uses. */
+        {
+                _cleanup_close_ int dir = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+                assert_true(dir >= 0);
+                reply = call(f, a->path, "org.viommu1.IOAS", "MapBatch", "aha(utttu)u", 2, f->memfd, dir, 1,
+                             0, UINT64_C(0), (uint64_t) PAGE, UINT64_C(0x30000), (uint32_t) FIXED_RW, 0);
+                assert_string_equal(error_name(reply), VIOMMU_ERROR_INVALID_ARGUMENT);
+                assert_non_null(strstr(sd_bus_message_get_error(reply)->message, "Memory fd 1: "));
+                sd_bus_message_unref(reply);
+        }
         assert_int_equal(kernel.n_mappings, 2);
 
         /* The second range has nothing: UnmapBatch stops there. */
