@@ -51,8 +51,10 @@ for u in 0 "$VIOMMU_TEST_CONFIG_UID" "$VIOMMU_TEST_POLKIT_UID" "$VIOMMU_TEST_CHA
 		exit 2
 	fi
 done
-# The limits viommud.conf sets, which the limits group runs into.
+# The limits viommud.conf sets, which test-limits runs into. No other test
+# has more than a few sessions of one uid open at once (test-restart: 3).
 export VIOMMU_TEST_LIMIT_OBJECTS=32 VIOMMU_TEST_LIMIT_DEVICES=4 VIOMMU_TEST_LIMIT_PINNED=$((16 << 20))
+export VIOMMU_TEST_LIMIT_SESSIONS=8 VIOMMU_TEST_LIMIT_PERSISTENT_SESSIONS=3
 export VIOMMU_TEST_PROFILE=$profile
 
 work=/run/viommu-itest
@@ -98,7 +100,9 @@ allowed_bdf='' second_bdf=''
 	fi
 	echo "  \"observers\": { \"users\": [ $VIOMMU_TEST_OBSERVER_UID ] },"
 	echo "  \"limits\": { \"objects\": $VIOMMU_TEST_LIMIT_OBJECTS, \"devices\": $VIOMMU_TEST_LIMIT_DEVICES,"
-	echo "              \"pinned-bytes\": $VIOMMU_TEST_LIMIT_PINNED }"
+	echo "              \"pinned-bytes\": $VIOMMU_TEST_LIMIT_PINNED,"
+	echo "              \"sessions-per-user\": $VIOMMU_TEST_LIMIT_SESSIONS,"
+	echo "              \"persistent-sessions-per-user\": $VIOMMU_TEST_LIMIT_PERSISTENT_SESSIONS }"
 	echo '}'
 } >"$work/viommud.conf"
 
@@ -333,6 +337,8 @@ if [ "$mock_devices" = yes ]; then
 	client nobody test-limits
 	client root test-ioas map-path
 fi
+# Sessions per user need no mock device.
+[ "$mock_devices" = yes ] || client nobody test-limits sessions
 client nobody test-delegated
 client root test-owner
 if [ "$profile" = vtd ]; then
