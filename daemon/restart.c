@@ -18,6 +18,8 @@
 #include "restart.h"
 #include "session-dbus.h"
 #include "util.h"
+#include "viommu-features.h"
+#include "viommu-iommufd.h"
 
 /* systemd's RuntimeDirectory= (kept across restarts with
  * RuntimeDirectoryPreserve=restart), else the same place by hand. */
@@ -112,6 +114,31 @@ static int session_resume(Session *s, int n_fds, char **names, bool *taken) {
         return 0;
 }
 
+/*
+ * The kernel charges pinned pages to the process that mapped them, here the
+ * previous run, gone; IOMMU_IOAS_CHANGE_PROCESS charges those of every IOAS
+ * in the iommufd to this one instead. It moves file mappings only, and
+ * refuses (changing nothing) an iommufd with any other. A delegated
+ * session's pages are its VMM's, charged to the VMM, which is still there.
+ * The limit "pinned-bytes" counts what the record says is mapped, which the
+ * record brought back.
+ */
+static void take_over_pins(Session *s) {
+        int r;
+
+        if (s->delegated || !viommu_features_has(s->daemon->features, VIOMMU_FEATURE_IOAS_CHANGE_PROCESS))
+                return;
+        r = viommu_ioas_change_process(s->iommufd);
+        if (r == -EINVAL)
+                log_warning("session %u: its pinned pages stay charged to the previous run: it has mappings not "
+                            "made from a file, which IOMMU_IOAS_CHANGE_PROCESS cannot move", s->id);
+        else if (r < 0)
+                log_warning_errno(r, "session %u: its pinned pages stay charged to the previous run: "
+                                  "IOMMU_IOAS_CHANGE_PROCESS failed: %m", s->id);
+        else
+                log_debug("session %u: its pinned pages are charged to this run", s->id);
+}
+
 static int take_over_one(Daemon *d, const char *dir, unsigned id, int fd, int n_fds, char **names, bool *taken) {
         _cleanup_(json_object_putp) struct json_object *j = NULL;
         _cleanup_free_ char *path = record_path(dir, id);
@@ -143,6 +170,7 @@ static int take_over_one(Daemon *d, const char *dir, unsigned id, int fd, int n_
                 session_free(s);
                 return r;
         }
+        take_over_pins(s);
         log_session(s, "taken over: %u objects, %u devices", s->n_objects, s->n_devices);
         return 0;
 }
@@ -172,6 +200,13 @@ int restart_take_over(Daemon *d) {
                 if (take_over_one(d, dir, id, SD_LISTEN_FDS_START + i, n_fds, names, taken) >= 0)
                         n++;
         }
+
+        if (n > 0 && !viommu_features_has(d->features, VIOMMU_FEATURE_IOAS_CHANGE_PROCESS))
+                log_notice("The pinned pages of the sessions taken over stay charged to the previous run (its "
+                           "VmPin) until they are unmapped: charging them to this run needs %s, which Linux %s "
+                           "brings",
+                           viommu_feature_interface(VIOMMU_FEATURE_IOAS_CHANGE_PROCESS),
+                           viommu_feature_since(VIOMMU_FEATURE_IOAS_CHANGE_PROCESS));
 
         /* What no session claimed is stale: out of the store, and closed. */
         for (int i = 0; i < n_fds; i++)
