@@ -190,6 +190,9 @@ int caller_uids_start(Daemon *d) {
 
 void caller_uids_free(Daemon *d) {
         d->name_owner_changed = sd_bus_slot_unref(d->name_owner_changed);
-        lh_table_free(d->caller_uids);
+        /* Made at the first caller: a run that served none has no table,
+         * and json-c's free does not take NULL. */
+        if (d->caller_uids)
+                lh_table_free(d->caller_uids);
         d->caller_uids = NULL;
 }
