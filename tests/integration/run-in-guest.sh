@@ -362,29 +362,50 @@ else
 fi
 stop_viommud "$work/viommud.log"
 
-# Restarts under a stand-in for systemd's fd store: sessions outlive them.
-if [ "$mock_devices" = yes ]; then
+# restarts NAME [WRAPPER...]: viommud under a stand-in for systemd's fd
+# store, started through WRAPPER, restarted twice by test-restart: sessions
+# outlive the restarts. Whether their pins move to the new run is said in
+# the log once per take-over when they do not (viommud(8)): before Linux
+# 6.13, and with CAP_IPC_LOCK.
+restarts() {
+	local name=$1 log=$work/viommud-restart-$1.log n_stay expected left
+	shift
+	echo "== restarts, $name"
+	rm -rf "$work/state"
 	mkdir -p "$work/state"
-	private_bus_wrapper=("$harness" --)
-	RUNTIME_DIRECTORY=$work/state start_viommud "$work/viommud-restart.log" --test-mock-devices -v
+	private_bus_wrapper=("$@" "$harness" --)
+	RUNTIME_DIRECTORY=$work/state start_viommud "$log" --test-mock-devices -v
 	private_bus_wrapper=()
 	VIOMMU_TEST_HARNESS_PID=$viommud_pid client root test-restart restart
-	if ! grep -q 'Took over 3 session(s)' "$work/viommud-restart.log"; then
-		grep -E 'fdstore-harness|Took over|Handed|handed over|taken over|ends' "$work/viommud-restart.log"
-		fail "the restarted viommud does not say it took over the three sessions"
+	if ! grep -q 'Took over 3 session(s)' "$log"; then
+		grep -E 'fdstore-harness|Took over|Handed|handed over|taken over|ends' "$log"
+		fail "$name: the restarted viommud does not say it took over the three sessions"
 	fi
-	# Before Linux 6.13 the pins stay charged to the previous run, as the
-	# log says once per take-over; from 6.13 on every session's move.
-	n_moves=$(grep -c 'stay charged to the previous run' "$work/viommud-restart.log")
-	if [ "$kernel_major" -gt 6 ] || [ "$kernel_minor" -ge 13 ]; then
-		[ "$n_moves" -eq 0 ] || fail "the restarted viommud could not charge every session's pins to itself"
-	elif [ "$n_moves" -ne 2 ] ||
-		! grep -q 'needs IOMMU_IOAS_CHANGE_PROCESS, which Linux 6.13 brings' "$work/viommud-restart.log"; then
-		fail "viommud does not say, once per take-over, that the pins stay with the previous run"
+	n_stay=$(grep -c 'stay charged to the previous run' "$log")
+	if [ "$kernel_major" -eq 6 ] && [ "$kernel_minor" -lt 13 ]; then
+		expected='needs IOMMU_IOAS_CHANGE_PROCESS, which Linux 6.13 brings'
+	elif [ "$name" = with-ipc-lock ]; then
+		expected='with CAP_IPC_LOCK they are charged to no locked-memory limit'
+	else
+		expected=''
 	fi
-	stop_viommud "$work/viommud-restart.log"
+	if [ -z "$expected" ]; then
+		[ "$n_stay" -eq 0 ] || { grep 'stay charged' "$log"; fail "$name: the pins of a session taken over did not move"; }
+	elif [ "$n_stay" -ne 2 ] || [ "$(grep -c "$expected" "$log")" -ne 2 ]; then
+		grep 'stay charged' "$log"
+		fail "$name: viommud does not say, once per take-over, that the pins stay ($expected)"
+	fi
+	stop_viommud "$log"
 	left=$(find "$work/state" -type f)
-	[ -z "$left" ] || fail "records left behind after the restarts: $left"
+	[ -z "$left" ] || fail "$name: records left behind after the restarts: $left"
+}
+
+if [ "$mock_devices" = yes ]; then
+	# As root, with every capability, CAP_IPC_LOCK among them.
+	restarts with-ipc-lock
+	# Without it, pins count against the locked-memory limit, which is
+	# lifted so the tests' mappings fit.
+	restarts without-ipc-lock prlimit --memlock=unlimited:unlimited setpriv --inh-caps=-ipc_lock --bounding-set=-ipc_lock --
 fi
 
 # Without --test-mock-devices, mock devices are refused.
