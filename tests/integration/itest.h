@@ -230,6 +230,8 @@ void check_iotlb(sd_bus *bus, const char *session, const char *hwpt, uint32_t in
 int memfd_new(const char *name, size_t size, uint8_t pattern);
 /* The daemon's pid, from the bus. */
 pid_t daemon_pid(sd_bus *bus);
+/* A field of /proc/PID/status, its value as written ("   512 kB"). */
+char *proc_status_field(pid_t pid, const char *field);
 /* The memory the kernel holds pinned for a process (mm->pinned_vm): iommufd
  * accounts every page it pins for a mapping there. */
 uint64_t pinned_kib(pid_t pid);

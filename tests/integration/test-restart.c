@@ -143,16 +143,10 @@ static void restart_daemon(sd_bus *bus) {
 
 /* Whether the daemon may lock memory beyond its limit (CapEff). */
 static bool daemon_has_ipc_lock(pid_t pid) {
-        _cleanup_free_ char *path = NULL, *status = NULL;
+        _cleanup_free_ char *value = proc_status_field(pid, "CapEff");
         unsigned long long caps;
-        const char *line;
 
-        assert_true(asprintf(&path, "/proc/%d/status", (int) pid) > 0);
-        status = read_file(path);
-        assert_non_null(status);
-        line = strstr(status, "\nCapEff:");
-        assert_non_null(line);
-        assert_int_equal(sscanf(line, "\nCapEff: %llx", &caps), 1);
+        assert_int_equal(sscanf(value, "%llx", &caps), 1);
         return caps & (1ULL << CAP_IPC_LOCK);
 }
 
