@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Who may claim which device, and how much a session may hold.
+ * Who may claim which device, how much a session may hold, and how many
+ * sessions a user may have.
  *
  * Root may claim anything. Anyone else may claim what viommud.conf(5) allows
  * to their uid, groups or systemd unit; everything else is asked of polkit,
@@ -448,6 +449,29 @@ int auth_check_limit(Daemon *d, Session *s, ConfigLimit what, uint64_t more, sd_
                                  "(limits.%s in %s)",
                                  s->id, used_buf, noun, more_buf, limit_buf, config_limit_to_string(what),
                                  d->config_path ?: CONFIG_DEFAULT_PATH);
+}
+
+int auth_check_sessions(Daemon *d, uid_t uid, bool persistent, sd_bus_error *error) {
+        const ConfigLimit what[] = { CONFIG_LIMIT_SESSIONS_PER_USER, CONFIG_LIMIT_PERSISTENT_SESSIONS_PER_USER };
+        uint64_t used[2] = {};
+
+        for (Session *s = d->sessions; s; s = s->sessions_next)
+                if (s->uid == uid) {
+                        used[0]++;
+                        used[1] += s->persistent;
+                }
+        for (size_t i = 0; i < (persistent ? 2 : 1); i++) {
+                uint64_t limit = config_limit(d->config, what[i]);
+
+                if (limit != CONFIG_LIMIT_INFINITY && used[i] >= limit)
+                        return sd_bus_error_setf(error, VIOMMU_ERROR_LIMIT_EXCEEDED,
+                                                 "uid %u has %" PRIu64 " %ssessions; one more would exceed its "
+                                                 "limit of %" PRIu64 " (limits.%s in %s)",
+                                                 (unsigned) uid, used[i], i > 0 ? "persistent " : "", limit,
+                                                 config_limit_to_string(what[i]),
+                                                 d->config_path ?: CONFIG_DEFAULT_PATH);
+        }
+        return 0;
 }
 
 bool auth_observer(Daemon *d, uid_t uid) {

@@ -4,8 +4,8 @@
 /*
  * Who may do what. The operator's configuration (viommud.conf(5)) allows
  * devices to users, groups and systemd units; what it does not allow goes to
- * polkit, asked asynchronously. Per-session limits come from the
- * configuration too.
+ * polkit, asked asynchronously. Per-session and per-user limits come from
+ * the configuration too.
  */
 
 #include <stdbool.h>
@@ -35,6 +35,11 @@ int auth_claim_device(Daemon *d, sd_bus_message *m, Session *s, const struct vio
 
 /* 0 if s may have `more` of what; LimitExceeded otherwise. */
 int auth_check_limit(Daemon *d, Session *s, ConfigLimit what, uint64_t more, sd_bus_error *error);
+
+/* 0 if uid may open one more session (persistent or not); LimitExceeded,
+ * naming the limit, otherwise. Sessions taken over from a previous run
+ * count. */
+int auth_check_sessions(Daemon *d, uid_t uid, bool persistent, sd_bus_error *error);
 
 /* The groups of uid in the user database, added to *gids; 0 for a uid
  * without a name. */

@@ -24,12 +24,16 @@ static const char *const limit_keys[_CONFIG_LIMIT_MAX] = {
         [CONFIG_LIMIT_PINNED_BYTES] = "pinned-bytes",
         [CONFIG_LIMIT_OBJECTS]      = "objects",
         [CONFIG_LIMIT_DEVICES]      = "devices",
+        [CONFIG_LIMIT_SESSIONS_PER_USER] = "sessions-per-user",
+        [CONFIG_LIMIT_PERSISTENT_SESSIONS_PER_USER] = "persistent-sessions-per-user",
 };
 
 static const uint64_t limit_defaults[_CONFIG_LIMIT_MAX] = {
         [CONFIG_LIMIT_PINNED_BYTES] = CONFIG_DEFAULT_PINNED_BYTES,
         [CONFIG_LIMIT_OBJECTS]      = CONFIG_DEFAULT_OBJECTS,
         [CONFIG_LIMIT_DEVICES]      = CONFIG_DEFAULT_DEVICES,
+        [CONFIG_LIMIT_SESSIONS_PER_USER] = CONFIG_DEFAULT_SESSIONS_PER_USER,
+        [CONFIG_LIMIT_PERSISTENT_SESSIONS_PER_USER] = CONFIG_DEFAULT_PERSISTENT_SESSIONS_PER_USER,
 };
 
 const char *config_limit_to_string(ConfigLimit l) {
@@ -490,7 +494,8 @@ static int parse_limits(Parser *p, const char *path, struct json_object *v, Conf
                         if (streq(key, limit_keys[l]))
                                 break;
                 if (l == _CONFIG_LIMIT_MAX)
-                        return parser_error(p, cp, "unknown key: limits are \"pinned-bytes\", \"objects\" and \"devices\"");
+                        return parser_error(p, cp, "unknown key: limits are \"pinned-bytes\", \"objects\", \"devices\", "
+                                            "\"sessions-per-user\" and \"persistent-sessions-per-user\"");
 
                 if (json_object_get_type(value) != json_type_string) {
                         r = parse_unsigned(p, cp, value, UINT64_MAX, &c->limits[l]);

@@ -3,14 +3,16 @@
 
 /*
  * The operator's configuration, viommud.conf(5): a JSON file that allows
- * devices to users, groups and systemd units, and sets per-session limits.
+ * devices to users, groups and systemd units, and sets per-session and
+ * per-user limits.
  *
  *   {
  *     "allow": [
  *       { "devices": [ {"pci": "0000:01:00.0"}, {"id": "8086:10d3"}, {"group": 12} ],
  *         "users": ["alice", 1001], "groups": ["kvm"], "units": ["vmm@.service"] }
  *     ],
- *     "limits": { "pinned-bytes": "64G", "objects": 4096, "devices": 64 }
+ *     "limits": { "pinned-bytes": "64G", "objects": 4096, "devices": 64,
+ *                 "sessions-per-user": 256, "persistent-sessions-per-user": 64 }
  *   }
  *
  * Drop-ins, the files PATH.d/NAME.conf in lexical order, are read over the
@@ -37,6 +39,9 @@ typedef enum ConfigLimit {
         CONFIG_LIMIT_PINNED_BYTES,
         CONFIG_LIMIT_OBJECTS,
         CONFIG_LIMIT_DEVICES,
+        /* Per user, not per session: sessions a uid may have open at once. */
+        CONFIG_LIMIT_SESSIONS_PER_USER,
+        CONFIG_LIMIT_PERSISTENT_SESSIONS_PER_USER,
         _CONFIG_LIMIT_MAX,
 } ConfigLimit;
 
@@ -50,6 +55,14 @@ typedef enum ConfigLimit {
 #define CONFIG_DEFAULT_PINNED_BYTES CONFIG_LIMIT_INFINITY
 #define CONFIG_DEFAULT_OBJECTS 4096
 #define CONFIG_DEFAULT_DEVICES 64
+/*
+ * Every session's iommufd takes a place in systemd's fd store, whose
+ * FileDescriptorStoreMax=4096 (dbus/viommud.service.in) bounds what a
+ * restart keeps: one user alone fills at most a sixteenth of it, and with
+ * persistent sessions, which no owner's exit ends, a sixty-fourth.
+ */
+#define CONFIG_DEFAULT_SESSIONS_PER_USER 256
+#define CONFIG_DEFAULT_PERSISTENT_SESSIONS_PER_USER 64
 
 typedef enum DeviceSelectorType {
         DEVICE_SELECTOR_PCI,            /* {"pci": "0000:01:00.0"} */
@@ -144,7 +157,7 @@ bool config_observer(const Config *c, uid_t uid, const gid_t *gids, size_t n_gid
 
 /* A limit, CONFIG_LIMIT_INFINITY when unlimited; c may be NULL (defaults). */
 uint64_t config_limit(const Config *c, ConfigLimit l);
-/* The key in "limits": "pinned-bytes", "objects", "devices". */
+/* The key in "limits": "pinned-bytes", "objects", "sessions-per-user"... */
 const char *config_limit_to_string(ConfigLimit l);
 
 /*

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <sys/utsname.h>
 
+#include "auth.h"
 #include "bus-errors.h"
 #include "bus-signals.h"
 #include "bus-util.h"
@@ -129,6 +130,9 @@ BUS_METHOD(method_open_session) {
                 return r;
 
         r = caller_uid(d, m, &uid, error);
+        if (r < 0)
+                return r;
+        r = auth_check_sessions(d, uid, options[0] > 0, error);
         if (r < 0)
                 return r;
 

@@ -2,10 +2,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -18,6 +20,8 @@
 #include "restart.h"
 #include "session-dbus.h"
 #include "util.h"
+#include "viommu-features.h"
+#include "viommu-iommufd.h"
 
 /* systemd's RuntimeDirectory= (kept across restarts with
  * RuntimeDirectoryPreserve=restart), else the same place by hand. */
@@ -112,7 +116,65 @@ static int session_resume(Session *s, int n_fds, char **names, bool *taken) {
         return 0;
 }
 
-static int take_over_one(Daemon *d, const char *dir, unsigned id, int fd, int n_fds, char **names, bool *taken) {
+static bool have_ipc_lock(void) {
+        struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+
+        /* Unknown: taken as there, which leaves the pins where they are. */
+        if (syscall(SYS_capget, &header, data) < 0)
+                return true;
+        return data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective & CAP_TO_MASK(CAP_IPC_LOCK);
+}
+
+/*
+ * The kernel charges pinned pages to the process that mapped them (its
+ * VmPin, and unless it has CAP_IPC_LOCK its user's locked memory), here the
+ * previous run, gone. IOMMU_IOAS_CHANGE_PROCESS (Linux 6.13) charges them to
+ * the caller instead, but only pins charged to a locked-memory limit: those
+ * of a run with CAP_IPC_LOCK it would hand over without their charge, and
+ * unpinning them later would take from this run what it never had. The
+ * previous run had what this one has. Says once why the pins stay.
+ */
+static bool pins_can_move(Daemon *d) {
+        const enum viommu_feature f = VIOMMU_FEATURE_IOAS_CHANGE_PROCESS;
+        const char *stay = "The pinned pages of the sessions taken over stay charged to the previous run (its "
+                           "VmPin) until they are unmapped";
+
+        if (!viommu_features_has(d->features, f)) {
+                log_notice("%s: charging them to this run needs %s, which Linux %s brings", stay,
+                           viommu_feature_interface(f), viommu_feature_since(f));
+                return false;
+        }
+        if (have_ipc_lock()) {
+                log_notice("%s: with CAP_IPC_LOCK they are charged to no locked-memory limit, and %s moves only "
+                           "pins that are", stay, viommu_feature_interface(f));
+                return false;
+        }
+        return true;
+}
+
+/* It moves file mappings only, and refuses (changing nothing) an iommufd
+ * with any other. A delegated session's pages are its VMM's, charged to the
+ * VMM, which is still there. The limit "pinned-bytes" needs nothing: it
+ * counts what the record says is mapped. */
+static void take_over_pins(Session *s) {
+        int r;
+
+        if (s->delegated)
+                return;
+        r = viommu_ioas_change_process(s->iommufd);
+        if (r == -EINVAL)
+                log_warning("session %u: its pinned pages stay charged to the previous run: it has mappings not "
+                            "made from a file, which IOMMU_IOAS_CHANGE_PROCESS cannot move", s->id);
+        else if (r < 0)
+                log_warning_errno(r, "session %u: its pinned pages stay charged to the previous run: "
+                                  "IOMMU_IOAS_CHANGE_PROCESS failed: %m", s->id);
+        else
+                log_debug("session %u: its pinned pages are charged to this run", s->id);
+}
+
+static int take_over_one(Daemon *d, const char *dir, unsigned id, int fd, int n_fds, char **names, bool *taken,
+                         bool move_pins) {
         _cleanup_(json_object_putp) struct json_object *j = NULL;
         _cleanup_free_ char *path = record_path(dir, id);
         Session *s = NULL;
@@ -143,6 +205,8 @@ static int take_over_one(Daemon *d, const char *dir, unsigned id, int fd, int n_
                 session_free(s);
                 return r;
         }
+        if (move_pins)
+                take_over_pins(s);
         log_session(s, "taken over: %u objects, %u devices", s->n_objects, s->n_devices);
         return 0;
 }
@@ -152,6 +216,7 @@ int restart_take_over(Daemon *d) {
         _cleanup_free_ char *dir = records_dir();
         _cleanup_free_ bool *taken = NULL;
         int n_fds, n = 0;
+        bool move_pins;
 
         n_fds = sd_listen_fds_with_names(true, &names);
         if (n_fds <= 0)
@@ -160,6 +225,7 @@ int restart_take_over(Daemon *d) {
         if (!dir || !taken)
                 return log_error_errno(-ENOMEM, "Out of memory");
 
+        move_pins = pins_can_move(d);
         for (int i = 0; i < n_fds; i++) {
                 unsigned id;
                 int end;
@@ -169,7 +235,7 @@ int restart_take_over(Daemon *d) {
                 taken[i] = true;
                 /* On failure the session ended, and with its fd closed the
                  * kernel let go of whatever it held. */
-                if (take_over_one(d, dir, id, SD_LISTEN_FDS_START + i, n_fds, names, taken) >= 0)
+                if (take_over_one(d, dir, id, SD_LISTEN_FDS_START + i, n_fds, names, taken, move_pins) >= 0)
                         n++;
         }
 

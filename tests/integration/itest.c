@@ -572,17 +572,29 @@ pid_t daemon_pid(sd_bus *bus) {
         return (pid_t) pid;
 }
 
-uint64_t pinned_kib(pid_t pid) {
-        _cleanup_free_ char *path = NULL, *status = NULL;
-        unsigned long long kib;
+char *proc_status_field(pid_t pid, const char *field) {
+        _cleanup_free_ char *path = NULL, *status = NULL, *key = NULL;
         const char *line;
+        char *value;
 
         assert_true(asprintf(&path, "/proc/%d/status", (int) pid) > 0);
+        assert_true(asprintf(&key, "\n%s:", field) > 0);
         status = read_file(path);
         assert_non_null(status);
-        line = strstr(status, "\nVmPin:");
-        assert_non_null(line);
-        assert_int_equal(sscanf(line, "\nVmPin: %llu kB", &kib), 1);
+        line = strstr(status, key);
+        if (!line)
+                fail_msg("%s has no %s", path, field);
+        line += strlen(key);
+        value = strndup(line, strcspn(line, "\n"));
+        assert_non_null(value);
+        return value;
+}
+
+uint64_t pinned_kib(pid_t pid) {
+        _cleanup_free_ char *value = proc_status_field(pid, "VmPin");
+        unsigned long long kib;
+
+        assert_int_equal(sscanf(value, "%llu kB", &kib), 1);
         return kib;
 }
 

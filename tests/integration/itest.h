@@ -21,7 +21,8 @@
  * VIOMMU_TEST_OTHER_UID (allowed nothing), VIOMMU_TEST_SILENT_UID (whose
  * questions it never answers), VIOMMU_TEST_OBSERVER_UID (viommud.conf's
  * observer: sees every session), VIOMMU_TEST_POLKIT_LOG,
- * VIOMMU_TEST_LIMIT_{OBJECTS,DEVICES,PINNED}, VIOMMU_TEST_UNIT_UID and
+ * VIOMMU_TEST_LIMIT_{OBJECTS,DEVICES,PINNED,SESSIONS,PERSISTENT_SESSIONS},
+ * VIOMMU_TEST_UNIT_UID and
  * VIOMMU_TEST_UNIT_TEMPLATE, VIOMMU_TEST_VFIO_DEVICES (vtd profile) and
  * VIOMMU_TEST_HARNESS_PID (restarts).
  */
@@ -229,6 +230,8 @@ void check_iotlb(sd_bus *bus, const char *session, const char *hwpt, uint32_t in
 int memfd_new(const char *name, size_t size, uint8_t pattern);
 /* The daemon's pid, from the bus. */
 pid_t daemon_pid(sd_bus *bus);
+/* A field of /proc/PID/status, its value as written ("   512 kB"). */
+char *proc_status_field(pid_t pid, const char *field);
 /* The memory the kernel holds pinned for a process (mm->pinned_vm): iommufd
  * accounts every page it pins for a mapping there. */
 uint64_t pinned_kib(pid_t pid);

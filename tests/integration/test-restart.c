@@ -16,6 +16,7 @@
 #include "itest.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,11 +141,54 @@ static void restart_daemon(sd_bus *bus) {
         }
 }
 
+/* Whether the daemon may lock memory beyond its limit (CapEff). */
+static bool daemon_has_ipc_lock(pid_t pid) {
+        _cleanup_free_ char *value = proc_status_field(pid, "CapEff");
+        unsigned long long caps;
+
+        assert_int_equal(sscanf(value, "%llx", &caps), 1);
+        return caps & (1ULL << CAP_IPC_LOCK);
+}
+
+/* Whether a restart charges the sessions' pins to the new run (viommud(8)):
+ * from Linux 6.13 on, when the daemon runs without CAP_IPC_LOCK. Else they
+ * stay charged to the previous run. */
+static bool pins_move(sd_bus *bus) {
+        return kernel_at_least(6, 13) && !daemon_has_ipc_lock(daemon_pid(bus));
+}
+
+/* What the restarted daemon has pinned in its name (VmPin), against what the
+ * previous run had: the same where the pins move, else nothing. */
+static void check_pins_taken_over(sd_bus *bus, uint64_t before_kib) {
+        assert_true(before_kib > 0);
+        assert_int_equal(pinned_kib(daemon_pid(bus)), pins_move(bus) ? before_kib : 0);
+}
+
+/* The limit pinned-bytes counts a session's mappings taken over: exactly
+ * what is left up to the limit can be mapped, a page more cannot. */
+static void check_pinned_limit(sd_bus *bus, const char *session, const char *ioas, uint64_t iova) {
+        const uint64_t limit = env_u64("VIOMMU_TEST_LIMIT_PINNED", 0),
+                       mapped = get_u64(bus, session, I_SESSION, "MappedBytes");
+        _cleanup_close_ int big = -EBADF;
+
+        if (limit == 0)
+                fail_msg("run-in-guest.sh sets the limit it configured in $VIOMMU_TEST_LIMIT_PINNED");
+        assert_true(mapped > 0 && mapped < limit);
+        big = memfd_new("big", limit - mapped + PAGE, 0);
+        CALL_FAILS(E_LIMIT_EXCEEDED, bus, ioas, I_IOAS, "Map", "htttu", big, UINT64_C(0), limit - mapped + PAGE,
+                   iova, (uint32_t) (IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE));
+        assert_error_mentions("pinned");
+        map(bus, ioas, big, 0, limit - mapped, iova, IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE);
+        assert_int_equal(get_u64(bus, session, I_SESSION, "MappedBytes"), limit);
+        assert_int_equal(unmap(bus, ioas, iova, limit - mapped), limit - mapped);
+}
+
 /*
  * A VMM's sessions across a daemon restart: the owner's session and a
  * persistent one come back with every object, the kernel never stopped
  * translating (the mapping is in the mock domain throughout) and both work
- * afterwards; a session whose owner left meanwhile is gone.
+ * afterwards; a session whose owner left meanwhile is gone. The pages the
+ * kernel pins for them are charged to the daemon that runs.
  */
 static void test_restart_sessions_survive(void **state) {
         const uint64_t iova = MOCK_APERTURE_START;
@@ -154,6 +198,7 @@ static void test_restart_sessions_survive(void **state) {
                             *fq = NULL, *nested = NULL, *before = NULL, *after = NULL, *p_before = NULL,
                             *p_after = NULL, *err = NULL, *pdev = NULL, *pioas = NULL, *rdev = NULL, *rioas = NULL;
         struct iommu_hwpt_invalidate_selftest inv = { .iotlb_id = 1 };
+        uint64_t pinned;
         VfioDevice d[2];
 
         s = open_session(bus, false);
@@ -185,8 +230,12 @@ static void test_restart_sessions_survive(void **state) {
         gone = open_session(leaving, false);
         before = describe_session(bus, s);
         p_before = describe_session(bus, p);
+        /* Both sessions' memory is pinned, attached as it is to a device. */
+        pinned = pinned_kib(daemon_pid(bus));
+        assert_true(pinned >= 2 * BUF_SIZE / 1024);
 
         restart_daemon(bus);
+        check_pins_taken_over(bus, pinned);
         /* Its owner leaves while the daemon is away or just back. */
         sd_bus_flush_close_unref(leaving);
 
@@ -208,11 +257,17 @@ static void test_restart_sessions_survive(void **state) {
                                     sizeof(inv), &err), 1);
         check_iotlb(bus, s, nested, 1, 0);
         CALL_FAILS(E_BUSY, bus, s, I_SESSION, "Destroy", "o", parent);
+        check_pinned_limit(bus, s, ioas, iova + 0x1000000);
         assert_int_equal(unmap(bus, pioas, 0, UINT64_MAX), BUF_SIZE);
         check_no_mapping(bus, p, pdev, iova, PAGE, memfd, 0);
+        /* Unpinning is charged where the pins are. */
+        if (pins_move(bus))
+                pinned -= BUF_SIZE / 1024;
+        check_pins_taken_over(bus, pinned);
 
         /* A second restart passes over what the first took over. */
         restart_daemon(bus);
+        check_pins_taken_over(bus, pinned);
         check_mapping(bus, s, dev, iova, BUF_SIZE, memfd, 0);
         assert_int_equal(get_u32(bus, s, I_SESSION, "NObjects"), 5);
 
@@ -234,6 +289,8 @@ static void test_restart_sessions_survive(void **state) {
         destroy(bus, s, nested);
         destroy(bus, s, fq);
         close_session(bus, s);
+        /* With every session gone, the daemon holds no pin. */
+        wait_pinned(daemon_pid(bus), 0);
         sd_bus_flush_close_unref(bus);
 }
 

@@ -71,10 +71,14 @@ static void test_defaults(void **state) {
         assert_true(config_limit(c, CONFIG_LIMIT_PINNED_BYTES) == CONFIG_LIMIT_INFINITY);
         assert_int_equal(config_limit(c, CONFIG_LIMIT_OBJECTS), 4096);
         assert_int_equal(config_limit(c, CONFIG_LIMIT_DEVICES), 64);
+        assert_int_equal(config_limit(c, CONFIG_LIMIT_SESSIONS_PER_USER), 256);
+        assert_int_equal(config_limit(c, CONFIG_LIMIT_PERSISTENT_SESSIONS_PER_USER), 64);
         /* NULL stands for the defaults. */
         assert_true(config_limit(NULL, CONFIG_LIMIT_PINNED_BYTES) == CONFIG_LIMIT_INFINITY);
         assert_int_equal(config_limit(NULL, CONFIG_LIMIT_DEVICES), 64);
         assert_string_equal(config_limit_to_string(CONFIG_LIMIT_PINNED_BYTES), "pinned-bytes");
+        assert_string_equal(config_limit_to_string(CONFIG_LIMIT_PERSISTENT_SESSIONS_PER_USER),
+                            "persistent-sessions-per-user");
         assert_null(config_limit_to_string(_CONFIG_LIMIT_MAX));
 
         empty = parse_ok("");
@@ -96,7 +100,8 @@ static const char example[] =
         "    },\n"
         "    { \"devices\": [ {\"pci\": \"02:1f.7\"}, {\"pci\": \"10000:00:02.0\"} ], \"users\": [1003] }\n"
         "  ],\n"
-        "  \"limits\": { \"pinned-bytes\": \"64G\", \"objects\": 100, \"devices\": \"infinity\" }\n"
+        "  \"limits\": { \"pinned-bytes\": \"64G\", \"objects\": 100, \"devices\": \"infinity\",\n"
+        "              \"sessions-per-user\": 16, \"persistent-sessions-per-user\": 0 }\n"
         "}\n";
 
 static void test_valid(void **state) {
@@ -142,6 +147,8 @@ static void test_valid(void **state) {
         assert_true(config_limit(c, CONFIG_LIMIT_PINNED_BYTES) == 64ULL << 30);
         assert_int_equal(config_limit(c, CONFIG_LIMIT_OBJECTS), 100);
         assert_true(config_limit(c, CONFIG_LIMIT_DEVICES) == CONFIG_LIMIT_INFINITY);
+        assert_int_equal(config_limit(c, CONFIG_LIMIT_SESSIONS_PER_USER), 16);
+        assert_int_equal(config_limit(c, CONFIG_LIMIT_PERSISTENT_SESSIONS_PER_USER), 0);
 }
 
 static void test_syntax_errors(void **state) {
@@ -215,12 +222,15 @@ static void test_integer_overflow(void **state) {
                 { "{\"limits\": {\"pinned-bytes\": ", "}}" },
                 { "{\"limits\": {\"objects\": ", "}}" },
                 { "{\"limits\": {\"devices\": ", "}}" },
+                { "{\"limits\": {\"sessions-per-user\": ", "}}" },
+                { "{\"limits\": {\"persistent-sessions-per-user\": ", "}}" },
                 { "{\"allow\": [{\"devices\": [{\"group\": ", "}], \"users\": [0]}]}" },
                 { "{\"allow\": [{\"devices\": [{\"group\": 1}], \"users\": [", "]}]}" },
                 { "{\"allow\": [{\"devices\": [{\"group\": 1}], \"groups\": [", "]}]}" },
         };
         static const char *const paths[] = {
-                "limits.pinned-bytes", "limits.objects", "limits.devices",
+                "limits.pinned-bytes", "limits.objects", "limits.devices", "limits.sessions-per-user",
+                "limits.persistent-sessions-per-user",
                 "allow[0].devices[0].group", "allow[0].users[0]", "allow[0].groups[0]",
         };
         static const char *const values[] = {
@@ -374,7 +384,21 @@ static void test_semantic_errors(void **state) {
         /* Limits. */
         parse_fails_str("{\"limits\": []}", "limits: must be an object, not an array");
         parse_fails_str("{\"limits\": {\"memory\": 1}}",
-                        "limits.memory: unknown key: limits are \"pinned-bytes\", \"objects\" and \"devices\"");
+                        "limits.memory: unknown key: limits are \"pinned-bytes\", \"objects\", \"devices\", "
+                        "\"sessions-per-user\" and \"persistent-sessions-per-user\"");
+        /* A misspelt key is refused, not taken for another. */
+        parse_fails_str("{\"limits\": {\"session-per-user\": 1}}", "limits.session-per-user: unknown key: ");
+        parse_fails_str("{\"limits\": {\"persistent-sessions\": 1}}", "limits.persistent-sessions: unknown key: ");
+        parse_fails_str("{\"limits\": {\"sessions-per-user\": \"8\"}}",
+                        "limits.sessions-per-user: \"8\" is not a number or \"infinity\"");
+        parse_fails_str("{\"limits\": {\"sessions-per-user\": true}}",
+                        "limits.sessions-per-user: must be a number, not a boolean");
+        parse_fails_str("{\"limits\": {\"persistent-sessions-per-user\": \"1K\"}}",
+                        "limits.persistent-sessions-per-user: \"1K\" is not a number or \"infinity\"");
+        parse_fails_str("{\"limits\": {\"persistent-sessions-per-user\": -1}}",
+                        "limits.persistent-sessions-per-user: -1 is negative");
+        parse_fails_str("{\"limits\": {\"persistent-sessions-per-user\": 1.5}}",
+                        "limits.persistent-sessions-per-user: 1.5 is not a whole number");
         parse_fails_str("{\"limits\": {\"objects\": -1}}", "limits.objects: -1 is negative");
         parse_fails_str("{\"limits\": {\"objects\": 2.5}}", "limits.objects: 2.5 is not a whole number");
         parse_fails_str("{\"limits\": {\"objects\": \"64G\"}}", "limits.objects: \"64G\" is not a number or \"infinity\"");
@@ -425,6 +449,19 @@ static void test_limits(void **state) {
                 assert_int_equal(config_limit(c, CONFIG_LIMIT_OBJECTS), 0);
                 assert_true(config_limit(c, CONFIG_LIMIT_DEVICES) == CONFIG_LIMIT_INFINITY);
                 assert_true(config_limit(c, CONFIG_LIMIT_PINNED_BYTES) == CONFIG_DEFAULT_PINNED_BYTES);
+        }
+        {
+                _cleanup_(config_freep) Config *c =
+                        parse_ok("{\"limits\": {\"sessions-per-user\": \"infinity\", \"persistent-sessions-per-user\": 2}}");
+                _cleanup_free_ char *changes = NULL;
+
+                assert_true(config_limit(c, CONFIG_LIMIT_SESSIONS_PER_USER) == CONFIG_LIMIT_INFINITY);
+                assert_int_equal(config_limit(c, CONFIG_LIMIT_PERSISTENT_SESSIONS_PER_USER), 2);
+                assert_int_equal(config_limit(c, CONFIG_LIMIT_DEVICES), CONFIG_DEFAULT_DEVICES);
+                /* Counts, not bytes, in the reload log. */
+                assert_int_equal(config_diff(NULL, c, &changes), 2);
+                assert_string_equal(changes, "limits.sessions-per-user: 256 -> infinity\n"
+                                             "limits.persistent-sessions-per-user: 64 -> 2");
         }
 }
 
