@@ -39,7 +39,8 @@ struct vfio_node {
 
 struct scan {
         struct udev *udev;
-        struct udev_hwdb *hwdb;         /* NULL when the system has none */
+        struct udev_hwdb *hwdb;         /* NULL until needed, or when the system has none */
+        bool hwdb_tried;
         struct vfio_node *vfio;         /* sorted by parent */
         size_t n_vfio;
         /* The units and groups read so far, so that devices need not look again. */
@@ -194,39 +195,48 @@ static void sort_names(char **l, size_t n) {
 }
 
 /*
- * Follows link "name" of directory syspath. 0 and the target's syspath; -ENOENT
- * when there is no such link; -ENXIO and the link's own text when it leads
- * nowhere.
+ * Reads link "name" of directory dir (dir_fd, or AT_FDCWD): 0, the syspath it
+ * leads to and, when ret_text is not NULL, the link's own text; -ENOENT when
+ * there is no such link. sysfs makes its links relative and straight to the
+ * target, through no other link, so the target is worked out from the text
+ * alone: whether it exists is left to the caller, who often knows already.
  */
-static int link_follow(const char *syspath, const char *name, char **ret) {
+static int link_read(int dir_fd, const char *dir, const char *name, char **ret, char **ret_text) {
         _cleanup_free_ char *path = NULL;
-        char target[PATH_MAX];
+        char text[PATH_MAX];
         ssize_t n;
+        int r;
 
-        path = strprintf("%s/%s", syspath, name);
-        if (!path)
-                return -ENOMEM;
-
-        n = readlink(path, target, sizeof(target));
+        if (dir_fd == AT_FDCWD) {
+                path = strprintf("%s/%s", dir, name);
+                if (!path)
+                        return -ENOMEM;
+        }
+        n = readlinkat(dir_fd, path ?: name, text, sizeof(text));
         if (n < 0)
                 return errno == EINVAL ? -ENOENT : -errno;
-        if ((size_t) n >= sizeof(target))
+        if ((size_t) n >= sizeof(text))
                 return -ENAMETOOLONG;
-        target[n] = 0;
+        text[n] = 0;
 
-        *ret = realpath(path, NULL);
-        if (*ret)
-                return 0;
-        if (errno == ENOMEM)
+        r = path_join_lexical(dir, text, ret);
+        if (r < 0)
+                return r;
+        if (ret_text && !(*ret_text = strdup(text))) {
+                *ret = mfree(*ret);
                 return -ENOMEM;
-        *ret = strdup(target);
-        return *ret ? -ENXIO : -ENOMEM;
+        }
+        return 0;
+}
+
+static bool path_exists(const char *path) {
+        return access(path, F_OK) >= 0;
 }
 
 /*
  * Lists directory "sub" of syspath, whose entries are links to devices: their
- * names, and the syspaths they lead to. A link that leads nowhere is an issue
- * of the topology's. A missing directory is an empty one.
+ * names, and unless paths is NULL the syspaths they lead to. A link that leads
+ * nowhere is an issue of the topology's. A missing directory is an empty one.
  */
 static int members_list(const char *syspath, const char *sub, struct list *names, struct list *paths,
                         char ***issues, size_t *n_issues) {
@@ -258,12 +268,16 @@ static int members_list(const char *syspath, const char *sub, struct list *names
                 r = list_push_strdup(names, de->d_name);
                 if (r < 0)
                         return r;
+                if (!paths)
+                        continue;
 
-                r = link_follow(dir, de->d_name, &target);
+                r = link_read(dirfd(d), dir, de->d_name, &target, NULL);
                 if (r == -ENOMEM)
                         return r;
                 if (r == -ENOENT)
                         continue; /* not a link: nothing to follow */
+                if (r >= 0 && !path_exists(target))
+                        r = -ENXIO;
                 if (r < 0 || !devpath_of(target)) {
                         char e[64];
 
@@ -449,55 +463,64 @@ static int pci_read(struct udev_device *ud, struct viommu_topology_device *d) {
 }
 
 static int device_read_group(struct scan *s, struct udev_device *ud, struct viommu_topology_device *d) {
-        _cleanup_free_ char *target = NULL;
+        _cleanup_free_ char *target = NULL, *text = NULL;
         const char *num;
-        unsigned id;
+        unsigned id = 0;
+        bool is_group;
         char e[64];
         int r;
 
-        r = link_follow(udev_device_get_syspath(ud), "iommu_group", &target);
+        r = link_read(AT_FDCWD, udev_device_get_syspath(ud), "iommu_group", &target, &text);
         if (r == -ENOENT)
                 return 0;
         if (r == -ENOMEM)
                 return r;
 
         d->iommu_group = VIOMMU_TOPOLOGY_GROUP_UNKNOWN;
-        if (r == -ENXIO)
-                return issue_add(&d->issues, &d->n_issues, "iommu_group: links to %s, which does not exist", target);
         if (r < 0)
                 return issue_add(&d->issues, &d->n_issues, "iommu_group: %s", errno_name(r, e, sizeof(e)));
 
         num = startswith(target, SYSFS "/kernel/iommu_groups/");
-        if (!num || safe_atou(num, &id) < 0 || id > INT_MAX)
-                return issue_add(&d->issues, &d->n_issues,
-                                 "iommu_group: links to %s, not to an IOMMU group", devpath_of(target) ?: target);
-        if (s->topology && viommu_topology_find_group(s->topology, id, NULL) < 0)
-                return issue_add(&d->issues, &d->n_issues, "iommu_group: group %u could not be read", id);
+        is_group = num && safe_atou(num, &id) >= 0 && id <= INT_MAX;
+        /* A group the topology holds was there a moment ago: no need to look. */
+        if (!(is_group && s->topology && viommu_topology_find_group(s->topology, id, NULL) >= 0)) {
+                if (!path_exists(target))
+                        return issue_add(&d->issues, &d->n_issues,
+                                         "iommu_group: links to %s, which does not exist", text);
+                if (!is_group)
+                        return issue_add(&d->issues, &d->n_issues, "iommu_group: links to %s, not to an IOMMU group",
+                                         devpath_of(target) ?: target);
+                if (s->topology)
+                        return issue_add(&d->issues, &d->n_issues, "iommu_group: group %u could not be read", id);
+        }
 
         d->iommu_group = (int) id;
         return 0;
 }
 
 static int device_read_iommu(struct scan *s, struct udev_device *ud, struct viommu_topology_device *d) {
-        _cleanup_free_ char *target = NULL;
+        _cleanup_free_ char *target = NULL, *text = NULL;
         const struct viommu_topology_iommu *u;
         const char *devpath;
+        bool is_unit;
         char e[64];
         int r;
 
-        r = link_follow(udev_device_get_syspath(ud), "iommu", &target);
+        r = link_read(AT_FDCWD, udev_device_get_syspath(ud), "iommu", &target, &text);
         if (r == -ENOENT)
                 return 0;
         if (r == -ENOMEM)
                 return r;
-        if (r == -ENXIO)
-                return issue_add(&d->issues, &d->n_issues, "iommu: links to %s, which does not exist", target);
         if (r < 0)
                 return issue_add(&d->issues, &d->n_issues, "iommu: %s", errno_name(r, e, sizeof(e)));
 
         devpath = devpath_of(target);
-        if (!devpath || (s->topology && (viommu_topology_find_iommu(s->topology, last_component(devpath), &u) < 0 ||
-                                         !streq(u->devpath, devpath))))
+        is_unit = devpath && (!s->topology || (viommu_topology_find_iommu(s->topology, last_component(devpath), &u) >= 0 &&
+                                               streq(u->devpath, devpath)));
+        /* As for groups: a unit the topology holds exists. */
+        if (!(is_unit && s->topology) && !path_exists(target))
+                return issue_add(&d->issues, &d->n_issues, "iommu: links to %s, which does not exist", text);
+        if (!is_unit)
                 return issue_add(&d->issues, &d->n_issues, "iommu: links to %s, not to an IOMMU unit",
                                  devpath ?: target);
 
@@ -509,41 +532,103 @@ static int vfio_node_compare(const void *a, const void *b) {
         return strcmp(((const struct vfio_node *) a)->parent, ((const struct vfio_node *) b)->parent);
 }
 
+/* Remembers VFIO cdev v (taking it), by the device it belongs to; keeps the list unsorted. */
+static int scan_add_vfio_node(struct scan *s, struct udev_device *v, size_t *allocated) {
+        struct udev_device *parent = udev_device_get_parent(v);
+
+        if (!parent) {
+                udev_device_unref(v);
+                return 0;
+        }
+        if (s->n_vfio == *allocated) {
+                size_t a = *allocated ? *allocated * 2 : 8;
+                struct vfio_node *q = reallocarray(s->vfio, a, sizeof(*q));
+                if (!q) {
+                        udev_device_unref(v);
+                        return -ENOMEM;
+                }
+                s->vfio = q;
+                *allocated = a;
+        }
+        s->vfio[s->n_vfio++] = (struct vfio_node) {
+                .parent = udev_device_get_syspath(parent),
+                .dev = v,
+        };
+        return 0;
+}
+
+static void scan_sort_vfio(struct scan *s) {
+        if (s->n_vfio > 1)
+                qsort(s->vfio, s->n_vfio, sizeof(struct vfio_node), vfio_node_compare);
+}
+
 /* Remembers the VFIO cdevs in e, by the device each belongs to. */
 static int scan_add_vfio(struct scan *s, struct udev_enumerate *e) {
         struct udev_list_entry *i;
         size_t allocated = s->n_vfio;
+        int r;
 
         udev_list_entry_foreach(i, udev_enumerate_get_list_entry(e)) {
-                struct udev_device *v, *parent;
+                struct udev_device *v = udev_device_new_from_syspath(s->udev, udev_list_entry_get_name(i));
 
-                v = udev_device_new_from_syspath(s->udev, udev_list_entry_get_name(i));
                 if (!v)
                         continue; /* gone since */
-                parent = udev_device_get_parent(v);
-                if (!parent) {
+                r = scan_add_vfio_node(s, v, &allocated);
+                if (r < 0)
+                        return r;
+        }
+        scan_sort_vfio(s);
+        return 0;
+}
+
+/*
+ * Remembers the VFIO cdevs of device ud, which the kernel puts in its
+ * vfio-dev directory. udev's enumeration by parent would try every directory
+ * below the device, of which a NIC or a drive has hundreds.
+ */
+static int scan_add_vfio_children(struct scan *s, struct udev_device *ud) {
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_closedir_ DIR *d = NULL;
+        size_t allocated = s->n_vfio;
+        int r;
+
+        dir = strprintf("%s/vfio-dev", udev_device_get_syspath(ud));
+        if (!dir)
+                return -ENOMEM;
+        d = opendir(dir);
+        if (!d)
+                return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+
+        for (;;) {
+                _cleanup_free_ char *syspath = NULL;
+                struct udev_device *v;
+                struct dirent *de;
+
+                errno = 0;
+                de = readdir(d);
+                if (!de) {
+                        if (errno > 0)
+                                return -errno;
+                        break;
+                }
+                if (de->d_name[0] == '.')
+                        continue;
+
+                syspath = strprintf("%s/%s", dir, de->d_name);
+                if (!syspath)
+                        return -ENOMEM;
+                v = udev_device_new_from_syspath(s->udev, syspath);
+                if (!v)
+                        continue;
+                if (!streq_ptr(udev_device_get_subsystem(v), "vfio-dev")) {
                         udev_device_unref(v);
                         continue;
                 }
-
-                if (s->n_vfio == allocated) {
-                        size_t a = allocated ? allocated * 2 : 8;
-                        struct vfio_node *q = reallocarray(s->vfio, a, sizeof(*q));
-                        if (!q) {
-                                udev_device_unref(v);
-                                return -ENOMEM;
-                        }
-                        s->vfio = q;
-                        allocated = a;
-                }
-                s->vfio[s->n_vfio++] = (struct vfio_node) {
-                        .parent = udev_device_get_syspath(parent),
-                        .dev = v,
-                };
+                r = scan_add_vfio_node(s, v, &allocated);
+                if (r < 0)
+                        return r;
         }
-
-        if (s->n_vfio > 1)
-                qsort(s->vfio, s->n_vfio, sizeof(struct vfio_node), vfio_node_compare);
+        scan_sort_vfio(s);
         return 0;
 }
 
@@ -576,6 +661,15 @@ static int device_read_vfio(struct scan *s, struct udev_device *ud, struct viomm
         return 0;
 }
 
+/* The hardware database, opened when first asked: udevd's database often answers before. */
+static struct udev_hwdb *scan_hwdb(struct scan *s) {
+        if (!s->hwdb_tried) {
+                s->hwdb = udev_hwdb_new(s->udev);
+                s->hwdb_tried = true;
+        }
+        return s->hwdb;
+}
+
 /* Names from the udev hardware database, which udevd stores; without udevd, asked directly. */
 static int device_read_names(struct scan *s, struct udev_device *ud, struct viommu_topology_device *d) {
         const char *vendor, *model, *modalias;
@@ -583,7 +677,7 @@ static int device_read_names(struct scan *s, struct udev_device *ud, struct viom
         vendor = udev_device_get_property_value(ud, "ID_VENDOR_FROM_DATABASE");
         model = udev_device_get_property_value(ud, "ID_MODEL_FROM_DATABASE");
 
-        if ((!vendor || !model) && s->hwdb && (modalias = udev_device_get_property_value(ud, "MODALIAS"))) {
+        if ((!vendor || !model) && (modalias = udev_device_get_property_value(ud, "MODALIAS")) && scan_hwdb(s)) {
                 struct udev_list_entry *e;
 
                 udev_list_entry_foreach(e, udev_hwdb_get_properties_list_entry(s->hwdb, modalias, 0)) {
@@ -789,7 +883,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct viommu_topology_group *, group_free)
 
 /*
  * Reads group id, whose directory udev opens like a device's; the devices it
- * links to go to paths. -ENOENT when it is gone.
+ * links to go to paths, unless NULL. -ENOENT when it is gone.
  */
 static int group_read(struct scan *s, struct viommu_topology *t, unsigned id, struct list *paths,
                       struct viommu_topology_group **ret) {
@@ -1037,8 +1131,11 @@ static struct viommu_topology_iommu *iommu_free(struct viommu_topology_iommu *u)
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct viommu_topology_iommu *, iommu_free)
 
-/* Reads a unit of subsystem "iommu"; the devices it links to go to paths. */
-static int iommu_read(struct udev_device *ud, struct viommu_topology *t, struct list *paths,
+/*
+ * Reads a unit of subsystem "iommu", with the names of its devices when
+ * members is true; the devices it links to go to paths, unless NULL.
+ */
+static int iommu_read(struct udev_device *ud, struct viommu_topology *t, bool members, struct list *paths,
                       struct viommu_topology_iommu **ret) {
         _cleanup_(iommu_freep) struct viommu_topology_iommu *u = NULL;
         _cleanup_(list_free_strings) struct list names = {};
@@ -1060,15 +1157,17 @@ static int iommu_read(struct udev_device *ud, struct viommu_topology *t, struct 
                        strdup_or_null(udev_device_get_driver(parent), &u->parent_driver) < 0))
                 return -ENOMEM;
 
-        r = members_list(udev_device_get_syspath(ud), "devices", &names, paths, &t->issues, &t->n_issues);
-        if (r < 0) {
-                r = issue_attr(&u->issues, &u->n_issues, "", "devices", r);
-                if (r < 0)
-                        return r;
+        if (members) {
+                r = members_list(udev_device_get_syspath(ud), "devices", &names, paths, &t->issues, &t->n_issues);
+                if (r < 0) {
+                        r = issue_attr(&u->issues, &u->n_issues, "", "devices", r);
+                        if (r < 0)
+                                return r;
+                }
+                sort_names((char **) names.items, names.n);
+                u->devices = (char **) TAKE_PTR(names.items);
+                u->n_devices = names.n;
         }
-        sort_names((char **) names.items, names.n);
-        u->devices = (char **) TAKE_PTR(names.items);
-        u->n_devices = names.n;
 
         r = vtd_read(ud, u);
         if (r < 0)
@@ -1172,7 +1271,7 @@ static int iommus_read(struct scan *s, struct viommu_topology *t, struct list *p
                 if (!ud)
                         continue; /* gone since */
 
-                r = iommu_read(ud, t, paths, &u);
+                r = iommu_read(ud, t, true, paths, &u);
                 if (r == -ENOMEM)
                         goto fail;
                 if (r < 0) {
@@ -1207,20 +1306,58 @@ static const char * const buses[] = {
         "iommufd_mock",         /* the iommufd test driver's mock devices */
 };
 
-/* The devices of those buses go to paths. */
-static int buses_read(struct scan *s, struct viommu_topology *t, struct list *paths) {
-        _cleanup_(udev_enumerate_unrefp) struct udev_enumerate *e = NULL;
-        struct udev_list_entry *i;
-        int r;
+/*
+ * The devices of those buses go to paths. udev's enumeration would make a
+ * udev device of each, only for devices_read() to make another: the bus's
+ * directory of links says the same for a fraction of the cost. A link that
+ * leads to no device is passed over, as udev does.
+ */
+static int buses_read(struct viommu_topology *t, struct list *paths) {
+        for (size_t i = 0; i < ELEMENTSOF(buses); i++) {
+                _cleanup_free_ char *dir = NULL;
+                _cleanup_closedir_ DIR *d = NULL;
+                int r;
 
-        r = enumerate_subsystems(s, buses, ELEMENTSOF(buses), &e);
-        if (r < 0)
-                return topology_issue_errno(t, "/bus", r);
+                dir = strprintf(SYSFS "/bus/%s/devices", buses[i]);
+                if (!dir)
+                        return -ENOMEM;
+                d = opendir(dir);
+                if (!d) {
+                        if (errno == ENOENT)
+                                continue;
+                        return topology_issue_errno(t, "/bus", -errno);
+                }
 
-        udev_list_entry_foreach(i, udev_enumerate_get_list_entry(e)) {
-                r = list_push_strdup(paths, udev_list_entry_get_name(i));
-                if (r < 0)
-                        return r;
+                for (;;) {
+                        _cleanup_free_ char *target = NULL, *uevent = NULL;
+                        struct dirent *de;
+
+                        errno = 0;
+                        de = readdir(d);
+                        if (!de) {
+                                if (errno > 0)
+                                        return topology_issue_errno(t, "/bus", -errno);
+                                break;
+                        }
+                        if (de->d_name[0] == '.')
+                                continue;
+
+                        r = link_read(dirfd(d), dir, de->d_name, &target, NULL);
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r < 0 || !devpath_of(target))
+                                continue;
+                        uevent = strprintf("%s/uevent", target);
+                        if (!uevent)
+                                return -ENOMEM;
+                        if (!path_exists(uevent))
+                                continue;
+
+                        r = list_push(paths, target);
+                        if (r < 0)
+                                return r;
+                        TAKE_PTR(target);
+                }
         }
         return 0;
 }
@@ -1348,7 +1485,6 @@ static int scan_init(struct udev *udev, struct scan *ret) {
         s.udev = udev ? udev_ref(udev) : udev_new();
         if (!s.udev)
                 return -ENOMEM;
-        s.hwdb = udev_hwdb_new(s.udev);
 
         *ret = s;
         return 0;
@@ -1374,7 +1510,7 @@ _public_ int viommu_topology_new(struct viommu_topology **ret) {
         r = iommus_read(&s, t, &paths);
         if (r < 0)
                 return r;
-        r = buses_read(&s, t, &paths);
+        r = buses_read(t, &paths);
         if (r < 0)
                 return r;
         r = vfio_read(&s, t);
@@ -1396,7 +1532,6 @@ _public_ int viommu_topology_new(struct viommu_topology **ret) {
 }
 
 _public_ int viommu_topology_device_new_from_udev(struct udev_device *ud, struct viommu_topology_device **ret) {
-        _cleanup_(udev_enumerate_unrefp) struct udev_enumerate *e = NULL;
         _cleanup_(scan_done) struct scan s = {};
         int r;
 
@@ -1411,20 +1546,7 @@ _public_ int viommu_topology_device_new_from_udev(struct udev_device *ud, struct
         if (r < 0)
                 return r;
 
-        /* Its VFIO cdev, if any, is a child of it. */
-        e = udev_enumerate_new(s.udev);
-        if (!e)
-                return -ENOMEM;
-        r = udev_enumerate_add_match_parent(e, ud);
-        if (r < 0)
-                return r;
-        r = udev_enumerate_add_match_subsystem(e, "vfio-dev");
-        if (r < 0)
-                return r;
-        r = udev_enumerate_scan_devices(e);
-        if (r < 0)
-                return r;
-        r = scan_add_vfio(&s, e);
+        r = scan_add_vfio_children(&s, ud);
         if (r < 0)
                 return r;
 
@@ -1433,54 +1555,112 @@ _public_ int viommu_topology_device_new_from_udev(struct udev_device *ud, struct
 
 /* ----------------------------------------------------------------- update */
 
-/* Puts item into a sorted array of pointers at index i (n: insert), or takes it out (NULL). */
-static int array_set(void ***items, size_t *n, size_t i, void *item, int (*compare)(const void *, const void *)) {
-        if (!item) {
-                memmove(*items + i, *items + i + 1, (*n - i - 1) * sizeof(void *));
-                (*n)--;
-                return 0;
+/* Where item belongs in the sorted array items: the index of its equal, or of the first one after it. */
+static size_t sorted_index(void * const *items, size_t n, const void *item,
+                           int (*compare)(const void *, const void *)) {
+        size_t lo = 0, hi = n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (compare(&items[mid], &item) < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
         }
-        if (i == *n) {
-                void **q = reallocarray(*items, *n + 1, sizeof(void *));
-                if (!q)
-                        return -ENOMEM;
-                *items = q;
-                (*n)++;
-        }
-        (*items)[i] = item;
-        qsort(*items, *n, sizeof(void *), compare);
+        return lo;
+}
+
+/* Puts item into the array at index i, keeping it NULL-terminated. */
+static int array_insert(void ***items, size_t *n, size_t i, void *item) {
+        void **q = reallocarray(*items, *n + 2, sizeof(void *));
+
+        if (!q)
+                return -ENOMEM;
+        memmove(q + i + 1, q + i, (*n - i) * sizeof(void *));
+        q[i] = item;
+        q[++*n] = NULL;
+        *items = q;
         return 0;
+}
+
+static void array_remove(void ***items, size_t *n, size_t i) {
+        memmove(*items + i, *items + i + 1, (*n - i - 1) * sizeof(void *));
+        (*items)[--*n] = NULL;
 }
 
 /* Reads group id afresh, or drops it when it is gone. */
 static int group_refresh(struct scan *s, struct viommu_topology *t, unsigned id) {
-        _cleanup_(list_free_strings) struct list paths = {};
+        struct viommu_topology_group key = { .id = id }, *g = NULL;
         struct viommu_topology scratch = {};
-        struct viommu_topology_group *g = NULL;
         size_t i;
         int r;
 
-        for (i = 0; i < t->n_groups && t->groups[i]->id != id; i++)
-                ;
+        i = sorted_index((void **) t->groups, t->n_groups, &key, group_compare_qsort);
         /* Its members' links were followed when they were read; what fails now is the group's own. */
-        r = group_read(s, &scratch, id, &paths, &g);
+        r = group_read(s, &scratch, id, NULL, &g);
         strv_free(scratch.issues);
         if (r == -ENOMEM)
                 return r;
-        if (r < 0 && i == t->n_groups)
-                return 0;
-        if (i < t->n_groups)
+
+        if (i < t->n_groups && t->groups[i]->id == id) {
                 group_free(t->groups[i]);
-        return array_set((void ***) &t->groups, &t->n_groups, i, r < 0 ? NULL : g, group_compare_qsort);
+                if (r < 0)
+                        array_remove((void ***) &t->groups, &t->n_groups, i);
+                else
+                        t->groups[i] = g;
+                return 0;
+        }
+        if (r < 0)
+                return 0;
+        r = array_insert((void ***) &t->groups, &t->n_groups, i, g);
+        if (r < 0)
+                group_free(g);
+        return r;
 }
 
-/* Reads unit name afresh, or drops it when it is gone. */
-static int iommu_refresh(struct scan *s, struct viommu_topology *t, const char *name) {
+static bool has_issue_about(char * const *issues, size_t n, const char *what) {
+        for (size_t i = 0; i < n; i++)
+                if (startswith(issues[i], what))
+                        return true;
+        return false;
+}
+
+/* Brings unit u's list of devices up to date about device name alone. */
+static int iommu_member_update(struct viommu_topology_iommu *u, const char *name, bool member) {
+        size_t i = sorted_index((void **) u->devices, u->n_devices, name, name_compare_qsort);
+        bool listed = i < u->n_devices && streq(u->devices[i], name);
+        char *c;
+        int r;
+
+        if (listed && !member) {
+                free(u->devices[i]);
+                array_remove((void ***) &u->devices, &u->n_devices, i);
+        } else if (!listed && member) {
+                c = strdup(name);
+                if (!c)
+                        return -ENOMEM;
+                r = array_insert((void ***) &u->devices, &u->n_devices, i, c);
+                if (r < 0) {
+                        free(c);
+                        return r;
+                }
+        }
+        return 0;
+}
+
+/*
+ * Reads unit name afresh, or drops it when it is gone. Of its devices only
+ * device_name is looked at, unless they could not be listed before: a unit
+ * has thousands.
+ */
+static int iommu_refresh(struct scan *s, struct viommu_topology *t, const char *name, const char *device_name) {
         _cleanup_(udev_device_unrefp) struct udev_device *ud = NULL;
-        _cleanup_(list_free_strings) struct list paths = {};
         struct viommu_topology scratch = {};
-        struct viommu_topology_iommu *u = NULL;
-        _cleanup_free_ char *syspath = NULL;
+        struct viommu_topology_iommu *old, *u = NULL;
+        _cleanup_free_ char *syspath = NULL, *link = NULL;
+        bool incremental, member;
+        struct stat st;
         size_t i;
         int r;
 
@@ -1488,17 +1668,39 @@ static int iommu_refresh(struct scan *s, struct viommu_topology *t, const char *
                 ;
         if (i == t->n_iommus)
                 return 0; /* units come with their driver, not with a device */
-        syspath = strprintf(SYSFS "%s", t->iommus[i]->devpath);
-        if (!syspath)
+        old = t->iommus[i];
+        syspath = strprintf(SYSFS "%s", old->devpath);
+        link = strprintf(SYSFS "%s/devices/%s", old->devpath, device_name);
+        if (!syspath || !link)
                 return -ENOMEM;
 
+        r = lstat(link, &st) < 0 ? -errno : 0;
+        member = r >= 0;
+        incremental = IN_SET(r, 0, -ENOENT) && !has_issue_about(old->issues, old->n_issues, "devices: ");
+
         ud = udev_device_new_from_syspath(s->udev, syspath);
-        r = ud ? iommu_read(ud, &scratch, &paths, &u) : udev_errno();
+        r = ud ? iommu_read(ud, &scratch, !incremental, NULL, &u) : udev_errno();
         strv_free(scratch.issues);
         if (r == -ENOMEM)
                 return r;
-        iommu_free(t->iommus[i]);
-        return array_set((void ***) &t->iommus, &t->n_iommus, i, r < 0 ? NULL : u, iommu_compare_qsort);
+        if (r >= 0 && incremental) {
+                u->devices = TAKE_PTR(old->devices);
+                u->n_devices = old->n_devices;
+                r = iommu_member_update(u, device_name, member);
+                if (r < 0) {
+                        old->devices = TAKE_PTR(u->devices);
+                        iommu_free(u);
+                        return r;
+                }
+        }
+
+        iommu_free(old);
+        if (r < 0) {
+                array_remove((void ***) &t->iommus, &t->n_iommus, i);
+                return 0;
+        }
+        t->iommus[i] = u;
+        return 0;
 }
 
 /* Whether a topology lists ud: every device of those buses, any other one behind an IOMMU. */
@@ -1513,8 +1715,35 @@ static bool device_wanted(struct udev_device *ud) {
         return p && faccessat(AT_FDCWD, p, F_OK, AT_SYMLINK_NOFOLLOW) >= 0;
 }
 
+/* The index of the device at devpath in t, or t->n_devices. */
+static size_t device_index(const struct viommu_topology *t, struct udev_device *ud, const char *devpath) {
+        struct viommu_topology_device key = {
+                .bus = (char *) udev_device_get_subsystem(ud),
+                .name = (char *) udev_device_get_sysname(ud),
+        };
+        size_t i;
+
+        /*
+         * Sorted by bus and name, which a device keeps all its life, unless
+         * its bus could not be told when it was read (those go last). A
+         * monitor's device tells its bus; one made from a syspath that is gone
+         * may not.
+         */
+        if (!key.bus || !key.name) {
+                for (i = 0; i < t->n_devices && !streq(t->devices[i]->devpath, devpath); i++)
+                        ;
+                return i;
+        }
+        i = sorted_index((void **) t->devices, t->n_devices, &key, device_compare_qsort);
+        if (i < t->n_devices && streq(t->devices[i]->devpath, devpath))
+                return i;
+        for (i = t->n_devices; i > 0 && !t->devices[i - 1]->bus; i--)
+                if (streq(t->devices[i - 1]->devpath, devpath))
+                        return i - 1;
+        return t->n_devices;
+}
+
 _public_ int viommu_topology_update_device(struct viommu_topology *t, struct udev_device *ud) {
-        _cleanup_(udev_enumerate_unrefp) struct udev_enumerate *e = NULL;
         _cleanup_(viommu_topology_device_freep) struct viommu_topology_device *old = NULL;
         _cleanup_(scan_done) struct scan s = {};
         struct viommu_topology_device *d = NULL;
@@ -1541,13 +1770,10 @@ _public_ int viommu_topology_update_device(struct viommu_topology *t, struct ude
                 return r;
         s.topology = t;
 
-        for (i = 0; i < t->n_devices && !streq(t->devices[i]->devpath, devpath); i++)
-                ;
+        i = device_index(t, ud, devpath);
         if (i < t->n_devices) {
                 old = t->devices[i];
-                r = array_set((void ***) &t->devices, &t->n_devices, i, NULL, device_compare_qsort);
-                if (r < 0)
-                        return r;
+                array_remove((void ***) &t->devices, &t->n_devices, i);
         }
 
         if (access(udev_device_get_syspath(ud), F_OK) >= 0 && (old || device_wanted(ud))) {
@@ -1555,7 +1781,7 @@ _public_ int viommu_topology_update_device(struct viommu_topology *t, struct ude
                 unsigned id;
 
                 /* A device that came brings its group along. */
-                if (link_follow(udev_device_get_syspath(ud), "iommu_group", &target) >= 0 &&
+                if (link_read(AT_FDCWD, udev_device_get_syspath(ud), "iommu_group", &target, NULL) >= 0 &&
                     startswith(target, SYSFS "/kernel/iommu_groups/") &&
                     safe_atou(last_component(target), &id) >= 0) {
                         r = group_refresh(&s, t, id);
@@ -1563,28 +1789,20 @@ _public_ int viommu_topology_update_device(struct viommu_topology *t, struct ude
                                 return r;
                 }
 
-                e = udev_enumerate_new(s.udev);
-                if (!e)
-                        return -ENOMEM;
-                r = udev_enumerate_add_match_parent(e, ud);
-                if (r >= 0)
-                        r = udev_enumerate_add_match_subsystem(e, "vfio-dev");
-                if (r >= 0)
-                        r = udev_enumerate_scan_devices(e);
-                if (r >= 0)
-                        r = scan_add_vfio(&s, e);
+                r = scan_add_vfio_children(&s, ud);
                 if (r >= 0)
                         r = device_read(&s, ud, &d);
                 if (r == -ENOMEM)
                         return r;
                 if (r >= 0) {
-                        r = array_set((void ***) &t->devices, &t->n_devices, t->n_devices, d, device_compare_qsort);
+                        i = sorted_index((void **) t->devices, t->n_devices, d, device_compare_qsort);
+                        r = array_insert((void ***) &t->devices, &t->n_devices, i, d);
                         if (r < 0) {
                                 viommu_topology_device_free(d);
                                 return r;
                         }
                         if (d->iommu) {
-                                r = iommu_refresh(&s, t, d->iommu);
+                                r = iommu_refresh(&s, t, d->iommu, d->name);
                                 if (r < 0)
                                         return r;
                         }
@@ -1598,7 +1816,7 @@ _public_ int viommu_topology_update_device(struct viommu_topology *t, struct ude
                         return r;
         }
         if (old && old->iommu && (!d || !streq_ptr(d->iommu, old->iommu))) {
-                r = iommu_refresh(&s, t, old->iommu);
+                r = iommu_refresh(&s, t, old->iommu, old->name);
                 if (r < 0)
                         return r;
         }

@@ -102,6 +102,44 @@ int read_one_line_file(const char *path, char **ret) {
         return read_one_line_file_at(AT_FDCWD, path, ret);
 }
 
+/* Appends the components of p to the path in buf, of length *n. */
+static void path_append_lexical(char *buf, size_t *n, const char *p) {
+        while (*p) {
+                size_t l;
+
+                p += strspn(p, "/");
+                l = strcspn(p, "/");
+                if (l == 0 || (l == 1 && p[0] == '.'))
+                        ;
+                else if (l == 2 && p[0] == '.' && p[1] == '.') {
+                        while (*n > 0 && buf[--*n] != '/')
+                                ;
+                } else {
+                        buf[(*n)++] = '/';
+                        memcpy(buf + *n, p, l);
+                        *n += l;
+                }
+                p += l;
+        }
+        buf[*n] = 0;
+}
+
+int path_join_lexical(const char *dir, const char *path, char **ret) {
+        size_t n = 0;
+        char *buf;
+
+        buf = malloc(strlen(dir) + strlen(path) + 3);
+        if (!buf)
+                return -ENOMEM;
+        if (path[0] != '/')
+                path_append_lexical(buf, &n, dir);
+        path_append_lexical(buf, &n, path);
+        if (n == 0)
+                strcpy(buf, "/");
+        *ret = buf;
+        return 0;
+}
+
 int safe_atou(const char *s, unsigned *ret) {
         unsigned long l;
         char *end;

@@ -99,6 +99,14 @@ int read_one_line_file(const char *path, char **ret);
 int read_one_line_file_at(int dir_fd, const char *path, char **ret);
 int read_full_file_at(int dir_fd, const char *path, size_t max_size, char **ret, size_t *ret_size);
 
+/*
+ * path taken relative to directory dir (an absolute path replaces it), as
+ * the kernel would resolve it if no component were a link: empty components
+ * and "." dropped, ".." taking one off (none above "/"). Both must be
+ * absolute or relative to "/"; *ret is absolute.
+ */
+int path_join_lexical(const char *dir, const char *path, char **ret);
+
 /* Whole-string number parsing: -EINVAL on junk, -ERANGE on overflow. Base 10;
  * base 16 with an optional "0x" for the x64 variant. */
 int safe_atou(const char *s, unsigned *ret);

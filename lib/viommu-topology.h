@@ -239,9 +239,10 @@ int viommu_topology_device_new_from_udev(struct udev_device *d, struct viommu_to
 /*
  * Brings t up to date after a uevent of d (a VFIO cdev's stands for its
  * device): the device read afresh, added, or dropped when it is gone, and the
- * IOMMU groups and units it joins or leaves read afresh. Pointers into t for
- * those objects are invalid afterwards. After a failure t may be incomplete:
- * read the topology anew.
+ * IOMMU groups and units it joins or leaves read afresh, a unit's list of
+ * devices only as to d. It costs about what reading a few devices does,
+ * however large t. Pointers into t for those objects are invalid afterwards.
+ * After a failure t may be incomplete: read the topology anew.
  */
 int viommu_topology_update_device(struct viommu_topology *t, struct udev_device *d);
 
