@@ -58,7 +58,7 @@ tests_bench_bench_topology_SOURCES = tests/bench/bench-topology.c $(TESTBED_SOUR
 tests_bench_bench_topology_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_bench_bench_topology_CFLAGS = $(TEST_CFLAGS)
 tests_bench_bench_topology_LDFLAGS = $(LDFLAGS_NO_INSTALL)
-tests_bench_bench_topology_LDADD = lib/libviommu.la $(JSONC_LIBS) $(UMOCKDEV_LIBS)
+tests_bench_bench_topology_LDADD = lib/libviommu.la $(JSONC_LIBS) $(LIBUDEV_LIBS) $(UMOCKDEV_LIBS)
 EXTRA_DIST += \
 	tests/data/topology/README.md \
 	tests/data/topology/vtd-host.umockdev \

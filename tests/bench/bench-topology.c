@@ -1,27 +1,53 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /*
- * How long enumerating a large host takes, and how much memory it needs.
+ * How long enumerating a large host takes, how long one uevent's update of
+ * it takes, and how much memory it needs.
  *
  * Makes a umockdev testbed of many PCI devices (by default 4096 across 256
  * IOMMU groups behind 4 VT-d units; every 16th device bound to vfio-pci, every
- * 4th with ATS and PASID), enumerates it over and over, and prints the time
- * per enumeration, per JSON conversion, and the peak RSS. A benchmark to run
- * by hand, not a test: it judges nothing but that the result is complete. It
- * runs itself again under umockdev-wrapper.
+ * 4th with ATS and PASID) and measures it twice:
+ *
+ *  - through umockdev: the library reads the testbed through umockdev's
+ *    LD_PRELOAD, which rewrites the path of every call that takes one (and
+ *    blocks signals around it). A host does not pay that, and here it costs
+ *    more than the library's own work;
+ *  - directly: a child process binds the testbed's sys directory on /sys in a
+ *    mount namespace of its own and runs again with no preload, so that the
+ *    library's calls reach the kernel as on a host. The files are the
+ *    testbed's (its filesystem's, not sysfs), and libudev is told not to
+ *    insist on sysfs ($SYSTEMD_DEVICE_VERIFY_SYSFS=0). This needs root or
+ *    unprivileged user namespaces; without either it is left out.
+ *
+ * Each prints the median time of a full enumeration, of its conversion to
+ * JSON, and of one uevent's update (viommu_topology_update_device() of one
+ * device, spread over the tree, in the enumerated topology: the device, its
+ * group and its unit read afresh), the file reads per device (read calls in
+ * /proc/self/io, the library's and libudev's alone) and the peak RSS, with the
+ * load average when it began: the machine may be shared. A benchmark to run by
+ * hand, not a test: it judges nothing but that the result is complete and
+ * that the updated topology equals a fresh one. It runs itself again under
+ * umockdev-wrapper.
  *
  *   bench-topology [-n ITERATIONS] [-d DEVICES] [-g GROUPS] [-u UNITS] [-k]
+ *   bench-topology -D [-n ITERATIONS]
  *
  * -k keeps the testbed and prints its path. umockdev puts it in $TMPDIR, else
- * /tmp.
+ * /tmp. -D measures the /sys the program sees, with no testbed (how the direct
+ * measurement runs, and a host's /sys by hand); with -d, -g and -u it expects
+ * those counts.
  */
 
 #include <fcntl.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <libudev.h>
+#include <sched.h>
 #include <stdarg.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "testbed.h"
@@ -185,20 +211,38 @@ static int compare_double(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-static void report(const char *what, double *samples, unsigned n) {
-        double sum = 0;
-
+/* Sorts samples; the median. */
+static double median(double *samples, unsigned n) {
         qsort(samples, n, sizeof(double), compare_double);
-        for (unsigned i = 0; i < n; i++)
-                sum += samples[i];
-        printf("%-16s min %9.2f ms   median %9.2f ms   mean %9.2f ms   max %9.2f ms\n", what,
-               samples[0] / 1e3, samples[n / 2] / 1e3, sum / n / 1e3, samples[n - 1] / 1e3);
+        return samples[n / 2];
 }
 
 static long peak_rss_kib(void) {
         struct rusage ru;
 
         return getrusage(RUSAGE_SELF, &ru) < 0 ? -1 : ru.ru_maxrss;
+}
+
+/* Read calls so far (/proc/self/io's syscr): the file reads, which nothing between the library and the kernel adds to. */
+static long read_calls(void) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/io", "re");
+        char line[128];
+        long n;
+
+        while (f && fgets(line, sizeof(line), f))
+                if (sscanf(line, "syscr: %ld", &n) == 1)
+                        return n;
+        return -1;
+}
+
+static void print_load(const char *what) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/loadavg", "re");
+        double l1, l5, l15;
+
+        if (f && fscanf(f, "%lf %lf %lf", &l1, &l5, &l15) == 3)
+                printf("%s (load average %.2f %.2f %.2f, %ld CPUs):\n", what, l1, l5, l15, sysconf(_SC_NPROCESSORS_ONLN));
+        else
+                printf("%s (load average unknown):\n", what);
 }
 
 /* Only libviommu's public API is visible here, so no safe_atou(). */
@@ -215,31 +259,230 @@ static unsigned parse_count(const char *s) {
         return v;
 }
 
+static char *topology_json(const struct viommu_topology *t) {
+        struct json_object *j = NULL;
+        char *s;
+
+        if (viommu_topology_to_json(t, &j) < 0)
+                die("viommu_topology_to_json", "");
+        s = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+        json_object_put(j);
+        if (!s)
+                die("strdup", "JSON");
+        return s;
+}
+
+static struct viommu_topology *enumerate(bool check_counts) {
+        struct viommu_topology *t = NULL;
+        int r;
+
+        r = viommu_topology_new(&t);
+        if (r < 0) {
+                fprintf(stderr, "enumeration failed: %s\n", strerror(-r));
+                exit(EXIT_FAILURE);
+        }
+        if (check_counts && (t->n_devices != n_devices || t->n_groups != n_groups || t->n_iommus != n_units ||
+                             t->n_issues != 0)) {
+                fprintf(stderr, "incomplete: %zu devices, %zu groups, %zu units, %zu issues%s%s\n",
+                        t->n_devices, t->n_groups, t->n_iommus, t->n_issues,
+                        t->n_issues ? "; first: " : "", t->n_issues ? t->issues[0] : "");
+                exit(EXIT_FAILURE);
+        }
+        return t;
+}
+
+/* Full enumerations, then one uevent's update of devices spread over the tree; prints both. */
+static void measure(const char *what, bool check_counts) {
+        _cleanup_free_ double *enum_us = NULL, *json_us = NULL, *update_us = NULL;
+        _cleanup_(viommu_topology_freep) struct viommu_topology *t = NULL, *fresh = NULL;
+        _cleanup_free_ char *updated_json = NULL, *fresh_json = NULL;
+        struct udev *udev;
+        long rss_before, rss_enumerated, reads, update_reads;
+        size_t n_enumerated, json_bytes = 0;
+        unsigned n_updates;
+        double enum_median;
+
+        print_load(what);
+        enum_us = calloc(n_iterations, sizeof(double));
+        json_us = calloc(n_iterations, sizeof(double));
+        if (!enum_us || !json_us)
+                die("calloc", "samples");
+        rss_before = peak_rss_kib();
+
+        /* One run first, so that every measured one finds the dentries cached. */
+        viommu_topology_free(enumerate(check_counts));
+        reads = read_calls();
+        for (unsigned i = 0; i < n_iterations; i++) {
+                double start, mid;
+                char *j;
+
+                t = viommu_topology_free(t);
+                start = now_us();
+                t = enumerate(check_counts);
+                mid = now_us();
+                j = topology_json(t);
+                json_us[i] = now_us() - mid;
+                enum_us[i] = mid - start;
+                json_bytes = strlen(j);
+                free(j);
+        }
+        /* The JSON's reads are none; the enumerations' are per device. */
+        reads = read_calls() - reads;
+        rss_enumerated = peak_rss_kib();
+        n_enumerated = t->n_devices;
+        enum_median = median(enum_us, n_iterations);
+
+        /* A "change" uevent of up to 256 devices spread over the tree, each from a fresh udev device as a monitor gives. */
+        udev = udev_new();
+        if (!udev)
+                die("udev_new", "");
+        n_updates = t->n_devices < 256 ? (unsigned) t->n_devices : 256;
+        update_us = calloc(n_updates ?: 1, sizeof(double));
+        if (!update_us)
+                die("calloc", "samples");
+        update_reads = read_calls();
+        for (unsigned i = 0; i < n_updates; i++) {
+                _cleanup_free_ char *syspath = pathf("/sys%s", t->devices[i * t->n_devices / n_updates]->devpath);
+                struct udev_device *ud = udev_device_new_from_syspath(udev, syspath);
+                double start;
+                int r;
+
+                if (!ud)
+                        die("udev_device_new_from_syspath", syspath);
+                start = now_us();
+                r = viommu_topology_update_device(t, ud);
+                update_us[i] = now_us() - start;
+                udev_device_unref(ud);
+                if (r < 0) {
+                        fprintf(stderr, "update of %s failed: %s\n", syspath, strerror(-r));
+                        exit(EXIT_FAILURE);
+                }
+        }
+        update_reads = read_calls() - update_reads;
+        udev_unref(udev);
+
+        /* Nothing changed: the updated topology must be the fresh one. */
+        fresh = enumerate(check_counts);
+        updated_json = topology_json(t);
+        fresh_json = topology_json(fresh);
+        if (!streq(updated_json, fresh_json)) {
+                fputs("the updated topology differs from a fresh enumeration\n", stderr);
+                exit(EXIT_FAILURE);
+        }
+
+        printf("  enumerate: %zu devices in %.1f ms (median of %u; min %.1f, max %.1f)\n",
+               n_enumerated, enum_median / 1e3, n_iterations, enum_us[0] / 1e3, enum_us[n_iterations - 1] / 1e3);
+        printf("  to JSON: %zu bytes in %.1f ms (median of %u)\n",
+               json_bytes, median(json_us, n_iterations) / 1e3, n_iterations);
+        if (n_updates > 0) {
+                double update_median = median(update_us, n_updates);
+
+                printf("  uevent update: one device in %.0f us (median of %u; max %.0f us), full rescan %.1f ms\n",
+                       update_median, n_updates, update_us[n_updates - 1], enum_median / 1e3);
+        }
+        if (reads >= 0 && n_enumerated > 0)
+                printf("  file reads: %.1f per device per enumeration, %.1f per uevent update\n",
+                       (double) reads / n_iterations / n_enumerated,
+                       n_updates > 0 ? (double) update_reads / n_updates : 0.0);
+        printf("  peak RSS %ld KiB enumerating (%ld KiB before)\n", rss_enumerated, rss_before);
+}
+
+/* Writes s to file path, for /proc/self/uid_map and the like. */
+static int write_proc(const char *path, const char *s) {
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+        return fd >= 0 && write(fd, s, strlen(s)) == (ssize_t) strlen(s) ? 0 : -errno;
+}
+
+/* A mount namespace of our own: as root, or as root of a user namespace of our own. */
+static int unshare_mounts(void) {
+        uid_t uid = getuid();
+        gid_t gid = getgid();
+        char map[64];
+
+        if (unshare(CLONE_NEWNS) >= 0)
+                return 0;
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+                return -errno;
+        snprintf(map, sizeof(map), "0 %u 1", (unsigned) uid);
+        if (write_proc("/proc/self/setgroups", "deny") < 0 || write_proc("/proc/self/uid_map", map) < 0)
+                return -errno;
+        snprintf(map, sizeof(map), "0 %u 1", (unsigned) gid);
+        return write_proc("/proc/self/gid_map", map);
+}
+
+/* The direct measurement: this program again, with root bound on /sys and no preload. */
+static void measure_direct(const char *root) {
+        char n[16], d[16], g[16], u[16];
+        int status;
+        pid_t pid;
+
+        snprintf(n, sizeof(n), "%u", n_iterations);
+        snprintf(d, sizeof(d), "%u", n_devices);
+        snprintf(g, sizeof(g), "%u", n_groups);
+        snprintf(u, sizeof(u), "%u", n_units);
+
+        fflush(stdout);
+        pid = fork();
+        if (pid < 0)
+                die("fork", "");
+        if (pid == 0) {
+                char *args[] = { (char *) "bench-topology", (char *) "-D", (char *) "-n", n, (char *) "-d", d,
+                                 (char *) "-g", g, (char *) "-u", u, NULL };
+                int r;
+
+                r = unshare_mounts();
+                if (r >= 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                        r = -errno;
+                if (r >= 0 && mount(root, "/sys", NULL, MS_BIND | MS_REC, NULL) < 0)
+                        r = -errno;
+                if (r < 0) {
+                        printf("directly: not measured, no mount namespace of its own: %s\n", strerror(-r));
+                        _exit(EXIT_SUCCESS);
+                }
+                unsetenv("LD_PRELOAD");
+                unsetenv("UMOCKDEV_DIR");
+                setenv("SYSTEMD_DEVICE_VERIFY_SYSFS", "0", 1);
+                execv("/proc/self/exe", args);
+                die("execv", "/proc/self/exe");
+        }
+        if (waitpid(pid, &status, 0) < 0)
+                die("waitpid", "");
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != EXIT_SUCCESS) {
+                fputs("the direct measurement failed\n", stderr);
+                exit(EXIT_FAILURE);
+        }
+}
+
 int main(int argc, char *argv[]) {
-        _cleanup_free_ double *enum_us = NULL, *json_us = NULL;
         _cleanup_free_ char *root = NULL;
+        bool keep = false, direct = false, counts_given = false;
         UMockdevTestbed *tb;
-        size_t json_bytes = 0;
-        bool keep = false;
-        long rss_before;
         double t0;
         int c;
 
-        while ((c = getopt(argc, argv, "n:d:g:u:kh")) >= 0)
+        while ((c = getopt(argc, argv, "n:d:g:u:kDh")) >= 0)
                 switch (c) {
                 case 'n': n_iterations = parse_count(optarg); break;
-                case 'd': n_devices = parse_count(optarg); break;
-                case 'g': n_groups = parse_count(optarg); break;
-                case 'u': n_units = parse_count(optarg); break;
+                case 'd': n_devices = parse_count(optarg); counts_given = true; break;
+                case 'g': n_groups = parse_count(optarg); counts_given = true; break;
+                case 'u': n_units = parse_count(optarg); counts_given = true; break;
                 case 'k': keep = true; break;
+                case 'D': direct = true; break;
                 default:
-                        fprintf(stderr, "usage: %s [-n ITERATIONS] [-d DEVICES] [-g GROUPS] [-u UNITS] [-k]\n",
-                                argv[0]);
+                        fprintf(stderr, "usage: %s [-n ITERATIONS] [-d DEVICES] [-g GROUPS] [-u UNITS] [-k]\n"
+                                        "       %s -D [-n ITERATIONS] [-d DEVICES -g GROUPS -u UNITS]\n",
+                                argv[0], argv[0]);
                         return c == 'h' ? EXIT_SUCCESS : EXIT_FAILURE;
                 }
         if (n_groups > n_devices || n_units > n_groups || n_devices > 255 * 256) {
                 fputs("need UNITS <= GROUPS <= DEVICES <= 65280\n", stderr);
                 return EXIT_FAILURE;
+        }
+
+        if (direct) {
+                measure("directly, /sys with nothing in between", counts_given);
+                return EXIT_SUCCESS;
         }
 
         testbed_reexec(argv);
@@ -251,53 +494,8 @@ int main(int argc, char *argv[]) {
         printf("tree: %u PCI devices, %u groups, %u units in %s (written in %.0f ms)\n",
                n_devices, n_groups, n_units, root, (now_us() - t0) / 1e3);
 
-        enum_us = calloc(n_iterations, sizeof(double));
-        json_us = calloc(n_iterations, sizeof(double));
-        if (!enum_us || !json_us)
-                die("calloc", "samples");
-
-        rss_before = peak_rss_kib();
-
-        /* One run first, so that every measured one finds the dentries cached. */
-        for (unsigned i = 0; i <= n_iterations; i++) {
-                _cleanup_(viommu_topology_freep) struct viommu_topology *t = NULL;
-                struct json_object *j = NULL;
-                double start = now_us(), mid;
-                int r;
-
-                r = viommu_topology_new(&t);
-                if (r < 0) {
-                        fprintf(stderr, "enumeration failed: %s\n", strerror(-r));
-                        return EXIT_FAILURE;
-                }
-                mid = now_us();
-                r = viommu_topology_to_json(t, &j);
-                if (r < 0) {
-                        fprintf(stderr, "JSON failed: %s\n", strerror(-r));
-                        return EXIT_FAILURE;
-                }
-                json_bytes = strlen(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
-                json_object_put(j);
-
-                if (t->n_devices != n_devices || t->n_groups != n_groups || t->n_iommus != n_units ||
-                    t->n_issues != 0) {
-                        fprintf(stderr, "incomplete: %zu devices, %zu groups, %zu units, %zu issues%s%s\n",
-                                t->n_devices, t->n_groups, t->n_iommus, t->n_issues,
-                                t->n_issues ? "; first: " : "", t->n_issues ? t->issues[0] : "");
-                        return EXIT_FAILURE;
-                }
-
-                if (i > 0) {
-                        enum_us[i - 1] = mid - start;
-                        json_us[i - 1] = now_us() - mid;
-                }
-        }
-
-        printf("%u enumerations:\n", n_iterations);
-        report("enumerate", enum_us, n_iterations);
-        report("to JSON+string", json_us, n_iterations);
-        printf("JSON: %zu bytes; peak RSS %ld KiB (%ld KiB before enumerating)\n",
-               json_bytes, peak_rss_kib(), rss_before);
+        measure("through umockdev, whose path redirection a host does not pay", true);
+        measure_direct(root);
 
         if (keep)
                 printf("kept %s\n", root);
