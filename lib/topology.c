@@ -194,6 +194,22 @@ static void sort_names(char **l, size_t n) {
                 qsort(l, n, sizeof(char *), name_compare_qsort);
 }
 
+/* The next entry of d but hidden ones ("." and ".." too): 1 and *ret, 0 at the end, or -errno. */
+static int readdir_visible(DIR *d, struct dirent **ret) {
+        for (;;) {
+                struct dirent *de;
+
+                errno = 0;
+                de = readdir(d);
+                if (!de)
+                        return errno > 0 ? -errno : 0;
+                if (de->d_name[0] != '.') {
+                        *ret = de;
+                        return 1;
+                }
+        }
+}
+
 /*
  * Reads link "name" of directory dir (dir_fd, or AT_FDCWD): 0, the syspath it
  * leads to and, when ret_text is not NULL, the link's own text; -ENOENT when
@@ -255,15 +271,9 @@ static int members_list(const char *syspath, const char *sub, struct list *names
                 _cleanup_free_ char *target = NULL;
                 struct dirent *de;
 
-                errno = 0;
-                de = readdir(d);
-                if (!de) {
-                        if (errno > 0)
-                                return -errno;
-                        break;
-                }
-                if (de->d_name[0] == '.')
-                        continue;
+                r = readdir_visible(d, &de);
+                if (r <= 0)
+                        return r;
 
                 r = list_push_strdup(names, de->d_name);
                 if (r < 0)
@@ -294,8 +304,6 @@ static int members_list(const char *syspath, const char *sub, struct list *names
                         return r;
                 TAKE_PTR(target);
         }
-
-        return 0;
 }
 
 /* An attribute udev could not read, as an issue; prefix names where it is. */
@@ -604,15 +612,11 @@ static int scan_add_vfio_children(struct scan *s, struct udev_device *ud) {
                 struct udev_device *v;
                 struct dirent *de;
 
-                errno = 0;
-                de = readdir(d);
-                if (!de) {
-                        if (errno > 0)
-                                return -errno;
+                r = readdir_visible(d, &de);
+                if (r < 0)
+                        return r;
+                if (r == 0)
                         break;
-                }
-                if (de->d_name[0] == '.')
-                        continue;
 
                 syspath = strprintf("%s/%s", dir, de->d_name);
                 if (!syspath)
@@ -1332,15 +1336,11 @@ static int buses_read(struct viommu_topology *t, struct list *paths) {
                         _cleanup_free_ char *target = NULL, *uevent = NULL;
                         struct dirent *de;
 
-                        errno = 0;
-                        de = readdir(d);
-                        if (!de) {
-                                if (errno > 0)
-                                        return topology_issue_errno(t, "/bus", -errno);
+                        r = readdir_visible(d, &de);
+                        if (r < 0)
+                                return topology_issue_errno(t, "/bus", r);
+                        if (r == 0)
                                 break;
-                        }
-                        if (de->d_name[0] == '.')
-                                continue;
 
                         r = link_read(dirfd(d), dir, de->d_name, &target, NULL);
                         if (r == -ENOMEM)
@@ -1388,14 +1388,15 @@ static int groups_read(struct scan *s, struct viommu_topology *t, struct list *p
                 struct dirent *de;
                 unsigned id;
 
-                errno = 0;
-                de = readdir(d);
-                if (!de) {
-                        r = errno > 0 ? topology_issue_errno(t, "/kernel/iommu_groups", -errno) : 0;
+                r = readdir_visible(d, &de);
+                if (r < 0) {
+                        r = topology_issue_errno(t, "/kernel/iommu_groups", r);
                         if (r < 0)
                                 goto fail;
                         break;
                 }
+                if (r == 0)
+                        break;
                 if (safe_atou(de->d_name, &id) < 0)
                         continue;
 
