@@ -240,9 +240,10 @@ static void print_load(const char *what) {
         double l1, l5, l15;
 
         if (f && fscanf(f, "%lf %lf %lf", &l1, &l5, &l15) == 3)
-                printf("%s (load average %.2f %.2f %.2f, %ld CPUs):\n", what, l1, l5, l15, sysconf(_SC_NPROCESSORS_ONLN));
+                printf("%s, load average %.2f %.2f %.2f on %ld CPUs:\n", what, l1, l5, l15,
+                       sysconf(_SC_NPROCESSORS_ONLN));
         else
-                printf("%s (load average unknown):\n", what);
+                printf("%s, load average unknown:\n", what);
 }
 
 /* Only libviommu's public API is visible here, so no safe_atou(). */
@@ -481,7 +482,7 @@ int main(int argc, char *argv[]) {
         }
 
         if (direct) {
-                measure("directly, /sys with nothing in between", counts_given);
+                measure("directly (no preload: what the library and libudev cost)", counts_given);
                 return EXIT_SUCCESS;
         }
 
@@ -494,7 +495,7 @@ int main(int argc, char *argv[]) {
         printf("tree: %u PCI devices, %u groups, %u units in %s (written in %.0f ms)\n",
                n_devices, n_groups, n_units, root, (now_us() - t0) / 1e3);
 
-        measure("through umockdev, whose path redirection a host does not pay", true);
+        measure("through umockdev (its LD_PRELOAD path redirection, which a host does not pay)", true);
         measure_direct(root);
 
         if (keep)
