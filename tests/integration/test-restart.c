@@ -294,9 +294,48 @@ static void test_restart_sessions_survive(void **state) {
         sd_bus_flush_close_unref(bus);
 }
 
+/*
+ * A direct channel does not outlive the daemon: the VMM learns it from its
+ * own end, which the exit closes, and opens another on the bus once the
+ * daemon is back; the session's objects are all there on the new one.
+ */
+static void test_restart_channel_reopens(void **state) {
+        const uint64_t iova = MOCK_APERTURE_START;
+        _cleanup_close_ int memfd = memfd_new("guest-ram", BUF_SIZE, 0x3c);
+        _cleanup_free_ char *s = NULL, *ioas = NULL, *dev = NULL;
+        sd_bus *bus = bus_open(), *ch;
+        sd_bus_message *reply = NULL;
+
+        s = open_session(bus, false);
+        dev = create_mock(bus, s, 0, NULL);
+        ioas = create_ioas(bus, s, NULL);
+        attach(bus, s, dev, ioas);
+        ch = channel_open(bus, s);
+        assert_int_equal(map(ch, ioas, memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW), iova);
+
+        restart_daemon(bus);
+
+        /* The old channel is closed, and says so at once. */
+        assert_true(sd_bus_call_method(ch, NULL, s, I_SESSION, "CreateIOAS", NULL, &reply, NULL) < 0);
+        assert_null(reply);
+        assert_false(sd_bus_is_open(ch));
+        sd_bus_flush_close_unref(ch);
+
+        ch = channel_open(bus, s);
+        check_mapping(ch, s, dev, iova, BUF_SIZE, memfd, 0);
+        assert_int_equal(unmap(ch, ioas, iova, BUF_SIZE), BUF_SIZE);
+        check_no_mapping(bus, s, dev, iova, PAGE, memfd, 0);
+        sd_bus_flush_close_unref(ch);
+        close_session(bus, s);
+        sd_bus_flush_close_unref(bus);
+}
+
 int main(int argc, char *argv[]) {
         const struct CMUnitTest record[] = { T(test_round_trip_record_whole) };
-        const struct CMUnitTest restart[] = { cmocka_unit_test(test_restart_sessions_survive) };
+        const struct CMUnitTest restart[] = {
+                cmocka_unit_test(test_restart_sessions_survive),
+                cmocka_unit_test(test_restart_channel_reopens),
+        };
         const Group groups[] = { GROUP("record", record), GROUP("restart", restart) };
 
         return itest_main(argc, argv, groups, ELEMENTSOF(groups));
