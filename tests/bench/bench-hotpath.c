@@ -283,21 +283,21 @@ static void daemon_unmap(sd_bus *bus, const char *ioas, uint64_t length) {
         sd_bus_message_unref(reply);
 }
 
-/* BATCH pages of memfd, page i at IOVA + i pages, in one MapBatch. */
+/* BATCH pages of memfd, page i at IOVA + i pages, in one MapBatch: five
+ * numbers an entry (memfd index, offset, length, IOVA, flags). */
 static void daemon_map_batch(sd_bus *bus, const char *ioas, int memfd) {
+        static uint64_t entries[BATCH][5];
         sd_bus_message *m = NULL, *reply;
         const char *failure;
         uint32_t done;
 
+        for (uint64_t i = 0; i < BATCH; i++)
+                memcpy(entries[i], (uint64_t[5]) { 0, i * PAGE, PAGE, IOVA + i * PAGE, MAP_FIXED_RW },
+                       sizeof(entries[i]));
         check(sd_bus_message_new_method_call(bus, &m, "org.viommu1", ioas, "org.viommu1.IOAS", "MapBatch"),
               "MapBatch");
         check(sd_bus_message_append(m, "ah", 1, memfd), "MapBatch");
-        check(sd_bus_message_open_container(m, 'a', "(utttu)"), "MapBatch");
-        for (uint64_t i = 0; i < BATCH; i++)
-                check(sd_bus_message_append(m, "(utttu)", 0, i * PAGE, (uint64_t) PAGE, IOVA + i * PAGE,
-                                            MAP_FIXED_RW),
-                      "MapBatch");
-        check(sd_bus_message_close_container(m), "MapBatch");
+        check(sd_bus_message_append_array(m, 't', entries, sizeof(entries)), "MapBatch");
         check(sd_bus_message_append(m, "u", 0), "MapBatch");
         reply = send_call(bus, m);
         check(sd_bus_message_read(reply, "us", &done, &failure), "reading MapBatch's reply");

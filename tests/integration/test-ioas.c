@@ -111,6 +111,7 @@ static void test_map_batch_page_by_page(void **state) {
         const uint64_t base = MOCK_APERTURE_START;
         _cleanup_close_ int ram = memfd_new("guest-ram", n * PAGE, 0x3c);
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_free_ uint64_t *entries = NULL;
         sd_bus_message *reply;
         const uint64_t *iovas;
         const char *err;
@@ -120,14 +121,16 @@ static void test_map_batch_page_by_page(void **state) {
 
         if (f->dev)
                 attach(f->bus, f->session, f->dev, f->ioas);
-        /* Page i of guest memory at the IOVA of page n-1-i. */
+        /* Page i of guest memory at the IOVA of page n-1-i: five numbers
+         * an entry (memfd index, offset, length, IOVA, flags). */
+        entries = calloc(5 * n, sizeof(uint64_t));
+        assert_non_null(entries);
+        for (size_t i = 0; i < n; i++)
+                memcpy(&entries[5 * i], (uint64_t[5]) { 0, i * PAGE, PAGE, base + (n - 1 - i) * PAGE, MAP_FIXED_RW },
+                       5 * sizeof(uint64_t));
         m = new_call(f->bus, f->ioas, I_IOAS, "MapBatch");
         assert_true(sd_bus_message_append(m, "ah", 1, ram) >= 0);
-        assert_true(sd_bus_message_open_container(m, 'a', "(utttu)") >= 0);
-        for (size_t i = 0; i < n; i++)
-                assert_true(sd_bus_message_append(m, "(utttu)", 0, (uint64_t) i * PAGE, (uint64_t) PAGE,
-                                                  base + (n - 1 - i) * PAGE, (uint32_t) MAP_FIXED_RW) >= 0);
-        assert_true(sd_bus_message_close_container(m) >= 0);
+        assert_true(sd_bus_message_append_array(m, 't', entries, 5 * n * sizeof(uint64_t)) >= 0);
         assert_true(sd_bus_message_append(m, "u", 0) >= 0);
         reply = SEND(f->bus, m);
         assert_true(sd_bus_message_read(reply, "us", &done, &err) > 0);
@@ -144,9 +147,9 @@ static void test_map_batch_page_by_page(void **state) {
                         check_mapping(f->bus, f->session, f->dev, base + (n - 1 - i) * PAGE, PAGE, ram, i * PAGE);
 
         /* The kernel refuses the second (it overlaps): the first stays. */
-        reply = CALL(f->bus, f->ioas, I_IOAS, "MapBatch", "aha(utttu)u", 1, ram, 2,
-                     0, UINT64_C(0), (uint64_t) PAGE, base + n * PAGE, (uint32_t) MAP_FIXED_RW,
-                     0, UINT64_C(0), (uint64_t) PAGE, base, (uint32_t) MAP_FIXED_RW, 0);
+        reply = CALL(f->bus, f->ioas, I_IOAS, "MapBatch", "ahatu", 1, ram, 10,
+                     UINT64_C(0), UINT64_C(0), (uint64_t) PAGE, base + n * PAGE, (uint64_t) MAP_FIXED_RW,
+                     UINT64_C(0), UINT64_C(0), (uint64_t) PAGE, base, (uint64_t) MAP_FIXED_RW, 0);
         assert_true(sd_bus_message_read(reply, "us", &done, &err) > 0);
         assert_int_equal(done, 1);
         assert_string_equal(err, "EEXIST");
@@ -156,15 +159,15 @@ static void test_map_batch_page_by_page(void **state) {
                 check_mapping(f->bus, f->session, f->dev, base + n * PAGE, PAGE, ram, 0);
 
         /* All or nothing: the one before the failure goes again. */
-        CALL_FAILS(E_BUSY, f->bus, f->ioas, I_IOAS, "MapBatch", "aha(utttu)u", 1, ram, 2,
-                   0, UINT64_C(0), (uint64_t) PAGE, base + (n + 1) * PAGE, (uint32_t) MAP_FIXED_RW,
-                   0, UINT64_C(0), (uint64_t) PAGE, base, (uint32_t) MAP_FIXED_RW, 1);
+        CALL_FAILS(E_BUSY, f->bus, f->ioas, I_IOAS, "MapBatch", "ahatu", 1, ram, 10,
+                   UINT64_C(0), UINT64_C(0), (uint64_t) PAGE, base + (n + 1) * PAGE, (uint64_t) MAP_FIXED_RW,
+                   UINT64_C(0), UINT64_C(0), (uint64_t) PAGE, base, (uint64_t) MAP_FIXED_RW, 1);
         assert_error_mentions("Entry 1: ");
         assert_int_equal(get_u32(f->bus, f->ioas, I_IOAS, "Mappings"), n + 1);
         if (f->dev)
                 check_no_mapping(f->bus, f->session, f->dev, base + (n + 1) * PAGE, PAGE, ram, 0);
 
-        reply = CALL(f->bus, f->ioas, I_IOAS, "UnmapBatch", "a(tt)", 2, base, (uint64_t) n * PAGE,
+        reply = CALL(f->bus, f->ioas, I_IOAS, "UnmapBatch", "at", 4, base, (uint64_t) n * PAGE,
                      base + n * PAGE, (uint64_t) PAGE);
         assert_true(sd_bus_message_read(reply, "ust", &done, &err, &unmapped) > 0);
         assert_int_equal(done, 2);

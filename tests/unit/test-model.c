@@ -565,10 +565,10 @@ static void test_map_batch(void **state) {
         size_t size;
 
         /* The third overlaps the first: the kernel refuses it. */
-        reply = call(f, a->path, "org.viommu1.IOAS", "MapBatch", "aha(utttu)u", 1, f->memfd, 3,
-                     0, UINT64_C(0), (uint64_t) PAGE, UINT64_C(0x10000), (uint32_t) FIXED_RW,
-                     0, (uint64_t) PAGE, (uint64_t) PAGE, UINT64_C(0x11000), (uint32_t) FIXED_RW,
-                     0, (uint64_t) 2 * PAGE, (uint64_t) PAGE, UINT64_C(0x10000), (uint32_t) FIXED_RW, 0);
+        reply = call(f, a->path, "org.viommu1.IOAS", "MapBatch", "ahatu", 1, f->memfd, 15,
+                     UINT64_C(0), UINT64_C(0), (uint64_t) PAGE, UINT64_C(0x10000), (uint64_t) FIXED_RW,
+                     UINT64_C(0), (uint64_t) PAGE, (uint64_t) PAGE, UINT64_C(0x11000), (uint64_t) FIXED_RW,
+                     UINT64_C(0), (uint64_t) 2 * PAGE, (uint64_t) PAGE, UINT64_C(0x10000), (uint64_t) FIXED_RW, 0);
         assert_null(error_name(reply));
         assert_true(sd_bus_message_read(reply, "us", &done, &err) > 0);
         assert_int_equal(done, 2);
@@ -583,10 +583,10 @@ static void test_map_batch(void **state) {
         assert_int_equal(f->s->mapped_bytes, 2 * PAGE);
 
         /* All or nothing: the same failure takes back the two before it. */
-        reply = call(f, a->path, "org.viommu1.IOAS", "MapBatch", "aha(utttu)u", 1, f->memfd, 3,
-                     0, UINT64_C(0), (uint64_t) PAGE, UINT64_C(0x20000), (uint32_t) FIXED_RW,
-                     0, (uint64_t) PAGE, (uint64_t) PAGE, UINT64_C(0x21000), (uint32_t) FIXED_RW,
-                     0, (uint64_t) 2 * PAGE, (uint64_t) PAGE, UINT64_C(0x20000), (uint32_t) FIXED_RW, 1);
+        reply = call(f, a->path, "org.viommu1.IOAS", "MapBatch", "ahatu", 1, f->memfd, 15,
+                     UINT64_C(0), UINT64_C(0), (uint64_t) PAGE, UINT64_C(0x20000), (uint64_t) FIXED_RW,
+                     UINT64_C(0), (uint64_t) PAGE, (uint64_t) PAGE, UINT64_C(0x21000), (uint64_t) FIXED_RW,
+                     UINT64_C(0), (uint64_t) 2 * PAGE, (uint64_t) PAGE, UINT64_C(0x20000), (uint64_t) FIXED_RW, 1);
         assert_string_equal(error_name(reply), VIOMMU_ERROR_BUSY);
         assert_non_null(strstr(sd_bus_message_get_error(reply)->message, "Entry 2: "));
         sd_bus_message_unref(reply);
@@ -596,20 +596,26 @@ static void test_map_batch(void **state) {
 
         /* A bad entry anywhere maps nothing: checked first. */
         assert_fails(VIOMMU_ERROR_INVALID_ARGUMENT,
-                     call(f, a->path, "org.viommu1.IOAS", "MapBatch", "aha(utttu)u", 1, f->memfd, 2,
-                          0, UINT64_C(0), (uint64_t) PAGE, UINT64_C(0x30000), (uint32_t) FIXED_RW,
-                          1, UINT64_C(0), (uint64_t) PAGE, UINT64_C(0x31000), (uint32_t) FIXED_RW, 0));
+                     call(f, a->path, "org.viommu1.IOAS", "MapBatch", "ahatu", 1, f->memfd, 10,
+                          UINT64_C(0), UINT64_C(0), (uint64_t) PAGE, UINT64_C(0x30000), (uint64_t) FIXED_RW,
+                          UINT64_C(1), UINT64_C(0), (uint64_t) PAGE, UINT64_C(0x31000), (uint64_t) FIXED_RW, 0));
         assert_fails(VIOMMU_ERROR_INVALID_ARGUMENT,
-                     call(f, a->path, "org.viommu1.IOAS", "MapBatch", "aha(utttu)u", 1, f->memfd, 2,
-                          0, UINT64_C(0), (uint64_t) PAGE, UINT64_C(0x30000), (uint32_t) FIXED_RW,
-                          0, UINT64_C(1), (uint64_t) PAGE, UINT64_C(0x31000), (uint32_t) FIXED_RW, 0));
+                     call(f, a->path, "org.viommu1.IOAS", "MapBatch", "ahatu", 1, f->memfd, 10,
+                          UINT64_C(0), UINT64_C(0), (uint64_t) PAGE, UINT64_C(0x30000), (uint64_t) FIXED_RW,
+                          UINT64_C(0), UINT64_C(1), (uint64_t) PAGE, UINT64_C(0x31000), (uint64_t) FIXED_RW, 0));
+        /* So is an entry that is not five numbers. */
+        reply = call(f, a->path, "org.viommu1.IOAS", "MapBatch", "ahatu", 1, f->memfd, 4,
+                     UINT64_C(0), UINT64_C(0), (uint64_t) PAGE, UINT64_C(0x30000), 0);
+        assert_string_equal(error_name(reply), VIOMMU_ERROR_INVALID_ARGUMENT);
+        assert_non_null(strstr(sd_bus_message_get_error(reply)->message, "five numbers"));
+        sd_bus_message_unref(reply);
         /* So is a memory fd that is no memory, even one no entry uses. */
         {
                 _cleanup_close_ int dir = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
                 assert_true(dir >= 0);
-                reply = call(f, a->path, "org.viommu1.IOAS", "MapBatch", "aha(utttu)u", 2, f->memfd, dir, 1,
-                             0, UINT64_C(0), (uint64_t) PAGE, UINT64_C(0x30000), (uint32_t) FIXED_RW, 0);
+                reply = call(f, a->path, "org.viommu1.IOAS", "MapBatch", "ahatu", 2, f->memfd, dir, 5,
+                             UINT64_C(0), UINT64_C(0), (uint64_t) PAGE, UINT64_C(0x30000), (uint64_t) FIXED_RW, 0);
                 assert_string_equal(error_name(reply), VIOMMU_ERROR_INVALID_ARGUMENT);
                 assert_non_null(strstr(sd_bus_message_get_error(reply)->message, "Memory fd 1: "));
                 sd_bus_message_unref(reply);
@@ -617,7 +623,7 @@ static void test_map_batch(void **state) {
         assert_int_equal(kernel.n_mappings, 2);
 
         /* The second range has nothing: UnmapBatch stops there. */
-        reply = call(f, a->path, "org.viommu1.IOAS", "UnmapBatch", "a(tt)", 2, UINT64_C(0x10000), (uint64_t) PAGE,
+        reply = call(f, a->path, "org.viommu1.IOAS", "UnmapBatch", "at", 4, UINT64_C(0x10000), (uint64_t) PAGE,
                      UINT64_C(0x50000), (uint64_t) PAGE);
         assert_null(error_name(reply));
         assert_true(sd_bus_message_read(reply, "ust", &done, &err, &unmapped) > 0);
