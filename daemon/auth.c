@@ -324,15 +324,12 @@ static int auth_query_collect(AuthQuery *q, sd_bus_error *error) {
 
 int auth_claim_device(Daemon *d, sd_bus_message *m, Session *s, const struct viommu_topology_device *dev,
                       sd_bus_error *error) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         _cleanup_free_ gid_t *gids = NULL;
         size_t n_gids = 0;
         _cleanup_free_ char *unit = NULL;
         const char *action;
-        uint64_t augmented;
         AuthQuery *q;
         uid_t uid;
-        gid_t gid;
         int r;
 
         /* A channel's peer has no credentials to check (both ends are the
@@ -358,27 +355,15 @@ int auth_claim_device(Daemon *d, sd_bus_message *m, Session *s, const struct vio
                 return 1;
 
         if (d->config && d->config->n_allow > 0) {
-                /* Only what the bus itself vouches for: augmented fields
-                 * were read from /proc and may belong to another process by
-                 * now. Asked only when a rule could use the groups. */
-                r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EGID | SD_BUS_CREDS_SUPPLEMENTARY_GIDS, &creds);
-                if (r < 0)
-                        return bus_error_caller(error, r);
-                augmented = sd_bus_creds_get_augmented_mask(creds);
-                if (!(augmented & SD_BUS_CREDS_EGID) && sd_bus_creds_get_egid(creds, &gid) >= 0) {
-                        r = add_gids(&gids, &n_gids, &gid, 1);
+                /* What the bus vouched for with the uid, asked without
+                 * waiting: never what /proc says, which may be another
+                 * process's by now. */
+                const CallerCreds *creds = caller_creds(d, m);
+
+                if (creds && creds->gids_known) {
+                        r = add_gids(&gids, &n_gids, creds->gids, creds->n_gids);
                         if (r < 0)
                                 return r;
-                }
-                if (!(augmented & SD_BUS_CREDS_SUPPLEMENTARY_GIDS)) {
-                        const gid_t *supplementary;
-                        int n = sd_bus_creds_get_supplementary_gids(creds, &supplementary);
-
-                        if (n > 0) {
-                                r = add_gids(&gids, &n_gids, supplementary, n);
-                                if (r < 0)
-                                        return r;
-                        }
                 }
                 r = auth_user_groups(uid, &gids, &n_gids);
                 if (r == -ENOMEM)
@@ -386,7 +371,7 @@ int auth_claim_device(Daemon *d, sd_bus_message *m, Session *s, const struct vio
                 if (r < 0)
                         log_warning("Cannot read the groups of uid %u: %s; group rules skipped",
                                     (unsigned) uid, strerror(-r));
-                r = caller_unit(m, uid, &unit);
+                r = caller_unit(creds ? creds->pid : 0, uid, &unit);
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)

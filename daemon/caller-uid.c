@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * A unique name is never reused while the bus lives, so a uid kept under it
- * can never speak for another connection; NameOwnerChanged says when to drop
- * it. A call whose sender is not known yet is put aside while the bus is
- * asked (GetConnectionUnixUser), every other client being served meanwhile,
- * and dispatched again with the answer in the table.
+ * A unique name is never reused while the bus lives, so credentials kept
+ * under it can never speak for another connection; NameOwnerChanged says
+ * when to drop them. A call whose sender is not known yet is put aside while
+ * the bus is asked (GetConnectionCredentials: uid, pid and groups in one
+ * answer), every other client being served meanwhile, and dispatched again
+ * with the answer in the table.
  */
 
 #include <errno.h>
@@ -22,7 +23,7 @@
 typedef struct CallerUid {
         Daemon *daemon;
         char *name;
-        uid_t uid;
+        CallerCreds creds;
         bool known;
         sd_bus_slot *slot;              /* the question in flight */
         sd_bus_message **waiting;       /* calls put aside until it is answered */
@@ -36,6 +37,7 @@ static void caller_free(struct lh_entry *e) {
         for (size_t i = 0; i < c->n_waiting; i++)
                 sd_bus_message_unref(c->waiting[i]);
         free(c->waiting);
+        free(c->creds.gids);
         free(c->name);
         free(c);
 }
@@ -72,25 +74,77 @@ static void caller_drop(CallerUid *c) {
         (void) lh_table_delete(c->daemon->caller_uids, c->name);       /* frees c */
 }
 
-static int read_uid(sd_bus_message *reply, uid_t *ret) {
-        uint32_t uid;
+_Static_assert(sizeof(gid_t) == sizeof(uint32_t), "UnixGroupIDs are gid_t");
+
+/* GetConnectionCredentials' a{sv}: UnixUserID is required; ProcessID and
+ * UnixGroupIDs (primary and supplementary) when the bus knows them. */
+static int read_creds(sd_bus_message *reply, CallerCreds *ret) {
+        _cleanup_free_ gid_t *gids = NULL;
+        CallerCreds creds = {};
+        bool have_uid = false;
+        const char *key;
         int r;
 
-        r = sd_bus_message_read(reply, "u", &uid);
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
         if (r < 0)
                 return r;
-        *ret = uid;
+        while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(reply, "s", &key);
+                if (r < 0)
+                        return r;
+                if (streq(key, "UnixUserID")) {
+                        r = sd_bus_message_read(reply, "v", "u", &creds.uid);
+                        have_uid = r >= 0;
+                } else if (streq(key, "ProcessID"))
+                        r = sd_bus_message_read(reply, "v", "u", &creds.pid);
+                else if (streq(key, "UnixGroupIDs")) {
+                        const uint32_t *ids;
+                        size_t size;
+
+                        r = sd_bus_message_enter_container(reply, 'v', "au");
+                        if (r >= 0)
+                                r = sd_bus_message_read_array(reply, 'u', (const void **) &ids, &size);
+                        if (r >= 0) {
+                                free(gids);
+                                gids = memdup(ids, MAX(size, 1u));
+                                if (!gids)
+                                        return -ENOMEM;
+                                creds.n_gids = size / sizeof(uint32_t);
+                                creds.gids_known = true;
+                                r = sd_bus_message_exit_container(reply);
+                        }
+                } else
+                        r = sd_bus_message_skip(reply, "v");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        if (!have_uid)
+                return -EBADMSG;
+        creds.gids = TAKE_PTR(gids);
+        *ret = creds;
         return 0;
+}
+
+static void caller_set(CallerUid *c, CallerCreds *creds) {
+        free(c->creds.gids);
+        c->creds = *creds;
+        c->known = true;
 }
 
 static int on_uid_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         CallerUid *c = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
-        int r = e ? -sd_bus_error_get_errno(e) : read_uid(reply, &c->uid);
+        CallerCreds creds;
+        int r = e ? -sd_bus_error_get_errno(e) : read_creds(reply, &creds);
 
         c->slot = sd_bus_slot_unref(c->slot);
         if (r >= 0) {
-                c->known = true;
+                caller_set(c, &creds);
                 for (size_t i = 0; i < c->n_waiting; i++)
                         bus_call_resume(c->waiting[i]);
         } else {
@@ -119,7 +173,7 @@ int caller_uid(Daemon *d, sd_bus_message *m, uid_t *ret, sd_bus_error *error) {
                 return bus_error_caller(error, -ENXIO);
         c = caller_get(d, sender);
         if (c && c->known) {
-                *ret = c->uid;
+                *ret = c->creds.uid;
                 return 0;
         }
         if (!c) {
@@ -128,7 +182,7 @@ int caller_uid(Daemon *d, sd_bus_message *m, uid_t *ret, sd_bus_error *error) {
                         return bus_error_caller(error, r);
                 r = sd_bus_call_method_async(sd_bus_message_get_bus(m), &c->slot, "org.freedesktop.DBus",
                                              "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                             "GetConnectionUnixUser", on_uid_reply, c, "s", sender);
+                                             "GetConnectionCredentials", on_uid_reply, c, "s", sender);
                 if (r < 0) {
                         caller_drop(c);
                         return bus_error_caller(error, r);
@@ -145,29 +199,29 @@ int caller_uid(Daemon *d, sd_bus_message *m, uid_t *ret, sd_bus_error *error) {
 int caller_uid_now(Daemon *d, sd_bus_message *m, uid_t *ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *sender = sd_bus_message_get_sender(m);
+        CallerCreds creds;
         CallerUid *c;
-        uid_t uid;
         int r;
 
         if (!sender)
                 return -ENXIO;
         c = caller_get(d, sender);
         if (c && c->known) {
-                *ret = c->uid;
+                *ret = c->creds.uid;
                 return 0;
         }
         r = sd_bus_call_method(sd_bus_message_get_bus(m), "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                               "org.freedesktop.DBus", "GetConnectionUnixUser", NULL, &reply, "s", sender);
+                               "org.freedesktop.DBus", "GetConnectionCredentials", NULL, &reply, "s", sender);
         if (r >= 0)
-                r = read_uid(reply, &uid);
+                r = read_creds(reply, &creds);
         if (r < 0)
                 return r;
+        *ret = creds.uid;
         /* Kept, if memory allows, and told to any question in flight. */
-        if (c || caller_add(d, sender, &c) >= 0) {
-                c->uid = uid;
-                c->known = true;
-        }
-        *ret = uid;
+        if (c || caller_add(d, sender, &c) >= 0)
+                caller_set(c, &creds);
+        else
+                free(creds.gids);
         return 0;
 }
 
@@ -182,6 +236,13 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
         if (c)
                 caller_drop(c);         /* calls still waiting have nobody to answer to */
         return 0;
+}
+
+const CallerCreds *caller_creds(Daemon *d, sd_bus_message *m) {
+        const char *sender = sd_bus_message_get_sender(m);
+        CallerUid *c = sender ? caller_get(d, sender) : NULL;
+
+        return c && c->known ? &c->creds : NULL;
 }
 
 int caller_uids_start(Daemon *d) {

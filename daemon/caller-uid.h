@@ -2,12 +2,13 @@
 #pragma once
 
 /*
- * Who calls over the system bus: each caller's uid, asked of the bus once per
- * connection and without waiting for it, and kept by unique name until the
- * connection leaves the bus. Only what the bus vouches for counts: it reads
- * the uid from the kernel's view of the socket, not from /proc.
+ * Who calls over the system bus: each caller's uid, pid and groups, asked of
+ * the bus once per connection and without waiting for it, and kept by unique
+ * name until the connection leaves the bus. Only what the bus vouches for
+ * counts: it reads them from the kernel's view of the socket, not from /proc.
  */
 
+#include <stdbool.h>
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 
@@ -23,6 +24,19 @@ int caller_uid(Daemon *d, sd_bus_message *m, uid_t *ret, sd_bus_error *error);
 /* The same for what cannot wait (property getters, find callbacks, the node
  * enumerator): asks the bus synchronously when the sender is not known yet. */
 int caller_uid_now(Daemon *d, sd_bus_message *m, uid_t *ret);
+
+/* What the bus vouched for, with the uid: kept with it. */
+typedef struct CallerCreds {
+        uid_t uid;
+        pid_t pid;              /* 0: the bus did not say */
+        gid_t *gids;            /* primary and supplementary */
+        size_t n_gids;
+        bool gids_known;
+} CallerCreds;
+
+/* The credentials of m's sender once caller_uid() returned 0 for it, else
+ * NULL. Valid until the next return to the event loop. */
+const CallerCreds *caller_creds(Daemon *d, sd_bus_message *m);
 
 /* Watches the bus for callers that leave; once the bus is up. */
 int caller_uids_start(Daemon *d);

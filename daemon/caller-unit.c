@@ -22,35 +22,16 @@ static int status_euid(const char *status, uid_t *ret) {
         return 0;
 }
 
-int caller_unit(sd_bus_message *m, uid_t uid, char **ret) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+int caller_unit(pid_t pid, uid_t uid, char **ret) {
         _cleanup_free_ char *unit = NULL, *status = NULL;
         _cleanup_close_ int pidfd = -EBADF;
         char path[64];
-        const char *vouched;
         uid_t process_uid;
-        pid_t pid;
         int r;
 
         *ret = NULL;
-
-        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_PID | SD_BUS_CREDS_UNIT, &creds);
-        if (r < 0)
-                return r;
-        /* A bus that vouches for the unit itself is believed as it is. */
-        if (!(sd_bus_creds_get_augmented_mask(creds) & SD_BUS_CREDS_UNIT) &&
-            sd_bus_creds_get_unit(creds, &vouched) >= 0) {
-                unit = strdup(vouched);
-                if (!unit)
-                        return -ENOMEM;
-                *ret = TAKE_PTR(unit);
+        if (pid <= 0)
                 return 0;
-        }
-        if (sd_bus_creds_get_augmented_mask(creds) & SD_BUS_CREDS_PID)
-                return 0;
-        r = sd_bus_creds_get_pid(creds, &pid);
-        if (r < 0)
-                return r == -ENODATA ? 0 : r;
 
         pidfd = pidfd_open(pid, 0);
         if (pidfd < 0)
