@@ -242,6 +242,12 @@ tests_bench_bench_record_LDADD = daemon/libviommud-core.la $(JSONC_LIBS) $(LIBSY
 TESTS += tests/unit/test-check-config.sh
 EXTRA_DIST += tests/unit/test-check-config.sh
 
+# What "make install" puts in place, and a program built on it through
+# pkg-config.
+TESTS += tests/unit/test-install.sh
+EXTRA_DIST += tests/unit/test-install.sh
+AM_TESTS_ENVIRONMENT = MAKE='$(MAKE)' CC='$(CC)' PKG_CONFIG='$(PKG_CONFIG)'; export MAKE CC PKG_CONFIG;
+
 # viommud that cannot start exits with its reason, not a crash.
 TESTS += tests/unit/test-startup-failure.sh
 EXTRA_DIST += tests/unit/test-startup-failure.sh
