@@ -248,6 +248,10 @@ TESTS += tests/unit/test-install.sh
 EXTRA_DIST += tests/unit/test-install.sh
 AM_TESTS_ENVIRONMENT = MAKE='$(MAKE)' CC='$(CC)' PKG_CONFIG='$(PKG_CONFIG)'; export MAKE CC PKG_CONFIG;
 
+# viommud exits 2 on a wrong command line.
+TESTS += tests/unit/test-viommud-usage.sh
+EXTRA_DIST += tests/unit/test-viommud-usage.sh
+
 # viommud that cannot start exits with its reason, not a crash.
 TESTS += tests/unit/test-startup-failure.sh
 EXTRA_DIST += tests/unit/test-startup-failure.sh
