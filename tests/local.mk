@@ -248,6 +248,10 @@ TESTS += tests/unit/test-install.sh
 EXTRA_DIST += tests/unit/test-install.sh
 AM_TESTS_ENVIRONMENT = MAKE='$(MAKE)' CC='$(CC)' PKG_CONFIG='$(PKG_CONFIG)'; export MAKE CC PKG_CONFIG;
 
+# run-all and run-main-job after an in-tree ./configure.
+TESTS += tests/unit/test-refuse-in-tree.sh
+EXTRA_DIST += tests/unit/test-refuse-in-tree.sh tests/refuse-in-tree.sh tests/run-all tests/vm/run-main-job
+
 # viommud exits 2 on a wrong command line.
 TESTS += tests/unit/test-viommud-usage.sh
 EXTRA_DIST += tests/unit/test-viommud-usage.sh
