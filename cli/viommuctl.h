@@ -17,8 +17,6 @@
 #define VIOMMU_MANAGER_IFACE    "org.viommu1.Manager"
 #define VIOMMU_SESSION_PREFIX   "/org/viommu1/session"
 
-#define EXIT_USAGE 2
-
 extern JsonMode arg_json;
 extern bool arg_utf8;
 extern uint64_t arg_timeout_usec;       /* monitor; 0: none */

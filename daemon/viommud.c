@@ -280,9 +280,10 @@ int main(int argc, char *argv[]) {
         sigset_t mask;
         int r;
 
+        /* Every refusal there is the command line's fault, said already. */
         r = parse_argv(argc, argv);
         if (r <= 0)
-                return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+                return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
         if (arg_check_config)
                 return check_config() < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
         d.mock_devices = arg_mock_devices;

@@ -20,6 +20,16 @@ lib_libviommu_la_LDFLAGS = $(AM_LDFLAGS) -version-info $(LIBVIOMMU_LT_VERSION) \
 EXTRA_lib_libviommu_la_DEPENDENCIES = lib/libviommu.sym
 EXTRA_DIST += lib/libviommu.sym lib/libviommu.pc.in
 pkgconfig_DATA += lib/libviommu.pc
+# Programs link libviommu through pkg-config, so no libtool archive is
+# installed; without it libtool's uninstall cannot find the shared library's
+# names, which the uninstall hook removes instead.
+install-exec-hook: install-exec-no-la
+uninstall-hook: uninstall-no-la
+.PHONY: install-exec-no-la uninstall-no-la
+install-exec-no-la:
+	rm -f $(DESTDIR)$(libdir)/libviommu.la
+uninstall-no-la:
+	rm -f $(DESTDIR)$(libdir)/libviommu.so $(DESTDIR)$(libdir)/libviommu.so.*
 viommuincludedir = $(includedir)/viommu
 viommuinclude_HEADERS = \
 	lib/viommu.h \

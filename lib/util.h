@@ -17,6 +17,10 @@
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _unused_ __attribute__((unused))
 
+/* The exit status of viommud and viommuctl after a usage error, as
+ * getopt-style programs and systemd's tools use it. */
+#define EXIT_USAGE 2
+
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 #define DIV_ROUND_UP(x, y) (((x) + (y) - 1) / (y))
 #define IN_SET(x, a, b) ({ __typeof__(x) _x = (x); _x == (a) || _x == (b); })

@@ -242,6 +242,20 @@ tests_bench_bench_record_LDADD = daemon/libviommud-core.la $(JSONC_LIBS) $(LIBSY
 TESTS += tests/unit/test-check-config.sh
 EXTRA_DIST += tests/unit/test-check-config.sh
 
+# What "make install" puts in place, and a program built on it through
+# pkg-config.
+TESTS += tests/unit/test-install.sh
+EXTRA_DIST += tests/unit/test-install.sh
+AM_TESTS_ENVIRONMENT = MAKE='$(MAKE)' CC='$(CC)' PKG_CONFIG='$(PKG_CONFIG)'; export MAKE CC PKG_CONFIG;
+
+# run-all and run-main-job after an in-tree ./configure.
+TESTS += tests/unit/test-refuse-in-tree.sh
+EXTRA_DIST += tests/unit/test-refuse-in-tree.sh tests/refuse-in-tree.sh tests/run-all tests/vm/run-main-job
+
+# viommud exits 2 on a wrong command line.
+TESTS += tests/unit/test-viommud-usage.sh
+EXTRA_DIST += tests/unit/test-viommud-usage.sh
+
 # viommud that cannot start exits with its reason, not a crash.
 TESTS += tests/unit/test-startup-failure.sh
 EXTRA_DIST += tests/unit/test-startup-failure.sh

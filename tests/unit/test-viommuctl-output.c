@@ -501,6 +501,9 @@ static void test_exit_status(void **state) {
         assert_int_equal(run(&out, "frobnicate", NULL), 2);
         assert_non_null(strstr(out, "Unknown command 'frobnicate'"));
         free(out);
+        assert_int_equal(run(&out, "--frobnicate", "status", NULL), 2);
+        assert_non_null(strstr(out, "Unknown option '--frobnicate'"));
+        free(out);
         assert_int_equal(run(&out, "device", NULL), 2);
         free(out);
         assert_int_equal(run(&out, "--bus=nowhere", "status", NULL), 2);
