@@ -3,12 +3,15 @@
  * What outlives the daemon: the session record a restart reads back, and
  * sessions across restarts.
  *
- *   test-restart [record] [restart]
+ *   test-restart [record] [restart] [systemctl]
  *
- *   record   the record of a full session, written, read back and written
- *            again (Testing.RoundTripRecord); mock devices, any uid
- *   restart  sessions across daemon restarts (root; the daemon runs under
- *            fdstore-harness, whose pid is $VIOMMU_TEST_HARNESS_PID)
+ *   record     the record of a full session, written, read back and written
+ *              again (Testing.RoundTripRecord); mock devices, any uid
+ *   restart    sessions across daemon restarts (root; the daemon runs under
+ *              fdstore-harness, whose pid is $VIOMMU_TEST_HARNESS_PID)
+ *   systemctl  sessions across `systemctl restart viommud`, in systemd's own
+ *              fd store (root; the systemd profile of the test VM, with the
+ *              installed unit and mock devices)
  *
  * The environment is described in itest.h.
  */
@@ -113,16 +116,19 @@ static char *describe_session(sd_bus *bus, const char *session) {
         return found;
 }
 
-/* Restarts viommud the way systemctl restart does, through the stand-in
- * fd store (fdstore-harness, pid in $VIOMMU_TEST_HARNESS_PID), and waits
- * for the new run to own the name. */
+/* Restarts viommud: under systemd with systemctl, else the way systemctl
+ * restart does, through the stand-in fd store (fdstore-harness, pid in
+ * $VIOMMU_TEST_HARNESS_PID); then waits for the new run to own the name. */
 static void restart_daemon(sd_bus *bus) {
         pid_t harness = env_u64("VIOMMU_TEST_HARNESS_PID", 0), before = daemon_pid(bus), after = before;
         uint64_t end = now_usec() + 30 * 1000000ULL;
 
-        if (harness <= 0)
+        if (streq_ptr(getenv("VIOMMU_TEST_PROFILE"), "systemd"))
+                assert_int_equal(system("systemctl restart viommud"), 0);
+        else if (harness <= 0)
                 fail_msg("$VIOMMU_TEST_HARNESS_PID is not set: run the restart group under fdstore-harness");
-        assert_int_equal(kill(harness, SIGUSR1), 0);
+        else
+                assert_int_equal(kill(harness, SIGUSR1), 0);
         while (after == before || after <= 0) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                 sd_bus_message *reply = NULL;
@@ -330,13 +336,58 @@ static void test_restart_channel_reopens(void **state) {
         sd_bus_flush_close_unref(bus);
 }
 
+/*
+ * `systemctl restart viommud` with systemd's own fd store: an owned session
+ * and a persistent one, each with a mock device attached to an IOAS with a
+ * mapping, come back as Describe showed them, and the kernel kept their
+ * mappings all along.
+ */
+static void test_systemctl_restart(void **state) {
+        const uint64_t iova = MOCK_APERTURE_START;
+        sd_bus *bus = bus_open();
+        _cleanup_close_ int memfd = memfd_new("guest-ram", BUF_SIZE, 0x3c);
+        char *session[2], *dev[2], *ioas[2], *before[2];
+        pid_t pid = daemon_pid(bus);
+
+        for (int i = 0; i < 2; i++) {
+                session[i] = open_session(bus, i == 1);
+                dev[i] = create_mock(bus, session[i], 0, NULL);
+                ioas[i] = create_ioas(bus, session[i], NULL);
+                assert_int_equal(map(bus, ioas[i], memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW), iova);
+                attach(bus, session[i], dev[i], ioas[i]);
+                check_mapping(bus, session[i], dev[i], iova, BUF_SIZE, memfd, 0);
+                before[i] = describe_session(bus, session[i]);
+                assert_non_null(before[i]);
+        }
+
+        restart_daemon(bus);
+        assert_int_not_equal(daemon_pid(bus), pid);
+        for (int i = 0; i < 2; i++) {
+                _cleanup_free_ char *after = describe_session(bus, session[i]);
+
+                assert_true(session_listed(bus, session[i]));
+                assert_non_null(after);
+                assert_string_equal(after, before[i]);
+                check_mapping(bus, session[i], dev[i], iova, BUF_SIZE, memfd, 0);
+                check_no_mapping(bus, session[i], dev[i], iova, BUF_SIZE, memfd, PAGE);
+                close_session(bus, session[i]);
+                free(session[i]);
+                free(dev[i]);
+                free(ioas[i]);
+                free(before[i]);
+        }
+        sd_bus_flush_close_unref(bus);
+}
+
 int main(int argc, char *argv[]) {
         const struct CMUnitTest record[] = { T(test_round_trip_record_whole) };
         const struct CMUnitTest restart[] = {
                 cmocka_unit_test(test_restart_sessions_survive),
                 cmocka_unit_test(test_restart_channel_reopens),
         };
-        const Group groups[] = { GROUP("record", record), GROUP("restart", restart) };
+        const struct CMUnitTest systemctl[] = { cmocka_unit_test(test_systemctl_restart) };
+        const Group groups[] = { GROUP("record", record), GROUP("restart", restart),
+                                 GROUP("systemctl", systemctl) };
 
         return itest_main(argc, argv, groups, ELEMENTSOF(groups));
 }

@@ -137,6 +137,20 @@ expect "a VM that panics and a log cut short" "0 passed, 2 failed, 0 skipped" \
 	'^FAILED: VM 7.3 mock: exit status 125 without a failed test; its last line: run-vm: the guest stopped' \
 	'^FAILED: VM 7.3 mock: did not finish; its last line: Kernel panic' -- "$work/vm-panic.log" "$work/vm-cut.log"
 
+# The systemd guest: its checks count, its notes do not.
+cat >"$work/vm-systemd.log" <<'EOF'
+viommu-test: begin VM 7.3 systemd
+viommu-vm: Linux 7.3.0, profile systemd, up in 50.1s, system running
+systemd-guest: PASS: the first call started viommud.service (pid 200)
+systemd-guest: FAIL: after the restart the kernel lacks the mapping
+systemd-guest: after the crash: sessions: ao 0; fds in the store: 0
+viommu-vm: exit status 1
+viommu-test: end VM 7.3 systemd: exit status 1
+EOF
+expect "the systemd guest's checks" "1 passed, 1 failed, 0 skipped" \
+	'^FAILED: VM 7.3 systemd: systemd-guest: FAIL: after the restart the kernel lacks the mapping$' -- \
+	"$work/vm-systemd.log"
+
 # A unit that ends well but reports nothing, and one that skips silently.
 printf '%s\n' 'viommu-test: begin quiet' 'viommu-test: end quiet: exit status 0' \
 	'viommu-test: begin shy' 'viommu-test: end shy: exit status 77' >"$work/quiet.log"

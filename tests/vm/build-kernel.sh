@@ -100,8 +100,9 @@ build() {
 	make -C "$src" olddefconfig
 	missing=$(grep -v '^#' "$fragment" | while read -r opt; do
 		grep -q "^CONFIG_$opt=y" "$src/.config" || echo "$opt"; done)
-	# IOMMU_PT_AMDV1 only exists on newer kernels; everything else must stick.
-	missing=$(echo "$missing" | grep -vx 'IOMMU_PT_AMDV1' || true)
+	# IOMMU_PT_AMDV1 only exists on newer kernels, PROC_SYSCTL only on older
+	# ones (newer kernels fold it into SYSCTL); everything else must stick.
+	missing=$(echo "$missing" | grep -vx 'IOMMU_PT_AMDV1\|PROC_SYSCTL' || true)
 	if [ -n "$missing" ]; then
 		echo "build-kernel: options did not stick: $missing" >&2
 		return 1

@@ -1,11 +1,17 @@
 #!/bin/bash
 # Boot a viommu test kernel under QEMU and run one command inside it.
 #
-#   tests/vm/run-vm.sh --kernel SERIES --profile mock|vtd [--share HOSTDIR]
+#   tests/vm/run-vm.sh --kernel SERIES --profile mock|vtd|systemd
+#                      [--share HOSTDIR] [--install DESTDIR]
 #                      [--timeout SECONDS] -- COMMAND [ARGS...]
 #
 # The guest sees the host's root file system read-only and runs COMMAND as
-# root in the current directory. Exit status: COMMAND's; 124 if the guest did
+# root in the current directory. In the systemd profile the guest boots a
+# Debian trixie root (tests/vm/trixie-root.sh --systemd) with systemd as PID 1
+# instead, writable on a tmpfs, with DESTDIR (a make install DESTDIR= tree)
+# layered over it, and runs COMMAND from a service once the boot is done; it
+# sees of the host only HOSTDIR, and the current directory must be in it.
+# Exit status: COMMAND's; 124 if the guest did
 # not finish within the timeout ($VIOMMU_VM_TIMEOUT, default 600 s); 125 if the
 # guest stopped without reporting a status; 2 for usage or missing packages.
 # $VIOMMU_VM_APPEND is appended to the kernel command line.
@@ -15,8 +21,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
-	echo "usage: run-vm.sh --kernel SERIES --profile mock|vtd [--share HOSTDIR]" \
-		"[--timeout SECONDS] -- COMMAND [ARGS...]" >&2
+	echo "usage: run-vm.sh --kernel SERIES --profile mock|vtd|systemd [--share HOSTDIR]" \
+		"[--install DESTDIR] [--timeout SECONDS] -- COMMAND [ARGS...]" >&2
 	exit 2
 }
 
@@ -25,15 +31,16 @@ fail() {
 	exit 2
 }
 
-series='' profile='' share='' timeout=${VIOMMU_VM_TIMEOUT:-600}
+series='' profile='' share='' destdir='' timeout=${VIOMMU_VM_TIMEOUT:-600}
 while [ $# -gt 0 ]; do
 	case $1 in
-	--kernel | --profile | --share | --timeout)
+	--kernel | --profile | --share | --install | --timeout)
 		[ $# -ge 2 ] || usage
 		case $1 in
 		--kernel) series=$2 ;;
 		--profile) profile=$2 ;;
 		--share) share=$(realpath -e "$2" 2>/dev/null) || fail "no such directory: $2" ;;
+		--install) destdir=$(realpath -e "$2" 2>/dev/null) || fail "no such directory: $2" ;;
 		--timeout) timeout=$2 ;;
 		esac
 		shift 2
@@ -47,6 +54,7 @@ if [ -z "$series" ] || [ -z "$profile" ] || [ $# -eq 0 ]; then
 fi
 [[ $timeout =~ ^[1-9][0-9]*$ ]] || fail "timeout must be a number of seconds: $timeout"
 [ -z "$share" ] || [ -d "$share" ] || fail "not a directory: $share"
+[ -z "$destdir" ] || [ "$profile" = systemd ] || fail "--install is for the systemd profile"
 command -v qemu-system-x86_64 >/dev/null ||
 	fail "qemu-system-x86_64 not found; install the Debian package qemu-system-x86"
 
@@ -56,14 +64,27 @@ if [[ $workdir/ == /tmp/* || $workdir/ == /run/* ]] &&
 	[[ -z $share || $workdir/ != "$share"/* ]]; then
 	fail "the guest cannot see $workdir (its /tmp and /run are private); pass it with --share"
 fi
+if [ "$profile" = systemd ] && [[ -z $share || $workdir/ != "$share"/* ]]; then
+	fail "the systemd guest sees of the host only the --share directory; run from inside it"
+fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/viommu-vm.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
+init=$here/guest-init.sh quiet=quiet sysroot=''
 case $profile in
 mock)
 	machine=(-M q35)
 	profile_args=''
+	;;
+systemd)
+	machine=(-M q35)
+	# The console shows units that fail (quiet would hide them too) and
+	# the kernel's warnings.
+	quiet=''
+	profile_args="loglevel=4 systemd.show_status=error"
+	sysroot=$("$here/trixie-root.sh" --systemd) || fail "no trixie root for systemd"
+	init=$here/systemd-init.sh
 	;;
 vtd)
 	# The IOMMU comes first so that it translates for the devices after it.
@@ -81,12 +102,12 @@ kernel=$("$here/build-kernel.sh" "$series")
 mkdir "$tmp/job"
 (
 	command=("$@")
-	declare -p profile workdir share command
+	declare -p profile workdir share command sysroot destdir
 ) >"$tmp/job/job"
 
-cmdline="console=ttyS0 quiet panic=-1 root=/dev/root rootfstype=9p ro
+cmdline="console=ttyS0 $quiet panic=-1 root=/dev/root rootfstype=9p ro
 rootflags=trans=virtio,version=9p2000.L,msize=262144
-init=$here/guest-init.sh $profile_args ${VIOMMU_VM_APPEND:-}"
+init=$init $profile_args ${VIOMMU_VM_APPEND:-}"
 
 # QEMU option values escape a comma by doubling it.
 qemu=(qemu-system-x86_64 -accel tcg -m 1G -nodefaults -display none -no-reboot
@@ -121,5 +142,9 @@ fi
 if [ ! -s "$tmp/job/status" ]; then
 	keep_log "the guest stopped without reporting an exit status (QEMU: $rc)"
 	exit 125
+fi
+# The systemd guest leaves its journal, worth keeping when the command failed.
+if [ "$profile" = systemd ] && [ "$(<"$tmp/job/status")" != 0 ]; then
+	keep_log "the command failed"
 fi
 exit "$(<"$tmp/job/status")"

@@ -1,18 +1,25 @@
 #!/bin/bash
-# Make (once) and cache a Debian trixie root file system holding QEMU 10, for
-# the test that runs a real VMM on fds handed out by viommud
-# (tests/integration/qemu-delegation.sh).
+# Make (once) and cache a Debian trixie root file system: one holding QEMU 10,
+# for the test that runs a real VMM on fds handed out by viommud
+# (tests/integration/qemu-delegation.sh), or with --systemd one that boots
+# with systemd as PID 1, for the systemd profile of tests/vm/run-vm.sh.
 #
-#   tests/vm/trixie-root.sh            make the root if needed, print its path
-#   tests/vm/trixie-root.sh --cached   print the path of a root made earlier;
-#                                      exit 1 (and make nothing) if there is none
+#   tests/vm/trixie-root.sh [--systemd]            make the root if needed,
+#                                                  print its path
+#   tests/vm/trixie-root.sh [--systemd] --cached   print the path of a root made
+#                                                  earlier; exit 1 (and make
+#                                                  nothing) if there is none
 #
-# The root is never entered with chroot: the test runs its QEMU unprivileged
-# through the root's own dynamic loader (see qemu-delegation.sh). It lives in
-# $VIOMMU_VM_CACHE (default /var/cache/viommu-vm) under trixie-root-KEY, KEY a
-# hash of the package list and this recipe's revision; the test VM sees it
-# read-only at the same path. The mirror comes from the system's apt
-# configuration; --cached needs no network, so it also works inside the VM.
+# The QEMU root is never entered with chroot: the test runs its QEMU
+# unprivileged through the root's own dynamic loader (see qemu-delegation.sh).
+# The systemd root is the lower layer of the guest's overlay root
+# (tests/vm/systemd-init.sh); it comes with its boot trimmed: the units a test
+# VM does not need are masked, and the boot-time update jobs are marked done.
+# A root lives in $VIOMMU_VM_CACHE (default /var/cache/viommu-vm) under
+# trixie-root-KEY or trixie-systemd-root-KEY, KEY a hash of the package list
+# and this recipe's revision; the test VM sees it read-only at the same path.
+# The mirror comes from the system's apt configuration; --cached needs no
+# network, so it also works inside the VM.
 # Needs root and debootstrap (tests/vm/install-deps.sh installs it).
 # shellcheck disable=SC2016 # apt and dpkg formats, not shell expansions
 set -euo pipefail
@@ -20,19 +27,38 @@ set -euo pipefail
 # Bump when the recipe below changes what it produces.
 recipe=1
 suite=trixie
-packages=qemu-system-x86
 cache=${VIOMMU_VM_CACHE:-/var/cache/viommu-vm}
+# What a test VM booted with systemd does not need: logins, timers, and the
+# first-boot questions on the console.
+masked="getty.target serial-getty@ttyS0.service systemd-firstboot.service
+apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer
+systemd-tmpfiles-clean.timer e2scrub_all.timer fstrim.timer"
 
-mode=build
-case ${1:-} in
-'') ;;
---cached) mode=cached ;;
-*) echo "usage: trixie-root.sh [--cached]" >&2; exit 2 ;;
-esac
+mode=build flavor=qemu
+for arg in "$@"; do
+	case $arg in
+	--cached) mode=cached ;;
+	--systemd) flavor=systemd ;;
+	*) echo "usage: trixie-root.sh [--systemd] [--cached]" >&2; exit 2 ;;
+	esac
+done
+if [ "$flavor" = systemd ]; then
+	name=$suite-systemd-root
+	# With what the installed daemon and the test clients link beyond libc,
+	# libsystemd and libudev.
+	packages="systemd-sysv dbus polkitd udev libpam-systemd libjson-c5 libcmocka0"
+	needed=(lib64/ld-linux-x86-64.so.2 usr/lib/systemd/systemd usr/bin/dbus-daemon usr/bin/busctl)
+else
+	name=$suite-root
+	packages=qemu-system-x86
+	masked=''
+	needed=(lib64/ld-linux-x86-64.so.2 usr/bin/qemu-system-x86_64)
+fi
 
-key=$(printf 'recipe %s\nsuite %s\nvariant minbase\npackages %s\n' \
-	"$recipe" "$suite" "$packages" | sha256sum | cut -c1-16)
-out=$cache/$suite-root-$key
+key=$(printf 'recipe %s\nsuite %s\nvariant minbase\npackages %s\n%s' \
+	"$recipe" "$suite" "$packages" "${masked:+masked $masked
+}" | sha256sum | cut -c1-16)
+out=$cache/$name-$key
 
 # A root is complete once its stamp is there (written last).
 if [ -s "$out/.viommu-root" ]; then
@@ -54,7 +80,7 @@ command -v debootstrap >/dev/null 2>&1 ||
 
 mkdir -p "$cache"
 # One build at a time; a second caller waits and takes the result.
-exec 9>"$cache/.lock-$suite-root"
+exec 9>"$cache/.lock-$name"
 flock 9
 if [ -s "$out/.viommu-root" ]; then
 	echo "$out"
@@ -66,11 +92,11 @@ mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' |
 	awk '$2 ~ /^[a-z]+$/ { print $1; exit }')
 [ -n "$mirror" ] || fail "no Debian mirror in the apt configuration"
 
-work=$(mktemp -d "$cache/$suite-root.XXXXXX")
+work=$(mktemp -d "$cache/$name.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 root=$work/root
 mkdir -m 755 "$root"
-echo "trixie-root: debootstrap $suite with $packages from $mirror (about a minute)" >&2
+echo "trixie-root: debootstrap $suite with $packages from $mirror (a minute or two)" >&2
 start=$SECONDS
 if ! debootstrap --variant=minbase --include="${packages// /,}" \
 	"$suite" "$root" "$mirror" >"$work/debootstrap.log" 2>&1; then
@@ -82,20 +108,31 @@ fi
 rm -f "$root"/var/cache/apt/archives/*.deb
 
 # Everything the test runs must be in the root, not taken from the host.
-for f in lib64/ld-linux-x86-64.so.2 usr/bin/qemu-system-x86_64; do
+for f in "${needed[@]}"; do
 	[ -e "$root/$f" ] || fail "the $suite root lacks /$f"
 done
-qemu_version=$(chroot "$root" /usr/bin/qemu-system-x86_64 --version | head -n1)
+if [ "$flavor" = systemd ]; then
+	# A fixed machine id: no first boot. The update stamps: no ldconfig
+	# and catalog jobs at every boot.
+	chroot "$root" systemd-machine-id-setup >/dev/null
+	chroot "$root" /usr/lib/systemd/systemd-update-done
+	for unit in $masked; do
+		ln -sf /dev/null "$root/etc/systemd/system/$unit"
+	done
+	what=$(chroot "$root" /usr/lib/systemd/systemd --version | head -n1)
+else
+	what=$(chroot "$root" /usr/bin/qemu-system-x86_64 --version | head -n1)
+fi
 {
 	echo "suite $suite"
 	echo "packages $packages"
 	echo "recipe $recipe"
 	echo "mirror $mirror"
-	echo "qemu $qemu_version"
+	echo "made with $what"
 	chroot "$root" dpkg-query -W -f '${Package} ${Version}\n' | sed 's/^/dpkg /'
 } >"$work/stamp"
 mv "$work/stamp" "$root/.viommu-root"
 rm -rf "$out"
 mv "$root" "$out"
-echo "trixie-root: made $out in $((SECONDS - start)) s: $qemu_version" >&2
+echo "trixie-root: made $out in $((SECONDS - start)) s: $what" >&2
 echo "$out"

@@ -1,0 +1,129 @@
+#!/bin/bash
+# viommud as a host runs it: installed by make install, under systemd as PID 1
+# and dbus-daemon as the system bus, in the systemd profile of the test VM:
+#
+#   tests/vm/run-vm.sh --kernel 7.3 --profile systemd --share "$PWD" \
+#       --install DESTDIR -- tests/integration/systemd-guest.sh BUILDDIR
+#
+# DESTDIR is a make install DESTDIR= tree of a build configured with
+# --prefix=/usr --sysconfdir=/etc
+# --with-systemdsystemunitdir=/usr/lib/systemd/system --enable-test-hooks;
+# BUILDDIR a build with the test programs (make check TESTS=), for
+# test-restart. tests/run-all runs it so. The other clients are busctl and
+# systemctl.
+#  - bus activation: the first call to org.viommu1 starts viommud.service
+#    through the installed activation file, and the bus name's owner is the
+#    unit's main process;
+#  - the fd store: with mock devices (a drop-in adds --test-mock-devices),
+#    test-restart's systemctl group: an owned and a persistent session with
+#    mappings outlive `systemctl restart viommud`;
+#  - a crash: `systemctl kill -s KILL viommud` with a persistent session
+#    open; systemd restarts the daemon (Restart=on-failure). As viommud(8)
+#    says, a crash leaves no records to take over, so the session ends: the
+#    test checks that it is gone, and prints what the fd store holds.
+# One line "systemd-guest: PASS: ..." or "systemd-guest: FAIL: ..." per check
+# and test-restart's cmocka output between the markers of tests/vm/markers.sh
+# (tests/summarize counts both). Exit status: 0 passed, 1 failed, 77 skipped.
+set -uo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=../vm/markers.sh
+. "$(dirname "$0")/../vm/markers.sh"
+
+build=${1:?usage: systemd-guest.sh BUILDDIR}
+dest=org.viommu1
+manager=/org/viommu1
+failed=0
+
+pass() { echo "systemd-guest: PASS: $*"; }
+fail() {
+	echo "systemd-guest: FAIL: $*"
+	failed=1
+}
+skip() {
+	echo "systemd-guest: SKIP: $*"
+	exit 77
+}
+[ "${VIOMMU_TEST_PROFILE:-}" = systemd ] || skip "needs the systemd profile of the test VM"
+[ -x /usr/sbin/viommud ] || skip "viommud is not installed (run-vm.sh --install)"
+
+# call PATH INTERFACE METHOD [SIGNATURE ARGS...]: busctl's reply, without the
+# signature, on stdout.
+call() {
+	local path=$1 iface=$2
+	shift 2
+	busctl call "$dest" "$path" "$dest.$iface" "$@" | cut -d' ' -f2-
+}
+# The first quoted string of a reply (an object path).
+first_path() { sed -n 's/^"\([^"]*\)".*/\1/p'; }
+main_pid() { systemctl show -P MainPID viommud; }
+sessions() { busctl get-property "$dest" "$manager" "$dest.Manager" Sessions; }
+# Wait (at most 30 s) until the unit is active with a main process other
+# than $1.
+wait_restarted() {
+	local _
+	for _ in $(seq 300); do
+		if [ "$(systemctl is-active viommud)" = active ] && [ "$(main_pid)" != 0 ] &&
+			[ "$(main_pid)" != "$1" ]; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+echo "== bus activation"
+state=$(systemctl is-active viommud)
+if [ "$state" != inactive ]; then
+	fail "viommud is $state before any call, not inactive"
+elif ! features=$(call "$manager" Manager GetKernelFeatures); then
+	fail "the first call to $dest failed"
+else
+	owner=$(busctl status "$dest" | sed -n 's/^PID=//p')
+	state=$(systemctl is-active viommud)
+	if [ "$state" = active ] && [ -n "$owner" ] && [ "$owner" = "$(main_pid)" ]; then
+		pass "the first call started viommud.service (pid $owner): ${features:0:60}..."
+	else
+		fail "after the first call viommud is $state, main pid $(main_pid), bus name owner ${owner:-none}"
+	fi
+fi
+
+echo "== the fd store across systemctl restart"
+mkdir -p /run/systemd/system/viommud.service.d
+cat >/run/systemd/system/viommud.service.d/mock.conf <<'EOF'
+[Service]
+ExecStart=
+ExecStart=/usr/sbin/viommud --test-mock-devices
+EOF
+systemctl daemon-reload
+pid=$(main_pid)
+if ! systemctl restart viommud || ! wait_restarted "$pid"; then
+	fail "viommud did not restart with mock devices"
+fi
+unit test-restart "$build/tests/integration/test-restart" systemctl || failed=1
+
+echo "== a crash: systemctl kill -s KILL"
+session=$(call "$manager" Manager OpenSession 'a{sv}' 1 Persistent b true | first_path)
+dev=$(call "$session" Session CreateMockDevice u 0 | first_path)
+[ -n "$dev" ] || fail "could not open a persistent session with a mock device"
+restarts=$(systemctl show -P NRestarts viommud)
+pid=$(main_pid)
+systemctl kill -s KILL viommud
+if ! wait_restarted "$pid"; then
+	fail "systemd did not restart viommud after SIGKILL"
+elif [ "$(systemctl show -P NRestarts viommud)" -le "$restarts" ]; then
+	fail "viommud runs again, but NRestarts did not grow"
+else
+	pass "systemd restarted viommud after SIGKILL (pid $pid to $(main_pid))"
+	# What survived; viommud(8): a crash ends every session.
+	left=$(sessions)
+	echo "systemd-guest: after the crash: sessions: $left;" \
+		"fds in the store: $(systemctl show -P NFileDescriptorStore viommud); the daemon said:"
+	journalctl -b -u viommud -o cat --no-pager | grep -F "no record" | sed 's/^/  /'
+	if [ -n "$session" ] && [ "$left" = "ao 0" ] && ! busctl get-property "$dest" "$session" "$dest.Session" Id >/dev/null 2>&1; then
+		pass "after a crash $session is gone, as viommud(8) documents"
+	else
+		fail "after a crash viommud(8) says the session ends, but: sessions $left"
+	fi
+fi
+
+exit "$failed"
