@@ -250,7 +250,8 @@ EXTRA_DIST += tests/unit/test-check-config.sh
 # pkg-config.
 TESTS += tests/unit/test-install.sh
 EXTRA_DIST += tests/unit/test-install.sh
-AM_TESTS_ENVIRONMENT = MAKE='$(MAKE)' CC='$(CC)' PKG_CONFIG='$(PKG_CONFIG)'; export MAKE CC PKG_CONFIG;
+AM_TESTS_ENVIRONMENT = MAKE='$(MAKE)' CC='$(CC)' PKG_CONFIG='$(PKG_CONFIG)' SAN_CFLAGS='$(SAN_CFLAGS)'; \
+	export MAKE CC PKG_CONFIG SAN_CFLAGS;
 
 # run-all and run-main-job after an in-tree ./configure.
 TESTS += tests/unit/test-refuse-in-tree.sh

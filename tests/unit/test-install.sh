@@ -5,7 +5,8 @@
 # as libviommu(3) says (#include <viommu/viommu.h>, the flags from
 # pkg-config) compiles with warnings as errors, links and runs against the
 # installed library. Run by "make check" from the build directory, with MAKE,
-# CC and PKG_CONFIG from it.
+# CC, PKG_CONFIG and SAN_CFLAGS from it: a library built with sanitizers
+# needs their runtime in the program too, as it would in any user's.
 set -u
 
 work=$(mktemp -d)
@@ -50,7 +51,7 @@ if ! flags=$(PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR=$root \
 	fail "pkg-config libviommu: $flags"
 else
 	# shellcheck disable=SC2086 # the flags are words
-	if ! out=$(${CC:-cc} -std=c11 -Wall -Wextra -Werror -o "$work/prog" "$work/prog.c" $flags 2>&1); then
+	if ! out=$(${CC:-cc} -std=c11 -Wall -Wextra -Werror ${SAN_CFLAGS:-} -o "$work/prog" "$work/prog.c" $flags 2>&1); then
 		fail "a program built as libviommu(3) says does not build with $flags: $out"
 	elif ! out=$(LD_LIBRARY_PATH=$libdir "$work/prog" 2>&1); then
 		fail "the program built against the installed library failed: $out"

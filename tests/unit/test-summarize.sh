@@ -158,6 +158,11 @@ expect "a unit without any result" "0 passed, 1 failed, 1 skipped" \
 	'^FAILED: quiet: exit status 0 without any result$' '^SKIPPED: shy: exit status 77, no reason given$' -- \
 	"$work/quiet.log"
 
+# A test script's verdict, whatever its name.
+printf '%s\n' 'startup-failure: PASS' 'PASS tests/unit/test-startup-failure.sh (exit status: 0)' \
+	>"$work/test-startup-failure.sh.log"
+expect "a test script's own PASS line" "1 passed, 0 failed, 0 skipped" -- "$work/test-startup-failure.sh.log"
+
 # A failed case inside a failing program counts once, not again for the exit.
 cat >"$work/test-bad.log" <<'EOF'
 [ RUN      ] test_a
