@@ -44,6 +44,9 @@ if [ -n "$share" ]; then
 	mount -n --move "$share" "$new$share"
 fi
 
+# systemd's tmpfs on /tmp would hide a share under it (a checkout in /tmp,
+# as CI makes): /tmp stays the overlay's.
+ln -s /dev/null "$new/etc/systemd/system/tmp.mount"
 install -m 755 "$here/systemd-job.sh" "$new/usr/local/sbin/viommu-job"
 cat >"$new/etc/systemd/system/viommu-job.service" <<'EOF'
 [Unit]
