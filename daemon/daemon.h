@@ -12,6 +12,7 @@ typedef struct Channel Channel;
 typedef struct Config Config;
 typedef struct AuthQuery AuthQuery;
 typedef struct Object Object;
+typedef struct Journal Journal;
 struct viommu_topology;
 struct lh_table;
 

@@ -9,6 +9,7 @@
 #include "device.h"
 #include "fdstore.h"
 #include "hotplug.h"
+#include "journal.h"
 #include "log.h"
 #include "util.h"
 #include "viommu-iommufd.h"
@@ -122,6 +123,8 @@ int device_claim(Session *s, const struct viommu_topology_device *dev, Object **
                         log_warning("session %u: %s: no unplug notification (%s); an unplug waits for the "
                                     "session to end", s->id, o->device.name, strerror(-r));
         }
+        journal_object(o);
+        journal_counters(s);
         if (ret_fd)
                 *ret_fd = TAKE_FD(copy);
         *ret = o;
@@ -160,27 +163,39 @@ void device_close(Object *dev) {
                 dev->device.fd = (close(dev->device.fd), -EBADF);
 }
 
+/* An attachment of the device is about to change, or has. */
+static void journal_device_intent(Object *dev, uint32_t pasid) {
+        journal_intent(dev->session, JOURNAL_OP_DEVICE, dev, 0, 0, 0, pasid);
+}
+
+static int journal_device_done(Object *dev, int r) {
+        if (r >= 0)
+                journal_object(dev);
+        journal_done(dev->session);
+        return r;
+}
+
 int device_attach(Object *dev, Object *pt, uint32_t *ret_kernel_pt) {
         uint32_t attached = pt->id;
         int r;
 
+        journal_device_intent(dev, JOURNAL_NO_PASID);
         r = dev->device.ops->attach(dev, pt->id, &attached);
-        if (r < 0)
-                return r;
-        device_set_attached(dev, pt, attached);
-        if (ret_kernel_pt)
+        if (r >= 0)
+                device_set_attached(dev, pt, attached);
+        if (r >= 0 && ret_kernel_pt)
                 *ret_kernel_pt = attached;
-        return 0;
+        return journal_device_done(dev, r);
 }
 
 int device_detach(Object *dev) {
         int r;
 
+        journal_device_intent(dev, JOURNAL_NO_PASID);
         r = dev->device.ops->detach(dev);
-        if (r < 0)
-                return r;
-        device_set_attached(dev, NULL, 0);
-        return 0;
+        if (r >= 0)
+                device_set_attached(dev, NULL, 0);
+        return journal_device_done(dev, r);
 }
 
 static DevicePasid *device_find_pasid(Object *dev, uint32_t pasid) {
@@ -241,23 +256,23 @@ int device_attach_pasid(Object *dev, uint32_t pasid, Object *hwpt, uint32_t *ret
         r = device_pasid_reserve(dev);
         if (r < 0)
                 return r;
+        journal_device_intent(dev, pasid);
         r = dev->device.ops->attach_pasid(dev, pasid, hwpt->id, device_find_pasid(dev, pasid), &attached);
-        if (r < 0)
-                return r;
-        device_pasid_set(dev, pasid, hwpt);
-        if (ret_kernel_pt)
+        if (r >= 0)
+                device_pasid_set(dev, pasid, hwpt);
+        if (r >= 0 && ret_kernel_pt)
                 *ret_kernel_pt = attached;
-        return 0;
+        return journal_device_done(dev, r);
 }
 
 static int device_detach_pasid_at(Object *dev, size_t i) {
         int r;
 
+        journal_device_intent(dev, dev->device.pasids[i].pasid);
         r = dev->device.ops->detach_pasid(dev, dev->device.pasids[i].pasid);
-        if (r < 0)
-                return r;
-        device_pasid_forget(dev, i);
-        return 0;
+        if (r >= 0)
+                device_pasid_forget(dev, i);
+        return journal_device_done(dev, r);
 }
 
 int device_detach_pasid(Object *dev, uint32_t pasid) {

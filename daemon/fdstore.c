@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,11 @@ const char *fdstore_name(Session *s, Object *dev, char buf[static FDSTORE_NAME_M
          * for a device of a delegated session, which has none. */
         leaf = strrchr(dev->path, '/');
         snprintf(buf, FDSTORE_NAME_MAX, "s%u-device-%s", s->id, leaf ? leaf + 1 : dev->path);
+        return buf;
+}
+
+const char *fdstore_journal_name(unsigned session, uint64_t generation, char buf[static FDSTORE_NAME_MAX]) {
+        snprintf(buf, FDSTORE_NAME_MAX, "s%u-journal-%" PRIu64, session, generation);
         return buf;
 }
 

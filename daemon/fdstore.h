@@ -3,7 +3,7 @@
 
 /*
  * systemd's file descriptor store (FileDescriptorStoreMax= in the unit):
- * each session's iommufd and each claimed device's cdev go in, by name, when
+ * each session's iommufd, its journal and each claimed device's cdev go in, by name, when
  * the daemon opens them and come out when it lets them go. While the store
  * holds them, the kernel objects behind them outlive the daemon, so a
  * restart can take the sessions over (restart.c) without stopping guest DMA.
@@ -21,6 +21,8 @@ bool fdstore_available(void);
 
 /* "sN-iommufd" for a session (dev NULL), "sN-device-ID" for a device. */
 const char *fdstore_name(Session *s, Object *dev, char buf[static FDSTORE_NAME_MAX]);
+/* "sN-journal-G" for generation G of a session's journal (journal.h). */
+const char *fdstore_journal_name(unsigned session, uint64_t generation, char buf[static FDSTORE_NAME_MAX]);
 
 int fdstore_add(const char *name, int fd);
 void fdstore_remove(const char *name);

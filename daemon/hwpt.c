@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "hwpt.h"
+#include "journal.h"
 #include "util.h"
 
 int hwpt_new(Session *s, Object *dev, Object *parent, Object *fault, uint32_t flags, uint32_t data_type,
@@ -27,6 +28,7 @@ int hwpt_new(Session *s, Object *dev, Object *parent, Object *fault, uint32_t fl
         object_use(o, dev);
         if (fault)
                 object_use(o, fault);
+        journal_object(o);
         *ret = o;
         return 0;
 }
@@ -42,6 +44,7 @@ int fault_queue_new(Session *s, Object **ret, int *ret_fd) {
         r = object_adopt(s, OBJECT_FAULT_QUEUE, id, &fd, ret);
         if (r < 0)
                 return r;
+        journal_object(*ret);
         *ret_fd = TAKE_FD(fd);
         return 0;
 }

@@ -2,9 +2,11 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "ioas.h"
+#include "journal.h"
 #include "log.h"
 #include "mapping-index.h"
 #include "util.h"
@@ -16,17 +18,29 @@ int ioas_new(Session *s, Object **ret) {
         r = viommu_ioas_alloc(s->iommufd, &id);
         if (r < 0)
                 return r;
-        return object_adopt(s, OBJECT_IOAS, id, NULL, ret);
+        r = object_adopt(s, OBJECT_IOAS, id, NULL, ret);
+        if (r < 0)
+                return r;
+        journal_object(*ret);
+        return 0;
 }
 
-int ioas_map(Object *ioas, int fd, uint64_t offset, uint64_t length, uint32_t flags, uint64_t *iova) {
+int ioas_record_map(Object *ioas, const struct viommu_mapping *m) {
+        int r;
+
+        r = viommu_mapping_index_insert(ioas->ioas.mappings, m);
+        if (r < 0)
+                return r;
+        ioas->session->mapped_bytes += m->length;
+        return 0;
+}
+
+static int ioas_map_kernel(Object *ioas, int fd, uint64_t offset, uint64_t length, uint32_t flags, uint64_t *iova) {
         Session *s = ioas->session;
         uint32_t backing = VIOMMU_MAPPING_NO_BACKING;
         void *addr = NULL;
         int r;
 
-        if (!(flags & IOMMU_IOAS_MAP_FIXED_IOVA))
-                *iova = 0;
         if (viommu_features_has(s->daemon->features, VIOMMU_FEATURE_IOAS_MAP_FILE))
                 r = viommu_ioas_map_file(s->iommufd, ioas->id, flags, fd, offset, length, iova);
         else {
@@ -52,24 +66,36 @@ int ioas_map(Object *ioas, int fd, uint64_t offset, uint64_t length, uint32_t fl
         if (r < 0)
                 return r;
 
-        r = viommu_mapping_index_insert(ioas->ioas.mappings, &(struct viommu_mapping) {
+        struct viommu_mapping m = {
                 .iova = *iova,
                 .length = length,
                 .offset = offset,
                 .flags = flags,
                 .backing = backing,
-        });
+        };
+        r = ioas_record_map(ioas, &m);
         if (r < 0) {
                 session_backing_unref(s, backing);
                 goto undo;
         }
-        s->mapped_bytes += length;
+        journal_map(ioas, &m, addr ? length : 0);
         log_debug("session %u: mapped 0x%llx+0x%llx at IOVA 0x%llx in %s", s->id, (unsigned long long) offset,
                   (unsigned long long) length, (unsigned long long) *iova, ioas->path);
         return 0;
 
 undo:
         (void) viommu_ioas_unmap(s->iommufd, ioas->id, *iova, length, NULL);
+        return r;
+}
+
+int ioas_map(Object *ioas, int fd, uint64_t offset, uint64_t length, uint32_t flags, uint64_t *iova) {
+        int r;
+
+        if (!(flags & IOMMU_IOAS_MAP_FIXED_IOVA))
+                *iova = 0;
+        journal_intent(ioas->session, JOURNAL_OP_MAP, ioas, *iova, length, flags, JOURNAL_NO_PASID);
+        r = ioas_map_kernel(ioas, fd, offset, length, flags, iova);
+        journal_done(ioas->session);
         return r;
 }
 
@@ -108,28 +134,59 @@ static void release_backing(const struct viommu_mapping *mp, void *userdata) {
         session_backing_unref(userdata, mp->backing);
 }
 
+/* Whether viommu_mapping_index_remove() would take the range off. */
+static bool ioas_range_removable(struct viommu_mapping_index *idx, uint64_t iova, uint64_t length) {
+        const struct viommu_mapping *first, *last;
+        uint64_t end = iova + length - 1;
+
+        if (iova == 0 && length == UINT64_MAX)
+                return viommu_mapping_index_count(idx) > 0;
+        if (length == 0 || end < iova)
+                return false;
+        first = viommu_mapping_index_find_first(idx, iova, length);
+        last = viommu_mapping_index_lookup(idx, end);
+        return first && first->iova >= iova && (!last || last->iova + (last->length - 1) <= end);
+}
+
+int ioas_record_unmap(Object *ioas, uint64_t iova, uint64_t length, uint64_t *ret_removed) {
+        uint64_t removed = 0;
+        int r;
+
+        /* Backings go only with their mappings: not for a range the index
+         * refuses (nothing there, a cut, or one past 2^64-1). */
+        if (ioas_range_removable(ioas->ioas.mappings, iova, length))
+                foreach_in(ioas->ioas.mappings, iova, length, release_backing, ioas->session);
+        r = viommu_mapping_index_remove(ioas->ioas.mappings, iova, length, &removed);
+        ioas->session->mapped_bytes -= removed;
+        *ret_removed = removed;
+        return r;
+}
+
 int ioas_unmap(Object *ioas, uint64_t iova, uint64_t length, uint64_t *ret_unmapped) {
         Session *s = ioas->session;
         uint64_t unmapped = 0, removed = 0;
         int r;
 
+        journal_intent(s, JOURNAL_OP_UNMAP, ioas, iova, length, 0, JOURNAL_NO_PASID);
         r = viommu_ioas_unmap(s->iommufd, ioas->id, iova, length, &unmapped);
         /* The kernel says ENOENT both for nothing there and for a range that
          * cuts through a mapping; the record tells which. */
         if (r == -ENOENT && viommu_mapping_index_find_first(ioas->ioas.mappings, iova, length))
-                return -EINVAL;
-        if (r < 0)
+                r = -EINVAL;
+        if (r < 0) {
+                journal_done(s);
                 return r;
+        }
 
         /* The kernel took the same areas off that the index holds. */
-        foreach_in(ioas->ioas.mappings, iova, length, release_backing, s);
-        r = viommu_mapping_index_remove(ioas->ioas.mappings, iova, length, &removed);
+        r = ioas_record_unmap(ioas, iova, length, &removed);
         if ((r < 0 && r != -ENOENT) || removed != unmapped)
                 log_warning("session %u: %s: record and kernel disagree on unmapping 0x%llx+0x%llx "
                             "(%llu vs %llu bytes)", s->id, ioas->path, (unsigned long long) iova,
                             (unsigned long long) length, (unsigned long long) removed,
                             (unsigned long long) unmapped);
-        s->mapped_bytes -= removed;
+        journal_unmap(ioas, iova, length);
+        journal_done(s);
         *ret_unmapped = unmapped;
         return 0;
 }
@@ -182,30 +239,40 @@ static void copy_one(const struct viommu_mapping *mp, void *userdata) {
         c->copied += end - start + 1;
 }
 
+uint64_t ioas_record_copy(Object *dst, Object *src, uint64_t src_iova, uint64_t length, uint64_t dst_iova,
+                          uint32_t flags) {
+        struct copy_ctx c = {
+                .session = dst->session,
+                .dst = dst->ioas.mappings,
+                .src_iova = src_iova,
+                .length = length,
+                .dst_iova = dst_iova,
+                .flags = flags,
+        };
+
+        foreach_in(src->ioas.mappings, src_iova, length, copy_one, &c);
+        dst->session->mapped_bytes += c.copied;
+        return c.error < 0 ? 0 : c.copied;
+}
+
 int ioas_copy(Object *dst, Object *src, uint64_t src_iova, uint64_t length, uint32_t flags, uint64_t *dst_iova) {
         Session *s = dst->session;
+        uint64_t copied;
         int r;
 
         if (!(flags & IOMMU_IOAS_MAP_FIXED_IOVA))
                 *dst_iova = 0;
+        journal_intent(s, JOURNAL_OP_COPY, dst, *dst_iova, length, flags, JOURNAL_NO_PASID);
         r = viommu_ioas_copy(s->iommufd, dst->id, src->id, flags, src_iova, length, dst_iova);
-        if (r < 0)
-                return r;
-
-        struct copy_ctx c = {
-                .session = s,
-                .dst = dst->ioas.mappings,
-                .src_iova = src_iova,
-                .length = length,
-                .dst_iova = *dst_iova,
-                .flags = flags,
-        };
-        foreach_in(src->ioas.mappings, src_iova, length, copy_one, &c);
-        s->mapped_bytes += c.copied;
-        if (c.error < 0 || c.copied != length)
-                log_warning("session %u: copy into %s recorded %llu of %llu bytes", s->id, dst->path,
-                            (unsigned long long) c.copied, (unsigned long long) length);
-        return 0;
+        if (r >= 0) {
+                copied = ioas_record_copy(dst, src, src_iova, length, *dst_iova, flags);
+                if (copied != length)
+                        log_warning("session %u: copy into %s recorded %llu of %llu bytes", s->id, dst->path,
+                                    (unsigned long long) copied, (unsigned long long) length);
+                journal_copy(dst, src, src_iova, length, *dst_iova, flags);
+        }
+        journal_done(s);
+        return r;
 }
 
 int ioas_allow_iovas(Object *ioas, const struct iommu_iova_range *ranges, size_t n) {
@@ -229,6 +296,21 @@ void ioas_free_mappings(Object *ioas) {
         VIOMMU_MAPPING_INDEX_FOREACH(m, ioas->ioas.mappings, it)
                 session_backing_unref(ioas->session, m->backing);
         ioas->ioas.mappings = viommu_mapping_index_free(ioas->ioas.mappings);
+}
+
+int session_backing_restore(Session *s, uint32_t i, uint64_t length) {
+        if (i >= s->n_backings) {
+                Backing *n = reallocarray(s->backings, (size_t) i + 1, sizeof(Backing));
+                if (!n)
+                        return -ENOMEM;
+                memset(n + s->n_backings, 0, (i + 1 - s->n_backings) * sizeof(Backing));
+                s->backings = n;
+                s->n_backings = i + 1;
+        }
+        if (s->backings[i].length > 0 || length == 0)
+                return -EBADMSG;
+        s->backings[i].length = length;
+        return 0;
 }
 
 int session_backing_add(Session *s, void *addr, uint64_t length, uint32_t *ret) {

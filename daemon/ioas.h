@@ -49,6 +49,14 @@ int ioas_copy(Object *dst, Object *src, uint64_t src_iova, uint64_t length, uint
 int ioas_allow_iovas(Object *ioas, const struct iommu_iova_range *ranges, size_t n);
 int ioas_iova_ranges(Object *ioas, struct iommu_iova_range **ret, size_t *ret_n, uint64_t *ret_alignment);
 
+/* The record alone, without the kernel: for the journal's replay and for
+ * the calls above once the kernel has done its part. ioas_record_copy()
+ * returns the bytes it recorded. */
+int ioas_record_map(Object *ioas, const struct viommu_mapping *m);
+int ioas_record_unmap(Object *ioas, uint64_t iova, uint64_t length, uint64_t *ret_removed);
+uint64_t ioas_record_copy(Object *dst, Object *src, uint64_t src_iova, uint64_t length, uint64_t dst_iova,
+                          uint32_t flags);
+
 /* The mapping covering iova; NULL if none. */
 const struct viommu_mapping *ioas_lookup(Object *ioas, uint64_t iova);
 
@@ -61,4 +69,8 @@ void ioas_free_mappings(Object *ioas);
 int session_backing_add(Session *s, void *addr, uint64_t length, uint32_t *ret);
 void session_backing_ref(Session *s, uint32_t i);
 void session_backing_unref(Session *s, uint32_t i);
+/* Backing slot i, of length, as a journal recorded it: the daemon that
+ * mapped it is gone, the kernel holds its pages. Held by no mapping yet.
+ * -EBADMSG if the slot is taken. */
+int session_backing_restore(Session *s, uint32_t i, uint64_t length);
 void session_backings_free(Session *s);

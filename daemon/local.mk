@@ -39,6 +39,12 @@ daemon_libviommud_core_la_SOURCES = \
 	daemon/viommu-object.c \
 	daemon/record.h \
 	daemon/record.c \
+	daemon/journal.h \
+	daemon/journal-format.h \
+	daemon/journal.c \
+	daemon/journal-read.c \
+	daemon/reconcile.h \
+	daemon/reconcile.c \
 	daemon/fdstore.h \
 	daemon/fdstore.c \
 	daemon/restart.h \

@@ -12,6 +12,7 @@
 #include "caller-uid.h"
 #include "describe.h"
 #include "fdstore.h"
+#include "journal.h"
 #include "session.h"
 #include "session-dbus.h"
 #include "log.h"
@@ -142,6 +143,8 @@ BUS_METHOD(method_open_session) {
         r = fdstore_add(fdstore_name(s, NULL, store_name), s->iommufd);
         if (r < 0)
                 log_warning("session %u: not in the fd store (%s): a restart ends it", s->id, strerror(-r));
+        else
+                (void) journal_start(s);
 
         log_session(s, "opened by %s (uid %u)%s%s", s->owner, (unsigned) uid,
                     s->persistent ? ", persistent" : "", s->delegated ? ", delegated" : "");

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "device.h"
+#include "journal.h"
 #include "mock/viommu-mock.h"
 #include "util.h"
 #include "viommu-iommufd.h"
@@ -79,6 +80,8 @@ int device_create_mock(Session *s, uint32_t flags, Object **ret) {
         o->device.ops = &mock_device_ops;
         o->device.bound = true;
         o->device.stdev_id = mock.stdev_id;
+        journal_object(o);
+        journal_counters(s);
         *ret = o;
         return 0;
 }

@@ -58,7 +58,6 @@ static int device_to_json(Object *o, ObjectJson what, struct json_object *j) {
 
 int object_to_json(Object *o, ObjectJson what, struct json_object **ret) {
         _cleanup_(json_object_putp) struct json_object *j = json_object_new_object(), *uses = NULL;
-        struct json_object *mappings;
         int r = 0;
 
         uses = json_object_new_array();
@@ -83,12 +82,9 @@ int object_to_json(Object *o, ObjectJson what, struct json_object **ret) {
                 r = device_to_json(o, what, j);
                 break;
         case OBJECT_IOAS:
-                if (what == OBJECT_JSON_RECORD) {
-                        r = viommu_mapping_index_to_json(o->ioas.mappings, &mappings);
-                        if (r >= 0)
-                                r = json_add(j, "mappings", mappings);
+                /* The journal keeps mappings in a compact form of their own. */
+                if (what == OBJECT_JSON_RECORD)
                         break;
-                }
                 r |= json_add(j, "mappings", json_object_new_int64(viommu_mapping_index_count(o->ioas.mappings)));
                 r |= json_add(j, "mapped-bytes", json_new_hex(viommu_mapping_index_bytes(o->ioas.mappings), 0));
                 break;

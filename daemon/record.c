@@ -7,21 +7,19 @@
 #include "device.h"
 #include "ioas.h"
 #include "json-util.h"
-#include "mapping-index.h"
 #include "object-json.h"
 #include "record.h"
 #include "util.h"
 
-#define RECORD_VERSION 1
+#define RECORD_VERSION 2
 
 /* ---- writing ------------------------------------------------------------- */
 
 int session_record_to_json(Session *s, struct json_object **ret) {
-        _cleanup_(json_object_putp) struct json_object *j = json_object_new_object(), *backings = NULL;
+        _cleanup_(json_object_putp) struct json_object *j = json_object_new_object();
         int r = 0;
 
-        backings = json_object_new_array();
-        if (!j || !backings)
+        if (!j)
                 return -ENOMEM;
         r |= json_add(j, "record-version", json_object_new_int(RECORD_VERSION));
         r |= json_add(j, "id", json_object_new_int64(s->id));
@@ -33,12 +31,6 @@ int session_record_to_json(Session *s, struct json_object **ret) {
         r |= json_add(j, "next-mock", json_object_new_int64(s->next_mock));
         r |= json_add(j, "next-unbound", json_object_new_int64(s->next_unbound));
         r |= json_add(j, "mock-parking-ioas", json_object_new_int64(s->mock_parking_ioas));
-        /* A free slot stays, as null: mappings name backings by index. */
-        for (size_t i = 0; i < s->n_backings; i++)
-                r |= json_object_array_add(backings, s->backings[i].refs > 0 ?
-                                                     json_new_hex(s->backings[i].length, 0) :
-                                                     json_object_new_null());
-        r |= json_add(j, "backings", TAKE_PTR(backings));
         if (r < 0)
                 return -ENOMEM;
 
@@ -120,33 +112,6 @@ static int read_device_attachments(Session *s, Object *o, struct json_object *j)
         return 0;
 }
 
-static int read_ioas(Session *s, Object *o, struct json_object *j) {
-        struct viommu_mapping_index *mappings = NULL;
-        const struct viommu_mapping *m;
-        struct viommu_mapping_iter it;
-        struct json_object *v;
-        int r;
-
-        if (!json_object_object_get_ex(j, "mappings", &v))
-                return -EBADMSG;
-        r = viommu_mapping_index_from_json(v, &mappings);
-        if (r < 0)
-                return r == -ENOMEM ? r : -EBADMSG;
-        viommu_mapping_index_free(o->ioas.mappings);
-        o->ioas.mappings = mappings;
-
-        /* Each mapping holds its backing, as when it was made. */
-        VIOMMU_MAPPING_INDEX_FOREACH(m, mappings, it) {
-                if (m->backing == VIOMMU_MAPPING_NO_BACKING)
-                        continue;
-                if (m->backing >= s->n_backings || s->backings[m->backing].length == 0)
-                        return -EBADMSG;
-                s->backings[m->backing].refs++;
-        }
-        s->mapped_bytes += viommu_mapping_index_bytes(mappings);
-        return 0;
-}
-
 static int read_object(Session *s, struct json_object *j) {
         struct json_object *uses;
         const char *type_name, *path;
@@ -189,8 +154,6 @@ static int read_object(Session *s, struct json_object *j) {
         switch (type) {
         case OBJECT_DEVICE:
                 return read_device(o, j);
-        case OBJECT_IOAS:
-                return read_ioas(s, o, j);
         case OBJECT_HWPT:
                 if (json_read_u32(j, "flags", &o->hwpt.flags) < 0 || json_read_bool(j, "nested", &o->hwpt.nested) < 0 ||
                     json_read_u32(j, "data-type", &o->hwpt.data_type) < 0)
@@ -205,32 +168,26 @@ static int read_object(Session *s, struct json_object *j) {
         }
 }
 
-static int read_backings(Session *s, struct json_object *j) {
-        struct json_object *backings;
-        size_t n;
+int session_record_object(Session *s, struct json_object *j) {
+        const char *path;
+        Object *o;
+        int r;
 
-        if (!json_object_object_get_ex(j, "backings", &backings) || !json_object_is_type(backings, json_type_array))
+        if (json_read_string(j, "path", &path) < 0)
                 return -EBADMSG;
-        n = json_object_array_length(backings);
-        if (n == 0)
-                return 0;
-        s->backings = calloc(n, sizeof(Backing));
-        if (!s->backings)
-                return -ENOMEM;
-        s->n_backings = n;
-        /* The daemon that mapped them is gone, and its mappings with it: the
-         * kernel holds the pages, the new daemon needs only the lengths. */
-        for (size_t i = 0; i < n; i++) {
-                struct json_object *b = json_object_array_get_idx(backings, i);
-                uint64_t length;
-
-                if (json_object_is_type(b, json_type_null))
-                        continue;
-                if (json_hex_value(b, &length) < 0 || length == 0)
+        o = object_find(s, path);
+        if (o) {
+                /* What changes of an object once made: a device's attachments. */
+                if (o->type != OBJECT_DEVICE)
                         return -EBADMSG;
-                s->backings[i].length = length;
+                device_forget_attachments_to(o, NULL);
+                return read_device_attachments(s, o, j);
         }
-        return 0;
+        r = read_object(s, j);
+        if (r < 0)
+                return r;
+        o = object_find(s, path);
+        return o->type == OBJECT_DEVICE ? read_device_attachments(s, o, j) : 0;
 }
 
 int session_record_from_json(Daemon *d, struct json_object *j, int iommufd, Session **ret) {
@@ -255,9 +212,6 @@ int session_record_from_json(Daemon *d, struct json_object *j, int iommufd, Sess
         if (json_read_u32(j, "next-mock", &next_mock) < 0 || json_read_u32(j, "next-unbound", &next_unbound) < 0 ||
             json_read_u32(j, "mock-parking-ioas", &s->mock_parking_ioas) < 0)
                 return -EBADMSG;
-        r = read_backings(s, j);
-        if (r < 0)
-                return r;
         for (size_t i = 0, n = json_object_array_length(objects); i < n; i++) {
                 r = read_object(s, json_object_array_get_idx(objects, i));
                 if (r < 0)
@@ -276,11 +230,6 @@ int session_record_from_json(Daemon *d, struct json_object *j, int iommufd, Sess
                 if (r < 0)
                         return r;
         }
-        /* A backing no mapping holds would never be let go. */
-        for (size_t i = 0; i < s->n_backings; i++)
-                if (s->backings[i].length > 0 && s->backings[i].refs == 0)
-                        return -EBADMSG;
-
         /* Counted on as the objects came back; now as recorded. */
         s->next_mock = next_mock;
         s->next_unbound = next_unbound;

@@ -2,10 +2,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <systemd/sd-daemon.h>
@@ -16,67 +18,21 @@
 #include "hotplug.h"
 #include "json-util.h"
 #include "log.h"
-#include "record.h"
+#include "journal.h"
+#include "reconcile.h"
 #include "restart.h"
 #include "session-dbus.h"
 #include "util.h"
 #include "viommu-features.h"
 #include "viommu-iommufd.h"
 
-/* systemd's RuntimeDirectory= (kept across restarts with
- * RuntimeDirectoryPreserve=restart), else the same place by hand. */
-static char *records_dir(void) {
-        const char *e = getenv("RUNTIME_DIRECTORY");
-        char *dir = strndup(e ?: "/run/viommu", e ? strcspn(e, ":") : SIZE_MAX);
-
-        return dir;
-}
-
-static char *record_path(const char *dir, unsigned id) {
-        char *p;
-
-        return asprintf(&p, "%s/session-%u.json", dir, id) < 0 ? NULL : p;
-}
-
-static int record_write(const char *dir, Session *s) {
-        _cleanup_(json_object_putp) struct json_object *j = NULL;
-        _cleanup_free_ char *path = record_path(dir, s->id), *tmp = NULL;
-        int r;
-
-        if (!path || asprintf(&tmp, "%s.new", path) < 0)
-                return -ENOMEM;
-        r = session_record_to_json(s, &j);
-        if (r < 0)
-                return r;
-        /* Whole or not at all: the next run reads it. */
-        if (json_object_to_file_ext(tmp, j, JSON_C_TO_STRING_PLAIN) < 0 || rename(tmp, path) < 0) {
-                r = -errno ?: -EIO;
-                (void) unlink(tmp);
-                return r;
-        }
-        return 0;
-}
-
 int restart_hand_over(Daemon *d) {
-        _cleanup_free_ char *dir = records_dir();
-        int n = 0, r;
+        int n = 0;
 
-        if (!dir)
-                return log_error_errno(-ENOMEM, "Out of memory");
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                return log_error_errno(-errno, "Cannot create %s, sessions end with the daemon: %m", dir);
-
+        /* Each session's journal is current: the next run reads it. */
         while (d->sessions) {
-                Session *s = d->sessions;
-
-                r = record_write(dir, s);
-                if (r < 0) {
-                        log_error_errno(r, "session %u: cannot write its record to %s (%m): it ends", s->id, dir);
-                        session_free(s);
-                        continue;
-                }
-                log_session(s, "handed over to the next run");
-                session_abandon(s);
+                log_session(d->sessions, "handed over to the next run");
+                session_abandon(d->sessions);
                 n++;
         }
         return n;
@@ -173,38 +129,101 @@ static void take_over_pins(Session *s) {
                 log_debug("session %u: its pinned pages are charged to this run", s->id);
 }
 
-static int take_over_one(Daemon *d, const char *dir, unsigned id, int fd, int n_fds, char **names, bool *taken,
-                         bool move_pins) {
-        _cleanup_(json_object_putp) struct json_object *j = NULL;
-        _cleanup_free_ char *path = record_path(dir, id);
+/* The fd of the session's newest journal generation; older ones are taken
+ * out of the store and closed. -ENOENT if there is none. */
+static int take_journal(unsigned id, int n_fds, char **names, bool *taken, uint64_t *ret_generation) {
+        char prefix[FDSTORE_NAME_MAX];
+        uint64_t best_generation = 0;
+        int best = -ENOENT;
+
+        snprintf(prefix, sizeof(prefix), "s%u-journal-", id);
+        for (int i = 0; i < n_fds; i++) {
+                const char *g = startswith(names[i], prefix);
+                uint64_t generation;
+
+                if (taken[i] || !g || safe_atou64(g, &generation) < 0)
+                        continue;
+                taken[i] = true;
+                if (best >= 0 && generation < best_generation) {
+                        fdstore_remove(names[i]);
+                        (void) close(SD_LISTEN_FDS_START + i);
+                        continue;
+                }
+                if (best >= 0) {
+                        fdstore_remove(names[best - SD_LISTEN_FDS_START]);
+                        (void) close(best);
+                }
+                best = SD_LISTEN_FDS_START + i;
+                best_generation = generation;
+        }
+        *ret_generation = best_generation;
+        return best;
+}
+
+static int read_journal(Daemon *d, unsigned id, int journal_fd, int iommufd, Session **ret,
+                        JournalIntent *ret_pending) {
+        uint64_t generation;
+        struct stat st;
+        bool torn;
+        void *data;
+        int r;
+
+        if (fstat(journal_fd, &st) < 0)
+                return -errno;
+        if (st.st_size == 0)
+                return -EBADMSG;
+        data = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, journal_fd, 0);
+        if (data == MAP_FAILED)
+                return -errno;
+        r = journal_read(d, data, st.st_size, iommufd, ret, ret_pending, &generation, &torn);
+        munmap(data, st.st_size);
+        if (r < 0)
+                return r;
+        if (torn)
+                log_notice("session %u: its journal ends in an entry the previous run did not finish writing; "
+                           "dropped", id);
+        (*ret)->journal_generation = generation;
+        return 0;
+}
+
+static int take_over_one(Daemon *d, unsigned id, int fd, int n_fds, char **names, bool *taken, bool move_pins) {
+        _cleanup_(journal_intent_done) JournalIntent pending = {};
+        _cleanup_close_ int journal_fd = -EBADF;
+        char name[FDSTORE_NAME_MAX];
+        uint64_t generation;
         Session *s = NULL;
         int r;
 
-        if (!path)
-                r = -ENOMEM;
-        else if (!(j = json_object_from_file(path)))
-                r = log_error_errno(-ENOENT, "session %u: no record in %s; it ends", id, path);
+        journal_fd = take_journal(id, n_fds, names, taken, &generation);
+        if (journal_fd < 0)
+                r = log_error_errno(journal_fd, "session %u: no journal in the fd store; it ends", id);
         else {
-                r = session_record_from_json(d, j, fd, &s);
+                r = read_journal(d, id, journal_fd, fd, &s, &pending);
                 if (r < 0)
-                        log_error_errno(r, "session %u: its record %s is not usable (%m); it ends", id, path);
+                        log_error_errno(r, "session %u: its journal (generation %" PRIu64 ") is not usable (%m); "
+                                        "it ends", id, generation);
         }
         if (r < 0) {
-                char name[FDSTORE_NAME_MAX];
-
+                if (journal_fd >= 0)
+                        fdstore_remove(fdstore_journal_name(id, generation, name));
                 /* Closing the last copy of the iommufd ends it in the kernel. */
                 snprintf(name, sizeof(name), "s%u-iommufd", id);
                 fdstore_remove(name);
                 (void) close(fd);
                 return r;
         }
-        (void) unlink(path);
 
         r = session_resume(s, n_fds, names, taken);
+        if (r >= 0)
+                r = reconcile_session(s, &pending);
         if (r < 0) {
                 session_free(s);
                 return r;
         }
+        /* A new generation, without what was left open: the old one goes. */
+        r = journal_start(s);
+        if (r < 0)
+                log_warning_errno(r, "session %u: cannot start its journal anew: %m", id);
         if (move_pins)
                 take_over_pins(s);
         log_session(s, "taken over: %u objects, %u devices", s->n_objects, s->n_devices);
@@ -213,7 +232,6 @@ static int take_over_one(Daemon *d, const char *dir, unsigned id, int fd, int n_
 
 int restart_take_over(Daemon *d) {
         _cleanup_strv_free_ char **names = NULL;
-        _cleanup_free_ char *dir = records_dir();
         _cleanup_free_ bool *taken = NULL;
         int n_fds, n = 0;
         bool move_pins;
@@ -222,7 +240,7 @@ int restart_take_over(Daemon *d) {
         if (n_fds <= 0)
                 return n_fds;
         taken = calloc(n_fds, sizeof(bool));
-        if (!dir || !taken)
+        if (!taken)
                 return log_error_errno(-ENOMEM, "Out of memory");
 
         move_pins = pins_can_move(d);
@@ -235,7 +253,7 @@ int restart_take_over(Daemon *d) {
                 taken[i] = true;
                 /* On failure the session ended, and with its fd closed the
                  * kernel let go of whatever it held. */
-                if (take_over_one(d, dir, id, SD_LISTEN_FDS_START + i, n_fds, names, taken, move_pins) >= 0)
+                if (take_over_one(d, id, SD_LISTEN_FDS_START + i, n_fds, names, taken, move_pins) >= 0)
                         n++;
         }
 

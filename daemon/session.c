@@ -12,6 +12,7 @@
 #include "device.h"
 #include "fdstore.h"
 #include "ioas.h"
+#include "journal.h"
 #include "json-util.h"
 #include "mapping-index.h"
 #include "session.h"
@@ -150,6 +151,7 @@ static void object_unlink(Object *o) {
                         o->uses[i]->n_users--;
         if (o->type == OBJECT_DEVICE)
                 device_forget_attachments_to(o, NULL);
+        journal_forget(o);
         /* Nothing may point at a forgotten object. */
         for (Object *u = s->objects; u; u = u->objects_next) {
                 for (size_t i = 0; i < ELEMENTSOF(u->uses); i++)
@@ -283,17 +285,21 @@ int object_destroy(Object *o) {
         if (o->n_users > 0)
                 return -EBUSY;
 
+        journal_intent(s, JOURNAL_OP_DESTROY, o, 0, 0, 0, JOURNAL_NO_PASID);
         if (o->type == OBJECT_DEVICE)
                 r = device_release(o);
         else
                 r = viommu_destroy(s->iommufd, o->id);
-        if (r < 0)
+        if (r < 0) {
+                journal_done(s);
                 return r;
+        }
 
         if (o->type == OBJECT_IOAS)
                 s->mapped_bytes -= viommu_mapping_index_bytes(o->ioas.mappings);
         object_unlink(o);
         object_free(o);
+        journal_done(s);
         return 0;
 }
 
@@ -325,6 +331,8 @@ Session *session_find(Daemon *d, const char *path) {
 
 /* Lets go of the record and the daemon's fds, without a word to the kernel. */
 static Session *session_drop(Session *s) {
+        /* What goes here goes from the daemon's memory only. */
+        s->journal = journal_free(s->journal);
         while (s->objects)
                 object_forget(s->objects);
 
@@ -356,6 +364,10 @@ Session *session_free(Session *s) {
 
         if (!s)
                 return NULL;
+
+        /* Ended from here on, even if the daemon dies half way: the next
+         * run closes the iommufd and with it what is left in the kernel. */
+        journal_end(s);
 
         /* A device and the HWPT it is attached to hold each other (the HWPT
          * was made for the device): detach every device first, its PASIDs

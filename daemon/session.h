@@ -120,6 +120,11 @@ struct Session {
         size_t n_backings;
         uint64_t mapped_bytes;
 
+        /* What a restart needs after a crash (journal.h); NULL without a fd
+         * store. The generation names it there. */
+        Journal *journal;
+        uint64_t journal_generation;
+
         Session *sessions_prev, *sessions_next;
         unsigned dirty;
         Session *dirty_next;

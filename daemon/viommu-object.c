@@ -2,6 +2,7 @@
 
 #include <errno.h>
 
+#include "journal.h"
 #include "util.h"
 #include "viommu-iommufd.h"
 #include "viommu-object.h"
@@ -21,6 +22,7 @@ int viommu_object_new(Session *s, Object *dev, Object *hwpt, uint32_t type, void
         o->viommu.type = type;
         object_use(o, hwpt);
         object_use(o, dev);
+        journal_object(o);
         *ret = o;
         return 0;
 }
@@ -39,6 +41,7 @@ int vdevice_new(Session *s, Object *viommu, Object *dev, uint64_t virt_id, Objec
         o->vdevice.virt_id = virt_id;
         object_use(o, viommu);
         object_use(o, dev);
+        journal_object(o);
         *ret = o;
         return 0;
 }
@@ -56,6 +59,7 @@ int veventq_new(Session *s, Object *viommu, uint32_t type, uint32_t depth, Objec
         if (r < 0)
                 return r;
         object_use(o, viommu);
+        journal_object(o);
         *ret = o;
         *ret_fd = TAKE_FD(fd);
         return 0;

@@ -12,6 +12,7 @@
 #include "util.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct json_object *, json_object_put)
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct json_tokener *, json_tokener_free)
 
 /* json-c's lh_table_free() does not take NULL. */
 static inline struct lh_table *lh_table_free_safe(struct lh_table *t) {

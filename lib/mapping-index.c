@@ -22,10 +22,8 @@
 
 #include <assert.h>
 #include <inttypes.h>
-#include <json-c/json.h>
 #include <limits.h>
 
-#include "json-util.h"
 #include "mapping-index.h"
 
 #define LEAF_MAX 32
@@ -753,107 +751,102 @@ int viommu_mapping_index_verify(const struct viommu_mapping_index *idx) {
         return 0;
 }
 
-/* JSON */
+/* The compact encoding */
 
-static int json_add_hex(struct json_object *o, const char *key, uint64_t v) {
-        return json_add(o, key, json_new_hex(v, 0));
+static uint8_t *put_varint(uint8_t *p, uint64_t v) {
+        for (; v >= 0x80; v >>= 7)
+                *p++ = (uint8_t) v | 0x80;
+        *p++ = (uint8_t) v;
+        return p;
 }
 
-static int mapping_to_json(const struct viommu_mapping *m, struct json_object **ret) {
-        _cleanup_(json_object_putp) struct json_object *o = NULL;
-        int r;
+/* -EINVAL past the end or for more than 64 bits. */
+static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *ret) {
+        uint64_t v = 0;
 
-        o = json_object_new_object();
-        if (!o)
-                return -ENOMEM;
+        for (unsigned shift = 0; *p < end && shift < 64; shift += 7) {
+                uint8_t b = *(*p)++;
 
-        r = json_add_hex(o, "iova", m->iova);
-        if (r >= 0)
-                r = json_add_hex(o, "length", m->length);
-        if (r >= 0)
-                r = json_add_hex(o, "offset", m->offset);
-        if (r >= 0)
-                r = json_add(o, "flags", json_object_new_int64(m->flags));
-        if (r >= 0)
-                r = json_add(o, "backing", json_object_new_int64(m->backing));
-        if (r < 0)
-                return r;
-
-        *ret = TAKE_PTR(o);
-        return 0;
+                if (shift == 63 && b > 1)
+                        return -EINVAL;
+                v |= (uint64_t) (b & 0x7f) << shift;
+                if (!(b & 0x80)) {
+                        *ret = v;
+                        return 0;
+                }
+        }
+        return -EINVAL;
 }
 
-int viommu_mapping_index_to_json(const struct viommu_mapping_index *idx, struct json_object **ret) {
-        _cleanup_(json_object_putp) struct json_object *a = NULL;
-        struct viommu_mapping_iter it;
+#define VARINT_MAX 10
+
+int viommu_mapping_index_encode(const struct viommu_mapping_index *idx, uint8_t **ret, size_t *ret_size) {
+        _cleanup_free_ uint8_t *buf = NULL;
         const struct viommu_mapping *m;
-        int r;
+        struct viommu_mapping_iter it;
+        uint64_t next = 0;
+        uint8_t *p;
 
         assert(idx);
         assert(ret);
+        assert(ret_size);
 
-        a = json_object_new_array_ext(idx->count < INT_MAX ? (int) idx->count : INT_MAX);
-        if (!a)
+        buf = malloc(VARINT_MAX * (1 + 5 * idx->count));
+        if (!buf)
                 return -ENOMEM;
-
+        p = put_varint(buf, idx->count);
         VIOMMU_MAPPING_INDEX_FOREACH(m, idx, it) {
-                struct json_object *o;
-
-                r = mapping_to_json(m, &o);
-                if (r < 0)
-                        return r;
-                if (json_object_array_add(a, o) < 0) {
-                        json_object_put(o);
-                        return -ENOMEM;
-                }
+                p = put_varint(p, m->iova - next);
+                p = put_varint(p, m->length);
+                p = put_varint(p, m->offset);
+                p = put_varint(p, m->flags);
+                /* NO_BACKING, the common case, in one byte. */
+                p = put_varint(p, (uint32_t) (m->backing + 1));
+                next = m->iova + m->length;
         }
-
-        *ret = TAKE_PTR(a);
+        *ret_size = p - buf;
+        *ret = TAKE_PTR(buf);
         return 0;
 }
 
-/* "0x" and 1 to 16 hex digits, as written above; nothing else. */
-int viommu_mapping_index_from_json(struct json_object *j, struct viommu_mapping_index **ret) {
+int viommu_mapping_index_decode(const void *data, size_t size, struct viommu_mapping_index **ret) {
         _cleanup_(viommu_mapping_index_freep) struct viommu_mapping_index *idx = NULL;
-        size_t n;
+        const uint8_t *p = data, *end = p + size;
+        uint64_t n, next = 0, v[5];
+        bool at_top = false;
         int r;
 
+        assert(data || size == 0);
         assert(ret);
-
-        if (!json_object_is_type(j, json_type_array))
-                return -EINVAL;
 
         r = viommu_mapping_index_new(&idx);
         if (r < 0)
                 return r;
-
-        n = json_object_array_length(j);
-        for (size_t i = 0; i < n; i++) {
-                struct json_object *o = json_object_array_get_idx(j, i);
-                struct viommu_mapping m;
-
-                if (!json_object_is_type(o, json_type_object) || json_object_object_length(o) != 5)
+        if (get_varint(&p, end, &n) < 0 || n > size)
+                return -EINVAL;
+        for (uint64_t i = 0; i < n; i++) {
+                for (size_t k = 0; k < ELEMENTSOF(v); k++)
+                        if (get_varint(&p, end, &v[k]) < 0)
+                                return -EINVAL;
+                /* In IOVA order, and nothing after one that ends at 2^64. */
+                if (at_top || v[0] > UINT64_MAX - next || v[3] > UINT32_MAX || v[4] > UINT32_MAX)
                         return -EINVAL;
-
-                r = json_read_hex(o, "iova", &m.iova);
-                if (r >= 0)
-                        r = json_read_hex(o, "length", &m.length);
-                if (r >= 0)
-                        r = json_read_hex(o, "offset", &m.offset);
-                if (r >= 0)
-                        r = json_read_u32(o, "flags", &m.flags);
-                if (r >= 0)
-                        r = json_read_u32(o, "backing", &m.backing);
-                if (r < 0)
-                        return r;
-
-                r = viommu_mapping_index_insert(idx, &m);
+                r = viommu_mapping_index_insert(idx, &(struct viommu_mapping) {
+                        .iova = next + v[0],
+                        .length = v[1],
+                        .offset = v[2],
+                        .flags = v[3],
+                        .backing = (uint32_t) v[4] - 1,
+                });
                 if (r == -EEXIST)
                         return -EINVAL;
                 if (r < 0)
                         return r;
+                next += v[0] + v[1];
+                at_top = next == 0;
         }
-
+        if (p != end)
+                return -EINVAL;
         *ret = TAKE_PTR(idx);
         return 0;
 }

@@ -24,8 +24,6 @@
 
 #include "util.h"
 
-struct json_object;
-
 struct viommu_mapping {
         uint64_t iova;
         uint64_t length;
@@ -95,14 +93,14 @@ const struct viommu_mapping *viommu_mapping_iter_next(struct viommu_mapping_iter
              ((m) = viommu_mapping_iter_next(&(it)));)
 
 /*
- * For the daemon's state record: an array of objects in IOVA order,
- * {"iova": "0x1000", "length": "0x1000", "offset": "0x0", "flags": 6,
- * "backing": 0}. The 64-bit values are hex strings because JSON readers,
- * json-c's int64 included, cannot hold every u64. Reading wants exactly
- * these keys and gives -EINVAL for anything malformed or overlapping.
+ * For the daemon's journal: the mappings in IOVA order, as LEB128 numbers
+ * (the count, then per mapping the gap since the previous one's end, length,
+ * offset, flags and backing + 1), so that a million guest pages mapped in a
+ * row take a few bytes each. Decoding gives -EINVAL for anything malformed,
+ * out of order, overlapping or followed by more bytes.
  */
-int viommu_mapping_index_to_json(const struct viommu_mapping_index *idx, struct json_object **ret);
-int viommu_mapping_index_from_json(struct json_object *j, struct viommu_mapping_index **ret);
+int viommu_mapping_index_encode(const struct viommu_mapping_index *idx, uint8_t **ret, size_t *ret_size);
+int viommu_mapping_index_decode(const void *data, size_t size, struct viommu_mapping_index **ret);
 
 /* Checks the tree's internal invariants, for tests: 0 or -EUCLEAN. */
 int viommu_mapping_index_verify(const struct viommu_mapping_index *idx);

@@ -140,6 +140,24 @@ int path_join_lexical(const char *dir, const char *path, char **ret) {
         return 0;
 }
 
+int safe_atou64(const char *s, uint64_t *ret) {
+        unsigned long long l;
+        char *end;
+
+        /* strtoull() would take a sign and leading blanks. */
+        if (!s || !(s[0] >= '0' && s[0] <= '9'))
+                return -EINVAL;
+
+        errno = 0;
+        l = strtoull(s, &end, 10);
+        if (errno > 0)
+                return -errno;
+        if (*end)
+                return -EINVAL;
+        *ret = l;
+        return 0;
+}
+
 int safe_atou(const char *s, unsigned *ret) {
         unsigned long l;
         char *end;

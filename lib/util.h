@@ -114,6 +114,7 @@ int path_join_lexical(const char *dir, const char *path, char **ret);
 /* Whole-string number parsing: -EINVAL on junk, -ERANGE on overflow. Base 10;
  * base 16 with an optional "0x" for the x64 variant. */
 int safe_atou(const char *s, unsigned *ret);
+int safe_atou64(const char *s, uint64_t *ret);
 int safe_atox64(const char *s, uint64_t *ret);
 
 /* A PCI address, "DDDD:BB:SS.F" with a domain of 4 to 8 hex digits (VMD

@@ -211,6 +211,14 @@ tests_unit_test_record_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_record_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_record_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_unit_test_record_LDADD = daemon/libviommud-core.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
+
+check_PROGRAMS += tests/unit/test-journal
+TESTS += tests/unit/test-journal
+tests_unit_test_journal_SOURCES = tests/unit/test-journal.c
+tests_unit_test_journal_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_journal_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_journal_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_unit_test_journal_LDADD = daemon/libviommud-core.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
 EXTRA_DIST += tests/data/record-sample.json
 
 # The daemon's handlers and model on the build host, against a fake kernel

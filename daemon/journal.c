@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "fdstore.h"
+#include "journal-format.h"
+#include "journal.h"
+#include "json-util.h"
+#include "log.h"
+#include "mapping-index.h"
+#include "object-json.h"
+#include "record.h"
+#include "util.h"
+
+struct Journal {
+        int fd;
+        uint8_t *data;
+        size_t size, capacity;
+        size_t snapshot_size;
+        unsigned depth;
+};
+
+/* Changes may grow to the snapshot's size, and at least to this, before a
+ * new generation replaces them. */
+#define JOURNAL_CHANGES_MIN (1024 * 1024)
+
+uint32_t journal_crc(uint32_t crc, const void *data, size_t size) {
+        static uint32_t table[256];
+        const uint8_t *p = data;
+
+        if (!table[1])
+                for (uint32_t i = 0; i < 256; i++) {
+                        uint32_t c = i;
+
+                        for (int k = 0; k < 8; k++)
+                                c = c & 1 ? (c >> 1) ^ 0x82f63b78 : c >> 1;
+                        table[i] = c;
+                }
+        crc = ~crc;
+        while (size--)
+                crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+        return ~crc;
+}
+
+Journal *journal_free(Journal *j) {
+        if (!j)
+                return NULL;
+        if (j->data)
+                munmap(j->data, j->capacity);
+        if (j->fd >= 0)
+                close(j->fd);
+        return mfree(j);
+}
+
+static void journal_freep(Journal **j) {
+        journal_free(*j);
+}
+
+static int journal_reserve(Journal *j, size_t more) {
+        size_t capacity = j->capacity;
+        void *p;
+
+        if (j->size + more <= capacity)
+                return 0;
+        while (capacity < j->size + more)
+                capacity *= 2;
+        if (ftruncate(j->fd, capacity) < 0)
+                return -errno;
+        p = mremap(j->data, j->capacity, capacity, MREMAP_MAYMOVE);
+        if (p == MAP_FAILED)
+                return -errno;
+        j->data = p;
+        j->capacity = capacity;
+        return 0;
+}
+
+/* Writes one entry from up to two pieces of payload. The memfd is shared
+ * memory: once written, an entry outlives the daemon. */
+static int journal_append(Journal *j, uint32_t type, const void *a, size_t a_size, const void *b, size_t b_size) {
+        struct journal_entry e = { .type = type, .size = a_size + b_size };
+        size_t total = sizeof(e) + JOURNAL_ALIGN(e.size);
+        uint8_t *p;
+        int r;
+
+        r = journal_reserve(j, total);
+        if (r < 0)
+                return r;
+        e.crc = journal_crc(journal_crc(journal_crc(0, &e, sizeof(e)), a, a_size), b, b_size);
+        p = j->data + j->size;
+        if (a_size > 0)
+                memcpy(p + sizeof(e), a, a_size);
+        if (b_size > 0)
+                memcpy(p + sizeof(e) + a_size, b, b_size);
+        /* The header last: a kill half way leaves zeros or a bad checksum. */
+        memcpy(p, &e, sizeof(e));
+        j->size += total;
+        return 0;
+}
+
+static int journal_append_json(Journal *j, uint32_t type, struct json_object *o) {
+        size_t n;
+        const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &n);
+
+        return s ? journal_append(j, type, s, n, NULL, 0) : -ENOMEM;
+}
+
+static int journal_write_snapshot(Journal *j, Session *s) {
+        _cleanup_(json_object_putp) struct json_object *record = NULL;
+        _cleanup_free_ uint64_t *lengths = NULL;
+        int r;
+
+        r = session_record_to_json(s, &record);
+        if (r < 0)
+                return r;
+        r = journal_append_json(j, J_RECORD, record);
+        if (r < 0)
+                return r;
+
+        lengths = calloc(s->n_backings ?: 1, sizeof(uint64_t));
+        if (!lengths)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n_backings; i++)
+                lengths[i] = s->backings[i].refs > 0 ? s->backings[i].length : 0;
+        r = journal_append(j, J_BACKINGS, lengths, s->n_backings * sizeof(uint64_t), NULL, 0);
+        if (r < 0)
+                return r;
+
+        for (Object *o = s->objects; o; o = o->objects_next) {
+                _cleanup_free_ uint8_t *buf = NULL;
+                size_t size;
+
+                if (o->type != OBJECT_IOAS)
+                        continue;
+                r = viommu_mapping_index_encode(o->ioas.mappings, &buf, &size);
+                if (r < 0)
+                        return r;
+                r = journal_append(j, J_MAPPINGS, &o->id, sizeof(o->id), buf, size);
+                if (r < 0)
+                        return r;
+        }
+        j->snapshot_size = j->size;
+        return 0;
+}
+
+/* Logs once that the session has no journal any more. */
+static void journal_lost(Session *s, int r) {
+        char name[FDSTORE_NAME_MAX];
+
+        log_error_errno(r, "session %u: cannot keep its journal (%m): a crash of the daemon now ends the session",
+                        s->id);
+        if (s->journal_generation > 0)
+                fdstore_remove(fdstore_journal_name(s->id, s->journal_generation, name));
+        s->journal = journal_free(s->journal);
+        s->journal_generation = 0;
+}
+
+int journal_start(Session *s) {
+        _cleanup_(journal_freep) Journal *j = NULL;
+        char name[FDSTORE_NAME_MAX];
+        struct journal_header h = {
+                .magic = JOURNAL_MAGIC,
+                .version = JOURNAL_VERSION,
+                .session = s->id,
+                .generation = s->journal_generation + 1,
+        };
+        int r;
+
+        if (!fdstore_available())
+                return 0;
+
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        j->capacity = 64 * 1024;
+        j->fd = memfd_create("viommu-journal", MFD_CLOEXEC);
+        if (j->fd < 0)
+                return -errno;
+        if (ftruncate(j->fd, j->capacity) < 0)
+                return -errno;
+        j->data = mmap(NULL, j->capacity, PROT_READ | PROT_WRITE, MAP_SHARED, j->fd, 0);
+        if (j->data == MAP_FAILED) {
+                j->data = NULL;
+                return -errno;
+        }
+        memcpy(j->data, &h, sizeof(h));
+        j->size = JOURNAL_ALIGN(sizeof(h));
+
+        r = journal_write_snapshot(j, s);
+        if (r >= 0)
+                r = fdstore_add(fdstore_journal_name(s->id, h.generation, name), j->fd);
+        if (r < 0) {
+                if (!s->journal)
+                        journal_lost(s, r);
+                return r;
+        }
+
+        /* Both are in the store for a moment: the next run takes the newer. */
+        if (s->journal_generation > 0)
+                fdstore_remove(fdstore_journal_name(s->id, s->journal_generation, name));
+        journal_free(s->journal);
+        s->journal = TAKE_PTR(j);
+        s->journal_generation = h.generation;
+        return 0;
+}
+
+void journal_end(Session *s) {
+        char name[FDSTORE_NAME_MAX];
+
+        if (s->journal_generation > 0)
+                fdstore_remove(fdstore_journal_name(s->id, s->journal_generation, name));
+        s->journal = journal_free(s->journal);
+        s->journal_generation = 0;
+}
+
+static void journal_write(Session *s, uint32_t type, const void *a, size_t a_size, const void *b, size_t b_size) {
+        int r;
+
+        if (!s->journal)
+                return;
+        r = journal_append(s->journal, type, a, a_size, b, b_size);
+        if (r < 0)
+                journal_lost(s, r);
+}
+
+void journal_intent(Session *s, JournalOp op, Object *o, uint64_t iova, uint64_t length, uint32_t flags,
+                    uint32_t pasid) {
+        struct journal_intent i = {
+                .op = op,
+                .flags = flags,
+                .pasid = pasid,
+                .iova = iova,
+                .length = length,
+        };
+
+        if (!s->journal || s->journal->depth++ > 0)
+                return;
+        journal_write(s, J_INTENT, &i, sizeof(i), o->path, strlen(o->path));
+}
+
+void journal_done(Session *s) {
+        Journal *j = s->journal;
+
+        if (!j || --j->depth > 0)
+                return;
+        journal_write(s, J_DONE, NULL, 0, NULL, 0);
+        /* A new generation when the changes outgrow the snapshot; if that
+         * fails, the old one goes on growing. */
+        if (s->journal && s->journal->size - s->journal->snapshot_size >
+                                  MAX(s->journal->snapshot_size, (size_t) JOURNAL_CHANGES_MIN)) {
+                int r = journal_start(s);
+                if (r < 0)
+                        log_warning_errno(r, "session %u: cannot compact its journal: %m", s->id);
+        }
+}
+
+void journal_object(Object *o) {
+        _cleanup_(json_object_putp) struct json_object *j = NULL;
+        Session *s = o->session;
+        int r;
+
+        if (!s->journal)
+                return;
+        r = object_to_json(o, OBJECT_JSON_RECORD, &j);
+        if (r >= 0)
+                r = journal_append_json(s->journal, J_OBJECT, j);
+        if (r < 0)
+                journal_lost(s, r);
+}
+
+void journal_forget(Object *o) {
+        journal_write(o->session, J_FORGET, o->path, strlen(o->path), NULL, 0);
+}
+
+void journal_counters(Session *s) {
+        struct journal_counters c = {
+                .next_mock = s->next_mock,
+                .next_unbound = s->next_unbound,
+                .mock_parking_ioas = s->mock_parking_ioas,
+        };
+
+        journal_write(s, J_COUNTERS, &c, sizeof(c), NULL, 0);
+}
+
+void journal_map(Object *ioas, const struct viommu_mapping *m, uint64_t backing_length) {
+        struct journal_map e = {
+                .ioas = ioas->id,
+                .backing = m->backing,
+                .iova = m->iova,
+                .length = m->length,
+                .offset = m->offset,
+                .flags = m->flags,
+                .backing_length = backing_length,
+        };
+
+        journal_write(ioas->session, J_MAP, &e, sizeof(e), NULL, 0);
+}
+
+void journal_unmap(Object *ioas, uint64_t iova, uint64_t length) {
+        struct journal_unmap e = { .ioas = ioas->id, .iova = iova, .length = length };
+
+        journal_write(ioas->session, J_UNMAP, &e, sizeof(e), NULL, 0);
+}
+
+void journal_copy(Object *dst, Object *src, uint64_t src_iova, uint64_t length, uint64_t dst_iova,
+                  uint32_t flags) {
+        struct journal_copy e = {
+                .dst = dst->id,
+                .src = src->id,
+                .src_iova = src_iova,
+                .length = length,
+                .dst_iova = dst_iova,
+                .flags = flags,
+        };
+
+        journal_write(dst->session, J_COPY, &e, sizeof(e), NULL, 0);
+}
+
+void journal_intent_done(JournalIntent *i) {
+        i->path = mfree(i->path);
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * A session's journal: what a restart needs to take the session over, kept
+ * current as the session changes, so that it survives the daemon's death
+ * (kill -9, an abort, the OOM killer) and not only a clean stop. It lives in
+ * a memfd that systemd's fd store keeps next to the session's iommufd, as
+ * "sN-journal-G": no disk, and it goes when the session's kernel objects go.
+ *
+ * The memfd holds a header and checksummed entries: a snapshot (the
+ * session's record, its backings and each IOAS's mappings in compact form),
+ * then every change since, written before the reply that reports it. A
+ * change that asks the kernel is announced by an intent before the kernel
+ * call and closed after it; a take-over (restart.c) reconciles an intent a
+ * crash left open with the kernel. When the changes outgrow the snapshot, a
+ * new generation with a fresh snapshot takes the old one's place in the
+ * store. Without a service manager there is no store and no journal.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "session.h"
+
+struct viommu_mapping;
+
+typedef enum JournalOp {
+        JOURNAL_OP_MAP = 1,     /* into an IOAS: iova (with FIXED_IOVA), length, flags */
+        JOURNAL_OP_UNMAP,       /* from an IOAS: iova, length */
+        JOURNAL_OP_COPY,        /* into an IOAS: iova (with FIXED_IOVA), length, flags */
+        JOURNAL_OP_DEVICE,      /* an attachment of a device: the whole device, or pasid */
+        JOURNAL_OP_DESTROY,     /* of an object */
+        _JOURNAL_OP_MAX,
+} JournalOp;
+
+#define JOURNAL_NO_PASID UINT32_MAX
+
+/* An intent that no outcome closed. */
+typedef struct JournalIntent {
+        JournalOp op;
+        uint32_t flags;
+        uint32_t pasid;
+        uint64_t iova, length;
+        char *path;             /* the object it concerns */
+} JournalIntent;
+
+void journal_intent_done(JournalIntent *i);
+
+/* ---- writing, as the session changes ------------------------------------ */
+
+/* Starts the session's journal anew: a new generation holding a snapshot of
+ * the session goes into the fd store, and the one it replaces out. A no-op
+ * without a fd store. On failure the session goes on with its old journal,
+ * or none (and logs why: a crash would then end it). */
+int journal_start(Session *s);
+/* Lets go of the journal, leaving the store's copy for the next run. */
+Journal *journal_free(Journal *j);
+/* The session ends: its journal leaves the store, so that a crash from here
+ * on ends the session in the next run instead of taking it over. */
+void journal_end(Session *s);
+
+/* Before a kernel call that changes the session. Intents nest: an operation
+ * made of others is one intent, closed by the outermost journal_done(). */
+void journal_intent(Session *s, JournalOp op, Object *o, uint64_t iova, uint64_t length, uint32_t flags,
+                    uint32_t pasid);
+void journal_done(Session *s);
+
+/* What changed: an object's record (made, or a device's attachments), an
+ * object gone, the session's counters, mappings. */
+void journal_object(Object *o);
+void journal_forget(Object *o);
+void journal_counters(Session *s);
+void journal_map(Object *ioas, const struct viommu_mapping *m, uint64_t backing_length);
+void journal_unmap(Object *ioas, uint64_t iova, uint64_t length);
+void journal_copy(Object *dst, Object *src, uint64_t src_iova, uint64_t length, uint64_t dst_iova,
+                  uint32_t flags);
+
+/* ---- reading, at take-over ---------------------------------------------- */
+
+/*
+ * Rebuilds the session that the journal in data records, around iommufd,
+ * asking the kernel nothing, as record.c does; takes iommufd on success.
+ * A torn last entry (the daemon died writing it) ends the journal there,
+ * and *ret_torn says so. *ret_pending gets the intent left open, if any
+ * (op 0 otherwise), *ret_generation the journal's generation. -EBADMSG for a
+ * journal that is not one, from another version, or does not hold together.
+ */
+int journal_read(Daemon *d, const void *data, size_t size, int iommufd, Session **ret, JournalIntent *ret_pending,
+                 uint64_t *ret_generation, bool *ret_torn);

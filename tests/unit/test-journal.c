@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/*
+ * A session's journal (daemon/journal.c, journal-read.c) on the build host:
+ * the test is the service manager's fd store ($NOTIFY_SOCKET), takes the
+ * memfds the daemon's code hands it, and reads them back as the next run
+ * would. What the session recorded comes back (objects, mappings, the
+ * backings they hold); an entry the daemon died writing is dropped; an
+ * intent left open comes back to be settled; a new generation replaces one
+ * whose changes outgrew its snapshot; a journal that is not one, or that
+ * does not hold together, is refused. The sessions have no iommufd: nothing
+ * reaches the kernel.
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ioas.h"
+#include "journal-format.h"
+#include "journal.h"
+#include "json-util.h"
+#include "mapping-index.h"
+#include "record.h"
+#include "session.h"
+#include "util.h"
+#include "viommu-iommufd.h"
+
+#define PAGE 4096ULL
+
+static int store = -EBADF;
+
+static int setup(void **state) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        char path[64];
+
+        snprintf(path, sizeof(path), "/tmp/test-journal-%d.sock", getpid());
+        strcpy(sa.sun_path, path);
+        store = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        assert_true(store >= 0);
+        (void) unlink(path);
+        assert_int_equal(bind(store, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        assert_int_equal(setenv("NOTIFY_SOCKET", path, 1), 0);
+        return 0;
+}
+
+static int teardown(void **state) {
+        const char *path = getenv("NOTIFY_SOCKET");
+
+        (void) unlink(path);
+        close(store);
+        return 0;
+}
+
+/* The next message to the store: its text, and the fd it carries or -1. */
+static int store_receive(char *text, size_t size) {
+        union {
+                struct cmsghdr h;
+                uint8_t buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct iovec iov = { .iov_base = text, .iov_len = size - 1 };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+                             .msg_controllen = sizeof(control) };
+        struct cmsghdr *c;
+        ssize_t n;
+        int fd = -1;
+
+        n = recvmsg(store, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        assert_true(n >= 0);
+        text[n] = 0;
+        for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+                        memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+        return fd;
+}
+
+/* Expects the store to be given generation g of session 5's journal. */
+static int expect_journal(uint64_t g) {
+        char text[256], want[128];
+        int fd = store_receive(text, sizeof(text));
+
+        snprintf(want, sizeof(want), "FDSTORE=1\nFDNAME=s5-journal-%llu", (unsigned long long) g);
+        assert_string_equal(text, want);
+        assert_true(fd >= 0);
+        return fd;
+}
+
+static void expect_removed(uint64_t g) {
+        char text[256], want[128];
+
+        snprintf(want, sizeof(want), "FDSTOREREMOVE=1\nFDNAME=s5-journal-%llu", (unsigned long long) g);
+        assert_int_equal(store_receive(text, sizeof(text)), -1);
+        assert_string_equal(text, want);
+}
+
+static void expect_nothing(void) {
+        char c;
+
+        assert_true(recv(store, &c, 1, MSG_DONTWAIT) < 0);
+}
+
+/* Lets go of the journal without telling the store, as a crash would. */
+static void drop_journal(Session *s) {
+        s->journal = journal_free(s->journal);
+        s->journal_generation = 0;
+}
+
+static Session *session_new_empty(Daemon *d) {
+        Session *s = NULL;
+
+        assert_int_equal(session_adopt(d, 5, -EBADF, 1000, ":1.5", false, false, 1, &s), 0);
+        return s;
+}
+
+static Object *ioas_new_recorded(Session *s, uint32_t id) {
+        Object *o;
+
+        assert_int_equal(object_new(s, OBJECT_IOAS, id, &o), 0);
+        journal_object(o);
+        return o;
+}
+
+/* As ioas_map() records a mapping once the kernel made it. */
+static void map(Object *ioas, uint64_t iova, uint64_t length, uint32_t backing) {
+        struct viommu_mapping m = {
+                .iova = iova,
+                .length = length,
+                .offset = iova * 2,
+                .flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE,
+                .backing = backing,
+        };
+        uint64_t backing_length = 0;
+
+        if (backing != VIOMMU_MAPPING_NO_BACKING) {
+                uint32_t b;
+
+                assert_int_equal(session_backing_add(ioas->session, NULL, length, &b), 0);
+                assert_int_equal(b, backing);
+                backing_length = length;
+        }
+        journal_intent(ioas->session, JOURNAL_OP_MAP, ioas, iova, length, m.flags, JOURNAL_NO_PASID);
+        assert_int_equal(ioas_record_map(ioas, &m), 0);
+        journal_map(ioas, &m, backing_length);
+        journal_done(ioas->session);
+}
+
+static void unmap(Object *ioas, uint64_t iova, uint64_t length) {
+        uint64_t removed;
+
+        journal_intent(ioas->session, JOURNAL_OP_UNMAP, ioas, iova, length, 0, JOURNAL_NO_PASID);
+        assert_int_equal(ioas_record_unmap(ioas, iova, length, &removed), 0);
+        journal_unmap(ioas, iova, length);
+        journal_done(ioas->session);
+}
+
+/* Reads the journal in fd as a restart would, into a daemon of its own. */
+static int read_back(int fd, Daemon *d, Session **ret, JournalIntent *pending, bool *torn) {
+        struct stat st;
+        uint64_t generation;
+        void *data;
+        int r;
+
+        assert_int_equal(fstat(fd, &st), 0);
+        data = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+        assert_true(data != MAP_FAILED);
+        r = journal_read(d, data, st.st_size, -EBADF, ret, pending, &generation, torn);
+        munmap(data, st.st_size);
+        return r;
+}
+
+static void assert_same_mappings(Object *a, Object *b) {
+        _cleanup_free_ uint8_t *x = NULL, *y = NULL;
+        size_t nx, ny;
+
+        assert_int_equal(viommu_mapping_index_encode(a->ioas.mappings, &x, &nx), 0);
+        assert_int_equal(viommu_mapping_index_encode(b->ioas.mappings, &y, &ny), 0);
+        assert_int_equal(nx, ny);
+        assert_memory_equal(x, y, nx);
+}
+
+static void assert_same_record(Session *a, Session *b) {
+        _cleanup_(json_object_putp) struct json_object *x = NULL, *y = NULL;
+
+        assert_int_equal(session_record_to_json(a, &x), 0);
+        assert_int_equal(session_record_to_json(b, &y), 0);
+        if (!json_object_equal(x, y))
+                fail_msg("read back:\n%s\nwritten:\n%s", json_object_to_json_string(y), json_object_to_json_string(x));
+        assert_true(a->mapped_bytes == b->mapped_bytes);
+        assert_int_equal(a->n_backings, b->n_backings);
+        for (size_t i = 0; i < a->n_backings; i++) {
+                assert_int_equal(a->backings[i].refs, b->backings[i].refs);
+                assert_true(a->backings[i].length == b->backings[i].length);
+        }
+}
+
+static void test_round_trip(void **state) {
+        Daemon d = {}, e = {};
+        JournalIntent pending = {};
+        Session *s = session_new_empty(&d), *t = NULL;
+        Object *a, *b;
+        uint64_t copied;
+        bool torn;
+        int fd;
+
+        /* The snapshot holds what was there before the journal started. */
+        a = ioas_new_recorded(s, 2);
+        map(a, 0x100000, PAGE, VIOMMU_MAPPING_NO_BACKING);
+        assert_int_equal(journal_start(s), 0);
+        fd = expect_journal(1);
+        expect_nothing();
+
+        /* Then changes: objects, mappings with and without backings, a copy
+         * sharing a backing, unmaps, an object gone. */
+        b = ioas_new_recorded(s, 3);
+        map(a, 0x200000, 2 * PAGE, 0);
+        map(a, 0x300000, PAGE, 1);
+        map(a, 0x400000, PAGE, VIOMMU_MAPPING_NO_BACKING);
+        journal_intent(s, JOURNAL_OP_COPY, b, 0x10000, 2 * PAGE, 0, JOURNAL_NO_PASID);
+        copied = ioas_record_copy(b, a, 0x200000, 2 * PAGE, 0x10000, IOMMU_IOAS_MAP_READABLE);
+        assert_true(copied == 2 * PAGE);
+        journal_copy(b, a, 0x200000, 2 * PAGE, 0x10000, IOMMU_IOAS_MAP_READABLE);
+        journal_done(s);
+        unmap(a, 0x200000, 2 * PAGE);           /* backing 0 stays: the copy holds it */
+        unmap(a, 0x300000, PAGE);               /* backing 1 goes */
+        assert_int_equal(s->backings[0].refs, 1);
+        assert_int_equal(s->backings[1].refs, 0);
+        assert_int_equal(object_new(s, OBJECT_IOAS, 4, &b), 0);
+        journal_object(b);
+        object_forget(b);
+        expect_nothing();
+
+        assert_int_equal(read_back(fd, &e, &t, &pending, &torn), 0);
+        assert_false(torn);
+        assert_int_equal(pending.op, 0);
+        assert_same_record(s, t);
+        assert_same_mappings(a, object_find(t, a->path));
+        assert_int_equal(viommu_mapping_index_count(object_find(t, a->path)->ioas.mappings), 2);
+        assert_null(object_find(t, b->path));
+
+        session_free(t);
+        drop_journal(s);
+        session_free(s);
+        close(fd);
+}
+
+/* The daemon died writing its last entry, or in the middle of a map. */
+static void test_torn_and_open(void **state) {
+        Daemon d = {}, e = {}, f = {};
+        JournalIntent pending = {};
+        Session *s = session_new_empty(&d), *t = NULL;
+        struct stat st;
+        uint8_t *data;
+        Object *a;
+        bool torn;
+        int fd;
+
+        a = ioas_new_recorded(s, 2);
+        assert_int_equal(journal_start(s), 0);
+        fd = expect_journal(1);
+        map(a, 0x100000, PAGE, VIOMMU_MAPPING_NO_BACKING);
+        journal_intent(s, JOURNAL_OP_MAP, a, 0x200000, PAGE, IOMMU_IOAS_MAP_FIXED_IOVA, JOURNAL_NO_PASID);
+
+        assert_int_equal(read_back(fd, &e, &t, &pending, &torn), 0);
+        assert_false(torn);
+        assert_int_equal(pending.op, JOURNAL_OP_MAP);
+        assert_string_equal(pending.path, a->path);
+        assert_true(pending.iova == 0x200000 && pending.length == PAGE);
+        assert_int_equal(viommu_mapping_index_count(object_find(t, a->path)->ioas.mappings), 1);
+        journal_intent_done(&pending);
+        session_free(t);
+
+        /* Damage the last entry, the open intent: the journal ends before it. */
+        assert_int_equal(fstat(fd, &st), 0);
+        data = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        assert_true(data != MAP_FAILED);
+        for (size_t off = JOURNAL_ALIGN(sizeof(struct journal_header)), last = 0;; ) {
+                struct journal_entry h;
+
+                memcpy(&h, data + off, sizeof(h));
+                if (h.type == 0) {
+                        data[last + sizeof(h)] ^= 1;
+                        break;
+                }
+                last = off;
+                off += sizeof(h) + JOURNAL_ALIGN(h.size);
+        }
+        munmap(data, st.st_size);
+        assert_int_equal(read_back(fd, &f, &t, &pending, &torn), 0);
+        assert_true(torn);
+        assert_int_equal(pending.op, 0);
+        assert_int_equal(viommu_mapping_index_count(object_find(t, a->path)->ioas.mappings), 1);
+        session_free(t);
+
+        journal_done(s);
+        drop_journal(s);
+        session_free(s);
+        close(fd);
+}
+
+/* Changes past the snapshot's size (and at least 1 MiB) make a new
+ * generation, and the old one leaves the store. */
+static void test_new_generation(void **state) {
+        Daemon d = {}, e = {};
+        JournalIntent pending = {};
+        Session *s = session_new_empty(&d), *t = NULL;
+        Object *a;
+        bool torn;
+        int fd, fd2;
+
+        a = ioas_new_recorded(s, 2);
+        assert_int_equal(journal_start(s), 0);
+        fd = expect_journal(1);
+        /* About 150 bytes a map: the second generation comes after some
+         * 7,000 maps, with the 1 MiB minimum. */
+        for (uint64_t i = 0; recv(store, &(char) { 0 }, 1, MSG_DONTWAIT | MSG_PEEK) < 0; i++) {
+                assert_true(i < 20000);
+                map(a, i * PAGE, PAGE, VIOMMU_MAPPING_NO_BACKING);
+        }
+        assert_in_range(viommu_mapping_index_count(a->ioas.mappings), 5000, 10000);
+        fd2 = expect_journal(2);
+        expect_removed(1);
+        for (uint64_t i = 0; i < 100; i++)
+                unmap(a, i * 2 * PAGE, PAGE);
+        expect_nothing();
+
+        assert_int_equal(read_back(fd2, &e, &t, &pending, &torn), 0);
+        assert_same_record(s, t);
+        assert_same_mappings(a, object_find(t, a->path));
+        session_free(t);
+
+        journal_end(s);
+        expect_removed(2);
+        session_free(s);
+        close(fd);
+        close(fd2);
+}
+
+/* A well-formed entry put at *size. */
+static void append(uint8_t *data, size_t *size, uint32_t type, const void *p, size_t n) {
+        struct journal_entry x = { .type = type, .size = n };
+
+        x.crc = journal_crc(journal_crc(0, &x, sizeof(x)), p, n);
+        memcpy(data + *size, &x, sizeof(x));
+        if (n > 0)
+                memcpy(data + *size + sizeof(x), p, n);
+        *size += sizeof(x) + JOURNAL_ALIGN(n);
+}
+
+/* Each breaks a good journal in one place. */
+static void test_malformed(void **state) {
+        static const char *const cases[] = {
+                "bad magic", "other version", "other session", "no record first", "map on an unknown IOAS",
+                "two intents open", "done without an intent", "unmap of nothing",
+        };
+        Daemon d = {};
+        Session *s = session_new_empty(&d);
+        Object *a = ioas_new_recorded(s, 2);
+        struct stat st;
+        uint8_t *good;
+        size_t end;
+        int fd;
+
+        assert_int_equal(journal_start(s), 0);
+        fd = expect_journal(1);
+        map(a, 0x100000, PAGE, VIOMMU_MAPPING_NO_BACKING);
+        assert_int_equal(fstat(fd, &st), 0);
+        good = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+        assert_true(good != MAP_FAILED);
+        for (end = JOURNAL_ALIGN(sizeof(struct journal_header));;) {
+                struct journal_entry h;
+
+                memcpy(&h, good + end, sizeof(h));
+                if (h.type == 0)
+                        break;
+                end += sizeof(h) + JOURNAL_ALIGN(h.size);
+        }
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ uint8_t *data = malloc(st.st_size);
+                struct journal_header *h = (struct journal_header *) data;
+                size_t size = end;
+                Daemon e = {};
+                JournalIntent pending = {};
+                Session *t = NULL;
+                uint64_t generation;
+                bool torn;
+
+                assert_non_null(data);
+                memcpy(data, good, st.st_size);
+                struct journal_map m = { .ioas = 99, .backing = UINT32_MAX, .iova = 0, .length = PAGE };
+                struct journal_unmap u = { .ioas = 2, .iova = 0x900000, .length = PAGE };
+                uint8_t intent[sizeof(struct journal_intent) + 4] = { JOURNAL_OP_MAP };
+
+                memcpy(intent + sizeof(struct journal_intent), "/x/y", 4);
+                switch (i) {
+                case 0: h->magic[0] = 'X'; break;
+                case 1: h->version++; break;
+                case 2: h->session++; break;
+                case 3: size = JOURNAL_ALIGN(sizeof(*h)); append(data, &size, J_DONE, "", 0); break;
+                case 4: append(data, &size, J_MAP, &m, sizeof(m)); break;
+                case 5: append(data, &size, J_INTENT, intent, sizeof(intent)); append(data, &size, J_INTENT, intent, sizeof(intent)); break;
+                case 6: append(data, &size, J_DONE, "", 0); break;
+                case 7: append(data, &size, J_UNMAP, &u, sizeof(u)); break;
+                }
+                memset(data + size, 0, st.st_size - size);
+                if (journal_read(&e, data, st.st_size, -EBADF, &t, &pending, &generation, &torn) != -EBADMSG)
+                        fail_msg("a journal with %s was not refused", cases[i]);
+                assert_null(t);
+                assert_null(e.sessions);
+        }
+
+        munmap(good, st.st_size);
+        drop_journal(s);
+        session_free(s);
+        close(fd);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_round_trip),
+                cmocka_unit_test(test_torn_and_open),
+                cmocka_unit_test(test_new_generation),
+                cmocka_unit_test(test_malformed),
+        };
+
+        return cmocka_run_group_tests_name("journal", tests, setup, teardown);
+}
