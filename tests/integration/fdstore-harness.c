@@ -11,7 +11,9 @@
  * STOPPING=1 (logged). On SIGUSR1
  * it restarts the service as "systemctl restart" does for a unit with
  * FileDescriptorStoreMax=: SIGTERM, wait, start COMMAND again with the stored
- * fds at 3, 4, ... and $LISTEN_FDS, $LISTEN_FDNAMES and $LISTEN_PID set. The
+ * fds at 3, 4, ... and $LISTEN_FDS, $LISTEN_FDNAMES and $LISTEN_PID set. On
+ * SIGUSR2 it kills the service with SIGKILL and starts it again so, as
+ * systemd does for a crash of a unit with Restart=on-failure. The
  * store keeps its fds until the service removes them, so every restart
  * passes them again. On SIGTERM or SIGINT it stops the service and exits
  * with its status, as it does when the service exits by itself: the exit
@@ -484,6 +486,22 @@ static int on_restart(sd_event_source *s, const struct signalfd_siginfo *si, voi
         return 0;
 }
 
+static int on_crash(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Harness *h = userdata;
+
+        if (h->stopping || h->restarting) {
+                say("SIGUSR2 while %s, ignored", h->stopping ? "stopping" : "restarting");
+                return 0;
+        }
+        say("killing pid %d with SIGKILL, to start it again", (int) h->pid);
+        h->restarting = true;
+        if (kill(h->pid, SIGKILL) < 0) {
+                say("cannot kill pid %d: %m", (int) h->pid);
+                return sd_event_exit(h->event, EXIT_HARNESS);
+        }
+        return 0;
+}
+
 static int on_stop(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Harness *h = userdata;
         int r;
@@ -578,6 +596,7 @@ int main(int argc, char *argv[]) {
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGUSR1);
+        sigaddset(&mask, SIGUSR2);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
                 fprintf(stderr, "fdstore-harness: cannot block signals: %m\n");
                 return EXIT_HARNESS;
@@ -593,6 +612,8 @@ int main(int argc, char *argv[]) {
                 r = sd_event_add_io(h.event, NULL, h.notify_fd, EPOLLIN, on_notify, &h);
         if (r >= 0)
                 r = sd_event_add_signal(h.event, NULL, SIGUSR1, on_restart, &h);
+        if (r >= 0)
+                r = sd_event_add_signal(h.event, NULL, SIGUSR2, on_crash, &h);
         if (r >= 0)
                 r = sd_event_add_signal(h.event, NULL, SIGTERM, on_stop, &h);
         if (r >= 0)
