@@ -281,7 +281,7 @@ EXTRA_DIST += tests/unit/test-summarize.sh tests/summarize tests/vm/markers.sh
 # make check runs each over its corpus, tests/fuzz/corpus/NAME/; configured
 # with --enable-libfuzzer they link libFuzzer instead, for
 # tests/fuzz/run-fuzzers.
-FUZZ_TARGETS = tests/fuzz/fuzz-config tests/fuzz/fuzz-record tests/fuzz/fuzz-mapping-index
+FUZZ_TARGETS = tests/fuzz/fuzz-config tests/fuzz/fuzz-record tests/fuzz/fuzz-journal tests/fuzz/fuzz-mapping-index
 check_PROGRAMS += $(FUZZ_TARGETS)
 if ENABLE_LIBFUZZER
 FUZZ_DRIVER =
@@ -302,6 +302,11 @@ tests_fuzz_fuzz_record_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_CORPUS=\"$(FUZZ_CORPUS
 tests_fuzz_fuzz_record_CFLAGS = $(TEST_CFLAGS)
 tests_fuzz_fuzz_record_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_record_LDADD = daemon/libviommud-core.la $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
+tests_fuzz_fuzz_journal_SOURCES = tests/fuzz/fuzz.h tests/fuzz/fuzz-journal.c $(FUZZ_DRIVER)
+tests_fuzz_fuzz_journal_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_CORPUS=\"$(FUZZ_CORPUS)/journal\"
+tests_fuzz_fuzz_journal_CFLAGS = $(TEST_CFLAGS)
+tests_fuzz_fuzz_journal_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_journal_LDADD = daemon/libviommud-core.la $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
 tests_fuzz_fuzz_mapping_index_SOURCES = tests/fuzz/fuzz.h tests/fuzz/fuzz-mapping-index.c $(FUZZ_DRIVER)
 tests_fuzz_fuzz_mapping_index_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_CORPUS=\"$(FUZZ_CORPUS)/mapping-index\"
 tests_fuzz_fuzz_mapping_index_CFLAGS = $(TEST_CFLAGS)
