@@ -30,10 +30,31 @@ struct Journal {
  * new generation replaces them. */
 #define JOURNAL_CHANGES_MIN (1024 * 1024)
 
+#if defined(__x86_64__)
+/* SSE 4.2 has CRC-32C as an instruction, eight bytes at a time. */
+__attribute__((target("sse4.2"))) static uint32_t crc_sse42(uint32_t crc, const uint8_t *p, size_t size) {
+        uint64_t c = crc;
+
+        for (; size >= 8; size -= 8, p += 8) {
+                uint64_t v;
+
+                memcpy(&v, p, sizeof(v));
+                c = __builtin_ia32_crc32di(c, v);
+        }
+        for (; size > 0; size--)
+                c = __builtin_ia32_crc32qi((uint32_t) c, *p++);
+        return c;
+}
+#endif
+
 uint32_t journal_crc(uint32_t crc, const void *data, size_t size) {
         static uint32_t table[256];
         const uint8_t *p = data;
 
+#if defined(__x86_64__)
+        if (__builtin_cpu_supports("sse4.2"))
+                return ~crc_sse42(~crc, p, size);
+#endif
         if (!table[1])
                 for (uint32_t i = 0; i < 256; i++) {
                         uint32_t c = i;

@@ -241,14 +241,14 @@ tests_bench_bench_config_CFLAGS = $(TEST_CFLAGS)
 tests_bench_bench_config_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_bench_bench_config_LDADD = daemon/libviommud-config.la $(JSONC_LIBS)
 
-# What a restart costs at a million mappings; run by hand
-# (tests/bench/bench-record [-n MAPPINGS] [-d DIR]).
-check_PROGRAMS += tests/bench/bench-record
-tests_bench_bench_record_SOURCES = tests/bench/bench-record.c
-tests_bench_bench_record_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_bench_bench_record_CFLAGS = $(TEST_CFLAGS)
-tests_bench_bench_record_LDFLAGS = $(LDFLAGS_NO_INSTALL)
-tests_bench_bench_record_LDADD = daemon/libviommud-core.la $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
+# What crash safety costs: the journal's recording, memory and take-over at
+# a million mappings (tests/bench/bench-journal [-n MAPPINGS]).
+check_PROGRAMS += tests/bench/bench-journal
+tests_bench_bench_journal_SOURCES = tests/bench/bench-journal.c
+tests_bench_bench_journal_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_bench_bench_journal_CFLAGS = $(TEST_CFLAGS)
+tests_bench_bench_journal_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_bench_bench_journal_LDADD = daemon/libviommud-core.la $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
 
 # viommud --check-config, on good, bad and missing files.
 TESTS += tests/unit/test-check-config.sh
