@@ -24,6 +24,9 @@ typedef struct Daemon {
         viommu_features_t features;
         /* Test only: sessions may create the kernel's mock devices. */
         bool mock_devices;
+        /* Test only: die by SIGKILL instead of recording the next outcome
+         * in a journal (Testing.DieBeforeRecording). */
+        bool die_before_recording;
 
         /* The host's devices as sysfs shows them; re-read after a uevent. */
         struct viommu_topology *topology;

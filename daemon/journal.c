@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,11 +240,22 @@ void journal_end(Session *s) {
         s->journal_generation = 0;
 }
 
+/* Test only: a kill -9 between a kernel call and its record, the instant a
+ * take-over must settle (Testing.DieBeforeRecording). */
+static void die_if_asked(Session *s) {
+#if ENABLE_TEST_HOOKS
+        if (s->daemon->die_before_recording)
+                (void) raise(SIGKILL);
+#endif
+}
+
 static void journal_write(Session *s, uint32_t type, const void *a, size_t a_size, const void *b, size_t b_size) {
         int r;
 
         if (!s->journal)
                 return;
+        if (type != J_INTENT)
+                die_if_asked(s);
         r = journal_append(s->journal, type, a, a_size, b, b_size);
         if (r < 0)
                 journal_lost(s, r);
@@ -287,6 +299,7 @@ void journal_object(Object *o) {
 
         if (!s->journal)
                 return;
+        die_if_asked(s);
         r = object_to_json(o, OBJECT_JSON_RECORD, &j);
         if (r >= 0)
                 r = journal_append_json(s->journal, J_OBJECT, j);

@@ -193,6 +193,17 @@ SESSION_METHOD(method_round_trip_record) {
                                           json_object_to_json_string_ext(reread, JSON_C_TO_STRING_PLAIN));
 }
 
+/* The daemon dies by SIGKILL at the next outcome it would write into a
+ * session's journal, between the kernel call and its record: what a
+ * take-over then does is what the test checks. */
+SESSION_METHOD(method_die_before_recording) {
+        if (!s->journal)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "Session %u keeps no journal: the daemon runs without a fd store", s->id);
+        s->daemon->die_before_recording = true;
+        return sd_bus_reply_method_return(m, NULL);
+}
+
 const sd_bus_vtable testing_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("CheckMapping",
@@ -219,6 +230,10 @@ const sd_bus_vtable testing_vtable[] = {
                                 SD_BUS_ARGS("o", hwpt, "t", iova, "t", length, "t", page_size, "at", bitmap),
                                 SD_BUS_RESULT("t", dirty),
                                 method_mark_dirty, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DieBeforeRecording",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_NO_RESULT,
+                                method_die_before_recording, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RoundTripRecord",
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("s", written, "s", read_back),

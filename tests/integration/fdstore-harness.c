@@ -15,10 +15,11 @@
  * SIGUSR2 it kills the service with SIGKILL and starts it again so, as
  * systemd does for a crash of a unit with Restart=on-failure. The
  * store keeps its fds until the service removes them, so every restart
- * passes them again. On SIGTERM or SIGINT it stops the service and exits
- * with its status, as it does when the service exits by itself: the exit
- * code, or 128 + the signal that killed it; 125 when the harness itself
- * failed.
+ * passes them again. A service killed by a signal (a crash) is started
+ * again the same way, as for Restart=on-failure. On SIGTERM or SIGINT it
+ * stops the service and exits with its status, as it does when the service
+ * exits by itself: the exit code, or 128 + the signal that killed it; 125
+ * when the harness itself failed.
  *
  * Every line it prints starts with "fdstore-harness: " and goes to stdout
  * as it happens; the service shares stdin, stdout and stderr. With
@@ -456,7 +457,8 @@ static int on_service_exit(sd_event_source *s, const siginfo_t *si, void *userda
         if (h->ready_file && unlink(h->ready_file) < 0 && errno != ENOENT)
                 say("cannot remove %s: %m", h->ready_file);
 
-        if (h->stopping || !h->restarting)
+        /* Restart=on-failure: a service killed by a signal starts again. */
+        if (h->stopping || (!h->restarting && si->si_code == CLD_EXITED))
                 return sd_event_exit(h->event, status);
 
         r = start_service(h);

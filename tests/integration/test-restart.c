@@ -118,9 +118,10 @@ static char *describe_session(sd_bus *bus, const char *session) {
  * manager to start it again: under systemd with systemctl, else as systemd
  * does, through the stand-in fd store (fdstore-harness, pid in
  * $VIOMMU_TEST_HARNESS_PID); then waits for the new run to own the name. */
+static void wait_next_run(sd_bus *bus, pid_t before);
+
 static void restart_daemon(sd_bus *bus, bool crash) {
-        pid_t harness = env_u64("VIOMMU_TEST_HARNESS_PID", 0), before = daemon_pid(bus), after = before;
-        uint64_t end = now_usec() + 30 * 1000000ULL;
+        pid_t harness = env_u64("VIOMMU_TEST_HARNESS_PID", 0), before = daemon_pid(bus);
 
         if (streq_ptr(getenv("VIOMMU_TEST_PROFILE"), "systemd"))
                 assert_int_equal(system(crash ? "systemctl kill -s KILL viommud" : "systemctl restart viommud"), 0);
@@ -128,6 +129,14 @@ static void restart_daemon(sd_bus *bus, bool crash) {
                 fail_msg("$VIOMMU_TEST_HARNESS_PID is not set: run the restart group under fdstore-harness");
         else
                 assert_int_equal(kill(harness, crash ? SIGUSR2 : SIGUSR1), 0);
+        wait_next_run(bus, before);
+}
+
+/* Waits for a run of the daemon other than before to own the name. */
+static void wait_next_run(sd_bus *bus, pid_t before) {
+        uint64_t end = now_usec() + 30 * 1000000ULL;
+        pid_t after = before;
+
         while (after == before || after <= 0) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                 sd_bus_message *reply = NULL;
@@ -303,6 +312,117 @@ static void test_restart_sessions_survive(void **state) {
         sessions_survive(false);
 }
 
+/* Sends m after asking the daemon to die by SIGKILL at the next outcome it
+ * would record, between the kernel call and the record: m goes unanswered,
+ * and the service manager starts the daemon again, which takes over. */
+static void die_during(sd_bus *bus, const char *session, sd_bus_message *m) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        pid_t before = daemon_pid(bus);
+
+        CALL_OK(bus, session, I_TESTING, "DieBeforeRecording", NULL);
+        assert_true(sd_bus_call(bus, m, 0, &error, NULL) < 0);
+        sd_bus_message_unref(m);
+        wait_next_run(bus, before);
+}
+
+static sd_bus_message *map_call(sd_bus *bus, const char *ioas, int fd, uint64_t iova, uint32_t flags) {
+        sd_bus_message *m = new_call(bus, ioas, I_IOAS, "Map");
+
+        assert_true(sd_bus_message_append(m, "htttu", fd, UINT64_C(0), (uint64_t) BUF_SIZE, iova, flags) >= 0);
+        return m;
+}
+
+/*
+ * A kill -9 at the worst instant of each kind of call, after the kernel
+ * acted and before the daemon recorded it: the next run makes the kernel
+ * and the record agree. A map or copy the caller never heard of is undone
+ * (the range maps again, an unmap of everything takes off only what the
+ * record has), an unmap and a destroy are finished, an attach is settled as
+ * recorded, and an object allocated but not recorded is destroyed (the
+ * kernel gives its id to the next one).
+ */
+static void test_crash_settles_each_operation(void **state) {
+        const uint64_t iova = MOCK_APERTURE_START, other = MOCK_APERTURE_START + 0x1000000;
+        sd_bus *bus = bus_open();
+        _cleanup_close_ int memfd = memfd_new("guest-ram", BUF_SIZE, 0x3c);
+        _cleanup_free_ char *s = NULL, *dev = NULL, *a = NULL, *b = NULL, *c = NULL, *again = NULL;
+        sd_bus_message *m;
+        uint32_t objects, id, id_again;
+
+        s = open_session(bus, false);
+        dev = create_mock(bus, s, 0, NULL);
+        a = create_ioas(bus, s, NULL);
+        b = create_ioas(bus, s, NULL);
+        attach(bus, s, dev, a);
+        assert_int_equal(map(bus, a, memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW), iova);
+
+        /* Map at a fixed IOVA: undone. */
+        die_during(bus, s, map_call(bus, a, memfd, other, MAP_FIXED_RW));
+        assert_int_equal(get_u32(bus, a, I_IOAS, "Mappings"), 1);
+        check_no_mapping(bus, s, dev, other, PAGE, memfd, 0);
+        assert_int_equal(map(bus, a, memfd, 0, BUF_SIZE, other, MAP_FIXED_RW), other);
+        assert_int_equal(unmap(bus, a, other, BUF_SIZE), BUF_SIZE);
+
+        /* Map where the kernel chooses: undone, wherever it went. */
+        die_during(bus, s, map_call(bus, a, memfd, 0, MAP_RW));
+        assert_int_equal(get_u32(bus, a, I_IOAS, "Mappings"), 1);
+        assert_int_equal(unmap(bus, a, 0, UINT64_MAX), BUF_SIZE);
+        check_no_mapping(bus, s, dev, iova, PAGE, memfd, 0);
+        assert_int_equal(map(bus, a, memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW), iova);
+
+        /* Unmap: finished. */
+        m = new_call(bus, a, I_IOAS, "Unmap");
+        assert_true(sd_bus_message_append(m, "tt", iova, (uint64_t) BUF_SIZE) >= 0);
+        die_during(bus, s, m);
+        assert_int_equal(get_u32(bus, a, I_IOAS, "Mappings"), 0);
+        check_no_mapping(bus, s, dev, iova, PAGE, memfd, 0);
+        assert_int_equal(map(bus, a, memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW), iova);
+
+        /* Copy into another IOAS: undone. */
+        m = new_call(bus, b, I_IOAS, "Copy");
+        assert_true(sd_bus_message_append(m, "otttu", a, iova, (uint64_t) BUF_SIZE, iova,
+                                          (uint32_t) MAP_FIXED_RW) >= 0);
+        die_during(bus, s, m);
+        assert_int_equal(get_u32(bus, b, I_IOAS, "Mappings"), 0);
+        assert_int_equal(map(bus, b, memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW), iova);
+        assert_int_equal(unmap(bus, b, iova, BUF_SIZE), BUF_SIZE);
+
+        /* An IOAS allocated, not recorded: destroyed. The kernel gives the
+         * lowest free id, so the next IOAS gets the one it had. */
+        c = create_ioas(bus, s, &id);
+        destroy(bus, s, c);
+        objects = get_u32(bus, s, I_SESSION, "NObjects");
+        die_during(bus, s, new_call(bus, s, I_SESSION, "CreateIOAS"));
+        assert_int_equal(get_u32(bus, s, I_SESSION, "NObjects"), objects);
+        again = create_ioas(bus, s, &id_again);
+        assert_int_equal(id_again, id);
+        destroy(bus, s, again);
+
+        /* Destroy: finished; its id is free again. */
+        free(c);
+        c = create_ioas(bus, s, &id);
+        m = new_call(bus, s, I_SESSION, "Destroy");
+        assert_true(sd_bus_message_append(m, "o", c) >= 0);
+        die_during(bus, s, m);
+        assert_int_equal(get_u32(bus, s, I_SESSION, "NObjects"), objects);
+        free(again);
+        again = create_ioas(bus, s, &id_again);
+        assert_int_equal(id_again, id);
+        destroy(bus, s, again);
+
+        /* Attach to another IOAS: settled as recorded, on the first. */
+        m = new_call(bus, s, I_SESSION, "Attach");
+        assert_true(sd_bus_message_append(m, "oo", dev, b) >= 0);
+        die_during(bus, s, m);
+        free(again);
+        again = get_string(bus, dev, I_DEVICE, "Attached", "o");
+        assert_string_equal(again, a);
+        check_mapping(bus, s, dev, iova, BUF_SIZE, memfd, 0);
+
+        close_session(bus, s);
+        sd_bus_flush_close_unref(bus);
+}
+
 static void test_crash_sessions_survive(void **state) {
         sessions_survive(true);
 }
@@ -400,6 +520,7 @@ int main(int argc, char *argv[]) {
         const struct CMUnitTest restart[] = {
                 cmocka_unit_test(test_restart_sessions_survive),
                 cmocka_unit_test(test_crash_sessions_survive),
+                cmocka_unit_test(test_crash_settles_each_operation),
                 cmocka_unit_test(test_restart_channel_reopens),
         };
         const struct CMUnitTest systemctl[] = {
