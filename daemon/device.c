@@ -147,6 +147,15 @@ static void device_pasid_forget(Object *dev, size_t i) {
         memmove(p + i, p + i + 1, (--dev->device.n_pasids - i) * sizeof(*p));
 }
 
+static DevicePasid *device_find_pasid(Object *dev, uint32_t pasid);
+
+void device_forget_pasid(Object *dev, uint32_t pasid) {
+        DevicePasid *p = device_find_pasid(dev, pasid);
+
+        if (p)
+                device_pasid_forget(dev, p - dev->device.pasids);
+}
+
 void device_forget_attachments_to(Object *dev, Object *pt) {
         for (size_t i = dev->device.n_pasids; i > 0; i--)
                 if (!pt || dev->device.pasids[i - 1].hwpt == pt)
@@ -163,9 +172,9 @@ void device_close(Object *dev) {
                 dev->device.fd = (close(dev->device.fd), -EBADF);
 }
 
-/* An attachment of the device is about to change, or has. */
-static void journal_device_intent(Object *dev, uint32_t pasid) {
-        journal_intent(dev->session, JOURNAL_OP_DEVICE, dev, 0, 0, 0, pasid);
+/* An attachment of the device (pasid) is about to change: to pt, or none. */
+static void journal_device_intent(Object *dev, uint32_t pasid, Object *pt) {
+        journal_intent(dev, (JournalIntent) { .op = JOURNAL_OP_DEVICE, .pasid = pasid, .target = pt ? pt->id : 0 });
 }
 
 static int journal_device_done(Object *dev, int r) {
@@ -179,7 +188,7 @@ int device_attach(Object *dev, Object *pt, uint32_t *ret_kernel_pt) {
         uint32_t attached = pt->id;
         int r;
 
-        journal_device_intent(dev, JOURNAL_NO_PASID);
+        journal_device_intent(dev, JOURNAL_NO_PASID, pt);
         r = dev->device.ops->attach(dev, pt->id, &attached);
         if (r >= 0)
                 device_set_attached(dev, pt, attached);
@@ -191,7 +200,7 @@ int device_attach(Object *dev, Object *pt, uint32_t *ret_kernel_pt) {
 int device_detach(Object *dev) {
         int r;
 
-        journal_device_intent(dev, JOURNAL_NO_PASID);
+        journal_device_intent(dev, JOURNAL_NO_PASID, NULL);
         r = dev->device.ops->detach(dev);
         if (r >= 0)
                 device_set_attached(dev, NULL, 0);
@@ -256,7 +265,7 @@ int device_attach_pasid(Object *dev, uint32_t pasid, Object *hwpt, uint32_t *ret
         r = device_pasid_reserve(dev);
         if (r < 0)
                 return r;
-        journal_device_intent(dev, pasid);
+        journal_device_intent(dev, pasid, hwpt);
         r = dev->device.ops->attach_pasid(dev, pasid, hwpt->id, device_find_pasid(dev, pasid), &attached);
         if (r >= 0)
                 device_pasid_set(dev, pasid, hwpt);
@@ -268,7 +277,7 @@ int device_attach_pasid(Object *dev, uint32_t pasid, Object *hwpt, uint32_t *ret
 static int device_detach_pasid_at(Object *dev, size_t i) {
         int r;
 
-        journal_device_intent(dev, dev->device.pasids[i].pasid);
+        journal_device_intent(dev, dev->device.pasids[i].pasid, NULL);
         r = dev->device.ops->detach_pasid(dev, dev->device.pasids[i].pasid);
         if (r >= 0)
                 device_pasid_forget(dev, i);

@@ -64,6 +64,8 @@ int device_release(Object *dev);
  * letting go of what the kernel has already dropped. */
 void device_set_attached(Object *dev, Object *pt, uint32_t kernel_pt);
 int device_record_pasid(Object *dev, uint32_t pasid, Object *hwpt);
+/* One PASID of dev, if it is attached. */
+void device_forget_pasid(Object *dev, uint32_t pasid);
 /* What of dev is on pt, or all of it with pt NULL. */
 void device_forget_attachments_to(Object *dev, Object *pt);
 /* Closes a device's fds and stops watching it; for object_free(). */

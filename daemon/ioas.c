@@ -93,7 +93,7 @@ int ioas_map(Object *ioas, int fd, uint64_t offset, uint64_t length, uint32_t fl
 
         if (!(flags & IOMMU_IOAS_MAP_FIXED_IOVA))
                 *iova = 0;
-        journal_intent(ioas->session, JOURNAL_OP_MAP, ioas, *iova, length, flags, JOURNAL_NO_PASID);
+        journal_intent(ioas, (JournalIntent) { .op = JOURNAL_OP_MAP, .iova = *iova, .length = length, .flags = flags });
         r = ioas_map_kernel(ioas, fd, offset, length, flags, iova);
         journal_done(ioas->session);
         return r;
@@ -167,7 +167,7 @@ int ioas_unmap(Object *ioas, uint64_t iova, uint64_t length, uint64_t *ret_unmap
         uint64_t unmapped = 0, removed = 0;
         int r;
 
-        journal_intent(s, JOURNAL_OP_UNMAP, ioas, iova, length, 0, JOURNAL_NO_PASID);
+        journal_intent(ioas, (JournalIntent) { .op = JOURNAL_OP_UNMAP, .iova = iova, .length = length });
         r = viommu_ioas_unmap(s->iommufd, ioas->id, iova, length, &unmapped);
         /* The kernel says ENOENT both for nothing there and for a range that
          * cuts through a mapping; the record tells which. */
@@ -262,7 +262,7 @@ int ioas_copy(Object *dst, Object *src, uint64_t src_iova, uint64_t length, uint
 
         if (!(flags & IOMMU_IOAS_MAP_FIXED_IOVA))
                 *dst_iova = 0;
-        journal_intent(s, JOURNAL_OP_COPY, dst, *dst_iova, length, flags, JOURNAL_NO_PASID);
+        journal_intent(dst, (JournalIntent) { .op = JOURNAL_OP_COPY, .iova = *dst_iova, .length = length, .flags = flags });
         r = viommu_ioas_copy(s->iommufd, dst->id, src->id, flags, src_iova, length, dst_iova);
         if (r >= 0) {
                 copied = ioas_record_copy(dst, src, src_iova, length, *dst_iova, flags);

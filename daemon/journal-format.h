@@ -72,7 +72,7 @@ struct journal_copy {
 };
 
 struct journal_intent {
-        uint32_t op, flags, pasid, reserved;
+        uint32_t op, flags, pasid, target;
         uint64_t iova, length;
 };
 

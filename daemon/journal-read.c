@@ -182,6 +182,7 @@ static int replay_intent(Replay *rp, const uint8_t *p, size_t size) {
                 .op = e.op,
                 .flags = e.flags,
                 .pasid = e.pasid,
+                .target = e.target,
                 .iova = e.iova,
                 .length = e.length,
                 .path = strndup((const char *) p + sizeof(e), size - sizeof(e)),

@@ -261,19 +261,20 @@ static void journal_write(Session *s, uint32_t type, const void *a, size_t a_siz
                 journal_lost(s, r);
 }
 
-void journal_intent(Session *s, JournalOp op, Object *o, uint64_t iova, uint64_t length, uint32_t flags,
-                    uint32_t pasid) {
-        struct journal_intent i = {
-                .op = op,
-                .flags = flags,
-                .pasid = pasid,
-                .iova = iova,
-                .length = length,
+void journal_intent(Object *o, JournalIntent i) {
+        Session *s = o->session;
+        struct journal_intent e = {
+                .op = i.op,
+                .flags = i.flags,
+                .pasid = i.pasid,
+                .target = i.target,
+                .iova = i.iova,
+                .length = i.length,
         };
 
         if (!s->journal || s->journal->depth++ > 0)
                 return;
-        journal_write(s, J_INTENT, &i, sizeof(i), o->path, strlen(o->path));
+        journal_write(s, J_INTENT, &e, sizeof(e), o->path, strlen(o->path));
 }
 
 void journal_done(Session *s) {

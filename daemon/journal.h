@@ -37,13 +37,14 @@ typedef enum JournalOp {
 
 #define JOURNAL_NO_PASID UINT32_MAX
 
-/* An intent that no outcome closed. */
+/* What an operation is about to do; read back, one no outcome closed. */
 typedef struct JournalIntent {
         JournalOp op;
-        uint32_t flags;
-        uint32_t pasid;
+        uint32_t flags;         /* MAP, COPY: IOMMU_IOAS_MAP_* */
+        uint32_t pasid;         /* DEVICE: the PASID, or JOURNAL_NO_PASID for the whole device */
+        uint32_t target;        /* DEVICE: the IOAS or HWPT it attaches to (kernel id); 0 detaches */
         uint64_t iova, length;
-        char *path;             /* the object it concerns */
+        char *path;             /* read back: the object it concerns */
 } JournalIntent;
 
 void journal_intent_done(JournalIntent *i);
@@ -61,10 +62,10 @@ Journal *journal_free(Journal *j);
  * on ends the session in the next run instead of taking it over. */
 void journal_end(Session *s);
 
-/* Before a kernel call that changes the session. Intents nest: an operation
- * made of others is one intent, closed by the outermost journal_done(). */
-void journal_intent(Session *s, JournalOp op, Object *o, uint64_t iova, uint64_t length, uint32_t flags,
-                    uint32_t pasid);
+/* Before a kernel call that changes the session, about object o. Intents
+ * nest: an operation made of others is one intent, closed by the outermost
+ * journal_done(). */
+void journal_intent(Object *o, JournalIntent i);
 void journal_done(Session *s);
 
 /* What changed: an object's record (made, or a device's attachments), an

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "device.h"
 #include "ioas.h"
@@ -56,14 +57,12 @@ static void finish_unmap(Object *ioas, uint64_t iova, uint64_t length) {
 }
 
 /* The attachment the intent names, made what the record says. */
-static int settle_device(Object *dev, uint32_t pasid) {
+static int put_back(Object *dev, uint32_t pasid) {
         const DeviceOps *ops = dev->device.ops;
         uint32_t kernel_pt;
         Object *pt;
         int r;
 
-        if (!dev->device.bound)
-                return 0;
         if (pasid == JOURNAL_NO_PASID) {
                 pt = dev->device.attached;
                 if (!pt) {
@@ -71,10 +70,9 @@ static int settle_device(Object *dev, uint32_t pasid) {
                         return 0;
                 }
                 r = ops->attach(dev, pt->id, &kernel_pt);
-                if (r < 0)
-                        return r;
-                device_set_attached(dev, pt, kernel_pt);
-                return 0;
+                if (r >= 0)
+                        device_set_attached(dev, pt, kernel_pt);
+                return r;
         }
         pt = device_pasid_hwpt(dev, pasid);
         if (!pt) {
@@ -86,6 +84,58 @@ static int settle_device(Object *dev, uint32_t pasid) {
         if (r < 0)
                 r = ops->attach_pasid(dev, pasid, pt->id, false, &kernel_pt);
         return r;
+}
+
+/* The attachment the intent names, made what the intent was making it,
+ * in the kernel (where it may be already) and in the record. */
+static int finish(Object *dev, const JournalIntent *i) {
+        const DeviceOps *ops = dev->device.ops;
+        Object *pt = NULL;
+        uint32_t kernel_pt;
+        int r;
+
+        if (i->target != 0) {
+                pt = object_find_by_id(dev->session, i->target);
+                if (!pt || (pt->type != OBJECT_HWPT && (pt->type != OBJECT_IOAS || i->pasid != JOURNAL_NO_PASID)))
+                        return -EBADMSG;
+        }
+        if (i->pasid == JOURNAL_NO_PASID) {
+                if (!pt) {
+                        (void) ops->detach(dev);
+                        device_set_attached(dev, NULL, 0);
+                        return 0;
+                }
+                r = ops->attach(dev, pt->id, &kernel_pt);
+                if (r >= 0)
+                        device_set_attached(dev, pt, kernel_pt);
+                return r;
+        }
+        if (!pt) {
+                (void) ops->detach_pasid(dev, i->pasid);
+                device_forget_pasid(dev, i->pasid);
+                return 0;
+        }
+        r = ops->attach_pasid(dev, i->pasid, pt->id, true, &kernel_pt);
+        if (r < 0)
+                r = ops->attach_pasid(dev, i->pasid, pt->id, false, &kernel_pt);
+        return r < 0 ? r : device_record_pasid(dev, i->pasid, pt);
+}
+
+/* Back as recorded where the kernel lets it go back; it may not: an IOAS
+ * whose memory a previous run mapped by address (before Linux 6.13) cannot
+ * be filled into a new domain once that run is gone. Then forward, as the
+ * intent was going. */
+static int settle_device(Object *dev, const JournalIntent *i) {
+        int r;
+
+        if (!dev->device.bound)
+                return 0;
+        r = put_back(dev, i->pasid);
+        if (r >= 0)
+                return 0;
+        log_notice("session %u: %s: cannot put its attachment back as recorded (%s); finishing the change instead",
+                   dev->session->id, dev->device.name, strerror(-r));
+        return finish(dev, i);
 }
 
 static int finish_destroy(Object *o) {
@@ -126,7 +176,7 @@ static int reconcile_intent(Session *s, const JournalIntent *i) {
         case JOURNAL_OP_DEVICE:
                 if (!o || o->type != OBJECT_DEVICE)
                         return -EBADMSG;
-                return settle_device(o, i->pasid);
+                return settle_device(o, i);
         case JOURNAL_OP_DESTROY:
                 /* Forgotten already: only the intent's close was missing. */
                 return o ? finish_destroy(o) : 0;

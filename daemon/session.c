@@ -285,7 +285,7 @@ int object_destroy(Object *o) {
         if (o->n_users > 0)
                 return -EBUSY;
 
-        journal_intent(s, JOURNAL_OP_DESTROY, o, 0, 0, 0, JOURNAL_NO_PASID);
+        journal_intent(o, (JournalIntent) { .op = JOURNAL_OP_DESTROY });
         if (o->type == OBJECT_DEVICE)
                 r = device_release(o);
         else

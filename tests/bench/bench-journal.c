@@ -119,7 +119,8 @@ static double map_pages(Object *ioas, uint64_t n) {
                         .backing = VIOMMU_MAPPING_NO_BACKING,
                 };
 
-                journal_intent(s, JOURNAL_OP_MAP, ioas, m.iova, m.length, m.flags, JOURNAL_NO_PASID);
+                journal_intent(ioas, (JournalIntent) { .op = JOURNAL_OP_MAP, .iova = m.iova, .length = m.length,
+                                                       .flags = m.flags });
                 if (ioas_record_map(ioas, &m) < 0)
                         die("cannot record a mapping");
                 journal_map(ioas, &m, 0);

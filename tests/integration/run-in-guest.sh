@@ -322,6 +322,8 @@ plain_checks() {
 }
 
 echo "== viommud integration on Linux $(uname -r), profile $profile"
+# VIOMMU_ITEST_ONLY=restarts runs the restart tests alone, for a quick look.
+if [ "${VIOMMU_ITEST_ONLY:-}" != restarts ]; then
 start_viommud "$work/viommud.log" --test-mock-devices -v
 pin_before=$(awk '/^VmPin:/ { print $2 }' "/proc/$viommud_pid/status")
 
@@ -361,6 +363,7 @@ else
 	fail "viommud does not answer after the C clients: the remaining checks are skipped"
 fi
 stop_viommud "$work/viommud.log"
+fi
 
 # restarts NAME [WRAPPER...]: viommud under a stand-in for systemd's fd
 # store, started through WRAPPER, restarted by test-restart: sessions
@@ -376,7 +379,12 @@ restarts() {
 	private_bus_wrapper=("$@" "$harness" --)
 	RUNTIME_DIRECTORY=$work/state start_viommud "$log" --test-mock-devices -v
 	private_bus_wrapper=()
+	local failed_before=${#failures[@]}
 	VIOMMU_TEST_HARNESS_PID=$viommud_pid client root test-restart restart
+	if [ ${#failures[@]} -ne "$failed_before" ]; then
+		echo "== $name: viommud's log (last 40 lines)"
+		tail -n 40 "$log"
+	fi
 	if ! grep -q 'Took over 3 session(s)' "$log"; then
 		grep -E 'fdstore-harness|Took over|Handed|handed over|taken over|ends' "$log"
 		fail "$name: the restarted viommud does not say it took over the three sessions"

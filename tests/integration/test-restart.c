@@ -337,9 +337,10 @@ static sd_bus_message *map_call(sd_bus *bus, const char *ioas, int fd, uint64_t 
  * acted and before the daemon recorded it: the next run makes the kernel
  * and the record agree. A map or copy the caller never heard of is undone
  * (the range maps again, an unmap of everything takes off only what the
- * record has), an unmap and a destroy are finished, an attach is settled as
- * recorded, and an object allocated but not recorded is destroyed (the
- * kernel gives its id to the next one).
+ * record has), an unmap and a destroy are finished, an attach is put back
+ * as recorded (or finished, where the kernel cannot go back), and an object
+ * allocated but not recorded is destroyed (the kernel gives its id to the
+ * next one).
  */
 static void test_crash_settles_each_operation(void **state) {
         const uint64_t iova = MOCK_APERTURE_START, other = MOCK_APERTURE_START + 0x1000000;
@@ -410,14 +411,21 @@ static void test_crash_settles_each_operation(void **state) {
         assert_int_equal(id_again, id);
         destroy(bus, s, again);
 
-        /* Attach to another IOAS: settled as recorded, on the first. */
+        /* Attach to another IOAS: put back as recorded, on the first; before
+         * Linux 6.13 the kernel cannot fill a domain again from the memory
+         * of a run that is gone (it mapped by address), and the attach is
+         * finished instead. Either way the kernel translates as the record
+         * says: the first IOAS maps the memory, the second nothing. */
         m = new_call(bus, s, I_SESSION, "Attach");
         assert_true(sd_bus_message_append(m, "oo", dev, b) >= 0);
         die_during(bus, s, m);
         free(again);
         again = get_string(bus, dev, I_DEVICE, "Attached", "o");
-        assert_string_equal(again, a);
-        check_mapping(bus, s, dev, iova, BUF_SIZE, memfd, 0);
+        assert_string_equal(again, kernel_at_least(6, 13) ? a : b);
+        if (kernel_at_least(6, 13))
+                check_mapping(bus, s, dev, iova, BUF_SIZE, memfd, 0);
+        else
+                check_no_mapping(bus, s, dev, iova, PAGE, memfd, 0);
 
         close_session(bus, s);
         sd_bus_flush_close_unref(bus);

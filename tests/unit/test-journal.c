@@ -149,7 +149,7 @@ static void map(Object *ioas, uint64_t iova, uint64_t length, uint32_t backing) 
                 assert_int_equal(b, backing);
                 backing_length = length;
         }
-        journal_intent(ioas->session, JOURNAL_OP_MAP, ioas, iova, length, m.flags, JOURNAL_NO_PASID);
+        journal_intent(ioas, (JournalIntent) { .op = JOURNAL_OP_MAP, .iova = iova, .length = length, .flags = m.flags });
         assert_int_equal(ioas_record_map(ioas, &m), 0);
         journal_map(ioas, &m, backing_length);
         journal_done(ioas->session);
@@ -158,7 +158,7 @@ static void map(Object *ioas, uint64_t iova, uint64_t length, uint32_t backing) 
 static void unmap(Object *ioas, uint64_t iova, uint64_t length) {
         uint64_t removed;
 
-        journal_intent(ioas->session, JOURNAL_OP_UNMAP, ioas, iova, length, 0, JOURNAL_NO_PASID);
+        journal_intent(ioas, (JournalIntent) { .op = JOURNAL_OP_UNMAP, .iova = iova, .length = length });
         assert_int_equal(ioas_record_unmap(ioas, iova, length, &removed), 0);
         journal_unmap(ioas, iova, length);
         journal_done(ioas->session);
@@ -226,7 +226,7 @@ static void test_round_trip(void **state) {
         map(a, 0x200000, 2 * PAGE, 0);
         map(a, 0x300000, PAGE, 1);
         map(a, 0x400000, PAGE, VIOMMU_MAPPING_NO_BACKING);
-        journal_intent(s, JOURNAL_OP_COPY, b, 0x10000, 2 * PAGE, 0, JOURNAL_NO_PASID);
+        journal_intent(b, (JournalIntent) { .op = JOURNAL_OP_COPY, .iova = 0x10000, .length = 2 * PAGE });
         copied = ioas_record_copy(b, a, 0x200000, 2 * PAGE, 0x10000, IOMMU_IOAS_MAP_READABLE);
         assert_true(copied == 2 * PAGE);
         journal_copy(b, a, 0x200000, 2 * PAGE, 0x10000, IOMMU_IOAS_MAP_READABLE);
@@ -269,7 +269,8 @@ static void test_torn_and_open(void **state) {
         assert_int_equal(journal_start(s), 0);
         fd = expect_journal(1);
         map(a, 0x100000, PAGE, VIOMMU_MAPPING_NO_BACKING);
-        journal_intent(s, JOURNAL_OP_MAP, a, 0x200000, PAGE, IOMMU_IOAS_MAP_FIXED_IOVA, JOURNAL_NO_PASID);
+        journal_intent(a, (JournalIntent) { .op = JOURNAL_OP_MAP, .iova = 0x200000, .length = PAGE,
+                                           .flags = IOMMU_IOAS_MAP_FIXED_IOVA });
 
         assert_int_equal(read_back(fd, &e, &t, &pending, &torn), 0);
         assert_false(torn);
