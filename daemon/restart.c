@@ -246,9 +246,11 @@ int restart_take_over(Daemon *d) {
         move_pins = pins_can_move(d);
         for (int i = 0; i < n_fds; i++) {
                 unsigned id;
-                int end;
+                int end = 0;
 
-                if (sscanf(names[i], "s%u-iommufd%n", &id, &end) != 1 || names[i][end] != 0)
+                /* sscanf() says 1 for "s2-journal-1" too, without reaching
+                 * %n: only a whole match sets end. */
+                if (sscanf(names[i], "s%u-iommufd%n", &id, &end) != 1 || end == 0 || names[i][end] != 0)
                         continue;
                 taken[i] = true;
                 /* On failure the session ended, and with its fd closed the

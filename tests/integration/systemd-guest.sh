@@ -117,7 +117,7 @@ else
 	left=$(sessions)
 	echo "systemd-guest: after the crash: sessions: $left;" \
 		"fds in the store: $(systemctl show -P NFileDescriptorStore viommud)"
-	if [ -n "$session" ] && [ -n "$dev" ] && busctl get-property "$dest" "$dev" "$dest.Device" Name >/dev/null 2>&1; then
+	if [ -n "$session" ] && [ -n "$dev" ] && [ "$(busctl get-property "$dest" "$dev" "$dest.Object" Type 2>/dev/null)" = "s \"device\"" ]; then
 		pass "after a crash $session is back with its device $dev"
 	else
 		journalctl -b -u viommud -o cat --no-pager | tail -n 20 | sed 's/^/  /'
