@@ -20,7 +20,9 @@
 #  - a crash: `systemctl kill -s KILL viommud` with a persistent session
 #    open; systemd restarts the daemon (Restart=on-failure). As viommud(8)
 #    says, a crash leaves no records to take over, so the session ends: the
-#    test checks that it is gone, and prints what the fd store holds.
+#    test checks that it is gone, and prints what the fd store holds;
+#  - then tests/integration/systemd-host.sh: polkitd, reload, the journal's
+#    fields, the unit's confinement and its watchdog.
 # One line "systemd-guest: PASS: ..." or "systemd-guest: FAIL: ..." per check
 # and test-restart's cmocka output between the markers of tests/vm/markers.sh
 # (tests/summarize counts both). Exit status: 0 passed, 1 failed, 77 skipped.
@@ -125,5 +127,9 @@ else
 		fail "after a crash viommud(8) says the session ends, but: sessions $left"
 	fi
 fi
+
+# The unit's confinement, polkitd, reload, the journal's fields and the
+# watchdog, in this boot.
+unit systemd-host "$(dirname "$0")/systemd-host.sh" || failed=1
 
 exit "$failed"

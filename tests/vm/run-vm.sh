@@ -78,11 +78,13 @@ mock)
 	profile_args=''
 	;;
 systemd)
-	machine=(-M q35)
+	# An emulated VT-d and an edu device, for claims of a real vfio-pci
+	# device (the test binds it).
+	machine=(-M q35 -device intel-iommu,intremap=on -device edu)
 	# The console shows units that fail (quiet would hide them too) and
 	# the kernel's warnings.
 	quiet=''
-	profile_args="loglevel=4 systemd.show_status=error"
+	profile_args="loglevel=4 systemd.show_status=error intel_iommu=on,sm_on"
 	sysroot=$("$here/trixie-root.sh" --systemd) || fail "no trixie root for systemd"
 	init=$here/systemd-init.sh
 	;;
