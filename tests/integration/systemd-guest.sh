@@ -34,19 +34,11 @@ set -uo pipefail
 build=${1:?usage: systemd-guest.sh BUILDDIR}
 dest=org.viommu1
 manager=/org/viommu1
+name=systemd-guest
 failed=0
 
-pass() { echo "systemd-guest: PASS: $*"; }
-fail() {
-	echo "systemd-guest: FAIL: $*"
-	failed=1
-}
-skip() {
-	echo "systemd-guest: SKIP: $*"
-	exit 77
-}
-[ "${VIOMMU_TEST_PROFILE:-}" = systemd ] || skip "needs the systemd profile of the test VM"
-[ -x /usr/sbin/viommud ] || skip "viommud is not installed (run-vm.sh --install)"
+# shellcheck source-path=SCRIPTDIR source=systemd-lib.sh
+. "$(dirname "$0")/systemd-lib.sh"
 
 # call PATH INTERFACE METHOD [SIGNATURE ARGS...]: busctl's reply, without the
 # signature, on stdout.
@@ -57,21 +49,7 @@ call() {
 }
 # The first quoted string of a reply (an object path).
 first_path() { sed -n 's/^"\([^"]*\)".*/\1/p'; }
-main_pid() { systemctl show -P MainPID viommud; }
 sessions() { busctl get-property "$dest" "$manager" "$dest.Manager" Sessions; }
-# Wait (at most 30 s) until the unit is active with a main process other
-# than $1.
-wait_restarted() {
-	local _
-	for _ in $(seq 300); do
-		if [ "$(systemctl is-active viommud)" = active ] && [ "$(main_pid)" != 0 ] &&
-			[ "$(main_pid)" != "$1" ]; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
 
 echo "== bus activation"
 state=$(systemctl is-active viommud)
