@@ -68,17 +68,8 @@ else
 fi
 
 echo "== the fd store across systemctl restart"
-mkdir -p /run/systemd/system/viommud.service.d
-cat >/run/systemd/system/viommud.service.d/mock.conf <<'EOF'
-[Service]
-ExecStart=
-ExecStart=/usr/sbin/viommud --test-mock-devices
-EOF
-systemctl daemon-reload
-pid=$(main_pid)
-if ! systemctl restart viommud || ! wait_restarted "$pid"; then
+dropin mock ExecStart= "ExecStart=/usr/sbin/viommud --test-mock-devices" ||
 	fail "viommud did not restart with mock devices"
-fi
 unit test-restart "$build/tests/integration/test-restart" systemctl || failed=1
 
 echo "== a crash: systemctl kill -s KILL"

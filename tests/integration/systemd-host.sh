@@ -304,16 +304,35 @@ claims() {
 	# dave, whom polkit refuses, claims from a unit viommud.conf allows: its
 	# unit is read from /proc, which ProtectProc=invisible hides from the
 	# daemon but for CAP_SYS_PTRACE.
+	# claim_from_unit N SESSION: dave's claim from viommu-claim@N.service.
+	claim_from_unit() {
+		systemd-run --quiet --wait --pipe --uid=dave --unit="viommu-claim@$1.service" \
+			dbus-send --system --print-reply --dest="$dest" "$2" "$dest.Session.ClaimDevice" \
+			string:"$edu" boolean:false 2>&1
+	}
 	s=$(open_session dave)
-	out=$(systemd-run --quiet --wait --pipe --uid=dave --unit=viommu-claim@1.service \
-		dbus-send --system --print-reply --dest="$dest" "$s" "$dest.Session.ClaimDevice" \
-		string:"$edu" boolean:false 2>&1)
+	out=$(claim_from_unit 1 "$s")
 	if [[ $out == *"object path \"/org/viommu1/"* ]]; then
 		pass "dave claimed $edu from viommu-claim@1.service, as viommud.conf allows"
 	else
 		fail "dave could not claim $edu from viommu-claim@1.service: $out"
 	fi
 	[ -z "$s" ] || close_session dave "$s"
+	# Without CAP_SYS_PTRACE the unit of a process of another user is hidden.
+	if ! dropin no-ptrace "CapabilityBoundingSet=~CAP_SYS_PTRACE"; then
+		fail "viommud did not restart without CAP_SYS_PTRACE"
+	else
+		s=$(open_session dave)
+		out=$(claim_from_unit 2 "$s")
+		if [[ $out == *"Error org.viommu1.Error.PermissionDenied:"* ]] &&
+			journal_has "Cannot tell the systemd unit of uid $(id -u dave)"; then
+			pass "without CAP_SYS_PTRACE dave's claim from viommu-claim@2.service is refused: the unit is hidden"
+		else
+			fail "without CAP_SYS_PTRACE dave's claim from viommu-claim@2.service: $out"
+		fi
+		[ -z "$s" ] || close_session dave "$s"
+	fi
+	dropin no-ptrace || fail "viommud did not restart without the drop-in no-ptrace"
 	s=$(open_session dave)
 	out=$(claim dave "$s")
 	if [[ $out == *"Error org.viommu1.Error.PermissionDenied:"* ]]; then
@@ -362,12 +381,12 @@ done
 echo "== the confinement"
 pid=$(main_pid)
 status=$(<"/proc/$pid/status")
-want_caps=$(printf '%016x' $(((1 << 14) | (1 << 19) | (1 << 24))))
+want_caps=$(printf '%016x' $(((1 << 19) | (1 << 24))))
 seccomp=$(sed -n 's/^Seccomp:\s*//p' <<<"$status")
 nnp=$(sed -n 's/^NoNewPrivs:\s*//p' <<<"$status")
 bnd=$(sed -n 's/^CapBnd:\s*//p' <<<"$status")
 if [ "$seccomp" = 2 ] && [ "$nnp" = 1 ] && [ "$bnd" = "$want_caps" ]; then
-	pass "viommud (pid $pid): Seccomp: $seccomp, NoNewPrivs: $nnp, CapBnd: $bnd (CAP_IPC_LOCK CAP_SYS_PTRACE CAP_SYS_RESOURCE)"
+	pass "viommud (pid $pid): Seccomp: $seccomp, NoNewPrivs: $nnp, CapBnd: $bnd (CAP_SYS_PTRACE CAP_SYS_RESOURCE)"
 else
 	fail "viommud (pid $pid): Seccomp: $seccomp, NoNewPrivs: $nnp, CapBnd: $bnd (want $want_caps)"
 fi
@@ -398,12 +417,33 @@ else
 	esac
 fi
 
+# Each capability is needed. CAP_SYS_RESOURCE: a delegated session's
+# IOMMU_OPTION_RLIMIT_MODE.
+delegated() {
+	local out s
+	out=$(busctl call "$dest" "$manager" "$dest.Manager" OpenSession 'a{sv}' 1 Delegated b true 2>&1) || {
+		echo "$out"
+		return 1
+	}
+	s=$(first_path <<<"$out")
+	busctl call "$dest" "$s" "$dest.Session" Close >/dev/null
+}
+if out=$(delegated); then
+	pass "a delegated session opens under the unit"
+else
+	fail "a delegated session does not open under the unit: $out"
+fi
+if ! dropin no-resource "CapabilityBoundingSet=~CAP_SYS_RESOURCE"; then
+	fail "viommud did not restart without CAP_SYS_RESOURCE"
+elif out=$(delegated); then
+	fail "a delegated session opens without CAP_SYS_RESOURCE: the unit need not grant it"
+else
+	pass "without CAP_SYS_RESOURCE a delegated session fails: $out"
+fi
+dropin no-resource || fail "viommud did not restart without the drop-in no-resource"
+
 echo "== the watchdog"
-mkdir -p /run/systemd/system/viommud.service.d
-printf '[Service]\nWatchdogSec=3s\n' >/run/systemd/system/viommud.service.d/watchdog.conf
-systemctl daemon-reload
-pid=$(main_pid)
-if ! systemctl restart viommud || ! wait_restarted "$pid"; then
+if ! dropin watchdog WatchdogSec=3s; then
 	fail "viommud did not restart with WatchdogSec=3s"
 else
 	pid=$(main_pid)
@@ -430,7 +470,6 @@ else
 			"$(journalctl -b -u viommud --no-pager -o cat | grep "Watchdog timeout" | tail -n 1)"
 	fi
 fi
-rm /run/systemd/system/viommud.service.d/watchdog.conf
-systemctl daemon-reload
+dropin watchdog || fail "viommud did not restart without the watchdog drop-in"
 
 exit "$failed"

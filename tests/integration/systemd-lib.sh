@@ -31,3 +31,20 @@ wait_restarted() {
 	done
 	return 1
 }
+# dropin NAME [LINE...]: the drop-in NAME.conf of viommud.service with
+# [Service] and LINEs, or without LINEs none, and viommud restarted so that
+# it runs under it. Fails unless it runs again.
+dropin() {
+	local file=/run/systemd/system/viommud.service.d/$1.conf pid
+	shift
+	mkdir -p "${file%/*}"
+	if [ $# -gt 0 ]; then
+		printf '[Service]\n' >"$file"
+		printf '%s\n' "$@" >>"$file"
+	else
+		rm -f "$file"
+	fi
+	systemctl daemon-reload
+	pid=$(main_pid)
+	systemctl restart viommud && wait_restarted "$pid"
+}
