@@ -235,7 +235,7 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
                 log_info("uid %u (%s) may claim %s: polkit allowed %s",
                          (unsigned) q->uid, q->sender, q->device, q->action);
         else
-                log_info("%s", q->denial.message);
+                log_notice("%s (caller %s)", q->denial.message, q->sender);
 
         /* Below the bus's own priority: runs only once the read queue,
          * and with it the re-run of the call, has been dispatched. */

@@ -74,7 +74,7 @@ void hotplug_release_device(Object *dev, const char *why) {
         Session *s = dev->session;
         _cleanup_free_ char *path = strdup(dev->path), *name = strdup(dev->device.name);
 
-        log_session(s, "letting claimed device %s go: %s", dev->device.name, why);
+        log_object(dev, "letting claimed device %s go: %s", dev->device.name, why);
         object_destroy_tree(dev);
         emit_device_gone(s, path ?: "/", name ?: "");
 }

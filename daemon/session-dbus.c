@@ -157,7 +157,7 @@ SESSION_METHOD(method_claim_device) {
         if (r < 0)
                 return bus_error_kernel(error, r, s->delegated ? "Opening the VFIO cdev" : "VFIO_DEVICE_BIND_IOMMUFD");
 
-        log_session(s, "claimed %s as %s", dev->name, o->path);
+        log_object(o, "claimed %s as %s", dev->name, o->path);
         emit_object_added(o);
         if (want_fd)
                 return sd_bus_reply_method_return(m, "oua(h)", o->path, o->id, 1, reply_fd);
@@ -185,7 +185,7 @@ SESSION_METHOD(method_create_mock_device) {
         r = device_create_mock(s, flags, &o);
         if (r < 0)
                 return bus_error_kernel(error, r, "Creating a mock device (IOMMU_TEST_OP_MOCK_DOMAIN)");
-        log_session(s, "created mock device %s (dev_id %u)", o->device.name, o->id);
+        log_object(o, "created mock device %s (dev_id %u)", o->device.name, o->id);
         return reply_object(m, o);
 }
 
@@ -206,7 +206,7 @@ SESSION_METHOD(method_release_device) {
                                          "Device %s is still used by %u object(s): destroy them first",
                                          o->device.name, o->n_users);
 
-        log_session(s, "releasing %s", o->device.name);
+        log_object(o, "releasing %s", o->device.name);
         mapped = s->mapped_bytes;
         r = object_destroy(o);
         if (r < 0)
@@ -303,7 +303,7 @@ SESSION_METHOD(method_attach) {
         r = device_attach(dev, pt, &attached);
         if (r < 0)
                 return bus_error_kernel(error, r, "Attaching the device");
-        log_session(s, "attached %s to %s", dev->device.name, pt->path);
+        log_object(dev, "attached %s to %s", dev->device.name, pt->path);
         emit_device_attached(dev);
         return sd_bus_reply_method_return(m, "u", attached);
 }
@@ -352,9 +352,9 @@ SESSION_METHOD(method_attach_pasid) {
         if (r < 0)
                 return bus_error_kernel(error, r, "Attaching the PASID");
         if (old)
-                log_session(s, "moved PASID %u of %s from %s to %s", pasid, dev->device.name, old->path, pt->path);
+                log_object(dev, "moved PASID %u of %s from %s to %s", pasid, dev->device.name, old->path, pt->path);
         else
-                log_session(s, "attached PASID %u of %s to %s", pasid, dev->device.name, pt->path);
+                log_object(dev, "attached PASID %u of %s to %s", pasid, dev->device.name, pt->path);
         emit_device_pasids(dev);
         return sd_bus_reply_method_return(m, "u", attached);
 }
@@ -379,7 +379,7 @@ SESSION_METHOD(method_detach_pasid) {
         r = device_detach_pasid(dev, pasid);
         if (r < 0)
                 return bus_error_kernel(error, r, "Detaching the PASID");
-        log_session(s, "detached PASID %u of %s", pasid, dev->device.name);
+        log_object(dev, "detached PASID %u of %s", pasid, dev->device.name);
         emit_device_pasids(dev);
         return sd_bus_reply_method_return(m, NULL);
 }
@@ -571,7 +571,7 @@ SESSION_METHOD(method_export_device) {
         if (!s->delegated || device_is_mock(dev))
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "Only a delegated session hands out unbound device cdevs");
-        log_session(s, "cdev of %s handed to %s", dev->device.name,
+        log_object(dev, "cdev of %s handed to %s", dev->device.name,
                     sd_bus_message_get_sender(m) ?: "a direct peer");
         return sd_bus_reply_method_return(m, "h", dev->device.fd);
 }

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -196,21 +197,32 @@ static int check_config(void) {
         return 0;
 }
 
-/* SIGHUP: a new configuration replaces the running one only as a whole. */
+/* SIGHUP: a new configuration replaces the running one only as a whole.
+ * The service manager hears when the reload begins and ends (Type=
+ * notify-reload waits for it), and STATUS= keeps a rejection's reason for
+ * `systemctl status`. */
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Daemon *d = userdata;
         _cleanup_free_ char *error = NULL, *changes = NULL;
+        struct timespec ts;
         Config *c;
         int r;
 
+        /* The time tells systemd that this reload began after its signal. */
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        (void) sd_notifyf(false, "RELOADING=1\nSTATUS=Reloading %s\nMONOTONIC_USEC=%llu", arg_config,
+                          (unsigned long long) ts.tv_sec * 1000000ULL + (unsigned long long) ts.tv_nsec / 1000);
         r = config_load(arg_config, &c, &error);
         if (r < 0) {
                 log_error("Configuration not reloaded, the running one stays: %s", error ?: strerror(-r));
+                (void) sd_notifyf(false, "READY=1\nSTATUS=Serving; %s not reloaded: %s", arg_config,
+                                  error ?: strerror(-r));
                 return 0;
         }
         r = config_diff(d->config, c, &changes);
         if (r < 0) {
                 config_free(c);
+                (void) sd_notifyf(false, "READY=1\nSTATUS=Serving; %s not reloaded: %s", arg_config, strerror(-r));
                 return 0;
         }
         if (r == 0)
@@ -226,6 +238,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         }
         config_free(d->config);
         d->config = c;
+        (void) sd_notify(false, "READY=1\nSTATUS=Serving");
         return 0;
 }
 
@@ -306,6 +319,10 @@ int main(int argc, char *argv[]) {
                 r = sd_event_add_signal(d.event, NULL, SIGINT, NULL, NULL);
         if (r >= 0)
                 r = sd_event_add_signal(d.event, NULL, SIGHUP, on_sighup, &d);
+        if (r < 0)
+                goto finish;
+        /* WATCHDOG=1 from the loop itself: a daemon stuck anywhere misses it. */
+        r = sd_event_set_watchdog(d.event, true);
         if (r < 0)
                 goto finish;
         (void) sd_bus_error_add_map(viommu_bus_errors);

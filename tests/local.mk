@@ -201,7 +201,7 @@ EXTRA_DIST += tests/integration/qemu-delegation.sh tests/vm/trixie-root.sh
 
 # viommud installed into a Debian guest booted with systemd (the systemd
 # profile of tests/vm/run-vm.sh): bus activation, the fd store, a crash.
-EXTRA_DIST += tests/integration/systemd-guest.sh tests/vm/systemd-init.sh tests/vm/systemd-job.sh
+EXTRA_DIST += tests/integration/systemd-guest.sh tests/integration/systemd-host.sh tests/integration/systemd-lib.sh tests/vm/systemd-init.sh tests/vm/systemd-job.sh
 
 # The session record a restart reads back: round trip and malformed records.
 check_PROGRAMS += tests/unit/test-record
@@ -268,6 +268,10 @@ EXTRA_DIST += tests/unit/test-refuse-in-tree.sh tests/refuse-in-tree.sh tests/ru
 # viommud exits 2 on a wrong command line.
 TESTS += tests/unit/test-viommud-usage.sh
 EXTRA_DIST += tests/unit/test-viommud-usage.sh
+
+# The unit's exposure in systemd-analyze security stays at most 2.5.
+TESTS += tests/unit/test-unit-security.sh
+EXTRA_DIST += tests/unit/test-unit-security.sh
 
 # viommud that cannot start exits with its reason, not a crash.
 TESTS += tests/unit/test-startup-failure.sh

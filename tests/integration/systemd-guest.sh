@@ -20,7 +20,9 @@
 #  - a crash: `systemctl kill -s KILL viommud` with a persistent session
 #    open; systemd restarts the daemon (Restart=on-failure), which takes the
 #    session over from its journal in the fd store: it is still there, with
-#    its mock device (test-restart's systemctl group checks mappings too).
+#    its mock device (test-restart's systemctl group checks mappings too);
+#  - then tests/integration/systemd-host.sh: polkitd, reload, the journal's
+#    fields, the unit's confinement and its watchdog.
 # One line "systemd-guest: PASS: ..." or "systemd-guest: FAIL: ..." per check
 # and test-restart's cmocka output between the markers of tests/vm/markers.sh
 # (tests/summarize counts both). Exit status: 0 passed, 1 failed, 77 skipped.
@@ -32,19 +34,11 @@ set -uo pipefail
 build=${1:?usage: systemd-guest.sh BUILDDIR}
 dest=org.viommu1
 manager=/org/viommu1
+name=systemd-guest
 failed=0
 
-pass() { echo "systemd-guest: PASS: $*"; }
-fail() {
-	echo "systemd-guest: FAIL: $*"
-	failed=1
-}
-skip() {
-	echo "systemd-guest: SKIP: $*"
-	exit 77
-}
-[ "${VIOMMU_TEST_PROFILE:-}" = systemd ] || skip "needs the systemd profile of the test VM"
-[ -x /usr/sbin/viommud ] || skip "viommud is not installed (run-vm.sh --install)"
+# shellcheck source-path=SCRIPTDIR source=systemd-lib.sh
+. "$(dirname "$0")/systemd-lib.sh"
 
 # call PATH INTERFACE METHOD [SIGNATURE ARGS...]: busctl's reply, without the
 # signature, on stdout.
@@ -55,21 +49,7 @@ call() {
 }
 # The first quoted string of a reply (an object path).
 first_path() { sed -n 's/^"\([^"]*\)".*/\1/p'; }
-main_pid() { systemctl show -P MainPID viommud; }
 sessions() { busctl get-property "$dest" "$manager" "$dest.Manager" Sessions; }
-# Wait (at most 30 s) until the unit is active with a main process other
-# than $1.
-wait_restarted() {
-	local _
-	for _ in $(seq 300); do
-		if [ "$(systemctl is-active viommud)" = active ] && [ "$(main_pid)" != 0 ] &&
-			[ "$(main_pid)" != "$1" ]; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
 
 echo "== bus activation"
 state=$(systemctl is-active viommud)
@@ -88,17 +68,8 @@ else
 fi
 
 echo "== the fd store across systemctl restart"
-mkdir -p /run/systemd/system/viommud.service.d
-cat >/run/systemd/system/viommud.service.d/mock.conf <<'EOF'
-[Service]
-ExecStart=
-ExecStart=/usr/sbin/viommud --test-mock-devices
-EOF
-systemctl daemon-reload
-pid=$(main_pid)
-if ! systemctl restart viommud || ! wait_restarted "$pid"; then
+dropin mock ExecStart= "ExecStart=/usr/sbin/viommud --test-mock-devices" ||
 	fail "viommud did not restart with mock devices"
-fi
 unit test-restart "$build/tests/integration/test-restart" systemctl || failed=1
 
 echo "== a crash: systemctl kill -s KILL"
@@ -124,5 +95,9 @@ else
 		fail "after a crash $session or its device $dev is gone: sessions $left"
 	fi
 fi
+
+# The unit's confinement, polkitd, reload, the journal's fields and the
+# watchdog, in this boot.
+unit systemd-host "$(dirname "$0")/systemd-host.sh" || failed=1
 
 exit "$failed"

@@ -2,7 +2,7 @@
 # Boot a viommu test kernel under QEMU and run one command inside it.
 #
 #   tests/vm/run-vm.sh --kernel SERIES --profile mock|vtd|systemd
-#                      [--share HOSTDIR] [--install DESTDIR]
+#                      [--share HOSTDIR] [--install DESTDIR] [--vtd]
 #                      [--timeout SECONDS] -- COMMAND [ARGS...]
 #
 # The guest sees the host's root file system read-only and runs COMMAND as
@@ -10,7 +10,9 @@
 # Debian trixie root (tests/vm/trixie-root.sh --systemd) with systemd as PID 1
 # instead, writable on a tmpfs, with DESTDIR (a make install DESTDIR= tree)
 # layered over it, and runs COMMAND from a service once the boot is done; it
-# sees of the host only HOSTDIR, and the current directory must be in it.
+# sees of the host only HOSTDIR, and the current directory must be in it;
+# --vtd gives it the vtd profile's emulated VT-d and an edu device, left to
+# its driver (Linux 6.12's mock devices fail beside the VT-d).
 # Exit status: COMMAND's; 124 if the guest did
 # not finish within the timeout ($VIOMMU_VM_TIMEOUT, default 600 s); 125 if the
 # guest stopped without reporting a status; 2 for usage or missing packages.
@@ -22,7 +24,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
 	echo "usage: run-vm.sh --kernel SERIES --profile mock|vtd|systemd [--share HOSTDIR]" \
-		"[--install DESTDIR] [--timeout SECONDS] -- COMMAND [ARGS...]" >&2
+		"[--install DESTDIR] [--vtd] [--timeout SECONDS] -- COMMAND [ARGS...]" >&2
 	exit 2
 }
 
@@ -31,9 +33,10 @@ fail() {
 	exit 2
 }
 
-series='' profile='' share='' destdir='' timeout=${VIOMMU_VM_TIMEOUT:-600}
+series='' profile='' share='' destdir='' vtd=no timeout=${VIOMMU_VM_TIMEOUT:-600}
 while [ $# -gt 0 ]; do
 	case $1 in
+	--vtd) vtd=yes; shift ;;
 	--kernel | --profile | --share | --install | --timeout)
 		[ $# -ge 2 ] || usage
 		case $1 in
@@ -55,6 +58,7 @@ fi
 [[ $timeout =~ ^[1-9][0-9]*$ ]] || fail "timeout must be a number of seconds: $timeout"
 [ -z "$share" ] || [ -d "$share" ] || fail "not a directory: $share"
 [ -z "$destdir" ] || [ "$profile" = systemd ] || fail "--install is for the systemd profile"
+[ "$vtd" = no ] || [ "$profile" = systemd ] || fail "--vtd is for the systemd profile"
 command -v qemu-system-x86_64 >/dev/null ||
 	fail "qemu-system-x86_64 not found; install the Debian package qemu-system-x86"
 
@@ -83,6 +87,11 @@ systemd)
 	# the kernel's warnings.
 	quiet=''
 	profile_args="loglevel=4 systemd.show_status=error"
+	# For claims of a real vfio-pci device (the test binds it).
+	if [ "$vtd" = yes ]; then
+		machine+=(-device intel-iommu,intremap=on -device edu)
+		profile_args+=" intel_iommu=on,sm_on"
+	fi
 	sysroot=$("$here/trixie-root.sh" --systemd) || fail "no trixie root for systemd"
 	init=$here/systemd-init.sh
 	;;
