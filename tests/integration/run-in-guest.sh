@@ -371,7 +371,7 @@ fi
 # the log once per take-over when they do not (viommud(8)): before Linux
 # 6.13, and with CAP_IPC_LOCK.
 restarts() {
-	local name=$1 log=$work/viommud-restart-$1.log n_stay n_takeovers expected left
+	local name=$1 log=$work/viommud-restart-$1.log n_stay n_takeovers expected
 	shift
 	echo "== restarts, $name"
 	private_bus_wrapper=("$@" "$harness" --)
