@@ -90,7 +90,7 @@ int edu_dma(const Edu *edu, EduDirection direction, uint64_t iova, size_t len) {
         uint32_t command;
         int r;
 
-        if (len == 0 || len > EDU_BUFFER_SIZE || iova >= EDU_IOVA_LIMIT || len > EDU_IOVA_LIMIT - iova)
+        if (len == 0 || len > EDU_DMA_MAX || iova >= EDU_IOVA_LIMIT || len > EDU_IOVA_LIMIT - iova)
                 return -EINVAL;
         /* A run still going ignores new registers. */
         r = reg_read(edu, EDU_DMA_CMD, &command);

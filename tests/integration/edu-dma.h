@@ -6,18 +6,19 @@
  * its vfio-pci device fd: the tests' oracle of where a device's DMA really
  * lands. Its engine copies between guest memory, at an IOVA the IOMMU
  * translates, and a 4 KiB buffer of its own. BAR0 registers (QEMU's
- * docs/specs/edu.rst): identification 0x00, DMA source 0x80, destination
+ * docs/specs/edu): identification 0x00, DMA source 0x80, destination
  * 0x88, count 0x90, command 0x98 (bit 0 runs, bit 1 is the direction). The
  * buffer sits at device address 0x40000; a transfer outside it aborts QEMU,
- * so edu_dma() refuses one. edu masks DMA addresses to 28 bits: IOVAs must
- * stay below 256 MiB. A DMA the IOMMU refuses is not reported by edu: it
- * just ends.
+ * and so does one of the whole buffer (QEMU 7.2 wants its end inside), so
+ * edu_dma() refuses either: at most EDU_DMA_MAX bytes. edu masks DMA
+ * addresses to 28 bits: IOVAs must stay below 256 MiB. A DMA the IOMMU
+ * refuses is not reported by edu: it just ends.
  */
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define EDU_BUFFER_SIZE 4096u
+#define EDU_DMA_MAX     (4096u - 1)
 #define EDU_IOVA_LIMIT  (UINT64_C(1) << 28)
 
 typedef enum EduDirection {
