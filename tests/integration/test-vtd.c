@@ -200,7 +200,7 @@ typedef struct Guest {
         Edu edu;
         const char *bdf;
         int memfd;
-        int kmsg;                               /* the kernel's log since the test began */
+        int kmsg;                       /* the kernel's log since the test began */
         uint8_t expected[GUEST_SIZE];
         uint8_t pattern[DMA_LEN];       /* what edu read last, if it could */
         unsigned seed;
@@ -243,9 +243,9 @@ static void dma_write(Guest *g, uint64_t iova, uint64_t offset, const char *step
 
 /* edu says nothing of a DMA the IOMMU refused; the guest's VT-d driver logs
  * the fault the emulated VT-d reports: "DMAR: [DMA Write NO_PASID] Request
- * device [00:01.0] fault addr 0x200000 [fault reason 0x05] ...". Only for
- * the boot's first faults: of later ones QEMU's VT-d (7.2) leaves some
- * out of its fault records, and the driver logs them rate-limited. */
+ * device [00:01.0] fault addr 0x200000 [fault reason 0x05] ...". Checked
+ * for the boot's first faults only: QEMU 7.2's VT-d signalled the fourth
+ * without a fault record the driver could read. */
 static void dma_faulted(Guest *g, const char *kind, uint64_t iova) {
         char needle[128], record[1024];
         uint64_t deadline = now_usec() + 5 * UINT64_C(1000000);
