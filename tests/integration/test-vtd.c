@@ -250,8 +250,9 @@ static void dma_faulted(Guest *g, const char *kind, uint64_t iova) {
         char needle[128], record[1024];
         uint64_t deadline = now_usec() + 5 * UINT64_C(1000000);
 
-        /* The log names the device by bus, slot and function. */
-        snprintf(needle, sizeof(needle), "Request device [%s] fault addr %#" PRIx64 " ", g->bdf + 5, iova);
+        /* Linux 6.12 names the device by bus, slot and function, 7.3 with
+         * its domain too. */
+        snprintf(needle, sizeof(needle), "%s] fault addr %#" PRIx64 " ", g->bdf + 5, iova);
         while (now_usec() < deadline) {
                 ssize_t n = read(g->kmsg, record, sizeof(record) - 1);
 
