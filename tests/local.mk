@@ -174,7 +174,8 @@ tests_integration_test_claim_SOURCES = tests/integration/test-claim.c
 tests_integration_test_claim_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_claim_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_test_claim_LDADD = $(ITEST_LDADD)
-tests_integration_test_vtd_SOURCES = tests/integration/test-vtd.c
+tests_integration_test_vtd_SOURCES = tests/integration/test-vtd.c tests/integration/edu-dma.h \
+	tests/integration/edu-dma.c
 tests_integration_test_vtd_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_vtd_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_test_vtd_LDADD = $(ITEST_LDADD)
