@@ -23,6 +23,7 @@
 #include "itest.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -596,6 +597,7 @@ static pid_t killer_start(pid_t harness) {
 static void test_crash_loop(void **state) {
         unsigned kills = env_u64("VIOMMU_TEST_CRASH_KILLS", 50), seed = env_u64("VIOMMU_TEST_CRASH_SEED", time(NULL));
         pid_t harness = env_u64("VIOMMU_TEST_HARNESS_PID", 0);
+        uint64_t start = now_usec();
         Crash c = { .bus = bus_open(), .memfd = memfd_new("guest-ram", SLOTS * SLOT_SIZE, 0x3c),
                     .map_file = kernel_at_least(6, 13) };
 
@@ -641,8 +643,9 @@ static void test_crash_loop(void **state) {
         for (unsigned i = 0; i < 20; i++)
                 assert_true(step(&c));
         check_all(&c);
-        printf("crash: %u kills, %u calls checked (of the %u calls cut off by a kill, %u were in the daemon's hands "
-               "and %u took effect)\n", c.kills, c.checked, c.kills, c.mid_call, c.in_effect);
+        printf("crash: %u kills, %u calls checked in %" PRIu64 " s (of the %u calls cut off by a kill, %u were in "
+               "the daemon's hands and %u took effect)\n", c.kills, c.checked, (now_usec() - start) / 1000000,
+               c.kills, c.mid_call, c.in_effect);
         for (unsigned s = 0; s < N_WORK; s++) {
                 Work *w = &c.work[s];
                 char **objects[12];
