@@ -199,10 +199,11 @@ static void mark(uint8_t *known, uint32_t limit, uint32_t id) {
  * session's VMM makes objects of its own, unknown to the daemon: none of
  * its ids are touched.
  */
-static int sweep_orphans(Session *s) {
+int reconcile_sweep_orphans(Session *s, uint32_t room) {
         _cleanup_free_ uint8_t *known = NULL;
         uint32_t highest = s->mock_parking_ioas, limit;
         bool progress = true;
+        int n = 0;
 
         if (s->delegated)
                 return 0;
@@ -215,7 +216,7 @@ static int sweep_orphans(Session *s) {
         }
         /* Room for the one operation's objects, and for those the kernel
          * made for each device. */
-        limit = highest + 16 + 2 * s->n_devices;
+        limit = highest + room + 2 * s->n_devices;
         known = calloc(limit / 8 + 1, 1);
         if (!known)
                 return -ENOMEM;
@@ -239,9 +240,10 @@ static int sweep_orphans(Session *s) {
                         log_notice("session %u: destroyed kernel object %u, which the previous run made but did "
                                    "not record", s->id, id);
                         progress = true;
+                        n++;
                 }
         }
-        return 0;
+        return n;
 }
 
 int reconcile_session(Session *s, const JournalIntent *pending) {
@@ -255,5 +257,6 @@ int reconcile_session(Session *s, const JournalIntent *pending) {
                         return log_error_errno(r, "session %u: cannot settle the operation the previous run "
                                                "died in: %m", s->id);
         }
-        return sweep_orphans(s);
+        r = reconcile_sweep_orphans(s, 16);
+        return r < 0 ? r : 0;
 }

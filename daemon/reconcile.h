@@ -17,3 +17,6 @@
 
 /* With the session's devices back (their fds); pending may have op 0. */
 int reconcile_session(Session *s, const JournalIntent *pending);
+/* Destroys the kernel objects of the session that it does not know, with
+ * ids up to room above the highest it knows; returns how many. */
+int reconcile_sweep_orphans(Session *s, uint32_t room);

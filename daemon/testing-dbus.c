@@ -16,6 +16,7 @@
 #include "device.h"
 #include "json-util.h"
 #include "mock/viommu-mock.h"
+#include "reconcile.h"
 #include "record.h"
 #include "session.h"
 #include "util.h"
@@ -204,6 +205,18 @@ SESSION_METHOD(method_die_before_recording) {
         return sd_bus_reply_method_return(m, NULL);
 }
 
+/* The kernel objects of the session it does not know, found as a take-over
+ * finds them but further above the ids it knows, destroyed and counted: a
+ * test of the take-over's sweep wants none. */
+SESSION_METHOD(method_sweep_orphans) {
+        int r;
+
+        r = reconcile_sweep_orphans(s, 256);
+        if (r < 0)
+                return bus_error_errno(error, r, "Cannot sweep session %u: %m", s->id);
+        return sd_bus_reply_method_return(m, "u", (uint32_t) r);
+}
+
 const sd_bus_vtable testing_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("CheckMapping",
@@ -238,5 +251,9 @@ const sd_bus_vtable testing_vtable[] = {
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("s", written, "s", read_back),
                                 method_round_trip_record, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SweepOrphans",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("u", destroyed),
+                                method_sweep_orphans, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };

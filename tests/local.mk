@@ -136,7 +136,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test-delegated \
 	tests/integration/test-claim \
 	tests/integration/test-vtd \
-	tests/integration/test-restart
+	tests/integration/test-restart \
+	tests/integration/test-crash
 check_PROGRAMS += $(INTEGRATION_TESTS)
 tests_integration_test_session_SOURCES = tests/integration/test-session.c
 tests_integration_test_session_CFLAGS = $(TEST_CFLAGS)
@@ -183,6 +184,10 @@ tests_integration_test_restart_SOURCES = tests/integration/test-restart.c
 tests_integration_test_restart_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_restart_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_test_restart_LDADD = $(ITEST_LDADD)
+tests_integration_test_crash_SOURCES = tests/integration/test-crash.c
+tests_integration_test_crash_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_crash_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_integration_test_crash_LDADD = $(ITEST_LDADD)
 EXTRA_DIST += \
 	tests/integration/run-in-guest.sh \
 	tests/integration/private-bus.sh \

@@ -238,6 +238,20 @@ uint64_t pinned_kib(pid_t pid);
 /* Waits for the daemon's pinned memory to reach kib. */
 void wait_pinned(pid_t pid, uint64_t kib);
 
+/* ---- restarts, under a service manager that keeps the daemon's fds -------- */
+
+/* Waits for a run other than pid before to own the name. */
+void wait_next_run(sd_bus *bus, pid_t before);
+/* Restarts viommud, or with crash kills it with SIGKILL for its service
+ * manager to start it again: under systemd with systemctl, else as systemd
+ * does, through the stand-in fd store (fdstore-harness, pid in
+ * $VIOMMU_TEST_HARNESS_PID); then waits for the new run to own the name. */
+void restart_daemon(sd_bus *bus, bool crash);
+/* Whether a restart charges the sessions' pins to the new run (viommud(8)):
+ * from Linux 6.13 on, when the daemon runs without CAP_IPC_LOCK. Else they
+ * stay charged to the previous run. */
+bool pins_move(sd_bus *bus);
+
 /* ---- signals, as a program watching the bus gets them ------------------- */
 
 Watcher *watcher_new(void);

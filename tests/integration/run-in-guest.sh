@@ -23,7 +23,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 viommud=$build/daemon/viommud
 polkit=$build/tests/integration/fake-polkit
 harness=$build/tests/integration/fdstore-harness
-clients=(session ioas hwpt viommu channel limits owner delegated claim vtd restart)
+clients=(session ioas hwpt viommu channel limits owner delegated claim vtd restart crash)
 for f in "$viommud" "$polkit" "$harness" "${clients[@]/#/$build/tests/integration/test-}"; do
 	[ -x "$f" ] || { echo "run-in-guest: $f is missing: build with 'make check TESTS='" >&2; exit 2; }
 done
@@ -366,10 +366,10 @@ stop_viommud "$work/viommud.log"
 fi
 
 # restarts NAME [WRAPPER...]: viommud under a stand-in for systemd's fd
-# store, started through WRAPPER, restarted by test-restart: sessions
-# outlive the restarts. Whether their pins move to the new run is said in
-# the log once per take-over when they do not (viommud(8)): before Linux
-# 6.13, and with CAP_IPC_LOCK.
+# store, started through WRAPPER, restarted by test-restart (and killed by
+# test-crash): sessions outlive the restarts. Whether their pins move to the
+# new run is said in the log once per take-over when they do not
+# (viommud(8)): before Linux 6.13, and with CAP_IPC_LOCK.
 restarts() {
 	local name=$1 log=$work/viommud-restart-$1.log n_stay n_takeovers expected
 	shift
@@ -379,6 +379,9 @@ restarts() {
 	private_bus_wrapper=()
 	local failed_before=${#failures[@]}
 	VIOMMU_TEST_HARNESS_PID=$viommud_pid client root test-restart restart
+	# Kill -9 at random instants, 50 times: once, where the pins move to
+	# the new run and VmPin can be checked after each (from Linux 6.13).
+	[ "$name" = without-ipc-lock ] && VIOMMU_TEST_HARNESS_PID=$viommud_pid client root test-crash crash
 	if [ ${#failures[@]} -ne "$failed_before" ]; then
 		echo "== $name: viommud's log (last 40 lines)"
 		tail -n 40 "$log"

@@ -20,8 +20,6 @@
 #include "itest.h"
 
 #include <errno.h>
-#include <linux/capability.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -112,63 +110,6 @@ static char *describe_session(sd_bus *bus, const char *session) {
                 }
         json_object_put(j);
         return found;
-}
-
-/* Restarts viommud, or with crash kills it with SIGKILL for its service
- * manager to start it again: under systemd with systemctl, else as systemd
- * does, through the stand-in fd store (fdstore-harness, pid in
- * $VIOMMU_TEST_HARNESS_PID); then waits for the new run to own the name. */
-static void wait_next_run(sd_bus *bus, pid_t before);
-
-static void restart_daemon(sd_bus *bus, bool crash) {
-        pid_t harness = env_u64("VIOMMU_TEST_HARNESS_PID", 0), before = daemon_pid(bus);
-
-        if (streq_ptr(getenv("VIOMMU_TEST_PROFILE"), "systemd"))
-                assert_int_equal(system(crash ? "systemctl kill -s KILL viommud" : "systemctl restart viommud"), 0);
-        else if (harness <= 0)
-                fail_msg("$VIOMMU_TEST_HARNESS_PID is not set: run the restart group under fdstore-harness");
-        else
-                assert_int_equal(kill(harness, crash ? SIGUSR2 : SIGUSR1), 0);
-        wait_next_run(bus, before);
-}
-
-/* Waits for a run of the daemon other than before to own the name. */
-static void wait_next_run(sd_bus *bus, pid_t before) {
-        uint64_t end = now_usec() + 30 * 1000000ULL;
-        pid_t after = before;
-
-        while (after == before || after <= 0) {
-                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-                sd_bus_message *reply = NULL;
-                uint32_t pid;
-
-                if (now_usec() > end)
-                        fail_msg("viommud did not come back within 30 s of the restart");
-                (void) usleep(100 * 1000);
-                if (sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                       "org.freedesktop.DBus", "GetConnectionUnixProcessID", &error, &reply, "s",
-                                       BUS_NAME) < 0)
-                        continue;
-                if (sd_bus_message_read(reply, "u", &pid) > 0)
-                        after = pid;
-                sd_bus_message_unref(reply);
-        }
-}
-
-/* Whether the daemon may lock memory beyond its limit (CapEff). */
-static bool daemon_has_ipc_lock(pid_t pid) {
-        _cleanup_free_ char *value = proc_status_field(pid, "CapEff");
-        unsigned long long caps;
-
-        assert_int_equal(sscanf(value, "%llx", &caps), 1);
-        return caps & (1ULL << CAP_IPC_LOCK);
-}
-
-/* Whether a restart charges the sessions' pins to the new run (viommud(8)):
- * from Linux 6.13 on, when the daemon runs without CAP_IPC_LOCK. Else they
- * stay charged to the previous run. */
-static bool pins_move(sd_bus *bus) {
-        return kernel_at_least(6, 13) && !daemon_has_ipc_lock(daemon_pid(bus));
 }
 
 /* What the restarted daemon has pinned in its name (VmPin), against what the
