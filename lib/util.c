@@ -144,7 +144,7 @@ int safe_atou64(const char *s, uint64_t *ret) {
         unsigned long long l;
         char *end;
 
-        /* strtoull() would take a sign and leading blanks. */
+        /* strtoull() would take a sign and leading blanks; sysfs numbers have neither. */
         if (!s || !(s[0] >= '0' && s[0] <= '9'))
                 return -EINVAL;
 
@@ -159,22 +159,14 @@ int safe_atou64(const char *s, uint64_t *ret) {
 }
 
 int safe_atou(const char *s, unsigned *ret) {
-        unsigned long l;
-        char *end;
+        uint64_t l;
+        int r;
 
-        /* strtoul() would take a sign and leading blanks; sysfs numbers have neither. */
-        if (!s || !(s[0] >= '0' && s[0] <= '9'))
-                return -EINVAL;
-
-        errno = 0;
-        l = strtoul(s, &end, 10);
-        if (errno > 0)
-                return -errno;
-        if (*end)
-                return -EINVAL;
+        r = safe_atou64(s, &l);
+        if (r < 0)
+                return r;
         if (l > UINT_MAX)
                 return -ERANGE;
-
         *ret = (unsigned) l;
         return 0;
 }
