@@ -356,6 +356,12 @@ void journal_copy(Object *dst, Object *src, uint64_t src_iova, uint64_t length, 
         journal_write(dst->session, J_COPY, &e, sizeof(e), NULL, 0);
 }
 
+#if ENABLE_TEST_HOOKS
+void journal_damage(Journal *j) {
+        ((struct journal_header *) j->data)->version ^= 0xff;
+}
+#endif
+
 void journal_intent_done(JournalIntent *i) {
         i->path = mfree(i->path);
 }

@@ -78,6 +78,11 @@ void journal_unmap(Object *ioas, uint64_t iova, uint64_t length);
 void journal_copy(Object *dst, Object *src, uint64_t src_iova, uint64_t length, uint64_t dst_iova,
                   uint32_t flags);
 
+#if ENABLE_TEST_HOOKS
+/* Test only: makes the journal one a take-over refuses. */
+void journal_damage(Journal *j);
+#endif
+
 /* ---- reading, at take-over ---------------------------------------------- */
 
 /*

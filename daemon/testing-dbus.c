@@ -14,6 +14,7 @@
 #include "bus-errors.h"
 #include "bus-util.h"
 #include "device.h"
+#include "journal.h"
 #include "json-util.h"
 #include "mock/viommu-mock.h"
 #include "reconcile.h"
@@ -217,6 +218,23 @@ SESSION_METHOD(method_sweep_orphans) {
         return sd_bus_reply_method_return(m, "u", (uint32_t) r);
 }
 
+/* Damages the session's journal as a stray write would (its header's
+ * version), for a take-over to refuse it and end the session. */
+SESSION_METHOD(method_damage_journal) {
+        if (!s->journal)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "Session %u keeps no journal: the daemon runs without a fd store", s->id);
+        journal_damage(s->journal);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+/* The session keeps no journal from here on, as without a fd store: for
+ * measuring what one costs. A crash or a restart ends it. */
+SESSION_METHOD(method_drop_journal) {
+        journal_end(s);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
 const sd_bus_vtable testing_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("CheckMapping",
@@ -243,6 +261,14 @@ const sd_bus_vtable testing_vtable[] = {
                                 SD_BUS_ARGS("o", hwpt, "t", iova, "t", length, "t", page_size, "at", bitmap),
                                 SD_BUS_RESULT("t", dirty),
                                 method_mark_dirty, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DamageJournal",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_NO_RESULT,
+                                method_damage_journal, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DropJournal",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_NO_RESULT,
+                                method_drop_journal, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("DieBeforeRecording",
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_NO_RESULT,

@@ -390,6 +390,9 @@ restarts() {
 		grep -E 'fdstore-harness|Took over|Handed|handed over|taken over|ends' "$log"
 		fail "$name: the restarted viommud does not say it took over the three sessions"
 	fi
+	# test_restart_damaged_journal_ends_session: said in the log.
+	grep -q 'its journal (generation [0-9]*) is not usable (Bad message); it ends' "$log" ||
+		fail "$name: viommud does not say it ended the session whose journal was damaged"
 	n_stay=$(grep -c 'stay charged to the previous run' "$log")
 	n_takeovers=$(grep -c 'Took over [0-9]* session(s)' "$log")
 	if [ "$kernel_major" -eq 6 ] && [ "$kernel_minor" -lt 13 ]; then

@@ -377,6 +377,33 @@ static void test_crash_sessions_survive(void **state) {
 }
 
 /*
+ * A journal that does not read back (here its header damaged, as a stray
+ * write would) ends its session at the take-over, with a log line saying
+ * so; closing the iommufd releases what it held in the kernel. The other
+ * sessions are taken over as ever.
+ */
+static void test_restart_damaged_journal_ends_session(void **state) {
+        const uint64_t iova = MOCK_APERTURE_START;
+        sd_bus *bus = bus_open();
+        _cleanup_close_ int memfd = memfd_new("guest-ram", BUF_SIZE, 0x3c);
+        _cleanup_free_ char *damaged = NULL, *kept = NULL, *dev = NULL, *ioas = NULL;
+
+        damaged = open_session(bus, true);
+        dev = create_mock(bus, damaged, 0, NULL);
+        ioas = create_ioas(bus, damaged, NULL);
+        attach(bus, damaged, dev, ioas);
+        assert_int_equal(map(bus, ioas, memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW), iova);
+        kept = open_session(bus, true);
+        CALL_OK(bus, damaged, I_TESTING, "DamageJournal", NULL);
+
+        restart_daemon(bus, true);
+        assert_false(session_listed(bus, damaged));
+        assert_true(session_listed(bus, kept));
+        close_session(bus, kept);
+        sd_bus_flush_close_unref(bus);
+}
+
+/*
  * A direct channel does not outlive the daemon: the VMM learns it from its
  * own end, which the exit closes, and opens another on the bus once the
  * daemon is back; the session's objects are all there on the new one.
@@ -470,6 +497,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_restart_sessions_survive),
                 cmocka_unit_test(test_crash_sessions_survive),
                 cmocka_unit_test(test_crash_settles_each_operation),
+                cmocka_unit_test(test_restart_damaged_journal_ends_session),
                 cmocka_unit_test(test_restart_channel_reopens),
         };
         const struct CMUnitTest systemctl[] = {
