@@ -123,7 +123,8 @@ EXTRA_DIST += tests/data/describe-sample.json
 check_LTLIBRARIES = tests/integration/libitest.la
 ITEST_LDADD = tests/integration/libitest.la lib/libviommu-util.la $(CMOCKA_LIBS) $(LIBSYSTEMD_LIBS) $(JSONC_LIBS)
 tests_integration_libitest_la_SOURCES = tests/integration/itest.h tests/integration/itest.c \
-	tests/integration/itest-signals.c tests/integration/itest-refusals.c
+	tests/integration/itest-signals.c tests/integration/itest-refusals.c tests/integration/edu-dma.h \
+	tests/integration/edu-dma.c
 tests_integration_libitest_la_CFLAGS = $(TEST_CFLAGS)
 INTEGRATION_TESTS = \
 	tests/integration/test-session \
@@ -175,8 +176,7 @@ tests_integration_test_claim_SOURCES = tests/integration/test-claim.c
 tests_integration_test_claim_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_claim_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_test_claim_LDADD = $(ITEST_LDADD)
-tests_integration_test_vtd_SOURCES = tests/integration/test-vtd.c tests/integration/edu-dma.h \
-	tests/integration/edu-dma.c
+tests_integration_test_vtd_SOURCES = tests/integration/test-vtd.c
 tests_integration_test_vtd_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_vtd_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_test_vtd_LDADD = $(ITEST_LDADD)

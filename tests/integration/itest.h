@@ -147,6 +147,10 @@ sd_bus *connect_as_ids(uid_t uid, gid_t gid);
 sd_bus *connect_as(uid_t uid);
 /* The message of the last call that failed, for checks of its wording. */
 extern char last_error[2048];
+/* Where calls on the bus go: NULL, the daemon's well-known name; or one
+ * run's unique name, so that a call made after that run died fails instead
+ * of waiting, through bus activation, for the next run (test-crash). */
+extern const char *call_destination;
 sd_bus_message *call_msg(const char *file, int line, sd_bus *bus, sd_bus_message *m, const char *expect);
 sd_bus_message *new_call(sd_bus *bus, const char *path, const char *iface, const char *member);
 sd_bus_message *call_at(const char *file, int line, const char *expect, sd_bus *bus, const char *path,
@@ -217,8 +221,12 @@ uint32_t invalidate(sd_bus *bus, const char *path, const char *iface, uint32_t d
 sd_bus *channel_open(sd_bus *bus, const char *session);
 sd_bus_message *claim_call(sd_bus *bus, const char *session, const char *bdf, bool interactive);
 char *claim(sd_bus *bus, const char *session, const char *bdf, bool interactive);
-/* $VIOMMU_TEST_VFIO_DEVICES: "BDF=NODE BDF=NODE". */
-size_t vfio_devices(VfioDevice ret[static 2]);
+/* Session.ClaimDevice, asking for the device fd: the device's path, its
+ * kernel id and the fd, the caller's own. */
+char *claim_with_fd(sd_bus *bus, const char *session, const char *bdf, uint32_t *ret_id, int *ret_fd);
+/* $VIOMMU_TEST_VFIO_DEVICES: "BDF=NODE BDF=NODE", of which the test needs
+ * at least wanted. */
+size_t vfio_devices(VfioDevice ret[static 2], size_t wanted);
 
 /* ---- Testing: what the kernel holds ------------------------------------- */
 

@@ -5,21 +5,29 @@
 #
 #   tests/integration/qemu-delegation.sh [BUILDDIR]
 #
-# Runs inside the vtd-profile test VM, as root, e.g. from the top of a build
-# tree shared with the VM:
+# Runs inside the test VM, as root, e.g. from the top of a build tree shared
+# with the VM:
 #
 #   tests/vm/run-vm.sh --kernel 7.3 --profile vtd --share "$PWD" -- \
 #       tests/integration/qemu-delegation.sh
 #
+# or, as a host runs viommud, in the systemd profile with the project
+# installed (run-vm.sh --profile systemd --vtd --install DESTDIR): there the
+# system bus is the guest's dbus-daemon, viommud is the installed unit,
+# started by bus activation at the launcher's first call, and polkitd
+# authorizes the claim, by a rules file that allows the edu device to the
+# user and nothing else.
+#
 # BUILDDIR (default: $VIOMMU_BUILDDIR, else the source tree this script is
-# in) holds daemon/viommud and tests/integration/qemu-launcher. QEMU comes
+# in) holds tests/integration/qemu-launcher and, for the vtd profile,
+# daemon/viommud. QEMU comes
 # from the Debian trixie root that tests/vm/trixie-root.sh made on the host
 # (cached under /var/cache/viommu-vm, which the VM sees read-only); it is run
 # through that root's own dynamic loader, without chroot, so that it stays
-# unprivileged. The test starts its own dbus-daemon (the project's policy
-# on a default-deny system bus, tests/integration/bus.conf) and viommud on
-# it, with a configuration that allows the edu device to user nobody and
-# nothing else.
+# unprivileged. In the vtd profile the test starts its own dbus-daemon (the
+# project's policy on a default-deny system bus, tests/integration/bus.conf)
+# and viommud on it, with a configuration that allows the edu device to user
+# nobody and nothing else.
 #
 # As nobody, qemu-launcher opens a delegated session, is refused the e1000e,
 # claims the edu device and starts QEMU (-S, monitor on stdin) with
@@ -33,8 +41,8 @@
 # (IOMMU_OPTION_RLIMIT_MODE), so QEMU cannot map its 128 MiB of RAM and
 # fails; the daemon must clean up after a failed VMM just the same.
 #
-# Exit status: 0 passed, 1 failed, 77 skipped (not the vtd profile, or no
-# trixie root: run tests/vm/trixie-root.sh on the host first).
+# Exit status: 0 passed, 1 failed, 77 skipped (not the vtd or systemd
+# profile, or no trixie root: run tests/vm/trixie-root.sh on the host first).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -53,7 +61,14 @@ fail() {
 	exit 1
 }
 
-[ "${VIOMMU_TEST_PROFILE:-}" = vtd ] || skip "needs the vtd profile of the test VM"
+case ${VIOMMU_TEST_PROFILE:-} in
+vtd) system=no ;;
+systemd)
+	system=yes viommud=/usr/sbin/viommud
+	[ -n "${VIOMMU_TEST_VFIO_DEVICES:-}" ] || skip "needs vfio-pci devices (run-vm.sh --vtd)"
+	;;
+*) skip "needs the vtd or systemd profile of the test VM" ;;
+esac
 [ "$(id -u)" -eq 0 ] || skip "needs root (inside the test VM)"
 root=$("$srcdir/tests/vm/trixie-root.sh" --cached) ||
 	skip "no trixie root with QEMU: run tests/vm/trixie-root.sh on the host (as root)"
@@ -75,6 +90,15 @@ done
 [ -n "$other" ] || fail "no second vfio-pci device in VIOMMU_TEST_VFIO_DEVICES"
 
 run=$(mktemp -d /run/viommu-qemu.XXXXXX)
+rules=/etc/polkit-1/rules.d/20-viommu-main-job.rules
+# viommud's log of this test.
+viommud_log() {
+	if [ "$system" = yes ]; then
+		journalctl -b -u viommud -o cat --no-pager
+	else
+		cat "$run/viommud.log"
+	fi
+}
 chmod 755 "$run" # the user reaches the bus socket in here
 launcher_pid=''
 # shellcheck source-path=SCRIPTDIR source=private-bus.sh
@@ -83,9 +107,15 @@ cleanup() {
 	local rc=$?
 	exec 7>&- 2>/dev/null || true
 	[ -z "$launcher_pid" ] || kill "$launcher_pid" 2>/dev/null || true
-	private_bus_stop
+	if [ "$system" = yes ]; then
+		rm -f "$rules"
+		systemctl restart polkit
+	else
+		private_bus_stop
+	fi
 	wait 2>/dev/null || true
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+		[ "$system" = no ] || viommud_log >"$run/viommud.log"
 		for f in qemu.out qemu-memlock.out viommud.log dbus.log; do
 			[ -s "$run/$f" ] || continue
 			echo "----- $f"
@@ -96,14 +126,30 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The private system bus and the daemon.
-cat >"$run/viommud.conf" <<EOF
-{"allow": [{"devices": [{"pci": "$edu"}], "users": ["$user"]}]}
-EOF
-private_bus_start "$run" || fail "dbus-daemon did not start"
-private_bus_viommud "$viommud" "$run/viommud.log" --config="$run/viommud.conf" -v ||
-	fail "viommud did not take its bus name"
-say "viommud serving on $DBUS_SYSTEM_BUS_ADDRESS; edu $edu allowed to $user, $other not"
+if [ "$system" = yes ]; then
+	# polkitd decides; viommud is started by the first call to it.
+	cat >"$rules" <<-EOF
+	polkit.addRule(function(action, subject) {
+	        if (action.id != "org.viommu1.claim-device" || subject.user != "$user")
+	                return polkit.Result.NOT_HANDLED;
+	        return action.lookup("device") == "$edu" ? polkit.Result.YES : polkit.Result.NO;
+	});
+	EOF
+	systemctl restart polkit
+	systemctl stop viommud
+	state=$(systemctl is-active viommud) || true
+	[ "$state" = inactive ] || fail "viommud is still $state"
+	say "polkit allows edu $edu to $user, $other not; viommud.service is inactive"
+else
+	# The private system bus and the daemon.
+	cat >"$run/viommud.conf" <<-EOF
+	{"allow": [{"devices": [{"pci": "$edu"}], "users": ["$user"]}]}
+	EOF
+	private_bus_start "$run" || fail "dbus-daemon did not start"
+	private_bus_viommud "$viommud" "$run/viommud.log" --config="$run/viommud.conf" -v ||
+		fail "viommud did not take its bus name"
+	say "viommud serving on $DBUS_SYSTEM_BUS_ADDRESS; edu $edu allowed to $user, $other not"
+fi
 
 sessions() { busctl --system get-property org.viommu1 /org/viommu1 org.viommu1.Manager Sessions; }
 session_prop() { busctl --system get-property org.viommu1 "$1" org.viommu1.Session "$2"; }
@@ -149,7 +195,8 @@ start_vmm() {
 		# name (RLIMIT_MODE per-process), so its memlock limit must cover it.
 		ulimit -l "$2"
 		exec setpriv --reuid="$uid" --regid="$gid" --clear-groups --no-new-privs \
-			env -i PATH=/usr/bin:/bin DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" \
+			env -i PATH=/usr/bin:/bin \
+			DBUS_SYSTEM_BUS_ADDRESS="${DBUS_SYSTEM_BUS_ADDRESS:-unix:path=/run/dbus/system_bus_socket}" \
 			QEMU_MODULE_DIR="$root/usr/lib/x86_64-linux-gnu/qemu" \
 			"$launcher" --expect-denied "$other" "$edu" -- "${qemu[@]}"
 	) <"$run/monitor" >"$out_file" 2>&1 &
@@ -179,7 +226,7 @@ expect_cleaned_up() {
 		[ "$SECONDS" -lt "$deadline" ] || fail "Manager.Sessions still lists $(sessions)"
 		sleep 0.1
 	done
-	grep -q "session $id: closing: its owner left the bus" "$run/viommud.log" ||
+	viommud_log | grep -q "session $id: closing: its owner left the bus" ||
 		fail "viommud did not log closing session $id"
 	rs=$(root_session)
 	[ -n "$rs" ] || fail "root could not open a session"
@@ -199,6 +246,13 @@ monitor_out | grep '^qemu-launcher:' | sed 's/^/  /'
 list=$(sessions)
 [[ $list =~ ^ao\ 1\ \"(/org/viommu1/session/[^\"]+)\"$ ]] || fail "Manager.Sessions: $list (expected one session)"
 session=${BASH_REMATCH[1]}
+if [ "$system" = yes ]; then
+	owner=$(busctl status org.viommu1 | sed -n 's/^PID=//p')
+	main=$(systemctl show -P MainPID viommud)
+	[ -n "$owner" ] && [ "$owner" = "$main" ] ||
+		fail "org.viommu1 is owned by pid ${owner:-none}, not viommud.service's main process $main"
+	say "the launcher's first call started viommud.service (pid $main) by bus activation"
+fi
 id=$(launcher_session)
 [ "$(session_prop "$session" Id)" = "u $id" ] || fail "$session is not the launcher's session $id"
 [ "$(session_prop "$session" UID)" = "u $uid" ] || fail "$session is not uid $uid's"
@@ -240,7 +294,13 @@ monitor_out | grep -q 'vfio_container_dma_map.*Cannot allocate memory' ||
 say "with an 8 MiB memlock limit QEMU cannot pin its RAM (ENOMEM), as it should"
 expect_cleaned_up "$id"
 
-private_bus_viommud_stop
-[ "$viommud_status" -eq 0 ] || fail "viommud exited with status $viommud_status on SIGTERM"
-grep -E 'session [0-9]+:' "$run/viommud.log" | sed 's/^<[0-9]>/  viommud: /'
+if [ "$system" = yes ]; then
+	systemctl stop viommud
+	result=$(systemctl show -P Result viommud)
+	[ "$result" = success ] || fail "viommud.service stopped with result $result"
+else
+	private_bus_viommud_stop
+	[ "$viommud_status" -eq 0 ] || fail "viommud exited with status $viommud_status on SIGTERM"
+fi
+viommud_log | grep -E 'session [0-9]+:' | sed 's/^<[0-9]>/  viommud: /'
 say "PASS"

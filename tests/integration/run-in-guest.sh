@@ -381,7 +381,7 @@ restarts() {
 	VIOMMU_TEST_HARNESS_PID=$viommud_pid client root test-restart restart
 	# Kill -9 at random instants, 50 times: once, where the pins move to
 	# the new run and VmPin can be checked after each (from Linux 6.13).
-	[ "$name" = without-ipc-lock ] && VIOMMU_TEST_HARNESS_PID=$viommud_pid client root test-crash crash
+	[ "$name" = without-ipc-lock ] && client root test-crash crash
 	if [ ${#failures[@]} -ne "$failed_before" ]; then
 		echo "== $name: viommud's log (last 40 lines)"
 		tail -n 40 "$log"

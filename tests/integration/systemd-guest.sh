@@ -14,13 +14,19 @@
 #  - bus activation: the first call to org.viommu1 starts viommud.service
 #    through the installed activation file, and the bus name's owner is the
 #    unit's main process;
+#  - with --vtd, tests/integration/qemu-delegation.sh: the main job, QEMU
+#    as an unprivileged VMM on a delegated session, viommud started by bus
+#    activation and the claim authorized by polkitd;
 #  - the fd store: with mock devices (a drop-in adds --test-mock-devices),
 #    test-restart's systemctl group: an owned and a persistent session with
-#    mappings outlive `systemctl restart viommud`;
+#    mappings (and, with --vtd, the edu device on vfio-pci, whose DMA shows
+#    it) outlive `systemctl restart viommud` and a SIGKILL;
 #  - a crash: `systemctl kill -s KILL viommud` with a persistent session
 #    open; systemd restarts the daemon (Restart=on-failure), which takes the
 #    session over from its journal in the fd store: it is still there, with
 #    its mock device (test-restart's systemctl group checks mappings too);
+#  - test-crash's loop: 50 SIGKILLs at random instants while clients work,
+#    each restart by systemd from its fd store;
 #  - then tests/integration/systemd-host.sh: polkitd, reload, the journal's
 #    fields, the unit's confinement and its watchdog.
 # One line "systemd-guest: PASS: ..." or "systemd-guest: FAIL: ..." per check
@@ -67,6 +73,12 @@ else
 	fi
 fi
 
+# The main job as a host runs it: QEMU, unprivileged, on a delegated
+# session of the bus-activated unit, its claim authorized by polkitd.
+if [ -n "${VIOMMU_TEST_VFIO_DEVICES:-}" ]; then
+	unit qemu-delegation "$(dirname "$0")/qemu-delegation.sh" "$build" || failed=1
+fi
+
 echo "== the fd store across systemctl restart"
 dropin mock ExecStart= "ExecStart=/usr/sbin/viommud --test-mock-devices" ||
 	fail "viommud did not restart with mock devices"
@@ -95,6 +107,17 @@ else
 		fail "after a crash $session or its device $dev is gone: sessions $left"
 	fi
 fi
+
+echo "== 50 crashes at random instants"
+# test-crash kills the daemon's main process 50 times, within minutes: the
+# start rate limit that would rightly give up on such a service on a host
+# is lifted for it.
+if dropin crash-loop '[Unit]' StartLimitIntervalSec=0; then
+	unit test-crash "$build/tests/integration/test-crash" crash || failed=1
+else
+	fail "viommud did not restart without a start rate limit"
+fi
+dropin crash-loop || fail "viommud did not restart after the crash loop"
 
 # The unit's confinement, polkitd, reload, the journal's fields and the
 # watchdog, in this boot.

@@ -8,7 +8,7 @@
 #    session is refused; a broken file makes the reload fail, `systemctl
 #    status` shows why, and the second session is still refused (the old
 #    configuration stays);
-#  - with an edu device (run-vm.sh --vtd; bound to vfio-pci here), polkit:
+#  - with an edu device (run-vm.sh --vtd; on vfio-pci), polkit:
 #    dbus/org.viommu1.policy as installed and a rules file written here: a
 #    group's member may claim it, another user is refused
 #    (org.viommu1.Error.PermissionDenied, and a journal line naming the
@@ -149,46 +149,32 @@ systemctl reload viommud || fail "systemctl reload with the valid viommud.conf a
 
 # Claims of a real device: polkit, and viommud.conf's unit rule.
 claims() {
-	echo "== the edu device, to vfio-pci"
-	# Read before the bind, viommud's view of the devices changes only by the
-	# uevents that reach it.
-	busctl call "$dest" "$manager" "$dest.Manager" ListDevices >/dev/null ||
-		fail "ListDevices failed"
-	edu=
-	for dev in /sys/bus/pci/devices/*; do
-		[ "$(<"$dev/vendor"):$(<"$dev/device")" = 0x1234:0x11e8 ] || continue
-		edu=${dev##*/}
-		[ ! -e "$dev/driver" ] || echo "$edu" >"$dev/driver/unbind"
-		echo vfio-pci >"$dev/driver_override"
-		echo "$edu" >/sys/bus/pci/drivers_probe
-	done
+	echo "== the edu device, off vfio-pci and back"
+	# viommud's view of the devices changes only by the uevents that reach
+	# it: its Driver follows the unbind and the bind.
+	edu=$(pci_find 1234:11e8)
 	if [ -z "$edu" ]; then
 		fail "no edu device (1234:11e8) in the guest"
 		return
 	fi
-	for _ in $(seq 50); do
-		[ -z "$(ls "/sys/bus/pci/devices/$edu/vfio-dev" 2>/dev/null)" ] || break
-		sleep 0.1
-	done
-	udevadm settle
-	vfio=$(ls "/sys/bus/pci/devices/$edu/vfio-dev" 2>/dev/null)
-	if [ -z "$vfio" ] || [ ! -c "/dev/vfio/devices/$vfio" ]; then
-		fail "$edu did not bind to vfio-pci (no /dev/vfio/devices/${vfio:-vfioN})"
-		return
-	fi
-	echo "systemd-host: $edu is /dev/vfio/devices/$vfio"
 	host=$(busctl call "$dest" "$manager" "$dest.Manager" GetDevice s "$edu" | first_path)
-	driver=
-	for _ in $(seq 50); do
-		driver=$(busctl get-property "$dest" "$host" "$dest.Device" Driver 2>&1)
-		[ "$driver" != 's "vfio-pci"' ] || break
-		sleep 0.1
+	for driver in "" vfio-pci; do
+		if ! pair=$(pci_driver "$edu" "$driver"); then
+			fail "$edu did not bind to $driver"
+			return
+		fi
+		for _ in $(seq 50); do
+			seen=$(busctl get-property "$dest" "$host" "$dest.Device" Driver 2>&1)
+			[ "$seen" != "s \"$driver\"" ] || break
+			sleep 0.1
+		done
+		if [ "$seen" = "s \"$driver\"" ]; then
+			pass "viommud saw $edu ${driver:+bound to }${driver:-unbound} (udev's event reached it)"
+		else
+			fail "viommud does not see $edu ${driver:+bound to }${driver:-unbound}: Driver $seen"
+		fi
 	done
-	if [ "$driver" = 's "vfio-pci"' ]; then
-		pass "viommud saw $edu bound to vfio-pci (udev's event reached it)"
-	else
-		fail "viommud does not see $edu bound to vfio-pci: Driver $driver"
-	fi
+	echo "systemd-host: $pair"
 
 	echo "== polkit"
 	# root, the only administrator, authenticates with its password.

@@ -48,3 +48,5 @@ dropin() {
 	pid=$(main_pid)
 	systemctl restart viommud && wait_restarted "$pid"
 }
+# shellcheck source-path=SCRIPTDIR source=../vm/vfio-bind.sh
+. "$(dirname "$0")/../vm/vfio-bind.sh"

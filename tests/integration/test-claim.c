@@ -112,7 +112,7 @@ static void test_claim_device_by_config_and_polkit(void **state) {
         _cleanup_free_ char *s_cfg = NULL, *s_pk = NULL, *s_no = NULL, *s_root = NULL, *s_grp = NULL,
                             *s_chl = NULL, *dev = NULL;
 
-        vfio_devices(d);
+        vfio_devices(d, 2);
         /* The group comes from the user database alone: the rule names no
          * user, and the connection's gid and groups are another. */
         assert_non_null(gr);
@@ -289,7 +289,7 @@ static void test_claim_device_by_unit(void **state) {
 
         if (!template || !strstr(template, "@."))
                 fail_msg("$VIOMMU_TEST_UNIT_TEMPLATE is not a template unit name: %s", template ?: "(unset)");
-        vfio_devices(d);
+        vfio_devices(d, 2);
         assert_true(asprintf(&instance, "%.*svm1%s", (int) (strstr(template, "@.") - template + 1), template,
                              strstr(template, "@.") + 1) > 0);
         in_unit = unit_cgroup(instance);
@@ -342,7 +342,7 @@ static void test_claim_device_waiting_holds_up_nobody(void **state) {
         uint64_t cookie, start, deadline;
         bool answered = false;
 
-        vfio_devices(d);
+        vfio_devices(d, 2);
         s_slow = open_session(slow, false);
         s_vmm = open_session(vmm, false);
         ioas = create_ioas(vmm, s_vmm, NULL);

@@ -7,9 +7,10 @@
  *   crash  two sessions map, unmap, copy, create and destroy IOASes and
  *          HWPTs, attach, detach and invalidate on mock devices in a loop
  *          while a child process kills the daemon with SIGKILL after a
- *          random delay, $VIOMMU_TEST_CRASH_KILLS times (50); each time the
- *          stand-in fd store (fdstore-harness, pid in
- *          $VIOMMU_TEST_HARNESS_PID) starts it again, and the new run must
+ *          random delay, $VIOMMU_TEST_CRASH_KILLS times (50); each time its
+ *          fd store starts it again (systemd with Restart=on-failure, or
+ *          the stand-in fdstore-harness, which does the same), and the new
+ *          run must
  *          hold what the sessions' log says: every call answered before the
  *          kill in effect, in the record and in the kernel; the one whose
  *          answer never came either in both or in neither; no kernel object
@@ -577,9 +578,28 @@ static sd_bus *leaver_open(Crash *c, char **ret_session) {
         return bus;
 }
 
-/* A child that has the harness kill the daemon after a random delay, as
- * an outside event would: wherever the daemon is then. */
-static pid_t killer_start(pid_t harness) {
+/* The unique bus name of the daemon's current run. */
+static char *daemon_unique_name(sd_bus *bus) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *name;
+        char *copy;
+        int r;
+
+        r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                               "GetNameOwner", &error, &reply, "s", BUS_NAME);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "s", &name);
+        if (r < 0)
+                fail_msg("cannot find viommud's unique name: %s", error.message ?: strerror(-r));
+        copy = strdup(name);
+        assert_non_null(copy);
+        return copy;
+}
+
+/* A child that kills the daemon after a random delay, as an outside event
+ * would: wherever the daemon is then. */
+static pid_t killer_start(pid_t daemon) {
         useconds_t delay = pick(KILL_DELAY_MAX_USEC);
         pid_t pid = fork();
 
@@ -589,20 +609,17 @@ static pid_t killer_start(pid_t harness) {
                  * close when they do. */
                 (void) close_range(3, ~0U, 0);
                 (void) usleep(delay);
-                _exit(kill(harness, SIGUSR2) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
+                _exit(kill(daemon, SIGKILL) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
         }
         return pid;
 }
 
 static void test_crash_loop(void **state) {
         unsigned kills = env_u64("VIOMMU_TEST_CRASH_KILLS", 50), seed = env_u64("VIOMMU_TEST_CRASH_SEED", time(NULL));
-        pid_t harness = env_u64("VIOMMU_TEST_HARNESS_PID", 0);
         uint64_t start = now_usec();
         Crash c = { .bus = bus_open(), .memfd = memfd_new("guest-ram", SLOTS * SLOT_SIZE, 0x3c),
                     .map_file = kernel_at_least(6, 13) };
 
-        if (harness <= 0)
-                fail_msg("$VIOMMU_TEST_HARNESS_PID is not set: run the crash group under fdstore-harness");
         printf("crash: seed %u\n", seed);
         srandom(seed);
         for (unsigned s = 0; s < N_WORK; s++)
@@ -610,7 +627,7 @@ static void test_crash_loop(void **state) {
         check_all(&c);
 
         while (c.kills < kills) {
-                _cleanup_free_ char *gone = NULL;
+                _cleanup_free_ char *gone = NULL, *run = NULL;
                 sd_bus *leaving = leaver_open(&c, &gone);
                 pid_t before = daemon_pid(c.bus), killer;
                 uint64_t deadline = now_usec() + 20 * 1000000ULL;
@@ -618,15 +635,18 @@ static void test_crash_loop(void **state) {
                 unsigned leave_at = pick(16);
                 int status;
 
-                killer = killer_start(harness);
+                /* The calls go to this run: one made after the kill must
+                 * fail, not wait for the next run. */
+                call_destination = run = daemon_unique_name(c.bus);
+                killer = killer_start(before);
                 while (step(&c)) {
                         if (leaving && c.answered == leave_at)
                                 leaving = sd_bus_flush_close_unref(leaving);
                         if (now_usec() > deadline)
-                                fail_msg("viommud was not killed within 20 s (the harness ignores SIGUSR2 while it "
-                                         "restarts it)");
+                                fail_msg("viommud (pid %d) was not killed within 20 s", (int) before);
                 }
                 c.kills++;
+                call_destination = NULL;
                 leaving = sd_bus_flush_close_unref(leaving);
                 assert_int_equal(waitpid(killer, &status, 0), killer);
                 assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);

@@ -17,6 +17,7 @@
  * The environment is described in itest.h.
  */
 
+#include "edu-dma.h"
 #include "itest.h"
 
 #include <errno.h>
@@ -175,7 +176,7 @@ static void sessions_survive(bool crash) {
 
         /* In the vtd profile, a real device too: its cdev waits in the store. */
         if (getenv("VIOMMU_TEST_VFIO_DEVICES")) {
-                vfio_devices(d);
+                vfio_devices(d, 1);
                 rdev = claim(bus, p, d[0].bdf, false);
                 rioas = create_ioas(bus, p, NULL);
                 assert_int_equal(map(bus, rioas, memfd, 0, BUF_SIZE, 0x100000, MAP_FIXED_RW), 0x100000);
@@ -439,19 +440,38 @@ static void test_restart_channel_reopens(void **state) {
         sd_bus_flush_close_unref(bus);
 }
 
+/* edu copies fresh bytes from iova to iova + PAGE: what lands in guest
+ * memory shows that the device's DMA is translated as mapped (offset 0 at
+ * iova). */
+static void edu_copy_checked(const Edu *edu, int memfd, uint64_t iova, uint8_t pattern) {
+        uint8_t out[EDU_DMA_MAX], in[EDU_DMA_MAX];
+
+        memset(out, pattern, sizeof(out));
+        assert_int_equal(pwrite(memfd, out, sizeof(out), 0), sizeof(out));
+        assert_int_equal(edu_dma(edu, EDU_FROM_RAM, iova, sizeof(out)), 0);
+        assert_int_equal(edu_dma(edu, EDU_TO_RAM, iova + PAGE, sizeof(out)), 0);
+        assert_int_equal(pread(memfd, in, sizeof(in), PAGE), sizeof(in));
+        assert_memory_equal(in, out, sizeof(in));
+}
+
 /*
  * `systemctl restart viommud` (or with crash `systemctl kill -s KILL`, after
  * which systemd starts it again) with systemd's own fd store: an owned
  * session and a persistent one, each with a mock device attached to an IOAS
  * with a mapping, come back as Describe showed them, and the kernel kept
- * their mappings all along.
+ * their mappings all along. With a vfio-pci edu device
+ * ($VIOMMU_TEST_VFIO_DEVICES, run-vm.sh --vtd), the persistent session has
+ * it attached to an IOAS of its own: it stays attached, and its DMA lands
+ * where the mapping says before and after.
  */
 static void systemctl_restart(bool crash) {
-        const uint64_t iova = MOCK_APERTURE_START;
+        const uint64_t iova = MOCK_APERTURE_START, edu_iova = 0x100000;
         sd_bus *bus = bus_open();
-        _cleanup_close_ int memfd = memfd_new("guest-ram", BUF_SIZE, 0x3c);
+        _cleanup_close_ int memfd = memfd_new("guest-ram", BUF_SIZE, 0x3c), rdev_fd = -EBADF;
+        _cleanup_free_ char *rdev = NULL, *rioas = NULL;
         char *session[2], *dev[2], *ioas[2], *before[2];
         pid_t pid = daemon_pid(bus);
+        Edu edu;
 
         for (int i = 0; i < 2; i++) {
                 session[i] = open_session(bus, i == 1);
@@ -460,6 +480,20 @@ static void systemctl_restart(bool crash) {
                 assert_int_equal(map(bus, ioas[i], memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW), iova);
                 attach(bus, session[i], dev[i], ioas[i]);
                 check_mapping(bus, session[i], dev[i], iova, BUF_SIZE, memfd, 0);
+        }
+        if (getenv("VIOMMU_TEST_VFIO_DEVICES")) {
+                VfioDevice d[2];
+                uint32_t id;
+
+                vfio_devices(d, 1);
+                rdev = claim_with_fd(bus, session[1], d[0].bdf, &id, &rdev_fd);
+                assert_int_equal(edu_open(rdev_fd, &edu), 0);
+                rioas = create_ioas(bus, session[1], NULL);
+                assert_int_equal(map(bus, rioas, memfd, 0, BUF_SIZE, edu_iova, MAP_FIXED_RW), edu_iova);
+                attach(bus, session[1], rdev, rioas);
+                edu_copy_checked(&edu, memfd, edu_iova, 0xa1);
+        }
+        for (int i = 0; i < 2; i++) {
                 before[i] = describe_session(bus, session[i]);
                 assert_non_null(before[i]);
         }
@@ -474,6 +508,16 @@ static void systemctl_restart(bool crash) {
                 assert_string_equal(after, before[i]);
                 check_mapping(bus, session[i], dev[i], iova, BUF_SIZE, memfd, 0);
                 check_no_mapping(bus, session[i], dev[i], iova, BUF_SIZE, memfd, PAGE);
+        }
+        if (rdev) {
+                _cleanup_free_ char *attached = get_string(bus, rdev, I_DEVICE, "Attached", "o");
+
+                assert_string_equal(attached, rioas);
+                edu_copy_checked(&edu, memfd, edu_iova, 0xb2);
+                CALL_OK(bus, session[1], I_SESSION, "Detach", "o", rdev);
+                CALL_OK(bus, session[1], I_SESSION, "ReleaseDevice", "o", rdev);
+        }
+        for (int i = 0; i < 2; i++) {
                 close_session(bus, session[i]);
                 free(session[i]);
                 free(dev[i]);

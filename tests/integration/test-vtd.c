@@ -53,23 +53,6 @@ static bool reserved_region_listed(sd_bus *bus, const char *ioas, uint64_t start
         return found;
 }
 
-/* Session.ClaimDevice, asking for the device fd: the device's path, its
- * kernel id and the fd, the caller's own. */
-static char *claim_with_fd(sd_bus *bus, const char *session, const char *bdf, uint32_t *ret_id, int *ret_fd) {
-        sd_bus_message *reply = CALL(bus, session, I_SESSION, "ClaimDevice", "sb", bdf, 1);
-        const char *p;
-        char *dev;
-
-        assert_true(sd_bus_message_read(reply, "ou", &p, ret_id) > 0);
-        dev = strdup(p);
-        assert_non_null(dev);
-        assert_true(sd_bus_message_enter_container(reply, 'a', "(h)") > 0);
-        assert_true(sd_bus_message_enter_container(reply, 'r', "h") > 0);
-        *ret_fd = read_fd(reply);
-        sd_bus_message_unref(reply);
-        return dev;
-}
-
 /* The paging flow of a VMM with a real vfio-pci device behind an emulated
  * VT-d, as the uid viommud.conf allows the device to. */
 static void test_vtd_paging_flow(void **state) {
@@ -90,7 +73,7 @@ static void test_vtd_paging_flow(void **state) {
         size_t size;
         sd_bus_message *reply;
 
-        vfio_devices(d);
+        vfio_devices(d, 2);
         s = open_session(bus, false);
         host = reply_object(CALL(bus, MANAGER_PATH, I_MANAGER, "GetDevice", "s", d[0].bdf), NULL);
         str = get_string(bus, host, I_HOST_DEVICE, "Driver", "s");
@@ -306,7 +289,7 @@ static void test_vtd_dma(void **state) {
         int r;
 
         assert_non_null(g);
-        vfio_devices(devices);
+        vfio_devices(devices, 2);
         g->bdf = devices[0].bdf;
         g->memfd = memfd_new("vtd-dma-ram", GUEST_SIZE, 0x42);
         memset(g->expected, 0x42, GUEST_SIZE);

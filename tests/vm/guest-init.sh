@@ -9,7 +9,6 @@
 set -euo pipefail
 
 job=/run/viommu-job
-vfio_ids="1234:11e8 8086:10d3" # edu, e1000e
 
 # Whatever happens, stop the machine; QEMU runs with -no-reboot and exits.
 trap 'sync; reboot --force --no-wtmp' EXIT
@@ -40,38 +39,13 @@ export HOME=/tmp LANG=C.UTF-8
 # shellcheck source=/dev/null
 . "$job/job"
 
-# Bind every PCI device with one of $vfio_ids to vfio-pci; the virtio-9p
-# device holding the root is never among them.
-bind_vfio() {
-	local dev bdf id vfio node major minor devices=()
-	for dev in /sys/bus/pci/devices/*; do
-		bdf=${dev##*/}
-		id=$(<"$dev/vendor"):$(<"$dev/device")
-		id=${id//0x/}
-		[[ " $vfio_ids " == *" $id "* ]] || continue
-		if [ -e "$dev/driver" ]; then
-			echo "$bdf" >"$dev/driver/unbind"
-		fi
-		echo vfio-pci >"$dev/driver_override"
-		echo "$bdf" >/sys/bus/pci/drivers_probe
-		vfio=$(ls "$dev/vfio-dev" 2>/dev/null) ||
-			fail "$bdf ($id) did not bind to vfio-pci"
-		node=/dev/vfio/devices/$vfio
-		if [ ! -c "$node" ]; then
-			IFS=: read -r major minor <"$dev/vfio-dev/$vfio/dev"
-			mkdir -p /dev/vfio/devices
-			mknod "$node" c "$major" "$minor"
-		fi
-		devices+=("$bdf=$node")
-	done
-	[ ${#devices[@]} -eq 2 ] || fail "expected 2 devices for vfio-pci, found ${#devices[@]}"
-	export VIOMMU_TEST_VFIO_DEVICES="${devices[*]}"
-}
+# shellcheck source=vfio-bind.sh
+. "$(dirname "$0")/vfio-bind.sh"
 
 [ -c /dev/iommu ] || fail "/dev/iommu is missing"
 case $profile in
 mock) ;;
-vtd) bind_vfio ;;
+vtd) vfio_bind_test_devices || fail "the edu and e1000e devices did not both bind to vfio-pci" ;;
 *) fail "unknown profile '$profile'" ;;
 esac
 VIOMMU_TEST_KERNEL=$(uname -r)

@@ -11,8 +11,8 @@
 # instead, writable on a tmpfs, with DESTDIR (a make install DESTDIR= tree)
 # layered over it, and runs COMMAND from a service once the boot is done; it
 # sees of the host only HOSTDIR, and the current directory must be in it;
-# --vtd gives it the vtd profile's emulated VT-d and an edu device, left to
-# its driver (Linux 6.12's mock devices fail beside the VT-d).
+# --vtd gives it the vtd profile's emulated VT-d with edu and e1000e on
+# vfio-pci (Linux 6.12's mock devices fail beside the VT-d).
 # Exit status: COMMAND's; 124 if the guest did
 # not finish within the timeout ($VIOMMU_VM_TIMEOUT, default 600 s); 125 if the
 # guest stopped without reporting a status; 2 for usage or missing packages.
@@ -76,6 +76,12 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/viommu-vm.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
 init=$here/guest-init.sh quiet=quiet sysroot=''
+# The VT-d machine's test devices (tests/vm/vfio-bind.sh puts them on
+# vfio-pci): the IOMMU comes first so that it translates for the devices
+# after it, edu before the e1000e. The NIC's peer is a socket nothing
+# connects to: no network at all.
+vtd_machine=(-device intel-iommu,intremap=on -device edu -device e1000e,romfile=,netdev=nowhere
+	-netdev "stream,id=nowhere,server=on,addr.type=unix,addr.path=${tmp//,/,,}/nic")
 case $profile in
 mock)
 	machine=(-M q35)
@@ -87,20 +93,15 @@ systemd)
 	# the kernel's warnings.
 	quiet=''
 	profile_args="loglevel=4 systemd.show_status=error"
-	# For claims of a real vfio-pci device (the test binds it).
 	if [ "$vtd" = yes ]; then
-		machine+=(-device intel-iommu,intremap=on -device edu)
+		machine+=("${vtd_machine[@]}")
 		profile_args+=" intel_iommu=on,sm_on"
 	fi
 	sysroot=$("$here/trixie-root.sh" --systemd) || fail "no trixie root for systemd"
 	init=$here/systemd-init.sh
 	;;
 vtd)
-	# The IOMMU comes first so that it translates for the devices after it.
-	# The NIC's peer is a socket nothing connects to: no network at all.
-	machine=(-M q35 -device intel-iommu,intremap=on
-		-device edu -device e1000e,romfile=,netdev=nowhere
-		-netdev "stream,id=nowhere,server=on,addr.type=unix,addr.path=${tmp//,/,,}/nic")
+	machine=(-M q35 "${vtd_machine[@]}")
 	profile_args=intel_iommu=on,sm_on
 	;;
 *) usage ;;

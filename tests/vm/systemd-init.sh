@@ -7,6 +7,7 @@
 #     make install DESTDIR=, if any) over the trixie root of
 #     tests/vm/trixie-root.sh --systemd (the job's sysroot);
 #   - the job share at /viommu-job and the shared directory at its own path;
+#   - the host's /var/cache/viommu-vm, read-only, at its own path;
 #   - viommu-job.service, which runs tests/vm/systemd-job.sh once the boot is
 #     done, then reboots at once, without stopping anything: QEMU runs with
 #     -no-reboot and exits.
@@ -44,10 +45,18 @@ if [ -n "$share" ]; then
 	mount -n --move "$share" "$new$share"
 fi
 
+# The cached roots (QEMU's, for the main job), as the other profiles see
+# them in the host's root.
+cache=/var/cache/viommu-vm
+if [ -d "$cache" ]; then
+	mkdir -p "$new$cache"
+	mount -n --bind -o ro "$cache" "$new$cache"
+fi
+
 # systemd's tmpfs on /tmp would hide a share under it (a checkout in /tmp,
 # as CI makes): /tmp stays the overlay's.
 ln -s /dev/null "$new/etc/systemd/system/tmp.mount"
-install -m 755 "$here/systemd-job.sh" "$new/usr/local/sbin/viommu-job"
+install -D -m 755 -t "$new/usr/local/lib/viommu-job" "$here/systemd-job.sh" "$here/vfio-bind.sh"
 cat >"$new/etc/systemd/system/viommu-job.service" <<'EOF'
 [Unit]
 Description=viommu test VM job
@@ -56,7 +65,7 @@ SuccessAction=reboot-immediate
 FailureAction=reboot-immediate
 
 [Service]
-ExecStart=/usr/local/sbin/viommu-job
+ExecStart=/usr/local/lib/viommu-job/systemd-job.sh
 StandardOutput=tty
 StandardError=inherit
 TTYPath=/dev/ttyS0

@@ -28,8 +28,20 @@ systemd-analyze time | sed -n 's/^Startup finished/viommu-vm: startup finished/p
 [ "$state" = running ] || systemctl --no-pager --failed
 [ -z "$share" ] || echo "viommu-vm: VIOMMU_TEST_SHARE=$share"
 
+# With run-vm.sh --vtd, the test devices on vfio-pci, as in the vtd profile.
+# shellcheck source=vfio-bind.sh
+. "$(dirname "$0")/vfio-bind.sh"
 status=0
-cd "$workdir" && "${command[@]}" </dev/null || status=$?
+if [ -n "$(pci_find $VFIO_TEST_IDS)" ]; then
+	if vfio_bind_test_devices; then
+		echo "viommu-vm: VIOMMU_TEST_VFIO_DEVICES=$VIOMMU_TEST_VFIO_DEVICES"
+	else
+		echo "viommu-vm: the edu and e1000e devices did not both bind to vfio-pci"
+		status=1
+	fi
+fi
+
+[ "$status" -ne 0 ] || { cd "$workdir" && "${command[@]}" </dev/null; } || status=$?
 echo "$status" >"$job/status"
 dmesg >"$job/kernel.log"
 journalctl -b --no-pager >"$job/journal" 2>&1
