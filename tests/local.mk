@@ -208,7 +208,7 @@ EXTRA_DIST += tests/integration/qemu-delegation.sh tests/vm/trixie-root.sh
 # viommud installed into a Debian guest booted with systemd (the systemd
 # profile of tests/vm/run-vm.sh): bus activation, the fd store, a crash.
 EXTRA_DIST += tests/integration/systemd-guest.sh tests/integration/systemd-host.sh tests/integration/systemd-lib.sh tests/vm/systemd-init.sh tests/vm/systemd-job.sh \
-	tests/vm/vfio-bind.sh
+	tests/vm/vfio-bind.sh tests/integration/suite.sh
 
 # The session record a restart reads back: round trip and malformed records.
 check_PROGRAMS += tests/unit/test-record

@@ -128,7 +128,7 @@ typedef struct VfioDevice {
 int kernel_version(void);
 bool kernel_at_least(int major, int minor);
 const char *profile(void);
-/* With an emulated VT-d present, Linux before 7 refuses mock devices. */
+/* Whether the kernel lets mock devices in: before 7.0, not beside a VT-d. */
 bool mock_devices_work(void);
 uint64_t env_u64(const char *name, uint64_t fallback);
 uint64_t now_usec(void);

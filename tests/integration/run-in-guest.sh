@@ -28,33 +28,8 @@ for f in "$viommud" "$polkit" "$harness" "${clients[@]/#/$build/tests/integratio
 	[ -x "$f" ] || { echo "run-in-guest: $f is missing: build with 'make check TESTS='" >&2; exit 2; }
 done
 
-# Who is who. CONFIG_UID may claim the first vfio device by viommud.conf;
-# GROUP_UID may claim the second as a member of GROUP, a group the user
-# database gives it and none of the others (the rule names no user);
-# UNIT_UID may claim the second from an instance of UNIT_TEMPLATE;
-# POLKIT_UID is allowed by the stand-in polkit; CHALLENGE_UID by it only
-# after authenticating (interactive calls); OTHER_UID by nobody; SILENT_UID's
-# questions the stand-in polkit never answers; OBSERVER_UID sees every
-# session, as viommud.conf's observer, and may act on none.
-export VIOMMU_TEST_CONFIG_UID=1 VIOMMU_TEST_POLKIT_UID=2 VIOMMU_TEST_CHALLENGE_UID=3 VIOMMU_TEST_OTHER_UID=65534
-export VIOMMU_TEST_SILENT_UID=4 VIOMMU_TEST_OBSERVER_UID=7
-export VIOMMU_TEST_UNIT_UID=6 VIOMMU_TEST_UNIT_TEMPLATE=viommu-test@.service
-if ! VIOMMU_TEST_GROUP_UID=$(id -u games) || ! VIOMMU_TEST_GROUP=$(id -gn games); then
-	echo "run-in-guest: no user games in the user database" >&2
-	exit 2
-fi
-export VIOMMU_TEST_GROUP_UID VIOMMU_TEST_GROUP
-for u in 0 "$VIOMMU_TEST_CONFIG_UID" "$VIOMMU_TEST_POLKIT_UID" "$VIOMMU_TEST_CHALLENGE_UID" "$VIOMMU_TEST_OTHER_UID" \
-	"$VIOMMU_TEST_UNIT_UID" "$VIOMMU_TEST_SILENT_UID" "$VIOMMU_TEST_OBSERVER_UID"; do
-	if id -Gn "$u" | tr ' ' '\n' | grep -qx "$VIOMMU_TEST_GROUP"; then
-		echo "run-in-guest: uid $u is in group $VIOMMU_TEST_GROUP: the group rule would not be tested alone" >&2
-		exit 2
-	fi
-done
-# The limits viommud.conf sets, which test-limits runs into. No other test
-# has more than a few sessions of one uid open at once (test-restart: 3).
-export VIOMMU_TEST_LIMIT_OBJECTS=32 VIOMMU_TEST_LIMIT_DEVICES=4 VIOMMU_TEST_LIMIT_PINNED=$((16 << 20))
-export VIOMMU_TEST_LIMIT_SESSIONS=8 VIOMMU_TEST_LIMIT_PERSISTENT_SESSIONS=3
+# shellcheck source-path=SCRIPTDIR source=suite.sh
+. "$src/tests/integration/suite.sh"
 export VIOMMU_TEST_PROFILE=$profile
 
 work=/run/viommu-itest
@@ -76,35 +51,17 @@ pass() { echo "run-in-guest: ok: $*"; }
 
 kernel_major=$(uname -r | cut -d. -f1)
 kernel_minor=$(uname -r | cut -d. -f2)
-mock_devices=no
-{ [ "$profile" = mock ] || [ "$kernel_major" -ge 7 ]; } && mock_devices=yes
 
 rm -rf "$work"
 mkdir -p "$work"
 chmod 755 "$work"
 
-# The vfio devices are the configuration's to give: the first to a user,
-# the second to a group and to the instances of a template unit.
+# The vfio devices are the configuration's to give.
 read -r -a vfio_devices <<<"${VIOMMU_TEST_VFIO_DEVICES:-}"
 allowed_bdf='' second_bdf=''
 [ ${#vfio_devices[@]} -gt 0 ] && allowed_bdf=${vfio_devices[0]%%=*}
 [ ${#vfio_devices[@]} -gt 1 ] && second_bdf=${vfio_devices[1]%%=*}
-{
-	echo '{'
-	if [ -n "$allowed_bdf" ]; then
-		echo "  \"allow\": [ { \"devices\": [ { \"pci\": \"$allowed_bdf\" } ], \"users\": [ $VIOMMU_TEST_CONFIG_UID ] }"
-		[ -z "$second_bdf" ] ||
-			echo "           , { \"devices\": [ { \"pci\": \"$second_bdf\" } ], \"groups\": [ \"$VIOMMU_TEST_GROUP\" ] }" \
-			     "           , { \"devices\": [ { \"pci\": \"$second_bdf\" } ], \"units\": [ \"$VIOMMU_TEST_UNIT_TEMPLATE\" ] }"
-		echo "           ],"
-	fi
-	echo "  \"observers\": { \"users\": [ $VIOMMU_TEST_OBSERVER_UID ] },"
-	echo "  \"limits\": { \"objects\": $VIOMMU_TEST_LIMIT_OBJECTS, \"devices\": $VIOMMU_TEST_LIMIT_DEVICES,"
-	echo "              \"pinned-bytes\": $VIOMMU_TEST_LIMIT_PINNED,"
-	echo "              \"sessions-per-user\": $VIOMMU_TEST_LIMIT_SESSIONS,"
-	echo "              \"persistent-sessions-per-user\": $VIOMMU_TEST_LIMIT_PERSISTENT_SESSIONS }"
-	echo '}'
-} >"$work/viommud.conf"
+suite_config "$allowed_bdf" "$second_bdf" >"$work/viommud.conf"
 
 # shellcheck source-path=SCRIPTDIR source=private-bus.sh
 . "$src/tests/integration/private-bus.sh"
@@ -153,18 +110,6 @@ stop_viommud() {
 	if grep -Eq 'record and kernel disagree|recorded [0-9]+ of [0-9]+ bytes|Exiting:' "$log"; then
 		grep -E 'record and kernel disagree|recorded [0-9]+ of [0-9]+ bytes|Exiting:' "$log"
 		fail "viommud logged an inconsistency or an error exit"
-	fi
-}
-
-# as USER COMMAND...: runs COMMAND with that user's uid and gid only.
-# shellcheck disable=SC2317 # called through unit
-as() {
-	local user=$1
-	shift
-	if [ "$user" = root ]; then
-		"$@"
-	else
-		setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups -- "$@"
 	fi
 }
 
@@ -328,21 +273,7 @@ start_viommud "$work/viommud.log" --test-mock-devices -v
 pin_before=$(awk '/^VmPin:/ { print $2 }' "/proc/$viommud_pid/status")
 
 # ---- the C clients
-if [ "$mock_devices" = yes ]; then
-	# A VMM without privileges: the whole nested flow.
-	client nobody test-session
-	client nobody test-ioas ioas
-	client nobody test-hwpt
-	client nobody test-viommu
-	client nobody test-channel
-	client nobody test-restart record
-	client nobody test-limits
-	client root test-ioas map-path
-fi
-# Sessions per user need no mock device.
-[ "$mock_devices" = yes ] || client nobody test-limits sessions
-client nobody test-delegated
-client root test-owner
+suite_clients
 if [ "$profile" = vtd ]; then
 	client root test-claim
 	client "$(id -un "$VIOMMU_TEST_CONFIG_UID")" test-vtd

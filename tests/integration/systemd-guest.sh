@@ -21,6 +21,9 @@
 #    test-restart's systemctl group: an owned and a persistent session with
 #    mappings (and, with --vtd, the edu device on vfio-pci, whose DMA shows
 #    it) outlive `systemctl restart viommud` and a SIGKILL;
+#  - the C clients of tests/integration/suite.sh (all but the claims, which
+#    systemd-host.sh tests with polkitd) against the installed unit, with
+#    their viommud.conf;
 #  - a crash: `systemctl kill -s KILL viommud` with a persistent session
 #    open; systemd restarts the daemon (Restart=on-failure), which takes the
 #    session over from its journal in the fd store: it is still there, with
@@ -83,6 +86,32 @@ echo "== the fd store across systemctl restart"
 dropin mock ExecStart= "ExecStart=/usr/sbin/viommud --test-mock-devices" ||
 	fail "viommud did not restart with mock devices"
 unit test-restart "$build/tests/integration/test-restart" systemctl || failed=1
+
+echo "== the integration clients, against the installed unit"
+# shellcheck source-path=SCRIPTDIR source=suite.sh
+. "$(dirname "$0")/suite.sh"
+client() {
+	local user=$1 program=$2
+	shift 2
+	unit "$program${*:+ $*} as $user" as "$user" "$build/tests/integration/$program" "$@" || failed=1
+}
+# Claims are polkitd's here (systemd-host.sh): the file gives no device.
+mkdir -p /etc/viommu
+suite_config "" "" >/etc/viommu/viommud.conf
+before=$(sessions)
+if systemctl reload viommud; then
+	suite_clients
+	left=$(sessions)
+	if [ "$left" = "$before" ]; then
+		pass "the clients left no session behind"
+	else
+		fail "the clients left sessions: $left (before: $before)"
+	fi
+else
+	fail "viommud did not take the clients' viommud.conf"
+fi
+rm /etc/viommu/viommud.conf
+systemctl reload viommud || fail "viommud did not reload without a viommud.conf"
 
 echo "== a crash: systemctl kill -s KILL"
 session=$(call "$manager" Manager OpenSession 'a{sv}' 1 Persistent b true | first_path)

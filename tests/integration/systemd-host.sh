@@ -269,11 +269,19 @@ claims() {
 		transcript+="$chunk:"
 		if [[ $chunk == *Password ]]; then
 			prompted=yes
-			echo "$password" >&"$to"
 			break
 		fi
 	done
-	rest=$(timeout 60 cat <&"$from")
+	# pkttyagent prints its prompt before it turns echo off with TCSAFLUSH,
+	# which drops input that came in between: the password goes again until
+	# the agent says something.
+	rest=''
+	for _ in 1 2 3 4 5; do
+		[ "$prompted" = yes ] || break
+		echo "$password" >&"$to"
+		IFS= read -r -t 3 rest <&"$from" && break
+	done
+	rest+=$(timeout 60 cat <&"$from")
 	transcript+=$rest
 	exec {from}<&- {to}>&-
 	wait "$agent_job" 2>/dev/null

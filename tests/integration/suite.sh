@@ -1,0 +1,97 @@
+# shellcheck shell=bash disable=SC2034 # the variables are the tests' environment
+# Sourced by the scripts that run viommud's C integration clients in the
+# test VM: tests/integration/run-in-guest.sh, against a daemon of its own on
+# a private bus, and systemd-guest.sh, against the installed unit. Sets their
+# environment (who is who, the limits of viommud.conf; itest.h lists it all)
+# and defines:
+#   suite_config ALLOWED_BDF SECOND_BDF  the viommud.conf the clients expect
+#   as USER COMMAND...                   COMMAND with USER's uid and gid only
+#   suite_clients                        every client that claims no device,
+#                                        each through the caller's
+#                                        client USER PROGRAM [GROUP...]
+# Exits 2 when the user database cannot give the users.
+
+# Who is who. CONFIG_UID may claim the first vfio device by viommud.conf;
+# GROUP_UID may claim the second as a member of GROUP, a group the user
+# database gives it and none of the others (the rule names no user);
+# UNIT_UID may claim the second from an instance of UNIT_TEMPLATE;
+# POLKIT_UID is allowed by the stand-in polkit; CHALLENGE_UID by it only
+# after authenticating (interactive calls); OTHER_UID by nobody; SILENT_UID's
+# questions the stand-in polkit never answers; OBSERVER_UID sees every
+# session, as viommud.conf's observer, and may act on none.
+export VIOMMU_TEST_CONFIG_UID=1 VIOMMU_TEST_POLKIT_UID=2 VIOMMU_TEST_CHALLENGE_UID=3 VIOMMU_TEST_OTHER_UID=65534
+export VIOMMU_TEST_SILENT_UID=4 VIOMMU_TEST_OBSERVER_UID=7
+export VIOMMU_TEST_UNIT_UID=6 VIOMMU_TEST_UNIT_TEMPLATE=viommu-test@.service
+if ! VIOMMU_TEST_GROUP_UID=$(id -u games) || ! VIOMMU_TEST_GROUP=$(id -gn games); then
+	echo "suite: no user games in the user database" >&2
+	exit 2
+fi
+export VIOMMU_TEST_GROUP_UID VIOMMU_TEST_GROUP
+for u in 0 "$VIOMMU_TEST_CONFIG_UID" "$VIOMMU_TEST_POLKIT_UID" "$VIOMMU_TEST_CHALLENGE_UID" "$VIOMMU_TEST_OTHER_UID" \
+	"$VIOMMU_TEST_UNIT_UID" "$VIOMMU_TEST_SILENT_UID" "$VIOMMU_TEST_OBSERVER_UID"; do
+	if id -Gn "$u" | tr ' ' '\n' | grep -qx "$VIOMMU_TEST_GROUP"; then
+		echo "suite: uid $u is in group $VIOMMU_TEST_GROUP: the group rule would not be tested alone" >&2
+		exit 2
+	fi
+done
+# The limits viommud.conf sets, which test-limits runs into. No other test
+# has more than a few sessions of one uid open at once (test-restart: 3).
+export VIOMMU_TEST_LIMIT_OBJECTS=32 VIOMMU_TEST_LIMIT_DEVICES=4 VIOMMU_TEST_LIMIT_PINNED=$((16 << 20))
+export VIOMMU_TEST_LIMIT_SESSIONS=8 VIOMMU_TEST_LIMIT_PERSISTENT_SESSIONS=3
+
+# Mock devices: before Linux 7.0 the kernel refuses them beside a VT-d
+# (itest.c's mock_devices_work() says the same).
+mock_devices=yes
+if [ "$(uname -r | cut -d. -f1)" -lt 7 ] && compgen -G '/sys/class/iommu/dmar*' >/dev/null; then
+	mock_devices=no
+fi
+
+# suite_config ALLOWED_BDF SECOND_BDF: the first vfio device to a user, the
+# second to a group and to the instances of a template unit (none if
+# empty), the observer and the limits.
+suite_config() {
+	local allowed_bdf=$1 second_bdf=$2
+	echo '{'
+	if [ -n "$allowed_bdf" ]; then
+		echo "  \"allow\": [ { \"devices\": [ { \"pci\": \"$allowed_bdf\" } ], \"users\": [ $VIOMMU_TEST_CONFIG_UID ] }"
+		[ -z "$second_bdf" ] ||
+			echo "           , { \"devices\": [ { \"pci\": \"$second_bdf\" } ], \"groups\": [ \"$VIOMMU_TEST_GROUP\" ] }" \
+			     "           , { \"devices\": [ { \"pci\": \"$second_bdf\" } ], \"units\": [ \"$VIOMMU_TEST_UNIT_TEMPLATE\" ] }"
+		echo "           ],"
+	fi
+	echo "  \"observers\": { \"users\": [ $VIOMMU_TEST_OBSERVER_UID ] },"
+	echo "  \"limits\": { \"objects\": $VIOMMU_TEST_LIMIT_OBJECTS, \"devices\": $VIOMMU_TEST_LIMIT_DEVICES,"
+	echo "              \"pinned-bytes\": $VIOMMU_TEST_LIMIT_PINNED,"
+	echo "              \"sessions-per-user\": $VIOMMU_TEST_LIMIT_SESSIONS,"
+	echo "              \"persistent-sessions-per-user\": $VIOMMU_TEST_LIMIT_PERSISTENT_SESSIONS }"
+	echo '}'
+}
+
+# shellcheck disable=SC2317 # called through unit
+as() {
+	local user=$1
+	shift
+	if [ "$user" = root ]; then
+		"$@"
+	else
+		setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups -- "$@"
+	fi
+}
+
+suite_clients() {
+	if [ "$mock_devices" = yes ]; then
+		# A VMM without privileges: the whole nested flow.
+		client nobody test-session
+		client nobody test-ioas ioas
+		client nobody test-hwpt
+		client nobody test-viommu
+		client nobody test-channel
+		client nobody test-restart record
+		client nobody test-limits
+		client root test-ioas map-path
+	fi
+	# Sessions per user need no mock device.
+	[ "$mock_devices" = yes ] || client nobody test-limits sessions
+	client nobody test-delegated
+	client root test-owner
+}
