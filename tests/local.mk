@@ -264,8 +264,13 @@ EXTRA_DIST += tests/unit/test-check-config.sh
 # pkg-config.
 TESTS += tests/unit/test-install.sh
 EXTRA_DIST += tests/unit/test-install.sh
-AM_TESTS_ENVIRONMENT = MAKE='$(MAKE)' CC='$(CC)' PKG_CONFIG='$(PKG_CONFIG)' SAN_CFLAGS='$(SAN_CFLAGS)'; \
-	export MAKE CC PKG_CONFIG SAN_CFLAGS;
+AM_TESTS_ENVIRONMENT = MAKE='$(MAKE)' CC='$(CC)' PKG_CONFIG='$(PKG_CONFIG)' SAN_CFLAGS='$(SAN_CFLAGS)' \
+	GDBUS_CODEGEN='$(GDBUS_CODEGEN)' GIO_CFLAGS='$(GIO_CFLAGS)' GIO_LIBS='$(GIO_LIBS)'; \
+	export MAKE CC PKG_CONFIG SAN_CFLAGS GDBUS_CODEGEN GIO_CFLAGS GIO_LIBS;
+
+# gdbus-codegen makes working bindings from each installed interface file.
+TESTS += tests/unit/test-gdbus-codegen.sh
+EXTRA_DIST += tests/unit/test-gdbus-codegen.sh
 
 # run-all and run-main-job after an in-tree ./configure.
 TESTS += tests/unit/test-refuse-in-tree.sh
