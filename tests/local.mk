@@ -336,3 +336,7 @@ tests_integration_fdstore_harness_SOURCES = tests/integration/fdstore-harness.c
 tests_integration_fdstore_harness_CFLAGS = $(TEST_CFLAGS)
 tests_integration_fdstore_harness_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_fdstore_harness_LDADD = $(LIBSYSTEMD_LIBS)
+
+# The example configuration installed with the documentation is valid.
+TESTS += tests/unit/test-example-config.sh
+EXTRA_DIST += tests/unit/test-example-config.sh
