@@ -340,3 +340,12 @@ tests_integration_fdstore_harness_LDADD = $(LIBSYSTEMD_LIBS)
 # The example configuration installed with the documentation is valid.
 TESTS += tests/unit/test-example-config.sh
 EXTRA_DIST += tests/unit/test-example-config.sh
+
+# org.viommu1(5) lists what the installed interface files and the daemon's
+# error table have, and nothing else.
+TESTS += tests/unit/test-dbus-page.sh
+EXTRA_DIST += tests/unit/test-dbus-page.sh
+
+# No identifier is hyphenated across lines in a rendered page.
+TESTS += tests/unit/test-man-hyphenation.sh
+EXTRA_DIST += tests/unit/test-man-hyphenation.sh
