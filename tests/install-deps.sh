@@ -12,5 +12,5 @@ DEBIAN_FRONTEND=noninteractive apt-get install -q -y --no-install-recommends \
 	libsystemd-dev libudev-dev libjson-c-dev libcmocka-dev \
 	umockdev libumockdev-dev \
 	dbus jq libglib2.0-bin libglib2.0-dev-bin libglib2.0-dev \
-	groff-base man-db \
+	groff-base man-db bsdextrautils \
 	clang-14 libclang-rt-14-dev

@@ -8,6 +8,7 @@
 # ($srcdir from automake); names what differs, one line each.
 set -u
 
+srcdir=${srcdir:?run by make check, which sets srcdir}
 page=$srcdir/man/org.viommu1.5
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -6,8 +6,11 @@
 # from the build directory, with MAKE from it; skipped (77) without man-db.
 set -u
 
-command -v man >/dev/null && command -v col >/dev/null ||
-	{ echo "SKIP: no man or col (Debian: man-db, bsdextrautils)"; exit 77; }
+if ! command -v man >/dev/null || ! command -v col >/dev/null; then
+	echo "SKIP: no man or col (Debian: man-db, bsdextrautils)"
+	exit 77
+fi
+srcdir=${srcdir:?run by make check, which sets srcdir}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failed=0
