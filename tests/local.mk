@@ -270,7 +270,7 @@ AM_TESTS_ENVIRONMENT = MAKE='$(MAKE)' CC='$(CC)' PKG_CONFIG='$(PKG_CONFIG)' SAN_
 
 # gdbus-codegen makes working bindings from each installed interface file.
 TESTS += tests/unit/test-gdbus-codegen.sh
-EXTRA_DIST += tests/unit/test-gdbus-codegen.sh
+EXTRA_DIST += tests/unit/test-gdbus-codegen.sh tests/unit/installed-lib.sh
 
 # run-all and run-main-job after an in-tree ./configure.
 TESTS += tests/unit/test-refuse-in-tree.sh

@@ -8,17 +8,11 @@
 # ($srcdir from automake); names what differs, one line each.
 set -u
 
-srcdir=${srcdir:?run by make check, which sets srcdir}
-page=$srcdir/man/org.viommu1.5
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failed=0
-fail() { echo "FAIL: $*"; failed=1; }
+# shellcheck source-path=SCRIPTDIR source=installed-lib.sh
+. "${srcdir:?run by make check, which sets srcdir}/tests/unit/installed-lib.sh"
 
-${MAKE:-make} -s install-dist_dbusinterfacesDATA DESTDIR="$work/root" >"$work/install.log" 2>&1 ||
-	{ cat "$work/install.log"; echo "FAIL: make install-dist_dbusinterfacesDATA"; exit 1; }
-mapfile -t files < <(find "$work/root" -name 'org.viommu1.*.xml' | sort)
-[ ${#files[@]} -gt 0 ] || { echo "FAIL: no interface file installed"; exit 1; }
+installed_interfaces
+page=$srcdir/man/org.viommu1.5
 
 # One line per member, the same from both sides:
 #   IFACE method NAME(in s name, out o device)

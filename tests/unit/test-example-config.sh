@@ -6,13 +6,10 @@
 set -u
 
 viommud=${VIOMMUD:-./daemon/viommud}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failed=0
-fail() { echo "FAIL: $*"; failed=1; }
+# shellcheck source-path=SCRIPTDIR source=installed-lib.sh
+. "${srcdir:?run by make check, which sets srcdir}/tests/unit/installed-lib.sh"
 
-${MAKE:-make} -s install-dist_exampleDATA install-dist_exampleconfdDATA DESTDIR="$work/root" >"$work/install.log" 2>&1 ||
-	{ cat "$work/install.log"; echo "FAIL: make install of the examples"; exit 1; }
+install_parts install-dist_exampleDATA install-dist_exampleconfdDATA
 conf=$(find "$work/root" -path '*/examples/viommud.conf')
 [ -n "$conf" ] || { echo "FAIL: no examples/viommud.conf installed"; exit 1; }
 mapfile -t dropins < <(find "$conf.d" -name '*.conf' | sort)

@@ -10,15 +10,10 @@ set -u
 [ -n "${GDBUS_CODEGEN:-}" ] || { echo "SKIP: no gdbus-codegen (Debian: libglib2.0-dev-bin)"; exit 77; }
 [ -n "${GIO_LIBS:-}" ] || { echo "SKIP: no gio-2.0 (Debian: libglib2.0-dev)"; exit 77; }
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failed=0
-fail() { echo "FAIL: $*"; failed=1; }
+# shellcheck source-path=SCRIPTDIR source=installed-lib.sh
+. "${srcdir:?run by make check, which sets srcdir}/tests/unit/installed-lib.sh"
 
-${MAKE:-make} -s install-dist_dbusinterfacesDATA DESTDIR="$work/root" >"$work/install.log" 2>&1 ||
-	{ cat "$work/install.log"; echo "FAIL: make install-dist_dbusinterfacesDATA"; exit 1; }
-mapfile -t files < <(find "$work/root" -name 'org.viommu1.*.xml' | sort)
-[ ${#files[@]} -gt 0 ] || { echo "FAIL: no interface file installed"; exit 1; }
+installed_interfaces
 
 # gdbus-codegen's C names: ClaimDevice -> claim_device, AllocHWPT -> alloc_hwpt.
 uscore() { sed 's/\([a-z0-9]\)\([A-Z]\)/\1_\2/g' | tr '[:upper:]' '[:lower:]'; }

@@ -10,19 +10,16 @@ if ! command -v man >/dev/null || ! command -v col >/dev/null; then
 	echo "SKIP: no man or col (Debian: man-db, bsdextrautils)"
 	exit 77
 fi
-srcdir=${srcdir:?run by make check, which sets srcdir}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failed=0
-fail() { echo "FAIL: $*"; failed=1; }
+# shellcheck source-path=SCRIPTDIR source=installed-lib.sh
+. "${srcdir:?run by make check, which sets srcdir}/tests/unit/installed-lib.sh"
 
-${MAKE:-make} -s install-man install-dist_dbusinterfacesDATA DESTDIR="$work/root" >"$work/install.log" 2>&1 ||
-	{ cat "$work/install.log"; echo "FAIL: make install-man"; exit 1; }
+installed_interfaces
+install_parts install-man
 mapfile -t pages < <(find "$work/root" -path '*/man/man*' -type f | sort)
 [ ${#pages[@]} -gt 0 ] || { echo "FAIL: no page installed"; exit 1; }
 
 # Every name the interface files give, and the errors' last parts.
-find "$work/root" -name 'org.viommu1.*.xml' -exec sed -n 's/.* name="\([^"]*\)".*/\1/p' {} + |
+sed -n 's/.* name="\([^"]*\)".*/\1/p' "${files[@]}" |
 	tr '.' '\n' >"$work/names"
 sed -n 's/^#define VIOMMU_ERROR_[A-Z_]* *"org\.viommu1\.Error\.\(.*\)"/\1/p' "$srcdir/daemon/bus-errors.h" >>"$work/names"
 sort -u -o "$work/names" "$work/names"
