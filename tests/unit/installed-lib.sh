@@ -6,9 +6,11 @@
 srcdir=${srcdir:?run by make check, which sets srcdir}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# shellcheck disable=SC2034 # read by the script that sources this file
-failed=0
-fail() { echo "FAIL: $*"; failed=1; }
+# shellcheck disable=SC2034 # failed is read by the script that sources this file
+{
+	failed=0
+	fail() { echo "FAIL: $*"; failed=1; }
+}
 
 # install_parts TARGET...: "make TARGET..." with DESTDIR=$work/root, or the end.
 install_parts() {
