@@ -11,5 +11,6 @@ DEBIAN_FRONTEND=noninteractive apt-get install -q -y --no-install-recommends \
 	autoconf automake libtool pkg-config make gcc libc6-dev \
 	libsystemd-dev libudev-dev libjson-c-dev libcmocka-dev \
 	umockdev libumockdev-dev \
-	dbus jq libglib2.0-bin \
+	dbus jq libglib2.0-bin libglib2.0-dev-bin libglib2.0-dev \
+	groff-base man-db bsdextrautils \
 	clang-14 libclang-rt-14-dev

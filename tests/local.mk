@@ -265,8 +265,13 @@ EXTRA_DIST += tests/unit/test-check-config.sh
 # pkg-config.
 TESTS += tests/unit/test-install.sh
 EXTRA_DIST += tests/unit/test-install.sh
-AM_TESTS_ENVIRONMENT = MAKE='$(MAKE)' CC='$(CC)' PKG_CONFIG='$(PKG_CONFIG)' SAN_CFLAGS='$(SAN_CFLAGS)'; \
-	export MAKE CC PKG_CONFIG SAN_CFLAGS;
+AM_TESTS_ENVIRONMENT = MAKE='$(MAKE)' CC='$(CC)' PKG_CONFIG='$(PKG_CONFIG)' SAN_CFLAGS='$(SAN_CFLAGS)' \
+	GDBUS_CODEGEN='$(GDBUS_CODEGEN)' GIO_CFLAGS='$(GIO_CFLAGS)' GIO_LIBS='$(GIO_LIBS)'; \
+	export MAKE CC PKG_CONFIG SAN_CFLAGS GDBUS_CODEGEN GIO_CFLAGS GIO_LIBS;
+
+# gdbus-codegen makes working bindings from each installed interface file.
+TESTS += tests/unit/test-gdbus-codegen.sh
+EXTRA_DIST += tests/unit/test-gdbus-codegen.sh tests/unit/installed-lib.sh
 
 # run-all and run-main-job after an in-tree ./configure.
 TESTS += tests/unit/test-refuse-in-tree.sh
@@ -332,3 +337,16 @@ tests_integration_fdstore_harness_SOURCES = tests/integration/fdstore-harness.c
 tests_integration_fdstore_harness_CFLAGS = $(TEST_CFLAGS)
 tests_integration_fdstore_harness_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_fdstore_harness_LDADD = $(LIBSYSTEMD_LIBS)
+
+# The example configuration installed with the documentation is valid.
+TESTS += tests/unit/test-example-config.sh
+EXTRA_DIST += tests/unit/test-example-config.sh
+
+# org.viommu1(5) lists what the installed interface files and the daemon's
+# error table have, and nothing else.
+TESTS += tests/unit/test-dbus-page.sh
+EXTRA_DIST += tests/unit/test-dbus-page.sh
+
+# No identifier is hyphenated across lines in a rendered page.
+TESTS += tests/unit/test-man-hyphenation.sh
+EXTRA_DIST += tests/unit/test-man-hyphenation.sh

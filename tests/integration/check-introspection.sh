@@ -1,6 +1,8 @@
 #!/bin/bash
 # Compares what the running viommud introspects with the interface files in
-# dbus/, one file per interface (dbus/org.viommu1.NAME.xml). Runs where the
+# dbus/, one file per interface (dbus/org.viommu1.NAME.xml), each a whole
+# introspection document as gdbus-codegen and D-Feet read it: the DOCTYPE, a
+# <node> root, the interface indented by two spaces a level. Runs where the
 # daemon serves with --test-mock-devices on $DBUS_SYSTEM_BUS_ADDRESS, on a
 # kernel with vIOMMU objects (6.13+) so that every interface exists.
 #
@@ -39,16 +41,33 @@ declare -A where=(
 	[org.viommu1.VIOMMU]=$viommu
 )
 
+# document IFACE: the interface's element of an introspection, as a document
+# of its own.
+document() {
+	awk -v want="$1" '
+		BEGIN {
+			print "<!DOCTYPE node PUBLIC \"-//freedesktop//DTD D-BUS Object Introspection 1.0//EN\""
+			print " \"http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd\">"
+			print "<node>"
+			depth = 1
+		}
+		$0 ~ "<interface name=\"" want "\">" { on = 1 }
+		on {
+			sub(/^[ \t]+/, "")
+			if ($0 ~ /^<\//) depth--
+			printf "%*s%s\n", 2 * depth, "", $0
+			if ($0 ~ /^<[a-z]/ && $0 !~ /\/>$/ && $0 !~ /<\/[a-z]+>$/) depth++
+		}
+		on && /<\/interface>/ { on = 0 }
+		END { print "</node>" }'
+}
+
 out=$(mktemp -d)
 trap 'rm -rf "$out"; bus call org.viommu1 "$session" org.viommu1.Session Close >/dev/null 2>&1 || true' EXIT
 status=0
 for iface in "${!where[@]}"; do
-	bus introspect --xml-interface org.viommu1 "${where[$iface]}" |
-		awk -v want="$iface" '
-			$0 ~ "<interface name=\"" want "\">" { on = 1 }
-			on { sub(/^ +/, ""); print }
-			on && /<\/interface>/ { on = 0 }' >"$out/$iface.xml"
-	if [ ! -s "$out/$iface.xml" ]; then
+	bus introspect --xml-interface org.viommu1 "${where[$iface]}" | document "$iface" >"$out/$iface.xml"
+	if ! grep -q '<interface' "$out/$iface.xml"; then
 		echo "introspection: ${where[$iface]} has no $iface" >&2
 		status=1
 		continue

@@ -4,7 +4,8 @@
 # and no header that tests a macro of the build's config.h; a program written
 # as libviommu(3) says (#include <viommu/viommu.h>, the flags from
 # pkg-config) compiles with warnings as errors, links and runs against the
-# installed library. Run by "make check" from the build directory, with MAKE,
+# installed library, and the example VMM installed with the documentation
+# compiles and links on it. Run by "make check" from the build directory, with MAKE,
 # CC, PKG_CONFIG and SAN_CFLAGS from it: a library built with sanitizers
 # needs their runtime in the program too, as it would in any user's.
 set -u
@@ -58,6 +59,20 @@ else
 	elif ! LD_LIBRARY_PATH=$libdir ldd "$work/prog" | grep -qF "$libdir/libviommu.so"; then
 		fail "the program did not run on the installed library: $(LD_LIBRARY_PATH=$libdir ldd "$work/prog")"
 	fi
+fi
+
+# The example VMM, installed with the documentation, builds as its README
+# says: on the installed headers, with libsystemd.
+example=$(find "$root" -path '*/examples/vmm-client.c')
+if [ -z "$example" ]; then
+	fail "no examples/vmm-client.c installed"
+elif ! flags=$(PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR=$root \
+	${PKG_CONFIG:-pkg-config} --cflags --libs libsystemd libviommu 2>&1); then
+	fail "pkg-config libsystemd libviommu: $flags"
+else
+	# shellcheck disable=SC2086 # the flags are words
+	out=$(${CC:-cc} -Wall -Wextra -Werror ${SAN_CFLAGS:-} -o "$work/vmm-client" "$example" $flags 2>&1) ||
+		fail "the installed vmm-client.c does not build with $flags: $out"
 fi
 
 [ $failed -eq 0 ] && echo "install: PASS"
