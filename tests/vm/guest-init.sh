@@ -9,6 +9,9 @@
 set -euo pipefail
 
 job=/run/viommu-job
+# Read before /tmp is mounted over, where a checkout of this may be.
+# shellcheck source=vfio-bind.sh
+. "$(dirname "$0")/vfio-bind.sh"
 
 # Whatever happens, stop the machine; QEMU runs with -no-reboot and exits.
 trap 'sync; reboot --force --no-wtmp' EXIT
@@ -38,9 +41,6 @@ export HOME=/tmp LANG=C.UTF-8
 
 # shellcheck source=/dev/null
 . "$job/job"
-
-# shellcheck source=vfio-bind.sh
-. "$(dirname "$0")/vfio-bind.sh"
 
 [ -c /dev/iommu ] || fail "/dev/iommu is missing"
 case $profile in
