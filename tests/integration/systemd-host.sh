@@ -273,13 +273,18 @@ claims() {
 		fi
 	done
 	# pkttyagent prints its prompt before it turns echo off with TCSAFLUSH,
-	# which drops input that came in between: the password goes again until
-	# the agent says something.
+	# which drops input that came in between (the terminal then echoes it):
+	# the password goes again, a moment after the prompt, until the agent
+	# answers with anything but that echo.
 	rest=''
 	for _ in 1 2 3 4 5; do
 		[ "$prompted" = yes ] || break
+		sleep 1
 		echo "$password" >&"$to"
-		IFS= read -r -t 3 rest <&"$from" && break
+		IFS= read -r -t 3 rest <&"$from" || continue
+		[[ ${rest//$'\r'/} == *"$password" ]] || break
+		transcript+=$rest
+		rest=''
 	done
 	rest+=$(timeout 60 cat <&"$from")
 	transcript+=$rest

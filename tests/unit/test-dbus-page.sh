@@ -89,5 +89,5 @@ sed -n '/^\.SH ERRORS/,/^\.SH/s/^\.B \(org\.viommu1\.Error\.[A-Za-z]*\)$/\1/p' "
 while read -r e; do fail "error not in org.viommu1(5): $e"; done < <(comm -23 "$work/errors" "$work/page-errors")
 while read -r e; do fail "error in org.viommu1(5) that the daemon does not send: $e"; done < <(comm -13 "$work/errors" "$work/page-errors")
 
-[ $failed -eq 0 ] && echo "dbus-page: PASS ($(wc -l <"$work/xml") members, $(wc -l <"$work/errors") errors)"
+[ $failed -eq 0 ] && echo "dbus-page: PASS: $(wc -l <"$work/xml") members, $(wc -l <"$work/errors") errors"
 exit $failed

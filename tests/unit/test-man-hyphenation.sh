@@ -44,5 +44,5 @@ for page in "${pages[@]}"; do
 	done <"$work/breaks"
 done
 
-[ $failed -eq 0 ] && echo "man-hyphenation: PASS (${#pages[@]} pages)"
+[ $failed -eq 0 ] && echo "man-hyphenation: PASS: ${#pages[@]} pages"
 exit $failed
