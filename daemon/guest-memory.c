@@ -49,7 +49,7 @@ static int regions_grow(Session *s) {
 }
 
 int guest_memory_add(Session *s, int memfd, uint64_t offset, uint64_t gpa, uint64_t size, GuestRegion **ret) {
-        char name[FDSTORE_NAME_MAX];
+        char name[FDSTORE_NAME_MAX], path[64];
         GuestRegion g = {
                 .id = s->next_region + 1,
                 .gpa = gpa,
@@ -63,7 +63,11 @@ int guest_memory_add(Session *s, int memfd, uint64_t offset, uint64_t gpa, uint6
         r = regions_grow(s);
         if (r < 0)
                 return r;
-        g.fd = fcntl(memfd, F_DUPFD_CLOEXEC, 3);
+        /* Opened anew, not duplicated: a file description of its own, which
+         * the fd store keeps apart from another region's of the same memfd
+         * (it stores a description once). */
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
+        g.fd = open(path, O_RDWR | O_CLOEXEC);
         if (g.fd < 0)
                 return -errno;
         r = region_mmap(s, &g, &addr);

@@ -22,8 +22,8 @@
 #define GUEST_MEMORY_REGIONS_MAX 32u
 
 /* gpa and size are checked by the caller (4 KiB pages, not wrapping, within
- * the memfd from offset, not overlapping another region); the memfd is
- * duplicated. -EDQUOT past GUEST_MEMORY_REGIONS_MAX. */
+ * the memfd from offset, not overlapping another region); the daemon opens
+ * the memfd anew for itself. -EDQUOT past GUEST_MEMORY_REGIONS_MAX. */
 int guest_memory_add(Session *s, int memfd, uint64_t offset, uint64_t gpa, uint64_t size, GuestRegion **ret);
 /* -EBUSY while mappings use it. */
 int guest_memory_remove(Session *s, GuestRegion *g);
