@@ -664,13 +664,10 @@ static int property_get_guest_memory(sd_bus *bus, const char *path, const char *
         Session *s = userdata;
         int r;
 
-        r = sd_bus_message_open_container(reply, 'a', "(utttu)");
-        for (size_t i = 0; r >= 0 && i < s->n_regions; i++) {
-                const GuestRegion *g = &s->regions[i];
-
-                r = sd_bus_message_append(reply, "(utttu)", g->id, g->gpa, g->size, g->offset,
-                                          guest_memory_users(s, g));
-        }
+        r = sd_bus_message_open_container(reply, 'a', "(uttt)");
+        for (size_t i = 0; r >= 0 && i < s->n_regions; i++)
+                r = sd_bus_message_append(reply, "(uttt)", s->regions[i].id, s->regions[i].gpa, s->regions[i].size,
+                                          s->regions[i].offset);
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
@@ -692,10 +689,8 @@ const sd_bus_vtable session_vtable[] = {
         SD_BUS_PROPERTY("MappedBytes", "t", NULL, offsetof(Session, mapped_bytes),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("NObjects", "u", property_get_objects, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        /* Who uses a region changes with every map: announced as
-         * invalidated when regions come and go, read when wanted. */
-        SD_BUS_PROPERTY("GuestMemory", "a(utttu)", property_get_guest_memory, 0,
-                        SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+        SD_BUS_PROPERTY("GuestMemory", "a(uttt)", property_get_guest_memory, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("ClaimDevice",
                                 SD_BUS_ARGS("s", name, "b", want_fd),
                                 SD_BUS_RESULT("o", device, "u", dev_id, "a(h)", fd),

@@ -47,21 +47,20 @@ static uint64_t map_guest(sd_bus *bus, const char *ioas, uint64_t iova, uint64_t
 }
 
 /* The session's regions as GuestMemory lists them: n of (id, gpa, size,
- * offset, mappings). */
-static size_t guest_memory(sd_bus *bus, const char *session, uint64_t (*ret)[5], size_t max) {
-        sd_bus_message *reply = get_property(bus, session, I_SESSION, "GuestMemory", "a(utttu)");
-        uint32_t id, users;
+ * offset). */
+static size_t guest_memory(sd_bus *bus, const char *session, uint64_t (*ret)[4], size_t max) {
+        sd_bus_message *reply = get_property(bus, session, I_SESSION, "GuestMemory", "a(uttt)");
         uint64_t gpa, size, offset;
         size_t n = 0;
+        uint32_t id;
 
-        assert_true(sd_bus_message_enter_container(reply, 'a', "(utttu)") > 0);
-        while (sd_bus_message_read(reply, "(utttu)", &id, &gpa, &size, &offset, &users) > 0) {
+        assert_true(sd_bus_message_enter_container(reply, 'a', "(uttt)") > 0);
+        while (sd_bus_message_read(reply, "(uttt)", &id, &gpa, &size, &offset) > 0) {
                 assert_true(n < max);
                 ret[n][0] = id;
                 ret[n][1] = gpa;
                 ret[n][2] = size;
                 ret[n][3] = offset;
-                ret[n][4] = users;
                 n++;
         }
         sd_bus_message_unref(reply);
@@ -110,7 +109,7 @@ static void test_guest_memory_maps(void **state) {
         const uint64_t iova = MOCK_APERTURE_START;
         _cleanup_close_ int other = memfd_new("other", BUF_SIZE, 0xa5);
         _cleanup_close_ int memfd = memfd_new("guest-ram", 2 * BUF_SIZE, 0);
-        uint64_t regions[4][5], batch[4 * 4];
+        uint64_t regions[4][4], batch[4 * 4];
         sd_bus_message *reply;
         const uint64_t *iovas;
         const char *err;
@@ -183,10 +182,10 @@ static void test_guest_memory_maps(void **state) {
                    (uint32_t) MAP_FIXED_RW);
         CALL_FAILS(E_BUSY, f->bus, f->session, I_SESSION, "RemoveMemory", "u", low);
         assert_error_mentions("still used by 1 mapping");
+        CALL_FAILS(E_BUSY, f->bus, f->session, I_SESSION, "RemoveMemory", "u", high);
+        assert_error_mentions("still used by 5 mapping");
         CALL_FAILS(E_NO_SUCH_OBJECT, f->bus, f->session, I_SESSION, "RemoveMemory", "u", (uint32_t) 999);
         assert_int_equal(guest_memory(f->bus, f->session, regions, 4), 2);
-        assert_int_equal(regions[0][4], 1);
-        assert_int_equal(regions[1][4], 5);
         assert_int_equal(get_u32(f->bus, f->ioas, I_IOAS, "Mappings"), 6);
         check_no_mapping(f->bus, f->session, f->dev, iova + 64 * PAGE, PAGE, memfd, 0);
 
@@ -208,7 +207,7 @@ static void test_guest_memory_refused(void **state) {
         _cleanup_close_ int file = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
         _cleanup_close_ int ro = -EBADF;
         char path[64];
-        uint64_t regions[1][5];
+        uint64_t regions[1][4];
 
         assert_true(sealed >= 0);
         assert_int_equal(ftruncate(sealed, BUF_SIZE), 0);
@@ -335,7 +334,7 @@ static void test_crash_regions_survive(void **state) {
         _cleanup_close_ int memfd = memfd_new("guest-ram", 2 * BUF_SIZE, 0x3c);
         _cleanup_free_ char *s = NULL, *dev = NULL, *ioas = NULL;
         static uint8_t data[2 * PAGE], back[2 * PAGE];
-        uint64_t regions[4][5];
+        uint64_t regions[4][4];
         uint32_t low, high;
 
         s = open_session(bus, true);
@@ -352,9 +351,8 @@ static void test_crash_regions_survive(void **state) {
 
         assert_int_equal(guest_memory(bus, s, regions, 4), 2);
         assert_true(regions[0][0] == low && regions[0][1] == GPA_LOW && regions[0][2] == BUF_SIZE &&
-                    regions[0][3] == 0 && regions[0][4] == 1);
-        assert_true(regions[1][0] == high && regions[1][1] == GPA_HIGH && regions[1][3] == BUF_SIZE &&
-                    regions[1][4] == 0);
+                    regions[0][3] == 0);
+        assert_true(regions[1][0] == high && regions[1][1] == GPA_HIGH && regions[1][3] == BUF_SIZE);
         check_mapping(bus, s, dev, iova, 2 * PAGE, memfd, 2 * PAGE);
         assert_reads(bus, ioas, iova, data, sizeof(data));
         /* New maps by guest address go through the region's memfd of this run. */
@@ -365,13 +363,16 @@ static void test_crash_regions_survive(void **state) {
         assert_int_equal(pread(memfd, back, PAGE, BUF_SIZE + 5 * PAGE), PAGE);
         assert_memory_equal(back, data, PAGE);
         CALL_FAILS(E_BUSY, bus, s, I_SESSION, "RemoveMemory", "u", low);
+        assert_error_mentions("still used by 1 mapping");
 
         /* Removed, then a crash: it stays removed; the other stays. */
         assert_int_equal(unmap(bus, ioas, iova, 2 * PAGE), 2 * PAGE);
         CALL_OK(bus, s, I_SESSION, "RemoveMemory", "u", low);
         restart_daemon(bus, true);
         assert_int_equal(guest_memory(bus, s, regions, 4), 1);
-        assert_true(regions[0][0] == high && regions[0][4] == 1);
+        assert_true(regions[0][0] == high);
+        CALL_FAILS(E_BUSY, bus, s, I_SESSION, "RemoveMemory", "u", high);
+        assert_error_mentions("still used by 1 mapping");
         check_mapping(bus, s, dev, iova + 4 * PAGE, PAGE, memfd, BUF_SIZE + 5 * PAGE);
         assert_reads(bus, ioas, iova + 4 * PAGE, data, PAGE);
 
