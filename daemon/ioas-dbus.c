@@ -142,6 +142,30 @@ static int element_error(sd_bus_error *error, const char *what, size_t i, int r)
         return r;
 }
 
+/* A batch's entries, each entry_size bytes of numbers in one array of a
+ * fixed-size type: read in place, where an array of structs costs thousands
+ * of instructions an entry to take apart, on both ends. *ret_entries gets
+ * room for as many mappings. */
+static int read_batch_entries(sd_bus_message *m, size_t entry_size, const char *layout, const void **ret_words,
+                              size_t *ret_n, IoasMapEntry **ret_entries, sd_bus_error *error) {
+        size_t size, n;
+        int r;
+
+        r = sd_bus_message_read_array(m, 't', ret_words, &size);
+        if (r < 0)
+                return r;
+        if (size % entry_size != 0)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "Entries are %s", layout);
+        n = size / entry_size;
+        if (n > MAP_BATCH_MAX)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "At most %u entries", MAP_BATCH_MAX);
+        *ret_entries = calloc(MAX(n, 1u), sizeof(IoasMapEntry));
+        if (!*ret_entries)
+                return -ENOMEM;
+        *ret_n = n;
+        return 0;
+}
+
 /* Both batches once their entries are read and checked: the flags, the
  * limit, the maps, the reply. */
 static int map_batch_finish(sd_bus_message *m, Object *ioas, const IoasMapEntry *entries, size_t n, uint64_t total,
@@ -190,7 +214,7 @@ OBJECT_METHOD(method_map_batch, ioas) {
         _cleanup_free_ IoasMapEntry *entries = NULL;
         MemoryFd fds[MAP_BATCH_FDS_MAX];
         const MapBatchEntry *words;
-        size_t n_fds = 0, n, size;
+        size_t n_fds = 0, n;
         uint64_t total = 0;
         int r, fd;
 
@@ -211,22 +235,11 @@ OBJECT_METHOD(method_map_batch, ioas) {
         r = sd_bus_message_exit_container(m);
         if (r < 0)
                 return r;
-        /* Five numbers an entry, in one array of a fixed-size type: read
-         * in place, where an array of structs costs thousands of
-         * instructions an entry to take apart, on both ends. */
-        r = sd_bus_message_read_array(m, 't', (const void **) &words, &size);
+        r = read_batch_entries(m, sizeof(MapBatchEntry),
+                               "five numbers each: memory fd index, offset, length, IOVA, map flags",
+                               (const void **) &words, &n, &entries, error);
         if (r < 0)
                 return r;
-        if (size % sizeof(MapBatchEntry) != 0)
-                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
-                                         "Entries are five numbers each: memory fd index, offset, length, IOVA, "
-                                         "map flags");
-        n = size / sizeof(MapBatchEntry);
-        if (n > MAP_BATCH_MAX)
-                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "At most %u entries", MAP_BATCH_MAX);
-        entries = calloc(MAX(n, 1u), sizeof(IoasMapEntry));
-        if (!entries)
-                return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 const MapBatchEntry *w = &words[i];
                 IoasMapEntry *e = &entries[i];
@@ -291,23 +304,14 @@ OBJECT_METHOD(method_map_guest_batch, ioas) {
         _cleanup_free_ IoasMapEntry *entries = NULL;
         const MapGuestBatchEntry *words;
         uint64_t total = 0;
-        size_t n, size;
+        size_t n;
         int r;
 
-        /* Read in place, as MapBatch's entries are. */
-        r = sd_bus_message_read_array(m, 't', (const void **) &words, &size);
+        r = read_batch_entries(m, sizeof(MapGuestBatchEntry),
+                               "four numbers each: IOVA, guest-physical address, length, map flags",
+                               (const void **) &words, &n, &entries, error);
         if (r < 0)
                 return r;
-        if (size % sizeof(MapGuestBatchEntry) != 0)
-                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
-                                         "Entries are four numbers each: IOVA, guest-physical address, length, "
-                                         "map flags");
-        n = size / sizeof(MapGuestBatchEntry);
-        if (n > MAP_BATCH_MAX)
-                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "At most %u entries", MAP_BATCH_MAX);
-        entries = calloc(MAX(n, 1u), sizeof(IoasMapEntry));
-        if (!entries)
-                return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 const MapGuestBatchEntry *w = &words[i];
                 const GuestRegion *g;
