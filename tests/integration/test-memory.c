@@ -5,7 +5,9 @@
  * MapGuestBatch) and checked in the kernel's mock domain through the
  * Testing interface; DMA with translation (IOAS.ReadIOVA, WriteIOVA)
  * checked against the memfd's contents read directly; the refusals, each
- * named, changing nothing; and regions that outlive a kill -9 of the daemon.
+ * named, changing nothing; the kernel's own translation (a mock access
+ * object, Testing.KernelReadIOVA and KernelWriteIOVA) agreeing with the
+ * daemon's; and regions that outlive a kill -9 of the daemon.
  *
  *   test-memory [memory] [restart]
  *
@@ -82,6 +84,19 @@ static void write_iova(sd_bus *bus, const char *ioas, uint64_t iova, const void 
 /* n bytes at iova, read by the daemon, must be want. */
 static void assert_reads(sd_bus *bus, const char *ioas, uint64_t iova, const void *want, size_t n) {
         sd_bus_message *reply = CALL(bus, ioas, I_IOAS, "ReadIOVA", "tu", iova, (uint32_t) n);
+        const void *got;
+        size_t size;
+
+        assert_true(sd_bus_message_read_array(reply, 'y', &got, &size) > 0);
+        assert_int_equal(size, n);
+        assert_memory_equal(got, want, n);
+        sd_bus_message_unref(reply);
+}
+
+/* n bytes at iova, read by the kernel through an access object, must be want. */
+static void kernel_reads(Fixture *f, uint64_t iova, const void *want, size_t n) {
+        sd_bus_message *reply = CALL(f->bus, f->session, I_TESTING, "KernelReadIOVA", "otu", f->ioas, iova,
+                                     (uint32_t) n);
         const void *got;
         size_t size;
 
@@ -277,6 +292,26 @@ static void test_dma_translates(void **state) {
         sd_bus_flush_close_unref(ch);
         /* And the kernel still maps those very pages. */
         check_mapping(f->bus, f->session, f->dev, iova, 2 * PAGE, f->memfd, 10 * PAGE);
+
+        /* The kernel's own translation agrees, through an access object on
+         * the IOAS: it reads what WriteIOVA wrote, across both mappings, ... */
+        fill(data, sizeof(data), 31);
+        write_iova(f->bus, f->ioas, iova + PAGE, data, 2 * PAGE, NULL);
+        kernel_reads(f, iova + PAGE, data, 2 * PAGE);
+        /* ... and ReadIOVA reads what the kernel wrote. */
+        fill(data, sizeof(data), 57);
+        {
+                sd_bus_message *m = new_call(f->bus, f->session, I_TESTING, "KernelWriteIOVA");
+
+                assert_true(sd_bus_message_append(m, "ot", f->ioas, iova + 2 * PAGE - 8) >= 0);
+                assert_true(sd_bus_message_append_array(m, 'y', data, 16) >= 0);
+                sd_bus_message_unref(SEND(f->bus, m));
+        }
+        assert_reads(f->bus, f->ioas, iova + 2 * PAGE - 8, data, 16);
+        assert_int_equal(pread(f->memfd, back, 8, 12 * PAGE - 8), 8);
+        assert_memory_equal(back, data, 8);
+        assert_int_equal(pread(f->memfd, back, 8, 4 * PAGE), 8);
+        assert_memory_equal(back, data + 8, 8);
 }
 
 /* A DMA that would reach unmapped or unpermitted memory, or that is too
