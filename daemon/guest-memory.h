@@ -13,12 +13,14 @@
  * "sN-memory-ID" so that it survives a restart or a crash.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "session.h"
 
 /* Regions per session: guest RAM comes in a few pieces (below and above the
- * 32-bit hole, hot-plugged DIMMs); each takes a place in the fd store. */
+ * 32-bit hole, hot-plugged DIMMs); each takes a place in the fd store, whose
+ * FileDescriptorStoreMax= the sessions' iommufds share. */
 #define GUEST_MEMORY_REGIONS_MAX 32u
 
 /* gpa and size are checked by the caller (4 KiB pages, not wrapping, within

@@ -4,8 +4,8 @@
  * is a SESSION_METHOD: that the caller owns the session is checked first,
  * so that no error tells a stranger anything. Then it reads and validates
  * its arguments, checks the session's limits, acts through the model
- * (device.c, ioas.c, hwpt.c, viommu-object.c, guest-memory.c), emits and replies, in that
- * order; a call that fails changes nothing.
+ * (device.c, ioas.c, hwpt.c, viommu-object.c, guest-memory.c), emits and
+ * replies, in that order; a call that fails changes nothing.
  */
 
 #include <stddef.h>
