@@ -18,7 +18,7 @@
 
 #define JOURNAL_MAGIC "VIOMMUJ"
 /* 2: guest memory regions (J_REGION, J_REGION_GONE); a J_MAP without a
- * backing length holds a region's backing. */
+ * backing length holds a region's backing. The reader takes 1 as well. */
 #define JOURNAL_VERSION 2
 
 struct journal_header {

@@ -313,7 +313,9 @@ int journal_read(Daemon *d, const void *data, size_t size, int iommufd, Session 
         if (size < offset)
                 return -EBADMSG;
         memcpy(&h, data, sizeof(h));
-        if (memcmp(h.magic, JOURNAL_MAGIC, sizeof(h.magic)) != 0 || h.version != JOURNAL_VERSION)
+        /* Version 1, before guest memory, is version 2 without its regions:
+         * a restart into this version takes its sessions over. */
+        if (memcmp(h.magic, JOURNAL_MAGIC, sizeof(h.magic)) != 0 || h.version < 1 || h.version > JOURNAL_VERSION)
                 return -EBADMSG;
 
         p = next_entry(data, size, &offset, &type, &n, &torn);
