@@ -17,6 +17,7 @@ const sd_bus_error_map viommu_bus_errors[] = {
         SD_BUS_ERROR_MAP(VIOMMU_ERROR_LIMIT_EXCEEDED,    EDQUOT),
         SD_BUS_ERROR_MAP(VIOMMU_ERROR_DEVICE_GONE,       ENODEV),
         SD_BUS_ERROR_MAP(VIOMMU_ERROR_KERNEL,            EIO),
+        SD_BUS_ERROR_MAP(VIOMMU_ERROR_NOT_MAPPED,        EFAULT),
         SD_BUS_ERROR_MAP(VIOMMU_ERROR_FAILED,            ENOMEM),
         SD_BUS_ERROR_MAP_END
 };

@@ -21,6 +21,8 @@
 #define VIOMMU_ERROR_LIMIT_EXCEEDED     "org.viommu1.Error.LimitExceeded"
 #define VIOMMU_ERROR_DEVICE_GONE        "org.viommu1.Error.DeviceGone"
 #define VIOMMU_ERROR_KERNEL             "org.viommu1.Error.Kernel"
+/* A DMA reached an IOVA that nothing maps: the message names it. */
+#define VIOMMU_ERROR_NOT_MAPPED         "org.viommu1.Error.NotMapped"
 /* The daemon itself failed (out of memory, a lost connection): no fault of
  * the call's. */
 #define VIOMMU_ERROR_FAILED             "org.viommu1.Error.Failed"

@@ -27,16 +27,19 @@ enum {
         IOAS_MAPPED             = 1 << 2,       /* MappedBytes and Mappings */
         DEVICE_ATTACHED         = 1 << 3,
         DEVICE_PASIDS           = 1 << 4,
+        SESSION_GUEST_MEMORY    = 1 << 5,
 };
 
 static void flush_session(sd_bus *bus, Session *s) {
-        char *names[3];
+        char *names[4];
         size_t n = 0;
 
         if (s->dirty & SESSION_N_OBJECTS)
                 names[n++] = (char *) "NObjects";
         if (s->dirty & SESSION_MAPPED_BYTES)
                 names[n++] = (char *) "MappedBytes";
+        if (s->dirty & SESSION_GUEST_MEMORY)
+                names[n++] = (char *) "GuestMemory";
         names[n] = NULL;
         s->dirty = 0;
         (void) sd_bus_emit_properties_changed_strv(bus, s->path, "org.viommu1.Session", names);
@@ -194,6 +197,10 @@ void emit_device_attachments(Object *dev) {
 void emit_mapped_bytes(Object *ioas) {
         mark_object(ioas, IOAS_MAPPED);
         mark_session(ioas->session, SESSION_MAPPED_BYTES);
+}
+
+void emit_guest_memory(Session *s) {
+        mark_session(s, SESSION_GUEST_MEMORY);
 }
 
 void emit_session_opened(Session *s) {

@@ -33,6 +33,9 @@ void emit_device_attachments(Object *dev);
 /* An IOAS's MappedBytes and Mappings, and its session's MappedBytes. */
 void emit_mapped_bytes(Object *ioas);
 
+/* A session's GuestMemory. */
+void emit_guest_memory(Session *s);
+
 void emit_session_opened(Session *s);
 void emit_session_closed(Daemon *d, const char *path, const char *reason);
 /* Session.DeviceGone: the host took a claimed device back. */

@@ -3,8 +3,9 @@
 
 /*
  * systemd's file descriptor store (FileDescriptorStoreMax= in the unit):
- * each session's iommufd, its journal and each claimed device's cdev go in, by name, when
- * the daemon opens them and come out when it lets them go. While the store
+ * each session's iommufd, its journal, its guest memory's memfds and each
+ * claimed device's cdev go in, by name, when the daemon opens them and come
+ * out when it lets them go. While the store
  * holds them, the kernel objects behind them outlive the daemon, so a
  * restart can take the sessions over (restart.c) without stopping guest DMA.
  * Without a service manager ($NOTIFY_SOCKET unset) all of this is a no-op.

@@ -17,8 +17,10 @@
 #include "bus-signals.h"
 #include "bus-util.h"
 #include "device.h"
+#include "guest-memory.h"
 #include "ioas.h"
 #include "mapping-index.h"
+#include "memory-fd.h"
 #include "util.h"
 #include "viommu-topology.h"
 
@@ -33,72 +35,23 @@
 #define MAP_BATCH_MAX 4096u
 #define MAP_BATCH_FDS_MAX 256
 #define MAP_BATCH_ALL_OR_NOTHING 1u
+/* ReadIOVA and WriteIOVA: bytes per call. Bounds the daemon's time per call
+ * (it serves one at a time) and the message. */
+#define DMA_MAX (1024u * 1024u)
 
 /* An entry of MapBatch as it travels, five of its "at" array. */
 typedef struct MapBatchEntry {
         uint64_t index, offset, length, iova, flags;
 } MapBatchEntry;
 
-/* What the checks of a mapping need to know of its memory fd: asked of the
- * kernel once per fd, not once per entry of a batch. */
-typedef struct MemoryFd {
-        int fd;
-        uint64_t size;
-        int flags;      /* F_GETFL */
-        int seals;      /* F_GET_SEALS; 0 for a file that has none */
-} MemoryFd;
-
-static int memory_fd_inspect(int fd, MemoryFd *ret, sd_bus_error *error) {
-        struct stat st;
-        int fl, seals;
-
-        if (fstat(fd, &st) < 0)
-                return bus_error_errno(error, -errno, "Cannot inspect the memory fd: %m");
-        if (!S_ISREG(st.st_mode))
-                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
-                                         "Guest memory must be a memfd or another regular file");
-        fl = fcntl(fd, F_GETFL);
-        if (fl < 0)
-                return bus_error_errno(error, -errno, "Cannot inspect the memory fd: %m");
-        if (fl & O_PATH)
-                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
-                                         "The memory fd was opened with O_PATH and gives no access to the memory");
-        seals = fcntl(fd, F_GET_SEALS);
-        *ret = (MemoryFd) { .fd = fd, .size = (uint64_t) st.st_size, .flags = fl, .seals = MAX(seals, 0) };
-        return 0;
-}
-
-/* The memfd must be able to back [offset, offset+length) with the access
- * asked for. */
-static int check_memory_range(const MemoryFd *mfd, uint64_t offset, uint64_t length, uint32_t flags,
-                              sd_bus_error *error) {
-        if (mfd->size < offset + length)
-                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
-                                         "The range 0x%llx+0x%llx is past the end of the memory fd (0x%llx bytes)",
-                                         (unsigned long long) offset, (unsigned long long) length,
-                                         (unsigned long long) mfd->size);
-        if (!(flags & IOMMU_IOAS_MAP_WRITEABLE))
-                return 0;
-        if ((mfd->flags & O_ACCMODE) != O_RDWR)
-                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
-                                         "A writeable mapping needs a memory fd opened read-write");
-        /* IOMMU_IOAS_MAP_FILE does not look at seals: a device must not
-         * write what its owner sealed against writing. */
-        if (mfd->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))
-                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
-                                         "The memory fd is sealed against writing (%s): map it read-only",
-                                         mfd->seals & F_SEAL_WRITE ? "F_SEAL_WRITE" : "F_SEAL_FUTURE_WRITE");
-        return 0;
-}
-
 /* A range of 4 KiB pages, not empty, within 64 bits. */
 static bool range_is_pages(uint64_t start, uint64_t length) {
         return length > 0 && !((start | length) & PAGE_MASK_4K) && start + length - 1 >= start;
 }
 
-/* What Map and each entry of MapBatch check before the kernel sees them. */
-static int check_map_args(const MemoryFd *mfd, uint64_t offset, uint64_t length, uint64_t iova,
-                          uint32_t flags, sd_bus_error *error) {
+/* What Map, MapGuest and each entry of their batches check before the
+ * kernel sees them; offset is the guest-physical address for guest memory. */
+static int check_map_request(uint64_t offset, uint64_t length, uint64_t iova, uint32_t flags, sd_bus_error *error) {
         if (flags & ~(uint32_t) MAP_FLAGS)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "Unknown map flags 0x%x (known: 1 fixed IOVA, 2 writeable, 4 readable)", flags);
@@ -109,7 +62,34 @@ static int check_map_args(const MemoryFd *mfd, uint64_t offset, uint64_t length,
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "Offset, length and a fixed IOVA must be 4 KiB aligned, the length "
                                          "not zero and the ranges within 64 bits");
-        return check_memory_range(mfd, offset, length, flags, error);
+        return 0;
+}
+
+static int check_map_args(const MemoryFd *mfd, uint64_t offset, uint64_t length, uint64_t iova,
+                          uint32_t flags, sd_bus_error *error) {
+        int r = check_map_request(offset, length, iova, flags, error);
+
+        return r < 0 ? r : memory_fd_check_range(mfd, offset, length, flags, error);
+}
+
+/* The guest memory region that holds [gpa, gpa+length), already checked to
+ * be pages within 64 bits. */
+static int check_guest_range(Session *s, uint64_t gpa, uint64_t length, const GuestRegion **ret,
+                             sd_bus_error *error) {
+        const GuestRegion *g = guest_memory_at(s, gpa);
+
+        if (!g)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_NO_SUCH_OBJECT,
+                                         "No guest memory at guest-physical 0x%llx (Session.AddMemory)",
+                                         (unsigned long long) gpa);
+        if (gpa + (length - 1) > g->gpa + (g->size - 1))
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "Guest-physical 0x%llx+0x%llx runs past the end of region %u "
+                                         "(0x%llx+0x%llx): a mapping lies within one region",
+                                         (unsigned long long) gpa, (unsigned long long) length, g->id,
+                                         (unsigned long long) g->gpa, (unsigned long long) g->size);
+        *ret = g;
+        return 0;
 }
 
 /* The error a failed map gets: which range, and what the kernel said. */
@@ -162,78 +142,44 @@ static int element_error(sd_bus_error *error, const char *what, size_t i, int r)
         return r;
 }
 
-OBJECT_METHOD(method_map_batch, ioas) {
-        Session *s = ioas->session;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ IoasMapEntry *entries = NULL;
-        _cleanup_free_ uint64_t *iovas = NULL;
-        MemoryFd fds[MAP_BATCH_FDS_MAX];
-        const MapBatchEntry *words;
-        size_t n_fds = 0, n, size, done = 0;
-        uint64_t total = 0;
-        uint32_t flags;
-        int r, mapped, fd;
+/* A batch's entries, each entry_size bytes of numbers in one array of a
+ * fixed-size type: read in place, where an array of structs costs thousands
+ * of instructions an entry to take apart, on both ends. *ret_entries gets
+ * room for as many mappings. */
+static int read_batch_entries(sd_bus_message *m, size_t entry_size, const char *layout, const void **ret_words,
+                              size_t *ret_n, IoasMapEntry **ret_entries, sd_bus_error *error) {
+        size_t size, n;
+        int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "h");
+        r = sd_bus_message_read_array(m, 't', ret_words, &size);
         if (r < 0)
                 return r;
-        while ((r = bus_array_more(m, n_fds, MAP_BATCH_FDS_MAX, "memory fds", error)) > 0) {
-                r = sd_bus_message_read(m, "h", &fd);
-                if (r < 0)
-                        return r;
-                r = memory_fd_inspect(fd, &fds[n_fds], error);
-                if (r < 0)
-                        return element_error(error, "Memory fd", n_fds, r);
-                n_fds++;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
-        /* Five numbers an entry, in one array of a fixed-size type: read
-         * in place, where an array of structs costs thousands of
-         * instructions an entry to take apart, on both ends. */
-        r = sd_bus_message_read_array(m, 't', (const void **) &words, &size);
-        if (r < 0)
-                return r;
-        if (size % sizeof(MapBatchEntry) != 0)
-                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
-                                         "Entries are five numbers each: memory fd index, offset, length, IOVA, "
-                                         "map flags");
-        n = size / sizeof(MapBatchEntry);
+        if (size % entry_size != 0)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "Entries are %s", layout);
+        n = size / entry_size;
         if (n > MAP_BATCH_MAX)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "At most %u entries", MAP_BATCH_MAX);
-        entries = calloc(MAX(n, 1u), sizeof(IoasMapEntry));
-        iovas = calloc(MAX(n, 1u), sizeof(uint64_t));
-        if (!entries || !iovas)
+        *ret_entries = calloc(MAX(n, 1u), sizeof(IoasMapEntry));
+        if (!*ret_entries)
                 return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                const MapBatchEntry *w = &words[i];
-                IoasMapEntry *e = &entries[i];
+        *ret_n = n;
+        return 0;
+}
 
-                if (w->index >= n_fds)
-                        return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
-                                                 "Entry %zu: memory fd %llu of %zu", i,
-                                                 (unsigned long long) w->index, n_fds);
-                if (w->flags > UINT32_MAX)
-                        return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
-                                                 "Entry %zu: unknown map flags 0x%llx", i,
-                                                 (unsigned long long) w->flags);
-                *e = (IoasMapEntry) {
-                        .fd = fds[w->index].fd,
-                        .offset = w->offset,
-                        .length = w->length,
-                        .iova = w->iova,
-                        .flags = (uint32_t) w->flags,
-                };
-                r = check_map_args(&fds[w->index], e->offset, e->length, e->iova, e->flags, error);
-                if (r < 0)
-                        return element_error(error, "Entry", i, r);
-                if (total + e->length < total)
-                        return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "The entries map more than 2^64 bytes");
-                total += e->length;
-        }
+/* Both batches once their entries are read and checked: the flags, the
+ * limit, the maps, the reply. */
+static int map_batch_finish(sd_bus_message *m, Object *ioas, const IoasMapEntry *entries, size_t n, uint64_t total,
+                            sd_bus_error *error) {
+        Session *s = ioas->session;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ uint64_t *iovas = NULL;
+        size_t done = 0;
+        uint32_t flags;
+        int r, mapped;
+
+        iovas = calloc(MAX(n, 1u), sizeof(uint64_t));
+        if (!iovas)
+                return -ENOMEM;
         r = sd_bus_message_read(m, "u", &flags);
         if (r < 0)
                 return r;
@@ -262,6 +208,213 @@ OBJECT_METHOD(method_map_batch, ioas) {
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
+}
+
+OBJECT_METHOD(method_map_batch, ioas) {
+        _cleanup_free_ IoasMapEntry *entries = NULL;
+        MemoryFd fds[MAP_BATCH_FDS_MAX];
+        const MapBatchEntry *words;
+        size_t n_fds = 0, n;
+        uint64_t total = 0;
+        int r, fd;
+
+        r = sd_bus_message_enter_container(m, 'a', "h");
+        if (r < 0)
+                return r;
+        while ((r = bus_array_more(m, n_fds, MAP_BATCH_FDS_MAX, "memory fds", error)) > 0) {
+                r = sd_bus_message_read(m, "h", &fd);
+                if (r < 0)
+                        return r;
+                r = memory_fd_inspect(fd, &fds[n_fds], error);
+                if (r < 0)
+                        return element_error(error, "Memory fd", n_fds, r);
+                n_fds++;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        r = read_batch_entries(m, sizeof(MapBatchEntry),
+                               "five numbers each: memory fd index, offset, length, IOVA, map flags",
+                               (const void **) &words, &n, &entries, error);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                const MapBatchEntry *w = &words[i];
+                IoasMapEntry *e = &entries[i];
+
+                if (w->index >= n_fds)
+                        return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                                 "Entry %zu: memory fd %llu of %zu", i,
+                                                 (unsigned long long) w->index, n_fds);
+                if (w->flags > UINT32_MAX)
+                        return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                                 "Entry %zu: unknown map flags 0x%llx", i,
+                                                 (unsigned long long) w->flags);
+                *e = (IoasMapEntry) {
+                        .fd = fds[w->index].fd,
+                        .offset = w->offset,
+                        .length = w->length,
+                        .iova = w->iova,
+                        .flags = (uint32_t) w->flags,
+                };
+                r = check_map_args(&fds[w->index], e->offset, e->length, e->iova, e->flags, error);
+                if (r < 0)
+                        return element_error(error, "Entry", i, r);
+                if (total + e->length < total)
+                        return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "The entries map more than 2^64 bytes");
+                total += e->length;
+        }
+        return map_batch_finish(m, ioas, entries, n, total, error);
+}
+
+OBJECT_METHOD(method_map_guest, ioas) {
+        Session *s = ioas->session;
+        const GuestRegion *g;
+        uint64_t iova, gpa, length;
+        uint32_t flags;
+        int r;
+
+        r = sd_bus_message_read(m, "tttu", &iova, &gpa, &length, &flags);
+        if (r < 0)
+                return r;
+        r = check_map_request(gpa, length, iova, flags, error);
+        if (r >= 0)
+                r = check_guest_range(s, gpa, length, &g, error);
+        if (r >= 0)
+                r = auth_check_limit(s->daemon, s, CONFIG_LIMIT_PINNED_BYTES, length, error);
+        if (r < 0)
+                return r;
+
+        r = ioas_map_guest(ioas, g, gpa, length, flags, &iova);
+        if (r < 0)
+                return map_error(s, error, r, iova, length);
+        emit_mapped_bytes(ioas);
+        return sd_bus_reply_method_return(m, "t", iova);
+}
+
+/* An entry of MapGuestBatch as it travels, four of its "at" array. */
+typedef struct MapGuestBatchEntry {
+        uint64_t iova, gpa, length, flags;
+} MapGuestBatchEntry;
+
+OBJECT_METHOD(method_map_guest_batch, ioas) {
+        Session *s = ioas->session;
+        _cleanup_free_ IoasMapEntry *entries = NULL;
+        const MapGuestBatchEntry *words;
+        uint64_t total = 0;
+        size_t n;
+        int r;
+
+        r = read_batch_entries(m, sizeof(MapGuestBatchEntry),
+                               "four numbers each: IOVA, guest-physical address, length, map flags",
+                               (const void **) &words, &n, &entries, error);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                const MapGuestBatchEntry *w = &words[i];
+                const GuestRegion *g;
+
+                if (w->flags > UINT32_MAX)
+                        return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                                 "Entry %zu: unknown map flags 0x%llx", i,
+                                                 (unsigned long long) w->flags);
+                r = check_map_request(w->gpa, w->length, w->iova, (uint32_t) w->flags, error);
+                if (r >= 0)
+                        r = check_guest_range(s, w->gpa, w->length, &g, error);
+                if (r < 0)
+                        return element_error(error, "Entry", i, r);
+                entries[i] = (IoasMapEntry) {
+                        .fd = g->fd,
+                        .offset = g->offset + (w->gpa - g->gpa),
+                        .length = w->length,
+                        .iova = w->iova,
+                        .flags = (uint32_t) w->flags,
+                        .region = g,
+                };
+                if (total + w->length < total)
+                        return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "The entries map more than 2^64 bytes");
+                total += w->length;
+        }
+        return map_batch_finish(m, ioas, entries, n, total, error);
+}
+
+/* The error of a DMA call refused at iova. */
+static int dma_error(sd_bus_error *error, int r, uint64_t iova, bool write) {
+        switch (r) {
+        case -EFAULT:
+                return sd_bus_error_setf(error, VIOMMU_ERROR_NOT_MAPPED, "IOVA 0x%llx is not mapped",
+                                         (unsigned long long) iova);
+        case -EACCES:
+                return sd_bus_error_setf(error, VIOMMU_ERROR_PERMISSION_DENIED, "IOVA 0x%llx is not mapped %s",
+                                         (unsigned long long) iova, write ? "writeable" : "readable");
+        case -EOPNOTSUPP:
+                return sd_bus_error_setf(error, VIOMMU_ERROR_NOT_SUPPORTED,
+                                         "IOVA 0x%llx is mapped from a memory fd, not from guest memory: the "
+                                         "daemon keeps no fd to reach it (map with MapGuest)",
+                                         (unsigned long long) iova);
+        default:
+                return bus_error_errno(error, r, "Cannot %s guest memory at IOVA 0x%llx: %m",
+                                       write ? "write" : "read", (unsigned long long) iova);
+        }
+}
+
+static int check_dma_range(uint64_t iova, size_t length, sd_bus_error *error) {
+        if (length == 0 || length > DMA_MAX || iova + (length - 1) < iova)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "A DMA is 1 to %u bytes, within 64 bits", DMA_MAX);
+        return 0;
+}
+
+OBJECT_METHOD(method_read_iova, ioas) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        uint64_t iova, at;
+        uint32_t length;
+        void *buf;
+        int r;
+
+        r = sd_bus_message_read(m, "tu", &iova, &length);
+        if (r < 0)
+                return r;
+        r = check_dma_range(iova, length, error);
+        if (r < 0)
+                return r;
+
+        /* Read straight into the reply. */
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append_array_space(reply, 'y', length, &buf);
+        if (r < 0)
+                return r;
+        r = ioas_dma(ioas, iova, buf, length, false, &at);
+        if (r < 0)
+                return dma_error(error, r, at, false);
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+OBJECT_METHOD(method_write_iova, ioas) {
+        const void *data;
+        uint64_t iova, at;
+        size_t length;
+        int r;
+
+        r = sd_bus_message_read(m, "t", &iova);
+        if (r < 0)
+                return r;
+        /* The array stays in the message, where it arrived: nothing is
+         * copied before its size is checked. */
+        r = sd_bus_message_read_array(m, 'y', &data, &length);
+        if (r < 0)
+                return r;
+        r = check_dma_range(iova, length, error);
+        if (r < 0)
+                return r;
+
+        r = ioas_dma(ioas, iova, (void *) data, length, true, &at);
+        if (r < 0)
+                return dma_error(error, r, at, true);
+        return sd_bus_reply_method_return(m, NULL);
 }
 
 OBJECT_METHOD(method_unmap, ioas) {
@@ -507,6 +660,22 @@ const sd_bus_vtable ioas_vtable[] = {
                                 SD_BUS_ARGS("h", memfd, "t", offset, "t", length, "t", iova, "u", flags),
                                 SD_BUS_RESULT("t", iova),
                                 method_map, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("MapGuest",
+                                SD_BUS_ARGS("t", iova, "t", gpa, "t", length, "u", flags),
+                                SD_BUS_RESULT("t", iova),
+                                method_map_guest, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("MapGuestBatch",
+                                SD_BUS_ARGS("at", entries, "u", flags),
+                                SD_BUS_RESULT("u", mapped, "s", error, "at", iovas),
+                                method_map_guest_batch, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ReadIOVA",
+                                SD_BUS_ARGS("t", iova, "u", length),
+                                SD_BUS_RESULT("ay", data),
+                                method_read_iova, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("WriteIOVA",
+                                SD_BUS_ARGS("t", iova, "ay", data),
+                                SD_BUS_NO_RESULT,
+                                method_write_iova, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Unmap",
                                 SD_BUS_ARGS("t", iova, "t", length),
                                 SD_BUS_RESULT("t", unmapped),

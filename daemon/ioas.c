@@ -35,42 +35,55 @@ int ioas_record_map(Object *ioas, const struct viommu_mapping *m) {
         return 0;
 }
 
-static int ioas_map_kernel(Object *ioas, int fd, uint64_t offset, uint64_t length, uint32_t flags, uint64_t *iova) {
+/* Maps memory into the daemon's address space (before Linux 6.13, whose
+ * kernel maps only the caller's addresses) or has the kernel map the file.
+ * A mapping of guest memory points into its region's own mapping in the
+ * daemon and holds the region's backing; one of a memfd gets a backing of
+ * its own. */
+static int ioas_map_kernel(Object *ioas, const IoasMapEntry *e, uint64_t *iova) {
         Session *s = ioas->session;
         uint32_t backing = VIOMMU_MAPPING_NO_BACKING;
         void *addr = NULL;
         int r;
 
         if (viommu_features_has(s->daemon->features, VIOMMU_FEATURE_IOAS_MAP_FILE))
-                r = viommu_ioas_map_file(s->iommufd, ioas->id, flags, fd, offset, length, iova);
+                r = viommu_ioas_map_file(s->iommufd, ioas->id, e->flags, e->fd, e->offset, e->length, iova);
+        else if (e->region)
+                r = viommu_ioas_map(s->iommufd, ioas->id, e->flags,
+                                    (uint8_t *) s->backings[e->region->backing].addr +
+                                            (e->offset - e->region->offset),
+                                    e->length, iova);
         else {
-                /* Before Linux 6.13 the kernel maps only addresses of the
-                 * caller: map the memfd into the daemon, shared, and keep it
-                 * mapped as long as an IOAS uses it. */
-                int prot = (flags & IOMMU_IOAS_MAP_WRITEABLE ? PROT_WRITE : 0) | PROT_READ;
+                /* Map the memfd into the daemon, shared, and keep it mapped
+                 * as long as an IOAS uses it. */
+                int prot = (e->flags & IOMMU_IOAS_MAP_WRITEABLE ? PROT_WRITE : 0) | PROT_READ;
 
-                addr = mmap(NULL, length, prot, MAP_SHARED, fd, offset);
+                addr = mmap(NULL, e->length, prot, MAP_SHARED, e->fd, e->offset);
                 if (addr == MAP_FAILED)
                         return -errno;
-                r = viommu_ioas_map(s->iommufd, ioas->id, flags, addr, length, iova);
+                r = viommu_ioas_map(s->iommufd, ioas->id, e->flags, addr, e->length, iova);
                 if (r < 0) {
-                        munmap(addr, length);
+                        munmap(addr, e->length);
                         return r;
                 }
-                r = session_backing_add(s, addr, length, &backing);
+                r = session_backing_add(s, addr, e->length, &backing);
                 if (r < 0) {
-                        munmap(addr, length);
+                        munmap(addr, e->length);
                         goto undo;
                 }
         }
         if (r < 0)
                 return r;
+        if (e->region) {
+                backing = e->region->backing;
+                session_backing_ref(s, backing);
+        }
 
         struct viommu_mapping m = {
                 .iova = *iova,
-                .length = length,
-                .offset = offset,
-                .flags = flags,
+                .length = e->length,
+                .offset = e->offset,
+                .flags = e->flags,
                 .backing = backing,
         };
         r = ioas_record_map(ioas, &m);
@@ -78,25 +91,37 @@ static int ioas_map_kernel(Object *ioas, int fd, uint64_t offset, uint64_t lengt
                 session_backing_unref(s, backing);
                 goto undo;
         }
-        journal_map(ioas, &m, addr ? length : 0);
-        log_debug("session %u: mapped 0x%llx+0x%llx at IOVA 0x%llx in %s", s->id, (unsigned long long) offset,
-                  (unsigned long long) length, (unsigned long long) *iova, ioas->path);
+        journal_map(ioas, &m, addr ? e->length : 0);
+        log_debug("session %u: mapped 0x%llx+0x%llx at IOVA 0x%llx in %s", s->id, (unsigned long long) e->offset,
+                  (unsigned long long) e->length, (unsigned long long) *iova, ioas->path);
         return 0;
 
 undo:
-        (void) viommu_ioas_unmap(s->iommufd, ioas->id, *iova, length, NULL);
+        (void) viommu_ioas_unmap(s->iommufd, ioas->id, *iova, e->length, NULL);
+        return r;
+}
+
+static int ioas_map_entry(Object *ioas, const IoasMapEntry *e, uint64_t *iova) {
+        int r;
+
+        *iova = e->flags & IOMMU_IOAS_MAP_FIXED_IOVA ? e->iova : 0;
+        journal_intent(ioas, (JournalIntent) { .op = JOURNAL_OP_MAP, .iova = *iova, .length = e->length,
+                                               .flags = e->flags });
+        r = ioas_map_kernel(ioas, e, iova);
+        journal_done(ioas->session);
         return r;
 }
 
 int ioas_map(Object *ioas, int fd, uint64_t offset, uint64_t length, uint32_t flags, uint64_t *iova) {
-        int r;
+        return ioas_map_entry(ioas, &(IoasMapEntry) { .fd = fd, .offset = offset, .length = length, .iova = *iova,
+                                                      .flags = flags }, iova);
+}
 
-        if (!(flags & IOMMU_IOAS_MAP_FIXED_IOVA))
-                *iova = 0;
-        journal_intent(ioas, (JournalIntent) { .op = JOURNAL_OP_MAP, .iova = *iova, .length = length, .flags = flags });
-        r = ioas_map_kernel(ioas, fd, offset, length, flags, iova);
-        journal_done(ioas->session);
-        return r;
+int ioas_map_guest(Object *ioas, const GuestRegion *g, uint64_t gpa, uint64_t length, uint32_t flags,
+                   uint64_t *iova) {
+        return ioas_map_entry(ioas, &(IoasMapEntry) { .fd = g->fd, .offset = g->offset + (gpa - g->gpa),
+                                                      .length = length, .iova = *iova, .flags = flags,
+                                                      .region = g }, iova);
 }
 
 int ioas_map_batch(Object *ioas, const IoasMapEntry *entries, size_t n, bool all_or_nothing, uint64_t *iovas,
@@ -106,8 +131,7 @@ int ioas_map_batch(Object *ioas, const IoasMapEntry *entries, size_t n, bool all
         int r = 0;
 
         for (i = 0; i < n; i++) {
-                iovas[i] = entries[i].iova;
-                r = ioas_map(ioas, entries[i].fd, entries[i].offset, entries[i].length, entries[i].flags, &iovas[i]);
+                r = ioas_map_entry(ioas, &entries[i], &iovas[i]);
                 if (r < 0)
                         break;
         }

@@ -21,11 +21,17 @@ int ioas_new(Session *s, Object **ret);
  * IOMMU_IOAS_MAP_*; without FIXED_IOVA the kernel chooses and *iova is set).
  * The fd was checked by the caller. */
 int ioas_map(Object *ioas, int fd, uint64_t offset, uint64_t length, uint32_t flags, uint64_t *iova);
-/* One mapping of a batch. */
+/* The same for guest memory: [gpa, gpa+length), which the region holds
+ * (checked by the caller). */
+int ioas_map_guest(Object *ioas, const GuestRegion *g, uint64_t gpa, uint64_t length, uint32_t flags,
+                   uint64_t *iova);
+/* One mapping of a batch: of a memfd at offset, or of guest memory (region
+ * set, fd and offset the region's memfd and where in it). */
 typedef struct IoasMapEntry {
         int fd;
         uint64_t offset, length, iova;
         uint32_t flags;
+        const GuestRegion *region;
 } IoasMapEntry;
 
 /* Maps the entries in order, each as ioas_map() does, their IOVAs into
@@ -56,6 +62,16 @@ int ioas_record_map(Object *ioas, const struct viommu_mapping *m);
 int ioas_record_unmap(Object *ioas, uint64_t iova, uint64_t length, uint64_t *ret_removed);
 uint64_t ioas_record_copy(Object *dst, Object *src, uint64_t src_iova, uint64_t length, uint64_t dst_iova,
                           uint32_t flags);
+
+/* DMA of an emulated device: copies length bytes between buf and the
+ * guest memory mapped at [iova, iova+length), through the mapping index.
+ * Every mapping of the range must allow the access (READABLE to read,
+ * WRITEABLE to write) and be made from guest memory. Nothing is copied
+ * unless the whole range is: -EFAULT with *ret_iova the first IOVA not
+ * mapped, -EACCES (*ret_iova the first IOVA without the permission),
+ * -EOPNOTSUPP (*ret_iova the first IOVA of a mapping not of guest memory,
+ * whose memfd the daemon does not keep). */
+int ioas_dma(Object *ioas, uint64_t iova, void *buf, size_t length, bool write, uint64_t *ret_iova);
 
 /* The mapping covering iova; NULL if none. */
 const struct viommu_mapping *ioas_lookup(Object *ioas, uint64_t iova);

@@ -17,7 +17,9 @@
 #include <stdint.h>
 
 #define JOURNAL_MAGIC "VIOMMUJ"
-#define JOURNAL_VERSION 1
+/* 2: guest memory regions (J_REGION, J_REGION_GONE); a J_MAP without a
+ * backing length holds a region's backing. The reader takes 1 as well. */
+#define JOURNAL_VERSION 2
 
 struct journal_header {
         char magic[8];
@@ -35,7 +37,7 @@ struct journal_entry {
 enum {
         /* The snapshot, in this order: */
         J_RECORD = 1,   /* the session's record (record.c), as JSON */
-        J_BACKINGS,     /* uint64_t length of each backing slot, 0 for a free one */
+        J_BACKINGS,     /* uint64_t length of each backing slot, 0 for a free one or a region's */
         J_MAPPINGS,     /* uint32_t IOAS id, then its mapping index's compact encoding */
         /* Changes: */
         J_OBJECT,       /* an object's record as JSON: a new object, or a device's attachments */
@@ -46,6 +48,9 @@ enum {
         J_COPY,         /* struct journal_copy */
         J_INTENT,       /* struct journal_intent, then the object's path */
         J_DONE,         /* closes the open intent */
+        /* Guest memory; in the snapshot too, after J_BACKINGS: */
+        J_REGION,       /* struct journal_region: a region added */
+        J_REGION_GONE,  /* struct journal_region_gone: a region removed */
         _J_MAX,
 };
 
@@ -69,6 +74,15 @@ struct journal_copy {
         uint32_t dst, src;
         uint64_t src_iova, length, dst_iova;
         uint32_t flags, reserved;
+};
+
+struct journal_region {
+        uint32_t id, backing;
+        uint64_t gpa, size, offset;
+};
+
+struct journal_region_gone {
+        uint32_t id, reserved;
 };
 
 struct journal_intent {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guest-memory.h"
 #include "ioas.h"
 #include "journal-format.h"
 #include "journal.h"
@@ -112,12 +113,14 @@ static int replay_map(Session *s, const struct journal_map *e) {
 
         if (!ioas)
                 return -EBADMSG;
-        if (e->backing != VIOMMU_MAPPING_NO_BACKING) {
+        if (e->backing != VIOMMU_MAPPING_NO_BACKING && e->backing_length > 0) {
                 /* A map makes a backing of its own; copies share it. */
                 r = session_backing_restore(s, e->backing, e->backing_length);
                 if (r < 0)
                         return r;
-        }
+        } else if (e->backing != VIOMMU_MAPPING_NO_BACKING && !guest_memory_of_backing(s, e->backing))
+                /* Or it holds its guest memory region's. */
+                return -EBADMSG;
         r = hold_backing(s, e->backing);
         if (r < 0)
                 return r;
@@ -199,6 +202,8 @@ static const size_t fixed_size[_J_MAX] = {
         [J_MAP] = sizeof(struct journal_map),
         [J_UNMAP] = sizeof(struct journal_unmap),
         [J_COPY] = sizeof(struct journal_copy),
+        [J_REGION] = sizeof(struct journal_region),
+        [J_REGION_GONE] = sizeof(struct journal_region_gone),
 };
 
 static int replay_entry(Replay *rp, uint32_t type, const uint8_t *p, size_t size) {
@@ -209,6 +214,8 @@ static int replay_entry(Replay *rp, uint32_t type, const uint8_t *p, size_t size
                 struct journal_map map;
                 struct journal_unmap unmap;
                 struct journal_copy copy;
+                struct journal_region region;
+                struct journal_region_gone region_gone;
         } e;
         int r;
 
@@ -241,6 +248,16 @@ static int replay_entry(Replay *rp, uint32_t type, const uint8_t *p, size_t size
                 return replay_unmap(s, &e.unmap);
         case J_COPY:
                 return replay_copy(s, &e.copy);
+        case J_REGION:
+                return guest_memory_restore(s, &(GuestRegion) {
+                        .id = e.region.id,
+                        .backing = e.region.backing,
+                        .gpa = e.region.gpa,
+                        .size = e.region.size,
+                        .offset = e.region.offset,
+                });
+        case J_REGION_GONE:
+                return guest_memory_forget(s, e.region_gone.id);
         case J_INTENT:
                 return replay_intent(rp, p, size);
         case J_DONE:
@@ -296,7 +313,9 @@ int journal_read(Daemon *d, const void *data, size_t size, int iommufd, Session 
         if (size < offset)
                 return -EBADMSG;
         memcpy(&h, data, sizeof(h));
-        if (memcmp(h.magic, JOURNAL_MAGIC, sizeof(h.magic)) != 0 || h.version != JOURNAL_VERSION)
+        /* Version 1, before guest memory, is version 2 without its regions:
+         * a restart into this version takes its sessions over. */
+        if (memcmp(h.magic, JOURNAL_MAGIC, sizeof(h.magic)) != 0 || h.version < 1 || h.version > JOURNAL_VERSION)
                 return -EBADMSG;
 
         p = next_entry(data, size, &offset, &type, &n, &torn);

@@ -132,6 +132,16 @@ static int journal_append_json(Journal *j, uint32_t type, struct json_object *o)
         return s ? journal_append(j, type, s, n, NULL, 0) : -ENOMEM;
 }
 
+static struct journal_region journal_region_entry(const GuestRegion *g) {
+        return (struct journal_region) {
+                .id = g->id,
+                .backing = g->backing,
+                .gpa = g->gpa,
+                .size = g->size,
+                .offset = g->offset,
+        };
+}
+
 static int journal_write_snapshot(Journal *j, Session *s) {
         _cleanup_(json_object_putp) struct json_object *record = NULL;
         _cleanup_free_ uint64_t *lengths = NULL;
@@ -149,9 +159,19 @@ static int journal_write_snapshot(Journal *j, Session *s) {
                 return -ENOMEM;
         for (size_t i = 0; i < s->n_backings; i++)
                 lengths[i] = s->backings[i].refs > 0 ? s->backings[i].length : 0;
+        /* A region's slot comes back with the region. */
+        for (size_t i = 0; i < s->n_regions; i++)
+                lengths[s->regions[i].backing] = 0;
         r = journal_append(j, J_BACKINGS, lengths, s->n_backings * sizeof(uint64_t), NULL, 0);
         if (r < 0)
                 return r;
+        for (size_t i = 0; i < s->n_regions; i++) {
+                struct journal_region e = journal_region_entry(&s->regions[i]);
+
+                r = journal_append(j, J_REGION, &e, sizeof(e), NULL, 0);
+                if (r < 0)
+                        return r;
+        }
 
         for (Object *o = s->objects; o; o = o->objects_next) {
                 _cleanup_free_ uint8_t *buf = NULL;
@@ -354,6 +374,18 @@ void journal_copy(Object *dst, Object *src, uint64_t src_iova, uint64_t length, 
         };
 
         journal_write(dst->session, J_COPY, &e, sizeof(e), NULL, 0);
+}
+
+void journal_region(Session *s, const GuestRegion *g) {
+        struct journal_region e = journal_region_entry(g);
+
+        journal_write(s, J_REGION, &e, sizeof(e), NULL, 0);
+}
+
+void journal_region_removed(Session *s, uint32_t id) {
+        struct journal_region_gone e = { .id = id };
+
+        journal_write(s, J_REGION_GONE, &e, sizeof(e), NULL, 0);
 }
 
 #if ENABLE_TEST_HOOKS

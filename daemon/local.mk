@@ -33,6 +33,11 @@ daemon_libviommud_core_la_SOURCES = \
 	daemon/device.c \
 	daemon/ioas.h \
 	daemon/ioas.c \
+	daemon/dma.c \
+	daemon/guest-memory.h \
+	daemon/guest-memory.c \
+	daemon/memory-fd.h \
+	daemon/memory-fd.c \
 	daemon/hwpt.h \
 	daemon/hwpt.c \
 	daemon/viommu-object.h \

@@ -15,6 +15,7 @@
 
 #include "device.h"
 #include "fdstore.h"
+#include "guest-memory.h"
 #include "hotplug.h"
 #include "json-util.h"
 #include "log.h"
@@ -48,7 +49,8 @@ static int take_fd(int n_fds, char **names, bool *taken, const char *name) {
         return -ENOENT;
 }
 
-/* Gives the session's devices their cdevs back, and the session its owner. */
+/* Gives the session's devices their cdevs back, its guest memory its memfds,
+ * and the session its owner. */
 static int session_resume(Session *s, int n_fds, char **names, bool *taken) {
         char name[FDSTORE_NAME_MAX];
         int r;
@@ -64,6 +66,18 @@ static int session_resume(Session *s, int n_fds, char **names, bool *taken) {
                 if (o->device.bound && hotplug_watch_device(o) < 0)
                         log_warning("session %u: %s: no unplug notification; an unplug waits for the session "
                                     "to end", s->id, o->device.name);
+        }
+        for (size_t i = 0; i < s->n_regions; i++) {
+                GuestRegion *g = &s->regions[i];
+
+                r = take_fd(n_fds, names, taken, guest_memory_fdstore_name(s, g, name, sizeof(name)));
+                if (r < 0)
+                        return log_error_errno(r, "session %u: no memfd for guest memory region %u in the store",
+                                               s->id, g->id);
+                r = guest_memory_resume(s, g, r);
+                if (r < 0)
+                        return log_error_errno(r, "session %u: cannot map guest memory region %u: %m", s->id,
+                                               g->id);
         }
         r = session_owner_present(s);
         if (r < 0)

@@ -4,8 +4,8 @@
  * is a SESSION_METHOD: that the caller owns the session is checked first,
  * so that no error tells a stranger anything. Then it reads and validates
  * its arguments, checks the session's limits, acts through the model
- * (device.c, ioas.c, hwpt.c, viommu-object.c), emits and replies, in that
- * order; a call that fails changes nothing.
+ * (device.c, ioas.c, hwpt.c, viommu-object.c, guest-memory.c), emits and
+ * replies, in that order; a call that fails changes nothing.
  */
 
 #include <stddef.h>
@@ -18,9 +18,11 @@
 #include "bus-util.h"
 #include "channel.h"
 #include "device.h"
+#include "guest-memory.h"
 #include "hwpt.h"
 #include "ioas.h"
 #include "log.h"
+#include "memory-fd.h"
 #include "session-dbus.h"
 #include "util.h"
 #include "viommu-object.h"
@@ -553,6 +555,70 @@ SESSION_METHOD(method_destroy) {
         return sd_bus_reply_method_return(m, NULL);
 }
 
+SESSION_METHOD(method_add_memory) {
+        uint64_t offset, gpa, size;
+        GuestRegion *g;
+        MemoryFd mfd;
+        int fd, r;
+
+        r = sd_bus_message_read(m, "httt", &fd, &offset, &gpa, &size);
+        if (r < 0)
+                return r;
+        if (size == 0 || ((offset | gpa | size) & UINT64_C(0xfff)) || gpa + (size - 1) < gpa ||
+            offset + (size - 1) < offset)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "Offset, guest-physical address and size must be 4 KiB aligned, the size "
+                                         "not zero and the ranges within 64 bits");
+        r = memory_fd_inspect(fd, &mfd, error);
+        if (r >= 0)
+                r = memory_fd_check_guest_memory(&mfd, error);
+        if (r >= 0)
+                r = memory_fd_check_range(&mfd, offset, size, 0, error);
+        if (r < 0)
+                return r;
+        g = guest_memory_overlapping(s, gpa, size);
+        if (g)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY,
+                                         "Guest-physical range 0x%llx+0x%llx overlaps region %u (0x%llx+0x%llx)",
+                                         (unsigned long long) gpa, (unsigned long long) size, g->id,
+                                         (unsigned long long) g->gpa, (unsigned long long) g->size);
+        if (s->n_regions >= GUEST_MEMORY_REGIONS_MAX)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_LIMIT_EXCEEDED,
+                                         "A session has at most %u guest memory regions", GUEST_MEMORY_REGIONS_MAX);
+
+        r = guest_memory_add(s, fd, offset, gpa, size, &g);
+        if (r < 0)
+                return bus_error_errno(error, r, "Cannot keep the guest memory: %m");
+        log_session(s, "guest memory region %u: 0x%llx+0x%llx at guest-physical 0x%llx", g->id,
+                    (unsigned long long) offset, (unsigned long long) size, (unsigned long long) gpa);
+        emit_guest_memory(s);
+        return sd_bus_reply_method_return(m, "u", g->id);
+}
+
+SESSION_METHOD(method_remove_memory) {
+        GuestRegion *g;
+        uint32_t id;
+        int r;
+
+        r = sd_bus_message_read(m, "u", &id);
+        if (r < 0)
+                return r;
+        g = guest_memory_find(s, id);
+        if (!g)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_NO_SUCH_OBJECT, "No guest memory region %u", id);
+        if (guest_memory_users(s, g) > 0)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY,
+                                         "Guest memory region %u is still used by %u mapping(s): unmap them first",
+                                         id, guest_memory_users(s, g));
+
+        r = guest_memory_remove(s, g);
+        if (r < 0)
+                return bus_error_errno(error, r, "Cannot remove guest memory region %u: %m", id);
+        log_session(s, "guest memory region %u removed", id);
+        emit_guest_memory(s);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
 SESSION_METHOD(method_export_iommufd) {
         if (!s->delegated)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
@@ -593,6 +659,18 @@ static int property_get_objects(sd_bus *bus, const char *path, const char *inter
         return sd_bus_message_append(reply, "u", s->n_objects);
 }
 
+static int property_get_guest_memory(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Session *s = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(uttt)");
+        for (size_t i = 0; r >= 0 && i < s->n_regions; i++)
+                r = sd_bus_message_append(reply, "(uttt)", s->regions[i].id, s->regions[i].gpa, s->regions[i].size,
+                                          s->regions[i].offset);
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
 static int property_get_bool(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Session *s = userdata;
@@ -611,6 +689,8 @@ const sd_bus_vtable session_vtable[] = {
         SD_BUS_PROPERTY("MappedBytes", "t", NULL, offsetof(Session, mapped_bytes),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("NObjects", "u", property_get_objects, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("GuestMemory", "a(uttt)", property_get_guest_memory, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("ClaimDevice",
                                 SD_BUS_ARGS("s", name, "b", want_fd),
                                 SD_BUS_RESULT("o", device, "u", dev_id, "a(h)", fd),
@@ -668,6 +748,14 @@ const sd_bus_vtable session_vtable[] = {
                                 SD_BUS_ARGS("o", object),
                                 SD_BUS_NO_RESULT,
                                 method_destroy, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AddMemory",
+                                SD_BUS_ARGS("h", memfd, "t", offset, "t", gpa, "t", size),
+                                SD_BUS_RESULT("u", region),
+                                method_add_memory, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RemoveMemory",
+                                SD_BUS_ARGS("u", region),
+                                SD_BUS_NO_RESULT,
+                                method_remove_memory, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ExportIommufd",
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("h", iommufd),

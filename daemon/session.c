@@ -11,6 +11,7 @@
 #include "bus-signals.h"
 #include "device.h"
 #include "fdstore.h"
+#include "guest-memory.h"
 #include "ioas.h"
 #include "journal.h"
 #include "json-util.h"
@@ -336,6 +337,7 @@ static Session *session_drop(Session *s) {
         while (s->objects)
                 object_forget(s->objects);
 
+        guest_memory_free(s, false);
         session_backings_free(s);
 
         if (s->iommufd >= 0)
@@ -396,6 +398,7 @@ Session *session_free(Session *s) {
         for (Object *o = s->objects; o; o = o->objects_next)
                 if (o->type == OBJECT_DEVICE && o->device.fd >= 0)
                         fdstore_remove(fdstore_name(s, o, name));
+        guest_memory_free(s, true);
         if (s->iommufd >= 0)
                 fdstore_remove(fdstore_name(s, NULL, name));
         return session_drop(s);

@@ -45,6 +45,15 @@ typedef struct Backing {
         unsigned refs;
 } Backing;
 
+/* Guest memory registered at a guest-physical address (guest-memory.h). */
+typedef struct GuestRegion {
+        uint32_t id;
+        uint32_t backing;       /* its slot in the session's backings */
+        uint64_t gpa, size;
+        uint64_t offset;        /* where gpa is in the memfd */
+        int fd;                 /* the memfd; -EBADF until a take-over gives it back */
+} GuestRegion;
+
 struct Object {
         Session *session;
         ObjectType type;
@@ -119,6 +128,9 @@ struct Session {
         Backing *backings;
         size_t n_backings;
         uint64_t mapped_bytes;
+        GuestRegion *regions;   /* in the order added */
+        size_t n_regions;
+        uint32_t next_region;   /* the last region id given */
 
         /* What a restart needs after a crash (journal.h); NULL without a fd
          * store. The generation names it there. */

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "bus-errors.h"
 #include "bus-util.h"
@@ -206,6 +207,76 @@ SESSION_METHOD(method_die_before_recording) {
         return sd_bus_reply_method_return(m, NULL);
 }
 
+/* What the kernel itself reads or writes at an IOVA of an IOAS, through a
+ * mock access object made for the call: a test compares it with what the
+ * daemon's DMA (IOAS.ReadIOVA, WriteIOVA) reads and writes. */
+static int kernel_access(Session *s, sd_bus_message *m, Object **ret_ioas, uint64_t *ret_iova, int *ret_fd,
+                         sd_bus_error *error) {
+        int r;
+
+        r = session_read_object_arg(s, m, ARG_IOAS, ret_ioas, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "t", ret_iova);
+        if (r < 0)
+                return r;
+        r = viommu_mock_access_new(s->iommufd, (*ret_ioas)->id, ret_fd);
+        if (r < 0)
+                return bus_error_kernel(error, r, "IOMMU_TEST_OP_CREATE_ACCESS");
+        return 0;
+}
+
+SESSION_METHOD(method_kernel_read_iova) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_close_ int access = -EBADF;
+        uint64_t iova;
+        uint32_t length;
+        Object *ioas;
+        void *buf;
+        int r;
+
+        r = kernel_access(s, m, &ioas, &iova, &access, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "u", &length);
+        if (r < 0)
+                return r;
+        if (length == 0 || length > 1024 * 1024)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "Length must be 1..1 MiB");
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append_array_space(reply, 'y', length, &buf);
+        if (r < 0)
+                return r;
+        r = viommu_mock_access_rw(s->iommufd, access, iova, buf, length, false);
+        if (r < 0)
+                return bus_error_kernel(error, r, "IOMMU_TEST_OP_ACCESS_RW");
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+SESSION_METHOD(method_kernel_write_iova) {
+        _cleanup_close_ int access = -EBADF;
+        const void *data;
+        uint64_t iova;
+        size_t length;
+        Object *ioas;
+        int r;
+
+        r = kernel_access(s, m, &ioas, &iova, &access, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_array(m, 'y', &data, &length);
+        if (r < 0)
+                return r;
+        if (length == 0 || length > 1024 * 1024)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "Length must be 1..1 MiB");
+        /* The kernel only reads the buffer of a write. */
+        r = viommu_mock_access_rw(s->iommufd, access, iova, (void *) data, length, true);
+        if (r < 0)
+                return bus_error_kernel(error, r, "IOMMU_TEST_OP_ACCESS_RW");
+        return sd_bus_reply_method_return(m, NULL);
+}
+
 /* The kernel objects of the session it does not know, found as a take-over
  * finds them but further above the ids it knows, destroyed and counted: a
  * test of the take-over's sweep wants none. */
@@ -241,6 +312,14 @@ const sd_bus_vtable testing_vtable[] = {
                                 SD_BUS_ARGS("o", device, "t", iova, "t", length, "h", memfd, "t", offset),
                                 SD_BUS_NO_RESULT,
                                 method_check_mapping, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("KernelReadIOVA",
+                                SD_BUS_ARGS("o", ioas, "t", iova, "u", length),
+                                SD_BUS_RESULT("ay", data),
+                                method_kernel_read_iova, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("KernelWriteIOVA",
+                                SD_BUS_ARGS("o", ioas, "t", iova, "ay", data),
+                                SD_BUS_NO_RESULT,
+                                method_kernel_write_iova, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("CheckIOTLB",
                                 SD_BUS_ARGS("o", hwpt, "u", index, "u", expected),
                                 SD_BUS_NO_RESULT,

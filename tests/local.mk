@@ -138,7 +138,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test-claim \
 	tests/integration/test-vtd \
 	tests/integration/test-restart \
-	tests/integration/test-crash
+	tests/integration/test-crash \
+	tests/integration/test-memory
 check_PROGRAMS += $(INTEGRATION_TESTS)
 tests_integration_test_session_SOURCES = tests/integration/test-session.c
 tests_integration_test_session_CFLAGS = $(TEST_CFLAGS)
@@ -188,6 +189,10 @@ tests_integration_test_crash_SOURCES = tests/integration/test-crash.c
 tests_integration_test_crash_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_crash_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_test_crash_LDADD = $(ITEST_LDADD)
+tests_integration_test_memory_SOURCES = tests/integration/test-memory.c
+tests_integration_test_memory_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_memory_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_integration_test_memory_LDADD = $(ITEST_LDADD)
 EXTRA_DIST += \
 	tests/integration/run-in-guest.sh \
 	tests/integration/private-bus.sh \

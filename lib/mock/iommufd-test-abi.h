@@ -16,6 +16,8 @@
 enum {
         IOMMU_TEST_OP_MOCK_DOMAIN           = 2,
         IOMMU_TEST_OP_MD_CHECK_MAP          = 3,
+        IOMMU_TEST_OP_CREATE_ACCESS         = 5,
+        IOMMU_TEST_OP_ACCESS_RW             = 8,
         IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE   = 10,
         IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS     = 12,
         IOMMU_TEST_OP_DIRTY                 = 13,
@@ -38,6 +40,9 @@ enum {
         MOCK_FLAGS_DEVICE_NO_DIRTY = 1 << 0,
         MOCK_FLAGS_DEVICE_PASID    = 1 << 2,    /* Linux 6.15+ */
 };
+
+/* An access object's read or write (IOMMU_TEST_OP_ACCESS_RW). */
+#define MOCK_ACCESS_RW_WRITE (1 << 0)
 
 #define MOCK_PAGE_SIZE 2048                     /* half a 4 KiB CPU page */
 #define MOCK_NESTED_DOMAIN_IOTLB_NUM 4
@@ -63,6 +68,16 @@ struct iommu_test_cmd {
                         __aligned_u64 length;
                         __aligned_u64 uptr;
                 } check_map;
+                struct {
+                        __u32 out_access_fd;
+                        __u32 flags;
+                } create_access;
+                struct {
+                        __aligned_u64 iova;
+                        __aligned_u64 length;
+                        __aligned_u64 uptr;
+                        __u32 flags;
+                } access_rw;
                 struct {
                         __u32 flags;
                         __aligned_u64 iova;

@@ -56,6 +56,26 @@ int viommu_mock_check_map(int iommufd, uint32_t hwpt_id, uint64_t iova,
         return test_cmd(iommufd, IOMMU_TEST_OP_MD_CHECK_MAP, hwpt_id, &cmd);
 }
 
+int viommu_mock_access_new(int iommufd, uint32_t ioas_id, int *ret_fd) {
+        struct iommu_test_cmd cmd = {};
+        int r;
+
+        r = test_cmd(iommufd, IOMMU_TEST_OP_CREATE_ACCESS, ioas_id, &cmd);
+        if (r < 0)
+                return r;
+        *ret_fd = (int) cmd.create_access.out_access_fd;
+        return 0;
+}
+
+int viommu_mock_access_rw(int iommufd, int access_fd, uint64_t iova, void *buf, uint64_t length, bool write) {
+        struct iommu_test_cmd cmd = {
+                .access_rw = { .iova = iova, .length = length, .uptr = (uintptr_t) buf,
+                               .flags = write ? MOCK_ACCESS_RW_WRITE : 0 },
+        };
+
+        return test_cmd(iommufd, IOMMU_TEST_OP_ACCESS_RW, (uint32_t) access_fd, &cmd);
+}
+
 int viommu_mock_check_iotlb(int iommufd, uint32_t hwpt_id, uint32_t iotlb_id,
                             uint32_t expected) {
         struct iommu_test_cmd cmd = {

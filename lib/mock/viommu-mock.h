@@ -7,6 +7,7 @@
  * Only tests, and the daemon when started with its test-only option, link it.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "iommufd-test-abi.h"
@@ -27,6 +28,14 @@ int viommu_mock_device_replace(int iommufd, uint32_t stdev_id, uint32_t pt_id,
  * behind va, -EINVAL if not. */
 int viommu_mock_check_map(int iommufd, uint32_t hwpt_id, uint64_t iova,
                           uint64_t length, const void *va);
+/* An access object on IOAS ioas_id, as an emulated device's driver in the
+ * kernel has one: the kernel reads and writes the memory the IOAS maps
+ * through it. It lives while *ret_fd is open. */
+int viommu_mock_access_new(int iommufd, uint32_t ioas_id, int *ret_fd);
+/* Copies length bytes between buf and [iova, iova+length) of the access
+ * object's IOAS, as the kernel translates it. */
+int viommu_mock_access_rw(int iommufd, int access_fd, uint64_t iova, void *buf, uint64_t length, bool write);
+
 /* 0 if entry iotlb_id of nested HWPT hwpt_id holds expected, -EINVAL if not. */
 int viommu_mock_check_iotlb(int iommufd, uint32_t hwpt_id, uint32_t iotlb_id,
                             uint32_t expected);

@@ -23,7 +23,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 viommud=$build/daemon/viommud
 polkit=$build/tests/integration/fake-polkit
 harness=$build/tests/integration/fdstore-harness
-clients=(session ioas hwpt viommu channel limits owner delegated claim vtd restart crash)
+clients=(session ioas hwpt viommu channel limits owner delegated claim vtd restart crash memory)
 vmm_client=$build/examples/vmm-client
 for f in "$viommud" "$polkit" "$harness" "$vmm_client" "${clients[@]/#/$build/tests/integration/test-}"; do
 	[ -x "$f" ] || { echo "run-in-guest: $f is missing: build with 'make check TESTS='" >&2; exit 2; }
@@ -299,8 +299,26 @@ plain_checks() {
 
 echo "== viommud integration on Linux $(uname -r), profile $profile"
 # VIOMMU_ITEST_ONLY=restarts runs the restart tests alone, =api the checks of
-# the API as a VMM author meets it (dbus/*.xml, examples/), for a quick look.
+# the API as a VMM author meets it (dbus/*.xml, examples/), =memory the guest
+# memory and DMA tests (test-memory, its restart group under the fd store
+# too), for a quick look.
 only=${VIOMMU_ITEST_ONLY:-}
+if [ "$only" = memory ]; then
+	[ "$mock_devices" = yes ] || { echo "run-in-guest: test-memory needs mock devices" >&2; exit 2; }
+	start_viommud "$work/viommud.log" --test-mock-devices -v
+	pin_before=$(awk '/^VmPin:/ { print $2 }' "/proc/$viommud_pid/status")
+	client nobody test-memory memory
+	if answers; then leftovers; else fail "viommud does not answer after test-memory"; fi
+	stop_viommud "$work/viommud.log"
+	private_bus_wrapper=("$harness" --)
+	start_viommud "$work/viommud-restart-memory.log" --test-mock-devices -v
+	private_bus_wrapper=()
+	VIOMMU_TEST_HARNESS_PID=$viommud_pid client root test-memory restart
+	stop_viommud "$work/viommud-restart-memory.log"
+	[ $status -eq 0 ] || { tail -n 60 "$work/viommud.log" "$work/viommud-restart-memory.log"; printf '  %s\n' "${failures[@]}"; }
+	echo "integration: $( [ $status -eq 0 ] && echo PASS || echo FAIL )"
+	exit $status
+fi
 if [ "$only" != restarts ]; then
 start_viommud "$work/viommud.log" --test-mock-devices -v
 pin_before=$(awk '/^VmPin:/ { print $2 }' "/proc/$viommud_pid/status")
@@ -344,6 +362,7 @@ restarts() {
 	private_bus_wrapper=()
 	local failed_before=${#failures[@]}
 	VIOMMU_TEST_HARNESS_PID=$viommud_pid client root test-restart restart
+	VIOMMU_TEST_HARNESS_PID=$viommud_pid client root test-memory restart
 	# Kill -9 at random instants, 50 times: once, where the pins move to
 	# the new run and VmPin can be checked after each (from Linux 6.13).
 	[ "$name" = without-ipc-lock ] && client root test-crash crash

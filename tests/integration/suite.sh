@@ -89,6 +89,7 @@ suite_clients() {
 		client nobody test-restart record
 		client nobody test-limits
 		client root test-ioas map-path
+		client nobody test-memory memory
 	fi
 	# Sessions per user need no mock device.
 	[ "$mock_devices" = yes ] || client nobody test-limits sessions

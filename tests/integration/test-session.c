@@ -304,7 +304,7 @@ static void add_emitting_properties(sd_bus *bus, const char *path, const char *i
  * checks it. */
 static void check_emitting_properties_covered(Fixture *f, const char *hwpt, const char *viommu) {
         static const char *const checked[] = {
-                I_SESSION ".MappedBytes", I_SESSION ".NObjects",
+                I_SESSION ".MappedBytes", I_SESSION ".NObjects", I_SESSION ".GuestMemory",
                 I_IOAS ".MappedBytes", I_IOAS ".Mappings",
                 I_DEVICE ".Attached",
                 I_DEVICE ".Pasids",     /* by test-viommu's test_attach_pasid_flow(), where the kernel has PASIDs */
@@ -353,8 +353,18 @@ static void test_properties_changed_announce_values(void **state) {
         struct iommu_viommu_selftest data = {};
         Watcher *w = watcher_new();
         uint64_t copied;
+        uint32_t region;
         int fd;
         sd_bus *ch;
+
+        /* Guest memory registered and removed. */
+        watcher_reset(w);
+        reply_take(CALL(f->bus, f->session, I_SESSION, "AddMemory", "httt", f->memfd, UINT64_C(0), UINT64_C(0),
+                        (uint64_t) BUF_SIZE), "u", &region);
+        assert_changed(w, f->session, I_SESSION, "GuestMemory", "(a(uttt))");
+        watcher_reset(w);
+        CALL_OK(f->bus, f->session, I_SESSION, "RemoveMemory", "u", region);
+        assert_changed(w, f->session, I_SESSION, "GuestMemory", "(a(uttt))");
 
         /* Objects made raise NObjects; a device attached says to what. */
         watcher_reset(w);

@@ -27,6 +27,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "guest-memory.h"
 #include "ioas.h"
 #include "journal-format.h"
 #include "journal.h"
@@ -197,10 +198,13 @@ static void assert_same_record(Session *a, Session *b) {
         if (!json_object_equal(x, y))
                 fail_msg("read back:\n%s\nwritten:\n%s", json_object_to_json_string(y), json_object_to_json_string(x));
         assert_true(a->mapped_bytes == b->mapped_bytes);
-        assert_int_equal(a->n_backings, b->n_backings);
-        for (size_t i = 0; i < a->n_backings; i++) {
-                assert_int_equal(a->backings[i].refs, b->backings[i].refs);
-                assert_true(a->backings[i].length == b->backings[i].length);
+        /* Free slots at the end need not come back. */
+        for (size_t i = 0; i < MAX(a->n_backings, b->n_backings); i++) {
+                Backing p = i < a->n_backings ? a->backings[i] : (Backing) {};
+                Backing q = i < b->n_backings ? b->backings[i] : (Backing) {};
+
+                assert_int_equal(p.refs, q.refs);
+                assert_true(p.length == q.length);
         }
 }
 
@@ -366,6 +370,7 @@ static void test_malformed(void **state) {
         static const char *const cases[] = {
                 "bad magic", "other version", "other session", "no record first", "map on an unknown IOAS",
                 "two intents open", "done without an intent", "unmap of nothing",
+                "map on a region that is not there", "an unknown region removed",
         };
         Daemon d = {};
         Session *s = session_new_empty(&d);
@@ -404,6 +409,8 @@ static void test_malformed(void **state) {
                 memcpy(data, good, st.st_size);
                 struct journal_map m = { .ioas = 99, .backing = UINT32_MAX, .iova = 0, .length = PAGE };
                 struct journal_unmap u = { .ioas = 2, .iova = 0x900000, .length = PAGE };
+                struct journal_map on_region = { .ioas = 2, .backing = 0, .iova = 0x800000, .length = PAGE };
+                struct journal_region_gone gone = { .id = 7 };
                 uint8_t intent[sizeof(struct journal_intent) + 4] = { JOURNAL_OP_MAP };
 
                 memcpy(intent + sizeof(struct journal_intent), "/x/y", 4);
@@ -416,6 +423,8 @@ static void test_malformed(void **state) {
                 case 5: append(data, &size, J_INTENT, intent, sizeof(intent)); append(data, &size, J_INTENT, intent, sizeof(intent)); break;
                 case 6: append(data, &size, J_DONE, "", 0); break;
                 case 7: append(data, &size, J_UNMAP, &u, sizeof(u)); break;
+                case 8: append(data, &size, J_MAP, &on_region, sizeof(on_region)); break;
+                case 9: append(data, &size, J_REGION_GONE, &gone, sizeof(gone)); break;
                 }
                 memset(data + size, 0, st.st_size - size);
                 if (journal_read(&e, data, st.st_size, -EBADF, &t, &pending, &generation, &torn) != -EBADMSG)
@@ -430,12 +439,113 @@ static void test_malformed(void **state) {
         close(fd);
 }
 
+/* Expects the store to be given (fd >= 0) or to drop region id's memfd. */
+static void expect_region(unsigned id, bool added) {
+        char text[256], want[128];
+        int fd = store_receive(text, sizeof(text));
+
+        snprintf(want, sizeof(want), "%s=1\nFDNAME=s5-memory-%u", added ? "FDSTORE" : "FDSTOREREMOVE", id);
+        assert_string_equal(text, want);
+        assert_true((fd >= 0) == added);
+        if (fd >= 0)
+                close(fd);
+}
+
+/* As ioas_map_guest() records a mapping of guest memory. */
+static void map_region(Object *ioas, uint64_t iova, const GuestRegion *g) {
+        struct viommu_mapping m = {
+                .iova = iova,
+                .length = PAGE,
+                .offset = g->offset,
+                .flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE,
+                .backing = g->backing,
+        };
+
+        session_backing_ref(ioas->session, g->backing);
+        assert_int_equal(ioas_record_map(ioas, &m), 0);
+        journal_map(ioas, &m, 0);
+}
+
+static void assert_same_regions(Session *a, Session *b) {
+        assert_int_equal(a->n_regions, b->n_regions);
+        for (size_t i = 0; i < a->n_regions; i++) {
+                assert_int_equal(a->regions[i].id, b->regions[i].id);
+                assert_int_equal(a->regions[i].backing, b->regions[i].backing);
+                assert_true(a->regions[i].gpa == b->regions[i].gpa && a->regions[i].size == b->regions[i].size &&
+                            a->regions[i].offset == b->regions[i].offset);
+                assert_int_equal(b->regions[i].fd, -EBADF);     /* the store gives it back */
+        }
+}
+
+/* Guest memory regions come back from the snapshot and from the changes,
+ * with the references of the mappings made from them; one removed stays
+ * removed. */
+static void test_regions(void **state) {
+        Daemon d = {}, e = {}, e2 = {};
+        JournalIntent pending = {};
+        Session *s = session_new_empty(&d), *t = NULL;
+        _cleanup_close_ int memfd = memfd_create("guest", MFD_CLOEXEC);
+        GuestRegion *g1, *g2, *g3;
+        Object *a;
+        bool torn;
+        int fd, fd2;
+
+        assert_true(memfd >= 0);
+        assert_int_equal(ftruncate(memfd, 16 * PAGE), 0);
+        a = ioas_new_recorded(s, 2);
+        assert_int_equal(guest_memory_add(s, memfd, 0, 0x80000000, 4 * PAGE, &g1), 0);
+        expect_region(1, true);
+        map_region(a, 0x10000, g1);
+        assert_int_equal(journal_start(s), 0);
+        fd = expect_journal(1);
+
+        assert_int_equal(guest_memory_add(s, memfd, 4 * PAGE, 0x100000000, 4 * PAGE, &g2), 0);
+        expect_region(2, true);
+        g1 = guest_memory_find(s, 1);
+        map_region(a, 0x20000, g2);
+        map_region(a, 0x30000, g1);
+        assert_int_equal(guest_memory_add(s, memfd, 8 * PAGE, 0x200000000, 4 * PAGE, &g3), 0);
+        expect_region(3, true);
+        assert_int_equal(guest_memory_remove(s, g3), 0);
+        expect_region(3, false);
+        assert_int_equal(guest_memory_remove(s, guest_memory_find(s, 1)), -EBUSY);
+        expect_nothing();
+
+        assert_int_equal(read_back(fd, &e, &t, &pending, &torn), 0);
+        assert_same_record(s, t);
+        assert_same_regions(s, t);
+        assert_int_equal(guest_memory_users(t, guest_memory_find(t, 1)), 2);
+        assert_int_equal(guest_memory_users(t, guest_memory_find(t, 2)), 1);
+        assert_int_equal(t->next_region, s->next_region);
+        session_free(t);
+        t = NULL;
+        expect_region(1, false);
+        expect_region(2, false);
+
+        /* A new generation's snapshot holds them as they are now. */
+        assert_int_equal(journal_start(s), 0);
+        fd2 = expect_journal(2);
+        expect_removed(1);
+        assert_int_equal(read_back(fd2, &e2, &t, &pending, &torn), 0);
+        assert_same_record(s, t);
+        assert_same_regions(s, t);
+        session_free(t);
+        expect_region(1, false);
+        expect_region(2, false);
+
+        drop_journal(s);
+        session_abandon(s);
+        close(fd);
+        close(fd2);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip),
                 cmocka_unit_test(test_torn_and_open),
                 cmocka_unit_test(test_new_generation),
                 cmocka_unit_test(test_malformed),
+                cmocka_unit_test(test_regions),
         };
 
         return cmocka_run_group_tests_name("journal", tests, setup, teardown);

@@ -29,6 +29,7 @@
 #include "daemon.h"
 #include "daemon/config.h"
 #include "device.h"
+#include "guest-memory.h"
 #include "ioas.h"
 #include "mapping-index.h"
 #include "session.h"
@@ -635,6 +636,268 @@ static void test_map_batch(void **state) {
         assert_int_equal(f->s->mapped_bytes, PAGE);
 }
 
+/* ---- guest memory and DMA ------------------------------------------------- */
+
+#define GPA UINT64_C(0x80000000)
+
+static uint32_t add_memory(Fixture *f, int fd, uint64_t offset, uint64_t gpa, uint64_t size) {
+        sd_bus_message *reply = call(f, f->s->path, "org.viommu1.Session", "AddMemory", "httt", fd, offset, gpa,
+                                     size);
+        uint32_t id;
+
+        assert_null(error_name(reply));
+        assert_true(sd_bus_message_read(reply, "u", &id) > 0);
+        sd_bus_message_unref(reply);
+        return id;
+}
+
+static sd_bus_message *map_guest(Fixture *f, Object *ioas, uint64_t iova, uint64_t gpa, uint64_t length,
+                                 uint32_t flags) {
+        return call(f, ioas->path, "org.viommu1.IOAS", "MapGuest", "tttu", iova, gpa, length, flags);
+}
+
+/* Regions are added, refused when they overlap or are not guest memory,
+ * mapped by guest-physical address, and kept while mappings use them. */
+static void test_guest_memory(void **state) {
+        Fixture *f = *state;
+        Object *a = create_ioas(f), *b = create_ioas(f);
+        _cleanup_close_ int sealed = memfd_create("sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        _cleanup_close_ int ro = -EBADF;
+        char path[64];
+        sd_bus_message *reply;
+        uint32_t r1, r2;
+        GuestRegion *g;
+
+        /* Pages 0..7 of the memfd at GPA, pages 8..15 at 4 GiB. */
+        r1 = add_memory(f, f->memfd, 0, GPA, 8 * PAGE);
+        r2 = add_memory(f, f->memfd, 8 * PAGE, UINT64_C(0x100000000), 8 * PAGE);
+        assert_int_not_equal(r1, r2);
+        assert_int_equal(f->s->n_regions, 2);
+
+        /* Refusals, each naming its reason, change nothing. */
+        assert_fails(VIOMMU_ERROR_BUSY, call(f, f->s->path, "org.viommu1.Session", "AddMemory", "httt", f->memfd,
+                                             UINT64_C(0), GPA + 7 * PAGE, (uint64_t) 2 * PAGE));
+        assert_fails(VIOMMU_ERROR_INVALID_ARGUMENT, call(f, f->s->path, "org.viommu1.Session", "AddMemory", "httt",
+                                                         f->memfd, UINT64_C(0), UINT64_C(0), UINT64_C(0)));
+        assert_fails(VIOMMU_ERROR_INVALID_ARGUMENT, call(f, f->s->path, "org.viommu1.Session", "AddMemory", "httt",
+                                                         f->memfd, UINT64_C(0), UINT64_C(0x800), (uint64_t) PAGE));
+        assert_fails(VIOMMU_ERROR_INVALID_ARGUMENT, call(f, f->s->path, "org.viommu1.Session", "AddMemory", "httt",
+                                                         f->memfd, UINT64_C(0), UINT64_C(0) - PAGE,
+                                                         (uint64_t) 2 * PAGE));
+        /* past the memfd's end */
+        assert_fails(VIOMMU_ERROR_INVALID_ARGUMENT, call(f, f->s->path, "org.viommu1.Session", "AddMemory", "httt",
+                                                         f->memfd, UINT64_C(0), UINT64_C(0), (uint64_t) 17 * PAGE));
+        /* sealed against writing */
+        assert_true(sealed >= 0);
+        assert_int_equal(ftruncate(sealed, PAGE), 0);
+        assert_int_equal(fcntl(sealed, F_ADD_SEALS, F_SEAL_WRITE), 0);
+        assert_fails(VIOMMU_ERROR_INVALID_ARGUMENT, call(f, f->s->path, "org.viommu1.Session", "AddMemory", "httt",
+                                                         sealed, UINT64_C(0), UINT64_C(0), (uint64_t) PAGE));
+        /* read-only */
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", f->memfd);
+        ro = open(path, O_RDONLY | O_CLOEXEC);
+        assert_true(ro >= 0);
+        assert_fails(VIOMMU_ERROR_INVALID_ARGUMENT, call(f, f->s->path, "org.viommu1.Session", "AddMemory", "httt",
+                                                         ro, UINT64_C(0), UINT64_C(0), (uint64_t) PAGE));
+        /* a regular file, not a memfd */
+        {
+                _cleanup_close_ int file = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+                if (file >= 0) {
+                        assert_int_equal(ftruncate(file, PAGE), 0);
+                        reply = call(f, f->s->path, "org.viommu1.Session", "AddMemory", "httt", file,
+                                     UINT64_C(0), UINT64_C(0), (uint64_t) PAGE);
+                        assert_string_equal(error_name(reply), VIOMMU_ERROR_INVALID_ARGUMENT);
+                        assert_non_null(strstr(sd_bus_message_get_error(reply)->message, "memfd"));
+                        sd_bus_message_unref(reply);
+                }
+        }
+        assert_int_equal(f->s->n_regions, 2);
+
+        /* Mapped by guest address: the memfd offset is the region's. */
+        reply = map_guest(f, a, 0x10000, GPA + 2 * PAGE, 2 * PAGE, FIXED_RW);
+        assert_null(error_name(reply));
+        sd_bus_message_unref(reply);
+        assert_int_equal(ioas_lookup(a, 0x10000)->offset, 2 * PAGE);
+        reply = map_guest(f, a, 0x20000, UINT64_C(0x100000000) + PAGE, PAGE, FIXED_RW);
+        assert_null(error_name(reply));
+        sd_bus_message_unref(reply);
+        assert_int_equal(ioas_lookup(a, 0x20000)->offset, 9 * PAGE);
+        assert_int_equal(f->s->mapped_bytes, 3 * PAGE);
+
+        /* Outside every region, across a region's end, misaligned. */
+        assert_fails(VIOMMU_ERROR_NO_SUCH_OBJECT, map_guest(f, a, 0x30000, UINT64_C(0x40000000), PAGE, FIXED_RW));
+        assert_fails(VIOMMU_ERROR_INVALID_ARGUMENT, map_guest(f, a, 0x30000, GPA + 7 * PAGE, 2 * PAGE, FIXED_RW));
+        assert_fails(VIOMMU_ERROR_INVALID_ARGUMENT, map_guest(f, a, 0x30000, GPA + 1, PAGE, FIXED_RW));
+        assert_fails(VIOMMU_ERROR_INVALID_ARGUMENT, map_guest(f, a, 0x30000, GPA, 0, FIXED_RW));
+        assert_int_equal(kernel.n_mappings, 2);
+
+        /* Removing a region in use is Busy, also while only a copy uses it. */
+        g = guest_memory_find(f->s, r1);
+        assert_int_equal(guest_memory_users(f->s, g), 1);
+        reply = call(f, b->path, "org.viommu1.IOAS", "Copy", "otttu", a->path, UINT64_C(0x10000),
+                     (uint64_t) 2 * PAGE, UINT64_C(0x40000), (uint32_t) FIXED_RW);
+        assert_null(error_name(reply));
+        sd_bus_message_unref(reply);
+        assert_int_equal(guest_memory_users(f->s, g), 2);
+        reply = call(f, a->path, "org.viommu1.IOAS", "Unmap", "tt", UINT64_C(0x10000), (uint64_t) 2 * PAGE);
+        assert_null(error_name(reply));
+        sd_bus_message_unref(reply);
+        assert_fails(VIOMMU_ERROR_BUSY, call(f, f->s->path, "org.viommu1.Session", "RemoveMemory", "u", r1));
+        assert_int_equal(f->s->n_regions, 2);
+        reply = call(f, b->path, "org.viommu1.IOAS", "Unmap", "tt", UINT64_C(0), UINT64_MAX);
+        assert_null(error_name(reply));
+        sd_bus_message_unref(reply);
+        reply = call(f, f->s->path, "org.viommu1.Session", "RemoveMemory", "u", r1);
+        assert_null(error_name(reply));
+        sd_bus_message_unref(reply);
+        assert_int_equal(f->s->n_regions, 1);
+        assert_fails(VIOMMU_ERROR_NO_SUCH_OBJECT, call(f, f->s->path, "org.viommu1.Session", "RemoveMemory", "u", r1));
+        /* Its addresses are gone with it; the other region's mapping stays. */
+        assert_fails(VIOMMU_ERROR_NO_SUCH_OBJECT, map_guest(f, a, 0x30000, GPA, PAGE, FIXED_RW));
+        assert_non_null(ioas_lookup(a, 0x20000));
+}
+
+/* The number of regions is bounded. */
+static void test_guest_memory_limit(void **state) {
+        Fixture *f = *state;
+
+        create_ioas(f);         /* fds pass once the channel is up */
+        for (unsigned i = 0; i < GUEST_MEMORY_REGIONS_MAX; i++)
+                add_memory(f, f->memfd, 0, (uint64_t) i * PAGE, PAGE);
+        assert_fails(VIOMMU_ERROR_LIMIT_EXCEEDED,
+                     call(f, f->s->path, "org.viommu1.Session", "AddMemory", "httt", f->memfd, UINT64_C(0),
+                          (uint64_t) GUEST_MEMORY_REGIONS_MAX * PAGE, (uint64_t) PAGE));
+        assert_int_equal(f->s->n_regions, GUEST_MEMORY_REGIONS_MAX);
+}
+
+/* MapGuestBatch checks every entry first, and maps through the same path. */
+static void test_guest_memory_batch(void **state) {
+        Fixture *f = *state;
+        Object *a = create_ioas(f);
+        sd_bus_message *reply;
+        const uint64_t *iovas;
+        const char *err;
+        uint32_t done;
+        size_t size;
+
+        add_memory(f, f->memfd, 0, GPA, 16 * PAGE);
+        reply = call(f, a->path, "org.viommu1.IOAS", "MapGuestBatch", "atu", 8,
+                     UINT64_C(0x10000), GPA, (uint64_t) PAGE, (uint64_t) FIXED_RW,
+                     UINT64_C(0), GPA + 3 * PAGE, (uint64_t) 2 * PAGE, (uint64_t) RW, 1);
+        assert_null(error_name(reply));
+        assert_true(sd_bus_message_read(reply, "us", &done, &err) > 0);
+        assert_int_equal(done, 2);
+        assert_string_equal(err, "");
+        assert_true(sd_bus_message_read_array(reply, 't', (const void **) &iovas, &size) > 0);
+        assert_int_equal(iovas[0], 0x10000);
+        assert_int_equal(ioas_lookup(a, iovas[1])->offset, 3 * PAGE);
+        sd_bus_message_unref(reply);
+        assert_int_equal(guest_memory_users(f->s, &f->s->regions[0]), 2);
+
+        /* A bad second entry maps nothing. */
+        reply = call(f, a->path, "org.viommu1.IOAS", "MapGuestBatch", "atu", 8,
+                     UINT64_C(0x40000), GPA, (uint64_t) PAGE, (uint64_t) FIXED_RW,
+                     UINT64_C(0x41000), GPA + 16 * PAGE, (uint64_t) PAGE, (uint64_t) FIXED_RW, 0);
+        assert_string_equal(error_name(reply), VIOMMU_ERROR_NO_SUCH_OBJECT);
+        assert_non_null(strstr(sd_bus_message_get_error(reply)->message, "Entry 1: "));
+        sd_bus_message_unref(reply);
+        assert_fails(VIOMMU_ERROR_INVALID_ARGUMENT, call(f, a->path, "org.viommu1.IOAS", "MapGuestBatch", "atu", 3,
+                                                         UINT64_C(0x40000), GPA, (uint64_t) PAGE, 0));
+        assert_int_equal(kernel.n_mappings, 2);
+        assert_int_equal(viommu_mapping_index_count(a->ioas.mappings), 2);
+}
+
+static void write_iova(Fixture *f, Object *ioas, uint64_t iova, const void *data, size_t n, const char *expect) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        Call c = {};
+
+        assert_int_equal(sd_bus_message_new_method_call(f->vmm, &m, NULL, ioas->path, "org.viommu1.IOAS",
+                                                        "WriteIOVA"), 0);
+        assert_true(sd_bus_message_append(m, "t", iova) >= 0);
+        assert_true(sd_bus_message_append_array(m, 'y', data, n) >= 0);
+        assert_true(sd_bus_call_async(f->vmm, NULL, m, on_reply, &c, 0) >= 0);
+        while (!c.done)
+                assert_true(sd_event_run(f->d.event, UINT64_MAX) >= 0);
+        assert_string_equal(error_name(c.reply) ?: "(success)", expect);
+        sd_bus_message_unref(c.reply);
+}
+
+/* DMA through the mapping index reaches the memfd at the mapping's offset,
+ * across mappings, and a range not wholly mapped or permitted moves
+ * nothing. */
+static void test_dma(void **state) {
+        Fixture *f = *state;
+        Object *a = create_ioas(f);
+        static uint8_t data[2 * PAGE], back[2 * PAGE], big[1024 * 1024 + 1];
+        sd_bus_message *reply;
+        const void *got;
+        size_t n;
+
+        add_memory(f, f->memfd, 4 * PAGE, GPA, 8 * PAGE);
+        /* IOVA 0x10000 is page 5 of the memfd, 0x11000 page 4; 0x12000 is read-only page 7. */
+        sd_bus_message_unref(map_guest(f, a, 0x10000, GPA + PAGE, PAGE, FIXED_RW));
+        sd_bus_message_unref(map_guest(f, a, 0x11000, GPA, PAGE, FIXED_RW));
+        sd_bus_message_unref(map_guest(f, a, 0x12000, GPA + 3 * PAGE, PAGE,
+                                       IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE));
+        assert_int_equal(viommu_mapping_index_count(a->ioas.mappings), 3);
+
+        for (size_t i = 0; i < sizeof(data); i++)
+                data[i] = (uint8_t) (i * 7 + 1);
+        write_iova(f, a, 0x10800, data, 2 * PAGE - 0x800, "(success)");
+        assert_int_equal(pread(f->memfd, back, PAGE - 0x800, 5 * PAGE + 0x800), PAGE - 0x800);
+        assert_memory_equal(back, data, PAGE - 0x800);
+        assert_int_equal(pread(f->memfd, back, PAGE, 4 * PAGE), PAGE);
+        assert_memory_equal(back, data + PAGE - 0x800, PAGE);
+
+        reply = call(f, a->path, "org.viommu1.IOAS", "ReadIOVA", "tu", UINT64_C(0x10800), (uint32_t) (2 * PAGE - 0x800));
+        assert_null(error_name(reply));
+        assert_true(sd_bus_message_read_array(reply, 'y', &got, &n) > 0);
+        assert_int_equal(n, 2 * PAGE - 0x800);
+        assert_memory_equal(got, data, n);
+        sd_bus_message_unref(reply);
+
+        /* Into the read-only page: refused, and the writeable part before it
+         * is left as it was. */
+        memset(back, 0xee, sizeof(back));
+        write_iova(f, a, 0x11000, back, 2 * PAGE, VIOMMU_ERROR_PERMISSION_DENIED);
+        assert_int_equal(pread(f->memfd, back, PAGE, 4 * PAGE), PAGE);
+        assert_memory_equal(back, data + PAGE - 0x800, PAGE);
+        /* Read it is fine. */
+        reply = call(f, a->path, "org.viommu1.IOAS", "ReadIOVA", "tu", UINT64_C(0x12000), (uint32_t) PAGE);
+        assert_null(error_name(reply));
+        sd_bus_message_unref(reply);
+
+        /* Past the last mapping: NotMapped, naming the first IOVA not mapped. */
+        reply = call(f, a->path, "org.viommu1.IOAS", "ReadIOVA", "tu", UINT64_C(0x12800), (uint32_t) PAGE);
+        assert_string_equal(error_name(reply), VIOMMU_ERROR_NOT_MAPPED);
+        assert_non_null(strstr(sd_bus_message_get_error(reply)->message, "0x13000"));
+        sd_bus_message_unref(reply);
+        memset(back, 0xdd, sizeof(back));
+        write_iova(f, a, 0xf000, back, 2 * PAGE, VIOMMU_ERROR_NOT_MAPPED);
+        assert_int_equal(pread(f->memfd, back, PAGE, 5 * PAGE), PAGE);
+        assert_memory_equal(back + 0x800, data, PAGE - 0x800);
+
+        /* Bounds: empty, more than 1 MiB, wrapping. */
+        assert_fails(VIOMMU_ERROR_INVALID_ARGUMENT,
+                     call(f, a->path, "org.viommu1.IOAS", "ReadIOVA", "tu", UINT64_C(0x10000), (uint32_t) 0));
+        assert_fails(VIOMMU_ERROR_INVALID_ARGUMENT, call(f, a->path, "org.viommu1.IOAS", "ReadIOVA", "tu",
+                                                         UINT64_C(0x10000), (uint32_t) sizeof(big)));
+        assert_fails(VIOMMU_ERROR_INVALID_ARGUMENT, call(f, a->path, "org.viommu1.IOAS", "ReadIOVA", "tu",
+                                                         UINT64_MAX, (uint32_t) 2));
+        write_iova(f, a, 0x10000, big, sizeof(big), VIOMMU_ERROR_INVALID_ARGUMENT);
+
+        /* A mapping of a memfd passed with Map: the daemon keeps no fd. */
+        map(f, a, 0, PAGE, 0x50000, FIXED_RW);
+        assert_fails(VIOMMU_ERROR_NOT_SUPPORTED,
+                     call(f, a->path, "org.viommu1.IOAS", "ReadIOVA", "tu", UINT64_C(0x50000), (uint32_t) 16));
+
+        /* After Unmap, nothing is reached there. */
+        sd_bus_message_unref(call(f, a->path, "org.viommu1.IOAS", "Unmap", "tt", UINT64_C(0x10000), (uint64_t) PAGE));
+        assert_fails(VIOMMU_ERROR_NOT_MAPPED,
+                     call(f, a->path, "org.viommu1.IOAS", "ReadIOVA", "tu", UINT64_C(0x10000), (uint32_t) 16));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_map_copy_unmap, setup, teardown),
@@ -643,6 +906,10 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_refusals_change_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_destroy_order, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_adopt_destroys_on_failure, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_guest_memory, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_guest_memory_limit, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_guest_memory_batch, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_dma, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

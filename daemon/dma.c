@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * DMA of an emulated device, done by the daemon that owns the mappings:
+ * IOVA to guest memory through the mapping index, then pread()/pwrite() on
+ * the region's memfd. The daemon is single-threaded and serves one call at a
+ * time, so a copy is atomic with respect to Unmap: it reads or writes the
+ * memory that was mapped when the call was served, and an Unmap served
+ * after it returns has nothing in flight to wait for.
+ */
+
+#include <errno.h>
+#include <unistd.h>
+
+#include "guest-memory.h"
+#include "ioas.h"
+#include "mapping-index.h"
+#include "util.h"
+
+/* Copies n bytes at offset of the memfd; -EIO if it ends first (its owner
+ * shrank it). */
+static int copy_memfd(int fd, uint8_t *buf, size_t n, uint64_t offset, bool write) {
+        while (n > 0) {
+                ssize_t k = write ? pwrite(fd, buf, n, offset) : pread(fd, buf, n, offset);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                if (k == 0)
+                        return -EIO;
+                buf += k;
+                n -= k;
+                offset += k;
+        }
+        return 0;
+}
+
+/* One pass over the range: with buf NULL it only checks. */
+static int dma_walk(Object *ioas, uint64_t iova, uint8_t *buf, size_t length, bool write, uint64_t *ret_iova) {
+        Session *s = ioas->session;
+        uint32_t need = write ? IOMMU_IOAS_MAP_WRITEABLE : IOMMU_IOAS_MAP_READABLE;
+        size_t done = 0;
+        int r;
+
+        while (done < length) {
+                uint64_t pos = iova + done, n;
+                const struct viommu_mapping *mp = ioas_lookup(ioas, pos);
+                GuestRegion *g;
+
+                *ret_iova = pos;
+                if (!mp)
+                        return -EFAULT;
+                if (!(mp->flags & need))
+                        return -EACCES;
+                g = mp->backing == VIOMMU_MAPPING_NO_BACKING ? NULL : guest_memory_of_backing(s, mp->backing);
+                if (!g || g->fd < 0)
+                        return -EOPNOTSUPP;
+                n = MIN((uint64_t) (length - done), mp->length - (pos - mp->iova));
+                if (buf) {
+                        r = copy_memfd(g->fd, buf + done, n, mp->offset + (pos - mp->iova), write);
+                        if (r < 0)
+                                return r;
+                }
+                done += n;
+        }
+        return 0;
+}
+
+int ioas_dma(Object *ioas, uint64_t iova, void *buf, size_t length, bool write, uint64_t *ret_iova) {
+        int r;
+
+        /* Checked whole before a byte moves: a refused write writes nothing. */
+        r = dma_walk(ioas, iova, NULL, length, write, ret_iova);
+        if (r < 0)
+                return r;
+        return dma_walk(ioas, iova, buf, length, write, ret_iova);
+}

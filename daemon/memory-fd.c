@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bus-errors.h"
+#include "memory-fd.h"
+#include "util.h"
+#include "viommu-iommufd.h"
+
+int memory_fd_inspect(int fd, MemoryFd *ret, sd_bus_error *error) {
+        struct stat st;
+        int fl, seals;
+
+        if (fstat(fd, &st) < 0)
+                return bus_error_errno(error, -errno, "Cannot inspect the memory fd: %m");
+        if (!S_ISREG(st.st_mode))
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "Guest memory must be a memfd or another regular file");
+        fl = fcntl(fd, F_GETFL);
+        if (fl < 0)
+                return bus_error_errno(error, -errno, "Cannot inspect the memory fd: %m");
+        if (fl & O_PATH)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "The memory fd was opened with O_PATH and gives no access to the memory");
+        seals = fcntl(fd, F_GET_SEALS);
+        *ret = (MemoryFd) { .fd = fd, .size = (uint64_t) st.st_size, .flags = fl, .seals = MAX(seals, 0) };
+        return 0;
+}
+
+int memory_fd_check_range(const MemoryFd *mfd, uint64_t offset, uint64_t length, uint32_t flags,
+                          sd_bus_error *error) {
+        if (mfd->size < offset + length)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "The range 0x%llx+0x%llx is past the end of the memory fd (0x%llx bytes)",
+                                         (unsigned long long) offset, (unsigned long long) length,
+                                         (unsigned long long) mfd->size);
+        if (!(flags & IOMMU_IOAS_MAP_WRITEABLE))
+                return 0;
+        if ((mfd->flags & O_ACCMODE) != O_RDWR)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "A writeable mapping needs a memory fd opened read-write");
+        /* IOMMU_IOAS_MAP_FILE does not look at seals: a device must not
+         * write what its owner sealed against writing. */
+        if (mfd->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "The memory fd is sealed against writing (%s): map it read-only",
+                                         mfd->seals & F_SEAL_WRITE ? "F_SEAL_WRITE" : "F_SEAL_FUTURE_WRITE");
+        return 0;
+}
+
+int memory_fd_check_guest_memory(const MemoryFd *mfd, sd_bus_error *error) {
+        char path[64], target[16] = {};
+
+        /* A memfd's link in /proc names it "/memfd:NAME". */
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", mfd->fd);
+        if (readlink(path, target, sizeof(target) - 1) < 0)
+                return bus_error_errno(error, -errno, "Cannot inspect the memory fd: %m");
+        if (!startswith(target, "/memfd:"))
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "Guest memory must be a memfd");
+        /* Devices write guest memory, and the daemon's DMA does. */
+        return memory_fd_check_range(mfd, 0, 0, IOMMU_IOAS_MAP_WRITEABLE, error);
+}
