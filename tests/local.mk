@@ -4,7 +4,7 @@ comma := ,
 TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -I$(top_srcdir)/cli -I$(top_srcdir)/tests/unit \
 	-DTOP_SRCDIR=\"$(abs_top_srcdir)\" -DTOP_BUILDDIR=\"$(abs_top_builddir)\"
 TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(LIBUDEV_CFLAGS) \
-	$(UMOCKDEV_CFLAGS)
+	$(UMOCKDEV_CFLAGS) $(SMARTCOLS_CFLAGS)
 
 # Real-kernel tests: built with the rest, run inside the test VM by
 # tests/kernel/run-in-guest.sh, never on the build host.
@@ -113,7 +113,7 @@ tests_unit_test_viommuctl_output_SOURCES = \
 tests_unit_test_viommuctl_output_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_viommuctl_output_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_viommuctl_output_LDFLAGS = $(LDFLAGS_NO_INSTALL)
-tests_unit_test_viommuctl_output_LDADD = lib/libviommu-util.la $(CMOCKA_LIBS) $(JSONC_LIBS)
+tests_unit_test_viommuctl_output_LDADD = lib/libviommu-util.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(SMARTCOLS_LIBS)
 EXTRA_DIST += tests/data/describe-sample.json
 
 # Integration: viommud on a private dbus-daemon inside the test VM, with the
