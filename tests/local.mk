@@ -272,6 +272,11 @@ AM_TESTS_ENVIRONMENT = MAKE='$(MAKE)' CC='$(CC)' PKG_CONFIG='$(PKG_CONFIG)' SAN_
 TESTS += tests/unit/test-refuse-in-tree.sh
 EXTRA_DIST += tests/unit/test-refuse-in-tree.sh tests/refuse-in-tree.sh tests/run-all tests/vm/run-main-job
 
+# viommuctl's bash completion: verbs, options, columns, names; nothing that
+# changes state is run.
+TESTS += tests/unit/test-completion.sh
+EXTRA_DIST += tests/unit/test-completion.sh
+
 # viommud exits 2 on a wrong command line.
 TESTS += tests/unit/test-viommud-usage.sh
 EXTRA_DIST += tests/unit/test-viommud-usage.sh
