@@ -190,6 +190,7 @@ tests_integration_test_crash_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_test_crash_LDADD = $(ITEST_LDADD)
 EXTRA_DIST += \
 	tests/integration/run-in-guest.sh \
+	tests/integration/cli-checks.sh \
 	tests/integration/private-bus.sh \
 	tests/integration/unplug.sh \
 	tests/integration/bus.conf
