@@ -124,7 +124,7 @@ static void help(void) {
                "     --no-pager          Do not pipe the output into a pager\n"
                "     --color=auto|always|never\n"
                "                         Colour the output (auto: on a terminal, unless\n"
-               "                         $NO_COLOR is set)\n"
+               "                         $NO_COLOR is set and not empty)\n"
                "     --bus=system|session\n"
                "                         Talk to viommud on this bus (default: system)\n"
                "     --address=ADDRESS   Talk to viommud on the bus at this D-Bus address\n"
@@ -309,7 +309,7 @@ static bool want_colors(void) {
 
         if (arg_color != COLOR_AUTO)
                 return arg_color == COLOR_ALWAYS;
-        return isatty(STDOUT_FILENO) && !getenv("NO_COLOR") && !streq_ptr(term, "dumb");
+        return isatty(STDOUT_FILENO) && isempty(getenv("NO_COLOR")) && !streq_ptr(term, "dumb");
 }
 
 unsigned table_flags(void) {
