@@ -288,19 +288,9 @@ size_t table_n_rows(const Table *t) {
         return DIV_ROUND_UP(t->n_cells, t->n_columns);
 }
 
-/* Whether column c is shown, by -o or by default for text (json) or JSON. */
-static bool column_shown(const Table *t, size_t c, bool json) {
-        if (t->shown) {
-                for (size_t i = 0; i < t->n_shown; i++)
-                        if (t->shown[i] == c)
-                                return true;
-                return false;
-        }
-        return !(t->columns[c].flags & (json ? COLUMN_TEXT_ONLY : COLUMN_JSON_ONLY));
-}
-
-/* The columns shown, in order: -o's, or the table's own. */
+/* The columns shown, in order: -o's, or the table's own for text or JSON. */
 static size_t shown_columns(const Table *t, bool json, size_t *ret) {
+        unsigned hidden = json ? COLUMN_TEXT_ONLY : COLUMN_JSON_ONLY;
         size_t n = 0;
 
         if (t->shown) {
@@ -308,7 +298,7 @@ static size_t shown_columns(const Table *t, bool json, size_t *ret) {
                 return t->n_shown;
         }
         for (size_t c = 0; c < t->n_columns; c++)
-                if (column_shown(t, c, json))
+                if (!(t->columns[c].flags & hidden))
                         ret[n++] = c;
         return n;
 }
@@ -410,6 +400,8 @@ int table_format(const Table *t, char **ret) {
         r = scols_print_table_to_string(tb, &text);
         if (r < 0)
                 return r;
+        if (!text)
+                return (*ret = strdup("")) ? 0 : -ENOMEM;
         /* libsmartcols ends the last line without a newline. */
         if (*text && text[strlen(text) - 1] != '\n') {
                 char *s = NULL;
