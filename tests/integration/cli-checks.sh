@@ -2,7 +2,7 @@
 # viommuctl against the live daemon: every verb in text and in JSON, -o,
 # --no-legend, the pager and colour on a terminal (under script(1)), and the
 # refusals. Sourced by run-in-guest.sh, whose fail, pass, bus, path_of,
-# $build, $work, $mock_devices and private system bus it uses.
+# $build, $work, $mock_devices, $allowed_bdf and private system bus it uses.
 # shellcheck disable=SC2154 # those come from run-in-guest.sh
 # shellcheck disable=SC2016 # the $s in jq filters are jq's
 
@@ -105,8 +105,16 @@ cli_checks() {
 		fail "viommuctl -o feature,since --no-legend features"
 
 	# devices and device: the host's, if the profile gives it any.
+	# The vfio device the configuration gives (vtd profile) where there is one.
 	out=$(vc --json devices) || fail "viommuctl --json devices"
-	first=$(jq -r '.[0].name // empty' <<<"$out")
+	first=${allowed_bdf:-$(jq -r '.[0].name // empty' <<<"$out")}
+	if [ -n "$allowed_bdf" ]; then
+		json_ok "--json devices" 'map(select(.name == $d))[0] | .driver == "vfio-pci" and
+			(.["vfio-cdev"] | startswith("/dev/vfio/devices/")) and .session == null' --arg d "$first" <<<"$out"
+		vc devices | grep -Eq "^$first +vfio-pci +[0-9]+ +/dev/vfio/devices/vfio[0-9]+ +-\$" ||
+			fail "viommuctl devices: no unclaimed vfio-pci row for $first: $(vc devices)"
+		vc --json device "$first" | json_ok "--json device $first" '.Driver == "vfio-pci"'
+	fi
 	if [ -n "$first" ]; then
 		vc devices | grep -Eq "^$first +" || fail "viommuctl devices: no row for $first"
 		vc device "$first" | grep -qx " *Name: $first" || fail "viommuctl device $first: no Name line"
