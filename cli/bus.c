@@ -100,11 +100,9 @@ int show_describe_view(int (*view)(struct json_object *describe, Table **ret), c
         if (r < 0)
                 return log_error_errno(r, "Cannot show the %s: %m", what);
         if (none && arg_json == JSON_OFF && table_n_rows(t) == 0) {
-                puts(none);
+                if (!arg_no_legend)
+                        puts(none);
                 return 0;
         }
-        r = table_print(t, arg_json, stdout);
-        if (r < 0)
-                return log_error_errno(r, "Cannot show the %s: %m", what);
-        return 0;
+        return print_table(t, what);
 }

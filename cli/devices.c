@@ -200,8 +200,5 @@ int verb_device(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Cannot read the device's properties: %m");
 
-        r = table_print(t, arg_json, stdout);
-        if (r < 0)
-                return log_error_errno(r, "Cannot print the device: %m");
-        return 0;
+        return print_table(t, "device");
 }

@@ -6,14 +6,16 @@
 
 #include "viommuctl.h"
 
+static const Column column_list[] = {
+        { "FEATURE",   "name",      0 },
+        { "SUPPORTED", "supported", 0 },
+        { "INTERFACE", "interface", 0 },
+        { "SINCE",     "since",     0 },
+};
+const Columns features_columns = { column_list, ELEMENTSOF(column_list) };
+
 int verb_features(int argc, char *argv[]) {
         _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
-        static const Column columns[] = {
-                { "FEATURE",   "name",      0 },
-                { "SUPPORTED", "supported", 0 },
-                { "INTERFACE", "interface", 0 },
-                { "SINCE",     "since",     0 },
-        };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(table_freep) Table *t = NULL;
         int r;
@@ -24,7 +26,7 @@ int verb_features(int argc, char *argv[]) {
         r = call_manager(bus, "GetKernelFeatures", &reply, NULL);
         if (r < 0)
                 return r;
-        r = table_new(TABLE_ROWS, columns, ELEMENTSOF(columns), &t);
+        r = table_new(TABLE_ROWS, column_list, ELEMENTSOF(column_list), &t);
         if (r < 0)
                 return log_error_errno(r, "Cannot list the features: %m");
 
@@ -42,6 +44,8 @@ int verb_features(int argc, char *argv[]) {
                 if (r >= 0)
                         r = table_add_bool(t, supported);
                 if (r >= 0)
+                        r = table_set_color(t, supported ? "green" : "red");
+                if (r >= 0)
                         r = table_add_string(t, interface);
                 if (r >= 0)
                         r = table_add_string(t, since);
@@ -53,8 +57,5 @@ int verb_features(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Cannot read viommud's feature list: %m");
 
-        r = table_print(t, arg_json, stdout);
-        if (r < 0)
-                return log_error_errno(r, "Cannot print the features: %m");
-        return 0;
+        return print_table(t, "features");
 }

@@ -5,8 +5,11 @@
  * viommuctl's output: every view is a Table whose cells carry both their
  * text and their JSON value, so one print call serves --json and the text
  * a person reads, and the two cannot drift apart. A table lays out as rows
- * (one line per row under a header; a JSON array of objects) or as a record
- * (one "Label: value" line per column; a JSON object).
+ * (one line per row under a header; a JSON array of objects), as a record
+ * (one "Label: value" line per column; a JSON object) or as a tree (rows
+ * below their parent row, drawn in the first column). libsmartcols lays out
+ * the text (display widths, tree drawing, colour); json-c writes the JSON,
+ * whose keys and types are viommuctl's documented interface.
  */
 
 #include <json-c/json.h>
@@ -29,19 +32,6 @@ typedef enum JsonMode {
 #define FORMAT_BYTES_MAX 32
 const char *format_bytes(char buf[static FORMAT_BYTES_MAX], uint64_t bytes);
 
-/* Columns on the screen: code points, not bytes (no wide characters expected). */
-size_t utf8_width(const char *s);
-
-/* Box drawing for trees; ASCII where the locale is not UTF-8. */
-typedef enum Glyph {
-        GLYPH_TREE_VERTICAL,    /* "│ " */
-        GLYPH_TREE_BRANCH,      /* "├─" */
-        GLYPH_TREE_RIGHT,       /* "└─" */
-        GLYPH_TREE_SPACE,       /* "  " */
-        _GLYPH_MAX,
-} Glyph;
-const char *glyph(Glyph g, bool utf8);
-
 enum {
         COLUMN_RIGHT     = 1 << 0,      /* right-aligned text: numbers */
         COLUMN_JSON_ONLY = 1 << 1,      /* in JSON only */
@@ -54,10 +44,23 @@ typedef struct Column {
         unsigned flags;
 } Column;
 
+/* A view's columns, for -o and --help. */
+typedef struct Columns {
+        const Column *list;
+        size_t n;
+} Columns;
+
 typedef enum TableLayout {
         TABLE_ROWS,
         TABLE_RECORD,
+        TABLE_TREE,             /* text only */
 } TableLayout;
+
+enum {
+        TABLE_COLOR     = 1 << 0,       /* the cells' colours */
+        TABLE_NO_LEGEND = 1 << 1,       /* no header line */
+        TABLE_ASCII     = 1 << 2,       /* trees drawn in ASCII */
+};
 
 typedef struct Table Table;
 
@@ -77,11 +80,24 @@ int table_add_hex(Table *t, uint64_t v);                /* "0x…" in both */
 int table_add_null(Table *t);
 /* Replaces the text of the cell added last, keeping its JSON value. */
 int table_set_text(Table *t, const char *text);
+/* Colours the text of the cell added last (an ANSI sequence or a name that
+ * libsmartcols knows, "green"), shown with TABLE_COLOR. */
+int table_set_color(Table *t, const char *color);
+/* In a tree, the row being filled hangs below this earlier row. */
+int table_set_parent(Table *t, size_t row);
+void table_set_flags(Table *t, unsigned flags);
+
+/* Which column a name given to -o means: its header or JSON key, in any
+ * case; -ENOENT if none. */
+int column_lookup(const Column *columns, size_t n_columns, const char *name, size_t *ret);
+/* Checks a comma-separated list of column names; on an unknown one returns
+ * -ENOENT and (if ret_bad) that name, to be freed. */
+int columns_check(const Column *columns, size_t n_columns, const char *list, char **ret_bad);
+/* Shows exactly these columns, in this order, in text and JSON alike;
+ * errors as columns_check(). */
+int table_select(Table *t, const char *list, char **ret_bad);
 
 size_t table_n_rows(const Table *t);
-/* Text width of a column in the rows layout: its widest cell or header. */
-size_t table_column_width(const Table *t, size_t column);
-
 int table_format(const Table *t, char **ret);
 int table_to_json(const Table *t, struct json_object **ret);
 /* Text or JSON (by mode) to f. */

@@ -43,7 +43,7 @@ int verb_session(int argc, char *argv[]) {
         } else {
                 _cleanup_free_ char *text = NULL;
 
-                r = session_format(session, arg_utf8, &text);
+                r = session_format(session, table_flags(), &text);
                 if (r >= 0)
                         fputs(text, stdout);
         }

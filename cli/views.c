@@ -108,18 +108,20 @@ static struct json_object *find_claim(struct json_object *describe, const char *
         return NULL;
 }
 
+static const Column status_column_list[] = {
+        { "Version",      "version",            0 },
+        { "Kernel",       "kernel",             0 },
+        { "Mock devices", "mock-devices",       0 },
+        { "Features",     "features-supported", 0 },
+        { "Devices",      "devices",            0 },
+        { "Claimed",      "claimed-devices",    0 },
+        { "Sessions",     "sessions",           0 },
+        { "Objects",      "objects",            0 },
+        { "Mapped",       "mapped-bytes",       0 },
+};
+const Columns status_columns = { status_column_list, ELEMENTSOF(status_column_list) };
+
 int status_table(struct json_object *describe, Table **ret) {
-        static const Column columns[] = {
-                { "Version",      "version",            0 },
-                { "Kernel",       "kernel",             0 },
-                { "Mock devices", "mock-devices",       0 },
-                { "Features",     "features-supported", 0 },
-                { "Devices",      "devices",            0 },
-                { "Claimed",      "claimed-devices",    0 },
-                { "Sessions",     "sessions",           0 },
-                { "Objects",      "objects",            0 },
-                { "Mapped",       "mapped-bytes",       0 },
-        };
         _cleanup_(table_freep) Table *t = NULL;
         struct json_object *features, *topology, *s, *o;
         uint64_t n_features = 0, n_supported = 0, n_objects = 0, n_claimed = 0, mapped = 0;
@@ -148,7 +150,7 @@ int status_table(struct json_object *describe, Table **ret) {
                 }
         }
 
-        r = table_new(TABLE_RECORD, columns, ELEMENTSOF(columns), &t);
+        r = table_new(TABLE_RECORD, status_columns.list, status_columns.n, &t);
         if (r < 0)
                 return r;
         r = table_add_string(t, json_get_string(describe, "version"));
@@ -158,6 +160,8 @@ int status_table(struct json_object *describe, Table **ret) {
                 r = table_add_bool(t, json_get_bool(describe, "mock-devices"));
         if (r >= 0)
                 r = table_set_text(t, json_get_bool(describe, "mock-devices") ? "on (testing only)" : "off");
+        if (r >= 0 && json_get_bool(describe, "mock-devices"))
+                r = table_set_color(t, "yellow");
         if (r >= 0)
                 r = table_add_uint(t, n_supported);
         if (r >= 0) {
@@ -180,22 +184,24 @@ int status_table(struct json_object *describe, Table **ret) {
         return 0;
 }
 
+static const Column devices_column_list[] = {
+        { "DEVICE",  "name",         0                },
+        { "BUS",     "bus",          COLUMN_JSON_ONLY },
+        { "DRIVER",  "driver",       0                },
+        { "GROUP",   "iommu-group",  COLUMN_RIGHT     },
+        { "IOMMU",   "iommu",        COLUMN_JSON_ONLY },
+        { "VFIO",    "vfio-cdev",    0                },
+        { "SESSION", "session",      COLUMN_RIGHT     },
+        { "PATH",    "session-path", COLUMN_JSON_ONLY },
+};
+const Columns devices_columns = { devices_column_list, ELEMENTSOF(devices_column_list) };
+
 int devices_table(struct json_object *describe, Table **ret) {
-        static const Column columns[] = {
-                { "DEVICE",  "name",         0                },
-                { "BUS",     "bus",          COLUMN_JSON_ONLY },
-                { "DRIVER",  "driver",       0                },
-                { "GROUP",   "iommu-group",  COLUMN_RIGHT     },
-                { "IOMMU",   "iommu",        COLUMN_JSON_ONLY },
-                { "VFIO",    "vfio-cdev",    0                },
-                { "SESSION", "session",      COLUMN_RIGHT     },
-                { "PATH",    "session-path", COLUMN_JSON_ONLY },
-        };
         _cleanup_(table_freep) Table *t = NULL;
         struct json_object *topology = NULL, *d;
         int r;
 
-        r = table_new(TABLE_ROWS, columns, ELEMENTSOF(columns), &t);
+        r = table_new(TABLE_ROWS, devices_columns.list, devices_columns.n, &t);
         if (r < 0)
                 return r;
         (void) json_object_object_get_ex(describe, "topology", &topology);
@@ -237,24 +243,26 @@ static int compare_sessions(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
+static const Column sessions_column_list[] = {
+        { "ID",         "id",           COLUMN_RIGHT     },
+        { "PATH",       "path",         COLUMN_JSON_ONLY },
+        { "OWNER",      "owner",        0                },
+        { "UID",        "uid",          COLUMN_RIGHT     },
+        { "PERSISTENT", "persistent",   0                },
+        { "DELEGATED",  "delegated",    0                },
+        { "OBJECTS",    "objects",      COLUMN_RIGHT     },
+        { "MAPPED",     "mapped-bytes", COLUMN_RIGHT     },
+};
+const Columns sessions_columns = { sessions_column_list, ELEMENTSOF(sessions_column_list) };
+
 int sessions_table(struct json_object *describe, Table **ret) {
-        static const Column columns[] = {
-                { "ID",         "id",           COLUMN_RIGHT     },
-                { "PATH",       "path",         COLUMN_JSON_ONLY },
-                { "OWNER",      "owner",        0                },
-                { "UID",        "uid",          COLUMN_RIGHT     },
-                { "PERSISTENT", "persistent",   0                },
-                { "DELEGATED",  "delegated",    0                },
-                { "OBJECTS",    "objects",      COLUMN_RIGHT     },
-                { "MAPPED",     "mapped-bytes", COLUMN_RIGHT     },
-        };
         _cleanup_(table_freep) Table *t = NULL;
         _cleanup_free_ struct json_object **sorted = NULL;
         struct json_object *sessions = json_get_array(describe, "sessions");
         size_t n = sessions ? json_object_array_length(sessions) : 0;
         int r;
 
-        r = table_new(TABLE_ROWS, columns, ELEMENTSOF(columns), &t);
+        r = table_new(TABLE_ROWS, sessions_columns.list, sessions_columns.n, &t);
         if (r < 0)
                 return r;
         /* The daemon lists the newest first; people count up. */
@@ -309,23 +317,25 @@ static int add_timestamp(Table *t, struct json_object *o, const char *key) {
         return table_set_text(t, buf);
 }
 
+static const Column session_column_list[] = {
+        { "Session",    "id",           0 },
+        { "Path",       "path",         0 },
+        { "Owner",      "owner",        0 },
+        { "UID",        "uid",          0 },
+        { "Persistent", "persistent",   0 },
+        { "Delegated",  "delegated",    0 },
+        { "Created",    "created",      0 },
+        { "Objects",    "objects",      0 },
+        { "Mapped",     "mapped-bytes", 0 },
+};
+const Columns session_columns = { session_column_list, ELEMENTSOF(session_column_list) };
+
 int session_table(struct json_object *session, Table **ret) {
-        static const Column columns[] = {
-                { "Session",    "id",           0 },
-                { "Path",       "path",         0 },
-                { "Owner",      "owner",        0 },
-                { "UID",        "uid",          0 },
-                { "Persistent", "persistent",   0 },
-                { "Delegated",  "delegated",    0 },
-                { "Created",    "created",      0 },
-                { "Objects",    "objects",      0 },
-                { "Mapped",     "mapped-bytes", 0 },
-        };
         _cleanup_(table_freep) Table *t = NULL;
         struct json_object *objects = json_get_array(session, "objects");
         int r;
 
-        r = table_new(TABLE_RECORD, columns, ELEMENTSOF(columns), &t);
+        r = table_new(TABLE_RECORD, session_columns.list, session_columns.n, &t);
         if (r < 0)
                 return r;
         r = table_add_uint(t, json_get_u64_or(session, "id", 0));
@@ -397,7 +407,6 @@ typedef struct TreeBuild {
         struct json_object **parent;    /* per sorted index */
         bool *visited;
         size_t n;
-        bool utf8;
         TreeNode *nodes;
         size_t n_nodes;
 } TreeBuild;
@@ -414,56 +423,34 @@ static int compare_objects(const void *a, const void *b) {
         return strcmp(json_get_string(x, "path") ?: "", json_get_string(y, "path") ?: "");
 }
 
-static int tree_add(TreeBuild *b, size_t i, unsigned depth, const char *indent, bool last) {
-        TreeNode *node = &b->nodes[b->n_nodes++];
-        _cleanup_free_ char *child_indent = NULL;
-        size_t last_child = SIZE_MAX;
+static int tree_add(TreeBuild *b, size_t i, unsigned depth, size_t parent_node) {
+        size_t node = b->n_nodes++;
 
         b->visited[i] = true;
-        *node = (TreeNode) {
+        b->nodes[node] = (TreeNode) {
                 .object = b->sorted[i],
                 .path = json_get_string(b->sorted[i], "path"),
                 .parent = b->parent[i] ? json_get_string(b->parent[i], "path") : NULL,
+                .parent_node = parent_node,
                 .depth = depth,
         };
-        if (depth == 0)
-                node->prefix = strdup("");
-        else if (asprintf(&node->prefix, "%s%s", indent,
-                          glyph(last ? GLYPH_TREE_RIGHT : GLYPH_TREE_BRANCH, b->utf8)) < 0)
-                node->prefix = NULL;
-        if (!node->prefix)
-                return -ENOMEM;
-
-        if (depth > 0 && asprintf(&child_indent, "%s%s", indent,
-                                  glyph(last ? GLYPH_TREE_SPACE : GLYPH_TREE_VERTICAL, b->utf8)) < 0)
-                return -ENOMEM;
-
-        for (size_t c = 0; c < b->n; c++)
-                if (!b->visited[c] && b->parent[c] == b->sorted[i])
-                        last_child = c;
-        for (size_t c = 0; c <= last_child && last_child != SIZE_MAX; c++) {
+        for (size_t c = 0; c < b->n; c++) {
                 int r;
 
                 if (b->visited[c] || b->parent[c] != b->sorted[i])
                         continue;
-                r = tree_add(b, c, depth + 1, child_indent ?: "", c == last_child);
+                r = tree_add(b, c, depth + 1, node);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
-void session_tree_free(TreeNode *nodes, size_t n) {
-        for (size_t i = 0; nodes && i < n; i++)
-                free(nodes[i].prefix);
-        free(nodes);
-}
-
-int session_tree(struct json_object *session, bool utf8, TreeNode **ret, size_t *ret_n) {
+int session_tree(struct json_object *session, TreeNode **ret, size_t *ret_n) {
         _cleanup_free_ struct json_object **sorted = NULL, **parent = NULL;
         _cleanup_free_ bool *visited = NULL;
         struct json_object *objects = json_get_array(session, "objects");
-        TreeBuild b = { .objects = objects, .utf8 = utf8 };
+        TreeBuild b = { .objects = objects };
         int r = 0;
 
         b.n = objects ? json_object_array_length(objects) : 0;
@@ -488,10 +475,10 @@ int session_tree(struct json_object *session, bool utf8, TreeNode **ret, size_t 
                         if (visited[i] || (pass == 0 && parent[i]))
                                 continue;
                         parent[i] = NULL;
-                        r = tree_add(&b, i, 0, "", true);
+                        r = tree_add(&b, i, 0, SIZE_MAX);
                 }
         if (r < 0) {
-                session_tree_free(b.nodes, b.n_nodes);
+                free(b.nodes);
                 return r;
         }
         *ret = b.nodes;
@@ -628,65 +615,62 @@ int object_summary(struct json_object *o, struct json_object *objects, char **re
         return 0;
 }
 
-int session_format(struct json_object *session, bool utf8, char **ret) {
-        _cleanup_(table_freep) Table *t = NULL;
-        _cleanup_free_ char *record = NULL, *buf = NULL;
+static const Column tree_column_list[] = {
+        { "OBJECT", "object", 0 },
+};
+
+int session_format(struct json_object *session, unsigned flags, char **ret) {
+        _cleanup_(table_freep) Table *t = NULL, *tree = NULL;
+        _cleanup_free_ char *record = NULL, *lines = NULL;
+        _cleanup_free_ TreeNode *nodes = NULL;
         struct json_object *objects = json_get_array(session, "objects");
-        TreeNode *nodes = NULL;
-        size_t n = 0, size = 0;
-        FILE *f;
+        size_t n = 0;
         int r;
 
         r = session_table(session, &t);
-        if (r >= 0)
+        if (r >= 0) {
+                table_set_flags(t, flags);
                 r = table_format(t, &record);
+        }
         if (r >= 0)
-                r = session_tree(session, utf8, &nodes, &n);
+                r = session_tree(session, &nodes, &n);
+        if (r >= 0)
+                r = table_new(TABLE_TREE, tree_column_list, ELEMENTSOF(tree_column_list), &tree);
         if (r < 0)
                 return r;
-
-        f = open_memstream(&buf, &size);
-        if (!f) {
-                session_tree_free(nodes, n);
-                return -ENOMEM;
-        }
-        fprintf(f, "%s\n", record);
-        if (n == 0)
-                fputs("No objects.\n", f);
-        for (size_t i = 0; i < n && r >= 0; i++) {
+        table_set_flags(tree, flags);
+        for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *line = NULL;
 
                 r = object_summary(nodes[i].object, objects, &line);
-                if (r >= 0) {
-                        /* Names come from the daemon: one object, one line. */
-                        for (char *p = line; *p; p++)
-                                if ((unsigned char) *p < ' ')
-                                        *p = '?';
-                        fprintf(f, "%s%s\n", nodes[i].prefix, line);
-                }
+                if (r >= 0)
+                        r = table_add_string(tree, line);
+                if (r >= 0 && nodes[i].parent_node != SIZE_MAX)
+                        r = table_set_parent(tree, nodes[i].parent_node);
+                if (r < 0)
+                        return r;
         }
-        session_tree_free(nodes, n);
-        if (fclose(f) != 0 && r >= 0)
-                r = -ENOMEM;
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(buf);
+        if (n > 0) {
+                r = table_format(tree, &lines);
+                if (r < 0)
+                        return r;
+        }
+        if (asprintf(ret, "%s\n%s", record, n > 0 ? lines : "No objects.\n") < 0)
+                return -ENOMEM;
         return 0;
 }
 
 int session_to_json(struct json_object *session, struct json_object **ret) {
         _cleanup_(json_object_putp) struct json_object *copy = NULL, *ordered = NULL;
-        TreeNode *nodes = NULL;
+        _cleanup_free_ TreeNode *nodes = NULL;
         size_t n = 0;
         int r;
 
-        r = session_tree(session, false, &nodes, &n);
+        r = session_tree(session, &nodes, &n);
         if (r < 0)
                 return r;
-        if (json_object_deep_copy(session, &copy, NULL) < 0 || !(ordered = json_object_new_array())) {
-                session_tree_free(nodes, n);
+        if (json_object_deep_copy(session, &copy, NULL) < 0 || !(ordered = json_object_new_array()))
                 return -ENOMEM;
-        }
         for (size_t i = 0; i < n && r >= 0; i++) {
                 struct json_object *o = NULL;
 
@@ -702,7 +686,6 @@ int session_to_json(struct json_object *session, struct json_object **ret) {
                         r = -ENOMEM;
                 }
         }
-        session_tree_free(nodes, n);
         if (r < 0)
                 return r;
         if (json_object_object_add(copy, "objects", TAKE_PTR(ordered)) < 0)

@@ -26,6 +26,8 @@ struct json_object *json_get_array(struct json_object *o, const char *key);
 /* The session with this object path, or NULL. */
 struct json_object *describe_find_session(struct json_object *describe, const char *path);
 
+extern const Columns status_columns, devices_columns, sessions_columns, session_columns;
+
 int status_table(struct json_object *describe, Table **ret);
 int devices_table(struct json_object *describe, Table **ret);
 int sessions_table(struct json_object *describe, Table **ret);
@@ -46,18 +48,19 @@ typedef struct TreeNode {
         struct json_object *object;     /* borrowed from the session */
         const char *path;
         const char *parent;             /* path; NULL for a root */
+        size_t parent_node;             /* its index in the list; SIZE_MAX for a root */
         unsigned depth;
-        char *prefix;                   /* the tree's drawing before the object */
 } TreeNode;
 
-int session_tree(struct json_object *session, bool utf8, TreeNode **ret, size_t *ret_n);
-void session_tree_free(TreeNode *nodes, size_t n);
+/* The list is to be freed with free(). */
+int session_tree(struct json_object *session, TreeNode **ret, size_t *ret_n);
 
 /* "hwpt 5: nested, selftest data, uses mock0, fault-queue 3" */
 int object_summary(struct json_object *object, struct json_object *objects, char **ret);
 
-/* The text of `viommuctl session`: the record, a blank line, the tree. */
-int session_format(struct json_object *session, bool utf8, char **ret);
+/* The text of `viommuctl session`: the record, a blank line, the tree;
+ * flags as table_set_flags(). */
+int session_format(struct json_object *session, unsigned flags, char **ret);
 /* Its JSON: Describe's session object, objects in tree order, each with
  * "parent" (path or null) and "depth" added. */
 int session_to_json(struct json_object *session, struct json_object **ret);

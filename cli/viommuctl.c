@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* viommuctl: the command line over viommud's D-Bus API. */
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <langinfo.h>
@@ -10,15 +11,26 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "views.h"
 #include "viommuctl.h"
 
 JsonMode arg_json = JSON_OFF;
 bool arg_utf8 = false;
+bool arg_no_legend = false;
+const char *arg_output = NULL;
+bool colors_enabled = false;
+static bool arg_no_pager = false;
+static enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER } arg_color = COLOR_AUTO;
 uint64_t arg_timeout_usec = 0;
 const char *arg_bus_description = "system bus";
 static const char *arg_bus = "system";
 static const char *arg_address = NULL;
 static int arg_ask_password = -1;       /* -1: when stdin is a terminal */
+
+enum {
+        VERB_PAGER      = 1 << 0,       /* its output goes through the pager */
+        VERB_ANY_COLUMN = 1 << 1,       /* -o names columns known only from the reply */
+};
 
 typedef struct Verb {
         const char *name;
@@ -26,18 +38,29 @@ typedef struct Verb {
         VerbFunction run;
         const char *args;               /* for messages */
         const char *help;
+        unsigned flags;
+        const Columns *columns;         /* what -o may name; NULL: -o is refused */
 } Verb;
 
 static const Verb verbs[] = {
-        { "status",   0, 0, verb_status,   NULL,         "Show the daemon, the kernel and what is in use" },
-        { "features", 0, 0, verb_features, NULL,         "Show which iommufd features this kernel has" },
-        { "devices",  0, 0, verb_devices,  NULL,         "List the host's devices and who claimed them" },
-        { "device",   1, 1, verb_device,   "NAME",       "Show all properties of one device" },
-        { "sessions", 0, 0, verb_sessions, NULL,         "List the sessions" },
-        { "session",  1, 1, verb_session,  "ID|PATH",    "Show a session and its objects" },
-        { "close",    1, 1, verb_close,    "ID|PATH",    "Close a session, destroying its objects" },
-        { "describe", 0, 0, verb_describe, NULL,         "Print the daemon's whole state as JSON" },
-        { "monitor",  0, 0, verb_monitor,  NULL,         "Print device and session events as they come" },
+        { "status",   0, 0, verb_status,   NULL,      "Show the daemon, the kernel and what is in use",
+          VERB_PAGER, &status_columns },
+        { "features", 0, 0, verb_features, NULL,      "Show which iommufd features this kernel has",
+          VERB_PAGER, &features_columns },
+        { "devices",  0, 0, verb_devices,  NULL,      "List the host's devices and who claimed them",
+          VERB_PAGER, &devices_columns },
+        { "device",   1, 1, verb_device,   "NAME",    "Show all properties of one device",
+          VERB_PAGER | VERB_ANY_COLUMN, NULL },
+        { "sessions", 0, 0, verb_sessions, NULL,      "List the sessions",
+          VERB_PAGER, &sessions_columns },
+        { "session",  1, 1, verb_session,  "ID|PATH", "Show a session and its objects",
+          VERB_PAGER, NULL },
+        { "close",    1, 1, verb_close,    "ID|PATH", "Close a session, destroying its objects",
+          0, NULL },
+        { "describe", 0, 0, verb_describe, NULL,      "Print the daemon's whole state as JSON",
+          VERB_PAGER, NULL },
+        { "monitor",  0, 0, verb_monitor,  NULL,      "Print device and session events as they come",
+          0, NULL },
 };
 
 int log_error_errno_impl(int r, const char *format, ...) {
@@ -64,6 +87,20 @@ int usage_error(const char *format, ...) {
         return EXIT_USAGE;
 }
 
+/* "DEVICE,DRIVER,...": what -o takes for a view. */
+static void print_column_names(const Columns *c) {
+        for (size_t i = 0; i < c->n; i++) {
+                char name[32];
+
+                /* Record labels ("Mock devices") are named by their key. */
+                snprintf(name, sizeof(name), "%s", strchr(c->list[i].header, ' ') ? c->list[i].key :
+                                                   c->list[i].header);
+                for (char *p = name; *p; p++)
+                        *p = (char) toupper((unsigned char) *p);
+                printf("%s%s", i > 0 ? "," : "", name);
+        }
+}
+
 static void help(void) {
         printf("%s [OPTIONS...] COMMAND ...\n\n"
                "Shows and manages what viommud serves: the host's IOMMU devices and the\n"
@@ -79,17 +116,31 @@ static void help(void) {
         printf("\nOptions:\n"
                "  -h --help              Show this help\n"
                "     --version           Show the version\n"
-               "     --json[=pretty|short]\n"
-               "                         Print JSON (for status and describe: the daemon's\n"
-               "                         own Describe document)\n"
+               "     --json=pretty|short|off\n"
+               "                         Print JSON, indented or on one line; or text (off,\n"
+               "                         the default). --json alone is --json=pretty\n"
+               "  -o --output=COLUMN,... Show these columns, in this order (see below)\n"
+               "     --no-legend         Print no header line and no \"No devices.\"\n"
+               "     --no-pager          Do not pipe the output into a pager\n"
+               "     --color=auto|always|never\n"
+               "                         Colour the output (auto: on a terminal, unless\n"
+               "                         $NO_COLOR is set and not empty)\n"
                "     --bus=system|session\n"
                "                         Talk to viommud on this bus (default: system)\n"
                "     --address=ADDRESS   Talk to viommud on the bus at this D-Bus address\n"
                "     --no-ask-password   Never let polkit ask for a password\n"
                "     --timeout=SECONDS   How long monitor watches; for other commands, how\n"
                "                         long to wait for the daemon's reply (default: 25)\n"
-               "     --no-pager          Accepted for compatibility; nothing is paged\n"
-               "\nSee viommuctl(1) for details.\n");
+               "\nColumns for -o (names in any case; the JSON keys work too):\n");
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
+                if (!verbs[i].columns)
+                        continue;
+                printf("  %-9s ", verbs[i].name);
+                print_column_names(verbs[i].columns);
+                putchar('\n');
+        }
+        printf("  %-9s the property names device shows (Name, Driver, ...)\n"
+               "\nSee viommuctl(1) for details.\n", "device");
 }
 
 static int parse_timeout(const char *s, uint64_t *ret) {
@@ -113,6 +164,8 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_ADDRESS,
                 ARG_NO_ASK_PASSWORD,
                 ARG_NO_PAGER,
+                ARG_NO_LEGEND,
+                ARG_COLOR,
                 ARG_TIMEOUT,
         };
         static const struct option options[] = {
@@ -123,6 +176,9 @@ static int parse_argv(int argc, char *argv[]) {
                 { "address",         required_argument, NULL, ARG_ADDRESS         },
                 { "no-ask-password", no_argument,       NULL, ARG_NO_ASK_PASSWORD },
                 { "no-pager",        no_argument,       NULL, ARG_NO_PAGER        },
+                { "no-legend",       no_argument,       NULL, ARG_NO_LEGEND       },
+                { "color",           required_argument, NULL, ARG_COLOR           },
+                { "output",          required_argument, NULL, 'o'                 },
                 { "timeout",         required_argument, NULL, ARG_TIMEOUT         },
                 {}
         };
@@ -130,7 +186,7 @@ static int parse_argv(int argc, char *argv[]) {
 
         /* "+" would stop at the verb; options may follow it, as in systemctl. */
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "ho:", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         help();
@@ -143,8 +199,10 @@ static int parse_argv(int argc, char *argv[]) {
                                 arg_json = JSON_PRETTY;
                         else if (streq(optarg, "short"))
                                 arg_json = JSON_SHORT;
+                        else if (streq(optarg, "off"))
+                                arg_json = JSON_OFF;
                         else
-                                return usage_error("--json= takes 'pretty' or 'short', not '%s'", optarg);
+                                return usage_error("--json= takes 'pretty', 'short' or 'off', not '%s'", optarg);
                         break;
                 case ARG_BUS:
                         if (!streq(optarg, "system") && !streq(optarg, "session"))
@@ -160,6 +218,25 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_ask_password = false;
                         break;
                 case ARG_NO_PAGER:
+                        arg_no_pager = true;
+                        break;
+                case ARG_NO_LEGEND:
+                        arg_no_legend = true;
+                        break;
+                case ARG_COLOR:
+                        if (streq(optarg, "auto"))
+                                arg_color = COLOR_AUTO;
+                        else if (streq(optarg, "always"))
+                                arg_color = COLOR_ALWAYS;
+                        else if (streq(optarg, "never"))
+                                arg_color = COLOR_NEVER;
+                        else
+                                return usage_error("--color= takes 'auto', 'always' or 'never', not '%s'", optarg);
+                        break;
+                case 'o':
+                        if (isempty(optarg) || optarg[strspn(optarg, ",")] == '\0')
+                                return usage_error("-o/--output= needs column names");
+                        arg_output = optarg;
                         break;
                 case ARG_TIMEOUT:
                         if (parse_timeout(optarg, &arg_timeout_usec) < 0)
@@ -170,6 +247,8 @@ static int parse_argv(int argc, char *argv[]) {
                         if (optopt >= ARG_VERSION)
                                 return usage_error(strchr(argv[optind - 1], '=') ? "Option '%s' takes no argument" :
                                                    "Option '%s' needs an argument", argv[optind - 1]);
+                        if (optopt == 'o')
+                                return usage_error("Option '-o' needs an argument");
                         if (optopt)
                                 return usage_error("Unknown option '-%c'", optopt);
                         return usage_error("Unknown option '%s'", argv[optind - 1]);
@@ -224,6 +303,56 @@ int acquire_bus(sd_bus **ret) {
         return 0;
 }
 
+/* Colour where a person reads it, unless told otherwise (https://no-color.org). */
+static bool want_colors(void) {
+        const char *term = getenv("TERM");
+
+        if (arg_color != COLOR_AUTO)
+                return arg_color == COLOR_ALWAYS;
+        return isatty(STDOUT_FILENO) && isempty(getenv("NO_COLOR")) && !streq_ptr(term, "dumb");
+}
+
+unsigned table_flags(void) {
+        return (colors_enabled ? TABLE_COLOR : 0) | (arg_no_legend ? TABLE_NO_LEGEND : 0) |
+               (arg_utf8 ? 0 : TABLE_ASCII);
+}
+
+int print_table(Table *t, const char *what) {
+        int r;
+
+        if (arg_output) {
+                _cleanup_free_ char *bad = NULL;
+
+                r = table_select(t, arg_output, &bad);
+                if (r == -ENOENT)
+                        return log_error_errno(r, "The %s have no column '%s'", what, bad);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot choose the columns: %m");
+        }
+        table_set_flags(t, table_flags());
+        r = table_print(t, arg_json, stdout);
+        if (r < 0)
+                return log_error_errno(r, "Cannot show the %s: %m", what);
+        return 0;
+}
+
+/* -o for a view whose columns are known: checked before any call. */
+static int check_output(const Verb *verb) {
+        _cleanup_free_ char *bad = NULL;
+        int r;
+
+        if (!arg_output || verb->flags & VERB_ANY_COLUMN)
+                return 0;
+        if (!verb->columns)
+                return usage_error("'%s' has no columns to choose with -o", verb->name);
+        r = columns_check(verb->columns->list, verb->columns->n, arg_output, &bad);
+        if (r == -ENOENT)
+                return usage_error("'%s' has no column '%s'; see --help for its columns", verb->name, bad);
+        if (r < 0)
+                return log_error_errno(r, "%m");
+        return 0;
+}
+
 int main(int argc, char *argv[]) {
         const Verb *verb = NULL;
         const char *name;
@@ -253,9 +382,19 @@ int main(int argc, char *argv[]) {
                 return usage_error("'%s' takes %s%s", verb->name,
                                    verb->args ? "only " : "no arguments", verb->args ?: "");
 
+        r = check_output(verb);
+        if (r != 0)
+                return r == EXIT_USAGE ? EXIT_USAGE : EXIT_FAILURE;
+
+        colors_enabled = want_colors();
+        if (verb->flags & VERB_PAGER)
+                (void) pager_open(arg_no_pager);
+
         r = verb->run(n + 1, optind < argc ? argv + optind : (char *[]) { (char *) name, NULL });
-        if (fflush(stdout) != 0 && r >= 0)
+        /* A pager quit before the end: no one reads the rest. */
+        if (fflush(stdout) != 0 && errno != EPIPE && r >= 0)
                 r = log_error_errno(-errno, "Cannot write the output: %m");
+        pager_close();
         connection = sd_bus_flush_close_unref(connection);
         return r < 0 ? EXIT_FAILURE : r;
 }

@@ -19,6 +19,9 @@
 
 extern JsonMode arg_json;
 extern bool arg_utf8;
+extern bool arg_no_legend;
+extern const char *arg_output;          /* -o: the columns; NULL: the view's own */
+extern bool colors_enabled;
 extern uint64_t arg_timeout_usec;       /* monitor; 0: none */
 extern const char *arg_bus_description; /* "system bus", "session bus", "bus at ADDRESS" */
 
@@ -47,8 +50,22 @@ int fetch_describe(sd_bus *bus, struct json_object **ret);
 int show_describe_view(int (*view)(struct json_object *describe, Table **ret), const char *what,
                        const char *none);
 
+/* Prints a view by the options: -o's columns, --no-legend, colour, --json;
+ * says why it failed. */
+int print_table(Table *t, const char *what);
+/* The flags of table_set_flags() the options and the terminal ask for. */
+unsigned table_flags(void);
+
+/* A pager for stdout when it is a terminal, unless no_pager or the
+ * environment says none: 1 if one runs. */
+int pager_open(bool no_pager);
+/* Waits for the pager to quit; nothing when none runs. */
+void pager_close(void);
+
 /* A session given as its id ("3") or object path, as a path. */
 int parse_session(const char *arg, char **ret_path);
+
+extern const Columns features_columns;
 
 int verb_status(int argc, char *argv[]);
 int verb_describe(int argc, char *argv[]);

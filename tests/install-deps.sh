@@ -9,7 +9,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 "$here/vm/install-deps.sh"
 DEBIAN_FRONTEND=noninteractive apt-get install -q -y --no-install-recommends \
 	autoconf automake libtool pkg-config make gcc libc6-dev \
-	libsystemd-dev libudev-dev libjson-c-dev libcmocka-dev \
+	libsystemd-dev libudev-dev libjson-c-dev libsmartcols-dev libcmocka-dev \
+	bash-completion \
 	umockdev libumockdev-dev \
 	dbus jq libglib2.0-bin libglib2.0-dev-bin libglib2.0-dev \
 	groff-base man-db bsdextrautils \

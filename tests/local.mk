@@ -4,7 +4,7 @@ comma := ,
 TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -I$(top_srcdir)/cli -I$(top_srcdir)/tests/unit \
 	-DTOP_SRCDIR=\"$(abs_top_srcdir)\" -DTOP_BUILDDIR=\"$(abs_top_builddir)\"
 TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(LIBUDEV_CFLAGS) \
-	$(UMOCKDEV_CFLAGS)
+	$(UMOCKDEV_CFLAGS) $(SMARTCOLS_CFLAGS)
 
 # Real-kernel tests: built with the rest, run inside the test VM by
 # tests/kernel/run-in-guest.sh, never on the build host.
@@ -113,7 +113,7 @@ tests_unit_test_viommuctl_output_SOURCES = \
 tests_unit_test_viommuctl_output_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_viommuctl_output_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_viommuctl_output_LDFLAGS = $(LDFLAGS_NO_INSTALL)
-tests_unit_test_viommuctl_output_LDADD = lib/libviommu-util.la $(CMOCKA_LIBS) $(JSONC_LIBS)
+tests_unit_test_viommuctl_output_LDADD = lib/libviommu-util.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(SMARTCOLS_LIBS)
 EXTRA_DIST += tests/data/describe-sample.json
 
 # Integration: viommud on a private dbus-daemon inside the test VM, with the
@@ -195,6 +195,7 @@ tests_integration_test_memory_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_test_memory_LDADD = $(ITEST_LDADD)
 EXTRA_DIST += \
 	tests/integration/run-in-guest.sh \
+	tests/integration/cli-checks.sh \
 	tests/integration/private-bus.sh \
 	tests/integration/unplug.sh \
 	tests/integration/bus.conf
@@ -281,6 +282,11 @@ EXTRA_DIST += tests/unit/test-gdbus-codegen.sh tests/unit/installed-lib.sh
 # run-all and run-main-job after an in-tree ./configure.
 TESTS += tests/unit/test-refuse-in-tree.sh
 EXTRA_DIST += tests/unit/test-refuse-in-tree.sh tests/refuse-in-tree.sh tests/run-all tests/vm/run-main-job
+
+# viommuctl's bash completion: verbs, options, columns, names; nothing that
+# changes state is run.
+TESTS += tests/unit/test-completion.sh
+EXTRA_DIST += tests/unit/test-completion.sh
 
 # viommud exits 2 on a wrong command line.
 TESTS += tests/unit/test-viommud-usage.sh

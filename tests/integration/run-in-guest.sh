@@ -2,8 +2,8 @@
 # viommud's integration tests, inside the test VM (tests/vm/): a private
 # system bus with the project's own policy, a stand-in polkit, viommud with
 # mock devices, then the C clients (tests/integration/test-*.c, one per
-# interface or topic) as root and as unprivileged users, and busctl/gdbus as
-# clients written by nobody here.
+# interface or topic) as root and as unprivileged users, busctl/gdbus as
+# clients written by nobody here, and viommuctl (cli-checks.sh).
 #
 #   tests/integration/run-in-guest.sh mock|vtd BUILDDIR
 #
@@ -68,6 +68,8 @@ suite_config "$allowed_bdf" "$second_bdf" >"$work/viommud.conf"
 . "$src/tests/integration/private-bus.sh"
 # shellcheck source-path=SCRIPTDIR source=../vm/markers.sh
 . "$src/tests/vm/markers.sh"
+# shellcheck source-path=SCRIPTDIR source=cli-checks.sh
+. "$src/tests/integration/cli-checks.sh"
 trap private_bus_stop EXIT
 
 private_bus_start "$work" || { echo "run-in-guest: the bus did not start" >&2; exit 1; }
@@ -331,7 +333,10 @@ if [ "$profile" = vtd ] && [ "$only" != api ]; then
 fi
 
 if answers; then
-	[ "$only" = api ] || busctl_checks
+	if [ "$only" != api ]; then
+		busctl_checks
+		cli_checks
+	fi
 	[ "$mock_devices" = yes ] && vmm_client_checks
 	# The interface files in dbus/ against what the daemon introspects, where
 	# every interface exists (vIOMMU objects: Linux 6.13).

@@ -22,6 +22,11 @@ ${MAKE:-make} -s install DESTDIR="$root" >"$work/install.log" 2>&1 ||
 found=$(find "$root" -name '*.la' -o -name 'org.viommu1.Testing.xml')
 [ -z "$found" ] || fail "installed: $found"
 
+# viommuctl's completion, where bash-completion looks: its pkg-config file's
+# completionsdir, or the same path under the prefix.
+[ -n "$(find "$root" -path '*/share/bash-completion/completions/viommuctl' -type f)" ] ||
+	fail "no bash completion for viommuctl installed"
+
 # The names config.h defines mean nothing to a program built elsewhere.
 mapfile -t headers < <(find "$root" -name '*.h')
 [ ${#headers[@]} -gt 0 ] || fail "no header installed"

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /*
- * viommuctl's formatting: human-readable sizes, table widths and layouts in
- * text and JSON, and the views of a recorded Describe document
+ * viommuctl's formatting: human-readable sizes, table layouts (rows, record,
+ * tree) in text and JSON, display widths, column selection (-o), colour and
+ * legends, and the views of a recorded Describe document
  * (tests/data/describe-sample.json, in daemon/describe.c's layout): status,
  * devices with their claims, sessions, and a session's objects ordered by
  * dependency. Last, the exit statuses of the binary where no daemon is
@@ -16,6 +17,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,13 +86,29 @@ static void test_format_bytes(void **state) {
                 assert_string_equal(format_bytes(buf, cases[i].bytes), cases[i].text);
 }
 
-static void test_utf8_width(void **state) {
-        assert_int_equal(utf8_width(NULL), 0);
-        assert_int_equal(utf8_width(""), 0);
-        assert_int_equal(utf8_width("mock0"), 5);
-        assert_int_equal(utf8_width(glyph(GLYPH_TREE_BRANCH, true)), 2);
-        assert_int_equal(utf8_width(glyph(GLYPH_TREE_VERTICAL, true)), 2);
-        assert_string_equal(glyph(GLYPH_TREE_RIGHT, false), "`-");
+/* Columns line up by what the terminal shows: a CJK character takes two
+ * cells, a combining accent none. */
+static void test_display_width(void **state) {
+        static const Column columns[] = {
+                { "NAME", "name", 0 },
+                { "N",    "n",    COLUMN_RIGHT },
+        };
+        _cleanup_(table_freep) Table *t = NULL;
+        _cleanup_free_ char *s = NULL;
+
+        assert_int_equal(table_new(TABLE_ROWS, columns, ELEMENTSOF(columns), &t), 0);
+        assert_int_equal(table_add_string(t, "\346\227\245\346\234\254"), 0);  /* 日本 */
+        assert_int_equal(table_add_uint(t, 1), 0);
+        assert_int_equal(table_add_string(t, "e\314\201e"), 0);                  /* ée, combining */
+        assert_int_equal(table_add_uint(t, 22), 0);
+        assert_int_equal(table_add_string(t, "abcde"), 0);
+        assert_int_equal(table_add_uint(t, 3), 0);
+        assert_int_equal(table_format(t, &s), 0);
+        assert_string_equal(s,
+                            "NAME    N\n"
+                            "\346\227\245\346\234\254    1\n"
+                            "e\314\201e     22\n"
+                            "abcde   3\n");
 }
 
 static const Column demo_columns[] = {
@@ -122,17 +140,58 @@ static Table *demo_table(void) {
         return t;
 }
 
-static void test_table_widths(void **state) {
+/* -o: exactly the columns named, in that order, in text and JSON alike;
+ * by header or JSON key, in any case; a JSON-only column shows as text too. */
+static void test_table_select(void **state) {
         _cleanup_(table_freep) Table *t = demo_table();
+        _cleanup_free_ char *text = NULL, *json = NULL, *bad = NULL;
 
-        assert_int_equal(table_n_rows(t), 2);
-        assert_int_equal(table_column_width(t, 0), 5);         /* "12345" */
-        assert_int_equal(table_column_width(t, 1), strlen("/org/viommu1/session/_37"));
-        assert_int_equal(table_column_width(t, 2), 5);         /* the header beats ":1.42" and "-" */
-        assert_int_equal(table_column_width(t, 3), 5);
-        assert_int_equal(table_column_width(t, 4), 7);         /* "2.0 MiB" */
-        assert_int_equal(table_column_width(t, 5), 4);
-        assert_int_equal(table_column_width(t, 6), 0);         /* no such column */
+        assert_int_equal(table_select(t, "owner,PATH,Id", &bad), 0);
+        assert_null(bad);
+        text = format(t);
+        assert_string_equal(text,
+                            "OWNER  PATH                         ID\n"
+                            ":1.42  /org/viommu1/session/_37      7\n"
+                            "-      -                         12345\n");
+        json = to_json(t);
+        assert_string_equal(json,
+                            "[{\"owner\":\":1.42\",\"path\":\"/org/viommu1/session/_37\",\"id\":7},"
+                            "{\"owner\":\"\",\"path\":null,\"id\":12345}]");
+
+        /* An unknown name is named, and the selection stays as it was. */
+        assert_int_equal(table_select(t, "ID,SIZE", &bad), -ENOENT);
+        assert_string_equal(bad, "SIZE");
+        free(text);
+        text = format(t);
+        assert_non_null(strstr(text, "OWNER  PATH"));
+        assert_int_equal(table_select(t, ",", NULL), -EINVAL);
+
+        assert_int_equal(columns_check(demo_columns, ELEMENTSOF(demo_columns), "mapped-bytes,note", NULL), 0);
+        assert_int_equal(columns_check(demo_columns, ELEMENTSOF(demo_columns), "MAPPED,NOTES", NULL), -ENOENT);
+}
+
+/* Colour only when asked, and only where the view put it; --no-legend
+ * drops the header. */
+static void test_table_flags(void **state) {
+        _cleanup_(table_freep) Table *t = demo_table();
+        _cleanup_free_ char *plain = NULL, *colored = NULL, *bare = NULL;
+
+        assert_int_equal(table_set_color(t, "green"), 0);      /* the last cell: row 2's NOTE */
+        plain = format(t);
+        assert_null(strchr(plain, '\033'));
+        table_set_flags(t, TABLE_COLOR);
+        colored = format(t);
+        assert_non_null(strstr(colored, "\033[32m-\033[0m"));
+        /* That cell alone: one colour sequence and its reset. */
+        size_t escapes = 0;
+        for (const char *p = colored; *p; p++)
+                escapes += *p == '\033';
+        assert_int_equal(escapes, 2);
+        table_set_flags(t, TABLE_NO_LEGEND);
+        bare = format(t);
+        assert_string_equal(bare,
+                            "    7  :1.42  yes    2.0 MiB  a?b\n"
+                            "12345  -      no         0 B  -\n");
 }
 
 static void test_table_text(void **state) {
@@ -275,29 +334,29 @@ static void test_session_tree_order(void **state) {
         static const struct {
                 const char *path;
                 unsigned depth;
-                const char *prefix;
+                size_t parent_node;
         } expected[] = {
-                { S1 "/device/_33",      0, ""     },
-                { S1 "/device/_312",     0, ""     },
-                { S1 "/fault-queue/_37", 0, ""     },
-                { S1 "/ioas/_35",        0, ""     },
-                { S1 "/hwpt/_36",        1, "`-"   },
-                { S1 "/hwpt/_38",        2, "  |-" },
-                { S1 "/viommu/_39",      2, "  `-" },
-                { S1 "/vdevice/_310",    3, "    |-" },
-                { S1 "/veventq/_311",    3, "    `-" },
+                { S1 "/device/_33",      0, SIZE_MAX },
+                { S1 "/device/_312",     0, SIZE_MAX },
+                { S1 "/fault-queue/_37", 0, SIZE_MAX },
+                { S1 "/ioas/_35",        0, SIZE_MAX },
+                { S1 "/hwpt/_36",        1, 3        },
+                { S1 "/hwpt/_38",        2, 4        },
+                { S1 "/viommu/_39",      2, 4        },
+                { S1 "/vdevice/_310",    3, 6        },
+                { S1 "/veventq/_311",    3, 6        },
         };
         _cleanup_(json_object_putp) struct json_object *d = sample();
         struct json_object *s = describe_find_session(d, S1);
-        TreeNode *nodes = NULL;
+        _cleanup_free_ TreeNode *nodes = NULL;
         size_t n = 0;
 
-        assert_int_equal(session_tree(s, false, &nodes, &n), 0);
+        assert_int_equal(session_tree(s, &nodes, &n), 0);
         assert_int_equal(n, ELEMENTSOF(expected));
         for (size_t i = 0; i < n; i++) {
                 assert_string_equal(nodes[i].path, expected[i].path);
                 assert_int_equal(nodes[i].depth, expected[i].depth);
-                assert_string_equal(nodes[i].prefix, expected[i].prefix);
+                assert_int_equal(nodes[i].parent_node, expected[i].parent_node);
 
                 /* A parent comes before its children, and one level up. */
                 if (nodes[i].depth == 0) {
@@ -308,6 +367,7 @@ static void test_session_tree_order(void **state) {
                 for (size_t k = 0; k < i; k++)
                         if (streq(nodes[k].path, nodes[i].parent)) {
                                 assert_int_equal(nodes[k].depth + 1, nodes[i].depth);
+                                assert_int_equal(k, nodes[i].parent_node);
                                 found = true;
                         }
                 assert_true(found);
@@ -326,7 +386,6 @@ static void test_session_tree_order(void **state) {
                         assert_true(earlier);
                 }
         }
-        session_tree_free(nodes, n);
 }
 
 /* A record the daemon would never write: a cycle, a dangling use, a use of
@@ -340,12 +399,12 @@ static void test_session_tree_malformed(void **state) {
                 "{\"path\":\"/s/d\",\"type\":\"frobnicator\",\"id\":4},"
                 "{\"path\":\"/s/e\",\"type\":\"ioas\",\"id\":5,\"uses\":[]}]}";
         _cleanup_(json_object_putp) struct json_object *s = json_tokener_parse(text);
-        _cleanup_free_ char *summary = NULL;
-        TreeNode *nodes = NULL;
+        _cleanup_free_ char *summary = NULL, *drawn = NULL;
+        _cleanup_free_ TreeNode *nodes = NULL;
         size_t n = 0;
 
         assert_non_null(s);
-        assert_int_equal(session_tree(s, true, &nodes, &n), 0);
+        assert_int_equal(session_tree(s, &nodes, &n), 0);
         assert_int_equal(n, 5);
         /* Roots first (by kind), then the cycle broken at its first member. */
         assert_string_equal(nodes[0].path, "/s/e");
@@ -355,8 +414,10 @@ static void test_session_tree_malformed(void **state) {
         assert_int_equal(nodes[3].depth, 0);
         assert_string_equal(nodes[4].path, "/s/b");
         assert_int_equal(nodes[4].depth, 1);
-        assert_string_equal(nodes[4].prefix, "\342\224\224\342\224\200");
-        session_tree_free(nodes, n);
+        assert_int_equal(nodes[4].parent_node, 3);
+        /* Drawn with box-drawing characters in a UTF-8 locale. */
+        assert_int_equal(session_format(s, 0, &drawn), 0);
+        assert_non_null(strstr(drawn, "\nhwpt 1: hwpt\n\342\224\224\342\224\200hwpt 2: hwpt\n"));
 
         assert_int_equal(object_summary(json_object_array_get_idx(json_get_array(s, "objects"), 2),
                                         json_get_array(s, "objects"), &summary), 0);
@@ -397,7 +458,7 @@ static void test_session_text(void **state) {
         _cleanup_(json_object_putp) struct json_object *d = sample();
         _cleanup_free_ char *text = NULL, *text2 = NULL;
 
-        assert_int_equal(session_format(describe_find_session(d, S1), false, &text), 0);
+        assert_int_equal(session_format(describe_find_session(d, S1), TABLE_ASCII, &text), 0);
         assert_string_equal(text,
                             "   Session: 1\n"
                             "      Path: /org/viommu1/session/_31\n"
@@ -419,7 +480,7 @@ static void test_session_text(void **state) {
                             "    |-vdevice 10: virt-id 0x1, uses mock0\n"
                             "    `-veventq 11\n");
 
-        assert_int_equal(session_format(describe_find_session(d, "/org/viommu1/session/_32"), false, &text2), 0);
+        assert_int_equal(session_format(describe_find_session(d, "/org/viommu1/session/_32"), TABLE_ASCII, &text2), 0);
         assert_non_null(strstr(text2, "\n\ndevice 0: 0000:01:00.0, not bound\n"));
 }
 
@@ -510,6 +571,32 @@ static void test_exit_status(void **state) {
         free(out);
         assert_int_equal(run(&out, "--address=unix:path=/nonexistent/bus", "session", "x/y", NULL), 2);
         free(out);
+        /* Bad options are refused before any connection is tried. */
+        assert_int_equal(run(&out, "--json=yes", "status", NULL), 2);
+        assert_non_null(strstr(out, "--json= takes 'pretty', 'short' or 'off', not 'yes'"));
+        free(out);
+        assert_int_equal(run(&out, "--color=sometimes", "status", NULL), 2);
+        free(out);
+        assert_int_equal(run(&out, "--address=unix:path=/nonexistent/bus", "-o", "DEVICE,SIZE", "devices", NULL), 2);
+        assert_non_null(strstr(out, "'devices' has no column 'SIZE'"));
+        free(out);
+        assert_int_equal(run(&out, "--address=unix:path=/nonexistent/bus", "--output=ID", "session", "1", NULL), 2);
+        assert_non_null(strstr(out, "'session' has no columns to choose with -o"));
+        free(out);
+        assert_int_equal(run(&out, "-o", NULL), 2);
+        free(out);
+        assert_int_equal(run(&out, "--output=,", "devices", NULL), 2);
+        free(out);
+        /* Good ones get as far as the bus. */
+        assert_int_equal(run(&out, "--address=unix:path=/nonexistent/bus", "--json=off", "--no-pager",
+                             "--no-legend", "--color=never", "-o", "driver,Device", "devices", NULL), 1);
+        assert_non_null(strstr(out, "Cannot connect"));
+        free(out);
+        /* --help lists every view's columns. */
+        assert_int_equal(run(&out, "--help", NULL), 0);
+        assert_non_null(strstr(out, "  devices   DEVICE,BUS,DRIVER,GROUP,IOMMU,VFIO,SESSION,PATH\n"));
+        assert_non_null(strstr(out, "  status    VERSION,KERNEL,MOCK-DEVICES,"));
+        free(out);
         assert_int_equal(run(&out, "--address=unix:path=/nonexistent/bus", "status", NULL), 1);
         assert_non_null(strstr(out, "viommuctl: Cannot connect to the bus at unix:path=/nonexistent/bus"));
         free(out);
@@ -570,8 +657,9 @@ static void test_not_running(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_format_bytes),
-                cmocka_unit_test(test_utf8_width),
-                cmocka_unit_test(test_table_widths),
+                cmocka_unit_test(test_display_width),
+                cmocka_unit_test(test_table_select),
+                cmocka_unit_test(test_table_flags),
                 cmocka_unit_test(test_table_text),
                 cmocka_unit_test(test_table_json),
                 cmocka_unit_test(test_table_record),
@@ -588,6 +676,9 @@ int main(void) {
                 cmocka_unit_test(test_not_running),
         };
 
+        /* Display widths and tree glyphs as in a UTF-8 terminal. */
+        if (!setlocale(LC_ALL, "C.UTF-8"))
+                return 77;
         /* Session times print in local time. */
         setenv("TZ", "UTC", 1);
         tzset();
