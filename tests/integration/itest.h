@@ -66,6 +66,7 @@
 #define E_PERMISSION_DENIED "org.viommu1.Error.PermissionDenied"
 #define E_NOT_SUPPORTED     "org.viommu1.Error.NotSupported"
 #define E_BUSY              "org.viommu1.Error.Busy"
+#define E_NOT_MAPPED        "org.viommu1.Error.NotMapped"
 #define E_LIMIT_EXCEEDED    "org.viommu1.Error.LimitExceeded"
 #define E_KERNEL            "org.viommu1.Error.Kernel"
 #define E_INVALID_ARGS      "org.freedesktop.DBus.Error.InvalidArgs"

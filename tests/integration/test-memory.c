@@ -28,7 +28,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define E_NOT_MAPPED "org.viommu1.Error.NotMapped"
 #define GPA_LOW  UINT64_C(0x80000000)
 #define GPA_HIGH UINT64_C(0x100000000)
 #define DMA_MAX (1024 * 1024)

@@ -44,12 +44,22 @@ static void test_owner_refuses_other_uids(void **state) {
                             *after = NULL, *who = NULL, *json = NULL;
         _cleanup_close_ int memfd = memfd_new("owned", BUF_SIZE, 0x33);
         const uint64_t iova = MOCK_APERTURE_START;
+        sd_bus_message *reply;
+        const void *data;
+        uint32_t region;
+        size_t size;
 
         s = open_session(owner, false);
         assert_int_equal(get_u32(root, s, I_SESSION, "UID"), owner_uid);
         ioas = create_ioas(owner, s, NULL);
         idle_ioas = create_ioas(owner, s, NULL);
         map(owner, ioas, memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW);
+        /* Guest memory, and a page of it mapped by guest address: what an
+         * emulated device's DMA reads. */
+        reply_take(CALL(owner, s, I_SESSION, "AddMemory", "httt", memfd, UINT64_C(0), UINT64_C(0),
+                        (uint64_t) BUF_SIZE), "u", &region);
+        CALL_OK(owner, ioas, I_IOAS, "MapGuest", "tttu", iova + BUF_SIZE, UINT64_C(0), (uint64_t) PAGE,
+                MAP_FIXED_RW);
         if (mock_devices_work()) {
                 dev = create_mock(owner, s, 0, NULL);
                 attach(owner, s, dev, ioas);
@@ -75,6 +85,15 @@ static void test_owner_refuses_other_uids(void **state) {
         CALL_FAILS(E_NOT_OWNER, intruder, ioas, I_IOAS, "AllowIOVAs", "a(tt)", 0);
         CALL_FAILS(E_NOT_OWNER, intruder, ioas, I_IOAS, "GetReservedRegions", NULL);
         CALL_FAILS(E_NOT_OWNER, intruder, ioas, I_IOAS, "LookupIOVA", "t", iova);
+        CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "AddMemory", "httt", memfd, UINT64_C(0),
+                   (uint64_t) (4 * BUF_SIZE), (uint64_t) BUF_SIZE);
+        CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "RemoveMemory", "u", region);
+        CALL_FAILS(E_NOT_OWNER, intruder, ioas, I_IOAS, "MapGuest", "tttu", iova + BUF_SIZE + PAGE,
+                   (uint64_t) PAGE, (uint64_t) PAGE, MAP_FIXED_RW);
+        CALL_FAILS(E_NOT_OWNER, intruder, ioas, I_IOAS, "MapGuestBatch", "atu", 4, iova + BUF_SIZE + PAGE,
+                   (uint64_t) PAGE, (uint64_t) PAGE, (uint64_t) MAP_FIXED_RW, 0);
+        CALL_FAILS(E_NOT_OWNER, intruder, ioas, I_IOAS, "ReadIOVA", "tu", iova + BUF_SIZE, (uint32_t) 8);
+        CALL_FAILS(E_NOT_OWNER, intruder, ioas, I_IOAS, "WriteIOVA", "tay", iova + BUF_SIZE, 1, 0x5a);
         if (dev) {
                 CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "CreateMockDevice", "u", 0);
                 CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "Detach", "o", dev);
@@ -88,6 +107,12 @@ static void test_owner_refuses_other_uids(void **state) {
         assert_string_equal(before, after);
         if (dev)
                 check_mapping(owner, s, dev, iova, BUF_SIZE, memfd, 0);
+        /* The refused WriteIOVA wrote nothing. */
+        reply = CALL(owner, ioas, I_IOAS, "ReadIOVA", "tu", iova + BUF_SIZE, (uint32_t) 1);
+        assert_true(sd_bus_message_read_array(reply, 'y', &data, &size) > 0);
+        assert_int_equal(size, 1);
+        assert_int_equal(*(const uint8_t *) data, 0x33);
+        sd_bus_message_unref(reply);
 
         /* A session is seen by its owner and root alone; the host's devices
          * and the kernel's features by everyone. */
@@ -152,6 +177,14 @@ static void test_owner_refuses_before_reading_arguments(void **state) {
         CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "ClaimDevice", "sb", "no-such-device", 0);
         CALL_FAILS(E_NOT_OWNER, intruder, ioas, I_IOAS, "Copy", "otttu", missing, UINT64_C(0), (uint64_t) PAGE,
                    UINT64_C(0), (uint32_t) IOMMU_IOAS_MAP_READABLE);
+        CALL_FAILS(E_NO_SUCH_OBJECT, owner, s, I_SESSION, "RemoveMemory", "u", (uint32_t) 999);
+        CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "RemoveMemory", "u", (uint32_t) 999);
+        CALL_FAILS(E_NOT_MAPPED, owner, ioas, I_IOAS, "ReadIOVA", "tu", MOCK_APERTURE_START, (uint32_t) 8);
+        CALL_FAILS(E_NOT_OWNER, intruder, ioas, I_IOAS, "ReadIOVA", "tu", MOCK_APERTURE_START, (uint32_t) 8);
+        CALL_FAILS(E_NO_SUCH_OBJECT, owner, ioas, I_IOAS, "MapGuest", "tttu", MOCK_APERTURE_START, UINT64_C(0),
+                   (uint64_t) PAGE, MAP_FIXED_RW);
+        CALL_FAILS(E_NOT_OWNER, intruder, ioas, I_IOAS, "MapGuest", "tttu", MOCK_APERTURE_START, UINT64_C(0),
+                   (uint64_t) PAGE, MAP_FIXED_RW);
         if (mock_devices_work()) {
                 dev = create_mock(owner, s, 0, NULL);
                 attach(owner, s, dev, ioas);
