@@ -4,6 +4,7 @@
 # is not installed as a program.
 exampledir = $(docdir)/examples
 dist_example_DATA = examples/vmm-client.c examples/viommud.conf examples/README
+dist_example_SCRIPTS = examples/viommu-report.py
 exampleconfddir = $(exampledir)/viommud.conf.d
 dist_exampleconfd_DATA = examples/viommud.conf.d/50-ci.conf
 

@@ -13,5 +13,5 @@ DEBIAN_FRONTEND=noninteractive apt-get install -q -y --no-install-recommends \
 	bash-completion \
 	umockdev libumockdev-dev \
 	dbus jq libglib2.0-bin libglib2.0-dev-bin libglib2.0-dev \
-	groff-base man-db bsdextrautils \
+	groff-base man-db bsdextrautils python3 python3-gi \
 	clang-14 libclang-rt-14-dev

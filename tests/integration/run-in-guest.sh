@@ -274,6 +274,30 @@ vmm_client_checks() {
 	pass "examples/vmm-client"
 }
 
+# python_example_checks: examples/viommu-report.py, an operator's script on
+# python3-gi, unprivileged: its report, and a session it opens, maps into and
+# closes.
+python_example_checks() {
+	local out rc
+
+	echo "== examples/viommu-report.py --probe as nobody"
+	out=$(as nobody python3 "$src/examples/viommu-report.py" --probe 2>&1)
+	rc=$?
+	echo "$out"
+	if [ $rc -ne 0 ]; then
+		fail "viommu-report.py exited with status $rc"
+		return
+	fi
+	local w
+	for w in '^viommud [0-9.]* on Linux ' '^iommufd features: [0-9]* of [0-9]*' \
+		'^probe: mapped 4096 bytes at IOVA 0x1000000 in /org/viommu1/session/' '^probe: session closed$'; do
+		grep -q "$w" <<<"$out" || { fail "viommu-report.py did not print /$w/"; return; }
+	done
+	as nobody python3 "$src/examples/viommu-report.py" --bogus >/dev/null 2>&1
+	[ $? -eq 2 ] || { fail "viommu-report.py --bogus did not exit with status 2"; return; }
+	pass "examples/viommu-report.py"
+}
+
 # leftovers: no session, no pinned page after the tests.
 leftovers() {
 	local left pin_after
@@ -338,6 +362,7 @@ if answers; then
 		cli_checks
 	fi
 	[ "$mock_devices" = yes ] && vmm_client_checks
+	python_example_checks
 	# The interface files in dbus/ against what the daemon introspects, where
 	# every interface exists (vIOMMU objects: Linux 6.13).
 	if [ -x "$src/tests/integration/check-introspection.sh" ] && [ "$mock_devices" = yes ] &&
