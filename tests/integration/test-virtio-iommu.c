@@ -148,7 +148,8 @@ static void test_virtio_iommu_drives_the_kernel(void **state) {
         CALL_OK(f->bus, f->session, I_SESSION, "VirtioIommuAddEndpoint", "ou", f->dev, (uint32_t) 1);
         CALL_OK(f->bus, f->session, I_SESSION, "VirtioIommuAddEndpoint", "ou", dev2, (uint32_t) 2);
         CALL_FAILS(E_BUSY, f->bus, f->session, I_SESSION, "VirtioIommuAddEndpoint", "ou", dev2, (uint32_t) 3);
-        CALL_FAILS(E_BUSY, f->bus, f->session, I_SESSION, "VirtioIommuAddEndpoint", "ou", f->ioas, (uint32_t) 1);
+        CALL_FAILS(E_INVALID_ARGUMENT, f->bus, f->session, I_SESSION, "VirtioIommuAddEndpoint", "ou", f->ioas,
+                   (uint32_t) 4);
 
         /* The config space: the mock domain's aperture, 4 KiB pages or more. */
         reply_take(CALL(f->bus, f->session, I_SESSION, "VirtioIommuConfig", NULL), "ttttuuu", &features,
