@@ -230,6 +230,15 @@ tests_unit_test_record_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_record_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_unit_test_record_LDADD = daemon/libviommud-core.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
 
+# virtio-iommu requests as the backend reads them, on the build host.
+check_PROGRAMS += tests/unit/test-virtio-iommu
+TESTS += tests/unit/test-virtio-iommu
+tests_unit_test_virtio_iommu_SOURCES = tests/unit/test-virtio-iommu.c
+tests_unit_test_virtio_iommu_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_virtio_iommu_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_virtio_iommu_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_unit_test_virtio_iommu_LDADD = daemon/libviommud-core.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
+
 check_PROGRAMS += tests/unit/test-journal
 TESTS += tests/unit/test-journal
 tests_unit_test_journal_SOURCES = tests/unit/test-journal.c
