@@ -389,8 +389,10 @@ static uint8_t do_map(Session *s, const VirtioIommuRequest *req) {
         r = ioas_map_guest(ioas, g, req->phys_start, length, flags, &iova);
         if (r == -EEXIST)
                 return VIRTIO_IOMMU_S_INVAL;    /* something is mapped there */
-        if (IN_SET(r, -EADDRINUSE, -ENOSPC) || r == -ERANGE)
-                return VIRTIO_IOMMU_S_RANGE;    /* reserved or outside the aperture */
+        /* The request was checked: what the kernel finds wrong is the IOVA
+         * range, reserved, outside the aperture or not of its alignment. */
+        if (IN_SET(r, -EINVAL, -EADDRINUSE) || IN_SET(r, -ENOSPC, -EOVERFLOW))
+                return VIRTIO_IOMMU_S_RANGE;
         if (r == -ENOMEM)
                 return VIRTIO_IOMMU_S_NOMEM;
         if (r < 0)

@@ -324,6 +324,7 @@ static void test_virtio_iommu_refuses(void **state) {
                               GPA + PAGE, rw), VIRTIO_IOMMU_S_RANGE);
         assert_int_equal(vmap(f->bus, f->session, 7, iova + 2 * PAGE, iova + 6 * PAGE - 1, GPA + 8 * PAGE, rw),
                          VIRTIO_IOMMU_S_INVAL);
+        assert_int_equal(vmap(f->bus, f->session, 7, 0, PAGE - 1, GPA, rw), VIRTIO_IOMMU_S_RANGE); /* below the aperture */
         mp = map_req(7, iova + 8 * PAGE, iova + 9 * PAGE - 1, GPA, rw);
         mp.head.reserved[0] = 1;
         assert_int_equal(request(f->bus, f->session, &mp, sizeof(mp)), VIRTIO_IOMMU_S_INVAL);
