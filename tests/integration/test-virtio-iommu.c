@@ -9,10 +9,12 @@
  * status and changing nothing (Describe, and the kernel's mappings); and a
  * stranger who cannot drive another uid's backend.
  *
- *   test-virtio-iommu [virtio] [owner]
+ *   test-virtio-iommu [virtio] [owner] [vtd]
  *
  *   virtio  mock devices, any uid
  *   owner   root, mock devices (connects as the other uids)
+ *   vtd     root, the vtd profile: PROBE of a real device lists its IOMMU
+ *           group's reserved regions, and MAP keeps out of them
  *
  * The environment is described in itest.h.
  */
@@ -20,6 +22,8 @@
 #include "itest.h"
 
 #include <endian.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <linux/virtio_iommu.h>
 #include <stdlib.h>
 #include <string.h>
@@ -391,6 +395,70 @@ static void test_virtio_iommu_owner(void **state) {
         sd_bus_flush_close_unref(root);
 }
 
+/* ---- a real device --------------------------------------------------------- */
+
+static void test_virtio_iommu_real_device(void **state) {
+        const uint64_t rw = VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE;
+        VfioDevice devices[2];
+        sd_bus *bus = bus_open();
+        _cleanup_free_ char *s = NULL, *dev = NULL, *sysfs = NULL, *regions = NULL;
+        _cleanup_free_ uint8_t *props = calloc(1, PROBE_SIZE + TAIL);
+        _cleanup_close_ int memfd = memfd_new("virtio-ram", BUF_SIZE, 0);
+        uint64_t features, page_mask, in_start, in_end, msi = 0, start, end;
+        uint32_t dom_start, dom_end, probe_size;
+        size_t at = 0, n_sysfs = 0;
+        char type[32];
+        const char *line;
+        int used;
+
+        vfio_devices(devices, 1);
+        s = open_session(bus, false);
+        dev = claim(bus, s, devices[0].bdf, false);
+        CALL_OK(bus, s, I_SESSION, "AddMemory", "httt", memfd, UINT64_C(0), GPA, (uint64_t) BUF_SIZE);
+        CALL_OK(bus, s, I_SESSION, "VirtioIommuAddEndpoint", "ou", dev, (uint32_t) 5);
+
+        /* PROBE lists what sysfs says of the group, in its order. */
+        assert_int_equal(vprobe(bus, s, 5, PROBE_SIZE, props), VIRTIO_IOMMU_S_OK);
+        assert_true(asprintf(&sysfs, "/sys/bus/pci/devices/%s/iommu_group/reserved_regions", devices[0].bdf) > 0);
+        regions = read_file(sysfs);
+        assert_non_null(regions);
+        for (line = regions; sscanf(line, " %" SCNx64 " %" SCNx64 " %31s%n", &start, &end, type, &used) == 3;
+             line += used, n_sysfs++) {
+                struct virtio_iommu_probe_resv_mem p;
+
+                assert_true(at + sizeof(p) <= PROBE_SIZE);
+                memcpy(&p, props + at, sizeof(p));
+                at += sizeof(p);
+                assert_int_equal(le16toh(p.head.type), VIRTIO_IOMMU_PROBE_T_RESV_MEM);
+                assert_int_equal(le16toh(p.head.length), sizeof(p) - sizeof(p.head));
+                assert_true(le64toh(p.start) == start && le64toh(p.end) == end);
+                assert_int_equal(p.subtype, streq(type, "msi") ? VIRTIO_IOMMU_RESV_MEM_T_MSI :
+                                                                 VIRTIO_IOMMU_RESV_MEM_T_RESERVED);
+                if (streq(type, "msi"))
+                        msi = start;
+        }
+        assert_true(n_sysfs > 0);
+        for (size_t i = at; i < PROBE_SIZE; i++)
+                assert_int_equal(props[i], 0);
+
+        /* On a domain, MAP keeps out of the MSI window and the config's
+         * input range is the IOMMU's. */
+        assert_int_equal(vattach(bus, s, 1, 5, 0), VIRTIO_IOMMU_S_OK);
+        reply_take(CALL(bus, s, I_SESSION, "VirtioIommuConfig", NULL), "ttttuuu", &features, &page_mask, &in_start,
+                   &in_end, &dom_start, &dom_end, &probe_size);
+        assert_true(in_end < UINT64_MAX && (page_mask & (PAGE - 1)) == 0);
+        if (msi)
+                assert_int_equal(vmap(bus, s, 1, msi, msi + PAGE - 1, GPA, rw), VIRTIO_IOMMU_S_RANGE);
+        assert_int_equal(vmap(bus, s, 1, 0x100000, 0x100000 + BUF_SIZE - 1, GPA, rw), VIRTIO_IOMMU_S_OK);
+        assert_int_equal(get_u64(bus, s, I_SESSION, "MappedBytes"), BUF_SIZE);
+        assert_int_equal(vunmap(bus, s, 1, 0, UINT64_MAX), VIRTIO_IOMMU_S_OK);
+        assert_int_equal(get_u64(bus, s, I_SESSION, "MappedBytes"), 0);
+        assert_int_equal(vdetach(bus, s, 1, 5), VIRTIO_IOMMU_S_OK);
+
+        close_session(bus, s);
+        sd_bus_flush_close_unref(bus);
+}
+
 int main(int argc, char *argv[]) {
         const struct CMUnitTest virtio[] = {
                 T(test_virtio_iommu_drives_the_kernel),
@@ -399,7 +467,10 @@ int main(int argc, char *argv[]) {
         const struct CMUnitTest owner[] = {
                 cmocka_unit_test(test_virtio_iommu_owner),
         };
-        const Group groups[] = { GROUP("virtio", virtio), GROUP("owner", owner) };
+        const struct CMUnitTest vtd[] = {
+                cmocka_unit_test(test_virtio_iommu_real_device),
+        };
+        const Group groups[] = { GROUP("virtio", virtio), GROUP("owner", owner), GROUP("vtd", vtd) };
 
         return itest_main(argc, argv, groups, ELEMENTSOF(groups));
 }
