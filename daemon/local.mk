@@ -36,6 +36,8 @@ daemon_libviommud_core_la_SOURCES = \
 	daemon/dma.c \
 	daemon/guest-memory.h \
 	daemon/guest-memory.c \
+	daemon/virtio-iommu.h \
+	daemon/virtio-iommu.c \
 	daemon/memory-fd.h \
 	daemon/memory-fd.c \
 	daemon/hwpt.h \

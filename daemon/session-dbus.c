@@ -9,6 +9,7 @@
  */
 
 #include <stddef.h>
+#include <endian.h>
 #include <errno.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 #include "session-dbus.h"
 #include "util.h"
 #include "viommu-object.h"
+#include "virtio-iommu.h"
 #include "viommu-topology.h"
 
 /* Payloads the kernel copies in: vendor data of a HWPT or vIOMMU. */
@@ -619,6 +621,87 @@ SESSION_METHOD(method_remove_memory) {
         return sd_bus_reply_method_return(m, NULL);
 }
 
+SESSION_METHOD(method_virtio_iommu_add_endpoint) {
+        uint32_t endpoint;
+        Object *dev;
+        int r;
+
+        r = session_read_object_arg(s, m, ARG_DEVICE | ARG_BOUND, &dev, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "u", &endpoint);
+        if (r < 0)
+                return r;
+
+        r = virtio_iommu_add_endpoint(s, dev, endpoint);
+        if (r == -EEXIST)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY,
+                                         "Endpoint %u or device %s is a virtio-iommu endpoint already", endpoint,
+                                         dev->device.name);
+        if (r < 0)
+                return r;
+        log_object(dev, "virtio-iommu endpoint %u is %s", endpoint, dev->device.name);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+SESSION_METHOD(method_virtio_iommu_remove_endpoint) {
+        uint32_t endpoint;
+        int r;
+
+        r = sd_bus_message_read(m, "u", &endpoint);
+        if (r < 0)
+                return r;
+
+        r = virtio_iommu_remove_endpoint(s, endpoint);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_NO_SUCH_OBJECT, "No virtio-iommu endpoint %u", endpoint);
+        if (r == -EBUSY)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY,
+                                         "Endpoint %u is attached to a domain: DETACH it first", endpoint);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+SESSION_METHOD(method_virtio_iommu_request) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ uint8_t *answer = NULL;
+        const void *request;
+        size_t size, answer_size;
+        int r;
+
+        r = sd_bus_message_read_array(m, 'y', &request, &size);
+        if (r < 0)
+                return r;
+
+        /* A refused request is a status in the reply, not a bus error. */
+        r = virtio_iommu_request(s, request, size, &answer, &answer_size);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append_array(reply, 'y', answer, answer_size);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+SESSION_METHOD(method_virtio_iommu_config) {
+        VirtioIommuConfig c;
+        int r;
+
+        r = virtio_iommu_config(s, &c);
+        if (r == -ERANGE)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "The endpoints' IOVA ranges do not overlap: no input range serves them all");
+        if (r < 0)
+                return bus_error_kernel(error, r, "IOMMU_IOAS_IOVA_RANGES");
+        return sd_bus_reply_method_return(m, "ttttuuu", c.features, le64toh(c.config.page_size_mask),
+                                          le64toh(c.config.input_range.start), le64toh(c.config.input_range.end),
+                                          le32toh(c.config.domain_range.start), le32toh(c.config.domain_range.end),
+                                          le32toh(c.config.probe_size));
+}
+
 SESSION_METHOD(method_export_iommufd) {
         if (!s->delegated)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
@@ -756,6 +839,23 @@ const sd_bus_vtable session_vtable[] = {
                                 SD_BUS_ARGS("u", region),
                                 SD_BUS_NO_RESULT,
                                 method_remove_memory, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("VirtioIommuAddEndpoint",
+                                SD_BUS_ARGS("o", device, "u", endpoint),
+                                SD_BUS_NO_RESULT,
+                                method_virtio_iommu_add_endpoint, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("VirtioIommuRemoveEndpoint",
+                                SD_BUS_ARGS("u", endpoint),
+                                SD_BUS_NO_RESULT,
+                                method_virtio_iommu_remove_endpoint, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("VirtioIommuRequest",
+                                SD_BUS_ARGS("ay", request),
+                                SD_BUS_RESULT("ay", reply),
+                                method_virtio_iommu_request, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("VirtioIommuConfig",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("t", features, "t", page_size_mask, "t", input_start, "t", input_end,
+                                              "u", domain_start, "u", domain_end, "u", probe_size),
+                                method_virtio_iommu_config, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ExportIommufd",
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("h", iommufd),

@@ -19,6 +19,7 @@
 #include "session.h"
 #include "util.h"
 #include "viommu-iommufd.h"
+#include "virtio-iommu.h"
 
 static const char *const object_type_table[_OBJECT_TYPE_MAX] = {
         [OBJECT_DEVICE]      = "device",
@@ -339,6 +340,7 @@ static Session *session_drop(Session *s) {
 
         guest_memory_free(s, false);
         session_backings_free(s);
+        virtio_iommu_free(s);
 
         if (s->iommufd >= 0)
                 close(s->iommufd);

@@ -30,6 +30,7 @@ typedef enum ObjectType {
 } ObjectType;
 
 typedef struct DeviceOps DeviceOps;
+typedef struct VirtioIommu VirtioIommu;
 
 /* A PASID of a device and the HWPT it is attached to, which it holds. */
 typedef struct DevicePasid {
@@ -131,6 +132,7 @@ struct Session {
         GuestRegion *regions;   /* in the order added */
         size_t n_regions;
         uint32_t next_region;   /* the last region id given */
+        VirtioIommu *virtio_iommu;      /* endpoints and domains (virtio-iommu.h); NULL until used */
 
         /* What a restart needs after a crash (journal.h); NULL without a fd
          * store. The generation names it there. */

@@ -139,7 +139,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test-vtd \
 	tests/integration/test-restart \
 	tests/integration/test-crash \
-	tests/integration/test-memory
+	tests/integration/test-memory \
+	tests/integration/test-virtio-iommu
 check_PROGRAMS += $(INTEGRATION_TESTS)
 tests_integration_test_session_SOURCES = tests/integration/test-session.c
 tests_integration_test_session_CFLAGS = $(TEST_CFLAGS)
@@ -193,6 +194,10 @@ tests_integration_test_memory_SOURCES = tests/integration/test-memory.c
 tests_integration_test_memory_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_memory_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_test_memory_LDADD = $(ITEST_LDADD)
+tests_integration_test_virtio_iommu_SOURCES = tests/integration/test-virtio-iommu.c
+tests_integration_test_virtio_iommu_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_virtio_iommu_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_integration_test_virtio_iommu_LDADD = $(ITEST_LDADD)
 EXTRA_DIST += \
 	tests/integration/run-in-guest.sh \
 	tests/integration/cli-checks.sh \
@@ -224,6 +229,15 @@ tests_unit_test_record_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_record_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_record_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_unit_test_record_LDADD = daemon/libviommud-core.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
+
+# virtio-iommu requests as the backend reads them, on the build host.
+check_PROGRAMS += tests/unit/test-virtio-iommu
+TESTS += tests/unit/test-virtio-iommu
+tests_unit_test_virtio_iommu_SOURCES = tests/unit/test-virtio-iommu.c
+tests_unit_test_virtio_iommu_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_virtio_iommu_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_virtio_iommu_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_unit_test_virtio_iommu_LDADD = daemon/libviommud-core.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
 
 check_PROGRAMS += tests/unit/test-journal
 TESTS += tests/unit/test-journal

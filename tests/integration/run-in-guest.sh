@@ -327,8 +327,23 @@ echo "== viommud integration on Linux $(uname -r), profile $profile"
 # VIOMMU_ITEST_ONLY=restarts runs the restart tests alone, =api the checks of
 # the API as a VMM author meets it (dbus/*.xml, examples/), =memory the guest
 # memory and DMA tests (test-memory, its restart group under the fd store
-# too), for a quick look.
+# too), =virtio the virtio-iommu backend (test-virtio-iommu), for a quick
+# look.
 only=${VIOMMU_ITEST_ONLY:-}
+if [ "$only" = virtio ]; then
+	start_viommud "$work/viommud.log" --test-mock-devices -v
+	pin_before=$(awk '/^VmPin:/ { print $2 }' "/proc/$viommud_pid/status")
+	if [ "$mock_devices" = yes ]; then
+		client nobody test-virtio-iommu virtio
+		client root test-virtio-iommu owner
+	fi
+	[ "$profile" = vtd ] && client root test-virtio-iommu vtd
+	if answers; then leftovers; else fail "viommud does not answer after test-virtio-iommu"; fi
+	stop_viommud "$work/viommud.log"
+	[ $status -eq 0 ] || { tail -n 60 "$work/viommud.log"; printf '  %s\n' "${failures[@]}"; }
+	echo "integration: $( [ $status -eq 0 ] && echo PASS || echo FAIL )"
+	exit $status
+fi
 if [ "$only" = memory ]; then
 	[ "$mock_devices" = yes ] || { echo "run-in-guest: test-memory needs mock devices" >&2; exit 2; }
 	start_viommud "$work/viommud.log" --test-mock-devices -v
@@ -354,6 +369,7 @@ pin_before=$(awk '/^VmPin:/ { print $2 }' "/proc/$viommud_pid/status")
 if [ "$profile" = vtd ] && [ "$only" != api ]; then
 	client root test-claim
 	client "$(id -un "$VIOMMU_TEST_CONFIG_UID")" test-vtd
+	client root test-virtio-iommu vtd
 fi
 
 if answers; then

@@ -90,6 +90,8 @@ suite_clients() {
 		client nobody test-limits
 		client root test-ioas map-path
 		client nobody test-memory memory
+		client nobody test-virtio-iommu virtio
+		client root test-virtio-iommu owner
 	fi
 	# Sessions per user need no mock device.
 	[ "$mock_devices" = yes ] || client nobody test-limits sessions

@@ -1,0 +1,564 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The virtio-iommu backend (virtio-iommu.h). Statuses follow the virtio
+ * specification (5.13, "IOMMU device"): a request that is malformed on its
+ * own is answered by virtio_iommu_parse() before anything is looked at,
+ * and each operation checks everything it depends on before it asks the
+ * kernel, so that a refused request changes nothing.
+ *
+ * Endpoints and domains name objects by kernel id and creation time, not
+ * by pointer: the VMM may release a device or destroy an IOAS through the
+ * rest of the API, and an entry whose object is gone simply no longer
+ * resolves.
+ */
+
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "bus-signals.h"
+#include "device.h"
+#include "guest-memory.h"
+#include "ioas.h"
+#include "log.h"
+#include "mapping-index.h"
+#include "util.h"
+#include "virtio-iommu.h"
+#include "viommu-topology.h"
+
+#define GRANULE UINT64_C(4096)
+#define TAIL_SIZE sizeof(struct virtio_iommu_req_tail)
+
+typedef struct ObjectRef {
+        uint32_t id;
+        uint64_t created;
+} ObjectRef;
+
+typedef struct Endpoint {
+        uint32_t id;
+        ObjectRef dev;
+} Endpoint;
+
+typedef struct Domain {
+        uint32_t id;
+        ObjectRef ioas;
+} Domain;
+
+struct VirtioIommu {
+        Endpoint *endpoints;
+        size_t n_endpoints;
+        Domain *domains;
+        size_t n_domains;
+};
+
+static bool all_zero(const uint8_t *p, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (p[i])
+                        return false;
+        return true;
+}
+
+static size_t request_size(uint8_t type) {
+        switch (type) {
+        case VIRTIO_IOMMU_T_ATTACH:
+                return sizeof(struct virtio_iommu_req_attach);
+        case VIRTIO_IOMMU_T_DETACH:
+                return sizeof(struct virtio_iommu_req_detach);
+        case VIRTIO_IOMMU_T_MAP:
+                return sizeof(struct virtio_iommu_req_map);
+        case VIRTIO_IOMMU_T_UNMAP:
+                return sizeof(struct virtio_iommu_req_unmap);
+        case VIRTIO_IOMMU_T_PROBE:
+                return sizeof(struct virtio_iommu_req_probe) + VIRTIO_IOMMU_PROBE_SIZE + TAIL_SIZE;
+        default:
+                return 0;
+        }
+}
+
+uint8_t virtio_iommu_parse(const void *buf, size_t size, VirtioIommuRequest *ret, size_t *ret_reply_size) {
+        const struct virtio_iommu_req_head *head = buf;
+        size_t want;
+
+        *ret = (VirtioIommuRequest) {};
+        *ret_reply_size = TAIL_SIZE;
+        if (!buf || size < sizeof(*head) + TAIL_SIZE)
+                return VIRTIO_IOMMU_S_INVAL;
+        ret->type = head->type;
+        want = request_size(head->type);
+        if (want == 0)
+                return VIRTIO_IOMMU_S_UNSUPP;
+        /* A PROBE's device-writable part is all that follows its body,
+         * whatever the driver made it; the tail is at its end. */
+        if (head->type == VIRTIO_IOMMU_T_PROBE && size >= sizeof(struct virtio_iommu_req_probe) + TAIL_SIZE)
+                *ret_reply_size = size - sizeof(struct virtio_iommu_req_probe);
+        if (size != want || !all_zero(head->reserved, sizeof(head->reserved)))
+                return VIRTIO_IOMMU_S_INVAL;
+
+        switch (head->type) {
+        case VIRTIO_IOMMU_T_ATTACH: {
+                const struct virtio_iommu_req_attach *a = buf;
+
+                ret->domain = le32toh(a->domain);
+                ret->endpoint = le32toh(a->endpoint);
+                ret->flags = le32toh(a->flags);
+                if (!all_zero(a->reserved, sizeof(a->reserved)) || (ret->flags & ~(uint32_t) VIRTIO_IOMMU_ATTACH_F_BYPASS))
+                        return VIRTIO_IOMMU_S_INVAL;
+                break;
+        }
+        case VIRTIO_IOMMU_T_DETACH: {
+                const struct virtio_iommu_req_detach *d = buf;
+
+                ret->domain = le32toh(d->domain);
+                ret->endpoint = le32toh(d->endpoint);
+                if (!all_zero(d->reserved, sizeof(d->reserved)))
+                        return VIRTIO_IOMMU_S_INVAL;
+                break;
+        }
+        case VIRTIO_IOMMU_T_MAP: {
+                const struct virtio_iommu_req_map *mp = buf;
+
+                ret->domain = le32toh(mp->domain);
+                ret->virt_start = le64toh(mp->virt_start);
+                ret->virt_end = le64toh(mp->virt_end);
+                ret->phys_start = le64toh(mp->phys_start);
+                ret->flags = le32toh(mp->flags);
+                /* MMIO is for devices with VIRTIO_IOMMU_F_MMIO, which this
+                 * one does not offer: the flag is as unknown as any other. */
+                if ((ret->flags & ~(uint32_t) (VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE)) ||
+                    !(ret->flags & (VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE)) ||
+                    ret->virt_end < ret->virt_start)
+                        return VIRTIO_IOMMU_S_INVAL;
+                if (((ret->virt_start | ret->phys_start | (ret->virt_end + 1)) & (GRANULE - 1)) ||
+                    ret->virt_end - ret->virt_start == UINT64_MAX ||
+                    ret->phys_start + (ret->virt_end - ret->virt_start) < ret->phys_start)
+                        return VIRTIO_IOMMU_S_RANGE;
+                break;
+        }
+        case VIRTIO_IOMMU_T_UNMAP: {
+                const struct virtio_iommu_req_unmap *u = buf;
+
+                ret->domain = le32toh(u->domain);
+                ret->virt_start = le64toh(u->virt_start);
+                ret->virt_end = le64toh(u->virt_end);
+                if (!all_zero(u->reserved, sizeof(u->reserved)) || ret->virt_end < ret->virt_start)
+                        return VIRTIO_IOMMU_S_INVAL;
+                if ((ret->virt_start | (ret->virt_end + 1)) & (GRANULE - 1))
+                        return VIRTIO_IOMMU_S_RANGE;
+                break;
+        }
+        case VIRTIO_IOMMU_T_PROBE: {
+                const struct virtio_iommu_req_probe *p = buf;
+
+                ret->endpoint = le32toh(p->endpoint);
+                if (!all_zero(p->reserved, sizeof(p->reserved)))
+                        return VIRTIO_IOMMU_S_INVAL;
+                break;
+        }
+        }
+        return VIRTIO_IOMMU_S_OK;
+}
+
+/* ---- endpoints and domains ------------------------------------------------ */
+
+static int state(Session *s, VirtioIommu **ret) {
+        if (!s->virtio_iommu) {
+                s->virtio_iommu = calloc(1, sizeof(VirtioIommu));
+                if (!s->virtio_iommu)
+                        return -ENOMEM;
+        }
+        *ret = s->virtio_iommu;
+        return 0;
+}
+
+static Object *resolve(Session *s, ObjectRef ref, ObjectType type) {
+        Object *o = object_find_by_id(s, ref.id);
+
+        return o && o->type == type && o->created == ref.created ? o : NULL;
+}
+
+static Endpoint *endpoint_find(Session *s, uint32_t id) {
+        VirtioIommu *v = s->virtio_iommu;
+
+        for (size_t i = 0; v && i < v->n_endpoints; i++)
+                if (v->endpoints[i].id == id)
+                        return v->endpoints + i;
+        return NULL;
+}
+
+/* The device of an endpoint; NULL if the endpoint or its device is gone. */
+static Object *endpoint_device(Session *s, uint32_t id) {
+        Endpoint *e = endpoint_find(s, id);
+
+        return e ? resolve(s, e->dev, OBJECT_DEVICE) : NULL;
+}
+
+static Domain *domain_find(Session *s, uint32_t id, Object **ret_ioas) {
+        VirtioIommu *v = s->virtio_iommu;
+
+        *ret_ioas = NULL;
+        for (size_t i = 0; v && i < v->n_domains; i++) {
+                if (v->domains[i].id != id)
+                        continue;
+                *ret_ioas = resolve(s, v->domains[i].ioas, OBJECT_IOAS);
+                if (*ret_ioas)
+                        return v->domains + i;
+                /* The VMM destroyed the IOAS itself: the domain is gone. */
+                memmove(v->domains + i, v->domains + i + 1, (--v->n_domains - i) * sizeof(Domain));
+                return NULL;
+        }
+        return NULL;
+}
+
+static Domain *domain_of_ioas(Session *s, const Object *ioas) {
+        VirtioIommu *v = s->virtio_iommu;
+
+        for (size_t i = 0; v && ioas && i < v->n_domains; i++)
+                if (v->domains[i].ioas.id == ioas->id && v->domains[i].ioas.created == ioas->created)
+                        return v->domains + i;
+        return NULL;
+}
+
+/* Destroys a domain no endpoint is attached to any more, unless the VMM
+ * made something else use its IOAS. */
+static void domain_release(Session *s, Domain *dom) {
+        VirtioIommu *v = s->virtio_iommu;
+        _cleanup_free_ char *path = NULL;
+        Object *ioas = resolve(s, dom->ioas, OBJECT_IOAS);
+        uint64_t mapped = s->mapped_bytes;
+        uint32_t id = dom->id;
+
+        if (ioas) {
+                if (ioas->n_users > 0)
+                        return;
+                path = strdup(ioas->path);
+                if (!path || object_destroy(ioas) < 0)
+                        return;
+                emit_object_removed(s, path, mapped);
+        }
+        memmove(dom, dom + 1, (v->domains + --v->n_domains - dom) * sizeof(*dom));
+        log_session(s, "virtio-iommu domain %u destroyed", id);
+}
+
+int virtio_iommu_add_endpoint(Session *s, Object *dev, uint32_t endpoint) {
+        VirtioIommu *v;
+        Endpoint *n;
+        int r;
+
+        r = state(s, &v);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < v->n_endpoints;) {
+                Object *o = resolve(s, v->endpoints[i].dev, OBJECT_DEVICE);
+
+                if (!o) {       /* its device was released: the id is free again */
+                        memmove(v->endpoints + i, v->endpoints + i + 1, (--v->n_endpoints - i) * sizeof(Endpoint));
+                        continue;
+                }
+                if (v->endpoints[i].id == endpoint || o == dev)
+                        return -EEXIST;
+                i++;
+        }
+        n = reallocarray(v->endpoints, v->n_endpoints + 1, sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        v->endpoints = n;
+        n[v->n_endpoints++] = (Endpoint) { endpoint, { dev->id, dev->created } };
+        return 0;
+}
+
+int virtio_iommu_remove_endpoint(Session *s, uint32_t endpoint) {
+        VirtioIommu *v = s->virtio_iommu;
+        Endpoint *e = endpoint_find(s, endpoint);
+        Object *dev;
+
+        if (!e)
+                return -ENOENT;
+        dev = resolve(s, e->dev, OBJECT_DEVICE);
+        if (dev && domain_of_ioas(s, dev->device.attached))
+                return -EBUSY;
+        memmove(e, e + 1, (v->endpoints + --v->n_endpoints - e) * sizeof(*e));
+        return 0;
+}
+
+void virtio_iommu_free(Session *s) {
+        if (!s->virtio_iommu)
+                return;
+        free(s->virtio_iommu->endpoints);
+        free(s->virtio_iommu->domains);
+        s->virtio_iommu = mfree(s->virtio_iommu);
+}
+
+/* ---- requests ------------------------------------------------------------- */
+
+static uint8_t do_attach(Session *s, const VirtioIommuRequest *req) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        Object *dev = endpoint_device(s, req->endpoint), *ioas;
+        Domain *dom, *old;
+        VirtioIommu *v;
+        bool created = false;
+        int r;
+
+        if (!dev)
+                return VIRTIO_IOMMU_S_NOENT;
+        /* iommufd gives userspace no identity domain to attach to. */
+        if (req->flags & VIRTIO_IOMMU_ATTACH_F_BYPASS)
+                return VIRTIO_IOMMU_S_UNSUPP;
+        dom = domain_find(s, req->domain, &ioas);
+        old = domain_of_ioas(s, dev->device.attached);
+        if (dom && dev->device.attached == ioas)
+                return VIRTIO_IOMMU_S_OK;
+
+        if (!dom) {
+                Domain *n;
+
+                if (state(s, &v) < 0)
+                        return VIRTIO_IOMMU_S_NOMEM;
+                if (auth_check_limit(s->daemon, s, CONFIG_LIMIT_OBJECTS, 1, &error) < 0)
+                        return VIRTIO_IOMMU_S_NOMEM;
+                n = reallocarray(v->domains, v->n_domains + 1, sizeof(*n));
+                if (!n)
+                        return VIRTIO_IOMMU_S_NOMEM;
+                v->domains = n;
+                old = domain_of_ioas(s, dev->device.attached);  /* the array moved */
+                r = ioas_new(s, &ioas);
+                if (r < 0)
+                        return r == -ENOMEM ? VIRTIO_IOMMU_S_NOMEM : VIRTIO_IOMMU_S_DEVERR;
+                created = true;
+        }
+
+        /* An endpoint attached elsewhere moves: the kernel replaces its
+         * page table in place. */
+        r = device_attach(dev, ioas, NULL);
+        if (r < 0) {
+                if (created)
+                        (void) object_destroy(ioas);
+                return r == -ENOMEM ? VIRTIO_IOMMU_S_NOMEM :
+                       IN_SET(r, -EINVAL, -EOPNOTSUPP) ? VIRTIO_IOMMU_S_UNSUPP : VIRTIO_IOMMU_S_DEVERR;
+        }
+        if (created) {
+                v->domains[v->n_domains++] = (Domain) { req->domain, { ioas->id, ioas->created } };
+                emit_object_added(ioas);
+                log_session(s, "virtio-iommu domain %u is %s", req->domain, ioas->path);
+        }
+        emit_device_attached(dev);
+        if (old)
+                domain_release(s, old);
+        return VIRTIO_IOMMU_S_OK;
+}
+
+static uint8_t do_detach(Session *s, const VirtioIommuRequest *req) {
+        Object *dev = endpoint_device(s, req->endpoint), *ioas;
+        Domain *dom;
+
+        if (!dev)
+                return VIRTIO_IOMMU_S_NOENT;
+        dom = domain_find(s, req->domain, &ioas);
+        if (!dom)
+                return VIRTIO_IOMMU_S_NOENT;
+        if (dev->device.attached != ioas)
+                return VIRTIO_IOMMU_S_INVAL;
+        if (device_detach(dev) < 0)
+                return VIRTIO_IOMMU_S_DEVERR;
+        emit_device_attached(dev);
+        domain_release(s, dom);
+        return VIRTIO_IOMMU_S_OK;
+}
+
+static uint8_t do_map(Session *s, const VirtioIommuRequest *req) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        uint64_t length = req->virt_end - req->virt_start + 1, iova = req->virt_start;
+        uint32_t flags = IOMMU_IOAS_MAP_FIXED_IOVA;
+        const GuestRegion *g;
+        Object *ioas;
+        int r;
+
+        if (!domain_find(s, req->domain, &ioas))
+                return VIRTIO_IOMMU_S_NOENT;
+        g = guest_memory_at(s, req->phys_start);
+        if (!g || req->phys_start + (length - 1) > g->gpa + (g->size - 1))
+                return VIRTIO_IOMMU_S_RANGE;
+        if (auth_check_limit(s->daemon, s, CONFIG_LIMIT_PINNED_BYTES, length, &error) < 0)
+                return VIRTIO_IOMMU_S_NOMEM;
+        if (req->flags & VIRTIO_IOMMU_MAP_F_READ)
+                flags |= IOMMU_IOAS_MAP_READABLE;
+        if (req->flags & VIRTIO_IOMMU_MAP_F_WRITE)
+                flags |= IOMMU_IOAS_MAP_WRITEABLE;
+
+        r = ioas_map_guest(ioas, g, req->phys_start, length, flags, &iova);
+        if (r == -EEXIST)
+                return VIRTIO_IOMMU_S_INVAL;    /* something is mapped there */
+        /* The request was checked: what the kernel finds wrong is the IOVA
+         * range, reserved, outside the aperture or not of its alignment. */
+        if (IN_SET(r, -EINVAL, -EADDRINUSE) || IN_SET(r, -ENOSPC, -EOVERFLOW))
+                return VIRTIO_IOMMU_S_RANGE;
+        if (r == -ENOMEM)
+                return VIRTIO_IOMMU_S_NOMEM;
+        if (r < 0)
+                return VIRTIO_IOMMU_S_DEVERR;
+        emit_mapped_bytes(ioas);
+        return VIRTIO_IOMMU_S_OK;
+}
+
+static uint8_t do_unmap(Session *s, const VirtioIommuRequest *req) {
+        uint64_t length = req->virt_end - req->virt_start + 1, unmapped = 0;
+        const struct viommu_mapping *mp;
+        Object *ioas;
+        int r;
+
+        if (!domain_find(s, req->domain, &ioas))
+                return VIRTIO_IOMMU_S_NOENT;
+        /* The whole space is iommufd's (0, UINT64_MAX). */
+        if (length == 0)
+                length = UINT64_MAX;
+        /* A range that splits a mapping unmaps nothing: checked here, as the
+         * kernel would take off the whole mappings before the split one. */
+        mp = ioas_lookup(ioas, req->virt_start);
+        if (mp && mp->iova < req->virt_start)
+                return VIRTIO_IOMMU_S_RANGE;
+        mp = ioas_lookup(ioas, req->virt_end);
+        if (mp && mp->iova + (mp->length - 1) > req->virt_end)
+                return VIRTIO_IOMMU_S_RANGE;
+
+        r = ioas_unmap(ioas, req->virt_start, length, &unmapped);
+        if (r == -ENOENT)
+                return VIRTIO_IOMMU_S_OK;       /* nothing was mapped there */
+        if (r == -EINVAL)
+                return VIRTIO_IOMMU_S_RANGE;
+        if (r < 0)
+                return VIRTIO_IOMMU_S_DEVERR;
+        emit_mapped_bytes(ioas);
+        return VIRTIO_IOMMU_S_OK;
+}
+
+/* The endpoint's reserved regions, from its IOMMU group, as RESV_MEM
+ * properties; a mock device has none. */
+static uint8_t do_probe(Session *s, const VirtioIommuRequest *req, uint8_t *props, size_t size) {
+        const struct viommu_topology *t;
+        const struct viommu_topology_device *dev;
+        const struct viommu_topology_group *g;
+        Object *o = endpoint_device(s, req->endpoint);
+        size_t at = 0;
+
+        if (!o)
+                return VIRTIO_IOMMU_S_NOENT;
+        if (device_is_mock(o))
+                return VIRTIO_IOMMU_S_OK;
+        if (daemon_topology(s->daemon, &t) < 0 || viommu_topology_find_device(t, NULL, o->device.name, &dev) < 0)
+                return VIRTIO_IOMMU_S_DEVERR;
+        if (dev->iommu_group < 0)
+                return VIRTIO_IOMMU_S_OK;
+        if (viommu_topology_find_group(t, dev->iommu_group, &g) < 0 || !g->regions_known)
+                return VIRTIO_IOMMU_S_DEVERR;   /* holes not known: the guest must not guess */
+
+        for (size_t i = 0; i < g->n_regions; i++) {
+                struct virtio_iommu_probe_resv_mem p = {
+                        .head.type = htole16(VIRTIO_IOMMU_PROBE_T_RESV_MEM),
+                        .head.length = htole16(sizeof(p) - sizeof(p.head)),
+                        .subtype = g->regions[i].type == VIOMMU_REGION_MSI ? VIRTIO_IOMMU_RESV_MEM_T_MSI :
+                                                                             VIRTIO_IOMMU_RESV_MEM_T_RESERVED,
+                        .start = htole64(g->regions[i].start),
+                        .end = htole64(g->regions[i].end),
+                };
+
+                if (size - at < sizeof(p))
+                        return VIRTIO_IOMMU_S_DEVERR;
+                memcpy(props + at, &p, sizeof(p));
+                at += sizeof(p);
+        }
+        return VIRTIO_IOMMU_S_OK;
+}
+
+int virtio_iommu_request(Session *s, const void *buf, size_t size, uint8_t **ret, size_t *ret_size) {
+        VirtioIommuRequest req;
+        struct virtio_iommu_req_tail *tail;
+        uint8_t status, *reply;
+        size_t reply_size;
+
+        status = virtio_iommu_parse(buf, size, &req, &reply_size);
+        reply = calloc(1, reply_size);
+        if (!reply)
+                return -ENOMEM;
+        tail = (struct virtio_iommu_req_tail *) (reply + reply_size - TAIL_SIZE);
+
+        if (status == VIRTIO_IOMMU_S_OK)
+                switch (req.type) {
+                case VIRTIO_IOMMU_T_ATTACH:
+                        status = do_attach(s, &req);
+                        break;
+                case VIRTIO_IOMMU_T_DETACH:
+                        status = do_detach(s, &req);
+                        break;
+                case VIRTIO_IOMMU_T_MAP:
+                        status = do_map(s, &req);
+                        break;
+                case VIRTIO_IOMMU_T_UNMAP:
+                        status = do_unmap(s, &req);
+                        break;
+                case VIRTIO_IOMMU_T_PROBE:
+                        status = do_probe(s, &req, reply, reply_size - TAIL_SIZE);
+                        break;
+                }
+        if (status != VIRTIO_IOMMU_S_OK)
+                memset(reply, 0, reply_size);
+        tail->status = status;
+        *ret = reply;
+        *ret_size = reply_size;
+        return 0;
+}
+
+/* ---- config space --------------------------------------------------------- */
+
+/* The IOAS a device's DMA goes through now: its domain, the IOAS under its
+ * HWPT, or a mock device's parking IOAS; 0 if none. */
+static uint32_t device_ioas_id(Session *s, Object *dev) {
+        Object *pt = dev->device.attached;
+
+        if (pt && pt->type == OBJECT_HWPT)
+                pt = pt->uses[0];
+        if (pt && pt->type == OBJECT_IOAS)
+                return pt->id;
+        return !pt && device_is_mock(dev) ? s->mock_parking_ioas : 0;
+}
+
+int virtio_iommu_config(Session *s, VirtioIommuConfig *ret) {
+        VirtioIommu *v = s->virtio_iommu;
+        uint64_t granule = GRANULE, start = 0, end = UINT64_MAX;
+
+        /* The input range bounds what every endpoint's IOAS allows; the
+         * holes inside it are each endpoint's PROBE. */
+        for (size_t i = 0; v && i < v->n_endpoints; i++) {
+                _cleanup_free_ struct iommu_iova_range *ranges = NULL;
+                Object *dev = resolve(s, v->endpoints[i].dev, OBJECT_DEVICE);
+                uint32_t id = dev ? device_ioas_id(s, dev) : 0;
+                uint64_t alignment = 0;
+                size_t n = 0;
+                int r;
+
+                if (id == 0)
+                        continue;
+                r = viommu_ioas_iova_ranges(s->iommufd, id, &ranges, &n, &alignment);
+                if (r < 0)
+                        return r;
+                if (n > 0) {
+                        start = MAX(start, (uint64_t) ranges[0].start);
+                        end = MIN(end, (uint64_t) ranges[n - 1].last);
+                }
+                granule = MAX(granule, alignment);
+        }
+        if (start > end)
+                return -ERANGE;
+
+        ret->features = UINT64_C(1) << VIRTIO_IOMMU_F_INPUT_RANGE | UINT64_C(1) << VIRTIO_IOMMU_F_DOMAIN_RANGE |
+                        UINT64_C(1) << VIRTIO_IOMMU_F_MAP_UNMAP | UINT64_C(1) << VIRTIO_IOMMU_F_PROBE;
+        ret->config = (struct virtio_iommu_config) {
+                .page_size_mask = htole64(~(granule - 1)),
+                .input_range.start = htole64(start),
+                .input_range.end = htole64(end),
+                .domain_range.start = htole32(0),
+                .domain_range.end = htole32(UINT32_MAX),
+                .probe_size = htole32(VIRTIO_IOMMU_PROBE_SIZE),
+        };
+        return 0;
+}

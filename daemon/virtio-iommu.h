@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * A virtio-iommu device backend: the VMM forwards each request of the
+ * device's request virtqueue, as <linux/virtio_iommu.h> lays it out, and
+ * sends back the device-writable part that comes back. Endpoints are
+ * devices of the session under ids the VMM gives them; a domain is an IOAS
+ * made on its first ATTACH (the device attached to it, which gives it a
+ * paging HWPT) and destroyed when its last endpoint leaves; MAP maps the
+ * session's guest memory (guest-memory.h) at a fixed IOVA.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/virtio_iommu.h>
+
+#include "session.h"
+
+/* The properties buffer the device asks for: room for 21 RESV_MEM
+ * properties, more reserved regions than any IOMMU group has. */
+#define VIRTIO_IOMMU_PROBE_SIZE 512u
+
+/* A request as parse found it, host-endian. */
+typedef struct VirtioIommuRequest {
+        uint8_t type;
+        uint32_t domain, endpoint, flags;
+        uint64_t virt_start, virt_end, phys_start;
+} VirtioIommuRequest;
+
+/* Checks what a request says on its own (length, type, reserved fields,
+ * flags, the range's shape): VIRTIO_IOMMU_S_OK or the status to answer.
+ * *ret_reply_size is the size of the device-writable part, which ends in
+ * the tail: probe_size + tail for a PROBE, the tail otherwise. */
+uint8_t virtio_iommu_parse(const void *buf, size_t size, VirtioIommuRequest *ret, size_t *ret_reply_size);
+
+/* Serves one request: the reply (the device-writable part, status in its
+ * tail) in *ret, *ret_size bytes, to free. Only -ENOMEM fails; every
+ * refusal is a status, and a refused request changes nothing. */
+int virtio_iommu_request(Session *s, const void *buf, size_t size, uint8_t **ret, size_t *ret_size);
+
+/* The device's config space and features, from what the session has. */
+typedef struct VirtioIommuConfig {
+        uint64_t features;      /* 1 << VIRTIO_IOMMU_F_* */
+        struct virtio_iommu_config config;      /* little-endian, as the guest reads it */
+} VirtioIommuConfig;
+int virtio_iommu_config(Session *s, VirtioIommuConfig *ret);
+
+/* Endpoint ids of devices: -EEXIST if the id or the device has one already,
+ * -ENOENT if the id is unknown, -EBUSY while it is attached to a domain. */
+int virtio_iommu_add_endpoint(Session *s, Object *dev, uint32_t endpoint);
+int virtio_iommu_remove_endpoint(Session *s, uint32_t endpoint);
+
+/* For session_drop(): forgets endpoints and domains (the objects go with the
+ * session). */
+void virtio_iommu_free(Session *s);
