@@ -27,7 +27,9 @@
  * For an emulated device's DMA (ReadIOVA, WriteIOVA of 4 KiB and 64 KiB on
  * the channel), X is the call's time over a plain memcpy of the same size
  * plus the channel's floor; for a MapGuestBatch of BATCH pages by guest
- * address, the time per page over one raw IOMMU_IOAS_MAP_FILE of a page.
+ * address, the time per page over one raw IOMMU_IOAS_MAP_FILE of a page; for
+ * a virtio-iommu MAP and UNMAP of 4 KiB, each a VirtioIommuRequest on the
+ * channel, over a raw map and unmap of 4 KiB plus two channel floors.
  *
  *   bench-hotpath [-r ROUNDS]
  *
@@ -36,8 +38,10 @@
  */
 
 #include <fcntl.h>
+#include <endian.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <linux/virtio_iommu.h>
 #include <stdarg.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -369,6 +373,64 @@ static void daemon_map_guest_batch(sd_bus *bus, const char *ioas) {
         sd_bus_message_unref(reply);
 }
 
+/* A virtio-iommu request as the VMM forwards it from its virtqueue; dies
+ * unless the device's answer is S_OK. */
+static void daemon_virtio(sd_bus *bus, const char *session, const void *req, size_t size) {
+        sd_bus_message *m = NULL, *reply;
+        const struct virtio_iommu_req_tail *tail;
+        size_t n;
+
+        check(sd_bus_message_new_method_call(bus, &m, "org.viommu1", session, "org.viommu1.Session",
+                                             "VirtioIommuRequest"),
+              "VirtioIommuRequest");
+        check(sd_bus_message_append_array(m, 'y', req, size), "VirtioIommuRequest");
+        reply = send_call(bus, m);
+        check(sd_bus_message_read_array(reply, 'y', (const void **) &tail, &n), "reading the virtio-iommu reply");
+        if (n != sizeof(*tail) || tail->status != VIRTIO_IOMMU_S_OK)
+                die("virtio-iommu request %u answered status %u", ((const struct virtio_iommu_req_head *) req)->type,
+                    n == sizeof(*tail) ? tail->status : 255);
+        sd_bus_message_unref(reply);
+}
+
+/* A second mock device as endpoint 1 of the session's virtio-iommu,
+ * attached to domain 1, as a guest's driver does at probe. */
+static void daemon_virtio_setup(Daemon *d) {
+        _cleanup_free_ char *dev = reply_path(call(d->bus, d->session, "org.viommu1.Session", "CreateMockDevice", "u",
+                                                   0));
+        struct virtio_iommu_req_attach attach = {
+                .head.type = VIRTIO_IOMMU_T_ATTACH,
+                .domain = htole32(1),
+                .endpoint = htole32(1),
+        };
+
+        sd_bus_message_unref(call(d->bus, d->session, "org.viommu1.Session", "VirtioIommuAddEndpoint", "ou", dev, 1));
+        daemon_virtio(d->bus, d->session, &attach, sizeof(attach));
+}
+
+static void daemon_virtio_map(sd_bus *bus, const char *session) {
+        struct virtio_iommu_req_map map = {
+                .head.type = VIRTIO_IOMMU_T_MAP,
+                .domain = htole32(1),
+                .virt_start = htole64(IOVA),
+                .virt_end = htole64(IOVA + PAGE - 1),
+                .phys_start = htole64(0),
+                .flags = htole32(VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE),
+        };
+
+        daemon_virtio(bus, session, &map, sizeof(map));
+}
+
+static void daemon_virtio_unmap(sd_bus *bus, const char *session) {
+        struct virtio_iommu_req_unmap unmap = {
+                .head.type = VIRTIO_IOMMU_T_UNMAP,
+                .domain = htole32(1),
+                .virt_start = htole64(IOVA),
+                .virt_end = htole64(IOVA + PAGE - 1),
+        };
+
+        daemon_virtio(bus, session, &unmap, sizeof(unmap));
+}
+
 /* ---- the IPC floor of a plain socket ------------------------------------ */
 
 typedef struct Echo {
@@ -427,6 +489,7 @@ enum {
         S_RAW_MAP2M, S_RAW_UNMAP2M, S_BUS_MAP2M, S_BUS_UNMAP2M, S_CH_MAP2M, S_CH_UNMAP2M,
         S_RAW_4K, S_CH_4K, S_CH_4K_NO_JOURNAL, S_BUS_4K_BATCH, S_CH_4K_BATCH, S_CH_GUEST_BATCH, S_SETUP,
         S_MEMCPY_4K, S_MEMCPY_64K, S_CH_READ_4K, S_CH_READ_64K, S_CH_WRITE_4K, S_CH_WRITE_64K,
+        S_RAW_MAP_UNMAP_4K, S_CH_VIRTIO_4K,
         _S_MAX,
 };
 
@@ -459,6 +522,8 @@ static Samples samples[_S_MAX] = {
         [S_CH_READ_64K] = { "channel ReadIOVA of 64 KiB" },
         [S_CH_WRITE_4K] = { "channel WriteIOVA of 4 KiB" },
         [S_CH_WRITE_64K] = { "channel WriteIOVA of 64 KiB" },
+        [S_RAW_MAP_UNMAP_4K] = { "raw map + unmap of 4 KiB" },
+        [S_CH_VIRTIO_4K] = { "channel virtio-iommu MAP + UNMAP of 4 KiB" },
 };
 
 #define TIME(s, expr) do {                              \
@@ -552,6 +617,19 @@ static void round_map_4k(Raw *raw, Daemon *d, Daemon *no_journal, int memfd) {
         daemon_unmap(d->channel, d->ioas, length);
 }
 
+/* A virtio-iommu MAP and UNMAP of a page, as a guest driver sends them,
+ * against the VMM making the same change itself. */
+static void round_virtio(Raw *raw, Daemon *d, int memfd, unsigned n) {
+        BURST(n, S_RAW_MAP_UNMAP_4K, {
+                        raw_map(raw, memfd, 0, PAGE, IOVA);
+                        raw_unmap(raw, IOVA, PAGE);
+                });
+        BURST(n, S_CH_VIRTIO_4K, {
+                        daemon_virtio_map(d->channel, d->session);
+                        daemon_virtio_unmap(d->channel, d->session);
+                });
+}
+
 /* An emulated device's DMA through the daemon, against copying the bytes
  * itself; the source is read back, so that the copy is not optimised out. */
 static void round_dma(Daemon *d, unsigned n) {
@@ -611,6 +689,7 @@ int main(int argc, char *argv[]) {
         raw_setup(&raw);
         daemon_setup(&d);
         daemon_add_guest_memory(&d, memfd, 2 * MIB);
+        daemon_virtio_setup(&d);
         /* The same again in a session that keeps no journal: what crash
          * safety costs a map, side by side. Under a daemon without a fd
          * store neither has one. */
@@ -624,6 +703,7 @@ int main(int argc, char *argv[]) {
                 round_map_2m(&raw, &d, memfd, 8);
                 round_map_4k(&raw, &d, &no_journal, memfd);
                 round_dma(&d, 25);
+                round_virtio(&raw, &d, memfd, 25);
                 round_setup(&d, 4);
         }
         echo_stop(&echo);
@@ -655,6 +735,8 @@ int main(int argc, char *argv[]) {
         print_ratio("channel-dma-write-4k", med(S_CH_WRITE_4K) / (med(S_MEMCPY_4K) + med(S_FLOOR_CHANNEL)), "none");
         print_ratio("channel-dma-write-64k", med(S_CH_WRITE_64K) / (med(S_MEMCPY_64K) + med(S_FLOOR_CHANNEL)),
                     "none");
+        print_ratio("channel-virtio-map-unmap-4k",
+                    med(S_CH_VIRTIO_4K) / (med(S_RAW_MAP_UNMAP_4K) + 2 * med(S_FLOOR_CHANNEL)), "<= 1.5");
         print_ratio("session-setup-speedup", 1e6 / med(S_SETUP) / 20, ">= 10");
         printf("record overhead: map %.1f us with, %.1f us without\n", med(S_CH_4K), med(S_CH_4K_NO_JOURNAL));
         print_ratio("record-overhead-map-4k", med(S_CH_4K) / med(S_CH_4K_NO_JOURNAL), "<= 1.1");
