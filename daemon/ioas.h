@@ -73,6 +73,14 @@ uint64_t ioas_record_copy(Object *dst, Object *src, uint64_t src_iova, uint64_t 
  * whose memfd the daemon does not keep). */
 int ioas_dma(Object *ioas, uint64_t iova, void *buf, size_t length, bool write, uint64_t *ret_iova);
 
+/* Where [iova, iova+length) lies in guest memory, for a lease: the region
+ * and the offset in its memfd. Every mapping of the range must allow need
+ * (IOMMU_IOAS_MAP_READABLE and/or WRITEABLE); errors as ioas_dma()'s, and
+ * -EXDEV (*ret_iova where) when the range is not one contiguous piece of
+ * one region's memfd. */
+int ioas_translate(Object *ioas, uint64_t iova, uint64_t length, uint32_t need, GuestRegion **ret_region,
+                   uint64_t *ret_offset, uint64_t *ret_iova);
+
 /* The mapping covering iova; NULL if none. */
 const struct viommu_mapping *ioas_lookup(Object *ioas, uint64_t iova);
 

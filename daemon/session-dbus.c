@@ -21,6 +21,7 @@
 #include "guest-memory.h"
 #include "hwpt.h"
 #include "ioas.h"
+#include "lease.h"
 #include "log.h"
 #include "memory-fd.h"
 #include "session-dbus.h"
@@ -57,6 +58,7 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
 
         if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 || !isempty(new_owner))
                 return 0;
+        leases_forget_holder(d, d->bus, name);
         for (Session *s = d->sessions, *next; s; s = next) {
                 next = s->sessions_next;
                 if (!s->persistent && streq(s->owner, name))
@@ -543,6 +545,10 @@ SESSION_METHOD(method_destroy) {
                 return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY,
                                          "%s is still used by %u object(s), device(s) or PASID(s): those go first",
                                          path, o->n_users);
+        if (o->type == OBJECT_IOAS && lease_overlapping(o, 0, UINT64_MAX))
+                return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY,
+                                         "Lease %u is held on %s: Unmap revokes it, or its holder releases it",
+                                         lease_id(lease_overlapping(o, 0, UINT64_MAX)), path);
 
         mapped = s->mapped_bytes;
         r = object_destroy(o);
