@@ -139,7 +139,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test-vtd \
 	tests/integration/test-restart \
 	tests/integration/test-crash \
-	tests/integration/test-memory
+	tests/integration/test-memory \
+	tests/integration/test-lease
 check_PROGRAMS += $(INTEGRATION_TESTS)
 tests_integration_test_session_SOURCES = tests/integration/test-session.c
 tests_integration_test_session_CFLAGS = $(TEST_CFLAGS)
@@ -193,6 +194,10 @@ tests_integration_test_memory_SOURCES = tests/integration/test-memory.c
 tests_integration_test_memory_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_memory_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_test_memory_LDADD = $(ITEST_LDADD)
+tests_integration_test_lease_SOURCES = tests/integration/test-lease.c
+tests_integration_test_lease_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_lease_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_integration_test_lease_LDADD = $(ITEST_LDADD)
 EXTRA_DIST += \
 	tests/integration/run-in-guest.sh \
 	tests/integration/cli-checks.sh \

@@ -23,7 +23,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 viommud=$build/daemon/viommud
 polkit=$build/tests/integration/fake-polkit
 harness=$build/tests/integration/fdstore-harness
-clients=(session ioas hwpt viommu channel limits owner delegated claim vtd restart crash memory)
+clients=(session ioas hwpt viommu channel limits owner delegated claim vtd restart crash memory lease)
 vmm_client=$build/examples/vmm-client
 for f in "$viommud" "$polkit" "$harness" "$vmm_client" "${clients[@]/#/$build/tests/integration/test-}"; do
 	[ -x "$f" ] || { echo "run-in-guest: $f is missing: build with 'make check TESTS='" >&2; exit 2; }
@@ -303,8 +303,19 @@ echo "== viommud integration on Linux $(uname -r), profile $profile"
 # VIOMMU_ITEST_ONLY=restarts runs the restart tests alone, =api the checks of
 # the API as a VMM author meets it (dbus/*.xml, examples/), =memory the guest
 # memory and DMA tests (test-memory, its restart group under the fd store
-# too), for a quick look.
+# too), =lease the translation lease tests and their races (test-lease), for
+# a quick look.
 only=${VIOMMU_ITEST_ONLY:-}
+if [ "$only" = lease ]; then
+	[ "$mock_devices" = yes ] || { echo "run-in-guest: test-lease needs mock devices" >&2; exit 2; }
+	start_viommud "$work/viommud.log" --test-mock-devices -v
+	client nobody test-lease
+	if answers; then leftovers; else fail "viommud does not answer after test-lease"; fi
+	stop_viommud "$work/viommud.log"
+	[ $status -eq 0 ] || { tail -n 60 "$work/viommud.log"; printf '  %s\n' "${failures[@]}"; }
+	echo "integration: $( [ $status -eq 0 ] && echo PASS || echo FAIL )"
+	exit $status
+fi
 if [ "$only" = memory ]; then
 	[ "$mock_devices" = yes ] || { echo "run-in-guest: test-memory needs mock devices" >&2; exit 2; }
 	start_viommud "$work/viommud.log" --test-mock-devices -v

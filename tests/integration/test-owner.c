@@ -75,6 +75,8 @@ static void test_owner_refuses_other_uids(void **state) {
         CALL_FAILS(E_NOT_OWNER, intruder, ioas, I_IOAS, "AllowIOVAs", "a(tt)", 0);
         CALL_FAILS(E_NOT_OWNER, intruder, ioas, I_IOAS, "GetReservedRegions", NULL);
         CALL_FAILS(E_NOT_OWNER, intruder, ioas, I_IOAS, "LookupIOVA", "t", iova);
+        CALL_FAILS(E_NOT_OWNER, intruder, ioas, I_IOAS, "TakeLease", "ttu", iova, (uint64_t) PAGE, 1u);
+        CALL_FAILS(E_NOT_OWNER, intruder, ioas, I_IOAS, "ReleaseLease", "u", 1u);
         if (dev) {
                 CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "CreateMockDevice", "u", 0);
                 CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "Detach", "o", dev);
