@@ -760,9 +760,6 @@ const sd_bus_vtable ioas_vtable[] = {
                                 SD_BUS_ARGS("u", id),
                                 SD_BUS_NO_RESULT,
                                 method_release_lease, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_SIGNAL_WITH_ARGS("LeaseRevoked",
-                                SD_BUS_ARGS("u", id, "t", iova, "t", length),
-                                0),
         SD_BUS_METHOD_WITH_ARGS("Unmap",
                                 SD_BUS_ARGS("t", iova, "t", length),
                                 SD_BUS_RESULT("t", unmapped),
@@ -795,5 +792,8 @@ const sd_bus_vtable ioas_vtable[] = {
                                 SD_BUS_ARGS("t", iova),
                                 SD_BUS_RESULT("t", iova, "t", length, "t", offset, "u", flags),
                                 method_lookup_iova, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("LeaseRevoked",
+                                SD_BUS_ARGS("u", id, "t", iova, "t", length),
+                                0),
         SD_BUS_VTABLE_END
 };
