@@ -499,9 +499,12 @@ OBJECT_METHOD(method_unmap, ioas) {
         if (length == 0 || (!all && iova + length - 1 < iova))
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "The range must not be empty nor wrap (0, 2^64-1 unmaps all)");
-        r = lease_drain(ioas, m, &(const uint64_t[2]) { iova, length }, 1, error);
-        if (r < 0)
-                return r;
+        /* An Unmap that will be refused waits for no lease. */
+        if (ioas_range_removable(ioas->ioas.mappings, iova, length)) {
+                r = lease_drain(ioas, m, &(const uint64_t[2]) { iova, length }, 1, error);
+                if (r < 0)
+                        return r;
+        }
 
         r = ioas_unmap(ioas, iova, length, &unmapped);
         if (r == -ENOENT)

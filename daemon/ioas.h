@@ -44,6 +44,9 @@ int ioas_map_batch(Object *ioas, const IoasMapEntry *entries, size_t n, bool all
  * -ENOENT if nothing is mapped there, -EINVAL if the range cuts through a
  * mapping. */
 int ioas_unmap(Object *ioas, uint64_t iova, uint64_t length, uint64_t *ret_unmapped);
+/* Whether the record would take [iova, iova+length) off (ioas_unmap()
+ * would not refuse it): whole mappings, at least one. */
+bool ioas_range_removable(struct viommu_mapping_index *idx, uint64_t iova, uint64_t length);
 /* Maps what src maps at [src_iova, src_iova+length) into dst at *dst_iova.
  * -ENOENT if the source range is not wholly mapped. */
 /* Unmaps the ranges (iova, length pairs) in order, each as ioas_unmap()
