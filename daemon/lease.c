@@ -27,6 +27,7 @@ struct Lease {
 /* A call (Unmap, UnmapBatch) put aside until the leases it revoked go. */
 struct LeaseDrain {
         Session *session;
+        Object *ioas;
         sd_bus_message *call;
         unsigned waiting;
         sd_event_source *timer;
@@ -130,6 +131,13 @@ Lease *lease_overlapping(Object *ioas, uint64_t iova, uint64_t length) {
         return NULL;
 }
 
+bool lease_draining_ioas(Object *ioas) {
+        for (LeaseDrain *dr = ioas->session->drains; dr; dr = dr->next)
+                if (dr->ioas == ioas)
+                        return true;
+        return false;
+}
+
 bool lease_draining(const Lease *l) {
         return l->drain;
 }
@@ -231,7 +239,8 @@ int lease_drain(Object *ioas, sd_bus_message *m, const uint64_t (*ranges)[2], si
         dr = malloc(sizeof(LeaseDrain));
         if (!dr)
                 return -ENOMEM;
-        *dr = (LeaseDrain) { .session = s, .call = sd_bus_message_ref(m), .waiting = found, .next = s->drains };
+        *dr = (LeaseDrain) { .session = s, .ioas = ioas, .call = sd_bus_message_ref(m), .waiting = found,
+                             .next = s->drains };
         msec = config_limit(s->daemon->config, CONFIG_LIMIT_LEASE_DRAIN_MSEC);
         if (msec != CONFIG_LIMIT_INFINITY) {
                 r = sd_event_add_time_relative(s->daemon->event, &dr->timer, CLOCK_MONOTONIC,

@@ -44,6 +44,8 @@ int lease_drain(Object *ioas, sd_bus_message *m, const uint64_t (*ranges)[2], si
 /* The first live lease overlapping [iova, iova+length) of ioas (0,
  * UINT64_MAX: any); NULL if none. */
 Lease *lease_overlapping(Object *ioas, uint64_t iova, uint64_t length);
+/* Whether a call on ioas waits for leases, or to run again once they went. */
+bool lease_draining_ioas(Object *ioas);
 /* Whether a call waits for l's release. */
 bool lease_draining(const Lease *l);
 uint32_t lease_id(const Lease *l);

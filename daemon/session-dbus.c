@@ -549,6 +549,8 @@ SESSION_METHOD(method_destroy) {
                 return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY,
                                          "Lease %u is held on %s: Unmap revokes it, or its holder releases it",
                                          lease_id(lease_overlapping(o, 0, UINT64_MAX)), path);
+        if (o->type == OBJECT_IOAS && lease_draining_ioas(o))
+                return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY, "An Unmap of %s is completing", path);
 
         mapped = s->mapped_bytes;
         r = object_destroy(o);
