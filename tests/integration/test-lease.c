@@ -211,6 +211,7 @@ static void test_lease_reaches_guest_memory(void **state) {
 /* On the direct channel, the channel holds the lease. */
 static void test_lease_on_channel(void **state) {
         Fixture *f = *state;
+        Revoked rv = {};
         sd_bus *ch;
         uint64_t offset;
         uint32_t id;
@@ -224,7 +225,29 @@ static void test_lease_on_channel(void **state) {
         CALL_OK(ch, f->ioas, I_IOAS, "ReleaseLease", "u", id);
         close(fd);
 
+        /* Revoked on the channel: the signal comes there; the Unmap (on the
+         * bus) completes once the channel releases. */
+        {
+                _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL, *watch = watch_revoked(ch, f->ioas, &rv);
+                Pending p = {};
+
+                id = take_lease(ch, f->ioas, IOVA, PAGE, LEASE_WRITE, &fd, &offset);
+                slot = call_async(f->bus, &p, f->ioas, "Unmap", "tt", IOVA, 2 * PAGE);
+                pump(ch, TIMEOUT_USEC, &rv.seen);
+                assert_true(rv.seen);
+                assert_int_equal(rv.id, id);
+                pump(f->bus, 100 * 1000, &p.done);
+                assert_false(p.done);
+                CALL_OK(ch, f->ioas, I_IOAS, "ReleaseLease", "u", id);
+                pump(f->bus, TIMEOUT_USEC, &p.done);
+                assert_true(p.done);
+                assert_reply_ok(p.reply);
+                sd_bus_message_unref(p.reply);
+                close(fd);
+        }
+
         /* Closing the channel releases what it holds. */
+        map_guest(f->bus, f->ioas, IOVA, GPA, 2 * PAGE, MAP_FIXED_RW);
         take_lease(ch, f->ioas, IOVA, PAGE, LEASE_READ, &fd, &offset);
         close(fd);
         sd_bus_flush_close_unref(ch);
