@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "channel.h"
+#include "lease.h"
 #include "log.h"
 #include "util.h"
 
@@ -20,6 +21,7 @@ struct Channel {
 static Channel *channel_free(Channel *c) {
         if (!c)
                 return NULL;
+        leases_forget_holder(c->daemon, c->bus, NULL);
         if (c->prev)
                 c->prev->next = c->next;
         else if (c->daemon->channels == c)

@@ -42,6 +42,9 @@ typedef enum ConfigLimit {
         /* Per user, not per session: sessions a uid may have open at once. */
         CONFIG_LIMIT_SESSIONS_PER_USER,
         CONFIG_LIMIT_PERSISTENT_SESSIONS_PER_USER,
+        /* Not a count: how long an Unmap waits for the leases it revokes
+         * (lease.h), in milliseconds. */
+        CONFIG_LIMIT_LEASE_DRAIN_MSEC,
         _CONFIG_LIMIT_MAX,
 } ConfigLimit;
 
@@ -63,6 +66,9 @@ typedef enum ConfigLimit {
  */
 #define CONFIG_DEFAULT_SESSIONS_PER_USER 256
 #define CONFIG_DEFAULT_PERSISTENT_SESSIONS_PER_USER 64
+/* A device model drains its in-flight DMA in microseconds; seconds leave
+ * room for a loaded host without holding the VMM's Unmap for long. */
+#define CONFIG_DEFAULT_LEASE_DRAIN_MSEC 2000
 
 typedef enum DeviceSelectorType {
         DEVICE_SELECTOR_PCI,            /* {"pci": "0000:01:00.0"} */

@@ -35,26 +35,40 @@ static int copy_memfd(int fd, uint8_t *buf, size_t n, uint64_t offset, bool writ
         return 0;
 }
 
+/* The mapping at pos with the access need, and the guest memory it maps:
+ * -EFAULT, -EACCES, -EOPNOTSUPP as ioas_dma() says. */
+static int dma_mapping_at(Object *ioas, uint64_t pos, uint32_t need, const struct viommu_mapping **ret_mapping,
+                          GuestRegion **ret_region) {
+        const struct viommu_mapping *mp = ioas_lookup(ioas, pos);
+        GuestRegion *g;
+
+        if (!mp)
+                return -EFAULT;
+        if ((mp->flags & need) != need)
+                return -EACCES;
+        g = mp->backing == VIOMMU_MAPPING_NO_BACKING ? NULL : guest_memory_of_backing(ioas->session, mp->backing);
+        if (!g || g->fd < 0)
+                return -EOPNOTSUPP;
+        *ret_mapping = mp;
+        *ret_region = g;
+        return 0;
+}
+
 /* One pass over the range: with buf NULL it only checks. */
 static int dma_walk(Object *ioas, uint64_t iova, uint8_t *buf, size_t length, bool write, uint64_t *ret_iova) {
-        Session *s = ioas->session;
         uint32_t need = write ? IOMMU_IOAS_MAP_WRITEABLE : IOMMU_IOAS_MAP_READABLE;
         size_t done = 0;
         int r;
 
         while (done < length) {
                 uint64_t pos = iova + done, n;
-                const struct viommu_mapping *mp = ioas_lookup(ioas, pos);
+                const struct viommu_mapping *mp;
                 GuestRegion *g;
 
                 *ret_iova = pos;
-                if (!mp)
-                        return -EFAULT;
-                if (!(mp->flags & need))
-                        return -EACCES;
-                g = mp->backing == VIOMMU_MAPPING_NO_BACKING ? NULL : guest_memory_of_backing(s, mp->backing);
-                if (!g || g->fd < 0)
-                        return -EOPNOTSUPP;
+                r = dma_mapping_at(ioas, pos, need, &mp, &g);
+                if (r < 0)
+                        return r;
                 n = MIN((uint64_t) (length - done), mp->length - (pos - mp->iova));
                 if (buf) {
                         r = copy_memfd(g->fd, buf + done, n, mp->offset + (pos - mp->iova), write);
@@ -63,6 +77,34 @@ static int dma_walk(Object *ioas, uint64_t iova, uint8_t *buf, size_t length, bo
                 }
                 done += n;
         }
+        return 0;
+}
+
+int ioas_translate(Object *ioas, uint64_t iova, uint64_t length, uint32_t need, GuestRegion **ret_region,
+                   uint64_t *ret_offset, uint64_t *ret_iova) {
+        GuestRegion *first = NULL;
+        uint64_t done = 0, start = 0;
+        int r;
+
+        while (done < length) {
+                uint64_t pos = iova + done, offset;
+                const struct viommu_mapping *mp;
+                GuestRegion *g;
+
+                *ret_iova = pos;
+                r = dma_mapping_at(ioas, pos, need, &mp, &g);
+                if (r < 0)
+                        return r;
+                offset = mp->offset + (pos - mp->iova);
+                if (!first) {
+                        first = g;
+                        start = offset;
+                } else if (g != first || offset != start + done)
+                        return -EXDEV;
+                done += MIN(length - done, mp->length - (pos - mp->iova));
+        }
+        *ret_region = first;
+        *ret_offset = start;
         return 0;
 }
 

@@ -48,8 +48,17 @@ static int regions_grow(Session *s) {
         return 0;
 }
 
+int memfd_reopen(int memfd, int flags) {
+        char path[64];
+        int fd;
+
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
+        fd = open(path, flags | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
 int guest_memory_add(Session *s, int memfd, uint64_t offset, uint64_t gpa, uint64_t size, GuestRegion **ret) {
-        char name[FDSTORE_NAME_MAX], path[64];
+        char name[FDSTORE_NAME_MAX];
         GuestRegion g = {
                 .id = s->next_region + 1,
                 .gpa = gpa,
@@ -66,10 +75,9 @@ int guest_memory_add(Session *s, int memfd, uint64_t offset, uint64_t gpa, uint6
         /* Opened anew, not duplicated: a file description of its own, which
          * the fd store keeps apart from another region's of the same memfd
          * (it stores a description once). */
-        snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
-        g.fd = open(path, O_RDWR | O_CLOEXEC);
+        g.fd = memfd_reopen(memfd, O_RDWR);
         if (g.fd < 0)
-                return -errno;
+                return g.fd;
         r = region_mmap(s, &g, &addr);
         if (r < 0)
                 goto fail;

@@ -27,6 +27,10 @@
  * the memfd from offset, not overlapping another region); the daemon opens
  * the memfd anew for itself. -EDQUOT past GUEST_MEMORY_REGIONS_MAX. */
 int guest_memory_add(Session *s, int memfd, uint64_t offset, uint64_t gpa, uint64_t size, GuestRegion **ret);
+/* A file description of its own for the memfd, opened with flags (O_RDWR,
+ * O_RDONLY): a region's, or one a lease hands out with only the access it
+ * allows. */
+int memfd_reopen(int memfd, int flags);
 /* -EBUSY while mappings use it. */
 int guest_memory_remove(Session *s, GuestRegion *g);
 GuestRegion *guest_memory_find(Session *s, uint32_t id);

@@ -19,6 +19,7 @@
 #include "device.h"
 #include "guest-memory.h"
 #include "ioas.h"
+#include "lease.h"
 #include "mapping-index.h"
 #include "memory-fd.h"
 #include "util.h"
@@ -417,6 +418,75 @@ OBJECT_METHOD(method_write_iova, ioas) {
         return sd_bus_reply_method_return(m, NULL);
 }
 
+OBJECT_METHOD(method_take_lease, ioas) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        uint64_t iova, length, offset, at;
+        uint32_t flags, need, id;
+        GuestRegion *g;
+        Lease *l;
+        int r;
+
+        r = sd_bus_message_read(m, "ttu", &iova, &length, &flags);
+        if (r < 0)
+                return r;
+        if ((flags & ~(LEASE_READ | LEASE_WRITE)) || flags == 0)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "Unknown lease flags 0x%x (known: 1 read, 2 write; one at least)", flags);
+        if (length == 0 || iova + (length - 1) < iova)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "A lease covers 1 byte or more, within 64 bits");
+        need = (flags & LEASE_READ ? IOMMU_IOAS_MAP_READABLE : 0) | (flags & LEASE_WRITE ? IOMMU_IOAS_MAP_WRITEABLE : 0);
+        r = ioas_translate(ioas, iova, length, need, &g, &offset, &at);
+        if (r == -EXDEV)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_NOT_SUPPORTED,
+                                         "IOVA 0x%llx is another piece of guest memory than 0x%llx: a lease covers "
+                                         "one contiguous piece of one region, take one per piece",
+                                         (unsigned long long) at, (unsigned long long) iova);
+        if (r == -EACCES)
+                return dma_error(error, r, at, (flags & LEASE_WRITE) &&
+                                               !(ioas_lookup(ioas, at)->flags & IOMMU_IOAS_MAP_WRITEABLE));
+        if (r < 0)
+                return dma_error(error, r, at, flags & LEASE_WRITE);
+        l = lease_overlapping(ioas, iova, length);
+        if (l && lease_draining(l))
+                return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY,
+                                         "An Unmap waits for lease %u over this range to be released",
+                                         lease_id(l));
+        /* The holder reaches only what the lease allows: a read lease gets
+         * a read-only description of the memfd. */
+        fd = memfd_reopen(g->fd, flags & LEASE_WRITE ? O_RDWR : O_RDONLY);
+        if (fd < 0)
+                return bus_error_errno(error, fd, "Cannot open guest memory region %u: %m", g->id);
+
+        r = lease_take(ioas, m, iova, length, flags, offset, &id);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "htu", fd, offset, id);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        if (r < 0)
+                (void) lease_release(ioas, id);
+        return r;
+}
+
+OBJECT_METHOD(method_release_lease, ioas) {
+        uint32_t id;
+        int r;
+
+        r = sd_bus_message_read(m, "u", &id);
+        if (r < 0)
+                return r;
+        r = lease_release(ioas, id);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_NO_SUCH_OBJECT, "No lease %u on %s", id, ioas->path);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(m, NULL);
+}
+
 OBJECT_METHOD(method_unmap, ioas) {
         uint64_t iova, length, unmapped;
         bool all;
@@ -429,6 +499,12 @@ OBJECT_METHOD(method_unmap, ioas) {
         if (length == 0 || (!all && iova + length - 1 < iova))
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "The range must not be empty nor wrap (0, 2^64-1 unmaps all)");
+        /* An Unmap that will be refused waits for no lease. */
+        if (ioas_range_removable(ioas->ioas.mappings, iova, length)) {
+                r = lease_drain(ioas, m, &(const uint64_t[2]) { iova, length }, 1, error);
+                if (r < 0)
+                        return r;
+        }
 
         r = ioas_unmap(ioas, iova, length, &unmapped);
         if (r == -ENOENT)
@@ -465,6 +541,9 @@ OBJECT_METHOD(method_unmap_batch, ioas) {
                 if (ranges[i][1] == 0 || ranges[i][0] + ranges[i][1] - 1 < ranges[i][0])
                         return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                                  "Entry %zu: a range must not be empty nor wrap", i);
+        r = lease_drain(ioas, m, ranges, n, error);
+        if (r < 0)
+                return r;
 
         /* As Invalidate: what went stays gone, and the reply says where the
          * batch stopped and why (ENOENT: nothing there, EINVAL: a range
@@ -676,6 +755,14 @@ const sd_bus_vtable ioas_vtable[] = {
                                 SD_BUS_ARGS("t", iova, "ay", data),
                                 SD_BUS_NO_RESULT,
                                 method_write_iova, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("TakeLease",
+                                SD_BUS_ARGS("t", iova, "t", length, "u", flags),
+                                SD_BUS_RESULT("h", memfd, "t", offset, "u", id),
+                                method_take_lease, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ReleaseLease",
+                                SD_BUS_ARGS("u", id),
+                                SD_BUS_NO_RESULT,
+                                method_release_lease, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Unmap",
                                 SD_BUS_ARGS("t", iova, "t", length),
                                 SD_BUS_RESULT("t", unmapped),
@@ -708,5 +795,8 @@ const sd_bus_vtable ioas_vtable[] = {
                                 SD_BUS_ARGS("t", iova),
                                 SD_BUS_RESULT("t", iova, "t", length, "t", offset, "u", flags),
                                 method_lookup_iova, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("LeaseRevoked",
+                                SD_BUS_ARGS("u", id, "t", iova, "t", length),
+                                0),
         SD_BUS_VTABLE_END
 };

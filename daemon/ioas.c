@@ -158,8 +158,7 @@ static void release_backing(const struct viommu_mapping *mp, void *userdata) {
         session_backing_unref(userdata, mp->backing);
 }
 
-/* Whether viommu_mapping_index_remove() would take the range off. */
-static bool ioas_range_removable(struct viommu_mapping_index *idx, uint64_t iova, uint64_t length) {
+bool ioas_range_removable(struct viommu_mapping_index *idx, uint64_t iova, uint64_t length) {
         const struct viommu_mapping *first, *last;
         uint64_t end = iova + length - 1;
 

@@ -44,6 +44,9 @@ int ioas_map_batch(Object *ioas, const IoasMapEntry *entries, size_t n, bool all
  * -ENOENT if nothing is mapped there, -EINVAL if the range cuts through a
  * mapping. */
 int ioas_unmap(Object *ioas, uint64_t iova, uint64_t length, uint64_t *ret_unmapped);
+/* Whether the record would take [iova, iova+length) off (ioas_unmap()
+ * would not refuse it): whole mappings, at least one. */
+bool ioas_range_removable(struct viommu_mapping_index *idx, uint64_t iova, uint64_t length);
 /* Maps what src maps at [src_iova, src_iova+length) into dst at *dst_iova.
  * -ENOENT if the source range is not wholly mapped. */
 /* Unmaps the ranges (iova, length pairs) in order, each as ioas_unmap()
@@ -72,6 +75,14 @@ uint64_t ioas_record_copy(Object *dst, Object *src, uint64_t src_iova, uint64_t 
  * -EOPNOTSUPP (*ret_iova the first IOVA of a mapping not of guest memory,
  * whose memfd the daemon does not keep). */
 int ioas_dma(Object *ioas, uint64_t iova, void *buf, size_t length, bool write, uint64_t *ret_iova);
+
+/* Where [iova, iova+length) lies in guest memory, for a lease: the region
+ * and the offset in its memfd. Every mapping of the range must allow need
+ * (IOMMU_IOAS_MAP_READABLE and/or WRITEABLE); errors as ioas_dma()'s, and
+ * -EXDEV (*ret_iova where) when the range is not one contiguous piece of
+ * one region's memfd. */
+int ioas_translate(Object *ioas, uint64_t iova, uint64_t length, uint32_t need, GuestRegion **ret_region,
+                   uint64_t *ret_offset, uint64_t *ret_iova);
 
 /* The mapping covering iova; NULL if none. */
 const struct viommu_mapping *ioas_lookup(Object *ioas, uint64_t iova);

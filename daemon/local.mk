@@ -34,6 +34,8 @@ daemon_libviommud_core_la_SOURCES = \
 	daemon/ioas.h \
 	daemon/ioas.c \
 	daemon/dma.c \
+	daemon/lease.h \
+	daemon/lease.c \
 	daemon/guest-memory.h \
 	daemon/guest-memory.c \
 	daemon/virtio-iommu.h \

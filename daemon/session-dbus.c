@@ -22,6 +22,7 @@
 #include "guest-memory.h"
 #include "hwpt.h"
 #include "ioas.h"
+#include "lease.h"
 #include "log.h"
 #include "memory-fd.h"
 #include "session-dbus.h"
@@ -59,6 +60,7 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
 
         if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 || !isempty(new_owner))
                 return 0;
+        leases_forget_holder(d, d->bus, name);
         for (Session *s = d->sessions, *next; s; s = next) {
                 next = s->sessions_next;
                 if (!s->persistent && streq(s->owner, name))
@@ -545,6 +547,12 @@ SESSION_METHOD(method_destroy) {
                 return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY,
                                          "%s is still used by %u object(s), device(s) or PASID(s): those go first",
                                          path, o->n_users);
+        if (o->type == OBJECT_IOAS && lease_overlapping(o, 0, UINT64_MAX))
+                return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY,
+                                         "Lease %u is held on %s: Unmap revokes it, or its holder releases it",
+                                         lease_id(lease_overlapping(o, 0, UINT64_MAX)), path);
+        if (o->type == OBJECT_IOAS && lease_draining_ioas(o))
+                return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY, "An Unmap of %s is completing", path);
 
         mapped = s->mapped_bytes;
         r = object_destroy(o);
@@ -668,11 +676,21 @@ SESSION_METHOD(method_virtio_iommu_request) {
         _cleanup_free_ uint8_t *answer = NULL;
         const void *request;
         size_t size, answer_size;
+        uint64_t range[2];
+        Object *ioas;
         int r;
 
         r = sd_bus_message_read_array(m, 'y', &request, &size);
         if (r < 0)
                 return r;
+
+        /* An UNMAP is an invalidation like IOAS.Unmap: it completes after
+         * the drain of the leases over its range, or fails Busy. */
+        if (virtio_iommu_unmap_target(s, request, size, &ioas, range)) {
+                r = lease_drain(ioas, m, &range, 1, error);
+                if (r < 0)
+                        return r;
+        }
 
         /* A refused request is a status in the reply, not a bus error. */
         r = virtio_iommu_request(s, request, size, &answer, &answer_size);

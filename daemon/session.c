@@ -14,6 +14,7 @@
 #include "guest-memory.h"
 #include "ioas.h"
 #include "journal.h"
+#include "lease.h"
 #include "json-util.h"
 #include "mapping-index.h"
 #include "session.h"
@@ -372,6 +373,7 @@ Session *session_free(Session *s) {
         /* Ended from here on, even if the daemon dies half way: the next
          * run closes the iommufd and with it what is left in the kernel. */
         journal_end(s);
+        leases_free_session(s);
 
         /* A device and the HWPT it is attached to hold each other (the HWPT
          * was made for the device): detach every device first, its PASIDs
@@ -407,5 +409,8 @@ Session *session_free(Session *s) {
 }
 
 Session *session_abandon(Session *s) {
-        return s ? session_drop(s) : NULL;
+        if (!s)
+                return NULL;
+        leases_free_session(s);
+        return session_drop(s);
 }

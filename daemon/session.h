@@ -133,6 +133,10 @@ struct Session {
         size_t n_regions;
         uint32_t next_region;   /* the last region id given */
         VirtioIommu *virtio_iommu;      /* endpoints and domains (virtio-iommu.h); NULL until used */
+        /* Translation leases and the calls waiting for them (lease.h). */
+        struct Lease *leases;
+        struct LeaseDrain *drains;
+        uint32_t next_lease;    /* the last lease id given */
 
         /* What a restart needs after a crash (journal.h); NULL without a fd
          * store. The generation names it there. */

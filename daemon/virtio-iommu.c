@@ -401,17 +401,33 @@ static uint8_t do_map(Session *s, const VirtioIommuRequest *req) {
         return VIRTIO_IOMMU_S_OK;
 }
 
+/* The whole space, 0 to UINT64_MAX, has no length in 64 bits: iommufd's
+ * (0, UINT64_MAX) stands for it. */
+static uint64_t unmap_length(const VirtioIommuRequest *req) {
+        return req->virt_end - req->virt_start + 1 ?: UINT64_MAX;
+}
+
+bool virtio_iommu_unmap_target(Session *s, const void *buf, size_t size, Object **ret_ioas, uint64_t ret_range[2]) {
+        VirtioIommuRequest req;
+        size_t reply_size;
+
+        if (virtio_iommu_parse(buf, size, &req, &reply_size) != VIRTIO_IOMMU_S_OK ||
+            req.type != VIRTIO_IOMMU_T_UNMAP || !domain_find(s, req.domain, ret_ioas))
+                return false;
+        ret_range[0] = req.virt_start;
+        ret_range[1] = unmap_length(&req);
+        /* One that splits a mapping, or finds none, unmaps nothing. */
+        return ioas_range_removable((*ret_ioas)->ioas.mappings, ret_range[0], ret_range[1]);
+}
+
 static uint8_t do_unmap(Session *s, const VirtioIommuRequest *req) {
-        uint64_t length = req->virt_end - req->virt_start + 1, unmapped = 0;
+        uint64_t length = unmap_length(req), unmapped = 0;
         const struct viommu_mapping *mp;
         Object *ioas;
         int r;
 
         if (!domain_find(s, req->domain, &ioas))
                 return VIRTIO_IOMMU_S_NOENT;
-        /* The whole space is iommufd's (0, UINT64_MAX). */
-        if (length == 0)
-                length = UINT64_MAX;
         /* A range that splits a mapping unmaps nothing: checked here, as the
          * kernel would take off the whole mappings before the split one. */
         mp = ioas_lookup(ioas, req->virt_start);

@@ -11,6 +11,7 @@
  * session's guest memory (guest-memory.h) at a fixed IOVA.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/virtio_iommu.h>
@@ -38,6 +39,11 @@ uint8_t virtio_iommu_parse(const void *buf, size_t size, VirtioIommuRequest *ret
  * tail) in *ret, *ret_size bytes, to free. Only -ENOMEM fails; every
  * refusal is a status, and a refused request changes nothing. */
 int virtio_iommu_request(Session *s, const void *buf, size_t size, uint8_t **ret, size_t *ret_size);
+
+/* For an UNMAP of a known domain that will unmap: its IOAS and the range,
+ * which a lease may cover (lease_drain() before the request is served).
+ * false for any other request. */
+bool virtio_iommu_unmap_target(Session *s, const void *buf, size_t size, Object **ret_ioas, uint64_t ret_range[2]);
 
 /* The device's config space and features, from what the session has. */
 typedef struct VirtioIommuConfig {

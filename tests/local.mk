@@ -140,7 +140,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test-restart \
 	tests/integration/test-crash \
 	tests/integration/test-memory \
-	tests/integration/test-virtio-iommu
+	tests/integration/test-virtio-iommu \
+	tests/integration/test-lease
 check_PROGRAMS += $(INTEGRATION_TESTS)
 tests_integration_test_session_SOURCES = tests/integration/test-session.c
 tests_integration_test_session_CFLAGS = $(TEST_CFLAGS)
@@ -198,6 +199,10 @@ tests_integration_test_virtio_iommu_SOURCES = tests/integration/test-virtio-iomm
 tests_integration_test_virtio_iommu_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_virtio_iommu_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_test_virtio_iommu_LDADD = $(ITEST_LDADD)
+tests_integration_test_lease_SOURCES = tests/integration/test-lease.c
+tests_integration_test_lease_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_lease_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_integration_test_lease_LDADD = $(ITEST_LDADD)
 EXTRA_DIST += \
 	tests/integration/run-in-guest.sh \
 	tests/integration/cli-checks.sh \

@@ -38,6 +38,8 @@ done
 # has more than a few sessions of one uid open at once (test-restart: 3).
 export VIOMMU_TEST_LIMIT_OBJECTS=32 VIOMMU_TEST_LIMIT_DEVICES=4 VIOMMU_TEST_LIMIT_PINNED=$((16 << 20))
 export VIOMMU_TEST_LIMIT_SESSIONS=8 VIOMMU_TEST_LIMIT_PERSISTENT_SESSIONS=3
+# Short, so that the test of a lease that is not released waits little.
+export VIOMMU_TEST_LEASE_DRAIN_MSEC=500
 
 # Mock devices: before Linux 7.0 the kernel refuses them beside a VT-d
 # (itest.c's mock_devices_work() says the same).
@@ -63,7 +65,8 @@ suite_config() {
 	echo "  \"limits\": { \"objects\": $VIOMMU_TEST_LIMIT_OBJECTS, \"devices\": $VIOMMU_TEST_LIMIT_DEVICES,"
 	echo "              \"pinned-bytes\": $VIOMMU_TEST_LIMIT_PINNED,"
 	echo "              \"sessions-per-user\": $VIOMMU_TEST_LIMIT_SESSIONS,"
-	echo "              \"persistent-sessions-per-user\": $VIOMMU_TEST_LIMIT_PERSISTENT_SESSIONS }"
+	echo "              \"persistent-sessions-per-user\": $VIOMMU_TEST_LIMIT_PERSISTENT_SESSIONS,"
+	echo "              \"lease-drain-msec\": $VIOMMU_TEST_LEASE_DRAIN_MSEC }"
 	echo '}'
 }
 
@@ -92,6 +95,7 @@ suite_clients() {
 		client nobody test-memory memory
 		client nobody test-virtio-iommu virtio
 		client root test-virtio-iommu owner
+		client nobody test-lease
 	fi
 	# Sessions per user need no mock device.
 	[ "$mock_devices" = yes ] || client nobody test-limits sessions

@@ -94,6 +94,8 @@ static void test_owner_refuses_other_uids(void **state) {
                    (uint64_t) PAGE, (uint64_t) PAGE, (uint64_t) MAP_FIXED_RW, 0);
         CALL_FAILS(E_NOT_OWNER, intruder, ioas, I_IOAS, "ReadIOVA", "tu", iova + BUF_SIZE, (uint32_t) 8);
         CALL_FAILS(E_NOT_OWNER, intruder, ioas, I_IOAS, "WriteIOVA", "tay", iova + BUF_SIZE, 1, 0x5a);
+        CALL_FAILS(E_NOT_OWNER, intruder, ioas, I_IOAS, "TakeLease", "ttu", iova, (uint64_t) PAGE, 1u);
+        CALL_FAILS(E_NOT_OWNER, intruder, ioas, I_IOAS, "ReleaseLease", "u", 1u);
         if (dev) {
                 CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "CreateMockDevice", "u", 0);
                 CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "Detach", "o", dev);

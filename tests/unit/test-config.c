@@ -73,6 +73,7 @@ static void test_defaults(void **state) {
         assert_int_equal(config_limit(c, CONFIG_LIMIT_DEVICES), 64);
         assert_int_equal(config_limit(c, CONFIG_LIMIT_SESSIONS_PER_USER), 256);
         assert_int_equal(config_limit(c, CONFIG_LIMIT_PERSISTENT_SESSIONS_PER_USER), 64);
+        assert_int_equal(config_limit(c, CONFIG_LIMIT_LEASE_DRAIN_MSEC), 2000);
         /* NULL stands for the defaults. */
         assert_true(config_limit(NULL, CONFIG_LIMIT_PINNED_BYTES) == CONFIG_LIMIT_INFINITY);
         assert_int_equal(config_limit(NULL, CONFIG_LIMIT_DEVICES), 64);
@@ -101,7 +102,8 @@ static const char example[] =
         "    { \"devices\": [ {\"pci\": \"02:1f.7\"}, {\"pci\": \"10000:00:02.0\"} ], \"users\": [1003] }\n"
         "  ],\n"
         "  \"limits\": { \"pinned-bytes\": \"64G\", \"objects\": 100, \"devices\": \"infinity\",\n"
-        "              \"sessions-per-user\": 16, \"persistent-sessions-per-user\": 0 }\n"
+        "              \"sessions-per-user\": 16, \"persistent-sessions-per-user\": 0,\n"
+        "              \"lease-drain-msec\": 250 }\n"
         "}\n";
 
 static void test_valid(void **state) {
@@ -149,6 +151,7 @@ static void test_valid(void **state) {
         assert_true(config_limit(c, CONFIG_LIMIT_DEVICES) == CONFIG_LIMIT_INFINITY);
         assert_int_equal(config_limit(c, CONFIG_LIMIT_SESSIONS_PER_USER), 16);
         assert_int_equal(config_limit(c, CONFIG_LIMIT_PERSISTENT_SESSIONS_PER_USER), 0);
+        assert_int_equal(config_limit(c, CONFIG_LIMIT_LEASE_DRAIN_MSEC), 250);
 }
 
 static void test_syntax_errors(void **state) {
@@ -385,7 +388,7 @@ static void test_semantic_errors(void **state) {
         parse_fails_str("{\"limits\": []}", "limits: must be an object, not an array");
         parse_fails_str("{\"limits\": {\"memory\": 1}}",
                         "limits.memory: unknown key: limits are \"pinned-bytes\", \"objects\", \"devices\", "
-                        "\"sessions-per-user\" and \"persistent-sessions-per-user\"");
+                        "\"sessions-per-user\", \"persistent-sessions-per-user\" and \"lease-drain-msec\"");
         /* A misspelt key is refused, not taken for another. */
         parse_fails_str("{\"limits\": {\"session-per-user\": 1}}", "limits.session-per-user: unknown key: ");
         parse_fails_str("{\"limits\": {\"persistent-sessions\": 1}}", "limits.persistent-sessions: unknown key: ");

@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-util.h"
+#include "config.h"
+#include "lease.h"
+#include "log.h"
+#include "util.h"
+
+struct Lease {
+        Session *session;
+        uint32_t id;
+        Object *ioas;
+        uint64_t iova, length;
+        uint32_t flags;
+        /* The holder: its connection (the system bus or a direct channel)
+         * and, on the system bus, its unique name. */
+        sd_bus *bus;
+        char *holder;
+        LeaseDrain *drain;      /* the call that waits for its release */
+        Lease *next;
+};
+
+/* A call (Unmap, UnmapBatch) put aside until the leases it revoked go. */
+struct LeaseDrain {
+        Session *session;
+        Object *ioas;
+        sd_bus_message *call;
+        unsigned waiting;
+        sd_event_source *timer;
+        LeaseDrain *next;
+};
+
+static bool overlaps(const Lease *l, uint64_t iova, uint64_t length) {
+        return l->iova <= iova + (length - 1) && iova <= l->iova + (l->length - 1);
+}
+
+int lease_take(Object *ioas, sd_bus_message *m, uint64_t iova, uint64_t length, uint32_t flags, uint64_t offset,
+               uint32_t *ret_id) {
+        Session *s = ioas->session;
+        const char *sender = sd_bus_message_get_sender(m);
+        sd_bus *bus = sd_bus_message_get_bus(m);
+        _cleanup_free_ char *holder = NULL;
+        Lease *l;
+
+        /* A direct channel's messages have no sender: the channel is the holder. */
+        if (bus == s->daemon->bus && sender) {
+                holder = strdup(sender);
+                if (!holder)
+                        return -ENOMEM;
+        }
+        l = malloc(sizeof(Lease));
+        if (!l)
+                return -ENOMEM;
+        *l = (Lease) {
+                .session = s,
+                .id = ++s->next_lease,
+                .ioas = ioas,
+                .iova = iova,
+                .length = length,
+                .flags = flags,
+                .bus = bus,
+                .holder = TAKE_PTR(holder),
+                .next = s->leases,
+        };
+        s->leases = l;
+        log_debug("session %u: lease %u on %s 0x%llx+0x%llx (offset 0x%llx) for %s", s->id, l->id, ioas->path,
+                  (unsigned long long) iova, (unsigned long long) length, (unsigned long long) offset,
+                  l->holder ?: "the direct channel");
+        *ret_id = l->id;
+        return 0;
+}
+
+static LeaseDrain *drain_free(LeaseDrain *dr) {
+        Session *s = dr->session;
+
+        for (LeaseDrain **p = &s->drains; *p; p = &(*p)->next)
+                if (*p == dr) {
+                        *p = dr->next;
+                        break;
+                }
+        for (Lease *l = s->leases; l; l = l->next)
+                if (l->drain == dr)
+                        l->drain = NULL;
+        sd_event_source_disable_unref(dr->timer);
+        sd_bus_message_unref(dr->call);
+        free(dr);
+        return NULL;
+}
+
+static void lease_free(Lease *l) {
+        Session *s = l->session;
+        LeaseDrain *dr = l->drain;
+
+        for (Lease **p = &s->leases; *p; p = &(*p)->next)
+                if (*p == l) {
+                        *p = l->next;
+                        break;
+                }
+        free(l->holder);
+        free(l);
+
+        /* The last lease a call waited for: it runs again, and acts. Its
+         * drain stays until then, so that no lease is taken over the range
+         * in between. */
+        if (dr && --dr->waiting == 0) {
+                dr->timer = sd_event_source_disable_unref(dr->timer);
+                bus_call_resume(dr->call);
+        }
+}
+
+int lease_release(Object *ioas, uint32_t id) {
+        Session *s = ioas->session;
+
+        for (Lease *l = s->leases; l; l = l->next)
+                if (l->id == id && l->ioas == ioas) {
+                        log_debug("session %u: lease %u released", s->id, id);
+                        lease_free(l);
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+Lease *lease_overlapping(Object *ioas, uint64_t iova, uint64_t length) {
+        for (Lease *l = ioas->session->leases; l; l = l->next)
+                if (l->ioas == ioas && overlaps(l, iova, length))
+                        return l;
+        return NULL;
+}
+
+bool lease_draining_ioas(Object *ioas) {
+        for (LeaseDrain *dr = ioas->session->drains; dr; dr = dr->next)
+                if (dr->ioas == ioas)
+                        return true;
+        return false;
+}
+
+bool lease_draining(const Lease *l) {
+        return l->drain;
+}
+
+uint32_t lease_id(const Lease *l) {
+        return l->id;
+}
+
+/* Who holds l, for messages: the unique name and its pid, or the channel. */
+static void lease_holder(const Lease *l, char *buf, size_t size) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        pid_t pid;
+
+        if (!l->holder) {
+                snprintf(buf, size, "the direct channel of session %u", l->session->id);
+                return;
+        }
+        if (sd_bus_get_name_creds(l->bus, l->holder, SD_BUS_CREDS_PID, &creds) >= 0 &&
+            sd_bus_creds_get_pid(creds, &pid) >= 0)
+                snprintf(buf, size, "%s (pid %d)", l->holder, (int) pid);
+        else
+                snprintf(buf, size, "%s", l->holder);
+}
+
+static int on_drain_timeout(sd_event_source *es, uint64_t usec, void *userdata) {
+        LeaseDrain *dr = userdata;
+        Session *s = dr->session;
+        char holder[256] = "";
+        uint32_t id = 0;
+
+        for (Lease *l = s->leases; l; l = l->next)
+                if (l->drain == dr) {
+                        id = l->id;
+                        lease_holder(l, holder, sizeof(holder));
+                        break;
+                }
+        log_session(s, "%s from %s: lease %u not released by %s in time, the mapping stays",
+                    sd_bus_message_get_member(dr->call), sd_bus_message_get_sender(dr->call) ?: "the direct channel",
+                    id, holder);
+        (void) sd_bus_reply_method_errorf(dr->call, VIOMMU_ERROR_BUSY,
+                                          "Lease %u is held by %s, which did not release it in %llu ms: "
+                                          "nothing was unmapped", id, holder,
+                                          (unsigned long long) config_limit(s->daemon->config,
+                                                                            CONFIG_LIMIT_LEASE_DRAIN_MSEC));
+        drain_free(dr);
+        return 0;
+}
+
+/* Tells the holder to stop and release: unicast, on its own connection. */
+static void lease_revoke(Lease *l) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *sig = NULL;
+        int r;
+
+        r = sd_bus_message_new_signal(l->bus, &sig, l->ioas->path, "org.viommu1.IOAS", "LeaseRevoked");
+        if (r >= 0 && l->holder)
+                r = sd_bus_message_set_destination(sig, l->holder);
+        if (r >= 0)
+                r = sd_bus_message_append(sig, "utt", l->id, l->iova, l->length);
+        if (r >= 0)
+                r = sd_bus_send(l->bus, sig, NULL);
+        if (r < 0)
+                log_warning_errno(r, "session %u: cannot tell the holder of lease %u to release it: %m",
+                                  l->session->id, l->id);
+}
+
+static LeaseDrain *drain_of(Session *s, sd_bus_message *m) {
+        for (LeaseDrain *dr = s->drains; dr; dr = dr->next)
+                if (dr->call == m)
+                        return dr;
+        return NULL;
+}
+
+int lease_drain(Object *ioas, sd_bus_message *m, const uint64_t (*ranges)[2], size_t n, sd_bus_error *error) {
+        Session *s = ioas->session;
+        LeaseDrain *dr = drain_of(s, m);
+        uint64_t msec;
+        unsigned found = 0;
+        int r;
+
+        /* Dispatched again: what it waited for is gone. */
+        if (dr)
+                drain_free(dr);
+
+        for (Lease *l = s->leases; l; l = l->next)
+                for (size_t i = 0; i < n; i++)
+                        if (l->ioas == ioas && overlaps(l, ranges[i][0], ranges[i][1])) {
+                                if (l->drain)
+                                        return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY,
+                                                                 "Lease %u on 0x%llx+0x%llx is being revoked "
+                                                                 "for another call: retry when it is done",
+                                                                 l->id, (unsigned long long) l->iova,
+                                                                 (unsigned long long) l->length);
+                                found++;
+                                break;
+                        }
+        if (found == 0)
+                return 0;
+
+        dr = malloc(sizeof(LeaseDrain));
+        if (!dr)
+                return -ENOMEM;
+        *dr = (LeaseDrain) { .session = s, .ioas = ioas, .call = sd_bus_message_ref(m), .waiting = found,
+                             .next = s->drains };
+        msec = config_limit(s->daemon->config, CONFIG_LIMIT_LEASE_DRAIN_MSEC);
+        if (msec != CONFIG_LIMIT_INFINITY) {
+                r = sd_event_add_time_relative(s->daemon->event, &dr->timer, CLOCK_MONOTONIC,
+                                               msec > UINT64_MAX / 1000 ? UINT64_MAX - 1 : msec * 1000, 0,
+                                               on_drain_timeout, dr);
+                if (r < 0) {
+                        sd_bus_message_unref(dr->call);
+                        free(dr);
+                        return r;
+                }
+        }
+        s->drains = dr;
+
+        for (Lease *l = s->leases; l; l = l->next)
+                for (size_t i = 0; i < n; i++)
+                        if (l->ioas == ioas && overlaps(l, ranges[i][0], ranges[i][1])) {
+                                l->drain = dr;
+                                lease_revoke(l);
+                                break;
+                        }
+        log_debug("session %u: %s waits for %u lease(s) to be released", s->id, sd_bus_message_get_member(m),
+                  found);
+        return bus_put_aside(error);
+}
+
+void leases_forget_holder(Daemon *d, sd_bus *bus, const char *name) {
+        for (Session *s = d->sessions; s; s = s->sessions_next) {
+                /* Its waiting calls: nobody is left to answer. */
+                for (LeaseDrain *dr = s->drains, *next; dr; dr = next) {
+                        next = dr->next;
+                        if (sd_bus_message_get_bus(dr->call) == bus &&
+                            (!name || streq_ptr(sd_bus_message_get_sender(dr->call), name)))
+                                drain_free(dr);
+                }
+                for (Lease *l = s->leases, *next; l; l = next) {
+                        next = l->next;
+                        if (l->bus == bus && (!name || streq_ptr(l->holder, name))) {
+                                log_session(s, "lease %u released: its holder %s is gone", l->id,
+                                            l->holder ?: "(the direct channel)");
+                                lease_free(l);
+                        }
+                }
+        }
+}
+
+void leases_free_session(Session *s) {
+        while (s->drains) {
+                (void) sd_bus_reply_method_errorf(s->drains->call, VIOMMU_ERROR_FAILED,
+                                                  "Session %u ended while the call waited for leases", s->id);
+                drain_free(s->drains);
+        }
+        while (s->leases) {
+                lease_revoke(s->leases);
+                lease_free(s->leases);
+        }
+}
