@@ -29,7 +29,9 @@
  * plus the channel's floor; for a MapGuestBatch of BATCH pages by guest
  * address, the time per page over one raw IOMMU_IOAS_MAP_FILE of a page; for
  * a virtio-iommu MAP and UNMAP of 4 KiB, each a VirtioIommuRequest on the
- * channel, over a raw map and unmap of 4 KiB plus two channel floors.
+ * channel, over a raw map and unmap of 4 KiB plus two channel floors; for a
+ * translation lease of 4 KiB taken and released on the channel, over two
+ * channel floors.
  *
  *   bench-hotpath [-r ROUNDS]
  *
@@ -373,6 +375,20 @@ static void daemon_map_guest_batch(sd_bus *bus, const char *ioas) {
         sd_bus_message_unref(reply);
 }
 
+/* A lease of a page of the emulated device's memory, taken and released:
+ * two calls, the first passing the memfd back. */
+static void daemon_lease(sd_bus *bus, const char *ioas) {
+        sd_bus_message *reply = call(bus, ioas, "org.viommu1.IOAS", "TakeLease", "ttu", DMA_IOVA, (uint64_t) PAGE,
+                                     3);
+        uint64_t offset;
+        uint32_t id;
+        int fd;
+
+        check(sd_bus_message_read(reply, "htu", &fd, &offset, &id), "reading TakeLease's reply");
+        sd_bus_message_unref(reply);
+        sd_bus_message_unref(call(bus, ioas, "org.viommu1.IOAS", "ReleaseLease", "u", id));
+}
+
 /* A virtio-iommu request as the VMM forwards it from its virtqueue; dies
  * unless the device's answer is S_OK. */
 static void daemon_virtio(sd_bus *bus, const char *session, const void *req, size_t size) {
@@ -489,7 +505,7 @@ enum {
         S_RAW_MAP2M, S_RAW_UNMAP2M, S_BUS_MAP2M, S_BUS_UNMAP2M, S_CH_MAP2M, S_CH_UNMAP2M,
         S_RAW_4K, S_CH_4K, S_CH_4K_NO_JOURNAL, S_BUS_4K_BATCH, S_CH_4K_BATCH, S_CH_GUEST_BATCH, S_SETUP,
         S_MEMCPY_4K, S_MEMCPY_64K, S_CH_READ_4K, S_CH_READ_64K, S_CH_WRITE_4K, S_CH_WRITE_64K,
-        S_RAW_MAP_UNMAP_4K, S_CH_VIRTIO_4K,
+        S_RAW_MAP_UNMAP_4K, S_CH_VIRTIO_4K, S_CH_LEASE,
         _S_MAX,
 };
 
@@ -524,6 +540,7 @@ static Samples samples[_S_MAX] = {
         [S_CH_WRITE_64K] = { "channel WriteIOVA of 64 KiB" },
         [S_RAW_MAP_UNMAP_4K] = { "raw map + unmap of 4 KiB" },
         [S_CH_VIRTIO_4K] = { "channel virtio-iommu MAP + UNMAP of 4 KiB" },
+        [S_CH_LEASE] = { "channel TakeLease + ReleaseLease of 4 KiB" },
 };
 
 #define TIME(s, expr) do {                              \
@@ -643,6 +660,7 @@ static void round_dma(Daemon *d, unsigned n) {
         BURST(n, S_CH_READ_64K, daemon_dma_read(d->channel, d->ioas, DMA_MAX));
         BURST(n, S_CH_WRITE_4K, daemon_dma_write(d->channel, d->ioas, src, 4096));
         BURST(n, S_CH_WRITE_64K, daemon_dma_write(d->channel, d->ioas, src, DMA_MAX));
+        BURST(n, S_CH_LEASE, daemon_lease(d->channel, d->ioas));
 }
 
 static void round_setup(Daemon *d, unsigned n) {
@@ -737,6 +755,7 @@ int main(int argc, char *argv[]) {
                     "none");
         print_ratio("channel-virtio-map-unmap-4k",
                     med(S_CH_VIRTIO_4K) / (med(S_RAW_MAP_UNMAP_4K) + 2 * med(S_FLOOR_CHANNEL)), "<= 1.5");
+        print_ratio("channel-lease-take-release", med(S_CH_LEASE) / (2 * med(S_FLOOR_CHANNEL)), "none");
         print_ratio("session-setup-speedup", 1e6 / med(S_SETUP) / 20, ">= 10");
         printf("record overhead: map %.1f us with, %.1f us without\n", med(S_CH_4K), med(S_CH_4K_NO_JOURNAL));
         print_ratio("record-overhead-map-4k", med(S_CH_4K) / med(S_CH_4K_NO_JOURNAL), "<= 1.1");
