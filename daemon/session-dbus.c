@@ -100,14 +100,6 @@ static int find_host_device(Daemon *d, const char *name, const struct viommu_top
         return 0;
 }
 
-static Object *find_claimed(Daemon *d, const char *name) {
-        for (Session *s = d->sessions; s; s = s->sessions_next)
-                for (Object *o = s->objects; o; o = o->objects_next)
-                        if (o->type == OBJECT_DEVICE && streq(o->device.name, name))
-                                return o;
-        return NULL;
-}
-
 SESSION_METHOD(method_claim_device) {
         Daemon *d = s->daemon;
         const struct viommu_topology_device *dev;
@@ -128,7 +120,7 @@ SESSION_METHOD(method_claim_device) {
                                          "Device %s has no VFIO cdev: bind it to vfio-pci first (driver: %s)",
                                          dev->name, dev->driver ?: "none");
         /* Which session has it is for those who may see that session. */
-        claimed = find_claimed(d, dev->name);
+        claimed = device_find_claimed(d, dev->name);
         if (claimed && session_visible_to(claimed->session, m))
                 return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY, "Device %s is claimed by session %u",
                                          dev->name, claimed->session->id);
