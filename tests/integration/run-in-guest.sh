@@ -303,7 +303,7 @@ echo "== viommud integration on Linux $(uname -r), profile $profile"
 # VIOMMU_ITEST_ONLY=restarts runs the restart tests alone, =api the checks of
 # the API as a VMM author meets it (dbus/*.xml, examples/), =memory the guest
 # memory and DMA tests (test-memory, its restart group under the fd store
-# too), for a quick look.
+# too), =bind the device binding tests (vtd), for a quick look.
 only=${VIOMMU_ITEST_ONLY:-}
 if [ "$only" = memory ]; then
 	[ "$mock_devices" = yes ] || { echo "run-in-guest: test-memory needs mock devices" >&2; exit 2; }
@@ -320,6 +320,17 @@ if [ "$only" = memory ]; then
 	[ $status -eq 0 ] || { tail -n 60 "$work/viommud.log" "$work/viommud-restart-memory.log"; printf '  %s\n' "${failures[@]}"; }
 	echo "integration: $( [ $status -eq 0 ] && echo PASS || echo FAIL )"
 	exit $status
+fi
+# Device binding, on the vtd profile's second e1000e, with a viommud and a
+# bus of its own (tests/integration/bind.sh).
+if [ "$profile" = vtd ] && { [ -z "$only" ] || [ "$only" = bind ]; }; then
+	rc=0
+	unit bind "$src/tests/integration/bind.sh" "$build" || rc=$?
+	[ "$rc" -eq 0 ] || [ "$rc" -eq 77 ] || fail "bind.sh (device binding)"
+	if [ "$only" = bind ]; then
+		echo "integration: $( [ $status -eq 0 ] && echo PASS || echo FAIL )"
+		exit $status
+	fi
 fi
 if [ "$only" != restarts ]; then
 start_viommud "$work/viommud.log" --test-mock-devices -v
