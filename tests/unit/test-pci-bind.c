@@ -30,7 +30,7 @@ static char root[] = "/tmp/test-pci-bind.XXXXXX";
 
 static void mkdirs(const char *fmt, ...) _printf_(1, 2);
 static void mkdirs(const char *fmt, ...) {
-        char path[PATH_MAX], cmd[PATH_MAX + 16];
+        char path[PATH_MAX], cmd[2 * PATH_MAX + 16];
         va_list ap;
 
         va_start(ap, fmt);
@@ -61,7 +61,7 @@ static char *get(const char *rel) {
 }
 
 static void link_to(const char *rel, const char *target) {
-        char path[PATH_MAX], abs_target[PATH_MAX];
+        char path[2 * PATH_MAX], abs_target[2 * PATH_MAX];
 
         snprintf(path, sizeof(path), "%s/%s", root, rel);
         snprintf(abs_target, sizeof(abs_target), "%s/%s", root, target);
@@ -74,7 +74,7 @@ static void set_driver(const char *bdf, const char *driver) {
 
         snprintf(rel, sizeof(rel), "bus/pci/devices/%s/driver", bdf);
         if (!driver) {
-                char path[PATH_MAX];
+                char path[2 * PATH_MAX];
 
                 snprintf(path, sizeof(path), "%s/%s", root, rel);
                 (void) unlink(path);
@@ -106,7 +106,7 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
-        char cmd[PATH_MAX + 16];
+        char cmd[sizeof(root) + 16];
 
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
         assert_int_equal(system(cmd), 0);
@@ -196,8 +196,10 @@ static void test_host_uses(void **state) {
 static void test_bind_undone(void **state) {
         _cleanup_free_ char *override = NULL, *unbound = NULL, *probed = NULL, *rebound = NULL;
 
-        /* Nothing moves the link here: vfio-pci "did not take it", and the
-         * bind is undone. */
+        /* Unbound and probed, vfio-pci did not take it (nothing moves the
+         * link here, and it had none left): the bind is undone, the device
+         * back on its driver. */
+        set_driver(BDF, NULL);
         assert_int_equal(pci_bind_vfio(root, BDF, "e1000e"), -ENXIO);
         unbound = get("bus/pci/drivers/e1000e/unbind");
         probed = get("bus/pci/drivers_probe");
@@ -207,6 +209,17 @@ static void test_bind_undone(void **state) {
         assert_string_equal(probed, BDF);
         assert_string_equal(override, "");
         assert_string_equal(rebound, BDF);
+}
+
+static void test_bind_undone_still_bound(void **state) {
+        _cleanup_free_ char *override = NULL, *rebound = NULL;
+
+        /* Still on its driver (the unbind did not take): only the override goes. */
+        assert_int_equal(pci_bind_vfio(root, BDF, "e1000e"), -ENXIO);
+        override = get("bus/pci/devices/" BDF "/driver_override");
+        rebound = get("bus/pci/drivers/e1000e/bind");
+        assert_string_equal(override, "");
+        assert_string_equal(rebound, "");
 }
 
 static void test_bind_gone(void **state) {
@@ -249,6 +262,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_group, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_host_uses, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bind_undone, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_bind_undone_still_bound, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bind_gone, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_give_back, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_give_back_no_driver, setup, teardown),
