@@ -21,6 +21,12 @@ Binding *binding_find(Daemon *d, const char *name) {
         return NULL;
 }
 
+bool binding_giving_back(Daemon *d, const char *name) {
+        Binding *b = binding_find(d, name);
+
+        return b && b->child;
+}
+
 static Binding *binding_free(Binding *b) {
         if (!b)
                 return NULL;
@@ -44,7 +50,7 @@ void bindings_free(Daemon *d) {
                 binding_free(d->bindings);
 }
 
-static int binding_new(Daemon *d, const char *name, const char *previous, Binding **ret) {
+static int binding_new(Daemon *d, const char *name, bool known, const char *previous, Binding **ret) {
         Binding *b = calloc(1, sizeof(*b));
 
         if (!b)
@@ -52,6 +58,7 @@ static int binding_new(Daemon *d, const char *name, const char *previous, Bindin
         b->daemon = d;
         b->pidfd = -EBADF;
         b->name = strdup(name);
+        b->previous_known = known;
         b->previous = previous ? strdup(previous) : NULL;
         b->next = d->bindings;
         d->bindings = b;
@@ -68,7 +75,7 @@ int binding_bind(Daemon *d, const char *name, uint64_t flags, sd_bus_error *erro
         Binding *b;
         int r;
 
-        if (binding_find(d, name) && binding_find(d, name)->child)
+        if (binding_giving_back(d, name))
                 return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY, "Device %s is being given back to its driver",
                                          name);
         r = pci_bind_check(PCI_BIND_SYSFS, name, flags & BIND_FORCE, &why);
@@ -106,7 +113,7 @@ int binding_bind(Daemon *d, const char *name, uint64_t flags, sd_bus_error *erro
         /* A record of an earlier bind, given back by someone else since,
          * has the driver of then: this one is the truth now. */
         binding_free(binding_find(d, name));
-        r = binding_new(d, name, driver, &b);
+        r = binding_new(d, name, true, driver, &b);
         if (r < 0) {
                 log_error_errno(r, "%s is on vfio-pci, but its driver %s is not remembered: %m", name,
                                 driver ?: "(none)");
@@ -161,7 +168,7 @@ int binding_give_back(Daemon *d, const char *name, bool no_restore, sd_bus_messa
                 return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY, "Device %s is being given back already", name);
         if (!b) {
                 /* Not the daemon's doing: the kernel picks its driver. */
-                r = binding_new(d, name, NULL, &b);
+                r = binding_new(d, name, false, NULL, &b);
                 if (r < 0)
                         return r;
         }
@@ -173,7 +180,9 @@ int binding_give_back(Daemon *d, const char *name, bool no_restore, sd_bus_messa
                 return bus_error_kernel(error, r, "fork");
         }
         if (pid == 0) {
-                r = pci_bind_give_back(PCI_BIND_SYSFS, name, no_restore ? NULL : b->previous, !no_restore);
+                /* A device that had no driver gets none back. */
+                r = pci_bind_give_back(PCI_BIND_SYSFS, name, no_restore ? NULL : b->previous,
+                                       !no_restore && !b->previous_known);
                 _exit(r < 0 ? MIN(-r, 255) : 0);
         }
         b->pidfd = pidfd_open(pid, 0);
@@ -187,7 +196,8 @@ int binding_give_back(Daemon *d, const char *name, bool no_restore, sd_bus_messa
                 return request ? sd_bus_reply_method_return(request, "s", "") : 0;
         }
         b->request = sd_bus_message_ref(request);
-        log_info("giving %s back to %s", name, no_restore ? "no driver" : b->previous ?: "the kernel's choice");
+        log_info("giving %s back to %s", name,
+                 no_restore ? "no driver" : b->previous ?: b->previous_known ? "no driver" : "the kernel's choice");
         return 0;
 }
 

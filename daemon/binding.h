@@ -29,6 +29,7 @@ struct Binding {
         Daemon *daemon;
         char *name;
         char *previous;                 /* its driver before; NULL when it had none */
+        bool previous_known;            /* false: viommud did not bind it, the kernel picks */
         bool restore_on_release;
         /* A give-back under way: the child doing it, and the call to answer. */
         int pidfd;
@@ -38,6 +39,9 @@ struct Binding {
 };
 
 Binding *binding_find(Daemon *d, const char *name);
+/* Whether a give-back of device name is under way: it is not to be claimed
+ * or bound meanwhile. */
+bool binding_giving_back(Daemon *d, const char *name);
 
 /*
  * Checks and moves device name to vfio-pci, recording its driver; the

@@ -140,6 +140,9 @@ static int claim_device(sd_bus_message *m, Session *s, const char *name, int wan
         if (claimed)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY, "Device %s is claimed by another user",
                                          dev->name);
+        if (binding_giving_back(d, dev->name))
+                return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY, "Device %s is being given back to its driver",
+                                         dev->name);
 
         /* Binding takes more than claiming: its answer covers both. */
         r = bind ? auth_bind_device(d, m, dev, error) : auth_claim_device(d, m, s, dev, error);
