@@ -5,10 +5,12 @@
 # device given back to e1000e, a claim that binds (ClaimDeviceWithFlags with
 # CLAIM_BIND_VFIO) and gives back when the session ends, and the refusals,
 # each by its error name, each leaving the device on e1000e: an interface
-# up without force, a caller neither viommud.conf nor polkit allows, a
+# up without force, a caller neither viommud.conf nor polkit allows (a
+# rule without "bind" allows claiming only), a
 # device on vfio-pci already, unknown flags, a claimed device, an IOMMU
 # group shared with a device on another host driver (when the machine has
-# one).
+# one). A give-back waits for every open of the VFIO device, and the daemon
+# answers meanwhile.
 #
 #   tests/integration/bind.sh BUILDDIR
 #
@@ -53,7 +55,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo '{}' >"$run/viommud.conf"
+# uid 1 may claim and bind the NIC; uid 2 may only claim it.
+cat >"$run/viommud.conf" <<CONF
+{ "allow": [ { "devices": [ { "pci": "$nic" } ], "users": [ 1 ], "bind": true },
+             { "devices": [ { "pci": "$nic" } ], "users": [ 2 ] } ] }
+CONF
 private_bus_start "$run" || fail "dbus-daemon did not start"
 private_bus_viommud "$viommud" "$run/viommud.log" --config="$run/viommud.conf" -v ||
 	fail "viommud did not take its bus name"
@@ -99,6 +105,18 @@ expect org.viommu1.Error.InvalidArgument g "$session" org.viommu1.Session.ClaimD
 expect org.viommu1.Error.PermissionDenied setpriv --reuid=65534 --regid=65534 --clear-groups \
 	gdbus call --system --dest org.viommu1 --object-path "$device" --method org.viommu1.Device.BindVfio 0
 grep -q "uid 65534 may not bind $nic" "$run/viommud.log" || fail "viommud did not log the refused bind"
+
+# A rule that allows claiming does not allow binding; one with "bind" does.
+as_uid() { local uid=$1; shift; setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@"; }
+expect org.viommu1.Error.PermissionDenied as_uid 2 \
+	gdbus call --system --dest org.viommu1 --object-path "$device" --method org.viommu1.Device.BindVfio 0
+as_uid 1 "$viommuctl" --no-ask-password bind "$nic" || fail "uid 1 (a rule with \"bind\") could not bind $nic"
+[ "$(driver_of)" = vfio-pci ] || fail "$nic is on $(driver_of) after uid 1's bind"
+expect org.viommu1.Error.PermissionDenied as_uid 2 \
+	gdbus call --system --dest org.viommu1 --object-path "$device" --method org.viommu1.Device.UnbindVfio 0
+as_uid 1 "$viommuctl" --no-ask-password unbind "$nic" || fail "uid 1 could not unbind $nic"
+[ "$(driver_of)" = e1000e ] || fail "$nic is on $(driver_of) after uid 1's unbind"
+echo "bind: ok: viommud.conf's \"bind\" rule allows binding, a claim rule does not"
 
 # ---- viommuctl bind, a claim, its release, viommuctl unbind: back on e1000e
 "$viommuctl" bind "$nic" || fail "viommuctl bind $nic"
@@ -151,6 +169,27 @@ b call org.viommu1 /org/viommu1 org.viommu1.Manager ListDevices | grep -q "\"$ni
 echo "$nic" >/sys/bus/pci/drivers_probe
 wait_driver e1000e
 echo "bind: ok: unbind --no-restore left the device without a driver"
+
+# ---- a give-back waits for every open of the device, the daemon does not
+"$viommuctl" bind "$nic" || fail "viommuctl bind $nic"
+cdev=$(property VFIODevice | sed 's/^s "\(.*\)"$/\1/')
+[ -c "$cdev" ] || fail "no VFIO cdev $cdev for $nic"
+# Another program holds the cdev open for 4 s; vfio-pci's unbind waits for it.
+(exec 9<"$cdev"; sleep 4) &
+holder=$!
+sleep 0.5
+start=$SECONDS
+"$viommuctl" unbind "$nic" >"$run/unbind.out" 2>&1 &
+unbinder=$!
+sleep 1
+kill -0 "$unbinder" 2>/dev/null || fail "the unbind did not wait for the open cdev: $(cat "$run/unbind.out")"
+b call org.viommu1 /org/viommu1 org.viommu1.Manager GetKernelFeatures >/dev/null ||
+	fail "viommud does not answer while a give-back waits"
+wait "$holder"
+wait "$unbinder" || fail "viommuctl unbind after the cdev closed: $(cat "$run/unbind.out")"
+[ $((SECONDS - start)) -ge 2 ] || fail "the unbind returned before the cdev was closed"
+[ "$(driver_of)" = e1000e ] || fail "$nic is on $(driver_of) after the delayed give-back"
+echo "bind: ok: a give-back waited for an open cdev, and viommud answered meanwhile"
 
 # ---- a device whose IOMMU group holds another on a host driver, if there is one
 group_case=''
