@@ -28,8 +28,10 @@ nic=${VIOMMU_TEST_HOST_NIC:-}
 [ -n "$nic" ] || { echo "bind: SKIP: no host NIC (the vtd profile's second e1000e)"; exit 77; }
 dev=/sys/bus/pci/devices/$nic
 
-driver_of() { [ -e "$dev/driver" ] && basename "$(readlink "$dev/driver")" || echo none; }
-netdev_of() { ls "$dev/net" 2>/dev/null | head -n 1; }
+# driver_in DIR: the driver of the device in sysfs directory DIR; none: none.
+driver_in() { if [ -e "$1/driver" ]; then basename "$(readlink "$1/driver")"; else echo none; fi; }
+driver_of() { driver_in "$dev"; }
+netdev_of() { find "$dev/net" -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | head -n 1; }
 # wait_driver DRIVER: until the device is on DRIVER (none: no driver), 10 s.
 wait_driver() {
 	for _ in $(seq 100); do [ "$(driver_of)" = "$1" ] && return 0; sleep 0.1; done
@@ -194,10 +196,10 @@ echo "bind: ok: a give-back waited for an open cdev, and viommud answered meanwh
 # ---- a device whose IOMMU group holds another on a host driver, if there is one
 group_case=''
 for g in /sys/kernel/iommu_groups/*/devices; do
-	[ "$(ls "$g" | wc -l)" -gt 1 ] || continue
+	[ "$(find "$g" -mindepth 1 -maxdepth 1 | wc -l)" -gt 1 ] || continue
 	for d in "$g"/*; do
-		drv=$( [ -e "$d/driver" ] && basename "$(readlink "$d/driver")" || true)
-		case $drv in ''|vfio-pci|pci-stub|pcieport) ;; *) blocker=${d##*/} blocker_driver=$drv ;; esac
+		drv=$(driver_in "$d")
+		case $drv in none|vfio-pci|pci-stub|pcieport) ;; *) blocker=${d##*/} blocker_driver=$drv ;; esac
 	done
 	for d in "$g"/*; do
 		[ -n "${blocker:-}" ] && [ "${d##*/}" != "$blocker" ] && { group_case=${d##*/}; break 2; }
@@ -206,10 +208,10 @@ for g in /sys/kernel/iommu_groups/*/devices; do
 done
 if [ -n "$group_case" ]; then
 	gpath=$(b call org.viommu1 /org/viommu1 org.viommu1.Manager GetDevice s "$group_case" | path_of)
-	before=$( [ -e "/sys/bus/pci/devices/$group_case/driver" ] && readlink "/sys/bus/pci/devices/$group_case/driver" || true)
+	before=$(driver_in "/sys/bus/pci/devices/$group_case")
 	out=$(g "$gpath" org.viommu1.Device.BindVfio 1 2>&1) && fail "binding $group_case succeeded"
 	[[ $out == *GroupNotViable*"$blocker ($blocker_driver)"* ]] || fail "binding $group_case: $out"
-	after=$( [ -e "/sys/bus/pci/devices/$group_case/driver" ] && readlink "/sys/bus/pci/devices/$group_case/driver" || true)
+	after=$(driver_in "/sys/bus/pci/devices/$group_case")
 	[ "$before" = "$after" ] || fail "the refused bind moved $group_case"
 	echo "bind: ok: refused with GroupNotViable: $group_case shares its group with $blocker ($blocker_driver)"
 else
