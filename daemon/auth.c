@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Who may claim which device, how much a session may hold, and how many
- * sessions a user may have.
+ * Who may claim or bind (to vfio-pci) which device, how much a session may
+ * hold, and how many sessions a user may have.
  *
  * Root may claim anything. Anyone else may claim what viommud.conf(5) allows
  * to their uid, groups or systemd unit; everything else is asked of polkit,
