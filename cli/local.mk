@@ -11,6 +11,7 @@ cli_viommuctl_SOURCES = \
 	cli/views.h \
 	cli/views.c \
 	cli/status.c \
+	cli/bind.c \
 	cli/features.c \
 	cli/devices.c \
 	cli/sessions.c \

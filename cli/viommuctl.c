@@ -57,6 +57,10 @@ static const Verb verbs[] = {
           VERB_PAGER, NULL },
         { "close",    1, 1, verb_close,    "ID|PATH", "Close a session, destroying its objects",
           0, NULL },
+        { "bind",     1, 1, verb_bind,     "DEVICE",  "Move a device from its host driver to vfio-pci",
+          0, NULL },
+        { "unbind",   1, 1, verb_unbind,   "DEVICE",  "Give a device on vfio-pci back to its driver",
+          0, NULL },
         { "describe", 0, 0, verb_describe, NULL,      "Print the daemon's whole state as JSON",
           VERB_PAGER, NULL },
         { "monitor",  0, 0, verb_monitor,  NULL,      "Print device and session events as they come",
@@ -129,6 +133,12 @@ static void help(void) {
                "                         Talk to viommud on this bus (default: system)\n"
                "     --address=ADDRESS   Talk to viommud on the bus at this D-Bus address\n"
                "     --no-ask-password   Never let polkit ask for a password\n"
+               "     --force             bind: even a device the host uses (an interface up,\n"
+               "                         a mounted disk, the boot VGA device)\n"
+               "     --restore           bind: give the device back when its claim ends;\n"
+               "                         unbind: back to its driver (the default)\n"
+               "     --no-restore        bind: keep it on vfio-pci when its claim ends;\n"
+               "                         unbind: leave it without a driver\n"
                "     --timeout=SECONDS   How long monitor watches; for other commands, how\n"
                "                         long to wait for the daemon's reply (default: 25)\n"
                "\nColumns for -o (names in any case; the JSON keys work too):\n");
@@ -167,6 +177,9 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_NO_LEGEND,
                 ARG_COLOR,
                 ARG_TIMEOUT,
+                ARG_FORCE,
+                ARG_RESTORE,
+                ARG_NO_RESTORE,
         };
         static const struct option options[] = {
                 { "help",            no_argument,       NULL, 'h'                 },
@@ -180,6 +193,9 @@ static int parse_argv(int argc, char *argv[]) {
                 { "color",           required_argument, NULL, ARG_COLOR           },
                 { "output",          required_argument, NULL, 'o'                 },
                 { "timeout",         required_argument, NULL, ARG_TIMEOUT         },
+                { "force",           no_argument,       NULL, ARG_FORCE           },
+                { "restore",         no_argument,       NULL, ARG_RESTORE         },
+                { "no-restore",      no_argument,       NULL, ARG_NO_RESTORE      },
                 {}
         };
         int c;
@@ -242,6 +258,15 @@ static int parse_argv(int argc, char *argv[]) {
                         if (parse_timeout(optarg, &arg_timeout_usec) < 0)
                                 return usage_error("--timeout= takes a positive number of seconds, not '%s'",
                                                    optarg);
+                        break;
+                case ARG_FORCE:
+                        arg_force = true;
+                        break;
+                case ARG_RESTORE:
+                case ARG_NO_RESTORE:
+                        if (arg_restore >= 0 && arg_restore != (c == ARG_RESTORE))
+                                return usage_error("--restore and --no-restore exclude each other");
+                        arg_restore = c == ARG_RESTORE;
                         break;
                 case '?':
                         if (optopt >= ARG_VERSION)

@@ -23,7 +23,9 @@ extern bool arg_no_legend;
 extern const char *arg_output;          /* -o: the columns; NULL: the view's own */
 extern bool colors_enabled;
 extern uint64_t arg_timeout_usec;       /* monitor; 0: none */
-extern const char *arg_bus_description; /* "system bus", "session bus", "bus at ADDRESS" */
+extern const char *arg_bus_description;
+extern bool arg_force;                  /* bind: even if the host uses the device */
+extern int arg_restore;                 /* --restore, --no-restore; -1: the daemon's default */ /* "system bus", "session bus", "bus at ADDRESS" */
 
 typedef int (*VerbFunction)(int argc, char *argv[]);
 
@@ -76,3 +78,5 @@ int verb_sessions(int argc, char *argv[]);
 int verb_session(int argc, char *argv[]);
 int verb_close(int argc, char *argv[]);
 int verb_monitor(int argc, char *argv[]);
+int verb_bind(int argc, char *argv[]);
+int verb_unbind(int argc, char *argv[]);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Who may claim which device, how much a session may hold, and how many
- * sessions a user may have.
+ * Who may claim or bind (to vfio-pci) which device, how much a session may
+ * hold, and how many sessions a user may have.
  *
  * Root may claim anything. Anyone else may claim what viommud.conf(5) allows
  * to their uid, groups or systemd unit; everything else is asked of polkit,
@@ -39,15 +39,9 @@
 /* An interactive query waits for a person to type a password. */
 #define POLKIT_INTERACTIVE_TIMEOUT_USEC (5ULL * 60 * 1000 * 1000)
 
-/* Every method that may ask polkit, and what it asks about. A method not
- * here is denied. */
-static const struct {
-        const char *interface;
-        const char *member;
-        const char *action;
-} polkit_actions[] = {
-        { "org.viommu1.Session", "ClaimDevice", "org.viommu1.claim-device" },
-};
+/* What polkit is asked about. */
+#define POLKIT_ACTION_CLAIM "org.viommu1.claim-device"
+#define POLKIT_ACTION_BIND  "org.viommu1.bind-device"
 
 struct AuthQuery {
         Daemon *daemon;
@@ -58,6 +52,7 @@ struct AuthQuery {
 
         char *action;
         char *device;
+        const char *verb;               /* "claim" or "bind", for messages */
         uid_t uid;
 
         sd_bus_slot *slot;              /* CheckAuthorization in flight */
@@ -107,18 +102,6 @@ static AuthQuery *auth_query_find(Daemon *d, sd_bus_message *m) {
         for (AuthQuery *q = d->auth_queries; q; q = q->next)
                 if (q->request == m || (q->cookie == cookie && sender && streq(q->sender, sender)))
                         return q;
-        return NULL;
-}
-
-static const char *polkit_action_for(sd_bus_message *m) {
-        const char *interface = sd_bus_message_get_interface(m), *member = sd_bus_message_get_member(m);
-
-        if (!member)
-                return NULL;
-        for (size_t i = 0; i < ELEMENTSOF(polkit_actions); i++)
-                if (streq(polkit_actions[i].member, member) &&
-                    (!interface || streq(polkit_actions[i].interface, interface)))
-                        return polkit_actions[i].action;
         return NULL;
 }
 
@@ -180,17 +163,17 @@ static int polkit_reply_evaluate(AuthQuery *q, sd_bus_message *reply) {
                 if (sd_bus_error_has_name(e, SD_BUS_ERROR_SERVICE_UNKNOWN) ||
                     sd_bus_error_has_name(e, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
                         return sd_bus_error_setf(&q->denial, VIOMMU_ERROR_PERMISSION_DENIED,
-                                                 "uid %u may not claim %s: viommud.conf does not allow it, and polkit, "
+                                                 "uid %u may not %s %s: viommud.conf does not allow it, and polkit, "
                                                  "which could (action %s), is not running on this bus",
-                                                 (unsigned) q->uid, q->device, q->action);
+                                                 (unsigned) q->uid, q->verb, q->device, q->action);
                 if (sd_bus_error_has_name(e, SD_BUS_ERROR_NO_REPLY) ||
                     sd_bus_error_has_name(e, SD_BUS_ERROR_TIMEOUT))
                         return sd_bus_error_setf(&q->denial, VIOMMU_ERROR_PERMISSION_DENIED,
-                                                 "uid %u may not claim %s: polkit did not answer in time (action %s)",
-                                                 (unsigned) q->uid, q->device, q->action);
+                                                 "uid %u may not %s %s: polkit did not answer in time (action %s)",
+                                                 (unsigned) q->uid, q->verb, q->device, q->action);
                 return sd_bus_error_setf(&q->denial, VIOMMU_ERROR_PERMISSION_DENIED,
-                                         "uid %u may not claim %s: polkit failed to decide on action %s: %s: %s",
-                                         (unsigned) q->uid, q->device, q->action, e->name, e->message ?: "");
+                                         "uid %u may not %s %s: polkit failed to decide on action %s: %s: %s",
+                                         (unsigned) q->uid, q->verb, q->device, q->action, e->name, e->message ?: "");
         }
 
         r = sd_bus_message_enter_container(reply, 'r', "bba{ss}");
@@ -198,20 +181,20 @@ static int polkit_reply_evaluate(AuthQuery *q, sd_bus_message *reply) {
                 r = sd_bus_message_read(reply, "bb", &authorized, &challenge);
         if (r < 0)
                 return sd_bus_error_setf(&q->denial, VIOMMU_ERROR_PERMISSION_DENIED,
-                                         "uid %u may not claim %s: polkit's answer on action %s is malformed",
-                                         (unsigned) q->uid, q->device, q->action);
+                                         "uid %u may not %s %s: polkit's answer on action %s is malformed",
+                                         (unsigned) q->uid, q->verb, q->device, q->action);
         if (authorized) {
                 q->allowed = true;
                 return 0;
         }
         if (challenge)
                 return sd_bus_error_setf(&q->denial, VIOMMU_ERROR_PERMISSION_DENIED,
-                                         "uid %u may claim %s only after authenticating (polkit action %s): "
+                                         "uid %u may %s %s only after authenticating (polkit action %s): "
                                          "call again allowing interactive authorization",
-                                         (unsigned) q->uid, q->device, q->action);
+                                         (unsigned) q->uid, q->verb, q->device, q->action);
         return sd_bus_error_setf(&q->denial, VIOMMU_ERROR_PERMISSION_DENIED,
-                                 "uid %u may not claim %s: neither viommud.conf nor polkit (action %s) allows it",
-                                 (unsigned) q->uid, q->device, q->action);
+                                 "uid %u may not %s %s: neither viommud.conf nor polkit (action %s) allows it",
+                                 (unsigned) q->uid, q->verb, q->device, q->action);
 }
 
 static int on_answer_uncollected(sd_event_source *s, void *userdata) {
@@ -232,8 +215,8 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         (void) polkit_reply_evaluate(q, reply);
         q->answered = true;
         if (q->allowed)
-                log_info("uid %u (%s) may claim %s: polkit allowed %s",
-                         (unsigned) q->uid, q->sender, q->device, q->action);
+                log_info("uid %u (%s) may %s %s: polkit allowed %s",
+                         (unsigned) q->uid, q->sender, q->verb, q->device, q->action);
         else
                 log_notice("%s (caller %s)", q->denial.message, q->sender);
 
@@ -253,8 +236,8 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         return 0;
 }
 
-static int polkit_ask(Daemon *d, sd_bus_message *m, const char *action, const char *device, uid_t uid,
-                      sd_bus_error *error) {
+static int polkit_ask(Daemon *d, sd_bus_message *m, const char *action, const char *verb, const char *device,
+                      uid_t uid, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         sd_bus *bus = sd_bus_message_get_bus(m);
         const char *sender = sd_bus_message_get_sender(m);
@@ -264,14 +247,15 @@ static int polkit_ask(Daemon *d, sd_bus_message *m, const char *action, const ch
 
         if (!sender)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_PERMISSION_DENIED,
-                                         "uid %u may not claim %s: the call has no sender to ask polkit about",
-                                         (unsigned) uid, device);
+                                         "uid %u may not %s %s: the call has no sender to ask polkit about",
+                                         (unsigned) uid, verb, device);
 
         q = calloc(1, sizeof(*q));
         if (!q)
                 return -ENOMEM;
         q->daemon = d;
         q->uid = uid;
+        q->verb = verb;
         q->request = sd_bus_message_ref(m);
         q->denial = SD_BUS_ERROR_NULL;
         (void) sd_bus_message_get_cookie(m, &q->cookie);
@@ -300,11 +284,11 @@ static int polkit_ask(Daemon *d, sd_bus_message *m, const char *action, const ch
         if (r < 0) {
                 auth_query_free(q);
                 return bus_error_errno(error, r == -ENOMEM ? r : -EACCES,
-                                       "uid %u may not claim %s: polkit cannot be asked: %s", (unsigned) uid,
-                                       device, strerror(-r));
+                                       "uid %u may not %s %s: polkit cannot be asked: %s", (unsigned) uid,
+                                       verb, device, strerror(-r));
         }
 
-        log_debug("asked polkit whether uid %u (%s) may claim %s (%s%s)", (unsigned) uid, sender, device, action,
+        log_debug("asked polkit whether uid %u (%s) may %s %s (%s%s)", (unsigned) uid, sender, verb, device, action,
                   interactive ? ", interactive" : "");
         return 0;
 }
@@ -322,12 +306,12 @@ static int auth_query_collect(AuthQuery *q, sd_bus_error *error) {
         return r < 0 ? r : -EACCES;
 }
 
-int auth_claim_device(Daemon *d, sd_bus_message *m, Session *s, const struct viommu_topology_device *dev,
-                      sd_bus_error *error) {
+static int auth_device(Daemon *d, sd_bus_message *m, const struct viommu_topology_device *dev, bool bind,
+                       sd_bus_error *error) {
+        const char *verb = bind ? "bind" : "claim", *action = bind ? POLKIT_ACTION_BIND : POLKIT_ACTION_CLAIM;
         _cleanup_free_ gid_t *gids = NULL;
         size_t n_gids = 0;
         _cleanup_free_ char *unit = NULL;
-        const char *action;
         AuthQuery *q;
         uid_t uid;
         int r;
@@ -336,13 +320,13 @@ int auth_claim_device(Daemon *d, sd_bus_message *m, Session *s, const struct vio
          * daemon's socketpair), and claims are rare: they take the bus. */
         if (channel_session(d, sd_bus_message_get_bus(m)))
                 return sd_bus_error_setf(error, VIOMMU_ERROR_PERMISSION_DENIED,
-                                         "Devices are claimed over the system bus, not over a direct channel");
+                                         "Devices are claimed and bound over the system bus, not over a direct channel");
 
         q = auth_query_find(d, m);
         if (q) {
                 if (!q->answered)
                         return 0;       /* still with polkit */
-                if (streq(q->device, dev->name))
+                if (streq(q->device, dev->name) && streq(q->action, action))
                         return auth_query_collect(q, error);
                 /* The name now means another device: ask afresh. */
                 auth_query_free(q);
@@ -378,20 +362,24 @@ int auth_claim_device(Daemon *d, sd_bus_message *m, Session *s, const struct vio
                         log_warning_errno(r, "Cannot tell the systemd unit of uid %u (%s): %m; unit rules skipped",
                                           (unsigned) uid, sd_bus_message_get_sender(m) ?: "?");
 
-                if (config_device_allowed(d->config, dev, uid, gids, n_gids, unit) > 0) {
-                        log_debug("uid %u may claim %s: allowed by %s", (unsigned) uid, dev->name,
+                if ((bind ? config_device_bind_allowed : config_device_allowed)(d->config, dev, uid, gids, n_gids,
+                                                                                unit) > 0) {
+                        log_debug("uid %u may %s %s: allowed by %s", (unsigned) uid, verb, dev->name,
                                   d->config_path ?: CONFIG_DEFAULT_PATH);
                         return 1;
                 }
         }
 
-        action = polkit_action_for(m);
-        if (!action)
-                return sd_bus_error_setf(error, VIOMMU_ERROR_PERMISSION_DENIED,
-                                         "uid %u may not claim %s: %s.%s has no polkit action and is denied",
-                                         (unsigned) uid, dev->name, sd_bus_message_get_interface(m) ?: "?",
-                                         sd_bus_message_get_member(m) ?: "?");
-        return polkit_ask(d, m, action, dev->name, uid, error);
+        return polkit_ask(d, m, action, verb, dev->name, uid, error);
+}
+
+int auth_claim_device(Daemon *d, sd_bus_message *m, Session *s, const struct viommu_topology_device *dev,
+                      sd_bus_error *error) {
+        return auth_device(d, m, dev, false, error);
+}
+
+int auth_bind_device(Daemon *d, sd_bus_message *m, const struct viommu_topology_device *dev, sd_bus_error *error) {
+        return auth_device(d, m, dev, true, error);
 }
 
 int auth_check_limit(Daemon *d, Session *s, ConfigLimit what, uint64_t more, sd_bus_error *error) {

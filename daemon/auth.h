@@ -33,6 +33,11 @@ struct viommu_topology_device;
 int auth_claim_device(Daemon *d, sd_bus_message *m, Session *s, const struct viommu_topology_device *dev,
                       sd_bus_error *error);
 
+/* The same for moving dev to vfio-pci and back (BindVfio, UnbindVfio, a
+ * claim that binds): viommud.conf rules with "bind", else polkit's
+ * org.viommu1.bind-device. */
+int auth_bind_device(Daemon *d, sd_bus_message *m, const struct viommu_topology_device *dev, sd_bus_error *error);
+
 /* 0 if s may have `more` of what; LimitExceeded otherwise. */
 int auth_check_limit(Daemon *d, Session *s, ConfigLimit what, uint64_t more, sd_bus_error *error);
 

@@ -23,6 +23,11 @@
 #define VIOMMU_ERROR_KERNEL             "org.viommu1.Error.Kernel"
 /* A DMA reached an IOVA that nothing maps: the message names it. */
 #define VIOMMU_ERROR_NOT_MAPPED         "org.viommu1.Error.NotMapped"
+/* Device binding's refusals: the device is on vfio-pci already; its IOMMU
+ * group holds devices on host drivers; the host uses it. */
+#define VIOMMU_ERROR_ALREADY_BOUND      "org.viommu1.Error.AlreadyBound"
+#define VIOMMU_ERROR_GROUP_NOT_VIABLE   "org.viommu1.Error.GroupNotViable"
+#define VIOMMU_ERROR_IN_USE             "org.viommu1.Error.InUse"
 /* The daemon itself failed (out of memory, a lost connection): no fault of
  * the call's. */
 #define VIOMMU_ERROR_FAILED             "org.viommu1.Error.Failed"

@@ -109,6 +109,8 @@ static int rule_to_string(const AllowRule *r, char **ret) {
                 for (size_t i = 0; i < r->n_units; i++)
                         fprintf(f, "%s%s", i > 0 ? ", " : "", r->units[i]);
         }
+        if (r->bind)
+                fputs("; bind", f);
 
         if (fclose(f) != 0)
                 return -ENOMEM;
@@ -197,6 +199,9 @@ int config_diff(const Config *old, const Config *new, char **ret) {
                 goto finish;
         if (!streq(old_observers, new_observers))
                 fprintf(f, "%sobservers: %s -> %s", changes++ > 0 ? "\n" : "", old_observers, new_observers);
+        if (old->restore_on_release != new->restore_on_release)
+                fprintf(f, "%srestore-on-release: %s -> %s", changes++ > 0 ? "\n" : "",
+                        old->restore_on_release ? "true" : "false", new->restore_on_release ? "true" : "false");
         for (size_t i = 0; i < old->n_allow; i++)
                 if (!old_kept[i])
                         fprintf(f, "%sallow: removed rule (was %s:%u): %s", changes++ > 0 ? "\n" : "",

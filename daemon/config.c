@@ -386,8 +386,11 @@ static int parse_rule(Parser *p, const char *path, struct json_object *v, AllowR
                         r = parse_array(p, cp, value, "an array of systemd unit names", sizeof(char *), parse_unit,
                                         false, &items, &rule->n_units);
                         rule->units = items;
+                } else if (streq(key, "bind")) {
+                        r = expect_type(p, cp, value, json_type_boolean, "a boolean");
+                        rule->bind = r >= 0 && json_object_get_boolean(value);
                 } else
-                        return parser_error(p, cp, "unknown key: a rule has \"devices\", \"users\", \"groups\" and \"units\"");
+                        return parser_error(p, cp, "unknown key: a rule has \"devices\", \"users\", \"groups\", \"units\" and \"bind\"");
                 if (r < 0)
                         return r;
         }
@@ -567,9 +570,15 @@ static int parse_root(Parser *p, struct json_object *root, Config *c) {
                         r = parse_observers(p, key, value, c);
                         if (r < 0)
                                 return r;
+                } else if (streq(key, "restore-on-release")) {
+                        r = expect_type(p, key, value, json_type_boolean, "a boolean");
+                        if (r < 0)
+                                return r;
+                        c->restore_on_release = json_object_get_boolean(value);
                 } else
                         return parser_error(p, key,
-                                            "unknown key: the configuration has \"allow\", \"limits\" and \"observers\"");
+                                            "unknown key: the configuration has \"allow\", \"limits\", \"observers\" "
+                                            "and \"restore-on-release\"");
         }
         return 0;
 }
@@ -774,8 +783,8 @@ static bool rule_matches_caller(const AllowRule *r, uid_t uid, const gid_t *gids
         return false;
 }
 
-int config_device_allowed(const Config *c, const struct viommu_topology_device *dev, uid_t uid,
-                          const gid_t *gids, size_t n_gids, const char *unit) {
+static int device_allowed(const Config *c, const struct viommu_topology_device *dev, uid_t uid,
+                          const gid_t *gids, size_t n_gids, const char *unit, bool bind) {
         if (!c || !dev)
                 return 0;
 
@@ -783,12 +792,25 @@ int config_device_allowed(const Config *c, const struct viommu_topology_device *
                 const AllowRule *r = &c->allow[i];
                 bool device = false;
 
+                if (bind && !r->bind)
+                        continue;
+
                 for (size_t k = 0; k < r->n_devices && !device; k++)
                         device = selector_matches(&r->devices[k], dev);
                 if (device && rule_matches_caller(r, uid, gids, n_gids, unit))
                         return 1;
         }
         return 0;
+}
+
+int config_device_allowed(const Config *c, const struct viommu_topology_device *dev, uid_t uid,
+                          const gid_t *gids, size_t n_gids, const char *unit) {
+        return device_allowed(c, dev, uid, gids, n_gids, unit, false);
+}
+
+int config_device_bind_allowed(const Config *c, const struct viommu_topology_device *dev, uid_t uid,
+                               const gid_t *gids, size_t n_gids, const char *unit) {
+        return device_allowed(c, dev, uid, gids, n_gids, unit, true);
 }
 
 bool config_observer(const Config *c, uid_t uid, const gid_t *gids, size_t n_gids) {

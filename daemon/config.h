@@ -9,8 +9,10 @@
  *   {
  *     "allow": [
  *       { "devices": [ {"pci": "0000:01:00.0"}, {"id": "8086:10d3"}, {"group": 12} ],
- *         "users": ["alice", 1001], "groups": ["kvm"], "units": ["vmm@.service"] }
+ *         "users": ["alice", 1001], "groups": ["kvm"], "units": ["vmm@.service"],
+ *         "bind": true }
  *     ],
+ *     "restore-on-release": true,
  *     "limits": { "pinned-bytes": "64G", "objects": 4096, "devices": 64,
  *                 "sessions-per-user": 256, "persistent-sessions-per-user": 64 }
  *   }
@@ -111,6 +113,7 @@ typedef struct AllowRule {
         size_t n_groups;
         char **units;                   /* "vmm@.service" matches every instance */
         size_t n_units;
+        bool bind;                      /* "bind": they may also move the devices to vfio-pci and back */
         const char *file;               /* where it is, for logs: one of Config.files */
         unsigned line;
 } AllowRule;
@@ -124,6 +127,9 @@ typedef struct Config {
         ConfigIdentity *observer_groups;
         size_t n_observer_groups;
         uint64_t limits[_CONFIG_LIMIT_MAX];
+        /* "restore-on-release": a device the daemon bound goes back to its
+         * driver when its claim ends, unless the bind said otherwise. */
+        bool restore_on_release;
         char **files;                   /* what was read, in order: the main file, drop-ins */
         size_t n_files;
 } Config;
@@ -157,6 +163,10 @@ static inline void config_freep(Config **c) {
  */
 int config_device_allowed(const Config *c, const struct viommu_topology_device *dev, uid_t uid,
                           const gid_t *gids, size_t n_gids, const char *unit);
+
+/* The same for moving dev to vfio-pci and back: only rules with "bind". */
+int config_device_bind_allowed(const Config *c, const struct viommu_topology_device *dev, uid_t uid,
+                               const gid_t *gids, size_t n_gids, const char *unit);
 
 /* Whether the user uid, in the groups gids, is an observer; c may be NULL. */
 bool config_observer(const Config *c, uid_t uid, const gid_t *gids, size_t n_gids);

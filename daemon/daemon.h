@@ -11,6 +11,7 @@ typedef struct Session Session;
 typedef struct Channel Channel;
 typedef struct Config Config;
 typedef struct AuthQuery AuthQuery;
+typedef struct Binding Binding;
 typedef struct Object Object;
 typedef struct Journal Journal;
 struct viommu_topology;
@@ -45,6 +46,8 @@ typedef struct Daemon {
         /* viommud.conf(5); replaced whole on SIGHUP, never NULL once loaded. */
         Config *config;
         char *config_path;
+        /* Devices the daemon moved to vfio-pci, see binding.c. */
+        Binding *bindings;
         /* polkit queries in flight or answered, see auth.c. */
         AuthQuery *auth_queries;
         /* Callers on the bus by unique name, see caller-uid.c. */

@@ -1,14 +1,22 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * org.viommu1.Device: the host's devices as the topology shows them,
- * /org/viommu1/device/NAME (NAME escaped with sd_bus_path_encode). Read-only,
- * open to everyone.
+ * /org/viommu1/device/NAME (NAME escaped with sd_bus_path_encode). Its
+ * properties are open to everyone; BindVfio and UnbindVfio move the device
+ * to vfio-pci and back (binding.c), for whom auth_bind_device() allows.
  */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 
+#include "auth.h"
+#include "binding.h"
+#include "bus-errors.h"
 #include "daemon.h"
+#include "device.h"
+#include "log.h"
+#include "pci-bind.h"
 #include "session.h"
 #include "util.h"
 #include "viommu-topology.h"
@@ -89,6 +97,86 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         return sd_bus_message_append(reply, "b", dev->is_pci && caps->pasid);
 }
 
+/* The Daemon: the registration's userdata, where the method's is the device. */
+static Daemon *current_daemon(sd_bus_message *m) {
+        return sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(m)));
+}
+
+BUS_METHOD(method_bind_vfio) {
+        const struct viommu_topology_device *dev = userdata;
+        Daemon *d = current_daemon(m);
+        _cleanup_free_ char *name = NULL;
+        uint64_t flags;
+        int r;
+
+        r = sd_bus_message_read(m, "t", &flags);
+        if (r < 0)
+                return r;
+        if (flags & ~BIND_FLAGS_ALL)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "Unknown bind flags 0x%" PRIx64, flags);
+        if ((flags & BIND_RESTORE_ON_RELEASE) && (flags & BIND_KEEP_ON_RELEASE))
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "A device cannot be both given back and kept when its claim ends");
+        if (!dev->is_pci)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_NOT_SUPPORTED,
+                                         "Device %s is not a PCI device: only vfio-pci binding is supported", dev->name);
+
+        r = auth_bind_device(d, m, dev, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;       /* polkit was asked: the call comes back with its answer */
+
+        /* Binding re-reads the topology, and dev with it. */
+        name = strdup(dev->name);
+        if (!name)
+                return -ENOMEM;
+        r = binding_bind(d, name, flags, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+BUS_METHOD(method_unbind_vfio) {
+        const struct viommu_topology_device *dev = userdata;
+        Daemon *d = current_daemon(m);
+        _cleanup_free_ char *driver = NULL;
+        Object *claimed;
+        uint64_t flags;
+        int r;
+
+        r = sd_bus_message_read(m, "t", &flags);
+        if (r < 0)
+                return r;
+        if (flags & ~UNBIND_FLAGS_ALL)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "Unknown unbind flags 0x%" PRIx64,
+                                         flags);
+        r = pci_bind_driver(PCI_BIND_SYSFS, dev->name, &driver);
+        if (r == -ENODEV)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_DEVICE_GONE, "Device %s is gone", dev->name);
+        if (r < 0)
+                return bus_error_kernel(error, r, "Reading the device's driver");
+        if (!streq_ptr(driver, "vfio-pci"))
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "Device %s is not on vfio-pci (%s%s)",
+                                         dev->name, driver ? "driver: " : "no driver", driver ?: "");
+        /* Unbinding would wait for the claim's fd: the claim goes first. */
+        claimed = device_find_claimed(d, dev->name);
+        if (claimed)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY, "Device %s is claimed: release it first",
+                                         dev->name);
+
+        r = auth_bind_device(d, m, dev, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+
+        r = binding_give_back(d, dev->name, flags & UNBIND_NO_RESTORE, m, error);
+        if (r < 0)
+                return r;
+        return 1;       /* answered when the device is back */
+}
+
 const sd_bus_vtable device_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Name", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -103,6 +191,10 @@ const sd_bus_vtable device_vtable[] = {
         SD_BUS_PROPERTY("ATS", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("PRI", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("PASID", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_METHOD_WITH_ARGS("BindVfio", SD_BUS_ARGS("t", flags), SD_BUS_NO_RESULT, method_bind_vfio,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("UnbindVfio", SD_BUS_ARGS("t", flags), SD_BUS_RESULT("s", driver),
+                                method_unbind_vfio, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
 

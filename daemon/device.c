@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "binding.h"
 #include "device.h"
 #include "fdstore.h"
 #include "hotplug.h"
@@ -41,6 +42,7 @@ static int vfio_release(Object *dev) {
         if (dev->device.fd >= 0)
                 fdstore_remove(fdstore_name(dev->session, dev, name));
         device_close(dev);
+        binding_claim_ended(dev->session->daemon, dev->device.name);
         return 0;
 }
 
@@ -70,6 +72,14 @@ const DeviceOps *device_ops_for(bool mock) {
 
 bool device_is_mock(const Object *dev) {
         return dev->type == OBJECT_DEVICE && dev->device.ops != &vfio_device_ops;
+}
+
+Object *device_find_claimed(Daemon *d, const char *name) {
+        for (Session *s = d->sessions; s; s = s->sessions_next)
+                for (Object *o = s->objects; o; o = o->objects_next)
+                        if (o->type == OBJECT_DEVICE && streq(o->device.name, name))
+                                return o;
+        return NULL;
 }
 
 int device_claim(Session *s, const struct viommu_topology_device *dev, Object **ret, int *ret_fd) {

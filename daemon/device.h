@@ -33,6 +33,9 @@ extern const DeviceOps vfio_device_ops;
 const DeviceOps *device_ops_for(bool mock);
 bool device_is_mock(const Object *dev);
 
+/* The claim of host device name, in any session; NULL when none. */
+Object *device_find_claimed(Daemon *d, const char *name);
+
 /* Opens the device's VFIO cdev and, unless the session is delegated, binds
  * it to the session's iommufd. *ret_fd (optional) is a copy of the cdev for
  * the caller. -ENODEV if it vanished meanwhile, -EBUSY if another program

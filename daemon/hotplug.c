@@ -11,6 +11,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "binding.h"
 #include "bus-signals.h"
 #include "daemon.h"
 #include "device.h"
@@ -136,6 +137,7 @@ static int on_uevent(sd_event_source *source, int fd, uint32_t revents, void *us
                 } else if (streq(action, "remove")) {
                         log_info("device %s removed", name);
                         device_gone(d, name);
+                        binding_device_removed(d, name);
                         emit_device_removed(d, name, path);
                 }
         }

@@ -31,6 +31,10 @@ daemon_libviommud_core_la_SOURCES = \
 	daemon/kernel-names.c \
 	daemon/device.h \
 	daemon/device.c \
+	daemon/pci-bind.h \
+	daemon/pci-bind.c \
+	daemon/binding.h \
+	daemon/binding.c \
 	daemon/ioas.h \
 	daemon/ioas.c \
 	daemon/dma.c \

@@ -11,9 +11,11 @@
 #include <stddef.h>
 #include <endian.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <unistd.h>
 
 #include "auth.h"
+#include "binding.h"
 #include "bus-errors.h"
 #include "bus-signals.h"
 #include "bus-util.h"
@@ -104,43 +106,50 @@ static int find_host_device(Daemon *d, const char *name, const struct viommu_top
         return 0;
 }
 
-static Object *find_claimed(Daemon *d, const char *name) {
-        for (Session *s = d->sessions; s; s = s->sessions_next)
-                for (Object *o = s->objects; o; o = o->objects_next)
-                        if (o->type == OBJECT_DEVICE && streq(o->device.name, name))
-                                return o;
-        return NULL;
-}
+/* ClaimDeviceWithFlags's flags. */
+#define CLAIM_BIND_VFIO  (UINT64_C(1) << 0)     /* bind to vfio-pci first, give back when the claim ends */
+#define CLAIM_FORCE      (UINT64_C(1) << 1)     /* bind even if the host uses it */
+#define CLAIM_KEEP_BOUND (UINT64_C(1) << 2)     /* leave it on vfio-pci when the claim ends */
+#define CLAIM_FLAGS_ALL  (CLAIM_BIND_VFIO | CLAIM_FORCE | CLAIM_KEEP_BOUND)
 
-SESSION_METHOD(method_claim_device) {
+static int claim_device(sd_bus_message *m, Session *s, const char *name, int want_fd, uint64_t flags,
+                        sd_bus_error *error) {
         Daemon *d = s->daemon;
         const struct viommu_topology_device *dev;
         _cleanup_close_ int reply_fd = -EBADF;
+        _cleanup_free_ char *bound = NULL;
         Object *claimed, *o;
-        const char *name;
-        int want_fd, r;
+        bool bind;
+        int r;
 
-        r = sd_bus_message_read(m, "sb", &name, &want_fd);
-        if (r < 0)
-                return r;
+        if (flags & ~CLAIM_FLAGS_ALL)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "Unknown claim flags 0x%" PRIx64, flags);
+        if ((flags & (CLAIM_FORCE | CLAIM_KEEP_BOUND)) && !(flags & CLAIM_BIND_VFIO))
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "Claim flags 0x%" PRIx64 " are about binding: give CLAIM_BIND_VFIO too", flags);
 
         r = find_host_device(d, name, &dev, error);
         if (r < 0)
                 return r;
-        if (!dev->vfio_cdev)
+        bind = (flags & CLAIM_BIND_VFIO) && !dev->vfio_cdev;
+        if (!dev->vfio_cdev && !bind)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
-                                         "Device %s has no VFIO cdev: bind it to vfio-pci first (driver: %s)",
-                                         dev->name, dev->driver ?: "none");
+                                         "Device %s has no VFIO cdev: bind it to vfio-pci first (driver: %s), "
+                                         "or claim it with CLAIM_BIND_VFIO", dev->name, dev->driver ?: "none");
         /* Which session has it is for those who may see that session. */
-        claimed = find_claimed(d, dev->name);
+        claimed = device_find_claimed(d, dev->name);
         if (claimed && session_visible_to(claimed->session, m))
                 return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY, "Device %s is claimed by session %u",
                                          dev->name, claimed->session->id);
         if (claimed)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY, "Device %s is claimed by another user",
                                          dev->name);
+        if (binding_giving_back(d, dev->name))
+                return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY, "Device %s is being given back to its driver",
+                                         dev->name);
 
-        r = auth_claim_device(d, m, s, dev, error);
+        /* Binding takes more than claiming: its answer covers both. */
+        r = bind ? auth_bind_device(d, m, dev, error) : auth_claim_device(d, m, s, dev, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -149,25 +158,71 @@ SESSION_METHOD(method_claim_device) {
         if (r < 0)
                 return r;
 
+        if (bind) {
+                bound = strdup(dev->name);
+                if (!bound)
+                        return -ENOMEM;
+                r = binding_bind(d, bound, (flags & CLAIM_FORCE ? BIND_FORCE : 0) |
+                                 (flags & CLAIM_KEEP_BOUND ? BIND_KEEP_ON_RELEASE : BIND_RESTORE_ON_RELEASE), error);
+                if (r < 0)
+                        return r;
+                /* The topology was read afresh: dev with it. */
+                r = find_host_device(d, bound, &dev, error);
+                if (r >= 0 && !dev->vfio_cdev)
+                        r = sd_bus_error_setf(error, VIOMMU_ERROR_KERNEL, "Device %s is on vfio-pci but has no VFIO cdev",
+                                              bound);
+                if (r < 0) {
+                        (void) binding_give_back(d, bound, false, NULL, NULL);
+                        return r;
+                }
+        }
+
         r = device_claim(s, dev, &o, want_fd ? &reply_fd : NULL);
         if (r == -ENODEV)
-                return sd_bus_error_setf(error, VIOMMU_ERROR_DEVICE_GONE, "Device %s vanished while being claimed",
-                                         dev->name);
-        if (r == -EBUSY)
-                return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY, "Device %s is in use by another program",
-                                         dev->name);
-        if (r == -EALREADY)
-                return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY,
-                                         "Device %s is bound through another open of its VFIO cdev "
-                                         "(a VMM still holding the fd of an earlier claim?)", dev->name);
-        if (r < 0)
-                return bus_error_kernel(error, r, s->delegated ? "Opening the VFIO cdev" : "VFIO_DEVICE_BIND_IOMMUFD");
+                r = sd_bus_error_setf(error, VIOMMU_ERROR_DEVICE_GONE, "Device %s vanished while being claimed",
+                                      dev->name);
+        else if (r == -EBUSY)
+                r = sd_bus_error_setf(error, VIOMMU_ERROR_BUSY, "Device %s is in use by another program",
+                                      dev->name);
+        else if (r == -EALREADY)
+                r = sd_bus_error_setf(error, VIOMMU_ERROR_BUSY,
+                                      "Device %s is bound through another open of its VFIO cdev "
+                                      "(a VMM still holding the fd of an earlier claim?)", dev->name);
+        else if (r < 0)
+                r = bus_error_kernel(error, r, s->delegated ? "Opening the VFIO cdev" : "VFIO_DEVICE_BIND_IOMMUFD");
+        if (r < 0) {
+                /* What this call bound goes back. */
+                if (bound)
+                        (void) binding_give_back(d, bound, false, NULL, NULL);
+                return r;
+        }
 
-        log_object(o, "claimed %s as %s", dev->name, o->path);
+        log_object(o, "claimed %s as %s%s", dev->name, o->path, bound ? " (bound to vfio-pci for it)" : "");
         emit_object_added(o);
         if (want_fd)
                 return sd_bus_reply_method_return(m, "oua(h)", o->path, o->id, 1, reply_fd);
         return sd_bus_reply_method_return(m, "oua(h)", o->path, o->id, 0);
+}
+
+SESSION_METHOD(method_claim_device) {
+        const char *name;
+        int want_fd, r;
+
+        r = sd_bus_message_read(m, "sb", &name, &want_fd);
+        if (r < 0)
+                return r;
+        return claim_device(m, s, name, want_fd, 0, error);
+}
+
+SESSION_METHOD(method_claim_device_with_flags) {
+        const char *name;
+        uint64_t flags;
+        int want_fd, r;
+
+        r = sd_bus_message_read(m, "sbt", &name, &want_fd, &flags);
+        if (r < 0)
+                return r;
+        return claim_device(m, s, name, want_fd, flags, error);
 }
 
 SESSION_METHOD(method_create_mock_device) {
@@ -796,6 +851,10 @@ const sd_bus_vtable session_vtable[] = {
                                 SD_BUS_ARGS("s", name, "b", want_fd),
                                 SD_BUS_RESULT("o", device, "u", dev_id, "a(h)", fd),
                                 method_claim_device, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ClaimDeviceWithFlags",
+                                SD_BUS_ARGS("s", name, "b", want_fd, "t", flags),
+                                SD_BUS_RESULT("o", device, "u", dev_id, "a(h)", fd),
+                                method_claim_device_with_flags, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("CreateMockDevice",
                                 SD_BUS_ARGS("u", flags),
                                 SD_BUS_RESULT("o", device, "u", dev_id),

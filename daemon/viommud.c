@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "binding.h"
 #include "bus-errors.h"
 #include "bus-signals.h"
 #include "caller-uid.h"
@@ -273,6 +274,8 @@ static int setup_bus(Daemon *d) {
 }
 
 static void daemon_done(Daemon *d) {
+        /* Claims that end now leave their devices on vfio-pci. */
+        bindings_free(d);
         while (d->sessions)
                 session_free(d->sessions);
         channels_free(d);

@@ -93,6 +93,16 @@ tests_unit_test_config_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_unit_test_config_LDADD = daemon/libviommud-config.la lib/libviommu.la $(CMOCKA_LIBS) $(JSONC_LIBS) \
 	$(LIBSYSTEMD_LIBS) $(UMOCKDEV_LIBS)
 
+# Device binding's sysfs side (daemon/pci-bind.c built into the test) on a
+# temporary directory of files and links.
+check_PROGRAMS += tests/unit/test-pci-bind
+TESTS += tests/unit/test-pci-bind
+tests_unit_test_pci_bind_SOURCES = tests/unit/test-pci-bind.c daemon/pci-bind.c daemon/pci-bind.h
+tests_unit_test_pci_bind_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_pci_bind_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_pci_bind_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_unit_test_pci_bind_LDADD = lib/libviommu-util.la $(CMOCKA_LIBS)
+
 # Fake polkit: a stand-in org.freedesktop.PolicyKit1 for the integration tests
 # on a private bus (tests/integration/fake-polkit --help).
 check_PROGRAMS += tests/integration/fake-polkit
@@ -208,6 +218,7 @@ EXTRA_DIST += \
 	tests/integration/cli-checks.sh \
 	tests/integration/private-bus.sh \
 	tests/integration/unplug.sh \
+	tests/integration/bind.sh \
 	tests/integration/bus.conf
 
 # QEMU delegation: a real VMM (QEMU 10 from a cached Debian trixie root,

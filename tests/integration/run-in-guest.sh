@@ -328,7 +328,8 @@ echo "== viommud integration on Linux $(uname -r), profile $profile"
 # the API as a VMM author meets it (dbus/*.xml, examples/), =memory the guest
 # memory and DMA tests (test-memory, its restart group under the fd store
 # too), =virtio the virtio-iommu backend (test-virtio-iommu), =lease the
-# translation lease tests and their races (test-lease), for a quick look.
+# translation lease tests and their races (test-lease), =bind the device
+# binding tests (vtd), for a quick look.
 only=${VIOMMU_ITEST_ONLY:-}
 # The quick looks: one group of clients against a fresh daemon, the leftovers
 # check after it, and for memory its restart group under the fd store.
@@ -365,6 +366,17 @@ virtio | lease | memory)
 	exit $status
 	;;
 esac
+# Device binding, on the vtd profile's second e1000e, with a viommud and a
+# bus of its own (tests/integration/bind.sh).
+if [ "$profile" = vtd ] && { [ -z "$only" ] || [ "$only" = bind ]; }; then
+	rc=0
+	unit bind "$src/tests/integration/bind.sh" "$build" || rc=$?
+	[ "$rc" -eq 0 ] || [ "$rc" -eq 77 ] || fail "bind.sh (device binding)"
+	if [ "$only" = bind ]; then
+		echo "integration: $( [ $status -eq 0 ] && echo PASS || echo FAIL )"
+		exit $status
+	fi
+fi
 if [ "$only" != restarts ]; then
 start_viommud "$work/viommud.log" --test-mock-devices -v
 pin_before=$(awk '/^VmPin:/ { print $2 }' "/proc/$viommud_pid/status")

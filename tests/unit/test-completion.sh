@@ -52,7 +52,7 @@ expect() {
 	fi
 }
 
-expect 'close describe device devices features monitor session sessions status' ''
+expect 'bind close describe device devices features monitor session sessions status unbind' ''
 expect 'device devices' dev
 expect 'session sessions' --json = short sess
 expect '--json=' --js
@@ -61,11 +61,14 @@ expect 'short' --json = sh
 expect 'short' --json=sh
 expect 'always auto never' --color =
 expect 'session system' --bus =
-expect '--no-ask-password --no-legend --no-pager' devices --no-
+expect '--no-ask-password --no-legend --no-pager --no-restore' devices --no-
 expect 'DEVICE DRIVER' devices -o D
 expect 'DEVICE,DEVICE DEVICE,DRIVER' devices -o DEVICE,D
 expect 'FEATURE' features --output = FEA
 expect '0000:01:00.0 0000:02:00.0' device ''
+expect '0000:01:00.0 0000:02:00.0' bind ''
+expect '0000:02:00.0' unbind --no-restore 0000:02
+expect '--no-restore' unbind --no-r
 expect '0000:02:00.0' --bus = system device 0000:02
 expect '1 7' session ''
 expect '7' close 7

@@ -311,7 +311,8 @@ static void test_semantic_errors(void **state) {
         parse_fails_str("[]", "test.conf: the configuration must be a JSON object, not an array");
         parse_fails_str("null", "must be a JSON object, not null");
         parse_fails_str("{\n  \"allow\": [],\n  \"frobnicate\": 1\n}",
-                        "test.conf: frobnicate: unknown key: the configuration has \"allow\", \"limits\" and \"observers\"");
+                        "test.conf: frobnicate: unknown key: the configuration has \"allow\", \"limits\", \"observers\" "
+                        "and \"restore-on-release\"");
         parse_fails_str("{\"allow\": {}}", "test.conf: allow: must be an array of rules, not an object");
         parse_fails_str("{\"allow\": [1]}", "test.conf: allow[0]: must be an object (a rule), not an integer");
 
@@ -358,7 +359,7 @@ static void test_semantic_errors(void **state) {
                         "allow[0]: the rule allows nobody: give \"users\", \"groups\" or \"units\"");
         parse_fails_str("{\"allow\": [{\"devices\": [{\"group\": 1}], \"users\": []}]}", "the rule allows nobody");
         parse_fails_str("{\"allow\": [{\"devices\": [{\"group\": 1}], \"user\": [0]}]}",
-                        "allow[0].user: unknown key: a rule has \"devices\", \"users\", \"groups\" and \"units\"");
+                        "allow[0].user: unknown key: a rule has \"devices\", \"users\", \"groups\", \"units\" and \"bind\"");
 
         /* Users, groups, units. */
         parse_fails_str("{\"allow\": [{\"devices\": [{\"group\": 1}], \"users\": [\"no-such-user-viommu\"]}]}",
@@ -494,6 +495,35 @@ static struct viommu_topology_device make_pci(uint32_t domain, uint8_t bus, uint
                         .vendor = vendor, .device = device,
                 },
         };
+}
+
+static void test_bind(void **state) {
+        _cleanup_(config_freep) Config *c = parse_ok(
+                "{\"allow\": ["
+                " {\"devices\": [{\"pci\": \"0000:01:00.0\"}], \"users\": [1000], \"bind\": true},"
+                " {\"devices\": [{\"pci\": \"0000:01:00.1\"}], \"users\": [1000], \"bind\": false}"
+                "], \"restore-on-release\": true}");
+        _cleanup_(config_freep) Config *defaults = parse_ok("{}");
+        struct viommu_topology_device a = make_pci(0, 1, 0, 0, 0x8086, 0x10d3, 3);
+        struct viommu_topology_device b = make_pci(0, 1, 0, 1, 0x8086, 0x10d3, 3);
+        _cleanup_free_ char *diff = NULL;
+
+        /* A rule with "bind" allows binding and claiming; one without, claiming only. */
+        assert_int_equal(config_device_bind_allowed(c, &a, 1000, NULL, 0, NULL), 1);
+        assert_int_equal(config_device_allowed(c, &a, 1000, NULL, 0, NULL), 1);
+        assert_int_equal(config_device_bind_allowed(c, &b, 1000, NULL, 0, NULL), 0);
+        assert_int_equal(config_device_allowed(c, &b, 1000, NULL, 0, NULL), 1);
+        assert_int_equal(config_device_bind_allowed(c, &a, 1001, NULL, 0, NULL), 0);
+        assert_true(c->restore_on_release);
+        assert_false(defaults->restore_on_release);
+
+        assert_int_equal(config_diff(defaults, c, &diff), 3);
+        assert_non_null(strstr(diff, "restore-on-release: false -> true"));
+        assert_non_null(strstr(diff, "users 1000; bind"));
+
+        parse_fails_str("{\"restore-on-release\": 1}", "test.conf: restore-on-release: must be a boolean, not an integer");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"pci\": \"0000:01:00.0\"}], \"users\": [0], \"bind\": \"yes\"}]}",
+                        "test.conf: allow[0].bind: must be a boolean, not a string");
 }
 
 static void test_match_devices(void **state) {
@@ -792,6 +822,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_limits),
                 cmocka_unit_test(test_format_bytes),
                 cmocka_unit_test(test_match_devices),
+                cmocka_unit_test(test_bind),
                 cmocka_unit_test(test_match_callers),
                 cmocka_unit_test(test_match_recorded_tree),
                 cmocka_unit_test(test_observers),

@@ -23,7 +23,8 @@ if out=$("$viommud" --check-config --config="$conf" 2>&1); then
 	# Every part of the schema the example shows is taken.
 	for want in '^allow: added rule .*: devices group 12, id 1234:11e8; groups 990' \
 		'^allow: added rule .*50-ci.conf.*units ci-vm@.service' \
-		'^observers' '^limits.pinned-bytes: .* -> 64G$' '^limits.devices: .* -> 16$'; do
+		'^allow: added rule .*: devices pci 0000:01:00.0; users 1000; units vmm@.service; bind$' \
+		'^restore-on-release: false -> true$' '^observers' '^limits.pinned-bytes: .* -> 64G$' '^limits.devices: .* -> 16$'; do
 		grep -q "$want" <<<"$out" || fail "--check-config does not list /$want/: $out"
 	done
 else

@@ -80,8 +80,12 @@ init=$here/guest-init.sh quiet=quiet sysroot=''
 # vfio-pci): the IOMMU comes first so that it translates for the devices
 # after it, edu before the e1000e. The NIC's peer is a socket nothing
 # connects to: no network at all.
+# The second e1000e, at a fixed address (vfio-bind.sh's VFIO_HOST_NIC),
+# stays on its driver at boot: the device binding tests take it.
 vtd_machine=(-device intel-iommu,intremap=on -device edu -device e1000e,romfile=,netdev=nowhere
-	-netdev "stream,id=nowhere,server=on,addr.type=unix,addr.path=${tmp//,/,,}/nic")
+	-netdev "stream,id=nowhere,server=on,addr.type=unix,addr.path=${tmp//,/,,}/nic"
+	-device e1000e,romfile=,netdev=hostnic,addr=0x10
+	-netdev "stream,id=hostnic,server=on,addr.type=unix,addr.path=${tmp//,/,,}/hostnic")
 case $profile in
 mock)
 	machine=(-M q35)

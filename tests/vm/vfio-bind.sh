@@ -42,8 +42,10 @@ pci_find() {
 }
 
 # The test devices of run-vm.sh's VT-d machines: QEMU's edu (a DMA engine)
-# and an e1000e.
+# and an e1000e; and a second e1000e, at a fixed address, left on its driver
+# for the device binding tests (VIOMMU_TEST_HOST_NIC, exported).
 VFIO_TEST_IDS="1234:11e8 8086:10d3"
+VFIO_HOST_NIC=0000:00:10.0
 
 # vfio_bind_test_devices: every test device on vfio-pci, and
 # VIOMMU_TEST_VFIO_DEVICES (exported) their "BDF=NODE BDF=NODE". Fails unless
@@ -51,9 +53,11 @@ VFIO_TEST_IDS="1234:11e8 8086:10d3"
 vfio_bind_test_devices() {
 	local bdf pair devices=()
 	for bdf in $(pci_find $VFIO_TEST_IDS); do
+		[ "$bdf" != "$VFIO_HOST_NIC" ] || continue
 		pair=$(pci_driver "$bdf" vfio-pci) || return 1
 		devices+=("$pair")
 	done
 	[ ${#devices[@]} -eq 2 ] || return 1
 	export VIOMMU_TEST_VFIO_DEVICES="${devices[*]}"
+	[ ! -e "/sys/bus/pci/devices/$VFIO_HOST_NIC" ] || export VIOMMU_TEST_HOST_NIC=$VFIO_HOST_NIC
 }
