@@ -103,6 +103,10 @@ expect org.viommu1.Error.InvalidArgument g "$device" org.viommu1.Device.BindVfio
 expect org.viommu1.Error.InvalidArgument g "$device" org.viommu1.Device.UnbindVfio 0
 expect org.viommu1.Error.InvalidArgument g "$session" org.viommu1.Session.ClaimDevice "$nic" false
 expect org.viommu1.Error.InvalidArgument g "$session" org.viommu1.Session.ClaimDeviceWithFlags "$nic" false 2
+# A device that does not exist.
+expect org.viommu1.Error.NoSuchObject g "$session" org.viommu1.Session.ClaimDeviceWithFlags 0000:00:1e.7 false 1
+out=$("$viommuctl" bind 0000:00:1e.7 2>&1) && fail "viommuctl bind of a device that does not exist succeeded"
+[[ $out == *"No device 0000:00:1e.7"* ]] || fail "viommuctl bind of a device that does not exist: $out"
 # Nobody the configuration or polkit (none runs here) allows.
 expect org.viommu1.Error.PermissionDenied setpriv --reuid=65534 --regid=65534 --clear-groups \
 	gdbus call --system --dest org.viommu1 --object-path "$device" --method org.viommu1.Device.BindVfio 0
