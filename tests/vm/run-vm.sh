@@ -81,11 +81,16 @@ init=$here/guest-init.sh quiet=quiet sysroot=''
 # after it, edu before the e1000e. The NIC's peer is a socket nothing
 # connects to: no network at all.
 # The second e1000e, at a fixed address (vfio-bind.sh's VFIO_HOST_NIC),
-# stays on its driver at boot: the device binding tests take it.
+# stays on its driver at boot: the device binding tests take it. Behind a
+# PCIe-to-PCI bridge, which the IOMMU sees as one requester, a virtio RNG on
+# virtio-pci and a pci-testdev with no driver share one IOMMU group: a
+# group vfio-pci cannot take whole.
 vtd_machine=(-device intel-iommu,intremap=on -device edu -device e1000e,romfile=,netdev=nowhere
 	-netdev "stream,id=nowhere,server=on,addr.type=unix,addr.path=${tmp//,/,,}/nic"
 	-device e1000e,romfile=,netdev=hostnic,addr=0x10
-	-netdev "stream,id=hostnic,server=on,addr.type=unix,addr.path=${tmp//,/,,}/hostnic")
+	-netdev "stream,id=hostnic,server=on,addr.type=unix,addr.path=${tmp//,/,,}/hostnic"
+	-device pcie-pci-bridge,id=pcibr,addr=0x11 -device virtio-rng-pci,bus=pcibr,addr=0x1
+	-device pci-testdev,bus=pcibr,addr=0x2)
 case $profile in
 mock)
 	machine=(-M q35)
