@@ -80,7 +80,7 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/viommu-vm.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-init=$here/guest-init.sh quiet=quiet sysroot='' qemu=(qemu-system-x86_64)
+init=$here/guest-init.sh quiet=quiet sysroot='' qemu=(qemu-system-x86_64) uefi=
 # The VT-d machine's test devices (tests/vm/vfio-bind.sh puts them on
 # vfio-pci): the IOMMU comes first so that it translates for the devices
 # after it, edu before the e1000e. The NIC's peer is a socket nothing
@@ -118,6 +118,7 @@ smmu)
 		"$arm64_root/usr/bin/qemu-system-aarch64" -L "$arm64_root/usr/share/qemu")
 	machine=(-M virt,iommu=smmuv3,gic-version=3 -cpu max
 		-bios "$arm64_root/usr/share/qemu-efi-aarch64/QEMU_EFI.fd" -device edu)
+	uefi=yes
 	if [ -z "${VIOMMU_VM_IORT+set}" ]; then
 		VIOMMU_VM_IORT=$("$here/smmu-iort.sh" "$series") || fail "no IORT override"
 	fi
@@ -174,10 +175,11 @@ if [ -n "$share" ]; then
 fi
 
 # The serial console ends lines with CR LF; the kernel's shutdown messages after
-# the guest's last line are left to the log.
+# the guest's last line are left to the log. UEFI clears the screen.
 rc=0
 timeout -k 10 "$timeout" "${qemu[@]}" </dev/null |
-	sed -u -e 's/\r*$//' -e '1,/viommu-vm: exit status [0-9]*$/!d' || rc=$?
+	sed -u -e 's/\r*$//' ${uefi:+-e 's/\x1b\[[0-9;=]*[A-Za-z]//g'} \
+		-e '1,/viommu-vm: exit status [0-9]*$/!d' || rc=$?
 
 keep_log() {
 	trap - EXIT
