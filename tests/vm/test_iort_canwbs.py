@@ -6,6 +6,8 @@ import struct
 import sys
 import unittest
 
+# No __pycache__ in the source tree.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import iort_canwbs as iort  # noqa: E402
 
