@@ -1,8 +1,9 @@
 #!/bin/bash
-# Cross-build the arm64 test VM's programs (run-vm.sh --profile smmu) into
-# OUTDIR: static aarch64 binaries, for the guest has only busybox. They are
-# built from the sources directly, with configure's warnings as errors: the
-# project's own build needs libraries the host has for x86 only.
+# Fill OUTDIR with what the arm64 test VM (run-vm.sh --profile smmu) runs:
+# its tests (tests/integration/smmu-guest.sh, with markers.sh) and their
+# programs, cross-built static for aarch64, for the guest has only busybox.
+# They are built from the sources directly, with configure's warnings as
+# errors: the project's own build needs libraries the host has for x86 only.
 #
 #   tests/vm/smmu-build-tests.sh OUTDIR
 set -euo pipefail
@@ -24,3 +25,4 @@ mkdir -p "$out"
 	-static -ffunction-sections -fdata-sections -Wl,--gc-sections -o "$out/smmu-nested" \
 	"$src/tests/integration/smmu-nested.c" "$src/tests/integration/edu-dma.c" \
 	"$src/lib/iommufd.c" "$src/lib/vfio-cdev.c"
+cp "$src/tests/integration/smmu-guest.sh" "$src/tests/vm/markers.sh" "$out/"
