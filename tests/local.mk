@@ -330,6 +330,10 @@ EXTRA_DIST += tests/unit/test-unit-security.sh
 TESTS += tests/unit/test-startup-failure.sh
 EXTRA_DIST += tests/unit/test-startup-failure.sh
 
+# The arm64 test VM's IORT patcher (tests/vm/smmu-iort.sh), on made-up tables.
+TESTS += tests/vm/test_iort_canwbs.py
+EXTRA_DIST += tests/vm/test_iort_canwbs.py tests/vm/iort_canwbs.py
+
 # tests/summarize, which counts run-all's results, on logs of broken runs.
 TESTS += tests/unit/test-summarize.sh
 EXTRA_DIST += tests/unit/test-summarize.sh tests/summarize tests/vm/markers.sh

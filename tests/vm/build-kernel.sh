@@ -1,22 +1,54 @@
 #!/bin/bash
 # Build (or take from the cache) a test kernel for one series.
 #
-#   tests/vm/build-kernel.sh 6.12|7.3
+#   tests/vm/build-kernel.sh [--arch arm64] 6.12|7.3
 #
-# Prints the cache directory holding bzImage, include/ (headers_install),
-# iommufd_test.h, config and VERSION. The cache key is a hash of the config
-# fragment, the build recipe's revision and the exact Debian source package
-# version, so a second run does not rebuild. Cache root: $VIOMMU_VM_CACHE,
-# default /var/cache/viommu-vm.
+# Prints the cache directory holding bzImage (x86) or Image (arm64, cross
+# built), include/ (headers_install), iommufd_test.h, config and VERSION.
+# The cache key is a hash of the config fragments, the build recipe's
+# revision, the architecture and the exact Debian source package version, so
+# a second run does not rebuild. Cache root: $VIOMMU_VM_CACHE, default
+# /var/cache/viommu-vm.
 set -euo pipefail
 
-series=${1:?usage: build-kernel.sh SERIES}
+usage() {
+	echo "usage: build-kernel.sh [--arch arm64] SERIES" >&2
+	exit 2
+}
+arch=x86
+if [ "${1:-}" = --arch ]; then
+	[ "${2:-}" = arm64 ] || usage
+	arch=arm64
+	shift 2
+fi
+[ $# -eq 1 ] || usage
+series=$1
 # Bump when build() below changes what it produces.
 recipe=1
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${VIOMMU_VM_CACHE:-/var/cache/viommu-vm}
 fragment=$here/kernel.fragment
 mkdir -p "$cache"
+
+# The arm64 kernel takes kernel.fragment without the options its own fragment
+# drops (lines !OPTION: x86 only) and with the ones it adds.
+if [ "$arch" = arm64 ]; then
+	arch_fragment=$here/kernel-arm64.fragment
+	make_args=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
+	image=arch/arm64/boot/Image
+	target=Image
+	name=linux-arm64-$series
+else
+	arch_fragment=/dev/null
+	make_args=()
+	image=arch/x86/boot/bzImage
+	target=bzImage
+	name=linux-$series
+fi
+options() {
+	grep -vhx '#.*\|!.*' "$fragment" "$arch_fragment" |
+		grep -vxF -f <(sed -n 's/^!//p' "$arch_fragment")
+}
 
 need() {
 	command -v "$1" >/dev/null 2>&1 || {
@@ -25,6 +57,7 @@ need() {
 	}
 }
 need gcc gcc; need make make; need flex flex; need bison bison; need bc bc
+[ "$arch" = x86 ] || need aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu
 need xz xz-utils; need dpkg-deb dpkg; need apt-get apt; need rsync rsync
 [ -e /usr/include/libelf.h ] || { echo "build-kernel: libelf.h missing; install libelf-dev" >&2; exit 2; }
 [ -e /usr/include/openssl/ssl.h ] || { echo "build-kernel: openssl headers missing; install libssl-dev" >&2; exit 2; }
@@ -71,12 +104,17 @@ else
 	fetch_backports "$series"
 fi
 
-key=$(cat "$fragment" <(echo "recipe $recipe $series $version") | sha256sum | cut -c1-16)
-out=$cache/linux-$series-$key
+if [ "$arch" = x86 ]; then
+	key=$(cat "$fragment" <(echo "recipe $recipe $series $version") | sha256sum | cut -c1-16)
+else
+	key=$(cat "$fragment" "$arch_fragment" <(echo "recipe $recipe $series $version $arch") |
+		sha256sum | cut -c1-16)
+fi
+out=$cache/$name-$key
 # One build per kernel at a time; a second caller waits and takes the result.
-exec 9>"$cache/.lock-$series"
+exec 9>"$cache/.lock-${name#linux-}"
 flock 9
-if [ -s "$out/bzImage" ]; then
+if [ -s "$out/$target" ]; then
 	echo "$out"
 	exit 0
 fi
@@ -89,16 +127,16 @@ if [ -n "$tarball_deb" ]; then
 else
 	tarball=/usr/src/linux-source-$series.tar.xz
 fi
-echo "build-kernel: building Linux $series ($version), takes a few minutes" >&2
+echo "build-kernel: building Linux $series ($version) for $arch, takes a few minutes" >&2
 tar -C "$work" -xf "$tarball"
 src=$work/linux-source-$series
 build() {
 	set -e
-	make -C "$src" tinyconfig
+	make -C "$src" "${make_args[@]}" tinyconfig
 	"$src/scripts/config" --file "$src/.config" \
-		$(grep -v '^#' "$fragment" | sed 's/^/--enable /')
-	make -C "$src" olddefconfig
-	missing=$(grep -v '^#' "$fragment" | while read -r opt; do
+		$(options | sed 's/^/--enable /')
+	make -C "$src" "${make_args[@]}" olddefconfig
+	missing=$(options | while read -r opt; do
 		grep -q "^CONFIG_$opt=y" "$src/.config" || echo "$opt"; done)
 	# IOMMU_PT_AMDV1 only exists on newer kernels, PROC_SYSCTL only on older
 	# ones (newer kernels fold it into SYSCTL); everything else must stick.
@@ -107,18 +145,18 @@ build() {
 		echo "build-kernel: options did not stick: $missing" >&2
 		return 1
 	fi
-	make -C "$src" -j"$(nproc)" bzImage
-	make -C "$src" headers_install INSTALL_HDR_PATH="$work/out"
+	make -C "$src" "${make_args[@]}" -j"$(nproc)" "$target"
+	make -C "$src" "${make_args[@]}" headers_install INSTALL_HDR_PATH="$work/out"
 }
 if ! build >"$work/build.log" 2>&1; then
 	tail -n 40 "$work/build.log" >&2
 	exit 1
 fi
 
-cp "$src/arch/x86/boot/bzImage" "$work/out/"
+cp "$src/$image" "$work/out/"
 cp "$src/drivers/iommu/iommufd/iommufd_test.h" "$work/out/"
 cp "$src/.config" "$work/out/config"
-echo "$series $version" >"$work/out/VERSION"
+echo "$series $version $arch" >"$work/out/VERSION"
 rm -rf "$out"
 mv "$work/out" "$out"
 echo "$out"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Boot a viommu test kernel under QEMU and run one command inside it.
 #
-#   tests/vm/run-vm.sh --kernel SERIES --profile mock|vtd|systemd
+#   tests/vm/run-vm.sh --kernel SERIES --profile mock|vtd|systemd|smmu
 #                      [--share HOSTDIR] [--install DESTDIR] [--vtd]
 #                      [--timeout SECONDS] -- COMMAND [ARGS...]
 #
@@ -13,6 +13,11 @@
 # sees of the host only HOSTDIR, and the current directory must be in it;
 # --vtd gives it the vtd profile's emulated VT-d with edu and e1000e on
 # vfio-pci (Linux 6.12's mock devices fail beside the VT-d).
+# The smmu profile is an arm64 machine with QEMU's emulated SMMUv3 and an edu
+# device on vfio-pci, booted from an initramfs with busybox (smmu-init.sh):
+# COMMAND runs there, from the host only the --share directory is visible.
+# $VIOMMU_VM_IORT, if set, is the cpio with its IORT override, empty for
+# QEMU's own table (smmu-iort.sh reads that).
 # Exit status: COMMAND's; 124 if the guest did
 # not finish within the timeout ($VIOMMU_VM_TIMEOUT, default 600 s); 125 if the
 # guest stopped without reporting a status; 2 for usage or missing packages.
@@ -23,7 +28,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
-	echo "usage: run-vm.sh --kernel SERIES --profile mock|vtd|systemd [--share HOSTDIR]" \
+	echo "usage: run-vm.sh --kernel SERIES --profile mock|vtd|systemd|smmu [--share HOSTDIR]" \
 		"[--install DESTDIR] [--vtd] [--timeout SECONDS] -- COMMAND [ARGS...]" >&2
 	exit 2
 }
@@ -59,12 +64,12 @@ fi
 [ -z "$share" ] || [ -d "$share" ] || fail "not a directory: $share"
 [ -z "$destdir" ] || [ "$profile" = systemd ] || fail "--install is for the systemd profile"
 [ "$vtd" = no ] || [ "$profile" = systemd ] || fail "--vtd is for the systemd profile"
-command -v qemu-system-x86_64 >/dev/null ||
+[ "$profile" = smmu ] || command -v qemu-system-x86_64 >/dev/null ||
 	fail "qemu-system-x86_64 not found; install the Debian package qemu-system-x86"
 
 # The guest mounts its own /tmp and /run over the host's.
 workdir=$PWD
-if [[ $workdir/ == /tmp/* || $workdir/ == /run/* ]] &&
+if [ "$profile" != smmu ] && [[ $workdir/ == /tmp/* || $workdir/ == /run/* ]] &&
 	[[ -z $share || $workdir/ != "$share"/* ]]; then
 	fail "the guest cannot see $workdir (its /tmp and /run are private); pass it with --share"
 fi
@@ -75,7 +80,7 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/viommu-vm.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-init=$here/guest-init.sh quiet=quiet sysroot=''
+init=$here/guest-init.sh quiet=quiet sysroot='' qemu=(qemu-system-x86_64) uefi=
 # The VT-d machine's test devices (tests/vm/vfio-bind.sh puts them on
 # vfio-pci): the IOMMU comes first so that it translates for the devices
 # after it, edu before the e1000e. The NIC's peer is a socket nothing
@@ -113,28 +118,62 @@ vtd)
 	machine=(-M q35 "${vtd_machine[@]}")
 	profile_args=intel_iommu=on,sm_on
 	;;
+smmu)
+	# The virt machine always builds its SMMUv3 with stage 1 and 2; with
+	# GICv2 MSIs are not isolated and VFIO refuses the device. UEFI boots
+	# the kernel with ACPI, for the IORT override.
+	arm64_root=$("$here/trixie-root.sh" --arm64) || fail "no trixie root with QEMU for arm64"
+	qemu=("$arm64_root/lib64/ld-linux-x86-64.so.2" --library-path "$arm64_root/usr/lib/x86_64-linux-gnu"
+		"$arm64_root/usr/bin/qemu-system-aarch64" -L "$arm64_root/usr/share/qemu")
+	machine=(-M virt,iommu=smmuv3,gic-version=3 -cpu max
+		-bios "$arm64_root/usr/share/qemu-efi-aarch64/QEMU_EFI.fd" -device edu)
+	uefi=yes
+	if [ -z "${VIOMMU_VM_IORT+set}" ]; then
+		VIOMMU_VM_IORT=$("$here/smmu-iort.sh" "$series") || fail "no IORT override"
+	fi
+	"$here/smmu-initrd.sh" "$tmp/busybox.cpio" || fail "no initramfs"
+	# The table upgrade reads only an uncompressed cpio at the start.
+	cat ${VIOMMU_VM_IORT:+"$VIOMMU_VM_IORT"} "$tmp/busybox.cpio" >"$tmp/initrd"
+	rm "$tmp/busybox.cpio"
+	;;
 *) usage ;;
 esac
 
-kernel=$("$here/build-kernel.sh" "$series")
-
 mkdir "$tmp/job"
-(
-	command=("$@")
-	declare -p profile workdir share command sysroot destdir
-) >"$tmp/job/job"
-
-cmdline="console=ttyS0 $quiet panic=-1 root=/dev/root rootfstype=9p ro
+if [ "$profile" = smmu ]; then
+	kernel=$("$here/build-kernel.sh" --arch arm64 "$series")
+	# busybox sh reads the job: POSIX words, single-quoted.
+	quote() {
+		local word q="'\\''"
+		for word; do
+			printf "'%s' " "${word//\'/$q}"
+		done
+	}
+	{
+		echo "profile=$(quote "$profile") workdir=$(quote "$workdir") share=$(quote "$share")"
+		echo "set -- $(quote "$@")"
+	} >"$tmp/job/job"
+	cmdline="console=ttyAMA0 $quiet panic=-1 ${VIOMMU_VM_APPEND:-}"
+	boot=(-kernel "$kernel/Image" -initrd "$tmp/initrd")
+else
+	kernel=$("$here/build-kernel.sh" "$series")
+	(
+		command=("$@")
+		declare -p profile workdir share command sysroot destdir
+	) >"$tmp/job/job"
+	cmdline="console=ttyS0 $quiet panic=-1 root=/dev/root rootfstype=9p ro
 rootflags=trans=virtio,version=9p2000.L,msize=262144
 init=$init $profile_args ${VIOMMU_VM_APPEND:-}"
+	boot=(-kernel "$kernel/bzImage"
+		-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap
+		-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root)
+fi
 
 # QEMU option values escape a comma by doubling it.
-qemu=(qemu-system-x86_64 -accel tcg -m 1G -nodefaults -display none -no-reboot
+qemu+=(-accel tcg -m 1G -nodefaults -display none -no-reboot
 	"${machine[@]}"
-	-kernel "$kernel/bzImage"
+	"${boot[@]}"
 	-append "${cmdline//$'\n'/ }"
-	-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap
-	-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root
 	-fsdev "local,id=job,path=${tmp//,/,,}/job,security_model=none"
 	-device virtio-9p-pci,fsdev=job,mount_tag=viommu-job
 	-chardev "stdio,id=console,signal=off,logfile=${tmp//,/,,}/console.log"
@@ -145,10 +184,11 @@ if [ -n "$share" ]; then
 fi
 
 # The serial console ends lines with CR LF; the kernel's shutdown messages after
-# the guest's last line are left to the log.
+# the guest's last line are left to the log. UEFI clears the screen.
 rc=0
 timeout -k 10 "$timeout" "${qemu[@]}" </dev/null |
-	sed -u -e 's/\r*$//' -e '1,/viommu-vm: exit status [0-9]*$/!d' || rc=$?
+	sed -u -e 's/\r*$//' ${uefi:+-e 's/\x1b\[[0-9;=]*[A-Za-z]//g'} \
+		-e '1,/viommu-vm: exit status [0-9]*$/!d' || rc=$?
 
 keep_log() {
 	trap - EXIT

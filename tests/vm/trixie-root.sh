@@ -1,17 +1,21 @@
 #!/bin/bash
 # Make (once) and cache a Debian trixie root file system: one holding QEMU 10,
 # for the test that runs a real VMM on fds handed out by viommud
-# (tests/integration/qemu-delegation.sh), or with --systemd one that boots
-# with systemd as PID 1, for the systemd profile of tests/vm/run-vm.sh.
+# (tests/integration/qemu-delegation.sh), with --systemd one that boots
+# with systemd as PID 1, for the systemd profile of tests/vm/run-vm.sh, or
+# with --arm64 one holding QEMU 10 for arm64 and its UEFI firmware, which
+# runs the arm64 test VM on the host (tests/vm/run-vm-arm64.sh).
 #
-#   tests/vm/trixie-root.sh [--systemd]            make the root if needed,
-#                                                  print its path
-#   tests/vm/trixie-root.sh [--systemd] --cached   print the path of a root made
-#                                                  earlier; exit 1 (and make
-#                                                  nothing) if there is none
+#   tests/vm/trixie-root.sh [--systemd|--arm64]          make the root if
+#                                                        needed, print its path
+#   tests/vm/trixie-root.sh [--systemd|--arm64] --cached print the path of a
+#                                                        root made earlier;
+#                                                        exit 1 (and make
+#                                                        nothing) if there is
+#                                                        none
 #
-# The QEMU root is never entered with chroot: the test runs its QEMU
-# unprivileged through the root's own dynamic loader (see qemu-delegation.sh).
+# The QEMU roots are never entered with chroot: their QEMU runs through the
+# root's own dynamic loader (see qemu-delegation.sh).
 # The systemd root is the lower layer of the guest's overlay root
 # (tests/vm/systemd-init.sh); it comes with its boot trimmed: the units a test
 # VM does not need are masked, and the boot-time update jobs are marked done.
@@ -34,12 +38,12 @@ masked="getty.target serial-getty@ttyS0.service systemd-firstboot.service
 apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer
 systemd-tmpfiles-clean.timer e2scrub_all.timer fstrim.timer"
 
-mode=build flavor=qemu
+mode=build flavor=qemu flag=''
 for arg in "$@"; do
 	case $arg in
 	--cached) mode=cached ;;
-	--systemd) flavor=systemd ;;
-	*) echo "usage: trixie-root.sh [--systemd] [--cached]" >&2; exit 2 ;;
+	--systemd | --arm64) flavor=${arg#--} flag=$arg ;;
+	*) echo "usage: trixie-root.sh [--systemd|--arm64] [--cached]" >&2; exit 2 ;;
 	esac
 done
 if [ "$flavor" = systemd ]; then
@@ -48,11 +52,18 @@ if [ "$flavor" = systemd ]; then
 	# libsystemd and libudev.
 	packages="systemd-sysv dbus polkitd udev libpam-systemd libjson-c5 libcmocka0"
 	needed=(lib64/ld-linux-x86-64.so.2 usr/lib/systemd/systemd usr/bin/dbus-daemon usr/bin/busctl)
+elif [ "$flavor" = arm64 ]; then
+	name=$suite-arm64-root
+	packages="qemu-system-arm qemu-efi-aarch64"
+	masked=''
+	qemu=usr/bin/qemu-system-aarch64
+	needed=(lib64/ld-linux-x86-64.so.2 "$qemu" usr/share/qemu-efi-aarch64/QEMU_EFI.fd)
 else
 	name=$suite-root
 	packages=qemu-system-x86
 	masked=''
-	needed=(lib64/ld-linux-x86-64.so.2 usr/bin/qemu-system-x86_64)
+	qemu=usr/bin/qemu-system-x86_64
+	needed=(lib64/ld-linux-x86-64.so.2 "$qemu")
 fi
 
 key=$(printf 'recipe %s\nsuite %s\nvariant minbase\npackages %s\n%s' \
@@ -66,7 +77,7 @@ if [ -s "$out/.viommu-root" ]; then
 	exit 0
 fi
 if [ "$mode" = cached ]; then
-	echo "trixie-root: no cached $suite root in $cache (run tests/vm/trixie-root.sh as root)" >&2
+	echo "trixie-root: no cached $name in $cache (run tests/vm/trixie-root.sh $flag as root)" >&2
 	exit 1
 fi
 
@@ -121,7 +132,7 @@ if [ "$flavor" = systemd ]; then
 	done
 	what=$(chroot "$root" /usr/lib/systemd/systemd --version | head -n1)
 else
-	what=$(chroot "$root" /usr/bin/qemu-system-x86_64 --version | head -n1)
+	what=$(chroot "$root" "/$qemu" --version | head -n1)
 fi
 {
 	echo "suite $suite"

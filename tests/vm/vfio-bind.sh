@@ -1,7 +1,7 @@
-# shellcheck shell=bash
-# Sourced by the test VM's scripts (guest-init.sh, systemd-job.sh and the
-# tests they run): PCI devices moved between drivers, as an operator does
-# with driver_override.
+# shellcheck shell=dash
+# Sourced by the test VM's scripts (guest-init.sh, systemd-job.sh, the arm64
+# guest's smmu-init.sh under busybox sh, and the tests they run): PCI devices
+# moved between drivers, as an operator does with driver_override.
 
 # pci_driver BDF DRIVER: the device unbound from its driver and, unless
 # DRIVER is empty, bound to DRIVER. For vfio-pci it prints BDF=NODE, NODE
@@ -33,11 +33,13 @@ pci_driver() {
 # pci_find ID...: the BDFs of the PCI devices with one of the IDs
 # (vendor:device in hex, as 1234:11e8), one a line.
 pci_find() {
-	local dev id
+	local dev vendor device
 	for dev in /sys/bus/pci/devices/*; do
-		id=$(<"$dev/vendor"):$(<"$dev/device")
-		id=${id//0x/}
-		[[ " $* " != *" $id "* ]] || echo "${dev##*/}"
+		read -r vendor <"$dev/vendor"
+		read -r device <"$dev/device"
+		case " $* " in
+		*" ${vendor#0x}:${device#0x} "*) echo "${dev##*/}" ;;
+		esac
 	done
 }
 
@@ -47,17 +49,18 @@ pci_find() {
 VFIO_TEST_IDS="1234:11e8 8086:10d3"
 VFIO_HOST_NIC=0000:00:10.0
 
-# vfio_bind_test_devices: every test device on vfio-pci, and
+# vfio_bind_test_devices [COUNT]: every test device on vfio-pci, and
 # VIOMMU_TEST_VFIO_DEVICES (exported) their "BDF=NODE BDF=NODE". Fails unless
-# there are two and both bound.
+# there are COUNT (default two) and all bound.
 vfio_bind_test_devices() {
-	local bdf pair devices=()
+	local want=${1:-2} bdf pair devices='' count=0
 	for bdf in $(pci_find $VFIO_TEST_IDS); do
 		[ "$bdf" != "$VFIO_HOST_NIC" ] || continue
 		pair=$(pci_driver "$bdf" vfio-pci) || return 1
-		devices+=("$pair")
+		devices=${devices:+$devices }$pair
+		count=$((count + 1))
 	done
-	[ ${#devices[@]} -eq 2 ] || return 1
-	export VIOMMU_TEST_VFIO_DEVICES="${devices[*]}"
+	[ "$count" -eq "$want" ] || return 1
+	export VIOMMU_TEST_VFIO_DEVICES="$devices"
 	[ ! -e "/sys/bus/pci/devices/$VFIO_HOST_NIC" ] || export VIOMMU_TEST_HOST_NIC=$VFIO_HOST_NIC
 }
