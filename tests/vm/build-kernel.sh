@@ -8,7 +8,7 @@
 # The cache key is a hash of the config fragments, the build recipe's
 # revision, the architecture and the exact Debian source package version, so
 # a second run does not rebuild. Cache root: $VIOMMU_VM_CACHE, default
-# /var/cache/viommu-vm.
+# /var/cache/viommu-vm. $VIOMMU_KERNEL_JOBS make jobs (default: one a CPU).
 set -euo pipefail
 
 usage() {
@@ -145,7 +145,7 @@ build() {
 		echo "build-kernel: options did not stick: $missing" >&2
 		return 1
 	fi
-	make -C "$src" "${make_args[@]}" -j"$(nproc)" "$target"
+	make -C "$src" "${make_args[@]}" -j"${VIOMMU_KERNEL_JOBS:-$(nproc)}" "$target"
 	make -C "$src" "${make_args[@]}" headers_install INSTALL_HDR_PATH="$work/out"
 }
 if ! build >"$work/build.log" 2>&1; then
