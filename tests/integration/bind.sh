@@ -222,6 +222,19 @@ else
 	fail "no IOMMU group holds a device on a host driver beside another (run-vm.sh's vtd machine has one behind its PCIe-to-PCI bridge)"
 fi
 
+# ---- the host's boot VGA device: the host's console, taken only by force
+vga=''
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/boot_vga" 2>/dev/null)" = 1 ] && vga=${d##*/}
+done
+[ -n "$vga" ] || fail "no boot VGA device (run-vm.sh's vtd machine has one)"
+vpath=$(b call org.viommu1 /org/viommu1 org.viommu1.Manager GetDevice s "$vga" | path_of)
+before=$(driver_in "/sys/bus/pci/devices/$vga")
+out=$(g "$vpath" org.viommu1.Device.BindVfio 0 2>&1) && fail "binding the boot VGA device $vga succeeded"
+[[ $out == *InUse*"boot VGA"* ]] || fail "binding the boot VGA device $vga: $out"
+[ "$(driver_in "/sys/bus/pci/devices/$vga")" = "$before" ] || fail "the refused bind moved $vga"
+echo "bind: ok: refused with InUse: $vga is the host's boot VGA device"
+
 private_bus_viommud_stop
 [ "$viommud_status" -eq 0 ] || fail "viommud exited with status $viommud_status"
 echo "bind: PASS: bind, claim, release and give-back of $nic; refusals named"

@@ -89,13 +89,14 @@ init=$here/guest-init.sh quiet=quiet sysroot='' qemu=(qemu-system-x86_64) uefi=
 # stays on its driver at boot: the device binding tests take it. Behind a
 # PCIe-to-PCI bridge, which the IOMMU sees as one requester, a virtio RNG on
 # virtio-pci and a pci-testdev with no driver share one IOMMU group: a
-# group vfio-pci cannot take whole.
+# group vfio-pci cannot take whole. A VGA, which the firmware makes the boot
+# VGA device, that no one may take from the host.
 vtd_machine=(-device intel-iommu,intremap=on -device edu -device e1000e,romfile=,netdev=nowhere
 	-netdev "stream,id=nowhere,server=on,addr.type=unix,addr.path=${tmp//,/,,}/nic"
 	-device e1000e,romfile=,netdev=hostnic,addr=0x10
 	-netdev "stream,id=hostnic,server=on,addr.type=unix,addr.path=${tmp//,/,,}/hostnic"
 	-device pcie-pci-bridge,id=pcibr,addr=0x11 -device virtio-rng-pci,bus=pcibr,addr=0x1
-	-device pci-testdev,bus=pcibr,addr=0x2)
+	-device pci-testdev,bus=pcibr,addr=0x2 -device VGA,addr=0x12)
 case $profile in
 mock)
 	machine=(-M q35)
