@@ -16,7 +16,9 @@
 #    registered for the calling process and root's password typed into its
 #    prompt the claim succeeds, without an agent it is refused; and
 #    viommud.conf's unit rule: a user polkit refuses claims from a unit the
-#    file allows, and only from there;
+#    file allows, and only from there; the second e1000e bound to vfio-pci
+#    under org.viommu1.bind-device by a user polkit allows, refused to
+#    another, and given back to e1000e;
 #  - the journal: `journalctl -u viommud SESSION=N` finds session N's
 #    messages and no other's, OBJECT= names the object a message is about;
 #  - the confinement: systemd-analyze security at most 2.5; Seccomp: 2,
@@ -184,6 +186,8 @@ claims() {
 	        return ["unix-user:root"];
 	});
 	polkit.addRule(function(action, subject) {
+	        if (action.id == "org.viommu1.bind-device")
+	                return subject.isInGroup("viommuvm") ? polkit.Result.YES : polkit.Result.NO;
 	        if (action.id != "$action")
 	                return polkit.Result.NOT_HANDLED;
 	        if (subject.isInGroup("viommuvm"))
@@ -326,6 +330,48 @@ claims() {
 		fail "dave outside viommu-claim@.service was not refused: $out"
 	fi
 	[ -z "$s" ] || close_session dave "$s"
+
+	binds
+}
+
+# Binding the vtd machine's second e1000e, which stays on its driver at boot,
+# to vfio-pci under polkit's org.viommu1.bind-device, and giving it back.
+binds() {
+	local nic='' bdf ifname out
+	echo "== binding a host device, authorized by polkit"
+	for bdf in $(pci_find 8086:10d3); do
+		[ "$(basename "$(readlink "/sys/bus/pci/devices/$bdf/driver" 2>/dev/null)")" = e1000e ] && nic=$bdf
+	done
+	if [ -z "$nic" ]; then
+		fail "no e1000e on its driver (run-vm.sh's vtd machine has one at 00:10.0)"
+		return
+	fi
+	# Whatever brought its interface up, it goes down: one that is up is in use.
+	for ifname in /sys/bus/pci/devices/"$nic"/net/*; do
+		ip link set dev "${ifname##*/}" down 2>/dev/null
+	done
+	if out=$(as bob viommuctl --no-ask-password bind "$nic" 2>&1); then
+		fail "polkit let bob bind $nic: $out"
+	elif [[ $out == *PermissionDenied*org.viommu1.bind-device* ]]; then
+		pass "polkit refused bob the bind of $nic: $out"
+	else
+		fail "bob's bind of $nic was not refused naming org.viommu1.bind-device: $out"
+	fi
+	if ! out=$(as alice viommuctl --no-ask-password bind --restore "$nic" 2>&1); then
+		fail "polkit did not let alice (group viommuvm) bind $nic: $out"
+		return
+	fi
+	if [ "$(basename "$(readlink "/sys/bus/pci/devices/$nic/driver")")" = vfio-pci ]; then
+		pass "polkit let alice (group viommuvm) bind $nic to vfio-pci"
+	else
+		fail "after alice's bind $nic is on $(readlink "/sys/bus/pci/devices/$nic/driver")"
+	fi
+	if out=$(as alice viommuctl --no-ask-password unbind "$nic" 2>&1) &&
+		[ "$(basename "$(readlink "/sys/bus/pci/devices/$nic/driver")")" = e1000e ]; then
+		pass "alice gave $nic back to e1000e"
+	else
+		fail "alice's unbind of $nic: $out; driver $(readlink "/sys/bus/pci/devices/$nic/driver")"
+	fi
 }
 if grep -qx 0x11e8 /sys/bus/pci/devices/*/device 2>/dev/null; then
 	claims
