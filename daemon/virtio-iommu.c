@@ -459,7 +459,9 @@ static uint8_t do_attach(Session *s, const VirtioIommuRequest *req) {
 
                 if (state(s, &v) < 0)
                         return VIRTIO_IOMMU_S_NOMEM;
-                if (auth_check_limit(s->daemon, s, CONFIG_LIMIT_OBJECTS, 1, &error) < 0)
+                /* The IOAS, and with faults its HWPT. */
+                if (auth_check_limit(s->daemon, s, CONFIG_LIMIT_OBJECTS, v->fault_queue.id != 0 ? 2 : 1,
+                                     &error) < 0)
                         return VIRTIO_IOMMU_S_NOMEM;
                 n = reallocarray(v->domains, v->n_domains + 1, sizeof(*n));
                 if (!n)
