@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "bus-signals.h"
+#include "channel.h"
 #include "log.h"
 #include "util.h"
 
@@ -215,6 +216,22 @@ void emit_session_closed(Daemon *d, const char *path, const char *reason) {
 
 void emit_device_gone(Session *s, const char *path, const char *name) {
         (void) sd_bus_emit_signal(s->daemon->bus, s->path, "org.viommu1.Session", "DeviceGone", "os", path, name);
+}
+
+void emit_virtio_iommu_fault(Session *s, const struct virtio_iommu_fault *record) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *sig = NULL;
+        sd_bus *bus = channel_of_session(s->daemon, s) ?: s->daemon->bus;
+        int r;
+
+        r = sd_bus_message_new_signal(bus, &sig, s->path, "org.viommu1.Session", "VirtioIommuFault");
+        if (r >= 0 && bus == s->daemon->bus && s->owner)
+                r = sd_bus_message_set_destination(sig, s->owner);
+        if (r >= 0)
+                r = sd_bus_message_append_array(sig, 'y', record, sizeof(*record));
+        if (r >= 0)
+                r = sd_bus_send(bus, sig, NULL);
+        if (r < 0)
+                log_warning_errno(r, "session %u: cannot send a virtio-iommu fault record: %m", s->id);
 }
 
 void emit_device_added(Daemon *d, const char *name, const char *path) {

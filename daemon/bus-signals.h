@@ -2,12 +2,14 @@
 #pragma once
 
 /*
- * Every signal the daemon sends, from here alone, and always on the system
- * bus: what a VMM does over its direct channel, a watcher on the bus sees.
+ * Every signal the daemon sends, from here alone, and on the system bus:
+ * what a VMM does over its direct channel, a watcher on the bus sees. Only
+ * fault records, which are the VMM's alone, take its channel when it has one.
  * Property changes go out together, a few milliseconds late (bus-signals.c).
  */
 
 #include <stdint.h>
+#include <linux/virtio_iommu.h>
 
 #include "session.h"
 
@@ -40,6 +42,10 @@ void emit_session_opened(Session *s);
 void emit_session_closed(Daemon *d, const char *path, const char *reason);
 /* Session.DeviceGone: the host took a claimed device back. */
 void emit_device_gone(Session *s, const char *path, const char *name);
+
+/* Session.VirtioIommuFault to the owner alone: over its direct channel if
+ * one is open, else on the bus. */
+void emit_virtio_iommu_fault(Session *s, const struct virtio_iommu_fault *record);
 
 void emit_device_added(Daemon *d, const char *name, const char *path);
 void emit_device_removed(Daemon *d, const char *name, const char *path);

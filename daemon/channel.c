@@ -145,6 +145,13 @@ Session *channel_session(Daemon *d, sd_bus *bus) {
         return NULL;
 }
 
+sd_bus *channel_of_session(Daemon *d, Session *s) {
+        for (Channel *c = d->channels; c; c = c->next)
+                if (c->session == s)
+                        return c->bus;
+        return NULL;
+}
+
 void channels_drop_session(Daemon *d, Session *s) {
         for (Channel *c = d->channels, *next; c; c = next) {
                 next = c->next;

@@ -17,6 +17,8 @@
 int channel_new(Session *s, int *ret_fd);
 /* The session a bus connection is confined to; NULL for the system bus. */
 Session *channel_session(Daemon *d, sd_bus *bus);
+/* The bus of a direct channel of s; NULL if none is open. */
+sd_bus *channel_of_session(Daemon *d, Session *s);
 /* Closes the channels of a session that goes away. */
 void channels_drop_session(Daemon *d, Session *s);
 void channels_free(Daemon *d);

@@ -775,6 +775,25 @@ SESSION_METHOD(method_virtio_iommu_config) {
                                           le32toh(c.config.probe_size));
 }
 
+SESSION_METHOD(method_virtio_iommu_enable_faults) {
+        int r;
+
+        if (!viommu_features_has(s->daemon->features, VIOMMU_FEATURE_FAULT_QUEUE))
+                return bus_error_not_supported(error, VIOMMU_FEATURE_FAULT_QUEUE);
+        if (!viommu_features_has(s->daemon->features, VIOMMU_FEATURE_PAGING_IOPF))
+                return bus_error_not_supported(error, VIOMMU_FEATURE_PAGING_IOPF);
+        r = auth_check_limit(s->daemon, s, CONFIG_LIMIT_OBJECTS, 1, error);
+        if (r < 0)
+                return r;
+
+        r = virtio_iommu_enable_faults(s);
+        if (r < 0)
+                return bus_error_kernel(error, r, "IOMMU_FAULT_QUEUE_ALLOC");
+        if (r > 0)
+                log_session(s, "virtio-iommu fault records enabled");
+        return sd_bus_reply_method_return(m, NULL);
+}
+
 SESSION_METHOD(method_export_iommufd) {
         if (!s->delegated)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
@@ -933,6 +952,10 @@ const sd_bus_vtable session_vtable[] = {
                                 SD_BUS_RESULT("t", features, "t", page_size_mask, "t", input_start, "t", input_end,
                                               "u", domain_start, "u", domain_end, "u", probe_size),
                                 method_virtio_iommu_config, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("VirtioIommuEnableFaults",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_NO_RESULT,
+                                method_virtio_iommu_enable_faults, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ExportIommufd",
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("h", iommufd),
@@ -950,5 +973,6 @@ const sd_bus_vtable session_vtable[] = {
                                 SD_BUS_NO_RESULT,
                                 method_close, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("DeviceGone", SD_BUS_ARGS("o", device, "s", name), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("VirtioIommuFault", SD_BUS_ARGS("ay", record), 0),
         SD_BUS_VTABLE_END
 };

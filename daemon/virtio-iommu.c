@@ -14,13 +14,17 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-event.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "bus-signals.h"
 #include "device.h"
 #include "guest-memory.h"
+#include "hwpt.h"
 #include "ioas.h"
 #include "log.h"
 #include "mapping-index.h"
@@ -41,9 +45,11 @@ typedef struct Endpoint {
         ObjectRef dev;
 } Endpoint;
 
+/* With faults enabled, the endpoints attach to a paging HWPT on the IOAS
+ * that reports to the fault queue; without, to the IOAS (hwpt.id 0). */
 typedef struct Domain {
         uint32_t id;
-        ObjectRef ioas;
+        ObjectRef ioas, hwpt;
 } Domain;
 
 struct VirtioIommu {
@@ -51,6 +57,10 @@ struct VirtioIommu {
         size_t n_endpoints;
         Domain *domains;
         size_t n_domains;
+        /* The fault queue the daemon reads, once the VMM enabled faults. */
+        ObjectRef fault_queue;
+        int fault_fd;
+        sd_event_source *fault_source;
 };
 
 static bool all_zero(const uint8_t *p, size_t n) {
@@ -167,6 +177,7 @@ static int state(Session *s, VirtioIommu **ret) {
                 s->virtio_iommu = calloc(1, sizeof(VirtioIommu));
                 if (!s->virtio_iommu)
                         return -ENOMEM;
+                s->virtio_iommu->fault_fd = -EBADF;
         }
         *ret = s->virtio_iommu;
         return 0;
@@ -211,32 +222,51 @@ static Domain *domain_find(Session *s, uint32_t id, Object **ret_ioas) {
         return NULL;
 }
 
-static Domain *domain_of_ioas(Session *s, const Object *ioas) {
+static bool ref_is(ObjectRef ref, const Object *o) {
+        return ref.id == o->id && ref.created == o->created;
+}
+
+/* The domain whose page table pt (what a device is attached to) is. */
+static Domain *domain_of_pt(Session *s, const Object *pt) {
         VirtioIommu *v = s->virtio_iommu;
 
-        for (size_t i = 0; v && ioas && i < v->n_domains; i++)
-                if (v->domains[i].ioas.id == ioas->id && v->domains[i].ioas.created == ioas->created)
+        for (size_t i = 0; v && pt && i < v->n_domains; i++)
+                if (ref_is(v->domains[i].hwpt.id != 0 ? v->domains[i].hwpt : v->domains[i].ioas, pt))
                         return v->domains + i;
         return NULL;
+}
+
+/* What endpoints of dom attach to: its HWPT, or its IOAS. */
+static Object *domain_pt(Session *s, const Domain *dom, Object *ioas) {
+        return dom->hwpt.id != 0 ? resolve(s, dom->hwpt, OBJECT_HWPT) : ioas;
+}
+
+/* Destroys o unless something uses it; 0 if it went. */
+static int destroy_unused(Session *s, Object *o) {
+        _cleanup_free_ char *path = NULL;
+        uint64_t mapped = s->mapped_bytes;
+
+        if (o->n_users > 0)
+                return -EBUSY;
+        path = strdup(o->path);
+        if (!path || object_destroy(o) < 0)
+                return -EBUSY;
+        emit_object_removed(s, path, mapped);
+        return 0;
 }
 
 /* Destroys a domain no endpoint is attached to any more, unless the VMM
  * made something else use its IOAS. */
 static void domain_release(Session *s, Domain *dom) {
         VirtioIommu *v = s->virtio_iommu;
-        _cleanup_free_ char *path = NULL;
-        Object *ioas = resolve(s, dom->ioas, OBJECT_IOAS);
-        uint64_t mapped = s->mapped_bytes;
+        Object *ioas = resolve(s, dom->ioas, OBJECT_IOAS), *hwpt = resolve(s, dom->hwpt, OBJECT_HWPT);
         uint32_t id = dom->id;
 
-        if (ioas) {
-                if (ioas->n_users > 0)
-                        return;
-                path = strdup(ioas->path);
-                if (!path || object_destroy(ioas) < 0)
-                        return;
-                emit_object_removed(s, path, mapped);
-        }
+        if (hwpt && destroy_unused(s, hwpt) < 0)
+                return;
+        dom->hwpt.id = 0;
+        if (ioas && destroy_unused(s, ioas) < 0)
+                return;
         memmove(dom, dom + 1, (v->domains + --v->n_domains - dom) * sizeof(*dom));
         log_session(s, "virtio-iommu domain %u destroyed", id);
 }
@@ -276,7 +306,7 @@ int virtio_iommu_remove_endpoint(Session *s, uint32_t endpoint) {
         if (!e)
                 return -ENOENT;
         dev = resolve(s, e->dev, OBJECT_DEVICE);
-        if (dev && domain_of_ioas(s, dev->device.attached))
+        if (dev && domain_of_pt(s, dev->device.attached))
                 return -EBUSY;
         memmove(e, e + 1, (v->endpoints + --v->n_endpoints - e) * sizeof(*e));
         return 0;
@@ -285,16 +315,125 @@ int virtio_iommu_remove_endpoint(Session *s, uint32_t endpoint) {
 void virtio_iommu_free(Session *s) {
         if (!s->virtio_iommu)
                 return;
+        sd_event_source_disable_unref(s->virtio_iommu->fault_source);
+        closep(&s->virtio_iommu->fault_fd);
         free(s->virtio_iommu->endpoints);
         free(s->virtio_iommu->domains);
         s->virtio_iommu = mfree(s->virtio_iommu);
+}
+
+/* ---- faults --------------------------------------------------------------- */
+
+/* A domain's paging HWPT, made for dev on ioas, reporting to the fault queue. */
+static int domain_new_hwpt(Session *s, Object *dev, Object *ioas, Object **ret) {
+        Object *fq = resolve(s, s->virtio_iommu->fault_queue, OBJECT_FAULT_QUEUE);
+
+        if (!fq)
+                return -ENOENT;
+        return hwpt_new(s, dev, ioas, fq, 0, IOMMU_HWPT_DATA_NONE, NULL, 0, ret);
+}
+
+static uint32_t endpoint_of_device_id(Session *s, uint32_t dev_id, bool *found) {
+        VirtioIommu *v = s->virtio_iommu;
+
+        for (size_t i = 0; i < v->n_endpoints; i++) {
+                Object *dev = resolve(s, v->endpoints[i].dev, OBJECT_DEVICE);
+
+                if (dev && dev->id == dev_id) {
+                        *found = true;
+                        return v->endpoints[i].id;
+                }
+        }
+        *found = false;
+        return 0;
+}
+
+void virtio_iommu_fault_record(const struct iommu_hwpt_pgfault *f, uint32_t endpoint, struct virtio_iommu_fault *ret) {
+        uint32_t flags = VIRTIO_IOMMU_FAULT_F_ADDRESS;
+
+        if (f->perm & IOMMU_PGFAULT_PERM_READ)
+                flags |= VIRTIO_IOMMU_FAULT_F_READ;
+        if (f->perm & IOMMU_PGFAULT_PERM_WRITE)
+                flags |= VIRTIO_IOMMU_FAULT_F_WRITE;
+        if (f->perm & IOMMU_PGFAULT_PERM_EXEC)
+                flags |= VIRTIO_IOMMU_FAULT_F_EXEC;
+        *ret = (struct virtio_iommu_fault) {
+                .reason = VIRTIO_IOMMU_FAULT_R_MAPPING,
+                .flags = htole32(flags),
+                .endpoint = htole32(endpoint),
+                .address = htole64(f->addr),
+        };
+}
+
+/* Page requests of the domains' HWPTs: each is a fault record for the VMM
+ * and answered Invalid at once, as the guest has no way to resolve it. */
+static int on_fault(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        Session *s = userdata;
+        struct iommu_hwpt_pgfault faults[16];
+        int n;
+
+        while ((n = viommu_fault_read(fd, faults, ELEMENTSOF(faults))) > 0)
+                for (int i = 0; i < n; i++) {
+                        struct virtio_iommu_fault record;
+                        uint32_t endpoint;
+                        bool found;
+                        int r;
+
+                        endpoint = endpoint_of_device_id(s, faults[i].dev_id, &found);
+                        if (found) {
+                                virtio_iommu_fault_record(faults + i, endpoint, &record);
+                                emit_virtio_iommu_fault(s, &record);
+                        } else
+                                log_session(s, "page request of device %u, which is no endpoint, refused",
+                                            faults[i].dev_id);
+                        /* One answer per group, on its last page. */
+                        if (!(faults[i].flags & IOMMU_PGFAULT_FLAGS_LAST_PAGE))
+                                continue;
+                        r = viommu_fault_respond(fd, faults[i].cookie, IOMMUFD_PAGE_RESP_INVALID);
+                        if (r < 0)
+                                log_warning_errno(r, "session %u: cannot answer page request %u: %m", s->id,
+                                                  faults[i].cookie);
+                }
+        if (n < 0) {
+                log_warning_errno(n, "session %u: cannot read the virtio-iommu fault queue, faults stop: %m", s->id);
+                return sd_event_source_set_enabled(source, SD_EVENT_OFF);
+        }
+        return 0;
+}
+
+int virtio_iommu_enable_faults(Session *s) {
+        _cleanup_close_ int fd = -EBADF;
+        VirtioIommu *v;
+        Object *fq;
+        int r;
+
+        r = state(s, &v);
+        if (r < 0)
+                return r;
+        if (v->fault_queue.id != 0)
+                return 0;
+        r = fault_queue_new(s, &fq, &fd);
+        if (r < 0)
+                return r;
+        /* Never block the loop: an empty queue reads as nothing. */
+        r = fcntl(fd, F_SETFL, O_NONBLOCK) < 0 ? -errno :
+            sd_event_add_io(s->daemon->event, &v->fault_source, fd, EPOLLIN, on_fault, s);
+        if (r < 0) {
+                fd = (close(fd), -EBADF);       /* a queue goes only once its fd is closed */
+                (void) object_destroy(fq);
+                return r;
+        }
+        v->fault_fd = TAKE_FD(fd);
+        v->fault_queue = (ObjectRef) { fq->id, fq->created };
+        emit_object_added(fq);
+        return 1;
 }
 
 /* ---- requests ------------------------------------------------------------- */
 
 static uint8_t do_attach(Session *s, const VirtioIommuRequest *req) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        Object *dev = endpoint_device(s, req->endpoint), *ioas;
+        Object *dev = endpoint_device(s, req->endpoint), *ioas, *pt = NULL;
         Domain *dom, *old;
         VirtioIommu *v;
         bool created = false;
@@ -306,41 +445,66 @@ static uint8_t do_attach(Session *s, const VirtioIommuRequest *req) {
         if (req->flags & VIRTIO_IOMMU_ATTACH_F_BYPASS)
                 return VIRTIO_IOMMU_S_UNSUPP;
         dom = domain_find(s, req->domain, &ioas);
-        old = domain_of_ioas(s, dev->device.attached);
-        if (dom && dev->device.attached == ioas)
-                return VIRTIO_IOMMU_S_OK;
+        old = domain_of_pt(s, dev->device.attached);
+        if (dom) {
+                pt = domain_pt(s, dom, ioas);
+                if (!pt)
+                        return VIRTIO_IOMMU_S_DEVERR;   /* the VMM destroyed its HWPT */
+                if (dev->device.attached == pt)
+                        return VIRTIO_IOMMU_S_OK;
+        }
 
         if (!dom) {
                 Domain *n;
 
                 if (state(s, &v) < 0)
                         return VIRTIO_IOMMU_S_NOMEM;
-                if (auth_check_limit(s->daemon, s, CONFIG_LIMIT_OBJECTS, 1, &error) < 0)
+                /* The IOAS, and with faults its HWPT. */
+                if (auth_check_limit(s->daemon, s, CONFIG_LIMIT_OBJECTS, v->fault_queue.id != 0 ? 2 : 1,
+                                     &error) < 0)
                         return VIRTIO_IOMMU_S_NOMEM;
                 n = reallocarray(v->domains, v->n_domains + 1, sizeof(*n));
                 if (!n)
                         return VIRTIO_IOMMU_S_NOMEM;
                 v->domains = n;
-                old = domain_of_ioas(s, dev->device.attached);  /* the array moved */
+                old = domain_of_pt(s, dev->device.attached);  /* the array moved */
                 r = ioas_new(s, &ioas);
                 if (r < 0)
                         return r == -ENOMEM ? VIRTIO_IOMMU_S_NOMEM : VIRTIO_IOMMU_S_DEVERR;
                 created = true;
+                pt = ioas;
+                if (v->fault_queue.id != 0) {
+                        r = domain_new_hwpt(s, dev, ioas, &pt);
+                        if (r < 0) {
+                                (void) object_destroy(ioas);
+                                return r == -ENOMEM ? VIRTIO_IOMMU_S_NOMEM :
+                                       IN_SET(r, -EINVAL, -EOPNOTSUPP) ? VIRTIO_IOMMU_S_UNSUPP : VIRTIO_IOMMU_S_DEVERR;
+                        }
+                }
         }
 
         /* An endpoint attached elsewhere moves: the kernel replaces its
          * page table in place. */
-        r = device_attach(dev, ioas, NULL);
+        r = device_attach(dev, pt, NULL);
         if (r < 0) {
-                if (created)
+                if (created) {
+                        if (pt != ioas)
+                                (void) object_destroy(pt);
                         (void) object_destroy(ioas);
+                }
                 return r == -ENOMEM ? VIRTIO_IOMMU_S_NOMEM :
                        IN_SET(r, -EINVAL, -EOPNOTSUPP) ? VIRTIO_IOMMU_S_UNSUPP : VIRTIO_IOMMU_S_DEVERR;
         }
         if (created) {
-                v->domains[v->n_domains++] = (Domain) { req->domain, { ioas->id, ioas->created } };
+                Domain d = { req->domain, { ioas->id, ioas->created }, {} };
+
                 emit_object_added(ioas);
-                log_session(s, "virtio-iommu domain %u is %s", req->domain, ioas->path);
+                if (pt != ioas) {
+                        d.hwpt = (ObjectRef) { pt->id, pt->created };
+                        emit_object_added(pt);
+                }
+                v->domains[v->n_domains++] = d;
+                log_session(s, "virtio-iommu domain %u is %s", req->domain, pt->path);
         }
         emit_device_attached(dev);
         if (old)
@@ -357,7 +521,7 @@ static uint8_t do_detach(Session *s, const VirtioIommuRequest *req) {
         dom = domain_find(s, req->domain, &ioas);
         if (!dom)
                 return VIRTIO_IOMMU_S_NOENT;
-        if (dev->device.attached != ioas)
+        if (!dev->device.attached || dev->device.attached != domain_pt(s, dom, ioas))
                 return VIRTIO_IOMMU_S_INVAL;
         if (device_detach(dev) < 0)
                 return VIRTIO_IOMMU_S_DEVERR;

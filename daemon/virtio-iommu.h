@@ -17,6 +17,7 @@
 #include <linux/virtio_iommu.h>
 
 #include "session.h"
+#include "viommu-iommufd.h"
 
 /* The properties buffer the device asks for: room for 21 RESV_MEM
  * properties, more reserved regions than any IOMMU group has. */
@@ -51,6 +52,14 @@ typedef struct VirtioIommuConfig {
         struct virtio_iommu_config config;      /* little-endian, as the guest reads it */
 } VirtioIommuConfig;
 int virtio_iommu_config(Session *s, VirtioIommuConfig *ret);
+
+/* Page requests to the VMM: domains made from now on are paging HWPTs on
+ * their IOAS that report to a fault queue the daemon reads; each page
+ * request becomes a fault record (emit_virtio_iommu_fault()) and is answered
+ * Invalid. 1 if enabled now, 0 if it was already, or the kernel's error. */
+int virtio_iommu_enable_faults(Session *s);
+/* The fault record of a page request of endpoint's device. */
+void virtio_iommu_fault_record(const struct iommu_hwpt_pgfault *f, uint32_t endpoint, struct virtio_iommu_fault *ret);
 
 /* Endpoint ids of devices: -EEXIST if the id or the device has one already,
  * -ENOENT if the id is unknown, -EBUSY while it is attached to a domain. */

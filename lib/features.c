@@ -39,6 +39,7 @@ static const struct feature_info features[_VIOMMU_FEATURE_MAX] = {
         [VIOMMU_FEATURE_VEVENTQ]            = { "veventq",            "IOMMU_VEVENTQ_ALLOC",           "6.15", IOMMU_VEVENTQ_ALLOC },
         [VIOMMU_FEATURE_PASID_ATTACH]       = { "pasid-attach",       "VFIO_DEVICE_ATTACH_PASID",      "6.15", 0 },
         [VIOMMU_FEATURE_HW_QUEUE]           = { "hw-queue",           "IOMMU_HW_QUEUE_ALLOC",          "6.17", IOMMU_HW_QUEUE_ALLOC },
+        [VIOMMU_FEATURE_PAGING_IOPF]        = { "paging-iopf",        "IOMMU_HWPT_FAULT_ID_VALID on an IOAS", "6.13", 0 },
 };
 
 static int probe_ioctl(int iommufd, unsigned long cmd) {
@@ -75,10 +76,12 @@ _public_ int viommu_features_probe(int iommufd, viommu_features_t *ret) {
         /* The vfio-dev class exists once VFIO is built with device cdevs. */
         if (access("/sys/class/vfio-dev", F_OK) == 0)
                 f |= UINT64_C(1) << VIOMMU_FEATURE_VFIO_CDEV;
-        /* Nesting arrived with SET_DIRTY_TRACKING, PASID attach with
-         * vEVENTQs. */
+        /* Nesting arrived with SET_DIRTY_TRACKING, fault queues for paging
+         * HWPTs with vIOMMUs, PASID attach with vEVENTQs. */
         if (viommu_features_has(f, VIOMMU_FEATURE_DIRTY_TRACKING))
                 f |= UINT64_C(1) << VIOMMU_FEATURE_NESTING;
+        if (viommu_features_has(f, VIOMMU_FEATURE_VIOMMU))
+                f |= UINT64_C(1) << VIOMMU_FEATURE_PAGING_IOPF;
         if (viommu_features_has(f, VIOMMU_FEATURE_VEVENTQ))
                 f |= UINT64_C(1) << VIOMMU_FEATURE_PASID_ATTACH;
 

@@ -26,6 +26,7 @@ enum viommu_feature {
         VIOMMU_FEATURE_VEVENTQ,
         VIOMMU_FEATURE_PASID_ATTACH,
         VIOMMU_FEATURE_HW_QUEUE,
+        VIOMMU_FEATURE_PAGING_IOPF,           /* a paging HWPT with a fault queue */
         _VIOMMU_FEATURE_MAX,
         _VIOMMU_FEATURE_INVALID = -EINVAL,
 };

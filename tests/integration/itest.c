@@ -495,6 +495,18 @@ uint32_t invalidate(sd_bus *bus, const char *path, const char *iface, uint32_t d
         return handled;
 }
 
+void pump(sd_bus *bus, uint64_t usec, const bool *flag) {
+        uint64_t end = now_usec() + usec;
+
+        while (!(flag && *flag) && now_usec() < end) {
+                int r = sd_bus_process(bus, NULL);
+
+                assert_true(r >= 0);
+                if (r == 0)
+                        assert_true(sd_bus_wait(bus, end - now_usec()) >= 0);
+        }
+}
+
 sd_bus *channel_open(sd_bus *bus, const char *session) {
         sd_bus_message *reply = CALL(bus, session, I_SESSION, "OpenDirectChannel", NULL);
         sd_bus *ch = NULL;

@@ -220,6 +220,8 @@ sd_bus_message *invalidate_call(sd_bus *bus, const char *path, const char *iface
 uint32_t invalidate(sd_bus *bus, const char *path, const char *iface, uint32_t data_type,
                     uint32_t entry_len, const void *entries, size_t size, char **ret_error);
 sd_bus *channel_open(sd_bus *bus, const char *session);
+/* Serves bus (its matches, its async replies) for usec, or until *flag. */
+void pump(sd_bus *bus, uint64_t usec, const bool *flag);
 sd_bus_message *claim_call(sd_bus *bus, const char *session, const char *bdf, bool interactive);
 char *claim(sd_bus *bus, const char *session, const char *bdf, bool interactive);
 /* Session.ClaimDevice, asking for the device fd: the device's path, its

@@ -115,19 +115,6 @@ static sd_bus_slot *call_async(sd_bus *bus, Pending *p, const char *path, const 
         return slot;
 }
 
-/* Serves bus for usec, or until *flag. */
-static void pump(sd_bus *bus, uint64_t usec, const bool *flag) {
-        uint64_t end = now_usec() + usec;
-
-        while (!(flag && *flag) && now_usec() < end) {
-                int r = sd_bus_process(bus, NULL);
-
-                assert_true(r >= 0);
-                if (r == 0)
-                        assert_true(sd_bus_wait(bus, end - now_usec()) >= 0);
-        }
-}
-
 typedef struct Revoked {
         bool seen;
         uint32_t id;

@@ -6,8 +6,9 @@
  * request virtqueue: ATTACH, MAP, PROBE, UNMAP, DETACH, each mapping
  * checked in the kernel's mock domain and through a kernel access object;
  * a battery of malformed requests, each answered with the specification's
- * status and changing nothing (Describe, and the kernel's mappings); and a
- * stranger who cannot drive another uid's backend.
+ * status and changing nothing (Describe, and the kernel's mappings); page
+ * requests as fault records (VirtioIommuEnableFaults, VirtioIommuFault); and
+ * a stranger who cannot drive another uid's backend.
  *
  *   test-virtio-iommu [virtio] [owner] [vtd]
  *
@@ -361,6 +362,98 @@ static void test_virtio_iommu_refuses(void **state) {
         check_no_mapping(f->bus, f->session, f->dev, iova + 8 * PAGE, PAGE, f->memfd, 0);
 }
 
+/* ---- fault records ---------------------------------------------------------- */
+
+typedef struct FaultSeen {
+        bool seen;
+        struct virtio_iommu_fault record;
+} FaultSeen;
+
+static int on_fault(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        FaultSeen *fs = userdata;
+        const void *p;
+        size_t n;
+
+        assert_true(sd_bus_message_read_array(m, 'y', &p, &n) >= 0);
+        assert_int_equal(n, sizeof(fs->record));
+        memcpy(&fs->record, p, n);
+        fs->seen = true;
+        return 0;
+}
+
+/* The mock device raises a page request; its fault record arrives on to. */
+static void expect_fault(Fixture *f, sd_bus *to, uint32_t perm, uint64_t addr, uint32_t endpoint, uint32_t flags) {
+        FaultSeen fs = {}, on_bus = {};
+        sd_bus_slot *slot = NULL, *bus_slot = NULL;
+
+        assert_true(sd_bus_match_signal(to, &slot, NULL, f->session, I_SESSION, "VirtioIommuFault", on_fault, &fs) >= 0);
+        if (to != f->bus)
+                assert_true(sd_bus_match_signal(f->bus, &bus_slot, NULL, f->session, I_SESSION, "VirtioIommuFault",
+                                                on_fault, &on_bus) >= 0);
+        CALL_OK(f->bus, f->session, I_TESTING, "TriggerFault", "ouuut", f->dev, (uint32_t) 0, (uint32_t) 2, perm, addr);
+        pump(to, TIMEOUT_USEC, &fs.seen);
+        assert_true(fs.seen);
+        assert_int_equal(fs.record.reason, VIRTIO_IOMMU_FAULT_R_MAPPING);
+        assert_int_equal(le32toh(fs.record.flags), flags);
+        assert_int_equal(le32toh(fs.record.endpoint), endpoint);
+        assert_int_equal(le64toh(fs.record.address), addr);
+        if (bus_slot) {         /* the channel has it, the bus not */
+                pump(f->bus, 200 * 1000, &on_bus.seen);
+                assert_false(on_bus.seen);
+        }
+        sd_bus_slot_unref(slot);
+        sd_bus_slot_unref(bus_slot);
+}
+
+/* A page request of an endpoint reaches the VMM as a virtio-iommu fault
+ * record, to its owner on the bus, and on the direct channel once one is
+ * open; without the kernel's support the request is refused, naming it. */
+static void test_virtio_iommu_fault_records(void **state) {
+        Fixture *f = *state;
+        const uint64_t iova = MOCK_APERTURE_START, rw = VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE;
+        _cleanup_free_ char *before = NULL, *after = NULL;
+        uint32_t objects;
+        sd_bus *ch;
+
+        if (!f->dev)
+                skip();
+        CALL_OK(f->bus, f->session, I_SESSION, "AddMemory", "httt", f->memfd, UINT64_C(0), GPA, (uint64_t) BUF_SIZE);
+        CALL_OK(f->bus, f->session, I_SESSION, "VirtioIommuAddEndpoint", "ou", f->dev, (uint32_t) 3);
+        objects = get_u32(f->bus, f->session, I_SESSION, "NObjects");
+
+        if (!kernel_at_least(6, 13)) {
+                before = describe(f->bus);
+                CALL_FAILS(E_NOT_SUPPORTED, f->bus, f->session, I_SESSION, "VirtioIommuEnableFaults", NULL);
+                assert_error_mentions("paging-iopf");
+                assert_error_mentions("6.13");
+                after = describe(f->bus);
+                assert_string_equal(before, after);
+                return;
+        }
+        CALL_OK(f->bus, f->session, I_SESSION, "VirtioIommuEnableFaults", NULL);
+        CALL_OK(f->bus, f->session, I_SESSION, "VirtioIommuEnableFaults", NULL);     /* once is enough */
+        assert_int_equal(get_u32(f->bus, f->session, I_SESSION, "NObjects"), objects + 1);      /* the queue */
+
+        /* The domain is a paging HWPT on its IOAS, and maps. */
+        assert_int_equal(vattach(f->bus, f->session, 7, 3, 0), VIRTIO_IOMMU_S_OK);
+        assert_int_equal(get_u32(f->bus, f->session, I_SESSION, "NObjects"), objects + 3);
+        assert_int_equal(vmap(f->bus, f->session, 7, iova, iova + 4 * PAGE - 1, GPA, rw), VIRTIO_IOMMU_S_OK);
+        check_mapping(f->bus, f->session, f->dev, iova, 4 * PAGE, f->memfd, 0);
+
+        expect_fault(f, f->bus, IOMMU_PGFAULT_PERM_READ | IOMMU_PGFAULT_PERM_WRITE, iova + 5 * PAGE, 3,
+                     VIRTIO_IOMMU_FAULT_F_READ | VIRTIO_IOMMU_FAULT_F_WRITE | VIRTIO_IOMMU_FAULT_F_ADDRESS);
+        expect_fault(f, f->bus, IOMMU_PGFAULT_PERM_READ, iova + 6 * PAGE, 3,
+                     VIRTIO_IOMMU_FAULT_F_READ | VIRTIO_IOMMU_FAULT_F_ADDRESS);
+        ch = channel_open(f->bus, f->session);
+        expect_fault(f, ch, IOMMU_PGFAULT_PERM_WRITE, 0xdeadb000, 3,
+                     VIRTIO_IOMMU_FAULT_F_WRITE | VIRTIO_IOMMU_FAULT_F_ADDRESS);
+        sd_bus_flush_close_unref(ch);
+
+        /* The last DETACH ends the HWPT and the IOAS; the queue stays. */
+        assert_int_equal(vdetach(f->bus, f->session, 7, 3), VIRTIO_IOMMU_S_OK);
+        assert_int_equal(get_u32(f->bus, f->session, I_SESSION, "NObjects"), objects + 1);
+}
+
 /* Another uid cannot drive the backend of a session it does not own. */
 static void test_virtio_iommu_owner(void **state) {
         const uid_t owner_uid = env_u64("VIOMMU_TEST_OTHER_UID", 65534),
@@ -463,6 +556,7 @@ int main(int argc, char *argv[]) {
         const struct CMUnitTest virtio[] = {
                 T(test_virtio_iommu_drives_the_kernel),
                 T(test_virtio_iommu_refuses),
+                T(test_virtio_iommu_fault_records),
         };
         const struct CMUnitTest owner[] = {
                 cmocka_unit_test(test_virtio_iommu_owner),

@@ -4,7 +4,8 @@
  * The virtio-iommu backend's reading of a request (virtio_iommu_parse(),
  * daemon/virtio-iommu.c): each field comes out host-endian, each request
  * that is malformed on its own gets the specification's status, and the
- * reply is as long as the device-writable part the driver gave. What the
+ * reply is as long as the device-writable part the driver gave; a page
+ * request's fault record is laid out as the specification says. What the
  * requests do is tested against the kernel (tests/integration).
  */
 
@@ -163,6 +164,29 @@ static void test_ranges(void **state) {
         assert_int_equal(parse_unmap(0x1000, 0x1000), VIRTIO_IOMMU_S_RANGE);
 }
 
+/* A page request's fault record: MAPPING, a flag per permission asked and
+ * ADDRESS, little-endian whatever the host. */
+static void test_fault_record(void **state) {
+        struct iommu_hwpt_pgfault f = { .dev_id = 9, .perm = IOMMU_PGFAULT_PERM_WRITE | IOMMU_PGFAULT_PERM_EXEC,
+                                        .addr = UINT64_C(0x123456789000) };
+        struct virtio_iommu_fault r;
+        const uint8_t want_addr[8] = { 0x00, 0x90, 0x78, 0x56, 0x34, 0x12, 0, 0 };
+
+        memset(&r, 0xff, sizeof(r));
+        virtio_iommu_fault_record(&f, 0x01020304, &r);
+        assert_int_equal(r.reason, VIRTIO_IOMMU_FAULT_R_MAPPING);
+        assert_true(r.reserved[0] == 0 && r.reserved[1] == 0 && r.reserved[2] == 0);
+        assert_int_equal(le32toh(r.flags),
+                         VIRTIO_IOMMU_FAULT_F_WRITE | VIRTIO_IOMMU_FAULT_F_EXEC | VIRTIO_IOMMU_FAULT_F_ADDRESS);
+        assert_memory_equal(&r.endpoint, ((const uint8_t[]) { 4, 3, 2, 1 }), 4);
+        assert_memory_equal(&r.address, want_addr, 8);
+        assert_int_equal(r.reserved2[0] | r.reserved2[1] | r.reserved2[2] | r.reserved2[3], 0);
+
+        f.perm = IOMMU_PGFAULT_PERM_READ;
+        virtio_iommu_fault_record(&f, 1, &r);
+        assert_int_equal(le32toh(r.flags), VIRTIO_IOMMU_FAULT_F_READ | VIRTIO_IOMMU_FAULT_F_ADDRESS);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_fields),
@@ -170,6 +194,7 @@ int main(void) {
                 cmocka_unit_test(test_probe),
                 cmocka_unit_test(test_reserved_and_flags),
                 cmocka_unit_test(test_ranges),
+                cmocka_unit_test(test_fault_record),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
