@@ -429,6 +429,7 @@ restarts() {
 	# Kill -9 at random instants, 50 times: once, where the pins move to
 	# the new run and VmPin can be checked after each (from Linux 6.13).
 	[ "$name" = without-ipc-lock ] && client root test-crash crash
+	private_bus_alive || fail "$name: the private bus ended during the restart tests"
 	if [ ${#failures[@]} -ne "$failed_before" ]; then
 		echo "== $name: viommud's log (last 40 lines)"
 		tail -n 40 "$log"
