@@ -222,6 +222,23 @@ else
 	fail "no IOMMU group holds a device on a host driver beside another (run-vm.sh's vtd machine has one behind its PCIe-to-PCI bridge)"
 fi
 
+# ---- a device that vanished: a named error, nothing left half-done; after a
+# rescan it is back on its driver and the daemon knows it again
+echo 1 >"$dev/remove"
+out=$(g "$device" org.viommu1.Device.BindVfio 0 2>&1) && fail "binding $nic after its removal succeeded"
+[[ $out == *org.viommu1.Error.DeviceGone* || $out == *org.freedesktop.DBus.Error.UnknownObject* ]] ||
+	fail "binding $nic after its removal: $out"
+echo "bind: ok: binding a device that vanished is refused: ${out//$'\n'/ }"
+echo 1 >/sys/bus/pci/rescan
+wait_driver e1000e
+for _ in $(seq 100); do
+	device=$(b call org.viommu1 /org/viommu1 org.viommu1.Manager GetDevice s "$nic" 2>/dev/null | path_of)
+	[ -n "$device" ] && [ "$(property Driver)" = 's "e1000e"' ] && break
+	sleep 0.1
+done
+[ "$(property Driver)" = 's "e1000e"' ] || fail "after the rescan viommud sees $nic on $(property Driver)"
+echo "bind: ok: after a rescan $nic is back on e1000e, and viommud sees it"
+
 # ---- the host's boot VGA device: the host's console, taken only by force
 vga=''
 for d in /sys/bus/pci/devices/*; do
