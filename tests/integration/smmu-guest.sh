@@ -9,24 +9,30 @@
 . ./markers.sh
 set -u
 
-# in_kernel_log PATTERN: the kernel logged a line matching PATTERN.
+# Each check ends in its verdict line, "NAME: PASS: WHAT", which
+# tests/summarize counts; a check that fails exits non-zero.
+
+# in_kernel_log NAME PATTERN: the kernel logged a line matching PATTERN.
 in_kernel_log() {
-	dmesg | grep -q "$1" || { echo "smmu-guest: no '$1' in the kernel log"; return 1; }
+	local line
+	line=$(dmesg | grep -m 1 "$2") || { echo "smmu-guest: no '$2' in the kernel log"; return 1; }
+	echo "$1: PASS: ${line#*] }"
 }
 
-# on_vfio_pci BDF: bound to vfio-pci, which driver_override asked for.
+# on_vfio_pci NAME BDF: bound to vfio-pci, which driver_override asked for.
 on_vfio_pci() {
-	local dev=/sys/bus/pci/devices/$1 override driver
+	local dev=/sys/bus/pci/devices/$2 override driver
 	read -r override <"$dev/driver_override"
 	driver=$(readlink "$dev/driver")
-	echo "smmu-guest: $1 driver_override $override, driver ${driver##*/}"
-	[ "$override" = vfio-pci ] && [ "${driver##*/}" = vfio-pci ]
+	echo "smmu-guest: $2 driver_override $override, driver ${driver##*/}"
+	[ "$override" = vfio-pci ] && [ "${driver##*/}" = vfio-pci ] || return 1
+	echo "$1: PASS: $2 on vfio-pci"
 }
 
 edu=${VIOMMU_TEST_VFIO_DEVICES:?the guest bound no device to vfio-pci}
 failed=0
-unit iort-override in_kernel_log 'ACPI: Table Upgrade: override \[IORT' || failed=1
-unit smmuv3-probed in_kernel_log 'arm-smmu-v3 .*: allocated [0-9]* entries for cmdq' || failed=1
-unit edu-on-vfio-pci on_vfio_pci "${edu%%=*}" || failed=1
+unit iort-override in_kernel_log iort-override 'ACPI: Table Upgrade: override \[IORT' || failed=1
+unit smmuv3-probed in_kernel_log smmuv3-probed 'arm-smmu-v3 .*: allocated [0-9]* entries for cmdq' || failed=1
+unit edu-on-vfio-pci on_vfio_pci edu-on-vfio-pci "${edu%%=*}" || failed=1
 unit smmu-nested ./smmu-nested "${edu#*=}" || failed=1
 exit "$failed"
