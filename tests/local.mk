@@ -134,7 +134,7 @@ check_LTLIBRARIES = tests/integration/libitest.la
 ITEST_LDADD = tests/integration/libitest.la lib/libviommu-util.la $(CMOCKA_LIBS) $(LIBSYSTEMD_LIBS) $(JSONC_LIBS)
 tests_integration_libitest_la_SOURCES = tests/integration/itest.h tests/integration/itest.c \
 	tests/integration/itest-signals.c tests/integration/itest-refusals.c tests/integration/edu-dma.h \
-	tests/integration/edu-dma.c
+	tests/integration/edu-dma.c tests/integration/smmu-stage1.h tests/integration/smmu-stage1.c
 tests_integration_libitest_la_CFLAGS = $(TEST_CFLAGS)
 INTEGRATION_TESTS = \
 	tests/integration/test-session \
@@ -151,7 +151,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test-crash \
 	tests/integration/test-memory \
 	tests/integration/test-virtio-iommu \
-	tests/integration/test-lease
+	tests/integration/test-lease \
+	tests/integration/test-smmu
 check_PROGRAMS += $(INTEGRATION_TESTS)
 tests_integration_test_session_SOURCES = tests/integration/test-session.c
 tests_integration_test_session_CFLAGS = $(TEST_CFLAGS)
@@ -213,6 +214,10 @@ tests_integration_test_lease_SOURCES = tests/integration/test-lease.c
 tests_integration_test_lease_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_lease_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_test_lease_LDADD = $(ITEST_LDADD)
+tests_integration_test_smmu_SOURCES = tests/integration/test-smmu.c
+tests_integration_test_smmu_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_smmu_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_integration_test_smmu_LDADD = $(ITEST_LDADD)
 EXTRA_DIST += \
 	tests/integration/run-in-guest.sh \
 	tests/integration/cli-checks.sh \

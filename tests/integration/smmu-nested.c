@@ -22,46 +22,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "edu-dma.h"
+#include "smmu-stage1.h"
 #include "viommu-iommufd.h"
 #include "viommu-vfio.h"
-
-/* STE word 0: V (bit 0), Config (bits 3:1), S1ContextPtr (bits 51:6). */
-#define STE_V           UINT64_C(1)
-#define STE_CFG_ABORT   (UINT64_C(0) << 1)
-#define STE_CFG_BYPASS  (UINT64_C(4) << 1)
-#define STE_CFG_S1      (UINT64_C(5) << 1)
-/* Context descriptor word 0: a 39-bit VA space (T0SZ 25) with 4 KiB pages,
- * write-back inner shareable walks, no TTB1 (EPD1), valid, AArch64, faults
- * recorded and aborted (R, A), and its ASID; word 1 TTB0, word 3 MAIR. */
-#define CD_ASID         1
-#define CD0             (25 | 1 << 8 | 1 << 10 | 3 << 12 | UINT64_C(1) << 30 | UINT64_C(1) << 31 | \
-                         UINT64_C(1) << 41 | UINT64_C(1) << 45 | UINT64_C(1) << 46 | (uint64_t) CD_ASID << 48)
-#define MAIR_WB         0xff
-/* Table and page descriptors: valid and table/page (bits 1:0), inner
- * shareable (9:8), access flag (10); AttrIndx 0, read-write. */
-#define PTE_TABLE       UINT64_C(3)
-#define PTE_PAGE        (UINT64_C(3) | 3 << 8 | 1 << 10)
-/* Command opcodes (bits 7:0 of word 0); StreamID in 63:32, ASID in 63:48. */
-#define CMD_CFGI_CD             0x05
-#define CMD_TLBI_NH_ALL         0x10
-#define CMD_TLBI_NH_ASID        0x11
-#define CMD_TLBI_S12_VMALL      0x28
-
-#define VIRTUAL_SID     0x42
-#define MEM_SIZE        (UINT64_C(2) << 20)
-/* Below edu's 28-bit DMA mask and clear of the SMMU's MSI window (128 MiB). */
-#define MEM_IOVA        (UINT64_C(16) << 20)
-#define SRC_OFFSET      0x1000
-#define DST_OFFSET      0x3000
-#define DST2_OFFSET     0x8000
-/* The stage-1 tables, and the two pages stage 1 maps (at S1_VA and after). */
-#define CD_OFFSET       0x10000
-#define L1_OFFSET       0x11000
-#define L2_OFFSET       0x12000
-#define L3_OFFSET       0x13000
-#define S1_VA           (UINT64_C(2) << 20)
-#define DMA_LEN         256
 
 static int step(const char *what, int r) {
         if (r < 0)
@@ -76,50 +39,13 @@ static void die(const char *what) {
         exit(EXIT_FAILURE);
 }
 
-static bool holds(const uint8_t *p, uint8_t pattern) {
-        for (size_t i = 0; i < DMA_LEN; i++)
-                if (p[i] != pattern)
-                        return false;
-        return true;
-}
-
-/* Puts pattern at SRC_OFFSET of mem, clears the destination pages, and has
- * edu copy DMA_LEN bytes from src to dst, device addresses: reads, then
- * writes through the IOMMU. Returns the offset in mem where the pattern
- * arrived, -1 if nowhere. */
+/* smmu_dma_copy(), dying if edu's engine did not finish. */
 static int dma_copy(const Edu *edu, uint8_t *mem, uint64_t src, uint64_t dst, uint8_t pattern) {
-        memset(mem + SRC_OFFSET, pattern, DMA_LEN);
-        memset(mem + DST_OFFSET, 0, DMA_LEN);
-        memset(mem + DST2_OFFSET, 0, DMA_LEN);
-        if (edu_dma(edu, EDU_FROM_RAM, src, DMA_LEN) < 0 || edu_dma(edu, EDU_TO_RAM, dst, DMA_LEN) < 0)
+        int r = smmu_dma_copy(edu, mem, src, dst, pattern);
+
+        if (r < -1)
                 die("edu's DMA engine did not finish");
-        if (holds(mem + DST_OFFSET, pattern))
-                return DST_OFFSET;
-        if (holds(mem + DST2_OFFSET, pattern))
-                return DST2_OFFSET;
-        return -1;
-}
-
-/* The same with stage 1 bypassed: device addresses are IOVAs of the IOAS. */
-static bool dma_lands(const Edu *edu, uint8_t *mem, uint8_t pattern) {
-        return dma_copy(edu, mem, MEM_IOVA + SRC_OFFSET, MEM_IOVA + DST_OFFSET, pattern) == DST_OFFSET;
-}
-
-/* A guest's stage 1 in mem: its context descriptor, and page tables that map
- * S1_VA to the source page and the page after it to dst_offset. */
-static void write_stage1(uint8_t *mem, uint64_t dst_offset) {
-        uint64_t *cd = (uint64_t *) (mem + CD_OFFSET), *l1 = (uint64_t *) (mem + L1_OFFSET),
-                 *l2 = (uint64_t *) (mem + L2_OFFSET), *l3 = (uint64_t *) (mem + L3_OFFSET);
-
-        memset(cd, 0, 64);
-        cd[0] = CD0;
-        cd[1] = MEM_IOVA + L1_OFFSET;
-        cd[3] = MAIR_WB;
-        l1[(S1_VA >> 30) & 511] = (MEM_IOVA + L2_OFFSET) | PTE_TABLE;
-        l2[(S1_VA >> 21) & 511] = (MEM_IOVA + L3_OFFSET) | PTE_TABLE;
-        l3[(S1_VA >> 12) & 511] = (MEM_IOVA + SRC_OFFSET) | PTE_PAGE;
-        l3[((S1_VA >> 12) & 511) + 1] = (MEM_IOVA + dst_offset) | PTE_PAGE;
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        return r;
 }
 
 static uint32_t nested_hwpt(int iommufd, uint32_t dev_id, uint32_t viommu_id, const char *what, uint64_t ste0) {
@@ -182,7 +108,7 @@ int main(int argc, char **argv) {
                                                        IOMMU_HWPT_DATA_NONE, NULL, 0, &s2_id)) < 0 ||
             step("attach to the NEST_PARENT HWPT", viommu_vfio_attach(device_fd, s2_id, NULL)) < 0)
                 die("NEST_PARENT HWPT");
-        if (!dma_lands(&edu, mem, 0xa5))
+        if (!smmu_dma_lands(&edu, mem, 0xa5))
                 die("DMA through stage 2 did not land");
         printf("smmu-nested: DMA through stage 2 lands\n");
 
@@ -194,17 +120,17 @@ int main(int argc, char **argv) {
 
         abort_id = nested_hwpt(iommufd, dev_id, viommu_id, "nested HWPT from an abort STE", STE_V | STE_CFG_ABORT);
         bypass_id = nested_hwpt(iommufd, dev_id, viommu_id, "nested HWPT from a bypass STE", STE_V | STE_CFG_BYPASS);
-        write_stage1(mem, DST_OFFSET);
+        smmu_write_stage1(mem, DST_OFFSET);
         s1_id = nested_hwpt(iommufd, dev_id, viommu_id, "nested HWPT from a stage-1 translate STE",
                             STE_V | STE_CFG_S1 | (MEM_IOVA + CD_OFFSET));
         if (step("attach to the abort HWPT", viommu_vfio_attach(device_fd, abort_id, NULL)) < 0)
                 die("attach abort");
-        if (dma_lands(&edu, mem, 0x5a))
+        if (smmu_dma_lands(&edu, mem, 0x5a))
                 die("DMA landed through an abort STE");
         printf("smmu-nested: DMA through the abort STE is blocked\n");
         if (step("attach to the bypass HWPT", viommu_vfio_attach(device_fd, bypass_id, NULL)) < 0)
                 die("attach bypass");
-        if (!dma_lands(&edu, mem, 0x3c))
+        if (!smmu_dma_lands(&edu, mem, 0x3c))
                 die("DMA through the bypass STE did not land");
         printf("smmu-nested: DMA through the bypass STE and stage 2 lands\n");
 
@@ -213,7 +139,7 @@ int main(int argc, char **argv) {
         if (dma_copy(&edu, mem, S1_VA, S1_VA + 4096, 0x11) != DST_OFFSET)
                 die("DMA through the guest's stage 1 and stage 2 did not land where stage 1 maps");
         printf("smmu-nested: DMA through the guest's stage 1 and stage 2 lands where stage 1 maps\n");
-        write_stage1(mem, DST2_OFFSET);
+        smmu_write_stage1(mem, DST2_OFFSET);
         r = dma_copy(&edu, mem, S1_VA, S1_VA + 4096, 0x22);
         printf("smmu-nested: stage 1 changed, no invalidation: DMA lands at %s\n",
                r == DST_OFFSET ? "the old page" : r == DST2_OFFSET ? "the new page" : "neither page");

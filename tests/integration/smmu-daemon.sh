@@ -1,0 +1,48 @@
+#!/bin/bash
+# viommud on the real arm-smmu-v3 driver, in the arm64 test VM: run by
+# smmu-guest.sh once the arm64 userland of tests/vm/smmu-build-tests.sh
+# (OUTDIR/root) is the guest's /usr. viommud, as installed there, serves a
+# private system bus (private-bus.sh); test-smmu drives the nested flow
+# through it with edu's DMA as the oracle, and viommuctl shows what the
+# daemon sees of the host.
+#
+#   smmu-daemon.sh OUTDIR
+set -uo pipefail
+export PATH=/bin:/usr/bin:/usr/sbin
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+out=${1:?usage: smmu-daemon.sh OUTDIR}
+# shellcheck source=private-bus.sh
+. "$here/private-bus.sh"
+# shellcheck source=../vm/markers.sh
+. "$here/../vm/markers.sh"
+trap private_bus_stop EXIT
+
+work=/run/viommu-smmu
+mkdir -p "$work"
+echo '{}' >"$work/viommud.conf"
+private_bus_start "$work" || exit 1
+private_bus_viommud /usr/sbin/viommud "$work/viommud.log" --config="$work/viommud.conf" || exit 1
+
+failed=0
+fail() {
+	echo "smmu-daemon: FAIL: $*"
+	failed=1
+}
+
+unit test-smmu "$out/build/tests/integration/test-smmu" || failed=1
+
+# viommuctl: edu is on vfio-pci behind the SMMUv3 that arm-smmu-v3 drives.
+bdf=${VIOMMU_TEST_VFIO_DEVICES%%=*}
+for verb in status devices features; do
+	echo "== viommuctl $verb"
+	viommuctl --no-pager "$verb" || fail "viommuctl $verb"
+	viommuctl --json=short "$verb" || fail "viommuctl --json=short $verb"
+done
+viommuctl --json=short devices | jq -e --arg d "$bdf" 'map(select(.name == $d))[0].driver == "vfio-pci"' \
+	>/dev/null || fail "viommuctl devices: $bdf is not on vfio-pci"
+
+private_bus_viommud_stop
+[ "$viommud_status" = 0 ] || fail "viommud exited with status $viommud_status; its log: $(cat "$work/viommud.log")"
+[ "$failed" = 0 ] && echo "smmu-daemon: PASS: viommud served the nested flow on arm-smmu-v3"
+exit "$failed"
