@@ -34,13 +34,18 @@ unit test-smmu "$out/build/tests/integration/test-smmu" || failed=1
 
 # viommuctl: edu is on vfio-pci behind the SMMUv3 that arm-smmu-v3 drives.
 bdf=${VIOMMU_TEST_VFIO_DEVICES%%=*}
+# The console is a terminal: without --no-pager viommuctl would page.
 for verb in status devices features; do
 	echo "== viommuctl $verb"
 	viommuctl --no-pager "$verb" || fail "viommuctl $verb"
-	viommuctl --json=short "$verb" || fail "viommuctl --json=short $verb"
+	viommuctl --no-pager --json=short "$verb" || fail "viommuctl --json=short $verb"
 done
-viommuctl --json=short devices | jq -e --arg d "$bdf" 'map(select(.name == $d))[0].driver == "vfio-pci"' \
-	>/dev/null || fail "viommuctl devices: $bdf is not on vfio-pci"
+viommuctl --no-pager --json=short devices |
+	jq -e --arg d "$bdf" 'map(select(.name == $d))[0] | .driver == "vfio-pci" and (.iommu | startswith("smmu3."))' \
+		>/dev/null || fail "viommuctl devices: $bdf is not on vfio-pci behind an SMMUv3"
+viommuctl --no-pager --json=short features |
+	jq -e 'map(select(.name == "viommu" or .name == "veventq" or .name == "nesting") | .supported) == [true, true, true]' \
+		>/dev/null || fail "viommuctl features: nesting, viommu or veventq not supported on 7.3's arm-smmu-v3"
 
 private_bus_viommud_stop
 [ "$viommud_status" = 0 ] || fail "viommud exited with status $viommud_status; its log: $(cat "$work/viommud.log")"
