@@ -77,6 +77,7 @@ int verb_device(int argc, char *argv[]);
 int verb_sessions(int argc, char *argv[]);
 int verb_session(int argc, char *argv[]);
 int verb_close(int argc, char *argv[]);
+int verb_viommus(int argc, char *argv[]);
 int verb_monitor(int argc, char *argv[]);
 int verb_bind(int argc, char *argv[]);
 int verb_unbind(int argc, char *argv[]);
