@@ -9,32 +9,15 @@
 #include "viommuctl.h"
 
 int verb_viommus(int argc, char *argv[]) {
-        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
         _cleanup_(json_object_putp) struct json_object *describe = NULL;
         _cleanup_(table_freep) Table *t = NULL;
-        _cleanup_free_ char *path = NULL, *none = NULL;
-        struct json_object *session = NULL;
+        _cleanup_free_ char *none = NULL;
+        struct json_object *session;
         int r;
 
-        if (argc > 1) {
-                r = parse_session(argv[1], &path);
-                if (r == -EINVAL)
-                        return usage_error("'%s' is neither a session id nor a session's object path", argv[1]);
-                if (r < 0)
-                        return log_error_errno(r, "%m");
-        }
-
-        r = acquire_bus(&bus);
-        if (r < 0)
+        r = fetch_describe_session(argc > 1 ? argv[1] : NULL, &describe, &session);
+        if (r != 0)
                 return r;
-        r = fetch_describe(bus, &describe);
-        if (r < 0)
-                return r;
-        if (path) {
-                session = describe_find_session(describe, path);
-                if (!session)
-                        return log_error_errno(-ENOENT, "NoSuchObject: No session %s", argv[1]);
-        }
         r = viommus_table(describe, session, &t);
         if (r < 0)
                 return log_error_errno(r, "Cannot show the vIOMMUs: %m");

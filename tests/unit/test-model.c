@@ -372,6 +372,18 @@ static sd_bus_message *call_message(Fixture *f, sd_bus_message *m) {
         return c.reply;
 }
 
+/* Session.AllocHWPT of a nested HWPT from an SMMUv3 STE; the reply. */
+static sd_bus_message *alloc_hwpt_smmuv3(Fixture *f, Object *dev, Object *viommu, const uint64_t ste[2]) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+
+        assert_int_equal(sd_bus_message_new_method_call(f->vmm, &m, NULL, f->s->path, "org.viommu1.Session",
+                                                        "AllocHWPT"), 0);
+        assert_true(sd_bus_message_append(m, "ooouu", dev->path, viommu->path, "/", 0,
+                                          (uint32_t) IOMMU_HWPT_DATA_ARM_SMMUV3) >= 0);
+        assert_true(sd_bus_message_append_array(m, 'y', ste, 2 * sizeof(uint64_t)) >= 0);
+        return call_message(f, m);
+}
+
 /* VIOMMU.Invalidate with n SMMUv3 commands of these first words; the
  * reply's error string into text. */
 static uint32_t invalidate_smmuv3(Fixture *f, Object *viommu, const uint64_t *w0, size_t n, char text[static 256]) {
@@ -968,6 +980,7 @@ static void test_smmuv3_checked(void **state) {
         const uint64_t ste_s2[2] = { htole64(1 | 6 << 1), 0 }, ste_bypass[2] = { htole64(1 | 4 << 1), 0 };
         const uint64_t sync = 0x46, cfgi_ste = 0x03, nh_all = 0x10, nh_asid = 0x11 | UINT64_C(3) << 48,
                        cfgi_cd = 0x05 | UINT64_C(0x10) << 32, cfgi_cd_other = 0x05 | UINT64_C(0x11) << 32;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         char text[256];
         uint32_t id, handled;
         size_t alive;
@@ -989,32 +1002,17 @@ static void test_smmuv3_checked(void **state) {
 
         /* A stage-2 STE: refused by name, and the kernel asked for nothing. */
         alive = kernel_count_alive();
-        {
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-
-                assert_int_equal(sd_bus_message_new_method_call(f->vmm, &m, NULL, f->s->path, "org.viommu1.Session",
-                                                                "AllocHWPT"), 0);
-                assert_true(sd_bus_message_append(m, "ooouu", dev->path, viommu->path, "/", 0,
-                                                  (uint32_t) IOMMU_HWPT_DATA_ARM_SMMUV3) >= 0);
-                assert_true(sd_bus_message_append_array(m, 'y', ste_s2, sizeof(ste_s2)) >= 0);
-                reply = call_message(f, m);
-                assert_string_equal(error_name(reply), VIOMMU_ERROR_INVALID_ARGUMENT);
-                assert_string_equal(sd_bus_message_get_error(reply)->message,
-                                    "STE word 0 Config 0x6 (stage 2) is not allowed in a guest STE: "
-                                    "only 0x0 (abort), 0x4 (bypass) and 0x5 (stage 1)");
-                assert_int_equal(kernel_count_alive(), alive);
-                /* A bypass STE goes to the kernel. */
-                sd_bus_message_unref(TAKE_PTR(m));
-                sd_bus_message_unref(TAKE_PTR(reply));
-                assert_int_equal(sd_bus_message_new_method_call(f->vmm, &m, NULL, f->s->path, "org.viommu1.Session",
-                                                                "AllocHWPT"), 0);
-                assert_true(sd_bus_message_append(m, "ooouu", dev->path, viommu->path, "/", 0,
-                                                  (uint32_t) IOMMU_HWPT_DATA_ARM_SMMUV3) >= 0);
-                assert_true(sd_bus_message_append_array(m, 'y', ste_bypass, sizeof(ste_bypass)) >= 0);
-                reply = call_message(f, m);
-                assert_null(error_name(reply));
-                assert_int_equal(kernel_count_alive(), alive + 1);
-        }
+        reply = alloc_hwpt_smmuv3(f, dev, viommu, ste_s2);
+        assert_string_equal(error_name(reply), VIOMMU_ERROR_INVALID_ARGUMENT);
+        assert_string_equal(sd_bus_message_get_error(reply)->message,
+                            "STE word 0 Config 0x6 (stage 2) is not allowed in a guest STE: "
+                            "only 0x0 (abort), 0x4 (bypass) and 0x5 (stage 1)");
+        assert_int_equal(kernel_count_alive(), alive);
+        /* A bypass STE goes to the kernel. */
+        sd_bus_message_unref(reply);
+        reply = alloc_hwpt_smmuv3(f, dev, viommu, ste_bypass);
+        assert_null(error_name(reply));
+        assert_int_equal(kernel_count_alive(), alive + 1);
 
         /* CMD_SYNC third: the two before it handled, the rest not sent. */
         handled = invalidate_smmuv3(f, viommu, (const uint64_t[]) { nh_all, cfgi_cd, sync, nh_asid }, 4, text);

@@ -44,12 +44,8 @@ static struct iommu_hwpt_arm_smmuv3 ste(uint64_t w0, uint64_t w1) {
         return (struct iommu_hwpt_arm_smmuv3) { .ste = { htole64(w0), htole64(w1) } };
 }
 
-/* The STE's verdict: NULL if accepted, else the reason (to be freed). */
-static char *check_ste(uint64_t w0, uint64_t w1) {
-        struct iommu_hwpt_arm_smmuv3 s = ste(w0, w1);
-        char *why = NULL;
-        int r = smmuv3_check_ste(&s, sizeof(s), &why);
-
+/* A check's verdict: NULL if accepted, else the reason (to be freed). */
+static char *verdict(int r, char *why) {
         if (r == 0) {
                 assert_null(why);
                 return NULL;
@@ -57,6 +53,14 @@ static char *check_ste(uint64_t w0, uint64_t w1) {
         assert_int_equal(r, -EINVAL);
         assert_non_null(why);
         return why;
+}
+
+static char *check_ste(uint64_t w0, uint64_t w1) {
+        struct iommu_hwpt_arm_smmuv3 s = ste(w0, w1);
+        char *why = NULL;
+        int r = smmuv3_check_ste(&s, sizeof(s), &why);
+
+        return verdict(r, why);
 }
 
 static void assert_ste_ok(uint64_t w0, uint64_t w1) {
@@ -192,13 +196,7 @@ static char *check_cmd_len(uint64_t w0, uint64_t w1, size_t len) {
         char *why = NULL;
         int r = smmuv3_check_cmd(&c, len, has_vsid, &asked, &why);
 
-        if (r == 0) {
-                assert_null(why);
-                return NULL;
-        }
-        assert_int_equal(r, -EINVAL);
-        assert_non_null(why);
-        return why;
+        return verdict(r, why);
 }
 
 static void assert_cmd_ok(uint64_t w0, uint64_t w1) {
