@@ -83,17 +83,40 @@ int parse_session(const char *arg, char **ret_path) {
         return *ret_path ? 0 : -ENOMEM;
 }
 
-int show_describe_view(int (*view)(struct json_object *describe, Table **ret), const char *what,
-                       const char *none) {
+int fetch_describe_session(const char *arg, struct json_object **ret_describe, struct json_object **ret_session) {
         _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
         _cleanup_(json_object_putp) struct json_object *describe = NULL;
-        _cleanup_(table_freep) Table *t = NULL;
+        _cleanup_free_ char *path = NULL;
         int r;
 
+        if (arg) {
+                r = parse_session(arg, &path);
+                if (r == -EINVAL)
+                        return usage_error("'%s' is neither a session id nor a session's object path", arg);
+                if (r < 0)
+                        return log_error_errno(r, "%m");
+        }
         r = acquire_bus(&bus);
         if (r < 0)
                 return r;
         r = fetch_describe(bus, &describe);
+        if (r < 0)
+                return r;
+        *ret_session = path ? describe_find_session(describe, path) : NULL;
+        if (path && !*ret_session)
+                return log_error_errno(-ENOENT, "NoSuchObject: No session %s", arg);
+        *ret_describe = TAKE_PTR(describe);
+        return 0;
+}
+
+int show_describe_view(int (*view)(struct json_object *describe, Table **ret), const char *what,
+                       const char *none) {
+        _cleanup_(json_object_putp) struct json_object *describe = NULL;
+        _cleanup_(table_freep) Table *t = NULL;
+        struct json_object *session;
+        int r;
+
+        r = fetch_describe_session(NULL, &describe, &session);
         if (r < 0)
                 return r;
         r = view(describe, &t);

@@ -15,6 +15,7 @@ cli_viommuctl_SOURCES = \
 	cli/features.c \
 	cli/devices.c \
 	cli/sessions.c \
+	cli/viommus.c \
 	cli/monitor.c
 cli_viommuctl_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(JSONC_CFLAGS) $(SMARTCOLS_CFLAGS)
 cli_viommuctl_LDADD = lib/libviommu-util.la $(LIBSYSTEMD_LIBS) $(JSONC_LIBS) $(SMARTCOLS_LIBS)

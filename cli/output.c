@@ -127,6 +127,10 @@ int table_add_string(Table *t, const char *s) {
         return table_add(t, j, isempty(s) ? NULL : s);
 }
 
+int table_add_json(Table *t, struct json_object *json, const char *text) {
+        return table_add(t, json, isempty(text) ? NULL : text);
+}
+
 int table_add_bool(Table *t, bool b) {
         struct json_object *j = json_object_new_boolean(b);
 

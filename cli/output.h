@@ -78,6 +78,8 @@ int table_add_uint(Table *t, uint64_t u);
 int table_add_size(Table *t, uint64_t bytes);           /* format_bytes(); "0x…" as Describe has it */
 int table_add_hex(Table *t, uint64_t v);                /* "0x…" in both */
 int table_add_null(Table *t);
+/* A cell of any JSON value (taken; NULL: null) with its own text. */
+int table_add_json(Table *t, struct json_object *json, const char *text);
 /* Replaces the text of the cell added last, keeping its JSON value. */
 int table_set_text(Table *t, const char *text);
 /* Colours the text of the cell added last (an ANSI sequence or a name that

@@ -12,27 +12,13 @@ int verb_sessions(int argc, char *argv[]) {
 }
 
 int verb_session(int argc, char *argv[]) {
-        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
         _cleanup_(json_object_putp) struct json_object *describe = NULL;
-        _cleanup_free_ char *path = NULL;
         struct json_object *session;
         int r;
 
-        r = parse_session(argv[1], &path);
-        if (r == -EINVAL)
-                return usage_error("'%s' is neither a session id nor a session's object path", argv[1]);
-        if (r < 0)
-                return log_error_errno(r, "%m");
-
-        r = acquire_bus(&bus);
-        if (r < 0)
+        r = fetch_describe_session(argv[1], &describe, &session);
+        if (r != 0)
                 return r;
-        r = fetch_describe(bus, &describe);
-        if (r < 0)
-                return r;
-        session = describe_find_session(describe, path);
-        if (!session)
-                return log_error_errno(-ENOENT, "NoSuchObject: No session %s", argv[1]);
 
         if (arg_json != JSON_OFF) {
                 _cleanup_(json_object_putp) struct json_object *j = NULL;

@@ -693,3 +693,149 @@ int session_to_json(struct json_object *session, struct json_object **ret) {
         *ret = TAKE_PTR(copy);
         return 0;
 }
+
+static const Column viommus_column_list[] = {
+        { "SESSION",  "session",  COLUMN_RIGHT     },
+        { "ID",       "id",       COLUMN_RIGHT     },
+        { "PATH",     "path",     COLUMN_JSON_ONLY },
+        { "TYPE",     "type",     0                },
+        { "TYPE-ID",  "type-id",  COLUMN_JSON_ONLY },
+        { "PARENT",   "parent",   0                },
+        { "DEVICE",   "device",   0                },
+        { "VDEVICES", "vdevices", 0                },
+};
+const Columns viommus_columns = { viommus_column_list, ELEMENTSOF(viommus_column_list) };
+
+/* The path of an object's i-th use, or NULL. */
+static const char *use_path(struct json_object *o, size_t i) {
+        struct json_object *uses = json_get_array(o, "uses"), *u;
+
+        u = uses && i < json_object_array_length(uses) ? json_object_array_get_idx(uses, i) : NULL;
+        return json_object_is_type(u, json_type_string) ? json_object_get_string(u) : NULL;
+}
+
+/* An object's i-th use as its label ("hwpt 7", "mock0") and as JSON: the
+ * name of a device, else the path. */
+static int add_use(Table *t, struct json_object *o, size_t i, struct json_object *objects) {
+        const char *path = use_path(o, i);
+        struct json_object *dep = find_object(objects, path), *j;
+        _cleanup_free_ char *label = NULL;
+
+        if (!path)
+                return table_add_null(t);
+        label = object_label(dep, path);
+        if (!label)
+                return -ENOMEM;
+        j = json_object_new_string(dep && streq_ptr(json_get_string(dep, "type"), "device") ? label : path);
+        if (!j)
+                return -ENOMEM;
+        return table_add_json(t, j, label);
+}
+
+/* One vDEVICE: {"path", "id", "device" (its name), "virt-id"}. */
+static struct json_object *vdevice_to_json(struct json_object *o, const char *device, const char *virt_id) {
+        _cleanup_(json_object_putp) struct json_object *j = json_object_new_object();
+        int r = 0;
+
+        if (!j)
+                return NULL;
+        r |= json_object_object_add(j, "path", json_object_new_string(json_get_string(o, "path") ?: ""));
+        r |= json_object_object_add(j, "id", json_object_new_int64((int64_t) json_get_u64_or(o, "id", 0)));
+        r |= json_object_object_add(j, "device", device ? json_object_new_string(device) : NULL);
+        r |= json_object_object_add(j, "virt-id", json_object_new_string(virt_id));
+        return r < 0 ? NULL : TAKE_PTR(j);
+}
+
+/* The vIOMMU's vDEVICEs: "mock0 0x99, mock1 0x2a" and a JSON array. */
+static int add_vdevices(Table *t, struct json_object *viommu, struct json_object *objects) {
+        _cleanup_(json_object_putp) struct json_object *a = json_object_new_array();
+        _cleanup_free_ char *text = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        struct json_object *o;
+        size_t size = 0;
+
+        if (!a || !(f = open_memstream(&text, &size)))
+                return -ENOMEM;
+        ARRAY_FOREACH(o, objects) {
+                struct json_object *dev, *j;
+                const char *name;
+                char virt_id[24];
+
+                if (!streq_ptr(json_get_string(o, "type"), "vdevice") ||
+                    !streq_ptr(use_path(o, 0), json_get_string(viommu, "path")))
+                        continue;
+                dev = find_object(objects, use_path(o, 1));
+                name = dev ? json_get_string(dev, "name") : NULL;
+                snprintf(virt_id, sizeof(virt_id), "0x%" PRIx64, json_get_u64_or(o, "virt-id", 0));
+                j = vdevice_to_json(o, name, virt_id);
+                if (!j || json_object_array_add(a, j) < 0) {
+                        json_object_put(j);
+                        return -ENOMEM;
+                }
+                fprintf(f, "%s%s %s", json_object_array_length(a) > 1 ? ", " : "", name ?: "?", virt_id);
+        }
+        if (fclose(TAKE_PTR(f)) != 0)
+                return -ENOMEM;
+        return table_add_json(t, TAKE_PTR(a), text);
+}
+
+int viommus_table(struct json_object *describe, struct json_object *session, Table **ret) {
+        _cleanup_(table_freep) Table *t = NULL;
+        struct json_object *s, *o;
+        int r;
+
+        r = table_new(TABLE_ROWS, viommus_columns.list, viommus_columns.n, &t);
+        if (r < 0)
+                return r;
+        ARRAY_FOREACH(s, json_get_array(describe, "sessions")) {
+                struct json_object *objects = json_get_array(s, "objects");
+
+                if (session && s != session)
+                        continue;
+                ARRAY_FOREACH(o, objects) {
+                        const char *name = json_get_string(o, "viommu-type-name");
+                        uint64_t type = json_get_u64_or(o, "viommu-type", 0);
+                        char buf[24];
+
+                        if (!streq_ptr(json_get_string(o, "type"), "viommu"))
+                                continue;
+                        snprintf(buf, sizeof(buf), "0x%" PRIx64, type);
+                        r = table_add_uint(t, json_get_u64_or(s, "id", 0));
+                        if (r >= 0)
+                                r = table_add_uint(t, json_get_u64_or(o, "id", 0));
+                        if (r >= 0)
+                                r = table_add_string(t, json_get_string(o, "path"));
+                        /* A type the daemon has no name for shows as its number. */
+                        if (r >= 0)
+                                r = table_add_string(t, name);
+                        if (r >= 0 && !name)
+                                r = table_set_text(t, buf);
+                        if (r >= 0)
+                                r = table_add_uint(t, type);
+                        if (r >= 0)
+                                r = add_use(t, o, 0, objects);
+                        if (r >= 0)
+                                r = add_use(t, o, 1, objects);
+                        if (r >= 0)
+                                r = add_vdevices(t, o, objects);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+int viommus_none(struct json_object *describe, char **ret) {
+        struct json_object *features, *f;
+        const char *since = "?";
+        int r;
+
+        if (json_object_object_get_ex(describe, "features", &features) &&
+            json_object_object_get_ex(features, "viommu", &f) && !json_get_bool(f, "supported")) {
+                since = json_get_string(f, "since") ?: since;
+                r = asprintf(ret, "No vIOMMUs: this kernel has none (they came with Linux %s).", since);
+        } else
+                r = asprintf(ret, "No vIOMMUs.");
+        return r < 0 ? -ENOMEM : 0;
+}

@@ -26,12 +26,17 @@ struct json_object *json_get_array(struct json_object *o, const char *key);
 /* The session with this object path, or NULL. */
 struct json_object *describe_find_session(struct json_object *describe, const char *path);
 
-extern const Columns status_columns, devices_columns, sessions_columns, session_columns;
+extern const Columns status_columns, devices_columns, sessions_columns, session_columns, viommus_columns;
 
 int status_table(struct json_object *describe, Table **ret);
 int devices_table(struct json_object *describe, Table **ret);
 int sessions_table(struct json_object *describe, Table **ret);
 int session_table(struct json_object *session, Table **ret);
+/* The vIOMMUs of every session, or of this one: a row each, with its
+ * vDEVICEs. */
+int viommus_table(struct json_object *describe, struct json_object *session, Table **ret);
+/* What the text says for no vIOMMUs: whether the kernel has them at all. */
+int viommus_none(struct json_object *describe, char **ret);
 
 /*
  * A session's objects as a tree ordered by dependency. Each object hangs

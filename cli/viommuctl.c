@@ -57,6 +57,8 @@ static const Verb verbs[] = {
           VERB_PAGER, NULL },
         { "close",    1, 1, verb_close,    "ID|PATH", "Close a session, destroying its objects",
           0, NULL },
+        { "viommus",  0, 1, verb_viommus,  "[ID|PATH]", "List the vIOMMUs and their vDEVICEs",
+          VERB_PAGER, &viommus_columns },
         { "bind",     1, 1, verb_bind,     "DEVICE",  "Move a device from its host driver to vfio-pci",
           0, NULL },
         { "unbind",   1, 1, verb_unbind,   "DEVICE",  "Give a device on vfio-pci back to its driver",

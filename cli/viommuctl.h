@@ -47,6 +47,10 @@ int log_bus_error(const sd_bus_error *error, int r, const char *what);
 int call_manager(sd_bus *bus, const char *member, sd_bus_message **reply, const char *types, ...);
 /* Manager.Describe, parsed. */
 int fetch_describe(sd_bus *bus, struct json_object **ret);
+/* Manager.Describe and the session arg (an id or path; NULL: none) names in
+ * it, which *ret_session borrows from *ret_describe; reports failures itself,
+ * EXIT_USAGE for an arg that is no session's id or path. */
+int fetch_describe_session(const char *arg, struct json_object **ret_describe, struct json_object **ret_session);
 /* Fetches Describe and prints one view of it; none (may be NULL) is what
  * text output says for an empty table. */
 int show_describe_view(int (*view)(struct json_object *describe, Table **ret), const char *what,
@@ -77,6 +81,7 @@ int verb_device(int argc, char *argv[]);
 int verb_sessions(int argc, char *argv[]);
 int verb_session(int argc, char *argv[]);
 int verb_close(int argc, char *argv[]);
+int verb_viommus(int argc, char *argv[]);
 int verb_monitor(int argc, char *argv[]);
 int verb_bind(int argc, char *argv[]);
 int verb_unbind(int argc, char *argv[]);

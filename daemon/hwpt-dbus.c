@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,19 +16,26 @@
 #include "bus-util.h"
 #include "hwpt.h"
 #include "invalidate.h"
+#include "smmuv3-data.h"
 #include "util.h"
+#include "viommu-object.h"
 
 /* The kernel's own cap on one batch. */
 #define INVALIDATE_ENTRIES_MAX (1u << 19)
 /* Dirty bitmaps go over the bus: at most 2^24 pages (2 MiB of bitmap). */
 #define DIRTY_PAGES_MAX (UINT64_C(1) << 24)
 
+static bool has_vsid(uint32_t vsid, void *userdata) {
+        return viommu_has_vdevice(userdata, vsid);
+}
+
 /* Shared by org.viommu1.HWPT and org.viommu1.VIOMMU. */
 OBJECT_METHOD(invalidate, o) {
         Session *s = o->session;
+        _cleanup_free_ char *why = NULL;
         const void *entries;
         size_t size;
-        uint32_t data_type, entry_len, n;
+        uint32_t data_type, entry_len, n, good;
         int r;
 
         r = sd_bus_message_read(m, "uu", &data_type, &entry_len);
@@ -46,10 +55,35 @@ OBJECT_METHOD(invalidate, o) {
                 return bus_error_not_supported(error, VIOMMU_FEATURE_HWPT_INVALIDATE);
 
         /* A batch may fail part way: the reply says how far the kernel got
-         * and why it stopped, and is not an error. */
+         * and why it stopped, and is not an error. SMMUv3 commands are
+         * checked first: the kernel gets those before the first refused,
+         * and the reply names that one as where the batch stopped. */
         n = size / entry_len;
-        r = hwpt_invalidate(o, data_type, entry_len, entries, &n);
-        return sd_bus_reply_method_return(m, "us", n, r < 0 ? strerrorname_np(-r) ?: "EIO" : "");
+        if (o->type == OBJECT_VIOMMU && data_type == IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3)
+                for (uint32_t i = 0; i < n; i++) {
+                        r = smmuv3_check_cmd((const uint8_t *) entries + (size_t) i * entry_len, entry_len,
+                                             has_vsid, o, &why);
+                        if (r == -EINVAL) {
+                                n = i;
+                                break;
+                        }
+                        if (r < 0)
+                                return r;
+                }
+        good = n;
+        if (n > 0 || !why) {
+                r = hwpt_invalidate(o, data_type, entry_len, entries, &n);
+                if (r < 0)
+                        return sd_bus_reply_method_return(m, "us", n, strerrorname_np(-r) ?: "EIO");
+        }
+        if (why) {
+                _cleanup_free_ char *e = NULL;
+
+                if (asprintf(&e, "EINVAL: Entry %" PRIu32 ": %s", good, why) < 0)
+                        return -ENOMEM;
+                return sd_bus_reply_method_return(m, "us", n, e);
+        }
+        return sd_bus_reply_method_return(m, "us", n, "");
 }
 
 int method_invalidate(sd_bus_message *m, void *userdata, sd_bus_error *error) {

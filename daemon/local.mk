@@ -50,6 +50,8 @@ daemon_libviommud_core_la_SOURCES = \
 	daemon/hwpt.c \
 	daemon/viommu-object.h \
 	daemon/viommu-object.c \
+	daemon/smmuv3-data.h \
+	daemon/smmuv3-data.c \
 	daemon/record.h \
 	daemon/record.c \
 	daemon/journal.h \

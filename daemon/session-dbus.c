@@ -28,6 +28,7 @@
 #include "log.h"
 #include "memory-fd.h"
 #include "session-dbus.h"
+#include "smmuv3-data.h"
 #include "util.h"
 #include "viommu-object.h"
 #include "virtio-iommu.h"
@@ -325,6 +326,15 @@ SESSION_METHOD(method_alloc_hwpt) {
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "Vendor data must be given with a data type, and at most %u bytes",
                                          VENDOR_DATA_MAX);
+        if (data_type == IOMMU_HWPT_DATA_ARM_SMMUV3) {
+                _cleanup_free_ char *why = NULL;
+
+                r = smmuv3_check_ste(data, data_len, &why);
+                if (r == -EINVAL)
+                        return sd_bus_error_set(error, VIOMMU_ERROR_INVALID_ARGUMENT, why);
+                if (r < 0)
+                        return r;
+        }
         if (flags & ~(uint32_t) (IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
                                  IOMMU_HWPT_ALLOC_PASID))
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,

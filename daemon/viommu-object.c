@@ -27,6 +27,13 @@ int viommu_object_new(Session *s, Object *dev, Object *hwpt, uint32_t type, void
         return 0;
 }
 
+bool viommu_has_vdevice(Object *viommu, uint64_t virt_id) {
+        for (Object *o = viommu->session->objects; o; o = o->objects_next)
+                if (o->type == OBJECT_VDEVICE && o->uses[0] == viommu && o->vdevice.virt_id == virt_id)
+                        return true;
+        return false;
+}
+
 int vdevice_new(Session *s, Object *viommu, Object *dev, uint64_t virt_id, Object **ret) {
         uint32_t id;
         Object *o;

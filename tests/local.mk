@@ -103,6 +103,15 @@ tests_unit_test_pci_bind_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_pci_bind_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_unit_test_pci_bind_LDADD = lib/libviommu-util.la $(CMOCKA_LIBS)
 
+# The checks of SMMUv3 vendor data (daemon/smmuv3-data.c built into the test).
+check_PROGRAMS += tests/unit/test-smmuv3-data
+TESTS += tests/unit/test-smmuv3-data
+tests_unit_test_smmuv3_data_SOURCES = tests/unit/test-smmuv3-data.c daemon/smmuv3-data.c daemon/smmuv3-data.h
+tests_unit_test_smmuv3_data_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_smmuv3_data_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_smmuv3_data_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_unit_test_smmuv3_data_LDADD = $(CMOCKA_LIBS)
+
 # Fake polkit: a stand-in org.freedesktop.PolicyKit1 for the integration tests
 # on a private bus (tests/integration/fake-polkit --help).
 check_PROGRAMS += tests/integration/fake-polkit
@@ -278,7 +287,7 @@ tests_unit_test_model_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_model_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_model_LDFLAGS = $(LDFLAGS_NO_INSTALL) \
 	$(patsubst %,-Wl$(comma)--wrap=%,viommu_ioas_alloc viommu_hwpt_alloc viommu_destroy \
-		viommu_ioas_map_file viommu_ioas_copy viommu_ioas_unmap)
+		viommu_ioas_map_file viommu_ioas_copy viommu_ioas_unmap viommu_hwpt_invalidate)
 tests_unit_test_model_LDADD = daemon/libviommud-core.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
 
 # How fast viommud.conf is read at 1 MiB of rules and with drop-ins; run by

@@ -19,6 +19,51 @@ json_ok() {
 # on_tty COMMAND...: runs it with a terminal as stdout; its output, without CRs.
 on_tty() { TERM=xterm script -qec "$(printf '%q ' "$@")" /dev/null </dev/null | tr -d '\r'; }
 
+# cli_viommu_checks SESSION ID DEVICE PARENT: viommus before and after the
+# session has a vIOMMU (the mock's type) and a vDEVICE on it; on a kernel
+# without vIOMMUs, that it says so.
+cli_viommu_checks() {
+	local session=$1 id=$2 device=$3 parent=$4 viommu vdev out
+
+	if [ "$(vc --json=short features | jq -r 'map(select(.name == "viommu"))[0].supported')" != true ]; then
+		out=$(vc viommus "$id") || fail "viommuctl viommus $id"
+		[ "$out" = "No vIOMMUs: this kernel has none (they came with Linux 6.13)." ] ||
+			fail "viommuctl viommus on a kernel without vIOMMUs: $out"
+		[ "$(vc --json=short viommus)" = '[]' ] || fail "viommuctl --json viommus on a kernel without vIOMMUs"
+		return
+	fi
+	out=$(vc viommus "$id") || fail "viommuctl viommus $id"
+	[ "$out" = "No vIOMMUs." ] || fail "viommuctl viommus $id before any: $out"
+	# IOMMU_VIOMMU_TYPE_SELFTEST, with its data (two u32s).
+	viommu=$(bus call org.viommu1 "$session" org.viommu1.Session AllocVIOMMU oouay "$device" "$parent" \
+		3735928559 8 0 0 0 0 0 0 0 0 | path_of)
+	[ -n "$viommu" ] || { fail "viommuctl: AllocVIOMMU"; return; }
+	vdev=$(bus call org.viommu1 "$session" org.viommu1.Session AllocVDevice oot "$viommu" "$device" 153 | path_of)
+	[ -n "$vdev" ] || fail "viommuctl: AllocVDevice"
+
+	out=$(vc viommus "$id") || fail "viommuctl viommus $id"
+	head -n 1 <<<"$out" | grep -Eq '^SESSION +ID +TYPE +PARENT +DEVICE +VDEVICES$' ||
+		fail "viommuctl viommus: header: $out"
+	grep -Eq "^ *$id +[0-9]+ +selftest +hwpt [0-9]+ +mock0 +mock0 0x99\$" <<<"$out" ||
+		fail "viommuctl viommus $id: no row for the vIOMMU: $out"
+	vc viommus | grep -Eq "^ *$id +[0-9]+ +selftest " || fail "viommuctl viommus: no row for session $id"
+	vc --json viommus "$id" | json_ok "--json viommus $id" \
+		'length == 1 and (.[0] | .session == ($id | tonumber) and .path == $v and .type == "selftest" and
+		 .["type-id"] == 3735928559 and .parent == $p and .device == "mock0" and
+		 (.vdevices | length == 1 and .[0].path == $d and .[0].device == "mock0" and .[0]["virt-id"] == "0x99"))' \
+		--arg id "$id" --arg v "$viommu" --arg p "$parent" --arg d "$vdev"
+	vc --no-legend -o id,vdevices viommus "$id" | grep -Eq '^ *[0-9]+ +mock0 0x99$' ||
+		fail "viommuctl --no-legend -o id,vdevices viommus: $(vc --no-legend -o id,vdevices viommus "$id")"
+	# The session's tree has them too: the vIOMMU below its parent, the vDEVICE below it.
+	out=$(vc session "$id")
+	grep -Eq '^ +(└─|`-)viommu [0-9]+: selftest, uses mock0$' <<<"$out" ||
+		fail "viommuctl session $id: no vIOMMU in the tree: $out"
+	grep -Eq '^ +(└─|`-)vdevice [0-9]+: virt-id 0x99, uses mock0$' <<<"$out" ||
+		fail "viommuctl session $id: no vDEVICE in the tree: $out"
+	out=$(vc viommus 999999 2>&1) && fail "viommuctl viommus 999999 succeeded"
+	[[ $out == *"No session 999999"* ]] || fail "viommuctl viommus 999999: $out"
+}
+
 # cli_checks: a session made with busctl, looked at and closed with viommuctl.
 cli_checks() {
 	local session ioas device='' hwpt='' id out n_objects first errors_before=${#failures[@]}
@@ -79,6 +124,11 @@ cli_checks() {
 	out=$(vc session 999999 2>&1) && fail "viommuctl session 999999 succeeded"
 	[[ $out == *"No session 999999"* ]] || fail "viommuctl session 999999: $out"
 	out=$(vc -o ID session "$id" 2>&1); [ $? -eq 2 ] || fail "viommuctl -o ID session: not a usage error: $out"
+
+	# viommus: a session's vIOMMUs and their vDEVICEs (mock devices make them).
+	if [ "$mock_devices" = yes ]; then
+		cli_viommu_checks "$session" "$id" "$device" "$hwpt"
+	fi
 
 	# status and describe: the daemon as a whole.
 	out=$(vc status) || fail "viommuctl status"

@@ -11,6 +11,7 @@
 
 #include "itest.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -182,6 +183,23 @@ static void test_alloc_viommu_vdevice_veventq(void **state) {
         assert_int_equal(invalidate(f->bus, viommu, I_VIOMMU, IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST,
                                     sizeof(inv[0]), &inv[2], sizeof(inv[2]), &err), 1);
         assert_string_equal(err, "");
+        free(TAKE_PTR(err));
+
+        /* SMMUv3 data is checked before the kernel, whatever the vIOMMU:
+         * a stage-2 STE and a CMD_SYNC are the daemon's to refuse, by name. */
+        {
+                const struct iommu_hwpt_arm_smmuv3 ste = { .ste = { htole64(1 | 6 << 1), 0 } };
+                const struct iommu_viommu_arm_smmuv3_invalidate cmds[2] = {
+                        { .cmd = { htole64(0x46), 0 } }, { .cmd = { htole64(0x10), 0 } },
+                };
+
+                alloc_hwpt_fails(E_INVALID_ARGUMENT, f->bus, f->session, f->dev, viommu, NULL, 0,
+                                 IOMMU_HWPT_DATA_ARM_SMMUV3, &ste, sizeof(ste));
+                assert_error_mentions("STE word 0 Config 0x6 (stage 2) is not allowed in a guest STE");
+                assert_int_equal(invalidate(f->bus, viommu, I_VIOMMU, IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+                                            sizeof(cmds[0]), cmds, sizeof(cmds), &err), 0);
+                assert_true(startswith(err, "EINVAL: Entry 0: CMD_SYNC (opcode 0x46) is no command a vIOMMU takes"));
+        }
 
         /* Dependency order. */
         CALL_FAILS(E_BUSY, f->bus, f->session, I_SESSION, "Destroy", "o", viommu);

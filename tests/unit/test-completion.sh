@@ -52,7 +52,7 @@ expect() {
 	fi
 }
 
-expect 'bind close describe device devices features monitor session sessions status unbind' ''
+expect 'bind close describe device devices features monitor session sessions status unbind viommus' ''
 expect 'device devices' dev
 expect 'session sessions' --json = short sess
 expect '--json=' --js
@@ -72,6 +72,8 @@ expect '--no-restore' unbind --no-r
 expect '0000:02:00.0' --bus = system device 0000:02
 expect '1 7' session ''
 expect '7' close 7
+expect '1 7' viommus ''
+expect 'PARENT PATH' viommus -o PA
 expect '' device 0000:01:00.0 ''
 expect '' status ''
 

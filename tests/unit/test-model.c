@@ -9,6 +9,7 @@
  * themselves work is for the tests in the VM, on real kernels.
  */
 
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -50,6 +51,9 @@ static struct {
         uint32_t destroyed[MAX_OBJECTS];        /* in the order destroy came */
         size_t n_destroyed;
         int fail_next_alloc;                    /* an errno the next allocation fails with */
+        unsigned n_invalidate_calls;
+        uint64_t invalidated[MAX_MAPPINGS];     /* word 0 of each entry the kernel handled */
+        size_t n_invalidated;
 } kernel;
 
 static void kernel_reset(void) {
@@ -163,6 +167,30 @@ int __wrap_viommu_ioas_unmap(int iommufd, uint32_t ioas, uint64_t iova, uint64_t
         return n > 0 ? 0 : -ENOENT;
 }
 
+/* Handles entries in order; stops with EIO at an SMMUv3 CMD_TLBI_NH_VA of
+ * ASID 0xffff, which stands for whatever a real kernel refuses. */
+#define KERNEL_REFUSES (UINT64_C(0xffff) << 48 | 0x12)
+int __wrap_viommu_hwpt_invalidate(int iommufd, uint32_t id, uint32_t data_type, uint32_t entry_len,
+                                  const void *entries, uint32_t *entry_num);
+int __wrap_viommu_hwpt_invalidate(int iommufd, uint32_t id, uint32_t data_type, uint32_t entry_len,
+                                  const void *entries, uint32_t *entry_num) {
+        kernel.n_invalidate_calls++;
+        if (!kernel.alive[id])
+                return -ENOENT;
+        for (uint32_t i = 0; i < *entry_num; i++) {
+                uint64_t w;
+
+                memcpy(&w, (const uint8_t *) entries + (size_t) i * entry_len, sizeof(w));
+                if (le64toh(w) == KERNEL_REFUSES) {
+                        *entry_num = i;
+                        return -EIO;
+                }
+                assert_true(kernel.n_invalidated < MAX_MAPPINGS);
+                kernel.invalidated[kernel.n_invalidated++] = le64toh(w);
+        }
+        return 0;
+}
+
 /* ---- a fake device, through the DeviceOps table ------------------------- */
 
 static uint32_t fake_attached_pt;
@@ -232,7 +260,8 @@ static int setup(void **state) {
         assert_int_equal(sd_event_new(&f->d.event), 0);
         assert_int_equal(config_new(&f->d.config), 0);
         f->d.features = UINT64_C(1) << VIOMMU_FEATURE_IOAS | UINT64_C(1) << VIOMMU_FEATURE_IOAS_MAP_FILE |
-                        UINT64_C(1) << VIOMMU_FEATURE_HWPT_ALLOC | UINT64_C(1) << VIOMMU_FEATURE_NESTING;
+                        UINT64_C(1) << VIOMMU_FEATURE_HWPT_ALLOC | UINT64_C(1) << VIOMMU_FEATURE_NESTING |
+                        UINT64_C(1) << VIOMMU_FEATURE_HWPT_INVALIDATE;
         /* A session around no iommufd: the fake kernel needs none. */
         assert_int_equal(session_adopt(&f->d, 1, -EBADF, getuid(), ":1.1", true, false, 0, &f->s), 0);
 
@@ -332,6 +361,50 @@ static uint64_t map(Fixture *f, Object *ioas, uint64_t offset, uint64_t length, 
         assert_true(sd_bus_message_read(reply, "t", &got) > 0);
         sd_bus_message_unref(reply);
         return got;
+}
+
+static sd_bus_message *call_message(Fixture *f, sd_bus_message *m) {
+        Call c = {};
+
+        assert_true(sd_bus_call_async(f->vmm, NULL, m, on_reply, &c, 0) >= 0);
+        while (!c.done)
+                assert_true(sd_event_run(f->d.event, UINT64_MAX) >= 0);
+        return c.reply;
+}
+
+/* Session.AllocHWPT of a nested HWPT from an SMMUv3 STE; the reply. */
+static sd_bus_message *alloc_hwpt_smmuv3(Fixture *f, Object *dev, Object *viommu, const uint64_t ste[2]) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+
+        assert_int_equal(sd_bus_message_new_method_call(f->vmm, &m, NULL, f->s->path, "org.viommu1.Session",
+                                                        "AllocHWPT"), 0);
+        assert_true(sd_bus_message_append(m, "ooouu", dev->path, viommu->path, "/", 0,
+                                          (uint32_t) IOMMU_HWPT_DATA_ARM_SMMUV3) >= 0);
+        assert_true(sd_bus_message_append_array(m, 'y', ste, 2 * sizeof(uint64_t)) >= 0);
+        return call_message(f, m);
+}
+
+/* VIOMMU.Invalidate with n SMMUv3 commands of these first words; the
+ * reply's error string into text. */
+static uint32_t invalidate_smmuv3(Fixture *f, Object *viommu, const uint64_t *w0, size_t n, char text[static 256]) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        const char *error;
+        struct iommu_viommu_arm_smmuv3_invalidate cmds[8] = {};
+        uint32_t handled;
+
+        assert_true(n <= ELEMENTSOF(cmds));
+        for (size_t i = 0; i < n; i++)
+                cmds[i].cmd[0] = htole64(w0[i]);
+        assert_int_equal(sd_bus_message_new_method_call(f->vmm, &m, NULL, viommu->path, "org.viommu1.VIOMMU",
+                                                        "Invalidate"), 0);
+        assert_true(sd_bus_message_append(m, "uu", (uint32_t) IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+                                          (uint32_t) sizeof(cmds[0])) >= 0);
+        assert_true(sd_bus_message_append_array(m, 'y', cmds, n * sizeof(cmds[0])) >= 0);
+        reply = call_message(f, m);
+        assert_null(error_name(reply));
+        assert_true(sd_bus_message_read(reply, "us", &handled, &error) > 0);
+        snprintf(text, 256, "%s", error);
+        return handled;
 }
 
 #define RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
@@ -898,6 +971,79 @@ static void test_dma(void **state) {
                      call(f, a->path, "org.viommu1.IOAS", "ReadIOVA", "tu", UINT64_C(0x10000), (uint32_t) 16));
 }
 
+/* SMMUv3 vendor data is checked before the kernel sees it: a bad STE is
+ * refused and nothing allocated; of a batch of commands the kernel gets
+ * those before the first bad one, and the reply names that one. */
+static void test_smmuv3_checked(void **state) {
+        Fixture *f = *state;
+        Object *ioas = create_ioas(f), *dev = fake_device(f->s), *parent, *viommu, *vdev;
+        const uint64_t ste_s2[2] = { htole64(1 | 6 << 1), 0 }, ste_bypass[2] = { htole64(1 | 4 << 1), 0 };
+        const uint64_t sync = 0x46, cfgi_ste = 0x03, nh_all = 0x10, nh_asid = 0x11 | UINT64_C(3) << 48,
+                       cfgi_cd = 0x05 | UINT64_C(0x10) << 32, cfgi_cd_other = 0x05 | UINT64_C(0x11) << 32;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        char text[256];
+        uint32_t id, handled;
+        size_t alive;
+
+        assert_int_equal(kernel_alloc(&id), 0);
+        assert_int_equal(object_adopt(f->s, OBJECT_HWPT, id, NULL, &parent), 0);
+        object_use(parent, ioas);
+        object_use(parent, dev);
+        assert_int_equal(kernel_alloc(&id), 0);
+        assert_int_equal(object_adopt(f->s, OBJECT_VIOMMU, id, NULL, &viommu), 0);
+        viommu->viommu.type = IOMMU_VIOMMU_TYPE_ARM_SMMUV3;
+        object_use(viommu, parent);
+        object_use(viommu, dev);
+        assert_int_equal(kernel_alloc(&id), 0);
+        assert_int_equal(object_adopt(f->s, OBJECT_VDEVICE, id, NULL, &vdev), 0);
+        vdev->vdevice.virt_id = 0x10;
+        object_use(vdev, viommu);
+        object_use(vdev, dev);
+
+        /* A stage-2 STE: refused by name, and the kernel asked for nothing. */
+        alive = kernel_count_alive();
+        reply = alloc_hwpt_smmuv3(f, dev, viommu, ste_s2);
+        assert_string_equal(error_name(reply), VIOMMU_ERROR_INVALID_ARGUMENT);
+        assert_string_equal(sd_bus_message_get_error(reply)->message,
+                            "STE word 0 Config 0x6 (stage 2) is not allowed in a guest STE: "
+                            "only 0x0 (abort), 0x4 (bypass) and 0x5 (stage 1)");
+        assert_int_equal(kernel_count_alive(), alive);
+        /* A bypass STE goes to the kernel. */
+        sd_bus_message_unref(reply);
+        reply = alloc_hwpt_smmuv3(f, dev, viommu, ste_bypass);
+        assert_null(error_name(reply));
+        assert_int_equal(kernel_count_alive(), alive + 1);
+
+        /* CMD_SYNC third: the two before it handled, the rest not sent. */
+        handled = invalidate_smmuv3(f, viommu, (const uint64_t[]) { nh_all, cfgi_cd, sync, nh_asid }, 4, text);
+        assert_int_equal(handled, 2);
+        assert_string_equal(text, "EINVAL: Entry 2: CMD_SYNC (opcode 0x46) is no command a vIOMMU takes: "
+                                  "Invalidate returns once the batch is complete");
+        assert_int_equal(kernel.n_invalidated, 2);
+        assert_true(kernel.invalidated[0] == nh_all && kernel.invalidated[1] == cfgi_cd);
+        /* A bad first command: the kernel is not called. */
+        handled = invalidate_smmuv3(f, viommu, (const uint64_t[]) { cfgi_ste, nh_all }, 2, text);
+        assert_int_equal(handled, 0);
+        assert_string_equal(text, "EINVAL: Entry 0: CMD_CFGI_STE (opcode 0x03) is no command a vIOMMU takes: "
+                                  "a guest's STE changes by a new nested HWPT and Attach");
+        assert_int_equal(kernel.n_invalidate_calls, 1);
+        /* A StreamID that is no vDEVICE's. */
+        handled = invalidate_smmuv3(f, viommu, (const uint64_t[]) { cfgi_cd_other }, 1, text);
+        assert_int_equal(handled, 0);
+        assert_string_equal(text, "EINVAL: Entry 0: CMD_CFGI_CD StreamID 0x11 is no vDEVICE's virtual id "
+                                  "on this vIOMMU");
+        /* The kernel stopping before the bad one: its count and errno. */
+        handled = invalidate_smmuv3(f, viommu, (const uint64_t[]) { nh_asid, KERNEL_REFUSES, sync }, 3, text);
+        assert_int_equal(handled, 1);
+        assert_string_equal(text, "EIO");
+        /* All good: all handled. */
+        kernel.n_invalidated = 0;
+        handled = invalidate_smmuv3(f, viommu, (const uint64_t[]) { nh_all, nh_asid, cfgi_cd }, 3, text);
+        assert_int_equal(handled, 3);
+        assert_string_equal(text, "");
+        assert_int_equal(kernel.n_invalidated, 3);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_map_copy_unmap, setup, teardown),
@@ -910,6 +1056,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_guest_memory_limit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_guest_memory_batch, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dma, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_smmuv3_checked, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

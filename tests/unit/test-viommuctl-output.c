@@ -654,6 +654,40 @@ static void test_not_running(void **state) {
         free(out);
 }
 
+/* viommus: a row per vIOMMU with its parent, device and vDEVICEs; what
+ * the text says for none depends on whether the kernel has vIOMMUs. */
+static void test_viommus(void **state) {
+        _cleanup_(json_object_putp) struct json_object *d = sample(), *old = NULL;
+        _cleanup_(table_freep) Table *t = NULL, *t2 = NULL;
+        _cleanup_free_ char *text = NULL, *json = NULL, *none = NULL, *none_old = NULL;
+        struct json_object *features, *viommu;
+
+        assert_int_equal(viommus_table(d, NULL, &t), 0);
+        text = format(t);
+        assert_string_equal(text,
+                            "SESSION  ID  TYPE      PARENT  DEVICE  VDEVICES\n"
+                            "      1   9  selftest  hwpt 6  mock0   mock0 0x1\n");
+        json = to_json(t);
+        assert_string_equal(json,
+                            "[{\"session\":1,\"id\":9,\"path\":\"" S1 "/viommu/_39\",\"type\":\"selftest\","
+                            "\"type-id\":3735928559,\"parent\":\"" S1 "/hwpt/_36\",\"device\":\"mock0\","
+                            "\"vdevices\":[{\"path\":\"" S1 "/vdevice/_310\",\"id\":10,\"device\":\"mock0\","
+                            "\"virt-id\":\"0x1\"}]}]");
+        /* The other session has none. */
+        assert_int_equal(viommus_table(d, describe_find_session(d, "/org/viommu1/session/_32"), &t2), 0);
+        assert_int_equal(table_n_rows(t2), 0);
+        assert_int_equal(viommus_none(d, &none), 0);
+        assert_string_equal(none, "No vIOMMUs.");
+
+        /* A kernel before vIOMMUs. */
+        assert_int_equal(json_object_deep_copy(d, &old, NULL), 0);
+        assert_true(json_object_object_get_ex(old, "features", &features));
+        assert_true(json_object_object_get_ex(features, "viommu", &viommu));
+        assert_int_equal(json_object_object_add(viommu, "supported", json_object_new_boolean(false)), 0);
+        assert_int_equal(viommus_none(old, &none_old), 0);
+        assert_string_equal(none_old, "No vIOMMUs: this kernel has none (they came with Linux 6.13).");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_format_bytes),
@@ -672,6 +706,7 @@ int main(void) {
                 cmocka_unit_test(test_object_summary),
                 cmocka_unit_test(test_session_text),
                 cmocka_unit_test(test_session_json),
+                cmocka_unit_test(test_viommus),
                 cmocka_unit_test(test_exit_status),
                 cmocka_unit_test(test_not_running),
         };
