@@ -13,12 +13,14 @@
 #include <endian.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "itest.h"
+#include "json-util.h"
 #include "smmu-stage1.h"
 
 /* SMMU_IDR0: stage 1 (bit 1) and stage 2 (bit 0) translation. */
@@ -229,6 +231,34 @@ static void test_invalidate_batches(void **state) {
                                     "takes: stage 2 is the host's");
 }
 
+/* viommuctl, as an operator runs it, shows the session's vIOMMU over the
+ * NEST_PARENT HWPT and its vDEVICE with the virtual StreamID. */
+static void test_viommuctl_shows_viommu(void **state) {
+        Smmu *s = *state;
+        _cleanup_(json_object_putp) struct json_object *all = NULL;
+        struct json_object *v, *vdevs;
+        char out[8192];
+        size_t n;
+        FILE *p;
+
+        p = popen("viommuctl --no-pager --json=short viommus", "r");
+        assert_non_null(p);
+        n = fread(out, 1, sizeof(out) - 1, p);
+        assert_int_equal(pclose(p), 0);
+        out[n] = 0;
+        print_message("viommuctl viommus: %s", out);
+        all = json_tokener_parse(out);
+        assert_non_null(all);
+        assert_int_equal(json_object_array_length(all), 1);
+        v = json_object_array_get_idx(all, 0);
+        assert_string_equal(json_string(v, "path"), s->viommu);
+        assert_string_equal(json_string(v, "type"), "arm-smmuv3");
+        assert_string_equal(json_string(v, "parent"), s->parent);
+        vdevs = json_array(v, "vdevices");
+        assert_int_equal(json_object_array_length(vdevs), 1);
+        assert_string_equal(json_string(json_object_array_get_idx(vdevs, 0), "virt-id"), "0x42");
+}
+
 /* A DMA to an address the guest's stage 1 leaves unmapped: the SMMU records
  * a translation fault (the context descriptor asks for it), and the host
  * driver forwards it, with the virtual StreamID, to the vEVENTQ the VMM
@@ -268,6 +298,7 @@ int main(void) {
                 cmocka_unit_test(test_attach_abort_bypass_stage1),
                 cmocka_unit_test(test_stage1_change_and_invalidation),
                 cmocka_unit_test(test_invalidate_batches),
+                cmocka_unit_test(test_viommuctl_shows_viommu),
                 cmocka_unit_test(test_veventq_translation_fault),
         };
 
