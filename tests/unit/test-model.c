@@ -451,6 +451,40 @@ static void test_map_copy_unmap(void **state) {
         assert_int_equal(kernel.n_mappings, 1);
 }
 
+/* A channel answers what is not its session's, or not the method's, as the
+ * vtables do: nothing of another session is found, a method of another
+ * interface or with other arguments is refused, and the session's own
+ * objects answer. */
+static void test_channel_reach(void **state) {
+        Fixture *f = *state;
+        Object *a = create_ioas(f), *other_ioas;
+        Session *other;
+        sd_bus_message *reply;
+
+        assert_int_equal(session_adopt(&f->d, 2, -EBADF, getuid(), ":1.2", true, false, 0, &other), 0);
+        assert_int_equal(ioas_new(other, &other_ioas), 0);
+
+        assert_fails("org.freedesktop.DBus.Error.UnknownObject",
+                     call(f, other_ioas->path, "org.viommu1.IOAS", "Unmap", "tt", UINT64_C(0), UINT64_MAX));
+        assert_fails("org.freedesktop.DBus.Error.UnknownObject",
+                     call(f, other->path, "org.viommu1.Session", "CreateIOAS", NULL));
+        assert_fails("org.freedesktop.DBus.Error.InvalidArgs",
+                     call(f, a->path, "org.viommu1.IOAS", "Unmap", "t", UINT64_C(0)));
+        assert_fails("org.freedesktop.DBus.Error.UnknownMethod",
+                     call(f, a->path, "org.viommu1.IOAS", "NoSuchMethod", NULL));
+        assert_fails("org.freedesktop.DBus.Error.UnknownMethod",
+                     call(f, a->path, "org.viommu1.HWPT", "Invalidate", "uuay", 0, 8, 0));
+        assert_fails(VIOMMU_ERROR_NO_SUCH_OBJECT,
+                     call(f, a->path, "org.viommu1.IOAS", "Unmap", "tt", UINT64_C(0x1000), (uint64_t) PAGE));
+        assert_int_equal(viommu_mapping_index_count(other_ioas->ioas.mappings), 0);
+
+        map(f, a, 0, PAGE, 0x10000, FIXED_RW);
+        reply = call(f, a->path, "org.viommu1.IOAS", "Unmap", "tt", UINT64_C(0), UINT64_MAX);
+        assert_null(error_name(reply));
+        sd_bus_message_unref(reply);
+        assert_int_equal(viommu_mapping_index_count(a->ioas.mappings), 0);
+}
+
 /* What a watcher on the bus heard of an IOAS. */
 typedef struct Heard {
         unsigned n;             /* PropertiesChanged of org.viommu1.IOAS */
@@ -1048,6 +1082,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_map_copy_unmap, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_map_batch, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_channel_reach, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_changes_coalesced, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_refusals_change_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_destroy_order, setup, teardown),
