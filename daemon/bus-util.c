@@ -147,3 +147,15 @@ int bus_array_more(sd_bus_message *m, size_t n, size_t max, const char *what, sd
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "At most %zu %s", max, what);
         return 1;
 }
+
+int bus_reply_us(sd_bus_message *m, uint32_t u, const char *s) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append_basic(reply, 'u', &u);
+        if (r >= 0)
+                r = sd_bus_message_append_basic(reply, 's', s);
+        return r < 0 ? r : sd_bus_send(NULL, reply, NULL);
+}

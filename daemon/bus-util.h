@@ -96,3 +96,6 @@ int session_read_object_arg(Session *s, sd_bus_message *m, ObjectArg what, Objec
  * max-th. The caller reads no more than max, and acts on none before the
  * end. Counting them first would cost as much as reading them. */
 int bus_array_more(sd_bus_message *m, size_t n, size_t max, const char *what, sd_bus_error *error);
+/* Replies (u, s) to m: what a batch reports (how far it got, and why it
+ * stopped), built without a format string to parse at every call. */
+int bus_reply_us(sd_bus_message *m, uint32_t u, const char *s);

@@ -38,10 +38,11 @@ OBJECT_METHOD(invalidate, o) {
         uint32_t data_type, entry_len, n, good;
         int r;
 
-        r = sd_bus_message_read(m, "uu", &data_type, &entry_len);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read_array(m, 'y', &entries, &size);
+        r = sd_bus_message_read_basic(m, 'u', &data_type);
+        if (r >= 0)
+                r = sd_bus_message_read_basic(m, 'u', &entry_len);
+        if (r >= 0)
+                r = sd_bus_message_read_array(m, 'y', &entries, &size);
         if (r < 0)
                 return r;
         if (entry_len == 0 || entry_len > 4096 || size % entry_len != 0 || size / entry_len > INVALIDATE_ENTRIES_MAX)
@@ -74,16 +75,16 @@ OBJECT_METHOD(invalidate, o) {
         if (n > 0 || !why) {
                 r = hwpt_invalidate(o, data_type, entry_len, entries, &n);
                 if (r < 0)
-                        return sd_bus_reply_method_return(m, "us", n, strerrorname_np(-r) ?: "EIO");
+                        return bus_reply_us(m, n, strerrorname_np(-r) ?: "EIO");
         }
         if (why) {
                 _cleanup_free_ char *e = NULL;
 
                 if (asprintf(&e, "EINVAL: Entry %" PRIu32 ": %s", good, why) < 0)
                         return -ENOMEM;
-                return sd_bus_reply_method_return(m, "us", n, e);
+                return bus_reply_us(m, n, e);
         }
-        return sd_bus_reply_method_return(m, "us", n, "");
+        return bus_reply_us(m, n, "");
 }
 
 int method_invalidate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
