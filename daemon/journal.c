@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <endian.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <signal.h>
@@ -48,26 +49,45 @@ __attribute__((target("sse4.2"))) static uint32_t crc_sse42(uint32_t crc, const 
 }
 #endif
 
-uint32_t journal_crc(uint32_t crc, const void *data, size_t size) {
-        static uint32_t table[256];
-        const uint8_t *p = data;
+/* Without the instruction (QEMU's default x86 model has none), eight bytes
+ * a step through eight tables ("slicing by eight"): a byte a step costs a
+ * journaled map several times as much. */
+static uint32_t crc_tables(uint32_t crc, const uint8_t *p, size_t size) {
+        static uint32_t t[8][256];
+        static bool ready;
 
-#if defined(__x86_64__)
-        if (__builtin_cpu_supports("sse4.2"))
-                return ~crc_sse42(~crc, p, size);
-#endif
-        if (!table[1])
+        if (!ready) {
                 for (uint32_t i = 0; i < 256; i++) {
                         uint32_t c = i;
 
                         for (int k = 0; k < 8; k++)
                                 c = c & 1 ? (c >> 1) ^ 0x82f63b78 : c >> 1;
-                        table[i] = c;
+                        t[0][i] = c;
                 }
-        crc = ~crc;
-        while (size--)
-                crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-        return ~crc;
+                for (uint32_t i = 0; i < 256; i++)
+                        for (int k = 1; k < 8; k++)
+                                t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xff];
+                ready = true;
+        }
+        for (; size >= 8; size -= 8, p += 8) {
+                uint64_t v;
+
+                memcpy(&v, p, sizeof(v));
+                v = le64toh(v) ^ crc;
+                crc = t[7][v & 0xff] ^ t[6][(v >> 8) & 0xff] ^ t[5][(v >> 16) & 0xff] ^ t[4][(v >> 24) & 0xff] ^
+                      t[3][(v >> 32) & 0xff] ^ t[2][(v >> 40) & 0xff] ^ t[1][(v >> 48) & 0xff] ^ t[0][v >> 56];
+        }
+        for (; size > 0; size--)
+                crc = t[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
+        return crc;
+}
+
+uint32_t journal_crc(uint32_t crc, const void *data, size_t size) {
+#if defined(__x86_64__)
+        if (__builtin_cpu_supports("sse4.2"))
+                return ~crc_sse42(~crc, data, size);
+#endif
+        return ~crc_tables(~crc, data, size);
 }
 
 Journal *journal_free(Journal *j) {

@@ -208,6 +208,15 @@ static void assert_same_record(Session *a, Session *b) {
         }
 }
 
+/* CRC-32C's check value, whole and in pieces at every split. */
+static void test_crc(void **state) {
+        const char *s = "123456789";
+
+        assert_int_equal(journal_crc(0, s, 9), 0xe3069283);
+        for (size_t i = 0; i <= 9; i++)
+                assert_int_equal(journal_crc(journal_crc(0, s, i), s + i, 9 - i), 0xe3069283);
+}
+
 static void test_round_trip(void **state) {
         _cleanup_free_ char *gone = NULL;
         Daemon d = {}, e = {};
@@ -541,6 +550,7 @@ static void test_regions(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_crc),
                 cmocka_unit_test(test_round_trip),
                 cmocka_unit_test(test_torn_and_open),
                 cmocka_unit_test(test_new_generation),
