@@ -12,17 +12,18 @@ bool fdstore_available(void) {
         return getenv("NOTIFY_SOCKET");
 }
 
-const char *fdstore_name(Session *s, Object *dev, char buf[static FDSTORE_NAME_MAX]) {
+const char *fdstore_name(Session *s, Object *o, char buf[static FDSTORE_NAME_MAX]) {
         const char *leaf;
 
-        if (!dev) {
+        if (!o) {
                 snprintf(buf, FDSTORE_NAME_MAX, "s%u-iommufd", s->id);
                 return buf;
         }
         /* The last element of the object path: the kernel id, or "unboundN"
          * for a device of a delegated session, which has none. */
-        leaf = strrchr(dev->path, '/');
-        snprintf(buf, FDSTORE_NAME_MAX, "s%u-device-%s", s->id, leaf ? leaf + 1 : dev->path);
+        leaf = strrchr(o->path, '/');
+        snprintf(buf, FDSTORE_NAME_MAX, "s%u-%s-%s", s->id, object_type_to_string(o->type),
+                 leaf ? leaf + 1 : o->path);
         return buf;
 }
 

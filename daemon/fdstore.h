@@ -3,10 +3,10 @@
 
 /*
  * systemd's file descriptor store (FileDescriptorStoreMax= in the unit):
- * each session's iommufd, its journal, its guest memory's memfds and each
- * claimed device's cdev go in, by name, when the daemon opens them and come
- * out when it lets them go. While the store
- * holds them, the kernel objects behind them outlive the daemon, so a
+ * each session's iommufd, its journal, its guest memory's memfds, each
+ * claimed device's cdev and its virtio-iommu fault queue go in, by name,
+ * when the daemon opens them and come out when it lets them go. While the
+ * store holds them, the kernel objects behind them outlive the daemon, so a
  * restart can take the sessions over (restart.c) without stopping guest DMA.
  * Without a service manager ($NOTIFY_SOCKET unset) all of this is a no-op.
  */
@@ -20,8 +20,9 @@
 /* True when a service manager could keep fds for the daemon. */
 bool fdstore_available(void);
 
-/* "sN-iommufd" for a session (dev NULL), "sN-device-ID" for a device. */
-const char *fdstore_name(Session *s, Object *dev, char buf[static FDSTORE_NAME_MAX]);
+/* "sN-iommufd" for a session (o NULL), "sN-device-ID" for a device,
+ * "sN-fault-queue-ID" for the virtio-iommu backend's fault queue. */
+const char *fdstore_name(Session *s, Object *o, char buf[static FDSTORE_NAME_MAX]);
 /* "sN-journal-G" for generation G of a session's journal (journal.h). */
 const char *fdstore_journal_name(unsigned session, uint64_t generation, char buf[static FDSTORE_NAME_MAX]);
 

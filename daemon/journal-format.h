@@ -18,8 +18,9 @@
 
 #define JOURNAL_MAGIC "VIOMMUJ"
 /* 2: guest memory regions (J_REGION, J_REGION_GONE); a J_MAP without a
- * backing length holds a region's backing. The reader takes 1 as well. */
-#define JOURNAL_VERSION 2
+ * backing length holds a region's backing. 3: the virtio-iommu backend's
+ * state (J_VIRTIO_IOMMU). The reader takes 1 and 2 as well. */
+#define JOURNAL_VERSION 3
 
 struct journal_header {
         char magic[8];
@@ -51,6 +52,8 @@ enum {
         /* Guest memory; in the snapshot too, after J_BACKINGS: */
         J_REGION,       /* struct journal_region: a region added */
         J_REGION_GONE,  /* struct journal_region_gone: a region removed */
+        /* The virtio-iommu backend; in the snapshot too, last: */
+        J_VIRTIO_IOMMU, /* its whole state as JSON (virtio_iommu_to_json()) */
         _J_MAX,
 };
 

@@ -20,6 +20,7 @@
 #include "mapping-index.h"
 #include "record.h"
 #include "util.h"
+#include "virtio-iommu.h"
 
 typedef struct Replay {
         Session *session;
@@ -235,6 +236,9 @@ static int replay_entry(Replay *rp, uint32_t type, const uint8_t *p, size_t size
         case J_OBJECT:
                 r = parse_json(p, size, &j);
                 return r < 0 ? r : session_record_object(s, j);
+        case J_VIRTIO_IOMMU:
+                r = parse_json(p, size, &j);
+                return r < 0 ? r : virtio_iommu_from_json(s, j);
         case J_FORGET:
                 return replay_forget(s, (const char *) p, size);
         case J_COUNTERS:
@@ -313,8 +317,9 @@ int journal_read(Daemon *d, const void *data, size_t size, int iommufd, Session 
         if (size < offset)
                 return -EBADMSG;
         memcpy(&h, data, sizeof(h));
-        /* Version 1, before guest memory, is version 2 without its regions:
-         * a restart into this version takes its sessions over. */
+        /* Version 1, before guest memory, is version 2 without its regions,
+         * and 2 is 3 without the virtio-iommu backend: a restart into this
+         * version takes their sessions over. */
         if (memcmp(h.magic, JOURNAL_MAGIC, sizeof(h.magic)) != 0 || h.version < 1 || h.version > JOURNAL_VERSION)
                 return -EBADMSG;
 

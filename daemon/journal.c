@@ -19,6 +19,7 @@
 #include "object-json.h"
 #include "record.h"
 #include "util.h"
+#include "virtio-iommu.h"
 
 struct Journal {
         int fd;
@@ -206,6 +207,15 @@ static int journal_write_snapshot(Journal *j, Session *s) {
                 if (r < 0)
                         return r;
         }
+        if (s->virtio_iommu) {
+                _cleanup_(json_object_putp) struct json_object *v = NULL;
+
+                r = virtio_iommu_to_json(s, &v);
+                if (r >= 0)
+                        r = journal_append_json(j, J_VIRTIO_IOMMU, v);
+                if (r < 0)
+                        return r;
+        }
         j->snapshot_size = j->size;
         return 0;
 }
@@ -333,6 +343,15 @@ void journal_done(Session *s) {
         }
 }
 
+/* An entry of JSON, j, which its writer made with outcome r. */
+static void journal_write_json(Session *s, uint32_t type, int r, struct json_object *j) {
+        die_if_asked(s);
+        if (r >= 0)
+                r = journal_append_json(s->journal, type, j);
+        if (r < 0)
+                journal_lost(s, r);
+}
+
 void journal_object(Object *o) {
         _cleanup_(json_object_putp) struct json_object *j = NULL;
         Session *s = o->session;
@@ -340,12 +359,18 @@ void journal_object(Object *o) {
 
         if (!s->journal)
                 return;
-        die_if_asked(s);
         r = object_to_json(o, OBJECT_JSON_RECORD, &j);
-        if (r >= 0)
-                r = journal_append_json(s->journal, J_OBJECT, j);
-        if (r < 0)
-                journal_lost(s, r);
+        journal_write_json(s, J_OBJECT, r, j);
+}
+
+void journal_virtio_iommu(Session *s) {
+        _cleanup_(json_object_putp) struct json_object *j = NULL;
+        int r;
+
+        if (!s->journal)
+                return;
+        r = virtio_iommu_to_json(s, &j);
+        journal_write_json(s, J_VIRTIO_IOMMU, r, j);
 }
 
 void journal_forget(Object *o) {

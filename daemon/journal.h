@@ -9,8 +9,8 @@
  * "sN-journal-G": no disk, and it goes when the session's kernel objects go.
  *
  * The memfd holds a header and checksummed entries: a snapshot (the
- * session's record, its backings, its guest memory regions and each IOAS's
- * mappings in compact form),
+ * session's record, its backings, its guest memory regions, each IOAS's
+ * mappings in compact form and its virtio-iommu backend's state),
  * then every change since, written before the reply that reports it. A
  * change that asks the kernel is announced by an intent before the kernel
  * call and closed after it; a take-over (restart.c) reconciles an intent a
@@ -80,6 +80,8 @@ void journal_copy(Object *dst, Object *src, uint64_t src_iova, uint64_t length, 
                   uint32_t flags);
 void journal_region(Session *s, const GuestRegion *g);
 void journal_region_removed(Session *s, uint32_t id);
+/* The virtio-iommu backend's state, whole, as it is now. */
+void journal_virtio_iommu(Session *s);
 
 #if ENABLE_TEST_HOOKS
 /* Test only: makes the journal one a take-over refuses. */

@@ -26,6 +26,7 @@
 #include "util.h"
 #include "viommu-features.h"
 #include "viommu-iommufd.h"
+#include "virtio-iommu.h"
 
 int restart_hand_over(Daemon *d) {
         int n = 0;
@@ -50,9 +51,10 @@ static int take_fd(int n_fds, char **names, bool *taken, const char *name) {
 }
 
 /* Gives the session's devices their cdevs back, its guest memory its memfds,
- * and the session its owner. */
+ * its virtio-iommu backend its fault queue, and the session its owner. */
 static int session_resume(Session *s, int n_fds, char **names, bool *taken) {
         char name[FDSTORE_NAME_MAX];
+        Object *fq;
         int r;
 
         for (Object *o = s->objects; o; o = o->objects_next) {
@@ -78,6 +80,16 @@ static int session_resume(Session *s, int n_fds, char **names, bool *taken) {
                 if (r < 0)
                         return log_error_errno(r, "session %u: cannot map guest memory region %u: %m", s->id,
                                                g->id);
+        }
+        fq = virtio_iommu_fault_queue(s);
+        if (fq) {
+                r = take_fd(n_fds, names, taken, fdstore_name(s, fq, name));
+                if (r < 0)
+                        return log_error_errno(r, "session %u: no fd for its virtio-iommu fault queue in the store",
+                                               s->id);
+                r = virtio_iommu_resume(s, r);
+                if (r < 0)
+                        return log_error_errno(r, "session %u: cannot read its virtio-iommu fault queue: %m", s->id);
         }
         r = session_owner_present(s);
         if (r < 0)

@@ -341,7 +341,7 @@ static Session *session_drop(Session *s) {
 
         guest_memory_free(s, false);
         session_backings_free(s);
-        virtio_iommu_free(s);
+        virtio_iommu_free(s, false);
 
         if (s->iommufd >= 0)
                 close(s->iommufd);
@@ -382,6 +382,8 @@ Session *session_free(Session *s) {
         for (Object *o = s->objects; o; o = o->objects_next)
                 if (o->type == OBJECT_DEVICE && device_detach_from(o, NULL) < 0)
                         device_forget_attachments_to(o, NULL);
+        /* The daemon's fault queue goes as the rest once its fd is closed. */
+        virtio_iommu_free(s, true);
 
         /* Leaves first, as the kernel does: whatever nothing else holds. An
          * object the kernel keeps busy (a fault queue whose fd the VMM still

@@ -9,7 +9,8 @@
  * Endpoints and domains name objects by kernel id and creation time, not
  * by pointer: the VMM may release a device or destroy an IOAS through the
  * rest of the API, and an entry whose object is gone simply no longer
- * resolves.
+ * resolves. The journal keeps them as they are, whole with each change
+ * (journal_virtio_iommu()), references and all.
  */
 
 #include <endian.h>
@@ -23,9 +24,12 @@
 #include "auth.h"
 #include "bus-signals.h"
 #include "device.h"
+#include "fdstore.h"
 #include "guest-memory.h"
 #include "hwpt.h"
 #include "ioas.h"
+#include "journal.h"
+#include "json-util.h"
 #include "log.h"
 #include "mapping-index.h"
 #include "util.h"
@@ -265,10 +269,11 @@ static void domain_release(Session *s, Domain *dom) {
         if (hwpt && destroy_unused(s, hwpt) < 0)
                 return;
         dom->hwpt.id = 0;
-        if (ioas && destroy_unused(s, ioas) < 0)
-                return;
-        memmove(dom, dom + 1, (v->domains + --v->n_domains - dom) * sizeof(*dom));
-        log_session(s, "virtio-iommu domain %u destroyed", id);
+        if (!ioas || destroy_unused(s, ioas) >= 0) {
+                memmove(dom, dom + 1, (v->domains + --v->n_domains - dom) * sizeof(*dom));
+                log_session(s, "virtio-iommu domain %u destroyed", id);
+        }
+        journal_virtio_iommu(s);
 }
 
 int virtio_iommu_add_endpoint(Session *s, Object *dev, uint32_t endpoint) {
@@ -295,6 +300,7 @@ int virtio_iommu_add_endpoint(Session *s, Object *dev, uint32_t endpoint) {
                 return -ENOMEM;
         v->endpoints = n;
         n[v->n_endpoints++] = (Endpoint) { endpoint, { dev->id, dev->created } };
+        journal_virtio_iommu(s);
         return 0;
 }
 
@@ -309,17 +315,145 @@ int virtio_iommu_remove_endpoint(Session *s, uint32_t endpoint) {
         if (dev && domain_of_pt(s, dev->device.attached))
                 return -EBUSY;
         memmove(e, e + 1, (v->endpoints + --v->n_endpoints - e) * sizeof(*e));
+        journal_virtio_iommu(s);
         return 0;
 }
 
-void virtio_iommu_free(Session *s) {
+void virtio_iommu_free(Session *s, bool forget_store) {
+        char name[FDSTORE_NAME_MAX];
+        Object *fq;
+
         if (!s->virtio_iommu)
                 return;
+        fq = virtio_iommu_fault_queue(s);
+        if (forget_store && fq && s->virtio_iommu->fault_fd >= 0)
+                fdstore_remove(fdstore_name(s, fq, name));
         sd_event_source_disable_unref(s->virtio_iommu->fault_source);
         closep(&s->virtio_iommu->fault_fd);
         free(s->virtio_iommu->endpoints);
         free(s->virtio_iommu->domains);
         s->virtio_iommu = mfree(s->virtio_iommu);
+}
+
+/* ---- the journal ---------------------------------------------------------- */
+
+/* A reference as the record keeps an object: its kernel id and creation
+ * time, so that one gone before a restart stays gone after it. */
+static struct json_object *ref_to_json(ObjectRef ref) {
+        _cleanup_(json_object_putp) struct json_object *j = json_object_new_object();
+
+        if (!j || json_add(j, "id", json_object_new_int64(ref.id)) < 0 ||
+            json_add(j, "created", json_new_hex(ref.created, 0)) < 0)
+                return NULL;
+        return TAKE_PTR(j);
+}
+
+static int ref_from_json(struct json_object *j, const char *key, ObjectRef *ret) {
+        struct json_object *v;
+
+        if (!json_object_object_get_ex(j, key, &v) || json_read_u32(v, "id", &ret->id) < 0 ||
+            json_read_hex(v, "created", &ret->created) < 0)
+                return -EBADMSG;
+        return 0;
+}
+
+/* A new object at the end of array a. */
+static struct json_object *array_add_object(struct json_object *a) {
+        struct json_object *o = json_object_new_object();
+
+        if (o && json_object_array_add(a, o) < 0)
+                o = (json_object_put(o), NULL);
+        return o;
+}
+
+int virtio_iommu_to_json(Session *s, struct json_object **ret) {
+        _cleanup_(json_object_putp) struct json_object *j = json_object_new_object(),
+                                                       *endpoints = json_object_new_array(),
+                                                       *domains = json_object_new_array();
+        VirtioIommu *v = s->virtio_iommu;
+        int r = 0;
+
+        if (!j || !endpoints || !domains)
+                return -ENOMEM;
+        for (size_t i = 0; v && i < v->n_endpoints; i++) {
+                struct json_object *e = array_add_object(endpoints);
+
+                if (!e)
+                        return -ENOMEM;
+                r |= json_add(e, "id", json_object_new_int64(v->endpoints[i].id));
+                r |= json_add(e, "device", ref_to_json(v->endpoints[i].dev));
+        }
+        for (size_t i = 0; v && i < v->n_domains; i++) {
+                struct json_object *d = array_add_object(domains);
+
+                if (!d)
+                        return -ENOMEM;
+                r |= json_add(d, "id", json_object_new_int64(v->domains[i].id));
+                r |= json_add(d, "ioas", ref_to_json(v->domains[i].ioas));
+                r |= json_add(d, "hwpt", ref_to_json(v->domains[i].hwpt));
+        }
+        r |= json_add(j, "endpoints", TAKE_PTR(endpoints));
+        r |= json_add(j, "domains", TAKE_PTR(domains));
+        r |= json_add(j, "fault-queue", ref_to_json(v ? v->fault_queue : (ObjectRef) {}));
+        if (r < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(j);
+        return 0;
+}
+
+int virtio_iommu_from_json(Session *s, struct json_object *j) {
+        _cleanup_free_ Endpoint *endpoints = NULL;
+        _cleanup_free_ Domain *domains = NULL;
+        struct json_object *je, *jd;
+        ObjectRef fault_queue;
+        VirtioIommu *v;
+        size_t ne, nd;
+        int r;
+
+        if (!json_object_object_get_ex(j, "endpoints", &je) || !json_object_is_type(je, json_type_array) ||
+            !json_object_object_get_ex(j, "domains", &jd) || !json_object_is_type(jd, json_type_array) ||
+            ref_from_json(j, "fault-queue", &fault_queue) < 0)
+                return -EBADMSG;
+        ne = json_object_array_length(je);
+        nd = json_object_array_length(jd);
+        endpoints = calloc(ne ?: 1, sizeof(Endpoint));
+        domains = calloc(nd ?: 1, sizeof(Domain));
+        if (!endpoints || !domains)
+                return -ENOMEM;
+
+        /* Ids are the guest's names: each once. */
+        for (size_t i = 0; i < ne; i++) {
+                struct json_object *e = json_object_array_get_idx(je, i);
+
+                if (json_read_u32(e, "id", &endpoints[i].id) < 0 || ref_from_json(e, "device", &endpoints[i].dev) < 0 ||
+                    endpoints[i].dev.id == 0)
+                        return -EBADMSG;
+                for (size_t k = 0; k < i; k++)
+                        if (endpoints[k].id == endpoints[i].id)
+                                return -EBADMSG;
+        }
+        for (size_t i = 0; i < nd; i++) {
+                struct json_object *d = json_object_array_get_idx(jd, i);
+
+                if (json_read_u32(d, "id", &domains[i].id) < 0 || ref_from_json(d, "ioas", &domains[i].ioas) < 0 ||
+                    ref_from_json(d, "hwpt", &domains[i].hwpt) < 0 || domains[i].ioas.id == 0)
+                        return -EBADMSG;
+                for (size_t k = 0; k < i; k++)
+                        if (domains[k].id == domains[i].id)
+                                return -EBADMSG;
+        }
+
+        r = state(s, &v);
+        if (r < 0)
+                return r;
+        free(v->endpoints);
+        free(v->domains);
+        v->endpoints = TAKE_PTR(endpoints);
+        v->domains = TAKE_PTR(domains);
+        v->n_endpoints = ne;
+        v->n_domains = nd;
+        v->fault_queue = fault_queue;
+        return 0;
 }
 
 /* ---- faults --------------------------------------------------------------- */
@@ -401,8 +535,15 @@ static int on_fault(sd_event_source *source, int fd, uint32_t revents, void *use
         return 0;
 }
 
+/* Never block the loop: an empty queue reads as nothing. */
+static int watch_faults(Session *s, int fd) {
+        return fcntl(fd, F_SETFL, O_NONBLOCK) < 0 ? -errno :
+               sd_event_add_io(s->daemon->event, &s->virtio_iommu->fault_source, fd, EPOLLIN, on_fault, s);
+}
+
 int virtio_iommu_enable_faults(Session *s) {
         _cleanup_close_ int fd = -EBADF;
+        char name[FDSTORE_NAME_MAX];
         VirtioIommu *v;
         Object *fq;
         int r;
@@ -415,9 +556,7 @@ int virtio_iommu_enable_faults(Session *s) {
         r = fault_queue_new(s, &fq, &fd);
         if (r < 0)
                 return r;
-        /* Never block the loop: an empty queue reads as nothing. */
-        r = fcntl(fd, F_SETFL, O_NONBLOCK) < 0 ? -errno :
-            sd_event_add_io(s->daemon->event, &v->fault_source, fd, EPOLLIN, on_fault, s);
+        r = watch_faults(s, fd);
         if (r < 0) {
                 fd = (close(fd), -EBADF);       /* a queue goes only once its fd is closed */
                 (void) object_destroy(fq);
@@ -425,8 +564,23 @@ int virtio_iommu_enable_faults(Session *s) {
         }
         v->fault_fd = TAKE_FD(fd);
         v->fault_queue = (ObjectRef) { fq->id, fq->created };
+        /* The queue's page requests wait in the store for the next run. */
+        r = fdstore_add(fdstore_name(s, fq, name), v->fault_fd);
+        if (r < 0)
+                log_warning("session %u: the virtio-iommu fault queue is not in the fd store (%s): a restart ends "
+                            "the session", s->id, strerror(-r));
+        journal_virtio_iommu(s);
         emit_object_added(fq);
         return 1;
+}
+
+Object *virtio_iommu_fault_queue(Session *s) {
+        return s->virtio_iommu ? resolve(s, s->virtio_iommu->fault_queue, OBJECT_FAULT_QUEUE) : NULL;
+}
+
+int virtio_iommu_resume(Session *s, int fault_fd) {
+        s->virtio_iommu->fault_fd = fault_fd;
+        return watch_faults(s, fault_fd);
 }
 
 /* ---- requests ------------------------------------------------------------- */
@@ -504,6 +658,7 @@ static uint8_t do_attach(Session *s, const VirtioIommuRequest *req) {
                         emit_object_added(pt);
                 }
                 v->domains[v->n_domains++] = d;
+                journal_virtio_iommu(s);
                 log_session(s, "virtio-iommu domain %u is %s", req->domain, pt->path);
         }
         emit_device_attached(dev);

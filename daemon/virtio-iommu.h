@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <json-c/json.h>
 #include <linux/virtio_iommu.h>
 
 #include "session.h"
@@ -66,6 +67,17 @@ void virtio_iommu_fault_record(const struct iommu_hwpt_pgfault *f, uint32_t endp
 int virtio_iommu_add_endpoint(Session *s, Object *dev, uint32_t endpoint);
 int virtio_iommu_remove_endpoint(Session *s, uint32_t endpoint);
 
-/* For session_drop(): forgets endpoints and domains (the objects go with the
- * session). */
-void virtio_iommu_free(Session *s);
+/* The state as JSON, for the journal (journal_virtio_iommu()), and back:
+ * endpoints, domains and the fault queue, each object by kernel id and
+ * creation time. -EBADMSG for a state that does not fit. The fault queue's
+ * fd comes back from the fd store (virtio_iommu_resume()). */
+int virtio_iommu_to_json(Session *s, struct json_object **ret);
+int virtio_iommu_from_json(Session *s, struct json_object *j);
+/* The fault queue of enabled faults, if any; its fd, taken over from the fd
+ * store where enabling put it, is the daemon's again, read as before. */
+Object *virtio_iommu_fault_queue(Session *s);
+int virtio_iommu_resume(Session *s, int fault_fd);
+
+/* Forgets endpoints and domains (the objects go with the session) and closes
+ * the fault queue's fd; with forget_store, takes it out of the fd store. */
+void virtio_iommu_free(Session *s, bool forget_store);

@@ -7,8 +7,9 @@
  * would. What the session recorded comes back (objects, mappings, the
  * backings they hold); an entry the daemon died writing is dropped; an
  * intent left open comes back to be settled; a new generation replaces one
- * whose changes outgrew its snapshot; a journal that is not one, or that
- * does not hold together, is refused. The sessions have no iommufd: nothing
+ * whose changes outgrew its snapshot; the virtio-iommu backend's state comes
+ * back; a journal that is not one, or that does not hold together, is
+ * refused, and one of an older version is read. The sessions have no iommufd: nothing
  * reaches the kernel.
  */
 
@@ -27,6 +28,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "device.h"
 #include "guest-memory.h"
 #include "ioas.h"
 #include "journal-format.h"
@@ -37,6 +39,7 @@
 #include "session.h"
 #include "util.h"
 #include "viommu-iommufd.h"
+#include "virtio-iommu.h"
 
 #define PAGE 4096ULL
 
@@ -374,12 +377,24 @@ static void append(uint8_t *data, size_t *size, uint32_t type, const void *p, si
         *size += sizeof(x) + JOURNAL_ALIGN(n);
 }
 
+static void append_text(uint8_t *data, size_t *size, uint32_t type, const char *text) {
+        append(data, size, type, text, strlen(text));
+}
+
+/* A virtio-iommu state of these endpoints and domains, no fault queue. */
+#define NONE "{\"id\":0,\"created\":\"0x0\"}"
+#define DEV "\"device\":{\"id\":3,\"created\":\"0x1\"}"
+#define VIRTIO_STATE(endpoints, domains) \
+        "{\"endpoints\":[" endpoints "],\"domains\":[" domains "],\"fault-queue\":" NONE "}"
+
 /* Each breaks a good journal in one place. */
 static void test_malformed(void **state) {
         static const char *const cases[] = {
                 "bad magic", "other version", "other session", "no record first", "map on an unknown IOAS",
                 "two intents open", "done without an intent", "unmap of nothing",
                 "map on a region that is not there", "an unknown region removed",
+                "virtio-iommu state that is not JSON", "virtio-iommu endpoint ids twice",
+                "a virtio-iommu domain without its IOAS",
         };
         Daemon d = {};
         Session *s = session_new_empty(&d);
@@ -434,12 +449,30 @@ static void test_malformed(void **state) {
                 case 7: append(data, &size, J_UNMAP, &u, sizeof(u)); break;
                 case 8: append(data, &size, J_MAP, &on_region, sizeof(on_region)); break;
                 case 9: append(data, &size, J_REGION_GONE, &gone, sizeof(gone)); break;
+                case 10: append(data, &size, J_VIRTIO_IOMMU, "{\"endpoints\":", 13); break;
+                case 11: append_text(data, &size, J_VIRTIO_IOMMU, VIRTIO_STATE("{\"id\":1," DEV "},{\"id\":1," DEV "}", "")); break;
+                case 12: append_text(data, &size, J_VIRTIO_IOMMU, VIRTIO_STATE("", "{\"id\":7,\"hwpt\":" NONE "}")); break;
                 }
                 memset(data + size, 0, st.st_size - size);
                 if (journal_read(&e, data, st.st_size, -EBADF, &t, &pending, &generation, &torn) != -EBADMSG)
                         fail_msg("a journal with %s was not refused", cases[i]);
                 assert_null(t);
                 assert_null(e.sessions);
+        }
+
+        /* Versions 1 and 2 lack entries of later ones, and are read. */
+        for (uint32_t version = 1; version < JOURNAL_VERSION; version++) {
+                _cleanup_free_ uint8_t *data = memdup(good, st.st_size);
+                Daemon e = {};
+                JournalIntent pending = {};
+                Session *t = NULL;
+                uint64_t generation;
+                bool torn;
+
+                assert_non_null(data);
+                ((struct journal_header *) data)->version = version;
+                assert_int_equal(journal_read(&e, data, st.st_size, -EBADF, &t, &pending, &generation, &torn), 0);
+                session_free(t);
         }
 
         munmap(good, st.st_size);
@@ -548,6 +581,87 @@ static void test_regions(void **state) {
         close(fd2);
 }
 
+static Object *device_new_recorded(Session *s, uint32_t id) {
+        Object *o;
+
+        assert_int_equal(object_new(s, OBJECT_DEVICE, id, &o), 0);
+        o->device.name = strdup("0000:00:04.0");
+        assert_non_null(o->device.name);
+        o->device.ops = device_ops_for(false);
+        journal_object(o);
+        return o;
+}
+
+static void assert_same_virtio_iommu(Session *a, Session *b) {
+        _cleanup_(json_object_putp) struct json_object *x = NULL, *y = NULL;
+
+        assert_int_equal(virtio_iommu_to_json(a, &x), 0);
+        assert_int_equal(virtio_iommu_to_json(b, &y), 0);
+        if (!json_object_equal(x, y))
+                fail_msg("read back:\n%s\nwritten:\n%s", json_object_to_json_string(y), json_object_to_json_string(x));
+}
+
+/* The virtio-iommu backend's endpoints, domains (as an ATTACH leaves them,
+ * with a paging HWPT or without) and fault queue come back from the
+ * snapshot and from the changes, references to objects gone included. */
+static void test_virtio_iommu(void **state) {
+        Daemon d = {}, e = {}, e2 = {};
+        JournalIntent pending = {};
+        Session *s = session_new_empty(&d), *t = NULL;
+        Object *ioas = ioas_new_recorded(s, 2), *dev = device_new_recorded(s, 3), *dev2 = device_new_recorded(s, 4);
+        _cleanup_(json_object_putp) struct json_object *j = NULL;
+        char text[512];
+        bool torn;
+        int fd, fd2;
+
+        /* Before the journal: in the snapshot. */
+        assert_int_equal(virtio_iommu_add_endpoint(s, dev, 1), 0);
+        assert_int_equal(journal_start(s), 0);
+        fd = expect_journal(1);
+
+        /* Then: endpoints added and removed, domains and the fault queue as
+         * the kernel's part left them (here, set as the journal has them). */
+        assert_int_equal(virtio_iommu_add_endpoint(s, dev2, 2), 0);
+        assert_int_equal(virtio_iommu_add_endpoint(s, dev2, 5), -EEXIST);
+        assert_int_equal(virtio_iommu_remove_endpoint(s, 1), 0);
+        assert_int_equal(virtio_iommu_add_endpoint(s, dev, 6), 0);
+        assert_int_equal(virtio_iommu_to_json(s, &j), 0);
+        snprintf(text, sizeof(text),
+                 "{\"endpoints\":%s,\"domains\":[{\"id\":7,\"ioas\":{\"id\":2,\"created\":\"0x%llx\"},"
+                 "\"hwpt\":{\"id\":8,\"created\":\"0x9\"}},{\"id\":9,\"ioas\":{\"id\":2,"
+                 "\"created\":\"0x%llx\"},\"hwpt\":" NONE "}],\"fault-queue\":{\"id\":10,\"created\":\"0xa\"}}",
+                 json_object_to_json_string(json_object_object_get(j, "endpoints")),
+                 (unsigned long long) ioas->created, (unsigned long long) ioas->created);
+        json_object_put(j);
+        j = json_tokener_parse(text);
+        assert_non_null(j);
+        assert_int_equal(virtio_iommu_from_json(s, j), 0);
+        journal_virtio_iommu(s);
+        expect_nothing();
+
+        assert_int_equal(read_back(fd, &e, &t, &pending, &torn), 0);
+        assert_same_record(s, t);
+        assert_same_virtio_iommu(s, t);
+        /* The endpoints are the devices' of the run read back. */
+        assert_int_equal(virtio_iommu_add_endpoint(t, object_find(t, dev->path), 11), -EEXIST);
+        assert_int_equal(virtio_iommu_remove_endpoint(t, 1), -ENOENT);
+        session_abandon(t);
+        t = NULL;
+
+        /* A new generation's snapshot holds it as it is now. */
+        assert_int_equal(journal_start(s), 0);
+        fd2 = expect_journal(2);
+        expect_removed(1);
+        assert_int_equal(read_back(fd2, &e2, &t, &pending, &torn), 0);
+        assert_same_virtio_iommu(s, t);
+        session_abandon(t);
+
+        drop_journal(s);
+        session_abandon(s);
+        close(fd);
+        close(fd2);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_crc),
@@ -556,6 +670,7 @@ int main(void) {
                 cmocka_unit_test(test_new_generation),
                 cmocka_unit_test(test_malformed),
                 cmocka_unit_test(test_regions),
+                cmocka_unit_test(test_virtio_iommu),
         };
 
         return cmocka_run_group_tests_name("journal", tests, setup, teardown);
