@@ -387,6 +387,23 @@ const char *json_string(struct json_object *o, const char *key) {
         return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
 }
 
+char *describe_session(sd_bus *bus, const char *session) {
+        _cleanup_free_ char *text = describe(bus);
+        struct json_object *j = json_tokener_parse(text), *sessions;
+        char *found = NULL;
+
+        assert_non_null(j);
+        sessions = json_array(j, "sessions");
+        for (size_t i = 0; i < json_object_array_length(sessions); i++)
+                if (streq_ptr(json_string(json_object_array_get_idx(sessions, i), "path"), session)) {
+                        found = strdup(json_object_to_json_string_ext(json_object_array_get_idx(sessions, i),
+                                                                      JSON_C_TO_STRING_PLAIN));
+                        assert_non_null(found);
+                }
+        json_object_put(j);
+        return found;
+}
+
 /* ---- the API, one helper per common call -------------------------------- */
 
 char *open_session(sd_bus *bus, bool persistent) {

@@ -183,6 +183,8 @@ bool session_listed(sd_bus *bus, const char *session);
 /* ---- Describe ----------------------------------------------------------- */
 
 char *describe(sd_bus *bus);
+/* A session as Describe shows it, as text; NULL when Describe has none. */
+char *describe_session(sd_bus *bus, const char *session);
 /* Does the Describe document name this path? json-c may escape '/'. */
 bool describe_mentions(const char *json, const char *path);
 /* An array in Describe's document, which must be there. */

@@ -327,12 +327,14 @@ echo "== viommud integration on Linux $(uname -r), profile $profile"
 # VIOMMU_ITEST_ONLY=restarts runs the restart tests alone, =api the checks of
 # the API as a VMM author meets it (dbus/*.xml, examples/), =memory the guest
 # memory and DMA tests (test-memory, its restart group under the fd store
-# too), =virtio the virtio-iommu backend (test-virtio-iommu), =lease the
-# translation lease tests and their races (test-lease), =bind the device
-# binding tests (vtd), for a quick look.
+# too), =virtio the virtio-iommu backend (test-virtio-iommu, its restart
+# group under the fd store too), =lease the translation lease tests and
+# their races (test-lease), =bind the device binding tests (vtd), for a
+# quick look.
 only=${VIOMMU_ITEST_ONLY:-}
 # The quick looks: one group of clients against a fresh daemon, the leftovers
-# check after it, and for memory its restart group under the fd store.
+# check after it, and for memory and virtio their restart groups under the
+# fd store.
 quick_virtio() {
 	if [ "$mock_devices" = yes ]; then
 		client nobody test-virtio-iommu virtio
@@ -352,13 +354,14 @@ virtio | lease | memory)
 	if answers; then leftovers; else fail "viommud does not answer after the $only tests"; fi
 	stop_viommud "$work/viommud.log"
 	logs=("$work/viommud.log")
-	if [ "$only" = memory ]; then
+	if [ "$only" = memory ] || { [ "$only" = virtio ] && [ "$mock_devices" = yes ]; }; then
 		private_bus_wrapper=("$harness" --)
-		start_viommud "$work/viommud-restart-memory.log" --test-mock-devices -v
+		start_viommud "$work/viommud-restart-$only.log" --test-mock-devices -v
 		private_bus_wrapper=()
-		VIOMMU_TEST_HARNESS_PID=$viommud_pid client root test-memory restart
-		stop_viommud "$work/viommud-restart-memory.log"
-		logs+=("$work/viommud-restart-memory.log")
+		[ "$only" = memory ] && program=test-memory || program=test-virtio-iommu
+		VIOMMU_TEST_HARNESS_PID=$viommud_pid client root "$program" restart
+		stop_viommud "$work/viommud-restart-$only.log"
+		logs+=("$work/viommud-restart-$only.log")
 	fi
 	# A lease race's log is a line per mapping: the tail shows what failed.
 	[ $status -eq 0 ] || { grep -hv 'mapped 0x' "${logs[@]}" | tail -n 60; printf '  %s\n' "${failures[@]}"; }
@@ -426,6 +429,7 @@ restarts() {
 	local failed_before=${#failures[@]}
 	VIOMMU_TEST_HARNESS_PID=$viommud_pid client root test-restart restart
 	VIOMMU_TEST_HARNESS_PID=$viommud_pid client root test-memory restart
+	VIOMMU_TEST_HARNESS_PID=$viommud_pid client root test-virtio-iommu restart
 	# Kill -9 at random instants, 50 times: once, where the pins move to
 	# the new run and VmPin can be checked after each (from Linux 6.13).
 	[ "$name" = without-ipc-lock ] && client root test-crash crash

@@ -95,24 +95,6 @@ static void test_round_trip_record_whole(void **state) {
 
 /* ---- restart: sessions outlive the daemon -------------------------------- */
 
-/* A session as Describe shows it, as text; NULL when Describe has none. */
-static char *describe_session(sd_bus *bus, const char *session) {
-        _cleanup_free_ char *text = describe(bus);
-        struct json_object *j = json_tokener_parse(text), *sessions;
-        char *found = NULL;
-
-        assert_non_null(j);
-        sessions = json_array(j, "sessions");
-        for (size_t i = 0; i < json_object_array_length(sessions); i++)
-                if (streq_ptr(json_string(json_object_array_get_idx(sessions, i), "path"), session)) {
-                        found = strdup(json_object_to_json_string_ext(json_object_array_get_idx(sessions, i),
-                                                                      JSON_C_TO_STRING_PLAIN));
-                        assert_non_null(found);
-                }
-        json_object_put(j);
-        return found;
-}
-
 /* What the restarted daemon has pinned in its name (VmPin), against what the
  * previous run had: the same where the pins move, else nothing. */
 static void check_pins_taken_over(sd_bus *bus, uint64_t before_kib) {

@@ -7,15 +7,19 @@
  * checked in the kernel's mock domain and through a kernel access object;
  * a battery of malformed requests, each answered with the specification's
  * status and changing nothing (Describe, and the kernel's mappings); page
- * requests as fault records (VirtioIommuEnableFaults, VirtioIommuFault); and
- * a stranger who cannot drive another uid's backend.
+ * requests as fault records (VirtioIommuEnableFaults, VirtioIommuFault); a
+ * stranger who cannot drive another uid's backend; and endpoints, domains,
+ * their mappings and the fault queue as a restart and a kill -9 of the
+ * daemon leave them.
  *
- *   test-virtio-iommu [virtio] [owner] [vtd]
+ *   test-virtio-iommu [virtio] [owner] [vtd] [restart]
  *
- *   virtio  mock devices, any uid
- *   owner   root, mock devices (connects as the other uids)
- *   vtd     root, the vtd profile: PROBE of a real device lists its IOMMU
- *           group's reserved regions, and MAP keeps out of them
+ *   virtio   mock devices, any uid
+ *   owner    root, mock devices (connects as the other uids)
+ *   vtd      root, the vtd profile: PROBE of a real device lists its IOMMU
+ *            group's reserved regions, and MAP keeps out of them
+ *   restart  root, mock devices, viommud under the stand-in fd store
+ *            (fdstore-harness, $VIOMMU_TEST_HARNESS_PID)
  *
  * The environment is described in itest.h.
  */
@@ -381,16 +385,18 @@ static int on_fault(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return 0;
 }
 
-/* The mock device raises a page request; its fault record arrives on to. */
-static void expect_fault(Fixture *f, sd_bus *to, uint32_t perm, uint64_t addr, uint32_t endpoint, uint32_t flags) {
+/* The mock device dev of session on bus raises a page request; its fault
+ * record arrives on to. */
+static void expect_fault(sd_bus *bus, const char *session, const char *dev, sd_bus *to, uint32_t perm, uint64_t addr,
+                         uint32_t endpoint, uint32_t flags) {
         FaultSeen fs = {}, on_bus = {};
         sd_bus_slot *slot = NULL, *bus_slot = NULL;
 
-        assert_true(sd_bus_match_signal(to, &slot, NULL, f->session, I_SESSION, "VirtioIommuFault", on_fault, &fs) >= 0);
-        if (to != f->bus)
-                assert_true(sd_bus_match_signal(f->bus, &bus_slot, NULL, f->session, I_SESSION, "VirtioIommuFault",
+        assert_true(sd_bus_match_signal(to, &slot, NULL, session, I_SESSION, "VirtioIommuFault", on_fault, &fs) >= 0);
+        if (to != bus)
+                assert_true(sd_bus_match_signal(bus, &bus_slot, NULL, session, I_SESSION, "VirtioIommuFault",
                                                 on_fault, &on_bus) >= 0);
-        CALL_OK(f->bus, f->session, I_TESTING, "TriggerFault", "ouuut", f->dev, (uint32_t) 0, (uint32_t) 2, perm, addr);
+        CALL_OK(bus, session, I_TESTING, "TriggerFault", "ouuut", dev, (uint32_t) 0, (uint32_t) 2, perm, addr);
         pump(to, TIMEOUT_USEC, &fs.seen);
         assert_true(fs.seen);
         assert_int_equal(fs.record.reason, VIRTIO_IOMMU_FAULT_R_MAPPING);
@@ -398,7 +404,7 @@ static void expect_fault(Fixture *f, sd_bus *to, uint32_t perm, uint64_t addr, u
         assert_int_equal(le32toh(fs.record.endpoint), endpoint);
         assert_int_equal(le64toh(fs.record.address), addr);
         if (bus_slot) {         /* the channel has it, the bus not */
-                pump(f->bus, 200 * 1000, &on_bus.seen);
+                pump(bus, 200 * 1000, &on_bus.seen);
                 assert_false(on_bus.seen);
         }
         sd_bus_slot_unref(slot);
@@ -440,12 +446,13 @@ static void test_virtio_iommu_fault_records(void **state) {
         assert_int_equal(vmap(f->bus, f->session, 7, iova, iova + 4 * PAGE - 1, GPA, rw), VIRTIO_IOMMU_S_OK);
         check_mapping(f->bus, f->session, f->dev, iova, 4 * PAGE, f->memfd, 0);
 
-        expect_fault(f, f->bus, IOMMU_PGFAULT_PERM_READ | IOMMU_PGFAULT_PERM_WRITE, iova + 5 * PAGE, 3,
+        expect_fault(f->bus, f->session, f->dev, f->bus, IOMMU_PGFAULT_PERM_READ | IOMMU_PGFAULT_PERM_WRITE,
+                     iova + 5 * PAGE, 3,
                      VIRTIO_IOMMU_FAULT_F_READ | VIRTIO_IOMMU_FAULT_F_WRITE | VIRTIO_IOMMU_FAULT_F_ADDRESS);
-        expect_fault(f, f->bus, IOMMU_PGFAULT_PERM_READ, iova + 6 * PAGE, 3,
+        expect_fault(f->bus, f->session, f->dev, f->bus, IOMMU_PGFAULT_PERM_READ, iova + 6 * PAGE, 3,
                      VIRTIO_IOMMU_FAULT_F_READ | VIRTIO_IOMMU_FAULT_F_ADDRESS);
         ch = channel_open(f->bus, f->session);
-        expect_fault(f, ch, IOMMU_PGFAULT_PERM_WRITE, 0xdeadb000, 3,
+        expect_fault(f->bus, f->session, f->dev, ch, IOMMU_PGFAULT_PERM_WRITE, 0xdeadb000, 3,
                      VIRTIO_IOMMU_FAULT_F_WRITE | VIRTIO_IOMMU_FAULT_F_ADDRESS);
         sd_bus_flush_close_unref(ch);
 
@@ -552,6 +559,98 @@ static void test_virtio_iommu_real_device(void **state) {
         sd_bus_flush_close_unref(bus);
 }
 
+/* ---- restarts ---------------------------------------------------------------- */
+
+typedef struct Config {
+        uint64_t features, page_mask, in_start, in_end;
+        uint32_t dom_start, dom_end, probe_size;
+} Config;
+
+static Config config(sd_bus *bus, const char *s) {
+        Config c;
+
+        reply_take(CALL(bus, s, I_SESSION, "VirtioIommuConfig", NULL), "ttttuuu", &c.features, &c.page_mask,
+                   &c.in_start, &c.in_end, &c.dom_start, &c.dom_end, &c.probe_size);
+        return c;
+}
+
+/* A restart, then a kill -9 of the daemon: each time the session comes back
+ * as Describe showed it, and the VMM's request queue goes on where it was.
+ * The endpoint still answers PROBE, its domain is the same page table, a
+ * mapping made before is unmapped by UNMAP, a new one maps, page requests
+ * still become fault records (Linux 6.13 on), and the last DETACH ends the
+ * domain. */
+static void test_virtio_iommu_survives_restarts(void **state) {
+        const uint64_t iova = MOCK_APERTURE_START, rw = VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE;
+        const bool faults = kernel_at_least(6, 13);
+        sd_bus *bus = bus_open();
+        _cleanup_close_ int memfd = memfd_new("virtio-ram", BUF_SIZE, 0x5a);
+        _cleanup_free_ char *s = NULL, *dev = NULL, *domain = NULL;
+        uint32_t objects;
+        Config c;
+
+        if (!mock_devices_work())
+                skip();
+        s = open_session(bus, true);
+        dev = create_mock(bus, s, 0, NULL);
+        CALL_OK(bus, s, I_SESSION, "AddMemory", "httt", memfd, UINT64_C(0), GPA, (uint64_t) BUF_SIZE);
+        CALL_OK(bus, s, I_SESSION, "VirtioIommuAddEndpoint", "ou", dev, (uint32_t) 1);
+        if (faults)
+                CALL_OK(bus, s, I_SESSION, "VirtioIommuEnableFaults", NULL);
+        objects = get_u32(bus, s, I_SESSION, "NObjects");
+        assert_int_equal(vattach(bus, s, 7, 1, 0), VIRTIO_IOMMU_S_OK);
+        domain = attached_to(bus, dev);
+        assert_int_equal(vmap(bus, s, 7, iova, iova + 4 * PAGE - 1, GPA, rw), VIRTIO_IOMMU_S_OK);
+        check_mapping(bus, s, dev, iova, 4 * PAGE, memfd, 0);
+        c = config(bus, s);
+
+        /* Each round maps 4 pages anew and unmaps those of the round before. */
+        for (int crash = 0; crash <= 1; crash++) {
+                _cleanup_free_ char *before = describe_session(bus, s), *after = NULL, *now = NULL;
+                const uint64_t old = iova + crash * 16 * PAGE, new = old + 16 * PAGE;
+                const uint64_t old_offset = crash * 8 * PAGE, new_offset = old_offset + 8 * PAGE;
+                Config c2;
+
+                restart_daemon(bus, crash);
+                after = describe_session(bus, s);
+                assert_non_null(after);
+                assert_string_equal(before, after);
+                now = attached_to(bus, dev);
+                assert_string_equal(now, domain);
+                c2 = config(bus, s);
+                assert_memory_equal(&c, &c2, sizeof(c));
+                /* The endpoint is known, and its device one already. */
+                assert_int_equal(vprobe(bus, s, 1, PROBE_SIZE, NULL), VIRTIO_IOMMU_S_OK);
+                CALL_FAILS(E_BUSY, bus, s, I_SESSION, "VirtioIommuAddEndpoint", "ou", dev, (uint32_t) 2);
+
+                assert_int_equal(vmap(bus, s, 7, old, old + PAGE - 1, GPA, rw), VIRTIO_IOMMU_S_INVAL);
+                assert_int_equal(vmap(bus, s, 7, new, new + 4 * PAGE - 1, GPA + new_offset, rw),
+                                 VIRTIO_IOMMU_S_OK);
+                check_mapping(bus, s, dev, new, 4 * PAGE, memfd, new_offset);
+                check_mapping(bus, s, dev, old, 4 * PAGE, memfd, old_offset);
+                assert_int_equal(vunmap(bus, s, 7, old, old + 4 * PAGE - 1), VIRTIO_IOMMU_S_OK);
+                check_no_mapping(bus, s, dev, old, 4 * PAGE, memfd, old_offset);
+                check_mapping(bus, s, dev, new, 4 * PAGE, memfd, new_offset);
+                assert_int_equal(get_u64(bus, s, I_SESSION, "MappedBytes"), 4 * PAGE);
+
+                if (faults)
+                        expect_fault(bus, s, dev, bus, IOMMU_PGFAULT_PERM_READ, new + 8 * PAGE, 1,
+                                     VIRTIO_IOMMU_FAULT_F_READ | VIRTIO_IOMMU_FAULT_F_ADDRESS);
+        }
+
+        /* The last DETACH ends the domain (and its HWPT): the objects as
+         * before the ATTACH, the domain unknown. */
+        assert_int_equal(vdetach(bus, s, 7, 1), VIRTIO_IOMMU_S_OK);
+        assert_int_equal(get_u32(bus, s, I_SESSION, "NObjects"), objects);
+        assert_int_equal(get_u64(bus, s, I_SESSION, "MappedBytes"), 0);
+        assert_int_equal(vmap(bus, s, 7, iova, iova + PAGE - 1, GPA, rw), VIRTIO_IOMMU_S_NOENT);
+        CALL_OK(bus, s, I_SESSION, "VirtioIommuRemoveEndpoint", "u", (uint32_t) 1);
+        assert_int_equal(vprobe(bus, s, 1, PROBE_SIZE, NULL), VIRTIO_IOMMU_S_NOENT);
+
+        close_session(bus, s);
+        sd_bus_flush_close_unref(bus);
+}
+
 int main(int argc, char *argv[]) {
         const struct CMUnitTest virtio[] = {
                 T(test_virtio_iommu_drives_the_kernel),
@@ -564,7 +663,11 @@ int main(int argc, char *argv[]) {
         const struct CMUnitTest vtd[] = {
                 cmocka_unit_test(test_virtio_iommu_real_device),
         };
-        const Group groups[] = { GROUP("virtio", virtio), GROUP("owner", owner), GROUP("vtd", vtd) };
+        const struct CMUnitTest restart[] = {
+                cmocka_unit_test(test_virtio_iommu_survives_restarts),
+        };
+        const Group groups[] = { GROUP("virtio", virtio), GROUP("owner", owner), GROUP("vtd", vtd),
+                                 GROUP("restart", restart) };
 
         return itest_main(argc, argv, groups, ELEMENTSOF(groups));
 }
