@@ -193,13 +193,18 @@ static void assert_same_mappings(Object *a, Object *b) {
         assert_memory_equal(x, y, nx);
 }
 
-static void assert_same_record(Session *a, Session *b) {
+/* What a writes as JSON, and b read back. */
+static void assert_same_json(Session *a, Session *b, int (*to_json)(Session *s, struct json_object **ret)) {
         _cleanup_(json_object_putp) struct json_object *x = NULL, *y = NULL;
 
-        assert_int_equal(session_record_to_json(a, &x), 0);
-        assert_int_equal(session_record_to_json(b, &y), 0);
+        assert_int_equal(to_json(a, &x), 0);
+        assert_int_equal(to_json(b, &y), 0);
         if (!json_object_equal(x, y))
                 fail_msg("read back:\n%s\nwritten:\n%s", json_object_to_json_string(y), json_object_to_json_string(x));
+}
+
+static void assert_same_record(Session *a, Session *b) {
+        assert_same_json(a, b, session_record_to_json);
         assert_true(a->mapped_bytes == b->mapped_bytes);
         /* Free slots at the end need not come back. */
         for (size_t i = 0; i < MAX(a->n_backings, b->n_backings); i++) {
@@ -387,6 +392,26 @@ static void append_text(uint8_t *data, size_t *size, uint32_t type, const char *
 #define VIRTIO_STATE(endpoints, domains) \
         "{\"endpoints\":[" endpoints "],\"domains\":[" domains "],\"fault-queue\":" NONE "}"
 
+/* Reads a journal from memory into a daemon of its own, and lets it go:
+ * nothing is left behind of one refused. */
+static int read_data(const uint8_t *data, size_t size) {
+        Daemon e = {};
+        JournalIntent pending = {};
+        Session *t = NULL;
+        uint64_t generation;
+        bool torn;
+        int r;
+
+        r = journal_read(&e, data, size, -EBADF, &t, &pending, &generation, &torn);
+        if (r < 0) {
+                assert_null(t);
+                assert_null(e.sessions);
+        }
+        journal_intent_done(&pending);
+        session_free(t);
+        return r;
+}
+
 /* Each breaks a good journal in one place. */
 static void test_malformed(void **state) {
         static const char *const cases[] = {
@@ -423,11 +448,6 @@ static void test_malformed(void **state) {
                 _cleanup_free_ uint8_t *data = malloc(st.st_size);
                 struct journal_header *h = (struct journal_header *) data;
                 size_t size = end;
-                Daemon e = {};
-                JournalIntent pending = {};
-                Session *t = NULL;
-                uint64_t generation;
-                bool torn;
 
                 assert_non_null(data);
                 memcpy(data, good, st.st_size);
@@ -454,25 +474,17 @@ static void test_malformed(void **state) {
                 case 12: append_text(data, &size, J_VIRTIO_IOMMU, VIRTIO_STATE("", "{\"id\":7,\"hwpt\":" NONE "}")); break;
                 }
                 memset(data + size, 0, st.st_size - size);
-                if (journal_read(&e, data, st.st_size, -EBADF, &t, &pending, &generation, &torn) != -EBADMSG)
+                if (read_data(data, st.st_size) != -EBADMSG)
                         fail_msg("a journal with %s was not refused", cases[i]);
-                assert_null(t);
-                assert_null(e.sessions);
         }
 
         /* Versions 1 and 2 lack entries of later ones, and are read. */
         for (uint32_t version = 1; version < JOURNAL_VERSION; version++) {
                 _cleanup_free_ uint8_t *data = memdup(good, st.st_size);
-                Daemon e = {};
-                JournalIntent pending = {};
-                Session *t = NULL;
-                uint64_t generation;
-                bool torn;
 
                 assert_non_null(data);
                 ((struct journal_header *) data)->version = version;
-                assert_int_equal(journal_read(&e, data, st.st_size, -EBADF, &t, &pending, &generation, &torn), 0);
-                session_free(t);
+                assert_int_equal(read_data(data, st.st_size), 0);
         }
 
         munmap(good, st.st_size);
@@ -592,15 +604,6 @@ static Object *device_new_recorded(Session *s, uint32_t id) {
         return o;
 }
 
-static void assert_same_virtio_iommu(Session *a, Session *b) {
-        _cleanup_(json_object_putp) struct json_object *x = NULL, *y = NULL;
-
-        assert_int_equal(virtio_iommu_to_json(a, &x), 0);
-        assert_int_equal(virtio_iommu_to_json(b, &y), 0);
-        if (!json_object_equal(x, y))
-                fail_msg("read back:\n%s\nwritten:\n%s", json_object_to_json_string(y), json_object_to_json_string(x));
-}
-
 /* The virtio-iommu backend's endpoints, domains (as an ATTACH leaves them,
  * with a paging HWPT or without) and fault queue come back from the
  * snapshot and from the changes, references to objects gone included. */
@@ -641,7 +644,7 @@ static void test_virtio_iommu(void **state) {
 
         assert_int_equal(read_back(fd, &e, &t, &pending, &torn), 0);
         assert_same_record(s, t);
-        assert_same_virtio_iommu(s, t);
+        assert_same_json(s, t, virtio_iommu_to_json);
         /* The endpoints are the devices' of the run read back. */
         assert_int_equal(virtio_iommu_add_endpoint(t, object_find(t, dev->path), 11), -EEXIST);
         assert_int_equal(virtio_iommu_remove_endpoint(t, 1), -ENOENT);
@@ -653,7 +656,7 @@ static void test_virtio_iommu(void **state) {
         fd2 = expect_journal(2);
         expect_removed(1);
         assert_int_equal(read_back(fd2, &e2, &t, &pending, &torn), 0);
-        assert_same_virtio_iommu(s, t);
+        assert_same_json(s, t, virtio_iommu_to_json);
         session_abandon(t);
 
         drop_journal(s);
