@@ -9,6 +9,7 @@
 
 typedef struct Session Session;
 typedef struct Channel Channel;
+typedef struct FrameChannel FrameChannel;
 typedef struct Config Config;
 typedef struct AuthQuery AuthQuery;
 typedef struct Binding Binding;
@@ -39,6 +40,7 @@ typedef struct Daemon {
         Session *sessions;
         unsigned next_session_id;
         Channel *channels;
+        FrameChannel *frame_channels;
         /* Sessions and objects by path, for the vtables' find callbacks;
          * there while any session is (session.c). */
         struct lh_table *session_paths, *object_paths;

@@ -29,22 +29,13 @@ static bool has_vsid(uint32_t vsid, void *userdata) {
         return viommu_has_vdevice(userdata, vsid);
 }
 
-/* Shared by org.viommu1.HWPT and org.viommu1.VIOMMU. */
-OBJECT_METHOD(invalidate, o) {
+int invalidate_batch(Object *o, uint32_t data_type, uint32_t entry_len, const void *entries, size_t size,
+                     uint32_t *ret_handled, char *failure, size_t failure_size, sd_bus_error *error) {
         Session *s = o->session;
         _cleanup_free_ char *why = NULL;
-        const void *entries;
-        size_t size;
-        uint32_t data_type, entry_len, n, good;
+        uint32_t n, good;
         int r;
 
-        r = sd_bus_message_read_basic(m, 'u', &data_type);
-        if (r >= 0)
-                r = sd_bus_message_read_basic(m, 'u', &entry_len);
-        if (r >= 0)
-                r = sd_bus_message_read_array(m, 'y', &entries, &size);
-        if (r < 0)
-                return r;
         if (entry_len == 0 || entry_len > 4096 || size % entry_len != 0 || size / entry_len > INVALIDATE_ENTRIES_MAX)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "Entries must be a whole number (at most %u) of entry_len bytes, "
@@ -72,19 +63,40 @@ OBJECT_METHOD(invalidate, o) {
                                 return r;
                 }
         good = n;
+        failure[0] = '\0';
         if (n > 0 || !why) {
                 r = hwpt_invalidate(o, data_type, entry_len, entries, &n);
-                if (r < 0)
-                        return bus_reply_us(m, n, strerrorname_np(-r) ?: "EIO");
+                if (r < 0) {
+                        *ret_handled = n;
+                        snprintf(failure, failure_size, "%s", strerrorname_np(-r) ?: "EIO");
+                        return 0;
+                }
         }
-        if (why) {
-                _cleanup_free_ char *e = NULL;
+        if (why)
+                snprintf(failure, failure_size, "EINVAL: Entry %" PRIu32 ": %s", good, why);
+        *ret_handled = n;
+        return 0;
+}
 
-                if (asprintf(&e, "EINVAL: Entry %" PRIu32 ": %s", good, why) < 0)
-                        return -ENOMEM;
-                return bus_reply_us(m, n, e);
-        }
-        return bus_reply_us(m, n, "");
+/* Shared by org.viommu1.HWPT and org.viommu1.VIOMMU. */
+OBJECT_METHOD(invalidate, o) {
+        char failure[INVALIDATE_FAILURE_MAX];
+        const void *entries;
+        size_t size;
+        uint32_t data_type, entry_len, n;
+        int r;
+
+        r = sd_bus_message_read_basic(m, 'u', &data_type);
+        if (r >= 0)
+                r = sd_bus_message_read_basic(m, 'u', &entry_len);
+        if (r >= 0)
+                r = sd_bus_message_read_array(m, 'y', &entries, &size);
+        if (r < 0)
+                return r;
+        r = invalidate_batch(o, data_type, entry_len, entries, size, &n, failure, sizeof(failure), error);
+        if (r < 0)
+                return r;
+        return bus_reply_us(m, n, failure);
 }
 
 int method_invalidate(sd_bus_message *m, void *userdata, sd_bus_error *error) {

@@ -75,6 +75,8 @@ daemon_libviommud_core_la_SOURCES = \
 	daemon/viommu-dbus.c \
 	daemon/channel.h \
 	daemon/channel.c \
+	daemon/frame-channel.h \
+	daemon/frame-channel.c \
 	daemon/hotplug.h \
 	daemon/hotplug.c \
 	daemon/describe.h \
@@ -85,7 +87,7 @@ daemon_libviommud_core_la_SOURCES = \
 	daemon/caller-unit.c \
 	daemon/caller-uid.h \
 	daemon/caller-uid.c
-daemon_libviommud_core_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+daemon_libviommud_core_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -I$(top_srcdir)/dbus
 daemon_libviommud_core_la_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(LIBUDEV_CFLAGS) $(JSONC_CFLAGS)
 daemon_libviommud_core_la_LIBADD = daemon/libviommud-config.la lib/libviommu.la lib/libviommu-internal.la \
 	$(LIBSYSTEMD_LIBS) $(LIBUDEV_LIBS) $(JSONC_LIBS)

@@ -21,6 +21,7 @@
 #include "bus-util.h"
 #include "channel.h"
 #include "device.h"
+#include "frame-channel.h"
 #include "guest-memory.h"
 #include "hwpt.h"
 #include "ioas.h"
@@ -48,6 +49,7 @@ void session_close(Session *s, const char *reason) {
 
         log_session(s, "closing: %s", reason);
         channels_drop_session(d, s);
+        frame_channels_drop_session(d, s);
         session_free(s);
         if (path)
                 emit_session_closed(d, path, reason);
@@ -837,6 +839,16 @@ SESSION_METHOD(method_open_direct_channel) {
         return sd_bus_reply_method_return(m, "h", fd);
 }
 
+SESSION_METHOD(method_open_frame_channel) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        r = frame_channel_new(s, &fd);
+        if (r < 0)
+                return bus_error_errno(error, r, "Cannot open a frame channel: %m");
+        return sd_bus_reply_method_return(m, "h", fd);
+}
+
 static int property_get_objects(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Session *s = userdata;
@@ -978,6 +990,10 @@ const sd_bus_vtable session_vtable[] = {
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("h", fd),
                                 method_open_direct_channel, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("OpenFrameChannel",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("h", fd),
+                                method_open_frame_channel, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Close",
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_NO_RESULT,

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "fdstore.h"
+#include "frame-channel.h"
 #include "hotplug.h"
 #include "restart.h"
 #include "log.h"
@@ -279,6 +280,7 @@ static void daemon_done(Daemon *d) {
         while (d->sessions)
                 session_free(d->sessions);
         channels_free(d);
+        frame_channels_free(d);
         hotplug_stop(d);
         viommu_topology_free(d->topology);
         auth_queries_free(d);

@@ -7,7 +7,8 @@
  * sets that up). Builds the same objects twice: once with raw ioctls on an
  * iommufd of its own (a mock device on an IOAS, a nesting parent and a nested
  * HWPT), once through a session of the daemon, used over the bus and over
- * the session's direct channel. Then times each operation on each path:
+ * the session's direct channel, and invalidation also over its frame channel
+ * (Session.OpenFrameChannel). Then times each operation on each path:
  * in each round a burst of calls of each, so that a noisy neighbour slows
  * all of them alike, and the median of all bursts' calls, so that the first
  * call of a burst, which waits for the end of the previous burst's work in
@@ -17,7 +18,9 @@
  *   ratio NAME: X
  *
  * For a call, X is the daemon's time over (the raw ioctl's time + the IPC
- * floor of the same path, a Peer.Ping on the bus or on the channel). For a
+ * floor of the same path, a Peer.Ping on the bus or on the channel, a PING
+ * frame on the frame channel). frame-floor is the frame channel's PING over
+ * a plain socketpair round trip: what the daemon's event loop adds. For a
  * rate, X is the raw rate over the daemon's. session-setup-speedup is the
  * rate of OpenSession + CreateIOAS + Close over 20 per second. Last, what
  * the session's crash-safe journal costs a 4 KiB map on the channel, against
@@ -54,6 +57,7 @@
 #include "mock/viommu-mock.h"
 #include "util.h"
 #include "viommu-abi.h"
+#include "viommu-frame.h"
 #include "viommu-iommufd.h"
 
 #define MIB (UINT64_C(1) << 20)
@@ -175,7 +179,9 @@ static void raw_unmap(Raw *raw, uint64_t iova, uint64_t length) {
 
 typedef struct Daemon {
         sd_bus *bus, *channel;
+        int frame;
         char *session, *ioas, *nested;
+        uint32_t nested_id;
 } Daemon;
 
 /* Sends a call built by hand; the reply, or death naming the error. */
@@ -220,15 +226,23 @@ static char *reply_path(sd_bus_message *reply) {
 }
 
 static char *alloc_hwpt(sd_bus *bus, const char *session, const char *dev, const char *parent, uint32_t flags,
-                        uint32_t data_type, const void *data, size_t size) {
-        sd_bus_message *m = NULL;
+                        uint32_t data_type, const void *data, size_t size, uint32_t *ret_id) {
+        sd_bus_message *m = NULL, *reply;
+        const char *path;
+        char *p;
 
         check(sd_bus_message_new_method_call(bus, &m, "org.viommu1", session, "org.viommu1.Session",
                                              "AllocHWPT"),
               "AllocHWPT");
         check(sd_bus_message_append(m, "ooouu", dev, parent, "/", flags, data_type), "AllocHWPT");
         check(sd_bus_message_append_array(m, 'y', data, size), "AllocHWPT");
-        return reply_path(send_call(bus, m));
+        reply = send_call(bus, m);
+        check(sd_bus_message_read(reply, "ou", &path, ret_id), "reading AllocHWPT's reply");
+        p = strdup(path);
+        if (!p)
+                die("out of memory");
+        sd_bus_message_unref(reply);
+        return p;
 }
 
 static sd_bus *channel_open(sd_bus *bus, const char *session) {
@@ -248,9 +262,63 @@ static sd_bus *channel_open(sd_bus *bus, const char *session) {
         return ch;
 }
 
+static int frame_open(sd_bus *bus, const char *session) {
+        sd_bus_message *reply = call(bus, session, "org.viommu1.Session", "OpenFrameChannel", NULL);
+        int fd;
+
+        check(sd_bus_message_read_basic(reply, 'h', &fd), "reading the frame channel's fd");
+        fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        sd_bus_message_unref(reply);
+        check(fd < 0 ? -errno : 0, "taking the frame channel's fd");
+        return fd;
+}
+
+/* One frame and its reply's value; dies if the daemon refused it. */
+static uint32_t frame_call(int fd, uint32_t op, uint32_t object, const void *args, size_t size) {
+        static uint64_t cookie;
+        struct viommu_frame_request req = { .cookie = ++cookie, .op = op, .object = object };
+        struct iovec iov[] = { { &req, sizeof(req) }, { (void *) args, size } };
+        struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+        uint8_t buf[sizeof(struct viommu_frame_reply) + 1024];
+        struct viommu_frame_reply reply;
+        ssize_t n;
+
+        if (sendmsg(fd, &mh, MSG_NOSIGNAL) != (ssize_t) (sizeof(req) + size))
+                die("sending a frame: %m");
+        n = recv(fd, buf, sizeof(buf), 0);
+        if (n < (ssize_t) sizeof(reply))
+                die("reading a frame's reply: %s", n < 0 ? strerror(errno) : "too short");
+        memcpy(&reply, buf, sizeof(reply));
+        if (reply.cookie != cookie || reply.op != op)
+                die("a frame's reply answers another");
+        if (reply.error)
+                die("frame op %u: %s: %s", op, (char *) buf + sizeof(reply),
+                    (char *) buf + sizeof(reply) + strlen((char *) buf + sizeof(reply)) + 1);
+        return reply.value;
+}
+
+static void frame_ping(Daemon *d) {
+        frame_call(d->frame, VIOMMU_FRAME_PING, 0, NULL, 0);
+}
+
+static void frame_invalidate(Daemon *d, const struct iommu_hwpt_invalidate_selftest *inv, uint32_t n) {
+        struct {
+                struct viommu_frame_invalidate h;
+                struct iommu_hwpt_invalidate_selftest entries[64];
+        } args = { .h = { .data_type = IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, .entry_len = sizeof(*inv) } };
+        uint32_t done;
+
+        memcpy(args.entries, inv, n * sizeof(*inv));
+        done = frame_call(d->frame, VIOMMU_FRAME_INVALIDATE, d->nested_id, &args,
+                          sizeof(args.h) + n * sizeof(*inv));
+        if (done != n)
+                die("INVALIDATE handled %u of %u entries", done, n);
+}
+
 static void daemon_setup(Daemon *d) {
         struct iommu_hwpt_selftest s1 = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
         _cleanup_free_ char *dev = NULL, *parent = NULL;
+        uint32_t parent_id;
 
         check(sd_bus_open_system(&d->bus), "connecting to the system bus");
         d->session = reply_path(call(d->bus, "/org/viommu1", "org.viommu1.Manager", "OpenSession", "a{sv}", 0));
@@ -258,9 +326,11 @@ static void daemon_setup(Daemon *d) {
         d->ioas = reply_path(call(d->bus, d->session, "org.viommu1.Session", "CreateIOAS", NULL));
         sd_bus_message_unref(call(d->bus, d->session, "org.viommu1.Session", "Attach", "oo", dev, d->ioas));
         parent = alloc_hwpt(d->bus, d->session, dev, d->ioas, IOMMU_HWPT_ALLOC_NEST_PARENT, IOMMU_HWPT_DATA_NONE,
-                            NULL, 0);
-        d->nested = alloc_hwpt(d->bus, d->session, dev, parent, 0, IOMMU_HWPT_DATA_SELFTEST, &s1, sizeof(s1.iotlb));
+                            NULL, 0, &parent_id);
+        d->nested = alloc_hwpt(d->bus, d->session, dev, parent, 0, IOMMU_HWPT_DATA_SELFTEST, &s1, sizeof(s1.iotlb),
+                               &d->nested_id);
         d->channel = channel_open(d->bus, d->session);
+        d->frame = frame_open(d->bus, d->session);
 }
 
 static void ping(sd_bus *bus) {
@@ -500,8 +570,8 @@ static void echo_stop(Echo *e) {
 /* ---- the run ------------------------------------------------------------ */
 
 enum {
-        S_FLOOR_SOCKET, S_FLOOR_BUS, S_FLOOR_CHANNEL,
-        S_RAW_INV1, S_RAW_INV64, S_BUS_INV1, S_BUS_INV64, S_CH_INV1, S_CH_INV64,
+        S_FLOOR_SOCKET, S_FLOOR_BUS, S_FLOOR_CHANNEL, S_FLOOR_FRAME,
+        S_RAW_INV1, S_RAW_INV64, S_BUS_INV1, S_BUS_INV64, S_CH_INV1, S_CH_INV64, S_FRAME_INV1, S_FRAME_INV64,
         S_RAW_MAP2M, S_RAW_UNMAP2M, S_BUS_MAP2M, S_BUS_UNMAP2M, S_CH_MAP2M, S_CH_UNMAP2M,
         S_RAW_4K, S_CH_4K, S_CH_4K_NO_JOURNAL, S_BUS_4K_BATCH, S_CH_4K_BATCH, S_CH_GUEST_BATCH, S_SETUP,
         S_MEMCPY_4K, S_MEMCPY_64K, S_CH_READ_4K, S_CH_READ_64K, S_CH_WRITE_4K, S_CH_WRITE_64K,
@@ -513,12 +583,15 @@ static Samples samples[_S_MAX] = {
         [S_FLOOR_SOCKET] = { "socketpair round trip of 2 KiB" },
         [S_FLOOR_BUS] = { "Peer.Ping over the bus" },
         [S_FLOOR_CHANNEL] = { "Peer.Ping over the channel" },
+        [S_FLOOR_FRAME] = { "PING over the frame channel" },
         [S_RAW_INV1] = { "raw invalidate, 1 entry" },
         [S_RAW_INV64] = { "raw invalidate, 64 entries" },
         [S_BUS_INV1] = { "bus Invalidate, 1 entry" },
         [S_BUS_INV64] = { "bus Invalidate, 64 entries" },
         [S_CH_INV1] = { "channel Invalidate, 1 entry" },
         [S_CH_INV64] = { "channel Invalidate, 64 entries" },
+        [S_FRAME_INV1] = { "frame INVALIDATE, 1 entry" },
+        [S_FRAME_INV64] = { "frame INVALIDATE, 64 entries" },
         [S_RAW_MAP2M] = { "raw map of 2 MiB" },
         [S_RAW_UNMAP2M] = { "raw unmap of 2 MiB" },
         [S_BUS_MAP2M] = { "bus Map of 2 MiB" },
@@ -559,6 +632,7 @@ static void round_floors(Daemon *d, Echo *e, unsigned n) {
         BURST(n, S_FLOOR_SOCKET, echo_round_trip(e));
         BURST(n, S_FLOOR_BUS, ping(d->bus));
         BURST(n, S_FLOOR_CHANNEL, ping(d->channel));
+        BURST(n, S_FLOOR_FRAME, frame_ping(d));
 }
 
 static void round_invalidate(Raw *raw, Daemon *d, unsigned n) {
@@ -572,6 +646,8 @@ static void round_invalidate(Raw *raw, Daemon *d, unsigned n) {
         BURST(n, S_BUS_INV64, daemon_invalidate(d->bus, d->nested, inv, 64));
         BURST(n, S_CH_INV1, daemon_invalidate(d->channel, d->nested, inv, 1));
         BURST(n, S_CH_INV64, daemon_invalidate(d->channel, d->nested, inv, 64));
+        BURST(n, S_FRAME_INV1, frame_invalidate(d, inv, 1));
+        BURST(n, S_FRAME_INV64, frame_invalidate(d, inv, 64));
 }
 
 /* A map and an unmap make a pair; a burst of pairs on each path. */
@@ -738,6 +814,9 @@ int main(int argc, char *argv[]) {
 
         print_ratio("channel-invalidate-1", med(S_CH_INV1) / (med(S_RAW_INV1) + med(S_FLOOR_CHANNEL)), "<= 1.3");
         print_ratio("channel-invalidate-64", med(S_CH_INV64) / (med(S_RAW_INV64) + med(S_FLOOR_CHANNEL)), "<= 1.3");
+        print_ratio("frame-invalidate-1", med(S_FRAME_INV1) / (med(S_RAW_INV1) + med(S_FLOOR_FRAME)), "<= 1.3");
+        print_ratio("frame-invalidate-64", med(S_FRAME_INV64) / (med(S_RAW_INV64) + med(S_FLOOR_FRAME)), "<= 1.3");
+        print_ratio("frame-floor", med(S_FLOOR_FRAME) / med(S_FLOOR_SOCKET), "none");
         print_ratio("bus-invalidate-1", med(S_BUS_INV1) / (med(S_RAW_INV1) + med(S_FLOOR_BUS)), "<= 1.5");
         print_ratio("bus-invalidate-64", med(S_BUS_INV64) / (med(S_RAW_INV64) + med(S_FLOOR_BUS)), "<= 1.5");
         print_ratio("channel-map-2m", med(S_CH_MAP2M) / (med(S_RAW_MAP2M) + med(S_FLOOR_CHANNEL)), "<= 1.5");
@@ -763,6 +842,7 @@ int main(int argc, char *argv[]) {
         for (Daemon *x = &d; x; x = x == &d ? &no_journal : NULL) {
                 sd_bus_message_unref(call(x->bus, x->session, "org.viommu1.Session", "Close", NULL));
                 sd_bus_flush_close_unref(x->channel);
+                close(x->frame);
                 sd_bus_flush_close_unref(x->bus);
         }
         return EXIT_SUCCESS;

@@ -329,8 +329,8 @@ echo "== viommud integration on Linux $(uname -r), profile $profile"
 # memory and DMA tests (test-memory, its restart group under the fd store
 # too), =virtio the virtio-iommu backend (test-virtio-iommu, its restart
 # group under the fd store too), =lease the translation lease tests and
-# their races (test-lease), =bind the device binding tests (vtd), for a
-# quick look.
+# their races (test-lease), =channel the direct and frame channels
+# (test-channel), =bind the device binding tests (vtd), for a quick look.
 only=${VIOMMU_ITEST_ONLY:-}
 # The quick looks: one group of clients against a fresh daemon, the leftovers
 # check after it, and for memory and virtio their restart groups under the
@@ -343,9 +343,10 @@ quick_virtio() {
 	[ "$profile" = vtd ] && client root test-virtio-iommu vtd
 }
 quick_lease() { client nobody test-lease; }
+quick_channel() { client nobody test-channel; }
 quick_memory() { client nobody test-memory memory; }
 case $only in
-virtio | lease | memory)
+virtio | lease | memory | channel)
 	[ "$only" = virtio ] || [ "$mock_devices" = yes ] ||
 		{ echo "run-in-guest: the $only tests need mock devices" >&2; exit 2; }
 	start_viommud "$work/viommud.log" --test-mock-devices -v
