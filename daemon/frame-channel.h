@@ -9,11 +9,18 @@
  * reaches only its own session.
  */
 
+#include <systemd/sd-bus.h>
+
 #include "daemon.h"
 #include "session.h"
 
 /* Opens a frame channel to s; *ret_fd is the VMM's end. */
 int frame_channel_new(Session *s, int *ret_fd);
+/* The request that waited for leases (lease_drain_frame()) is served again,
+ * from the event loop. */
+void frame_channel_resume(FrameChannel *c);
+/* or answered with error, and the channel reads on. */
+void frame_channel_fail(FrameChannel *c, const sd_bus_error *error);
 /* Closes the frame channels of a session that goes away. */
 void frame_channels_drop_session(Daemon *d, Session *s);
 void frame_channels_free(Daemon *d);

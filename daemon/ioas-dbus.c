@@ -19,6 +19,7 @@
 #include "device.h"
 #include "guest-memory.h"
 #include "ioas.h"
+#include "ioas-dbus.h"
 #include "lease.h"
 #include "mapping-index.h"
 #include "memory-fd.h"
@@ -104,30 +105,40 @@ static int map_error(Session *s, sd_bus_error *error, int r, uint64_t iova, uint
                                 "IOMMU_IOAS_MAP_FILE" : "IOMMU_IOAS_MAP");
 }
 
-OBJECT_METHOD(method_map, ioas) {
+int ioas_map_call(Object *ioas, int fd, uint64_t offset, uint64_t length, uint32_t flags, uint64_t *iova,
+                  sd_bus_error *error) {
         Session *s = ioas->session;
-        uint64_t offset, length, iova;
-        uint32_t flags;
         MemoryFd mfd;
-        int fd, r;
+        int r;
 
-        r = sd_bus_message_read(m, "htttu", &fd, &offset, &length, &iova, &flags);
-        if (r < 0)
-                return r;
         r = memory_fd_inspect(fd, &mfd, error);
         if (r < 0)
                 return r;
-        r = check_map_args(&mfd, offset, length, iova, flags, error);
+        r = check_map_args(&mfd, offset, length, *iova, flags, error);
         if (r < 0)
                 return r;
         r = auth_check_limit(s->daemon, s, CONFIG_LIMIT_PINNED_BYTES, length, error);
         if (r < 0)
                 return r;
 
-        r = ioas_map(ioas, fd, offset, length, flags, &iova);
+        r = ioas_map(ioas, fd, offset, length, flags, iova);
         if (r < 0)
-                return map_error(s, error, r, iova, length);
+                return map_error(s, error, r, *iova, length);
         emit_mapped_bytes(ioas);
+        return 0;
+}
+
+OBJECT_METHOD(method_map, ioas) {
+        uint64_t offset, length, iova;
+        uint32_t flags;
+        int fd, r;
+
+        r = sd_bus_message_read(m, "htttu", &fd, &offset, &length, &iova, &flags);
+        if (r < 0)
+                return r;
+        r = ioas_map_call(ioas, fd, offset, length, flags, &iova, error);
+        if (r < 0)
+                return r;
         return sd_bus_reply_method_return(m, "t", iova);
 }
 
@@ -487,26 +498,25 @@ OBJECT_METHOD(method_release_lease, ioas) {
         return sd_bus_reply_method_return(m, NULL);
 }
 
-OBJECT_METHOD(method_unmap, ioas) {
-        uint64_t iova, length, unmapped;
+int ioas_unmap_call(Object *ioas, sd_bus_message *m, FrameChannel *frame, uint64_t iova, uint64_t length,
+                    uint64_t *ret_unmapped, sd_bus_error *error) {
         bool all;
         int r;
 
-        r = sd_bus_message_read(m, "tt", &iova, &length);
-        if (r < 0)
-                return r;
         all = iova == 0 && length == UINT64_MAX;
         if (length == 0 || (!all && iova + length - 1 < iova))
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "The range must not be empty nor wrap (0, 2^64-1 unmaps all)");
         /* An Unmap that will be refused waits for no lease. */
         if (ioas_range_removable(ioas->ioas.mappings, iova, length)) {
-                r = lease_drain(ioas, m, &(const uint64_t[2]) { iova, length }, 1, error);
+                const uint64_t range[1][2] = { { iova, length } };
+
+                r = m ? lease_drain(ioas, m, range, 1, error) : lease_drain_frame(ioas, frame, range, 1, error);
                 if (r < 0)
                         return r;
         }
 
-        r = ioas_unmap(ioas, iova, length, &unmapped);
+        r = ioas_unmap(ioas, iova, length, ret_unmapped);
         if (r == -ENOENT)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_NO_SUCH_OBJECT,
                                          "Nothing is mapped at 0x%llx+0x%llx", (unsigned long long) iova,
@@ -518,6 +528,19 @@ OBJECT_METHOD(method_unmap, ioas) {
         if (r < 0)
                 return bus_error_kernel(error, r, "IOMMU_IOAS_UNMAP");
         emit_mapped_bytes(ioas);
+        return 0;
+}
+
+OBJECT_METHOD(method_unmap, ioas) {
+        uint64_t iova, length, unmapped;
+        int r;
+
+        r = sd_bus_message_read(m, "tt", &iova, &length);
+        if (r < 0)
+                return r;
+        r = ioas_unmap_call(ioas, m, NULL, iova, length, &unmapped, error);
+        if (r < 0)
+                return r;
         return sd_bus_reply_method_return(m, "t", unmapped);
 }
 

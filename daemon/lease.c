@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bus-util.h"
 #include "config.h"
+#include "frame-channel.h"
 #include "lease.h"
 #include "log.h"
 #include "util.h"
@@ -24,11 +26,13 @@ struct Lease {
         Lease *next;
 };
 
-/* A call (Unmap, UnmapBatch) put aside until the leases it revoked go. */
+/* A call (Unmap, UnmapBatch, a virtio-iommu UNMAP) put aside until the
+ * leases it revoked go: a bus message, or a frame channel's request. */
 struct LeaseDrain {
         Session *session;
         Object *ioas;
         sd_bus_message *call;
+        FrameChannel *frame;
         unsigned waiting;
         sd_event_source *timer;
         LeaseDrain *next;
@@ -108,7 +112,10 @@ static void lease_free(Lease *l) {
          * in between. */
         if (dr && --dr->waiting == 0) {
                 dr->timer = sd_event_source_disable_unref(dr->timer);
-                bus_call_resume(dr->call);
+                if (dr->call)
+                        bus_call_resume(dr->call);
+                else
+                        frame_channel_resume(dr->frame);
         }
 }
 
@@ -162,6 +169,21 @@ static void lease_holder(const Lease *l, char *buf, size_t size) {
                 snprintf(buf, size, "%s", l->holder);
 }
 
+/* Answers the call that waits with an error. */
+_printf_(3, 4)
+static void drain_fail(LeaseDrain *dr, const char *name, const char *format, ...) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        va_list ap;
+
+        va_start(ap, format);
+        sd_bus_error_setfv(&error, name, format, ap);
+        va_end(ap);
+        if (dr->call)
+                (void) sd_bus_reply_method_error(dr->call, &error);
+        else
+                frame_channel_fail(dr->frame, &error);
+}
+
 static int on_drain_timeout(sd_event_source *es, uint64_t usec, void *userdata) {
         LeaseDrain *dr = userdata;
         Session *s = dr->session;
@@ -174,14 +196,16 @@ static int on_drain_timeout(sd_event_source *es, uint64_t usec, void *userdata) 
                         lease_holder(l, holder, sizeof(holder));
                         break;
                 }
-        log_session(s, "%s from %s: lease %u not released by %s in time, the mapping stays",
-                    sd_bus_message_get_member(dr->call), sd_bus_message_get_sender(dr->call) ?: "the direct channel",
-                    id, holder);
-        (void) sd_bus_reply_method_errorf(dr->call, VIOMMU_ERROR_BUSY,
-                                          "Lease %u is held by %s, which did not release it in %llu ms: "
-                                          "nothing was unmapped", id, holder,
-                                          (unsigned long long) config_limit(s->daemon->config,
-                                                                            CONFIG_LIMIT_LEASE_DRAIN_MSEC));
+        if (dr->call)
+                log_session(s, "%s from %s: lease %u not released by %s in time, the mapping stays",
+                            sd_bus_message_get_member(dr->call),
+                            sd_bus_message_get_sender(dr->call) ?: "the direct channel", id, holder);
+        else
+                log_session(s, "virtio-iommu UNMAP from a frame channel: lease %u not released by %s in time, "
+                            "the mapping stays", id, holder);
+        drain_fail(dr, VIOMMU_ERROR_BUSY, "Lease %u is held by %s, which did not release it in %llu ms: "
+                   "nothing was unmapped", id, holder,
+                   (unsigned long long) config_limit(s->daemon->config, CONFIG_LIMIT_LEASE_DRAIN_MSEC));
         drain_free(dr);
         return 0;
 }
@@ -203,16 +227,18 @@ static void lease_revoke(Lease *l) {
                                   l->session->id, l->id);
 }
 
-static LeaseDrain *drain_of(Session *s, sd_bus_message *m) {
+/* The call's drain: m's, or else the frame channel's. */
+static LeaseDrain *drain_of(Session *s, sd_bus_message *m, FrameChannel *frame) {
         for (LeaseDrain *dr = s->drains; dr; dr = dr->next)
-                if (dr->call == m)
+                if (m ? dr->call == m : dr->frame == frame)
                         return dr;
         return NULL;
 }
 
-int lease_drain(Object *ioas, sd_bus_message *m, const uint64_t (*ranges)[2], size_t n, sd_bus_error *error) {
+static int drain(Object *ioas, sd_bus_message *m, FrameChannel *frame, const uint64_t (*ranges)[2], size_t n,
+                 sd_bus_error *error) {
         Session *s = ioas->session;
-        LeaseDrain *dr = drain_of(s, m);
+        LeaseDrain *dr = drain_of(s, m, frame);
         uint64_t msec;
         unsigned found = 0;
         int r;
@@ -239,8 +265,8 @@ int lease_drain(Object *ioas, sd_bus_message *m, const uint64_t (*ranges)[2], si
         dr = malloc(sizeof(LeaseDrain));
         if (!dr)
                 return -ENOMEM;
-        *dr = (LeaseDrain) { .session = s, .ioas = ioas, .call = sd_bus_message_ref(m), .waiting = found,
-                             .next = s->drains };
+        *dr = (LeaseDrain) { .session = s, .ioas = ioas, .call = sd_bus_message_ref(m), .frame = frame,
+                             .waiting = found, .next = s->drains };
         msec = config_limit(s->daemon->config, CONFIG_LIMIT_LEASE_DRAIN_MSEC);
         if (msec != CONFIG_LIMIT_INFINITY) {
                 r = sd_event_add_time_relative(s->daemon->event, &dr->timer, CLOCK_MONOTONIC,
@@ -261,9 +287,25 @@ int lease_drain(Object *ioas, sd_bus_message *m, const uint64_t (*ranges)[2], si
                                 lease_revoke(l);
                                 break;
                         }
-        log_debug("session %u: %s waits for %u lease(s) to be released", s->id, sd_bus_message_get_member(m),
-                  found);
+        log_debug("session %u: %s waits for %u lease(s) to be released", s->id,
+                  m ? sd_bus_message_get_member(m) : "a frame", found);
         return bus_put_aside(error);
+}
+
+int lease_drain(Object *ioas, sd_bus_message *m, const uint64_t (*ranges)[2], size_t n, sd_bus_error *error) {
+        return drain(ioas, m, NULL, ranges, n, error);
+}
+
+int lease_drain_frame(Object *ioas, FrameChannel *frame, const uint64_t (*ranges)[2], size_t n,
+                      sd_bus_error *error) {
+        return drain(ioas, NULL, frame, ranges, n, error);
+}
+
+void lease_drains_forget_frame(Session *s, FrameChannel *frame) {
+        LeaseDrain *dr = drain_of(s, NULL, frame);
+
+        if (dr)
+                drain_free(dr);
 }
 
 void leases_forget_holder(Daemon *d, sd_bus *bus, const char *name) {
@@ -271,7 +313,7 @@ void leases_forget_holder(Daemon *d, sd_bus *bus, const char *name) {
                 /* Its waiting calls: nobody is left to answer. */
                 for (LeaseDrain *dr = s->drains, *next; dr; dr = next) {
                         next = dr->next;
-                        if (sd_bus_message_get_bus(dr->call) == bus &&
+                        if (dr->call && sd_bus_message_get_bus(dr->call) == bus &&
                             (!name || streq_ptr(sd_bus_message_get_sender(dr->call), name)))
                                 drain_free(dr);
                 }
@@ -288,8 +330,8 @@ void leases_forget_holder(Daemon *d, sd_bus *bus, const char *name) {
 
 void leases_free_session(Session *s) {
         while (s->drains) {
-                (void) sd_bus_reply_method_errorf(s->drains->call, VIOMMU_ERROR_FAILED,
-                                                  "Session %u ended while the call waited for leases", s->id);
+                drain_fail(s->drains, VIOMMU_ERROR_FAILED, "Session %u ended while the call waited for leases",
+                           s->id);
                 drain_free(s->drains);
         }
         while (s->leases) {

@@ -11,7 +11,9 @@
  * configured drain time (limits.lease-drain-msec), the mapping staying.
  *
  * The call that waits is put aside (bus_put_aside()) and dispatched anew
- * when the last lease it waits for goes: it then finds none and acts. The
+ * when the last lease it waits for goes: it then finds none and acts. A
+ * frame channel's request waits the same way, its channel reading nothing
+ * more meanwhile. The
  * event loop serves everyone else meanwhile. Leases are not journaled: a
  * holder's connection does not survive the daemon.
  */
@@ -19,6 +21,7 @@
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
+#include "frame-channel.h"
 #include "session.h"
 
 /* TakeLease's flags. */
@@ -41,6 +44,13 @@ int lease_release(Object *ioas, uint32_t id);
  * bus_put_aside()), or refuses with Busy (-EBUSY) when another call waits
  * for one of them already. */
 int lease_drain(Object *ioas, sd_bus_message *m, const uint64_t (*ranges)[2], size_t n, sd_bus_error *error);
+/* The same for the request a frame channel serves: put aside, it is served
+ * again through frame_channel_resume(), or failed through
+ * frame_channel_fail(). */
+int lease_drain_frame(Object *ioas, FrameChannel *frame, const uint64_t (*ranges)[2], size_t n,
+                      sd_bus_error *error);
+/* A frame channel that goes: its waiting request is dropped unanswered. */
+void lease_drains_forget_frame(Session *s, FrameChannel *frame);
 /* The first live lease overlapping [iova, iova+length) of ioas (0,
  * UINT64_MAX: any); NULL if none. */
 Lease *lease_overlapping(Object *ioas, uint64_t iova, uint64_t length);

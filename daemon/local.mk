@@ -69,6 +69,7 @@ daemon_libviommud_core_la_SOURCES = \
 	daemon/manager-dbus.c \
 	daemon/device-dbus.c \
 	daemon/object-dbus.c \
+	daemon/ioas-dbus.h \
 	daemon/ioas-dbus.c \
 	daemon/invalidate.h \
 	daemon/hwpt-dbus.c \
@@ -87,7 +88,7 @@ daemon_libviommud_core_la_SOURCES = \
 	daemon/caller-unit.c \
 	daemon/caller-uid.h \
 	daemon/caller-uid.c
-daemon_libviommud_core_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -I$(top_srcdir)/dbus
+daemon_libviommud_core_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 daemon_libviommud_core_la_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(LIBUDEV_CFLAGS) $(JSONC_CFLAGS)
 daemon_libviommud_core_la_LIBADD = daemon/libviommud-config.la lib/libviommu.la lib/libviommu-internal.la \
 	$(LIBSYSTEMD_LIBS) $(LIBUDEV_LIBS) $(JSONC_LIBS)

@@ -12,7 +12,10 @@
  * is struct viommu_frame_reply with the request's cookie and op, then either
  * the op's result or, when error is 1, the error's D-Bus name and message,
  * each NUL-terminated: the same org.viommu1.Error.* names as the bus gives.
- * A packet longer than VIOMMU_FRAME_SIZE_MAX is refused unread.
+ * A request answered by an error changed nothing.
+ * A packet longer than VIOMMU_FRAME_SIZE_MAX is refused unread. Only
+ * IOAS_MAP carries a file descriptor (SCM_RIGHTS); a frame with any other,
+ * or with more, is refused and its descriptors closed.
  *
  * The socket reaches its own session's objects alone: an object is named by
  * its Id (org.viommu1.Object.Id, the last element of its path), and an Id
@@ -31,6 +34,20 @@ enum viommu_frame_op {
          * many entries the kernel handled, and the payload why it stopped
          * there, NUL-terminated ("" when it handled all). */
         VIOMMU_FRAME_INVALIDATE = 2,
+        /* Session.VirtioIommuRequest: the arguments are one virtio-iommu
+         * request as <linux/virtio_iommu.h> lays it out, object 0. Result:
+         * the device's reply, value bytes of it. An UNMAP over a leased
+         * range is answered once the leases are released, or Busy; the
+         * channel reads nothing meanwhile. */
+        VIOMMU_FRAME_VIRTIO_IOMMU = 3,
+        /* IOAS.Map of object, an IOAS: struct viommu_frame_map, and the
+         * memfd as the packet's one SCM_RIGHTS descriptor. Result: the
+         * IOVA mapped, a uint64_t. */
+        VIOMMU_FRAME_IOAS_MAP = 4,
+        /* IOAS.Unmap of object: struct viommu_frame_unmap. Result: the
+         * bytes unmapped, a uint64_t. Over a leased range it is answered
+         * once the leases are released, or Busy, as VIRTIO_IOMMU's UNMAP. */
+        VIOMMU_FRAME_IOAS_UNMAP = 5,
 };
 
 struct viommu_frame_request {
@@ -42,6 +59,19 @@ struct viommu_frame_request {
 struct viommu_frame_invalidate {
         uint32_t data_type;     /* enum iommu_hwpt_invalidate_data_type or iommu_viommu_invalidate_data_type */
         uint32_t entry_len;     /* the size of one entry */
+};
+
+struct viommu_frame_map {
+        uint64_t offset;        /* in the memfd */
+        uint64_t length;
+        uint64_t iova;          /* with IOMMU_IOAS_MAP_FIXED_IOVA */
+        uint32_t flags;         /* IOMMU_IOAS_MAP_* */
+        uint32_t reserved;      /* 0 */
+};
+
+struct viommu_frame_unmap {
+        uint64_t iova;
+        uint64_t length;
 };
 
 struct viommu_frame_reply {

@@ -22,7 +22,6 @@ tests_kernel_test_vfio_vtd_LDADD = lib/libviommu.la $(CMOCKA_LIBS)
 # with mock devices: tests/bench/run-in-vm boots it and runs it.
 check_PROGRAMS += tests/bench/bench-hotpath
 tests_bench_bench_hotpath_SOURCES = tests/bench/bench-hotpath.c
-tests_bench_bench_hotpath_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/dbus
 tests_bench_bench_hotpath_CFLAGS = $(TEST_CFLAGS)
 tests_bench_bench_hotpath_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_bench_bench_hotpath_LDADD = lib/libviommu.la lib/mock/libviommu-mock.la $(LIBSYSTEMD_LIBS)
@@ -181,7 +180,6 @@ tests_integration_test_viommu_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_viommu_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_test_viommu_LDADD = $(ITEST_LDADD)
 tests_integration_test_channel_SOURCES = tests/integration/test-channel.c
-tests_integration_test_channel_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/dbus
 tests_integration_test_channel_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_channel_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_integration_test_channel_LDADD = $(ITEST_LDADD)

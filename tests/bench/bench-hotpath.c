@@ -7,7 +7,8 @@
  * sets that up). Builds the same objects twice: once with raw ioctls on an
  * iommufd of its own (a mock device on an IOAS, a nesting parent and a nested
  * HWPT), once through a session of the daemon, used over the bus and over
- * the session's direct channel, and invalidation also over its frame channel
+ * the session's direct channel, and invalidation, 2 MiB maps and unmaps and
+ * virtio-iommu requests also over its frame channel
  * (Session.OpenFrameChannel). Then times each operation on each path:
  * in each round a burst of calls of each, so that a noisy neighbour slows
  * all of them alike, and the median of all bursts' calls, so that the first
@@ -32,7 +33,8 @@
  * plus the channel's floor; for a MapGuestBatch of BATCH pages by guest
  * address, the time per page over one raw IOMMU_IOAS_MAP_FILE of a page; for
  * a virtio-iommu MAP and UNMAP of 4 KiB, each a VirtioIommuRequest on the
- * channel, over a raw map and unmap of 4 KiB plus two channel floors; for a
+ * channel (or a frame on the frame channel), over a raw map and unmap of
+ * 4 KiB plus two floors of the same path; for a
  * translation lease of 4 KiB taken and released on the channel, over two
  * channel floors.
  *
@@ -181,7 +183,7 @@ typedef struct Daemon {
         sd_bus *bus, *channel;
         int frame;
         char *session, *ioas, *nested;
-        uint32_t nested_id;
+        uint32_t ioas_id, nested_id;
 } Daemon;
 
 /* Sends a call built by hand; the reply, or death naming the error. */
@@ -273,16 +275,30 @@ static int frame_open(sd_bus *bus, const char *session) {
         return fd;
 }
 
-/* One frame and its reply's value; dies if the daemon refused it. */
-static uint32_t frame_call(int fd, uint32_t op, uint32_t object, const void *args, size_t size) {
+/* One frame, with memfd as its descriptor unless negative, and its reply's
+ * value, its payload into payload if given (of the size that value says);
+ * dies if the daemon refused it. */
+static uint32_t frame_call(int fd, uint32_t op, uint32_t object, const void *args, size_t size, int memfd,
+                           void *payload) {
         static uint64_t cookie;
         struct viommu_frame_request req = { .cookie = ++cookie, .op = op, .object = object };
         struct iovec iov[] = { { &req, sizeof(req) }, { (void *) args, size } };
+        union {
+                struct cmsghdr h;
+                uint8_t buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
         struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
         uint8_t buf[sizeof(struct viommu_frame_reply) + 1024];
         struct viommu_frame_reply reply;
         ssize_t n;
 
+        if (memfd >= 0) {
+                mh.msg_control = &control;
+                mh.msg_controllen = sizeof(control);
+                control.h = (struct cmsghdr) { .cmsg_len = CMSG_LEN(sizeof(int)), .cmsg_level = SOL_SOCKET,
+                                               .cmsg_type = SCM_RIGHTS };
+                memcpy(CMSG_DATA(&control.h), &memfd, sizeof(int));
+        }
         if (sendmsg(fd, &mh, MSG_NOSIGNAL) != (ssize_t) (sizeof(req) + size))
                 die("sending a frame: %m");
         n = recv(fd, buf, sizeof(buf), 0);
@@ -294,11 +310,13 @@ static uint32_t frame_call(int fd, uint32_t op, uint32_t object, const void *arg
         if (reply.error)
                 die("frame op %u: %s: %s", op, (char *) buf + sizeof(reply),
                     (char *) buf + sizeof(reply) + strlen((char *) buf + sizeof(reply)) + 1);
+        if (payload)
+                memcpy(payload, buf + sizeof(reply), MIN((size_t) n - sizeof(reply), (size_t) reply.value));
         return reply.value;
 }
 
 static void frame_ping(Daemon *d) {
-        frame_call(d->frame, VIOMMU_FRAME_PING, 0, NULL, 0);
+        frame_call(d->frame, VIOMMU_FRAME_PING, 0, NULL, 0, -1, NULL);
 }
 
 static void frame_invalidate(Daemon *d, const struct iommu_hwpt_invalidate_selftest *inv, uint32_t n) {
@@ -310,9 +328,27 @@ static void frame_invalidate(Daemon *d, const struct iommu_hwpt_invalidate_selft
 
         memcpy(args.entries, inv, n * sizeof(*inv));
         done = frame_call(d->frame, VIOMMU_FRAME_INVALIDATE, d->nested_id, &args,
-                          sizeof(args.h) + n * sizeof(*inv));
+                          sizeof(args.h) + n * sizeof(*inv), -1, NULL);
         if (done != n)
                 die("INVALIDATE handled %u of %u entries", done, n);
+}
+
+static void frame_map(Daemon *d, int memfd, uint64_t length) {
+        const struct viommu_frame_map map = { .length = length, .iova = IOVA, .flags = MAP_FIXED_RW };
+        uint64_t iova;
+
+        if (frame_call(d->frame, VIOMMU_FRAME_IOAS_MAP, d->ioas_id, &map, sizeof(map), memfd, &iova) !=
+                    sizeof(iova) || iova != IOVA)
+                die("IOAS_MAP mapped elsewhere");
+}
+
+static void frame_unmap(Daemon *d, uint64_t length) {
+        const struct viommu_frame_unmap unmap = { .iova = IOVA, .length = length };
+        uint64_t unmapped;
+
+        if (frame_call(d->frame, VIOMMU_FRAME_IOAS_UNMAP, d->ioas_id, &unmap, sizeof(unmap), -1, &unmapped) !=
+                    sizeof(unmapped) || unmapped != length)
+                die("IOAS_UNMAP unmapped other than %" PRIu64 " bytes", length);
 }
 
 static void daemon_setup(Daemon *d) {
@@ -323,7 +359,16 @@ static void daemon_setup(Daemon *d) {
         check(sd_bus_open_system(&d->bus), "connecting to the system bus");
         d->session = reply_path(call(d->bus, "/org/viommu1", "org.viommu1.Manager", "OpenSession", "a{sv}", 0));
         dev = reply_path(call(d->bus, d->session, "org.viommu1.Session", "CreateMockDevice", "u", 0));
-        d->ioas = reply_path(call(d->bus, d->session, "org.viommu1.Session", "CreateIOAS", NULL));
+        {
+                sd_bus_message *reply = call(d->bus, d->session, "org.viommu1.Session", "CreateIOAS", NULL);
+                const char *path;
+
+                check(sd_bus_message_read(reply, "ou", &path, &d->ioas_id), "reading CreateIOAS's reply");
+                d->ioas = strdup(path);
+                if (!d->ioas)
+                        die("out of memory");
+                sd_bus_message_unref(reply);
+        }
         sd_bus_message_unref(call(d->bus, d->session, "org.viommu1.Session", "Attach", "oo", dev, d->ioas));
         parent = alloc_hwpt(d->bus, d->session, dev, d->ioas, IOMMU_HWPT_ALLOC_NEST_PARENT, IOMMU_HWPT_DATA_NONE,
                             NULL, 0, &parent_id);
@@ -461,6 +506,13 @@ static void daemon_lease(sd_bus *bus, const char *ioas) {
 
 /* A virtio-iommu request as the VMM forwards it from its virtqueue; dies
  * unless the device's answer is S_OK. */
+/* A virtio-iommu reply: the tail alone, status OK. */
+static void check_virtio_reply(const void *req, const struct virtio_iommu_req_tail *tail, size_t n) {
+        if (n != sizeof(*tail) || tail->status != VIRTIO_IOMMU_S_OK)
+                die("virtio-iommu request %u answered status %u", ((const struct virtio_iommu_req_head *) req)->type,
+                    n == sizeof(*tail) ? tail->status : 255);
+}
+
 static void daemon_virtio(sd_bus *bus, const char *session, const void *req, size_t size) {
         sd_bus_message *m = NULL, *reply;
         const struct virtio_iommu_req_tail *tail;
@@ -472,10 +524,16 @@ static void daemon_virtio(sd_bus *bus, const char *session, const void *req, siz
         check(sd_bus_message_append_array(m, 'y', req, size), "VirtioIommuRequest");
         reply = send_call(bus, m);
         check(sd_bus_message_read_array(reply, 'y', (const void **) &tail, &n), "reading the virtio-iommu reply");
-        if (n != sizeof(*tail) || tail->status != VIRTIO_IOMMU_S_OK)
-                die("virtio-iommu request %u answered status %u", ((const struct virtio_iommu_req_head *) req)->type,
-                    n == sizeof(*tail) ? tail->status : 255);
+        check_virtio_reply(req, tail, n);
         sd_bus_message_unref(reply);
+}
+
+static void frame_virtio(Daemon *d, const void *req, size_t size) {
+        struct virtio_iommu_req_tail tail[4];
+        uint32_t n;
+
+        n = frame_call(d->frame, VIOMMU_FRAME_VIRTIO_IOMMU, 0, req, size, -1, tail);
+        check_virtio_reply(req, tail, n);
 }
 
 /* A second mock device as endpoint 1 of the session's virtio-iommu,
@@ -493,8 +551,9 @@ static void daemon_virtio_setup(Daemon *d) {
         daemon_virtio(d->bus, d->session, &attach, sizeof(attach));
 }
 
-static void daemon_virtio_map(sd_bus *bus, const char *session) {
-        struct virtio_iommu_req_map map = {
+/* The guest's MAP and UNMAP of its page at IOVA. */
+static struct virtio_iommu_req_map virtio_map(void) {
+        return (struct virtio_iommu_req_map) {
                 .head.type = VIRTIO_IOMMU_T_MAP,
                 .domain = htole32(1),
                 .virt_start = htole64(IOVA),
@@ -502,19 +561,15 @@ static void daemon_virtio_map(sd_bus *bus, const char *session) {
                 .phys_start = htole64(0),
                 .flags = htole32(VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE),
         };
-
-        daemon_virtio(bus, session, &map, sizeof(map));
 }
 
-static void daemon_virtio_unmap(sd_bus *bus, const char *session) {
-        struct virtio_iommu_req_unmap unmap = {
+static struct virtio_iommu_req_unmap virtio_unmap(void) {
+        return (struct virtio_iommu_req_unmap) {
                 .head.type = VIRTIO_IOMMU_T_UNMAP,
                 .domain = htole32(1),
                 .virt_start = htole64(IOVA),
                 .virt_end = htole64(IOVA + PAGE - 1),
         };
-
-        daemon_virtio(bus, session, &unmap, sizeof(unmap));
 }
 
 /* ---- the IPC floor of a plain socket ------------------------------------ */
@@ -572,10 +627,11 @@ static void echo_stop(Echo *e) {
 enum {
         S_FLOOR_SOCKET, S_FLOOR_BUS, S_FLOOR_CHANNEL, S_FLOOR_FRAME,
         S_RAW_INV1, S_RAW_INV64, S_BUS_INV1, S_BUS_INV64, S_CH_INV1, S_CH_INV64, S_FRAME_INV1, S_FRAME_INV64,
-        S_RAW_MAP2M, S_RAW_UNMAP2M, S_BUS_MAP2M, S_BUS_UNMAP2M, S_CH_MAP2M, S_CH_UNMAP2M,
+        S_RAW_MAP2M, S_RAW_UNMAP2M, S_BUS_MAP2M, S_BUS_UNMAP2M, S_CH_MAP2M, S_CH_UNMAP2M, S_FRAME_MAP2M,
+        S_FRAME_UNMAP2M,
         S_RAW_4K, S_CH_4K, S_CH_4K_NO_JOURNAL, S_BUS_4K_BATCH, S_CH_4K_BATCH, S_CH_GUEST_BATCH, S_SETUP,
         S_MEMCPY_4K, S_MEMCPY_64K, S_CH_READ_4K, S_CH_READ_64K, S_CH_WRITE_4K, S_CH_WRITE_64K,
-        S_RAW_MAP_UNMAP_4K, S_CH_VIRTIO_4K, S_CH_LEASE,
+        S_RAW_MAP_UNMAP_4K, S_CH_VIRTIO_4K, S_FRAME_VIRTIO_4K, S_CH_LEASE,
         _S_MAX,
 };
 
@@ -598,6 +654,8 @@ static Samples samples[_S_MAX] = {
         [S_BUS_UNMAP2M] = { "bus Unmap of 2 MiB" },
         [S_CH_MAP2M] = { "channel Map of 2 MiB" },
         [S_CH_UNMAP2M] = { "channel Unmap of 2 MiB" },
+        [S_FRAME_MAP2M] = { "frame IOAS_MAP of 2 MiB" },
+        [S_FRAME_UNMAP2M] = { "frame IOAS_UNMAP of 2 MiB" },
         [S_RAW_4K] = { "raw map of 4 KiB" },
         [S_CH_4K] = { "channel Map of 4 KiB" },
         [S_CH_4K_NO_JOURNAL] = { "channel Map of 4 KiB, session without a journal" },
@@ -613,6 +671,7 @@ static Samples samples[_S_MAX] = {
         [S_CH_WRITE_64K] = { "channel WriteIOVA of 64 KiB" },
         [S_RAW_MAP_UNMAP_4K] = { "raw map + unmap of 4 KiB" },
         [S_CH_VIRTIO_4K] = { "channel virtio-iommu MAP + UNMAP of 4 KiB" },
+        [S_FRAME_VIRTIO_4K] = { "frame virtio-iommu MAP + UNMAP of 4 KiB" },
         [S_CH_LEASE] = { "channel TakeLease + ReleaseLease of 4 KiB" },
 };
 
@@ -664,6 +723,10 @@ static void round_map_2m(Raw *raw, Daemon *d, int memfd, unsigned n) {
                 TIME(S_CH_MAP2M, daemon_map(d->channel, d->ioas, memfd, 2 * MIB));
                 TIME(S_CH_UNMAP2M, daemon_unmap(d->channel, d->ioas, 2 * MIB));
         }
+        for (unsigned i = 0; i < n; i++) {
+                TIME(S_FRAME_MAP2M, frame_map(d, memfd, 2 * MIB));
+                TIME(S_FRAME_UNMAP2M, frame_unmap(d, 2 * MIB));
+        }
 }
 
 /* BATCH / 16 single maps of a page on d's channel, into s; one unmap of the
@@ -713,13 +776,20 @@ static void round_map_4k(Raw *raw, Daemon *d, Daemon *no_journal, int memfd) {
 /* A virtio-iommu MAP and UNMAP of a page, as a guest driver sends them,
  * against the VMM making the same change itself. */
 static void round_virtio(Raw *raw, Daemon *d, int memfd, unsigned n) {
+        const struct virtio_iommu_req_map map = virtio_map();
+        const struct virtio_iommu_req_unmap unmap = virtio_unmap();
+
         BURST(n, S_RAW_MAP_UNMAP_4K, {
                         raw_map(raw, memfd, 0, PAGE, IOVA);
                         raw_unmap(raw, IOVA, PAGE);
                 });
         BURST(n, S_CH_VIRTIO_4K, {
-                        daemon_virtio_map(d->channel, d->session);
-                        daemon_virtio_unmap(d->channel, d->session);
+                        daemon_virtio(d->channel, d->session, &map, sizeof(map));
+                        daemon_virtio(d->channel, d->session, &unmap, sizeof(unmap));
+                });
+        BURST(n, S_FRAME_VIRTIO_4K, {
+                        frame_virtio(d, &map, sizeof(map));
+                        frame_virtio(d, &unmap, sizeof(unmap));
                 });
 }
 
@@ -821,6 +891,8 @@ int main(int argc, char *argv[]) {
         print_ratio("bus-invalidate-64", med(S_BUS_INV64) / (med(S_RAW_INV64) + med(S_FLOOR_BUS)), "<= 1.5");
         print_ratio("channel-map-2m", med(S_CH_MAP2M) / (med(S_RAW_MAP2M) + med(S_FLOOR_CHANNEL)), "<= 1.5");
         print_ratio("channel-unmap-2m", med(S_CH_UNMAP2M) / (med(S_RAW_UNMAP2M) + med(S_FLOOR_CHANNEL)), "<= 1.5");
+        print_ratio("frame-map-2m", med(S_FRAME_MAP2M) / (med(S_RAW_MAP2M) + med(S_FLOOR_FRAME)), "<= 1.5");
+        print_ratio("frame-unmap-2m", med(S_FRAME_UNMAP2M) / (med(S_RAW_UNMAP2M) + med(S_FLOOR_FRAME)), "<= 1.5");
         print_ratio("bus-map-2m", med(S_BUS_MAP2M) / (med(S_RAW_MAP2M) + med(S_FLOOR_BUS)), "none");
         print_ratio("bus-unmap-2m", med(S_BUS_UNMAP2M) / (med(S_RAW_UNMAP2M) + med(S_FLOOR_BUS)), "none");
         print_ratio("channel-map-4k", med(S_CH_4K) / med(S_RAW_4K), "none");
@@ -834,6 +906,8 @@ int main(int argc, char *argv[]) {
                     "none");
         print_ratio("channel-virtio-map-unmap-4k",
                     med(S_CH_VIRTIO_4K) / (med(S_RAW_MAP_UNMAP_4K) + 2 * med(S_FLOOR_CHANNEL)), "<= 1.5");
+        print_ratio("frame-virtio-map-unmap-4k",
+                    med(S_FRAME_VIRTIO_4K) / (med(S_RAW_MAP_UNMAP_4K) + 2 * med(S_FLOOR_FRAME)), "<= 1.5");
         print_ratio("channel-lease-take-release", med(S_CH_LEASE) / (2 * med(S_FLOOR_CHANNEL)), "none");
         print_ratio("session-setup-speedup", 1e6 / med(S_SETUP) / 20, ">= 10");
         printf("record overhead: map %.1f us with, %.1f us without\n", med(S_CH_4K), med(S_CH_4K_NO_JOURNAL));

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -537,6 +539,74 @@ sd_bus *channel_open(sd_bus *bus, const char *session) {
         assert_int_equal(sd_bus_set_method_call_timeout(ch, CALL_TIMEOUT_USEC), 0);
         assert_int_equal(sd_bus_start(ch), 0);
         return ch;
+}
+
+int frame_open(sd_bus *bus, const char *session) {
+        sd_bus_message *reply = CALL(bus, session, I_SESSION, "OpenFrameChannel", NULL);
+        int fd = read_fd(reply);
+
+        sd_bus_message_unref(reply);
+        return fd;
+}
+
+void frame_send_fds(int fd, uint32_t op, uint32_t object, uint64_t cookie, const void *args, size_t size,
+                    const int *fds, size_t n_fds) {
+        struct viommu_frame_request req = { .cookie = cookie, .op = op, .object = object };
+        struct iovec iov[] = { { &req, sizeof(req) }, { (void *) args, size } };
+        union {
+                struct cmsghdr h;
+                uint8_t buf[CMSG_SPACE(sizeof(int) * 16)];
+        } control = {};
+        struct msghdr mh = { .msg_iov = iov, .msg_iovlen = size > 0 ? 2 : 1 };
+
+        assert_true(n_fds <= 16);
+        if (n_fds > 0) {
+                mh.msg_control = &control;
+                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+                control.h.cmsg_level = SOL_SOCKET;
+                control.h.cmsg_type = SCM_RIGHTS;
+                control.h.cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                memcpy(CMSG_DATA(&control.h), fds, sizeof(int) * n_fds);
+        }
+        assert_int_equal(sendmsg(fd, &mh, MSG_NOSIGNAL), (ssize_t) (sizeof(req) + size));
+}
+
+void frame_send(int fd, uint32_t op, uint32_t object, uint64_t cookie, const void *args, size_t size) {
+        frame_send_fds(fd, op, object, cookie, args, size, NULL, 0);
+}
+
+void frame_recv(int fd, FrameReply *ret) {
+        uint8_t buf[sizeof(ret->h) + sizeof(ret->payload)];
+        size_t n_payload;
+        ssize_t n;
+
+        *ret = (FrameReply) {};
+        n = recv(fd, buf, sizeof(buf), MSG_TRUNC);
+        assert_true(n >= (ssize_t) sizeof(ret->h));
+        assert_true(n <= (ssize_t) sizeof(buf));
+        memcpy(&ret->h, buf, sizeof(ret->h));
+        ret->size = n;
+        n_payload = n - sizeof(ret->h);
+        memcpy(ret->payload, buf + sizeof(ret->h), n_payload);
+        if (ret->h.error) {
+                assert_true(n_payload > 0 && ret->payload[n_payload - 1] == 0);
+                ret->message = (const char *) ret->payload + strlen((const char *) ret->payload) + 1;
+                assert_true(ret->message < (const char *) ret->payload + n_payload);
+        }
+}
+
+void frame_call_fds(int fd, uint32_t op, uint32_t object, const void *args, size_t size, const int *fds,
+                    size_t n_fds, FrameReply *ret) {
+        static uint64_t cookie = 0x1000;
+
+        frame_send_fds(fd, op, object, ++cookie, args, size, fds, n_fds);
+        frame_recv(fd, ret);
+        assert_true(ret->h.cookie == cookie);
+        assert_int_equal(ret->h.op, op);
+}
+
+void frame_call(int fd, uint32_t op, uint32_t object, const void *args, size_t size, FrameReply *ret) {
+        frame_call_fds(fd, op, object, args, size, NULL, 0, ret);
 }
 
 sd_bus_message *claim_call(sd_bus *bus, const char *session, const char *bdf, bool interactive) {

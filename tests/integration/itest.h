@@ -39,6 +39,7 @@
 #include <systemd/sd-bus.h>
 
 #include "viommu-abi.h"
+#include "viommu-frame.h"
 #include "mock/iommufd-test-abi.h"
 
 /* The clients stand alone: the API is what they talk to; of the project's
@@ -222,6 +223,27 @@ sd_bus_message *invalidate_call(sd_bus *bus, const char *path, const char *iface
 uint32_t invalidate(sd_bus *bus, const char *path, const char *iface, uint32_t data_type,
                     uint32_t entry_len, const void *entries, size_t size, char **ret_error);
 sd_bus *channel_open(sd_bus *bus, const char *session);
+
+/* Frame channels (Session.OpenFrameChannel, viommu-frame.h): a reply's
+ * header, the whole packet's size and its payload; an error's name is the
+ * payload and its message follows. */
+typedef struct FrameReply {
+        struct viommu_frame_reply h;
+        size_t size;
+        uint8_t payload[2048];
+        const char *message;
+} FrameReply;
+int frame_open(sd_bus *bus, const char *session);
+void frame_send(int fd, uint32_t op, uint32_t object, uint64_t cookie, const void *args, size_t size);
+/* The same with n_fds descriptors as SCM_RIGHTS. */
+void frame_send_fds(int fd, uint32_t op, uint32_t object, uint64_t cookie, const void *args, size_t size,
+                    const int *fds, size_t n_fds);
+/* The next reply; the payload of an error (two strings) is checked. */
+void frame_recv(int fd, FrameReply *ret);
+/* One request and its reply, which must answer it. */
+void frame_call(int fd, uint32_t op, uint32_t object, const void *args, size_t size, FrameReply *ret);
+void frame_call_fds(int fd, uint32_t op, uint32_t object, const void *args, size_t size, const int *fds,
+                    size_t n_fds, FrameReply *ret);
 /* Serves bus (its matches, its async replies) for usec, or until *flag. */
 void pump(sd_bus *bus, uint64_t usec, const bool *flag);
 sd_bus_message *claim_call(sd_bus *bus, const char *session, const char *bdf, bool interactive);

@@ -2,9 +2,9 @@
 /*
  * Session.OpenDirectChannel: the same calls on the peer-to-peer connection,
  * without the bus daemon, and what it cannot reach. Session.OpenFrameChannel:
- * invalidation in binary frames, checked in the kernel, each malformed frame
- * refused by name with nothing changed, and a peer that reads no replies
- * holding up nobody else. Mock devices, any uid.
+ * invalidation, maps and unmaps in binary frames, checked in the kernel,
+ * each malformed frame refused by name with nothing changed, and a peer
+ * that reads no replies holding up nobody else. Mock devices, any uid.
  *
  *   test-channel [channel]
  *
@@ -14,13 +14,12 @@
 #include "itest.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
-
-#include "viommu-frame.h"
 
 static void test_open_direct_channel(void **state) {
         Fixture *f = *state;
@@ -91,58 +90,6 @@ static void test_open_direct_channel(void **state) {
 
 /* ---- Session.OpenFrameChannel ------------------------------------------- */
 
-typedef struct FrameReply {
-        struct viommu_frame_reply h;
-        size_t size;            /* of the whole packet */
-        char payload[2048];
-        const char *message;    /* of an error: after its name in payload */
-} FrameReply;
-
-static int frame_open(sd_bus *bus, const char *session) {
-        sd_bus_message *reply = CALL(bus, session, I_SESSION, "OpenFrameChannel", NULL);
-        int fd = read_fd(reply);
-
-        sd_bus_message_unref(reply);
-        return fd;
-}
-
-static void frame_send(int fd, uint32_t op, uint32_t object, uint64_t cookie, const void *args, size_t size) {
-        struct viommu_frame_request req = { .cookie = cookie, .op = op, .object = object };
-        struct iovec iov[] = { { &req, sizeof(req) }, { (void *) args, size } };
-        struct msghdr mh = { .msg_iov = iov, .msg_iovlen = size > 0 ? 2 : 1 };
-
-        assert_int_equal(sendmsg(fd, &mh, MSG_NOSIGNAL), (ssize_t) (sizeof(req) + size));
-}
-
-static void frame_recv(int fd, FrameReply *ret) {
-        uint8_t buf[sizeof(ret->h) + sizeof(ret->payload)];
-        ssize_t n;
-
-        *ret = (FrameReply) {};
-        n = recv(fd, buf, sizeof(buf), MSG_TRUNC);
-        assert_true(n >= (ssize_t) sizeof(ret->h));
-        assert_true(n <= (ssize_t) sizeof(buf));
-        memcpy(&ret->h, buf, sizeof(ret->h));
-        ret->size = n;
-        memcpy(ret->payload, buf + sizeof(ret->h), n - sizeof(ret->h));
-        /* Every payload ends in a NUL; an error's is two strings. */
-        if (n > (ssize_t) sizeof(ret->h))
-                assert_int_equal(ret->payload[n - sizeof(ret->h) - 1], 0);
-        if (ret->h.error) {
-                ret->message = ret->payload + strlen(ret->payload) + 1;
-                assert_true(ret->message < ret->payload + (n - sizeof(ret->h)));
-        }
-}
-
-static void frame_call(int fd, uint32_t op, uint32_t object, const void *args, size_t size, FrameReply *ret) {
-        static uint64_t cookie = 0x1000;
-
-        frame_send(fd, op, object, ++cookie, args, size);
-        frame_recv(fd, ret);
-        assert_true(ret->h.cookie == cookie);
-        assert_int_equal(ret->h.op, op);
-}
-
 /* An INVALIDATE's arguments: the header, then n entries. */
 static size_t frame_invalidation(uint8_t *buf, uint32_t entry_len, const struct iommu_hwpt_invalidate_selftest *inv,
                                  size_t n) {
@@ -158,7 +105,7 @@ static void frame_fails(int fd, const char *name, uint32_t op, uint32_t object, 
 
         frame_call(fd, op, object, args, size, &r);
         assert_int_equal(r.h.error, 1);
-        assert_string_equal(r.payload, name);
+        assert_string_equal((char *) r.payload, name);
         assert_true(strlen(r.message) > 0);
         /* and the channel goes on */
         frame_call(fd, VIOMMU_FRAME_PING, 0, NULL, 0, &r);
@@ -192,7 +139,8 @@ static void test_frame_channel_invalidate(void **state) {
         frame_call(fd, VIOMMU_FRAME_INVALIDATE, nested_id, args, size, &r);
         assert_int_equal(r.h.error, 0);
         assert_int_equal(r.h.value, 1);
-        assert_string_equal(r.payload, "EINVAL");
+        assert_string_equal((char *) r.payload, "EINVAL");
+        assert_int_equal(r.size, sizeof(r.h) + sizeof("EINVAL"));
         check_iotlb(f->bus, f->session, nested, 2, 0);
         check_iotlb(f->bus, f->session, nested, 0, IOMMU_TEST_IOTLB_DEFAULT);
 
@@ -207,7 +155,7 @@ static void test_frame_channel_invalidate(void **state) {
         frame_recv(fd, &r);
         assert_int_equal(r.h.error, 1);
         assert_true(r.h.cookie == 0);
-        assert_string_equal(r.payload, E_INVALID_ARGUMENT);
+        assert_string_equal((char *) r.payload, E_INVALID_ARGUMENT);
         frame_fails(fd, E_INVALID_ARGUMENT, 99, 0, NULL, 0);
         frame_fails(fd, E_INVALID_ARGUMENT, VIOMMU_FRAME_PING, nested_id, NULL, 0);
         frame_fails(fd, E_INVALID_ARGUMENT, VIOMMU_FRAME_PING, 0, args, size);
@@ -243,7 +191,7 @@ static void test_frame_channel_invalidate(void **state) {
         frame_call(fd, VIOMMU_FRAME_INVALIDATE, other_id, args, frame_invalidation(args, sizeof(inv[0]), inv, 1),
                    &r);
         assert_int_equal(r.h.error, 1);
-        assert_string_equal(r.payload, E_NO_SUCH_OBJECT);
+        assert_string_equal((char *) r.payload, E_NO_SUCH_OBJECT);
         assert_null(strstr(r.message, strrchr(other, '/') + 1));
         close_session(f->bus, other);
 
@@ -254,13 +202,100 @@ static void test_frame_channel_invalidate(void **state) {
         frame_call(fd, VIOMMU_FRAME_INVALIDATE, nested_id, args, size, &r);
         assert_int_equal(r.h.error, 0);
         assert_int_equal(r.h.value, MOCK_NESTED_DOMAIN_IOTLB_NUM);
-        assert_string_equal(r.payload, "");
+        assert_string_equal((char *) r.payload, "");
         for (uint32_t i = 0; i < MOCK_NESTED_DOMAIN_IOTLB_NUM; i++)
                 check_iotlb(f->bus, f->session, nested, i, 0);
 
         /* Closing the session closes its frame channels. */
         close_session(f->bus, f->session);
         assert_int_equal(recv(fd, args, sizeof(args), 0), 0);
+}
+
+static void frame_fails_fds(int fd, const char *name, uint32_t op, uint32_t object, const void *args, size_t size,
+                            const int *fds, size_t n_fds) {
+        FrameReply r;
+
+        frame_call_fds(fd, op, object, args, size, fds, n_fds, &r);
+        assert_int_equal(r.h.error, 1);
+        assert_string_equal((char *) r.payload, name);
+}
+
+static uint64_t frame_result(int fd, uint32_t op, uint32_t object, const void *args, size_t size, const int *fds,
+                             size_t n_fds) {
+        FrameReply r;
+        uint64_t result;
+
+        frame_call_fds(fd, op, object, args, size, fds, n_fds, &r);
+        if (r.h.error)
+                fail_msg("frame op %u: %s: %s", op, (char *) r.payload, r.message);
+        assert_int_equal(r.h.value, sizeof(result));
+        assert_int_equal(r.size, sizeof(r.h) + sizeof(result));
+        memcpy(&result, r.payload, sizeof(result));
+        return result;
+}
+
+/* IOAS_MAP with the memfd as the frame's descriptor, IOAS_UNMAP: in the
+ * kernel's page tables as IOAS.Map and Unmap put them; a frame with a
+ * missing, extra or unwanted descriptor, or a memfd its owner sealed, is
+ * refused, its descriptors closed, nothing mapped. */
+static void test_frame_channel_map_unmap(void **state) {
+        Fixture *f = *state;
+        const uint64_t iova = MOCK_APERTURE_START;
+        struct viommu_frame_map map = { .offset = PAGE, .length = 4 * PAGE, .iova = iova, .flags = MAP_FIXED_RW };
+        struct viommu_frame_unmap unmap = { .iova = iova, .length = 4 * PAGE };
+        int many[6], sealed;
+        _cleanup_close_ int fd = -EBADF;
+
+        if (!f->dev)
+                skip();
+        attach(f->bus, f->session, f->dev, f->ioas);
+        fd = frame_open(f->bus, f->session);
+
+        assert_true(frame_result(fd, VIOMMU_FRAME_IOAS_MAP, f->ioas_id, &map, sizeof(map), &f->memfd, 1) == iova);
+        check_mapping(f->bus, f->session, f->dev, iova, 4 * PAGE, f->memfd, PAGE);
+        assert_true(get_u64(f->bus, f->ioas, I_IOAS, "MappedBytes") == 4 * PAGE);
+
+        /* Refused, each by name; nothing more is mapped. */
+        frame_fails_fds(fd, E_INVALID_ARGUMENT, VIOMMU_FRAME_IOAS_MAP, f->ioas_id, &map, sizeof(map), NULL, 0);
+        frame_fails_fds(fd, E_INVALID_ARGUMENT, VIOMMU_FRAME_PING, 0, NULL, 0, &f->memfd, 1);
+        for (size_t i = 0; i < ELEMENTSOF(many); i++)
+                many[i] = f->memfd;
+        frame_fails_fds(fd, E_INVALID_ARGUMENT, VIOMMU_FRAME_IOAS_MAP, f->ioas_id, &map, sizeof(map), many, 2);
+        frame_fails_fds(fd, E_INVALID_ARGUMENT, VIOMMU_FRAME_IOAS_MAP, f->ioas_id, &map, sizeof(map), many,
+                        ELEMENTSOF(many));
+        frame_fails_fds(fd, E_INVALID_ARGUMENT, VIOMMU_FRAME_IOAS_MAP, f->dev_id, &map, sizeof(map), &f->memfd, 1);
+        frame_fails_fds(fd, E_NO_SUCH_OBJECT, VIOMMU_FRAME_IOAS_MAP, 0x7fffffff, &map, sizeof(map), &f->memfd, 1);
+        frame_fails_fds(fd, E_INVALID_ARGUMENT, VIOMMU_FRAME_IOAS_MAP, f->ioas_id, &map, sizeof(map) - 4,
+                        &f->memfd, 1);
+        map.reserved = 1;
+        frame_fails_fds(fd, E_INVALID_ARGUMENT, VIOMMU_FRAME_IOAS_MAP, f->ioas_id, &map, sizeof(map), &f->memfd, 1);
+        map.reserved = 0;
+        frame_fails_fds(fd, E_BUSY, VIOMMU_FRAME_IOAS_MAP, f->ioas_id, &map, sizeof(map), &f->memfd, 1);
+        map.iova = iova + 8 * PAGE;
+        frame_fails_fds(fd, E_INVALID_ARGUMENT, VIOMMU_FRAME_IOAS_MAP, f->ioas_id, &map, sizeof(map), &fd, 1);
+        sealed = memfd_create("sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        assert_true(sealed >= 0);
+        assert_int_equal(ftruncate(sealed, BUF_SIZE), 0);
+        assert_int_equal(fcntl(sealed, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK), 0);
+        map.offset = 0;
+        frame_fails_fds(fd, E_INVALID_ARGUMENT, VIOMMU_FRAME_IOAS_MAP, f->ioas_id, &map, sizeof(map), &sealed, 1);
+        close(sealed);
+        check_no_mapping(f->bus, f->session, f->dev, iova + 8 * PAGE, PAGE, f->memfd, PAGE);
+        assert_true(get_u64(f->bus, f->ioas, I_IOAS, "MappedBytes") == 4 * PAGE);
+
+        /* UNMAP refuses a cut and nothing, then takes the whole mapping. */
+        unmap.length = PAGE;
+        frame_fails_fds(fd, E_INVALID_ARGUMENT, VIOMMU_FRAME_IOAS_UNMAP, f->ioas_id, &unmap, sizeof(unmap), NULL, 0);
+        unmap = (struct viommu_frame_unmap) { .iova = iova + 8 * PAGE, .length = PAGE };
+        frame_fails_fds(fd, E_NO_SUCH_OBJECT, VIOMMU_FRAME_IOAS_UNMAP, f->ioas_id, &unmap, sizeof(unmap), NULL, 0);
+        frame_fails_fds(fd, E_INVALID_ARGUMENT, VIOMMU_FRAME_IOAS_UNMAP, f->ioas_id, &unmap, sizeof(unmap) + 1,
+                        NULL, 0);
+        check_mapping(f->bus, f->session, f->dev, iova, 4 * PAGE, f->memfd, PAGE);
+        unmap = (struct viommu_frame_unmap) { .iova = iova, .length = 4 * PAGE };
+        assert_true(frame_result(fd, VIOMMU_FRAME_IOAS_UNMAP, f->ioas_id, &unmap, sizeof(unmap), NULL, 0) ==
+                    4 * PAGE);
+        check_no_mapping(f->bus, f->session, f->dev, iova, 4 * PAGE, f->memfd, PAGE);
+        assert_true(get_u64(f->bus, f->ioas, I_IOAS, "MappedBytes") == 0);
 }
 
 /* A VMM that sends and never reads: the daemon stops reading it once its
@@ -305,6 +340,7 @@ int main(int argc, char *argv[]) {
                 T(test_open_direct_channel),
                 T(test_frame_channel_invalidate),
                 T(test_frame_channel_unread_replies),
+                T(test_frame_channel_map_unmap),
         };
         const Group groups[] = { GROUP("channel", channel) };
 

@@ -20,6 +20,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -380,6 +381,120 @@ static void test_lease_virtio_unmap_waits_for_release(void **state) {
         sd_bus_flush_close_unref(holder);
 }
 
+/* Whether a frame's reply arrives on fd within usec. */
+static bool frame_answered(int fd, uint64_t usec) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+        return poll(&pfd, 1, (int) (usec / 1000)) > 0;
+}
+
+/* The same UNMAP in a frame (VIOMMU_FRAME_VIRTIO_IOMMU): answered once the
+ * lease is released, the channel's next request after it; Busy when the
+ * holder keeps it; dropped, the mapping staying, when the VMM closes its
+ * frame channel while the UNMAP waits. */
+static void test_lease_frame_virtio_unmap_waits_for_release(void **state) {
+        Fixture *f = *state;
+        const uint64_t msec = env_u64("VIOMMU_TEST_LEASE_DRAIN_MSEC", 2000);
+        sd_bus *holder = bus_open();
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *watch = NULL;
+        _cleanup_free_ char *domain = NULL;
+        const struct virtio_iommu_req_attach attach = {
+                .head.type = VIRTIO_IOMMU_T_ATTACH, .domain = htole32(1), .endpoint = htole32(1),
+        };
+        const struct virtio_iommu_req_map map = {
+                .head.type = VIRTIO_IOMMU_T_MAP, .domain = htole32(1), .virt_start = htole64(IOVA),
+                .virt_end = htole64(IOVA + 2 * PAGE - 1), .phys_start = htole64(GPA),
+                .flags = htole32(VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE),
+        };
+        const struct virtio_iommu_req_unmap unmap = {
+                .head.type = VIRTIO_IOMMU_T_UNMAP, .domain = htole32(1), .virt_start = htole64(IOVA),
+                .virt_end = htole64(IOVA + 2 * PAGE - 1),
+        };
+        Revoked rv = {};
+        FrameReply r;
+        uint64_t offset, start;
+        uint32_t id;
+        int fd, frame;
+
+        if (!f->dev)
+                skip();
+        add_memory(f->bus, f->session, f->memfd, 0, GPA, BUF_SIZE);
+        CALL_OK(f->bus, f->session, I_SESSION, "VirtioIommuAddEndpoint", "ou", f->dev, (uint32_t) 1);
+        frame = frame_open(f->bus, f->session);
+        frame_call(frame, VIOMMU_FRAME_VIRTIO_IOMMU, 0, &attach, sizeof(attach), &r);
+        assert_int_equal(r.payload[r.h.value - 1], VIRTIO_IOMMU_S_OK);
+        frame_call(frame, VIOMMU_FRAME_VIRTIO_IOMMU, 0, &map, sizeof(map), &r);
+        assert_int_equal(r.payload[r.h.value - 1], VIRTIO_IOMMU_S_OK);
+        domain = get_string(f->bus, f->dev, I_DEVICE, "Attached", "o");
+        watch = watch_revoked(holder, domain, &rv);
+
+        /* Released: the UNMAP goes, then the PING sent after it. */
+        id = take_lease(holder, domain, IOVA + PAGE, PAGE, LEASE_WRITE, &fd, &offset);
+        frame_send(frame, VIOMMU_FRAME_VIRTIO_IOMMU, 0, 1, &unmap, sizeof(unmap));
+        frame_send(frame, VIOMMU_FRAME_PING, 0, 2, NULL, 0);
+        pump(holder, TIMEOUT_USEC, &rv.seen);
+        assert_true(rv.seen);
+        assert_int_equal(rv.id, id);
+        assert_false(frame_answered(frame, 200 * 1000));
+        assert_true(mapped(holder, domain, IOVA + PAGE));
+        CALL_OK(holder, domain, I_IOAS, "ReleaseLease", "u", id);
+        close(fd);
+        frame_recv(frame, &r);
+        assert_true(r.h.cookie == 1);
+        assert_int_equal(r.h.error, 0);
+        assert_int_equal(r.payload[r.h.value - 1], VIRTIO_IOMMU_S_OK);
+        frame_recv(frame, &r);
+        assert_true(r.h.cookie == 2);
+        assert_int_equal(r.h.error, 0);
+        assert_false(mapped(f->bus, domain, IOVA));
+        assert_false(mapped(f->bus, domain, IOVA + PAGE));
+
+        /* Kept: Busy after the drain time, nothing unmapped. */
+        frame_call(frame, VIOMMU_FRAME_VIRTIO_IOMMU, 0, &map, sizeof(map), &r);
+        assert_int_equal(r.payload[r.h.value - 1], VIRTIO_IOMMU_S_OK);
+        id = take_lease(holder, domain, IOVA, PAGE, LEASE_READ, &fd, &offset);
+        start = now_usec();
+        frame_call(frame, VIOMMU_FRAME_VIRTIO_IOMMU, 0, &unmap, sizeof(unmap), &r);
+        assert_true(now_usec() - start >= msec * 1000);
+        assert_int_equal(r.h.error, 1);
+        assert_string_equal((char *) r.payload, E_BUSY);
+        assert_non_null(strstr(r.message, "nothing was unmapped"));
+        assert_true(mapped(f->bus, domain, IOVA));
+        assert_true(mapped(f->bus, domain, IOVA + PAGE));
+
+        /* Closed while the UNMAP waits: it is dropped, as a bus caller's
+         * call is when it leaves, and the mapping stays after the release. */
+        frame_send(frame, VIOMMU_FRAME_VIRTIO_IOMMU, 0, 3, &unmap, sizeof(unmap));
+        rv.seen = false;
+        pump(holder, TIMEOUT_USEC, &rv.seen);
+        assert_true(rv.seen);
+        close(frame);
+        /* Gone with the channel (or, on a slow host, timed out): a lease
+         * over the range is Busy only while an UNMAP waits for it. */
+        for (start = now_usec();; usleep(20 * 1000)) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                sd_bus_message *reply = NULL;
+                uint32_t id2;
+                int fd2;
+
+                if (sd_bus_call_method(holder, "org.viommu1", domain, I_IOAS, "TakeLease", &error, &reply, "ttu",
+                                       IOVA, (uint64_t) PAGE, LEASE_READ) >= 0) {
+                        assert_true(sd_bus_message_read(reply, "htu", &fd2, &offset, &id2) > 0);
+                        CALL_OK(holder, domain, I_IOAS, "ReleaseLease", "u", id2);
+                        sd_bus_message_unref(reply);
+                        break;
+                }
+                assert_string_equal(error.name, E_BUSY);
+                assert_true(now_usec() - start < TIMEOUT_USEC);
+        }
+        assert_true(mapped(holder, domain, IOVA + PAGE));
+        CALL_OK(holder, domain, I_IOAS, "ReleaseLease", "u", id);
+        close(fd);
+        assert_true(mapped(f->bus, domain, IOVA));
+        assert_true(mapped(f->bus, domain, IOVA + PAGE));
+        sd_bus_flush_close_unref(holder);
+}
+
 /* Not released in time: Busy naming the holder, the mapping stays; released,
  * the next Unmap goes. UnmapBatch waits the same way. */
 static void test_lease_drain_times_out(void **state) {
@@ -705,6 +820,7 @@ int main(int argc, char *argv[]) {
                 T(test_lease_on_channel),
                 T(test_lease_unmap_waits_for_release),
                 T(test_lease_virtio_unmap_waits_for_release),
+                T(test_lease_frame_virtio_unmap_waits_for_release),
                 T(test_lease_drain_times_out),
                 T(test_lease_disconnect_releases),
                 T(test_lease_session_closes_while_waiting),

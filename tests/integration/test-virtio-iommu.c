@@ -6,7 +6,8 @@
  * request virtqueue: ATTACH, MAP, PROBE, UNMAP, DETACH, each mapping
  * checked in the kernel's mock domain and through a kernel access object;
  * a battery of malformed requests, each answered with the specification's
- * status and changing nothing (Describe, and the kernel's mappings); page
+ * status and changing nothing (Describe, and the kernel's mappings); the
+ * same requests in frames on the session's frame channel; page
  * requests as fault records (VirtioIommuEnableFaults, VirtioIommuFault); a
  * stranger who cannot drive another uid's backend; and endpoints, domains,
  * their mappings and the fault queue as a restart and a kill -9 of the
@@ -32,6 +33,7 @@
 #include <linux/virtio_iommu.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define GPA UINT64_C(0x40000000)
@@ -256,6 +258,74 @@ static void test_virtio_iommu_drives_the_kernel(void **state) {
 }
 
 /* Every malformed request gets its status and changes nothing. */
+/* A request in a frame (VIOMMU_FRAME_VIRTIO_IOMMU): the reply, of
+ * reply_size bytes, is the device's, never a frame error; its status. */
+static uint8_t frame_request(int fd, const void *req, size_t size, size_t reply_size, void *reply) {
+        FrameReply r;
+
+        frame_call(fd, VIOMMU_FRAME_VIRTIO_IOMMU, 0, req, size, &r);
+        assert_int_equal(r.h.error, 0);
+        assert_int_equal(r.h.value, reply_size);
+        assert_int_equal(r.size, sizeof(r.h) + reply_size);
+        if (reply)
+                memcpy(reply, r.payload, reply_size);
+        return r.payload[reply_size - TAIL];
+}
+
+/* The frame channel serves the same backend: each change checked in the
+ * kernel, a malformed request answered by its status in the device's
+ * reply, a frame with an object refused. */
+static void test_virtio_iommu_on_frame_channel(void **state) {
+        Fixture *f = *state;
+        const uint64_t iova = MOCK_APERTURE_START, rw = VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE;
+        _cleanup_free_ uint8_t *props = calloc(1, PROBE_SIZE + TAIL);
+        _cleanup_free_ char *before = NULL, *after = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        struct virtio_iommu_req_attach attach = {
+                .head.type = VIRTIO_IOMMU_T_ATTACH, .domain = htole32(3), .endpoint = htole32(1),
+        };
+        struct virtio_iommu_req_map map = map_req(3, iova, iova + 2 * PAGE - 1, GPA + 4 * PAGE, rw);
+        struct virtio_iommu_req_unmap unmap = unmap_req(3, iova, iova + 2 * PAGE - 1);
+        struct virtio_iommu_req_detach detach = {
+                .head.type = VIRTIO_IOMMU_T_DETACH, .domain = htole32(3), .endpoint = htole32(1),
+        };
+        uint8_t bad_type[64] = { 0x42 };
+        size_t probe_size;
+        _cleanup_free_ uint8_t *probe = probe_req(1, PROBE_SIZE, &probe_size);
+        FrameReply r;
+
+        if (!f->dev)
+                skip();
+        CALL_OK(f->bus, f->session, I_SESSION, "AddMemory", "httt", f->memfd, UINT64_C(0), GPA, (uint64_t) BUF_SIZE);
+        CALL_OK(f->bus, f->session, I_SESSION, "VirtioIommuAddEndpoint", "ou", f->dev, (uint32_t) 1);
+        fd = frame_open(f->bus, f->session);
+
+        assert_int_equal(frame_request(fd, &attach, sizeof(attach), TAIL, NULL), VIRTIO_IOMMU_S_OK);
+        assert_int_equal(frame_request(fd, &map, sizeof(map), TAIL, NULL), VIRTIO_IOMMU_S_OK);
+        check_mapping(f->bus, f->session, f->dev, iova, 2 * PAGE, f->memfd, 4 * PAGE);
+        assert_int_equal(frame_request(fd, probe, probe_size, PROBE_SIZE + TAIL, props), VIRTIO_IOMMU_S_OK);
+
+        /* Refused as on the bus, and nothing changed. */
+        before = describe(f->bus);
+        assert_int_equal(frame_request(fd, bad_type, sizeof(bad_type), TAIL, NULL), VIRTIO_IOMMU_S_UNSUPP);
+        assert_int_equal(frame_request(fd, &map, sizeof(map) - 1, TAIL, NULL), VIRTIO_IOMMU_S_INVAL);
+        {
+                struct virtio_iommu_req_map wrapping = map_req(3, iova + PAGE, iova, GPA, rw);
+
+                assert_int_equal(frame_request(fd, &wrapping, sizeof(wrapping), TAIL, NULL), VIRTIO_IOMMU_S_INVAL);
+        }
+        frame_call(fd, VIOMMU_FRAME_VIRTIO_IOMMU, 1, &unmap, sizeof(unmap), &r);
+        assert_int_equal(r.h.error, 1);
+        assert_string_equal((char *) r.payload, E_INVALID_ARGUMENT);
+        after = describe(f->bus);
+        assert_string_equal(before, after);
+        check_mapping(f->bus, f->session, f->dev, iova, 2 * PAGE, f->memfd, 4 * PAGE);
+
+        assert_int_equal(frame_request(fd, &unmap, sizeof(unmap), TAIL, NULL), VIRTIO_IOMMU_S_OK);
+        check_no_mapping(f->bus, f->session, f->dev, iova, 2 * PAGE, f->memfd, 4 * PAGE);
+        assert_int_equal(frame_request(fd, &detach, sizeof(detach), TAIL, NULL), VIRTIO_IOMMU_S_OK);
+}
+
 static void test_virtio_iommu_refuses(void **state) {
         Fixture *f = *state;
         const uint64_t iova = MOCK_APERTURE_START, rw = VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE;
@@ -655,6 +725,7 @@ int main(int argc, char *argv[]) {
         const struct CMUnitTest virtio[] = {
                 T(test_virtio_iommu_drives_the_kernel),
                 T(test_virtio_iommu_refuses),
+                T(test_virtio_iommu_on_frame_channel),
                 T(test_virtio_iommu_fault_records),
         };
         const struct CMUnitTest owner[] = {
