@@ -3,7 +3,7 @@
 
 /*
  * Frame channels: a session's hottest calls as binary packets on a
- * SOCK_SEQPACKET socketpair (the protocol is dbus/viommu-frame.h), served
+ * SOCK_SEQPACKET socketpair (the protocol is lib/viommu-frame.h), served
  * from the event loop through the same functions as the bus methods. For a
  * VMM whose invalidations cannot afford D-Bus marshalling. A frame channel
  * reaches only its own session.

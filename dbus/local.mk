@@ -21,9 +21,6 @@ dist_dbusinterfaces_DATA = \
 	dbus/org.viommu1.IOAS.xml \
 	dbus/org.viommu1.HWPT.xml \
 	dbus/org.viommu1.VIOMMU.xml
-# The frame channel's protocol (Session.OpenFrameChannel), for VMMs.
-viommuinclude_HEADERS += dbus/viommu-frame.h
-
 # The interface of test-hooks builds only: shipped in the tarball for the
 # tests, never installed.
 EXTRA_DIST += dbus/org.viommu1.Testing.xml

@@ -2,8 +2,9 @@
 /*
  * A VMM's path through viommud, on sd-bus: open a session, claim a device,
  * map guest memory, build a nested HWPT (the guest's stage 1 over our stage
- * 2), invalidate over the direct channel, read the fault queue, close. The
- * bus API is in org.viommu1(5).
+ * 2), invalidate over the direct channel and as a frame on the frame
+ * channel, read the fault queue, close. The bus API and the frames are in
+ * org.viommu1(5).
  *
  *   vmm-client DEVICE      claim a host device on vfio-pci ("0000:01:00.0")
  *   vmm-client --mock      use a mock device of the kernel's iommufd selftest
@@ -25,9 +26,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <systemd/sd-bus.h>
 #include <viommu/viommu-abi.h>
+#include <viommu/viommu-frame.h>
 
 #define DEST "org.viommu1"
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -77,7 +81,7 @@ static char *object_of(sd_bus_message *reply, uint32_t *ret_id) {
  * nesting parent, in the guest's stage-1 format (data). */
 static int alloc_hwpt(sd_bus *bus, const char *session, const char *device, const char *on,
                       const char *fault_queue, uint32_t flags, uint32_t data_type, const void *data,
-                      size_t size, char **ret) {
+                      size_t size, char **ret, uint32_t *ret_id) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         int r;
 
@@ -89,7 +93,7 @@ static int alloc_hwpt(sd_bus *bus, const char *session, const char *device, cons
         if (r >= 0)
                 r = sd_bus_call(bus, m, 0, &error, &reply);
         if (r >= 0)
-                *ret = object_of(reply, NULL);
+                *ret = object_of(reply, ret_id);
         return r;
 }
 
@@ -127,7 +131,7 @@ int main(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         char *session, *device, *ioas, *parent = NULL, *nested = NULL, *fault_queue = NULL;
-        uint32_t dev_id = 0, guest_s1 = MOCK_IOTLB_DEFAULT;
+        uint32_t dev_id = 0, nested_id = 0, guest_s1 = MOCK_IOTLB_DEFAULT;
         uint64_t iova;
         int memfd, fault_fd = -1, r;
         bool mock;
@@ -174,7 +178,7 @@ int main(int argc, char *argv[]) {
                 unsupported("CreateIOAS", r);
         ioas = object_of(reply, NULL);
         r = alloc_hwpt(bus, session, device, ioas, "/", IOMMU_HWPT_ALLOC_NEST_PARENT, IOMMU_HWPT_DATA_NONE, NULL,
-                       0, &parent);
+                       0, &parent, NULL);
         if (r < 0 && unsupported("nesting parent HWPT", r))
                 parent = NULL;
         printf("stage 2: IOAS %s, HWPT %s\n", ioas, parent ?: "(none: the device is attached to the IOAS)");
@@ -214,7 +218,7 @@ int main(int argc, char *argv[]) {
                 } else
                         unsupported("fault queue", r);
                 r = alloc_hwpt(bus, session, device, parent, fault_queue ?: "/", 0, MOCK_HWPT_DATA_SELFTEST,
-                               &guest_s1, sizeof(guest_s1), &nested);
+                               &guest_s1, sizeof(guest_s1), &nested, &nested_id);
                 if (r < 0)
                         unsupported("nested HWPT", r);
                 else
@@ -255,6 +259,41 @@ int main(int argc, char *argv[]) {
                  * reason in err (an errno name). */
                 printf("invalidated over the direct channel: %u of 1 entries handled%s%s\n", handled,
                        *err ? ", error " : "", err);
+        }
+
+        /* The same as a frame, cheaper still: no D-Bus on either end. */
+        if (nested) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+                struct viommu_frame_request req = { .cookie = 1, .op = VIOMMU_FRAME_INVALIDATE,
+                                                    .object = nested_id };
+                struct viommu_frame_invalidate args = { .data_type = MOCK_INVALIDATE_DATA_SELFTEST,
+                                                        .entry_len = sizeof(struct mock_invalidate) };
+                struct mock_invalidate entry = { .iotlb_id = 0 };
+                struct iovec iov[] = { { &req, sizeof(req) }, { &args, sizeof(args) }, { &entry, sizeof(entry) } };
+                struct {
+                        struct viommu_frame_reply h;
+                        char payload[1024];
+                } answer = {};
+                int fd = -1;
+                ssize_t n = -1;
+
+                r = sd_bus_call_method(bus, DEST, session, "org.viommu1.Session", "OpenFrameChannel", &error, &m,
+                                       NULL);
+                if (r >= 0)
+                        r = sd_bus_message_read(m, "h", &fd);
+                if (r >= 0 && writev(fd, iov, 3) >= 0)
+                        n = recv(fd, &answer, sizeof(answer) - 1, 0);
+                if (r < 0 || n < (ssize_t) sizeof(answer.h)) {
+                        fprintf(stderr, "frame channel: %s\n", r < 0 ? error.message : strerror(errno));
+                        return EXIT_FAILURE;
+                }
+                /* An error is its name and message, each NUL-terminated;
+                 * else why the kernel stopped, "" if it did not. */
+                if (answer.h.error)
+                        printf("frame refused: %s: %s\n", answer.payload, answer.payload + strlen(answer.payload) + 1);
+                else
+                        printf("invalidated as a frame: %u of 1 entries handled%s%s\n", answer.h.value,
+                               *answer.payload ? ", error " : "", answer.payload);
         }
 
         /* Page requests from the device arrive on the fault queue's fd as

@@ -37,6 +37,8 @@ viommuinclude_HEADERS = \
 	lib/viommu-iommufd.h \
 	lib/viommu-vfio.h \
 	lib/viommu-features.h
+# The frame channel's protocol (viommud's Session.OpenFrameChannel), for VMMs.
+viommuinclude_HEADERS += lib/viommu-frame.h
 viommuabidir = $(viommuincludedir)/abi
 viommuabi_HEADERS = lib/abi/iommufd.h lib/abi/vfio-cdev.h
 

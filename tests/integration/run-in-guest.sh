@@ -264,6 +264,7 @@ vmm_client_checks() {
 	if [ "$kernel_major" -gt 6 ] || [ "$kernel_minor" -ge 11 ]; then
 		want+=('^stage 1: nested HWPT .*, fault queue /org/viommu1/'
 			'^invalidated over the direct channel: 1 of 1 entries handled$'
+			'^invalidated as a frame: 1 of 1 entries handled$'
 			'^fault queue: no page request pending$')
 	else
 		want+=('not supported here')
