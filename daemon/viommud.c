@@ -277,10 +277,11 @@ static int setup_bus(Daemon *d) {
 static void daemon_done(Daemon *d) {
         /* Claims that end now leave their devices on vfio-pci. */
         bindings_free(d);
+        /* Before the sessions they point at. */
+        frame_channels_free(d);
         while (d->sessions)
                 session_free(d->sessions);
         channels_free(d);
-        frame_channels_free(d);
         hotplug_stop(d);
         viommu_topology_free(d->topology);
         auth_queries_free(d);

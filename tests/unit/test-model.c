@@ -28,13 +28,16 @@
 #include "bus-signals.h"
 #include "channel.h"
 #include "daemon.h"
+#include "frame-channel.h"
 #include "daemon/config.h"
 #include "device.h"
 #include "guest-memory.h"
 #include "ioas.h"
 #include "mapping-index.h"
 #include "session.h"
+#include "session-dbus.h"
 #include "util.h"
+#include "viommu-frame.h"
 #include "viommu-iommufd.h"
 
 #define PAGE 4096
@@ -284,6 +287,7 @@ static int teardown(void **state) {
         Fixture *f = *state;
 
         sd_bus_flush_close_unref(f->vmm);
+        frame_channels_free(&f->d);
         while (f->d.sessions)
                 session_free(f->d.sessions);
         channels_free(&f->d);
@@ -1078,6 +1082,143 @@ static void test_smmuv3_checked(void **state) {
         assert_int_equal(kernel.n_invalidated, 3);
 }
 
+/* ---- the frame channel ---------------------------------------------------- */
+
+/* A reply as it came, and its size. */
+typedef struct Frame {
+        struct viommu_frame_reply h;
+        char payload[1024];
+        size_t size;
+} Frame;
+
+/* Sends a frame (with fds as SCM_RIGHTS), runs the daemon until it answers. */
+static void frame(Fixture *f, int fd, const void *buf, size_t size, const int *fds, size_t n_fds, Frame *ret) {
+        union {
+                struct cmsghdr h;
+                uint8_t buf[CMSG_SPACE(sizeof(int) * 8)];
+        } control = {};
+        struct iovec iov = { (void *) buf, size };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        ssize_t n;
+
+        if (n_fds > 0) {
+                mh.msg_control = &control;
+                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+                control.h = (struct cmsghdr) { .cmsg_len = CMSG_LEN(sizeof(int) * n_fds), .cmsg_level = SOL_SOCKET,
+                                               .cmsg_type = SCM_RIGHTS };
+                memcpy(CMSG_DATA(&control.h), fds, sizeof(int) * n_fds);
+        }
+        assert_int_equal(sendmsg(fd, &mh, 0), (ssize_t) size);
+        *ret = (Frame) {};
+        while ((n = recv(fd, ret, offsetof(Frame, size) - 1, MSG_DONTWAIT)) < 0) {
+                assert_int_equal(errno, EAGAIN);
+                assert_true(sd_event_run(f->d.event, UINT64_MAX) >= 0);
+        }
+        assert_true(n >= (ssize_t) sizeof(ret->h));
+        ret->size = n;
+}
+
+/* A request: the header, then size bytes of arguments. */
+static size_t request(uint8_t *buf, uint32_t op, uint32_t object, const void *args, size_t size) {
+        struct viommu_frame_request req = { .cookie = 0x5eed, .op = op, .object = object };
+
+        memcpy(buf, &req, sizeof(req));
+        memcpy(buf + sizeof(req), args, size);
+        return sizeof(req) + size;
+}
+
+static void frame_refused(Fixture *f, int fd, const void *buf, size_t size, const int *fds, size_t n_fds) {
+        Frame r;
+
+        frame(f, fd, buf, size, fds, n_fds, &r);
+        assert_int_equal(r.h.error, 1);
+        assert_string_equal(r.payload, VIOMMU_ERROR_INVALID_ARGUMENT);
+}
+
+/* The frames' checks, and what IOAS_MAP and IOAS_UNMAP record: refusals
+ * leave the kernel and the record alone and close the descriptors that
+ * came with them; the channel goes with its session. */
+static void test_frame_channel(void **state) {
+        Fixture *f = *state;
+        Object *ioas = create_ioas(f);
+        struct viommu_frame_map map = { .offset = 0, .length = 2 * PAGE, .iova = 0x20000, .flags = FIXED_RW };
+        struct viommu_frame_unmap unmap = { .iova = 0x20000, .length = 2 * PAGE };
+        static uint8_t big[VIOMMU_FRAME_SIZE_MAX + 64];
+        uint8_t buf[256];
+        int fd, fds[6], dup_fd;
+        uint64_t result;
+        Frame r;
+
+        assert_int_equal(frame_channel_new(f->s, &fd), 0);
+
+        frame(f, fd, buf, request(buf, VIOMMU_FRAME_PING, 0, NULL, 0), NULL, 0, &r);
+        assert_int_equal(r.h.error, 0);
+        assert_true(r.h.cookie == 0x5eed);
+        assert_int_equal(r.size, sizeof(r.h));
+
+        /* Short, oversized, unknown, a PING with an object or arguments, a
+         * descriptor where none goes, too many of them, a map of no
+         * IOAS or with a reserved field set or arguments cut short. */
+        frame(f, fd, buf, 5, NULL, 0, &r);
+        assert_int_equal(r.h.error, 1);
+        assert_true(r.h.cookie == 0);
+        assert_string_equal(r.payload, VIOMMU_ERROR_INVALID_ARGUMENT);
+        request(big, VIOMMU_FRAME_PING, 0, NULL, 0);
+        frame_refused(f, fd, big, sizeof(big), NULL, 0);
+        frame_refused(f, fd, buf, request(buf, 77, 0, NULL, 0), NULL, 0);
+        frame_refused(f, fd, buf, request(buf, VIOMMU_FRAME_PING, ioas->id, NULL, 0), NULL, 0);
+        frame_refused(f, fd, buf, request(buf, VIOMMU_FRAME_PING, 0, &unmap, sizeof(unmap)), NULL, 0);
+        dup_fd = fcntl(f->memfd, F_DUPFD_CLOEXEC, 3);
+        frame_refused(f, fd, buf, request(buf, VIOMMU_FRAME_IOAS_UNMAP, ioas->id, &unmap, sizeof(unmap)),
+                      &dup_fd, 1);
+        for (size_t i = 0; i < ELEMENTSOF(fds); i++)
+                fds[i] = f->memfd;
+        frame_refused(f, fd, buf, request(buf, VIOMMU_FRAME_IOAS_MAP, ioas->id, &map, sizeof(map)), fds, 2);
+        frame_refused(f, fd, buf, request(buf, VIOMMU_FRAME_IOAS_MAP, ioas->id, &map, sizeof(map)), fds,
+                      ELEMENTSOF(fds));
+        frame_refused(f, fd, buf, request(buf, VIOMMU_FRAME_IOAS_MAP, ioas->id, &map, sizeof(map)), NULL, 0);
+        frame_refused(f, fd, buf, request(buf, VIOMMU_FRAME_IOAS_MAP, ioas->id, &map, sizeof(map) - 1),
+                      &f->memfd, 1);
+        map.reserved = 1;
+        frame_refused(f, fd, buf, request(buf, VIOMMU_FRAME_IOAS_MAP, ioas->id, &map, sizeof(map)), &f->memfd, 1);
+        map.reserved = 0;
+        frame(f, fd, buf, request(buf, VIOMMU_FRAME_IOAS_MAP, 999, &map, sizeof(map)), &f->memfd, 1, &r);
+        assert_int_equal(r.h.error, 1);
+        assert_string_equal(r.payload, VIOMMU_ERROR_NO_SUCH_OBJECT);
+        frame(f, fd, buf, request(buf, VIOMMU_FRAME_INVALIDATE, ioas->id, &map, sizeof(map)), NULL, 0, &r);
+        assert_int_equal(r.h.error, 1);
+        assert_string_equal(r.payload, VIOMMU_ERROR_INVALID_ARGUMENT);
+        assert_int_equal(kernel.n_mappings, 0);
+        assert_int_equal(viommu_mapping_index_count(ioas->ioas.mappings), 0);
+        /* The refused frame's descriptor was closed: ours is the last. */
+        assert_int_equal(close(dup_fd), 0);
+
+        frame(f, fd, buf, request(buf, VIOMMU_FRAME_IOAS_MAP, ioas->id, &map, sizeof(map)), &f->memfd, 1, &r);
+        assert_int_equal(r.h.error, 0);
+        assert_int_equal(r.h.value, sizeof(result));
+        memcpy(&result, r.payload, sizeof(result));
+        assert_int_equal(result, 0x20000);
+        assert_int_equal(kernel.n_mappings, 1);
+        assert_int_equal(f->s->mapped_bytes, 2 * PAGE);
+
+        unmap.length = PAGE;
+        frame(f, fd, buf, request(buf, VIOMMU_FRAME_IOAS_UNMAP, ioas->id, &unmap, sizeof(unmap)), NULL, 0, &r);
+        assert_int_equal(r.h.error, 1);
+        assert_int_equal(kernel.n_mappings, 1);
+        unmap.length = 2 * PAGE;
+        frame(f, fd, buf, request(buf, VIOMMU_FRAME_IOAS_UNMAP, ioas->id, &unmap, sizeof(unmap)), NULL, 0, &r);
+        assert_int_equal(r.h.error, 0);
+        memcpy(&result, r.payload, sizeof(result));
+        assert_int_equal(result, 2 * PAGE);
+        assert_int_equal(kernel.n_mappings, 0);
+        assert_int_equal(viommu_mapping_index_count(ioas->ioas.mappings), 0);
+
+        /* The session's end closes the channel. */
+        session_close(f->s, "test");
+        assert_true(recv(fd, buf, sizeof(buf), 0) == 0);
+        close(fd);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_map_copy_unmap, setup, teardown),
@@ -1092,6 +1233,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_guest_memory_batch, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dma, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_smmuv3_checked, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_frame_channel, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
