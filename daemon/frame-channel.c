@@ -427,7 +427,13 @@ int frame_channel_new(Session *s, int *ret_fd) {
         Daemon *d = s->daemon;
         _cleanup_close_ int peer = -EBADF;
         FrameChannel *c;
+        unsigned n = 0;
         int fds[2], r;
+
+        for (c = d->frame_channels; c; c = c->next)
+                n += c->session == s;
+        if (n >= FRAME_CHANNELS_MAX)
+                return -EMFILE;
 
         /* Blocking: the VMM may give its end to a thread of its own. The
          * daemon's calls on its end each say MSG_DONTWAIT. */

@@ -14,7 +14,11 @@
 #include "daemon.h"
 #include "session.h"
 
-/* Opens a frame channel to s; *ret_fd is the VMM's end. */
+/* Each holds buffers for the largest frame: a session gets a few. */
+#define FRAME_CHANNELS_MAX 16
+
+/* Opens a frame channel to s; *ret_fd is the VMM's end. -EMFILE if s has
+ * FRAME_CHANNELS_MAX already. */
 int frame_channel_new(Session *s, int *ret_fd);
 /* The request that waited for leases (lease_drain_frame()) is served again,
  * from the event loop. */

@@ -844,6 +844,10 @@ SESSION_METHOD(method_open_frame_channel) {
         int r;
 
         r = frame_channel_new(s, &fd);
+        if (r == -EMFILE)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_LIMIT_EXCEEDED,
+                                         "Session %u has %u frame channels open, as many as a session may",
+                                         s->id, FRAME_CHANNELS_MAX);
         if (r < 0)
                 return bus_error_errno(error, r, "Cannot open a frame channel: %m");
         return sd_bus_reply_method_return(m, "h", fd);

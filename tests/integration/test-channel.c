@@ -134,6 +134,33 @@ static void test_frame_channel_invalidate(void **state) {
         assert_int_equal(r.h.error, 0);
         assert_int_equal(r.size, sizeof(r.h));
 
+        /* 16 open at once, no more; one closed makes room. */
+        {
+                int more[15];
+
+                for (size_t i = 0; i < ELEMENTSOF(more); i++)
+                        more[i] = frame_open(f->bus, f->session);
+                CALL_FAILS(E_LIMIT_EXCEEDED, f->bus, f->session, I_SESSION, "OpenFrameChannel", NULL);
+                close(more[0]);
+                /* once the daemon has seen it go */
+                for (unsigned tries = 0;; tries++) {
+                        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                        sd_bus_message *reply = NULL;
+
+                        if (sd_bus_call_method(f->bus, "org.viommu1", f->session, I_SESSION, "OpenFrameChannel",
+                                               &error, &reply, NULL) >= 0) {
+                                more[0] = read_fd(reply);
+                                sd_bus_message_unref(reply);
+                                break;
+                        }
+                        assert_string_equal(error.name, E_LIMIT_EXCEEDED);
+                        assert_true(tries < 100);
+                        usleep(20 * 1000);
+                }
+                for (size_t i = 0; i < ELEMENTSOF(more); i++)
+                        close(more[i]);
+        }
+
         /* As Invalidate on the bus: the kernel stops at the entry it refuses. */
         size = frame_invalidation(args, sizeof(inv[0]), inv, 3);
         frame_call(fd, VIOMMU_FRAME_INVALIDATE, nested_id, args, size, &r);
