@@ -315,6 +315,29 @@ static uint8_t virtio_status(sd_bus_message *reply) {
         return tail->status;
 }
 
+/* The guest's requests on domain 1: attach endpoint 1, map two pages of
+ * its memory at IOVA, unmap them. */
+static struct virtio_iommu_req_attach virtio_attach(void) {
+        return (struct virtio_iommu_req_attach) {
+                .head.type = VIRTIO_IOMMU_T_ATTACH, .domain = htole32(1), .endpoint = htole32(1),
+        };
+}
+
+static struct virtio_iommu_req_map virtio_map(void) {
+        return (struct virtio_iommu_req_map) {
+                .head.type = VIRTIO_IOMMU_T_MAP, .domain = htole32(1), .virt_start = htole64(IOVA),
+                .virt_end = htole64(IOVA + 2 * PAGE - 1), .phys_start = htole64(GPA),
+                .flags = htole32(VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE),
+        };
+}
+
+static struct virtio_iommu_req_unmap virtio_unmap(void) {
+        return (struct virtio_iommu_req_unmap) {
+                .head.type = VIRTIO_IOMMU_T_UNMAP, .domain = htole32(1), .virt_start = htole64(IOVA),
+                .virt_end = htole64(IOVA + 2 * PAGE - 1),
+        };
+}
+
 /* A virtio-iommu UNMAP is an invalidation too: over a lease of its domain's
  * IOAS it completes only after the holder released the lease. */
 static void test_lease_virtio_unmap_waits_for_release(void **state) {
@@ -322,18 +345,9 @@ static void test_lease_virtio_unmap_waits_for_release(void **state) {
         sd_bus *holder = bus_open();
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL, *watch = NULL;
         _cleanup_free_ char *domain = NULL;
-        const struct virtio_iommu_req_attach attach = {
-                .head.type = VIRTIO_IOMMU_T_ATTACH, .domain = htole32(1), .endpoint = htole32(1),
-        };
-        const struct virtio_iommu_req_map map = {
-                .head.type = VIRTIO_IOMMU_T_MAP, .domain = htole32(1), .virt_start = htole64(IOVA),
-                .virt_end = htole64(IOVA + 2 * PAGE - 1), .phys_start = htole64(GPA),
-                .flags = htole32(VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE),
-        };
-        const struct virtio_iommu_req_unmap unmap = {
-                .head.type = VIRTIO_IOMMU_T_UNMAP, .domain = htole32(1), .virt_start = htole64(IOVA),
-                .virt_end = htole64(IOVA + 2 * PAGE - 1),
-        };
+        const struct virtio_iommu_req_attach attach = virtio_attach();
+        const struct virtio_iommu_req_map map = virtio_map();
+        const struct virtio_iommu_req_unmap unmap = virtio_unmap();
         Pending p = {};
         Revoked rv = {};
         uint64_t offset;
@@ -398,18 +412,9 @@ static void test_lease_frame_virtio_unmap_waits_for_release(void **state) {
         sd_bus *holder = bus_open();
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *watch = NULL;
         _cleanup_free_ char *domain = NULL;
-        const struct virtio_iommu_req_attach attach = {
-                .head.type = VIRTIO_IOMMU_T_ATTACH, .domain = htole32(1), .endpoint = htole32(1),
-        };
-        const struct virtio_iommu_req_map map = {
-                .head.type = VIRTIO_IOMMU_T_MAP, .domain = htole32(1), .virt_start = htole64(IOVA),
-                .virt_end = htole64(IOVA + 2 * PAGE - 1), .phys_start = htole64(GPA),
-                .flags = htole32(VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE),
-        };
-        const struct virtio_iommu_req_unmap unmap = {
-                .head.type = VIRTIO_IOMMU_T_UNMAP, .domain = htole32(1), .virt_start = htole64(IOVA),
-                .virt_end = htole64(IOVA + 2 * PAGE - 1),
-        };
+        const struct virtio_iommu_req_attach attach = virtio_attach();
+        const struct virtio_iommu_req_map map = virtio_map();
+        const struct virtio_iommu_req_unmap unmap = virtio_unmap();
         Revoked rv = {};
         FrameReply r;
         uint64_t offset, start;
