@@ -252,7 +252,7 @@ static ssize_t frame_serve(FrameChannel *c, size_t size) {
                                 break;
                         p = reply_start(c, &req, false, handled);
                         /* failure is shorter than the room after a header */
-                        return p - c->reply + stpcpy((char *) p, failure) - (char *) p + 1;
+                        return (uint8_t *) stpcpy((char *) p, failure) + 1 - c->reply;
                 case VIOMMU_FRAME_VIRTIO_IOMMU:
                         if (req.object != 0) {
                                 r = sd_bus_error_setf(&error, VIOMMU_ERROR_INVALID_ARGUMENT,
