@@ -1123,7 +1123,8 @@ static size_t request(uint8_t *buf, uint32_t op, uint32_t object, const void *ar
         struct viommu_frame_request req = { .cookie = 0x5eed, .op = op, .object = object };
 
         memcpy(buf, &req, sizeof(req));
-        memcpy(buf + sizeof(req), args, size);
+        if (size > 0)
+                memcpy(buf + sizeof(req), args, size);
         return sizeof(req) + size;
 }
 
