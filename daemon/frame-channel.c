@@ -150,9 +150,8 @@ static int frame_invalidate(FrameChannel *c, const struct viommu_frame_request *
  * the leases' release. */
 static int frame_virtio_iommu(FrameChannel *c, const uint8_t *args, size_t size, uint8_t *answer,
                               size_t *answer_size, sd_bus_error *error) {
-        _cleanup_free_ uint8_t *reply = NULL;
         uint64_t range[2];
-        size_t reply_size;
+        ssize_t n;
         Object *ioas;
         int r;
 
@@ -161,14 +160,15 @@ static int frame_virtio_iommu(FrameChannel *c, const uint8_t *args, size_t size,
                 if (r < 0)
                         return r;
         }
-        r = virtio_iommu_request(c->session, args, size, &reply, &reply_size);
-        if (r < 0)
-                return r;
-        if (reply_size > *answer_size)
+        /* Straight into the reply frame. */
+        n = virtio_iommu_request(c->session, args, size, answer, *answer_size);
+        if (n == -ENOBUFS)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_FAILED, "A virtio-iommu reply of %zu bytes: "
-                                         "a frame's has room for %zu", reply_size, *answer_size);
-        memcpy(answer, reply, reply_size);
-        *answer_size = reply_size;
+                                         "a frame's has room for %zu", virtio_iommu_reply_size(args, size),
+                                         *answer_size);
+        if (n < 0)
+                return n;
+        *answer_size = n;
         return 0;
 }
 

@@ -740,10 +740,11 @@ SESSION_METHOD(method_virtio_iommu_remove_endpoint) {
 
 SESSION_METHOD(method_virtio_iommu_request) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ uint8_t *answer = NULL;
         const void *request;
         size_t size, answer_size;
         uint64_t range[2];
+        void *answer;
+        ssize_t n;
         Object *ioas;
         int r;
 
@@ -759,15 +760,17 @@ SESSION_METHOD(method_virtio_iommu_request) {
                         return r;
         }
 
-        /* A refused request is a status in the reply, not a bus error. */
-        r = virtio_iommu_request(s, request, size, &answer, &answer_size);
-        if (r < 0)
-                return r;
+        /* A refused request is a status in the reply, not a bus error. The
+         * reply is written in place in the message. */
+        answer_size = virtio_iommu_reply_size(request, size);
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
-                r = sd_bus_message_append_array(reply, 'y', answer, answer_size);
+                r = sd_bus_message_append_array_space(reply, 'y', answer_size, &answer);
         if (r < 0)
                 return r;
+        n = virtio_iommu_request(s, request, size, answer, answer_size);
+        if (n < 0)
+                return n;
         return sd_bus_send(NULL, reply, NULL);
 }
 

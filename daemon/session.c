@@ -146,6 +146,12 @@ int session_new(Daemon *d, uid_t uid, const char *owner, bool persistent, bool d
         return 0;
 }
 
+/* Kernel ids are the table's keys as they are; 0 is no id (an unbound
+ * device), and never one of the table's own markers. */
+static const void *object_id_key(uint32_t id) {
+        return (const void *) (uintptr_t) id;
+}
+
 static void object_unlink(Object *o) {
         Session *s = o->session;
 
@@ -173,6 +179,8 @@ static void object_unlink(Object *o) {
         if (o->type == OBJECT_DEVICE)
                 s->n_devices--;
         (void) lh_table_delete(s->daemon->object_paths, o->path);
+        if (o->id != 0)
+                (void) lh_table_delete(s->object_ids, object_id_key(o->id));
         signals_forget_object(o);
 }
 
@@ -240,8 +248,16 @@ int object_new_at(Session *s, ObjectType type, uint32_t id, const char *path, Ob
         /* One object a path: the table's keys are unique. */
         if (r >= 0 && object_find_any(s->daemon, o->path))
                 r = -EEXIST;
+        if (r >= 0 && id != 0 && !s->object_ids && !(s->object_ids = lh_kptr_table_new(16, NULL)))
+                r = -ENOMEM;
+        if (r >= 0 && id != 0 && object_find_by_id(s, id))
+                r = -EEXIST;
         if (r >= 0 && lh_table_insert(s->daemon->object_paths, o->path, o) < 0)
                 r = -ENOMEM;
+        if (r >= 0 && id != 0 && lh_table_insert(s->object_ids, object_id_key(id), o) < 0) {
+                (void) lh_table_delete(s->daemon->object_paths, o->path);
+                r = -ENOMEM;
+        }
         if (r < 0) {
                 object_free(o);
                 return r;
@@ -322,10 +338,9 @@ Object *object_find_any(Daemon *d, const char *path) {
 }
 
 Object *object_find_by_id(Session *s, uint32_t id) {
-        for (Object *o = s->objects; o; o = o->objects_next)
-                if (o->id == id)
-                        return o;
-        return NULL;
+        void *v;
+
+        return id != 0 && s->object_ids && lh_table_lookup_ex(s->object_ids, object_id_key(id), &v) ? v : NULL;
 }
 
 Session *session_find(Daemon *d, const char *path) {
@@ -357,6 +372,7 @@ static Session *session_drop(Session *s) {
                 signals_forget_session(s);
                 path_tables_unref(s->daemon);
         }
+        lh_table_free_safe(s->object_ids);
         free(s->owner);
         free(s->path);
         free(s);

@@ -118,6 +118,7 @@ struct Session {
         uint64_t created;
 
         Object *objects;        /* newest first */
+        struct lh_table *object_ids;    /* kernel id -> Object, for the frame channel's lookups */
         unsigned n_objects;
         unsigned n_devices;
         unsigned next_mock;

@@ -805,16 +805,24 @@ static uint8_t do_probe(Session *s, const VirtioIommuRequest *req, uint8_t *prop
         return VIRTIO_IOMMU_S_OK;
 }
 
-int virtio_iommu_request(Session *s, const void *buf, size_t size, uint8_t **ret, size_t *ret_size) {
+size_t virtio_iommu_reply_size(const void *buf, size_t size) {
         VirtioIommuRequest req;
-        struct virtio_iommu_req_tail *tail;
-        uint8_t status, *reply;
         size_t reply_size;
 
+        (void) virtio_iommu_parse(buf, size, &req, &reply_size);
+        return reply_size;
+}
+
+ssize_t virtio_iommu_request(Session *s, const void *buf, size_t size, uint8_t *reply, size_t room) {
+        VirtioIommuRequest req;
+        struct virtio_iommu_req_tail *tail;
+        size_t reply_size;
+        uint8_t status;
+
         status = virtio_iommu_parse(buf, size, &req, &reply_size);
-        reply = calloc(1, reply_size);
-        if (!reply)
-                return -ENOMEM;
+        if (reply_size > room)
+                return -ENOBUFS;
+        memset(reply, 0, reply_size);
         tail = (struct virtio_iommu_req_tail *) (reply + reply_size - TAIL_SIZE);
 
         if (status == VIRTIO_IOMMU_S_OK)
@@ -838,9 +846,7 @@ int virtio_iommu_request(Session *s, const void *buf, size_t size, uint8_t **ret
         if (status != VIRTIO_IOMMU_S_OK)
                 memset(reply, 0, reply_size);
         tail->status = status;
-        *ret = reply;
-        *ret_size = reply_size;
-        return 0;
+        return reply_size;
 }
 
 /* ---- config space --------------------------------------------------------- */

@@ -37,10 +37,14 @@ typedef struct VirtioIommuRequest {
  * the tail: probe_size + tail for a PROBE, the tail otherwise. */
 uint8_t virtio_iommu_parse(const void *buf, size_t size, VirtioIommuRequest *ret, size_t *ret_reply_size);
 
-/* Serves one request: the reply (the device-writable part, status in its
- * tail) in *ret, *ret_size bytes, to free. Only -ENOMEM fails; every
+/* The size of the reply to a request: what virtio_iommu_parse() says. */
+size_t virtio_iommu_reply_size(const void *buf, size_t size);
+
+/* Serves one request, its reply (the device-writable part, status in its
+ * tail) written to reply: returns the reply's size, or -ENOBUFS, having
+ * done nothing, if room is less than virtio_iommu_reply_size(). Every
  * refusal is a status, and a refused request changes nothing. */
-int virtio_iommu_request(Session *s, const void *buf, size_t size, uint8_t **ret, size_t *ret_size);
+ssize_t virtio_iommu_request(Session *s, const void *buf, size_t size, uint8_t *reply, size_t room);
 
 /* For an UNMAP of a known domain that will unmap: its IOAS and the range,
  * which a lease may cover (lease_drain() before the request is served).
