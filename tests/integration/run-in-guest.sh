@@ -12,8 +12,8 @@
 # system's own (daemon, bin, sys, games, nobody). Fails if any test fails, if viommud
 # dies, logs a sanitizer report or a disagreement between its record and the
 # kernel, keeps a session or a pinned page after the tests, or does not exit
-# cleanly on SIGTERM. cmocka's summaries go to stdout, each run of a client
-# between the markers of tests/vm/markers.sh.
+# cleanly on SIGTERM. Each run of a client goes through automake's test
+# driver (test_program in tests/vm/markers.sh), its cmocka output to its log.
 set -uo pipefail
 
 profile=${1:?usage: run-in-guest.sh mock|vtd BUILDDIR}
@@ -117,13 +117,14 @@ stop_viommud() {
 }
 
 # client USER PROGRAM [GROUP...]: one run of a C client, tests/integration/PROGRAM,
-# a unit of its own whose failures its cmocka output counts.
+# under automake's test driver (test_program), its cmocka output in its log.
 client() {
 	local user=$1 program=$2 name
 	shift 2
 	name="$program${*:+ $*} as $user"
 	echo "== $name"
-	if ! unit "$name" as "$user" "$build/tests/integration/$program" "$@"; then
+	as_prefix "$user"
+	if ! test_program "$name" "${as_cmd[@]}" "$build/tests/integration/$program" "$@"; then
 		failures+=("$name")
 		status=1
 	fi

@@ -30,7 +30,7 @@ fail() {
 	failed=1
 }
 
-unit test-smmu "$out/build/tests/integration/test-smmu" || failed=1
+test_program test-smmu "$out/build/tests/integration/test-smmu" || failed=1
 
 # viommuctl: edu is on vfio-pci behind the SMMUv3 that arm-smmu-v3 drives.
 bdf=${VIOMMU_TEST_VFIO_DEVICES%%=*}

@@ -6,6 +6,7 @@
 # and defines:
 #   suite_config ALLOWED_BDF SECOND_BDF  the viommud.conf the clients expect
 #   as USER COMMAND...                   COMMAND with USER's uid and gid only
+#   as_prefix USER                       the same as words, in the array as_cmd
 #   suite_clients                        every client that claims no device,
 #                                        each through the caller's
 #                                        client USER PROGRAM [GROUP...]
@@ -71,14 +72,18 @@ suite_config() {
 }
 
 # shellcheck disable=SC2317 # called through unit
+# as_prefix USER sets as_cmd to the words that run a command with USER's uid
+# and gid only (none for root), for a runner that takes a command line, as
+# test_program's driver does.
+as_prefix() {
+	as_cmd=()
+	[ "$1" = root ] || as_cmd=(setpriv --reuid="$1" --regid="$(id -g "$1")" --clear-groups --)
+}
+
 as() {
-	local user=$1
+	as_prefix "$1"
 	shift
-	if [ "$user" = root ]; then
-		"$@"
-	else
-		setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups -- "$@"
-	fi
+	"${as_cmd[@]}" "$@"
 }
 
 suite_clients() {

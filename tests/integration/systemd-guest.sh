@@ -85,7 +85,7 @@ fi
 echo "== the fd store across systemctl restart"
 dropin mock ExecStart= "ExecStart=/usr/sbin/viommud --test-mock-devices" ||
 	fail "viommud did not restart with mock devices"
-unit test-restart "$build/tests/integration/test-restart" systemctl || failed=1
+test_program test-restart "$build/tests/integration/test-restart" systemctl || failed=1
 
 echo "== the integration clients, against the installed unit"
 # shellcheck source-path=SCRIPTDIR source=suite.sh
@@ -93,7 +93,8 @@ echo "== the integration clients, against the installed unit"
 client() {
 	local user=$1 program=$2
 	shift 2
-	unit "$program${*:+ $*} as $user" as "$user" "$build/tests/integration/$program" "$@" || failed=1
+	as_prefix "$user"
+	test_program "$program${*:+ $*} as $user" "${as_cmd[@]}" "$build/tests/integration/$program" "$@" || failed=1
 }
 # Claims are polkitd's here (systemd-host.sh): the file gives no device.
 mkdir -p /etc/viommu
@@ -142,7 +143,7 @@ echo "== 50 crashes at random instants"
 # start rate limit that would rightly give up on such a service on a host
 # is lifted for it.
 if dropin crash-loop '[Unit]' StartLimitIntervalSec=0; then
-	unit test-crash "$build/tests/integration/test-crash" crash || failed=1
+	test_program test-crash "$build/tests/integration/test-crash" crash || failed=1
 else
 	fail "viommud did not restart without a start rate limit"
 fi

@@ -4,8 +4,9 @@
 #   tests/kernel/run-in-guest.sh mock|vtd BUILDDIR
 #
 # Then viommud's integration tests (tests/integration/run-in-guest.sh). Each
-# test program's cmocka output goes to stdout, between the markers of
-# tests/vm/markers.sh; the exit status is non-zero if any of them failed.
+# test program runs under automake's test driver, its cmocka output in its
+# log (test_program in tests/vm/markers.sh); the exit status is non-zero if
+# any of them failed.
 set -uo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=../vm/markers.sh
@@ -32,7 +33,7 @@ esac
 status=0
 for t in "${tests[@]}"; do
 	echo "== $t on Linux $(uname -r), profile $profile"
-	unit "$t" "$build/tests/kernel/$t" || status=1
+	test_program "$t" "$build/tests/kernel/$t" || status=1
 done
 
 # viommud on a private bus, in the same boot.

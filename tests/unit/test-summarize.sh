@@ -176,4 +176,49 @@ FAIL tests/unit/test-bad (exit status: 1)
 EOF
 expect "a failed case counts once" "0 passed, 1 failed, 0 skipped" '^FAILED: test-bad: test_a$' -- "$work/test-bad.log"
 
+# A test VM whose programs ran under automake's driver (tests/vm/markers.sh):
+# each has its log in vm-K-P/, the console only the driver's verdicts. A
+# failed case counts once, not again for the units around it; a program the
+# guest died in counts as failed; a failure whose log is missing still counts.
+mkdir "$work/vm-7.3-mock"
+cat >"$work/vm-7.3-mock.log" <<'EOF'
+viommu-test: begin VM 7.3 mock
+viommu-test: begin integration
+PASS: test-session as nobody
+FAIL: test-ioas ioas as nobody
+  (the last lines of test-ioas-ioas-as-nobody.log)
+  | [  FAILED  ] test_map
+run-in-guest: ok: viommud exited with status 0 on SIGTERM
+viommu-test: end integration: exit status 1
+viommu-vm: exit status 1
+viommu-test: end VM 7.3 mock: exit status 1
+EOF
+cat >"$work/vm-7.3-mock/test-session-as-nobody.log" <<'EOF'
+[ RUN      ] test_open
+[       OK ] test_open
+PASS test-session as nobody (exit status: 0)
+EOF
+cat >"$work/vm-7.3-mock/test-ioas-ioas-as-nobody.log" <<'EOF'
+[ RUN      ] test_map
+the kernel said ENOSPC
+[  FAILED  ] test_map
+FAIL test-ioas ioas as nobody (exit status: 1)
+EOF
+expect "a VM's automake logs" "2 passed, 1 failed, 0 skipped" \
+	'^FAILED: vm-7.3-mock/test-ioas-ioas-as-nobody: test_map$' -- \
+	"$work/vm-7.3-mock.log" "$work"/vm-7.3-mock/test-*.log
+expect "a VM's failure whose log is missing" "2 passed, 1 failed, 0 skipped" \
+	'^FAILED: vm-7.3-mock: test-ioas ioas as nobody: failed, and its log is missing$' -- \
+	"$work/vm-7.3-mock.log" "$work/vm-7.3-mock/test-session-as-nobody.log"
+head -n 2 "$work/vm-7.3-mock/test-ioas-ioas-as-nobody.log" >"$work/vm-7.3-mock/test-hwpt-as-nobody.log"
+expect "a VM that died in a program under the driver" "0 passed, 1 failed, 0 skipped" \
+	'^FAILED: vm-7.3-mock/test-hwpt-as-nobody: did not finish \(in test_map\)' -- \
+	"$work/vm-7.3-mock/test-hwpt-as-nobody.log"
+
+# A test script's own "FAIL: ..." in its automake log is no driver's verdict.
+printf '%s\n' 'FAIL: option --json is not completed' 'FAIL tests/unit/test-completion.sh (exit status: 1)' \
+	>"$work/test-completion.sh.log"
+expect "a script's FAIL line in its own log" "0 passed, 1 failed, 0 skipped" \
+	'^FAILED: test-completion.sh: exit status 1 without a failed test' -- "$work/test-completion.sh.log"
+
 exit $failed

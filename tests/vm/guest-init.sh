@@ -5,6 +5,8 @@
 #   job        sourced: profile, workdir, share, command (an array)
 #   status     written: COMMAND's exit status
 #   kernel.log written: the kernel log after COMMAND
+#   test-driver, logs/  automake's test driver, and the logs it writes
+#              (test_program in markers.sh)
 # shellcheck disable=SC2154 # the job file sets profile, workdir, share, command
 set -euo pipefail
 
@@ -52,6 +54,7 @@ vtd) vfio_bind_test_devices || fail "the edu and e1000e devices did not both bin
 esac
 VIOMMU_TEST_KERNEL=$(uname -r)
 export VIOMMU_TEST_PROFILE=$profile VIOMMU_TEST_KERNEL
+export VIOMMU_TEST_DRIVER=$job/test-driver VIOMMU_TEST_LOG_DIR=$job/logs
 
 if [ -n "$share" ]; then
 	mkdir -p "$share"

@@ -3,7 +3,7 @@
 #
 #   tests/vm/run-vm.sh --kernel SERIES --profile mock|vtd|systemd|smmu
 #                      [--share HOSTDIR] [--install DESTDIR] [--vtd]
-#                      [--timeout SECONDS] -- COMMAND [ARGS...]
+#                      [--logs DIR] [--timeout SECONDS] -- COMMAND [ARGS...]
 #
 # The guest sees the host's root file system read-only and runs COMMAND as
 # root in the current directory. In the systemd profile the guest boots a
@@ -18,6 +18,9 @@
 # COMMAND runs there, from the host only the --share directory is visible.
 # $VIOMMU_VM_IORT, if set, is the cpio with its IORT override, empty for
 # QEMU's own table (smmu-iort.sh reads that).
+# The guest's test programs run under automake's test driver (test_program
+# in markers.sh); with --logs their logs come back into DIR, emptied first,
+# whatever the guest's end.
 # Exit status: COMMAND's; 124 if the guest did
 # not finish within the timeout ($VIOMMU_VM_TIMEOUT, default 600 s); 125 if the
 # guest stopped without reporting a status; 2 for usage or missing packages.
@@ -29,7 +32,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
 	echo "usage: run-vm.sh --kernel SERIES --profile mock|vtd|systemd|smmu [--share HOSTDIR]" \
-		"[--install DESTDIR] [--vtd] [--timeout SECONDS] -- COMMAND [ARGS...]" >&2
+		"[--install DESTDIR] [--vtd] [--logs DIR] [--timeout SECONDS] -- COMMAND [ARGS...]" >&2
 	exit 2
 }
 
@@ -38,17 +41,18 @@ fail() {
 	exit 2
 }
 
-series='' profile='' share='' destdir='' vtd=no timeout=${VIOMMU_VM_TIMEOUT:-600}
+series='' profile='' share='' destdir='' logs='' vtd=no timeout=${VIOMMU_VM_TIMEOUT:-600}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--vtd) vtd=yes; shift ;;
-	--kernel | --profile | --share | --install | --timeout)
+	--kernel | --profile | --share | --install | --logs | --timeout)
 		[ $# -ge 2 ] || usage
 		case $1 in
 		--kernel) series=$2 ;;
 		--profile) profile=$2 ;;
 		--share) share=$(realpath -e "$2" 2>/dev/null) || fail "no such directory: $2" ;;
 		--install) destdir=$(realpath -e "$2" 2>/dev/null) || fail "no such directory: $2" ;;
+		--logs) logs=$2 ;;
 		--timeout) timeout=$2 ;;
 		esac
 		shift 2
@@ -140,7 +144,8 @@ smmu)
 *) usage ;;
 esac
 
-mkdir "$tmp/job"
+mkdir "$tmp/job" "$tmp/job/logs"
+cp "$here/../../build-aux/test-driver" "$tmp/job/"
 if [ "$profile" = smmu ]; then
 	kernel=$("$here/build-kernel.sh" --arch arm64 "$series")
 	# busybox sh reads the job: POSIX words, single-quoted.
@@ -190,6 +195,12 @@ rc=0
 timeout -k 10 "$timeout" "${qemu[@]}" </dev/null |
 	sed -u -e 's/\r*$//' ${uefi:+-e 's/\x1b\[[0-9;=]*[A-Za-z]//g'} \
 		-e '1,/viommu-vm: exit status [0-9]*$/!d' || rc=$?
+
+if [ -n "$logs" ]; then
+	rm -rf "$logs"
+	mkdir -p "$logs"
+	cp -r "$tmp/job/logs/." "$logs/"
+fi
 
 keep_log() {
 	trap - EXIT

@@ -39,6 +39,7 @@ mount_9p viommu-job "$job"
 vfio_bind_test_devices 1 || fail "the edu device did not bind to vfio-pci"
 VIOMMU_TEST_KERNEL=$(uname -r)
 export VIOMMU_TEST_PROFILE="$profile" VIOMMU_TEST_KERNEL
+export VIOMMU_TEST_DRIVER="$job/test-driver" VIOMMU_TEST_LOG_DIR="$job/logs"
 
 if [ -n "$share" ]; then
 	mkdir -p "$share"

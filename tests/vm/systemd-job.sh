@@ -6,6 +6,8 @@
 #   job        sourced: workdir, share, command (an array)
 #   status     written: COMMAND's exit status
 #   kernel.log written: the kernel log after COMMAND
+#   test-driver, logs/  automake's test driver, and the logs it writes
+#              (test_program in markers.sh)
 #   journal    written: the journal of the boot, after COMMAND
 # shellcheck disable=SC2154 # the job file sets workdir, share, command
 set -uo pipefail
@@ -18,6 +20,7 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/tmp LANG=C.UTF-8
 VIOMMU_TEST_KERNEL=$(uname -r)
 export VIOMMU_TEST_PROFILE=systemd VIOMMU_TEST_KERNEL
+export VIOMMU_TEST_DRIVER=$job/test-driver VIOMMU_TEST_LOG_DIR=$job/logs
 [ -z "$share" ] || export VIOMMU_TEST_SHARE=$share
 
 # The job's own start job is done once it runs: the boot can finish.
