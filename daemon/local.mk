@@ -5,6 +5,7 @@ daemon_libviommud_config_la_SOURCES = \
 	daemon/config.h \
 	daemon/config.c \
 	daemon/config-diff.c \
+	daemon/config-match.c \
 	daemon/json-strict.h \
 	daemon/json-strict.c
 daemon_libviommud_config_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
