@@ -143,7 +143,13 @@ int channel_new(Session *s, int *ret_fd) {
         _cleanup_close_ int peer = -EBADF;
         Channel *c;
         sd_id128_t id;
+        unsigned n = 0;
         int fds[2], r;
+
+        for (c = d->channels; c; c = c->next)
+                n += c->session == s;
+        if (n >= CHANNELS_MAX)
+                return -EMFILE;
 
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds) < 0)
                 return -errno;

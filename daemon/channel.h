@@ -13,7 +13,11 @@
 #include "daemon.h"
 #include "session.h"
 
-/* Opens a channel to s; *ret_fd is the VMM's end. */
+/* Each channel holds an fd and an sd-bus connection in the daemon. */
+#define CHANNELS_MAX 16
+
+/* Opens a channel to s; *ret_fd is the VMM's end. -EMFILE if s has
+ * CHANNELS_MAX open already. */
 int channel_new(Session *s, int *ret_fd);
 /* The session a bus connection is confined to; NULL for the system bus. */
 Session *channel_session(Daemon *d, sd_bus *bus);

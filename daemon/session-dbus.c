@@ -837,6 +837,10 @@ SESSION_METHOD(method_open_direct_channel) {
         int r;
 
         r = channel_new(s, &fd);
+        if (r == -EMFILE)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_LIMIT_EXCEEDED,
+                                         "Session %u has %u direct channels open, as many as a session may",
+                                         s->id, CHANNELS_MAX);
         if (r < 0)
                 return bus_error_errno(error, r, "Cannot open a direct channel: %m");
         return sd_bus_reply_method_return(m, "h", fd);

@@ -527,11 +527,9 @@ void pump(sd_bus *bus, uint64_t usec, const bool *flag) {
 }
 
 sd_bus *channel_open(sd_bus *bus, const char *session) {
-        sd_bus_message *reply = CALL(bus, session, I_SESSION, "OpenDirectChannel", NULL);
+        int fd = channel_fd(bus, session, "OpenDirectChannel");
         sd_bus *ch = NULL;
-        int fd = read_fd(reply);
 
-        sd_bus_message_unref(reply);
         assert_int_equal(sd_bus_new(&ch), 0);
         assert_int_equal(sd_bus_set_fd(ch, fd, fd), 0);
         assert_int_equal(sd_bus_set_anonymous(ch, true), 0);
@@ -541,12 +539,16 @@ sd_bus *channel_open(sd_bus *bus, const char *session) {
         return ch;
 }
 
-int frame_open(sd_bus *bus, const char *session) {
-        sd_bus_message *reply = CALL(bus, session, I_SESSION, "OpenFrameChannel", NULL);
+int channel_fd(sd_bus *bus, const char *session, const char *method) {
+        sd_bus_message *reply = CALL(bus, session, I_SESSION, method, NULL);
         int fd = read_fd(reply);
 
         sd_bus_message_unref(reply);
         return fd;
+}
+
+int frame_open(sd_bus *bus, const char *session) {
+        return channel_fd(bus, session, "OpenFrameChannel");
 }
 
 void frame_send_fds(int fd, uint32_t op, uint32_t object, uint64_t cookie, const void *args, size_t size,

@@ -223,6 +223,8 @@ sd_bus_message *invalidate_call(sd_bus *bus, const char *path, const char *iface
 uint32_t invalidate(sd_bus *bus, const char *path, const char *iface, uint32_t data_type,
                     uint32_t entry_len, const void *entries, size_t size, char **ret_error);
 sd_bus *channel_open(sd_bus *bus, const char *session);
+/* The fd that Session.METHOD (OpenDirectChannel, OpenFrameChannel) gives. */
+int channel_fd(sd_bus *bus, const char *session, const char *method);
 
 /* Frame channels (Session.OpenFrameChannel, viommu-frame.h): a reply's
  * header, the whole packet's size and its payload; an error's name is the

@@ -21,6 +21,35 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* A session may have 16 channels of a kind (METHOD opens one) open at once,
+ * OPEN of them already, and no more; one closed makes room once the daemon
+ * has seen it go. */
+static void channel_limit(Fixture *f, const char *method, size_t open) {
+        int more[16];
+        size_t n = ELEMENTSOF(more) - open;
+
+        for (size_t i = 0; i < n; i++)
+                more[i] = channel_fd(f->bus, f->session, method);
+        CALL_FAILS(E_LIMIT_EXCEEDED, f->bus, f->session, I_SESSION, method, NULL);
+        close(more[0]);
+        for (unsigned tries = 0;; tries++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                sd_bus_message *reply = NULL;
+
+                if (sd_bus_call_method(f->bus, "org.viommu1", f->session, I_SESSION, method, &error, &reply,
+                                       NULL) >= 0) {
+                        more[0] = read_fd(reply);
+                        sd_bus_message_unref(reply);
+                        break;
+                }
+                assert_string_equal(error.name, E_LIMIT_EXCEEDED);
+                assert_true(tries < 100);
+                usleep(20 * 1000);
+        }
+        for (size_t i = 0; i < n; i++)
+                close(more[i]);
+}
+
 static void test_open_direct_channel(void **state) {
         Fixture *f = *state;
         const uint64_t iova = MOCK_APERTURE_START;
@@ -81,6 +110,9 @@ static void test_open_direct_channel(void **state) {
         check_iotlb(ch, f->session, nested, 2, 0);
         assert_true(session_listed(f->bus, f->session));
 
+        /* Not more than 16 at once: each costs the daemon an fd and a connection. */
+        channel_limit(f, "OpenDirectChannel", 1);
+
         /* Closing the session closes its channels. */
         close_session(f->bus, f->session);
         reply = NULL;
@@ -134,32 +166,7 @@ static void test_frame_channel_invalidate(void **state) {
         assert_int_equal(r.h.error, 0);
         assert_int_equal(r.size, sizeof(r.h));
 
-        /* 16 open at once, no more; one closed makes room. */
-        {
-                int more[15];
-
-                for (size_t i = 0; i < ELEMENTSOF(more); i++)
-                        more[i] = frame_open(f->bus, f->session);
-                CALL_FAILS(E_LIMIT_EXCEEDED, f->bus, f->session, I_SESSION, "OpenFrameChannel", NULL);
-                close(more[0]);
-                /* once the daemon has seen it go */
-                for (unsigned tries = 0;; tries++) {
-                        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-                        sd_bus_message *reply = NULL;
-
-                        if (sd_bus_call_method(f->bus, "org.viommu1", f->session, I_SESSION, "OpenFrameChannel",
-                                               &error, &reply, NULL) >= 0) {
-                                more[0] = read_fd(reply);
-                                sd_bus_message_unref(reply);
-                                break;
-                        }
-                        assert_string_equal(error.name, E_LIMIT_EXCEEDED);
-                        assert_true(tries < 100);
-                        usleep(20 * 1000);
-                }
-                for (size_t i = 0; i < ELEMENTSOF(more); i++)
-                        close(more[i]);
-        }
+        channel_limit(f, "OpenFrameChannel", 1);
 
         /* As Invalidate on the bus: the kernel stops at the entry it refuses. */
         size = frame_invalidation(args, sizeof(inv[0]), inv, 3);
