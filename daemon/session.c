@@ -14,8 +14,8 @@
 #include "guest-memory.h"
 #include "ioas.h"
 #include "journal.h"
-#include "lease.h"
 #include "json-util.h"
+#include "lease.h"
 #include "mapping-index.h"
 #include "session.h"
 #include "util.h"
@@ -302,6 +302,9 @@ int object_destroy(Object *o) {
         int r;
 
         if (o->n_users > 0)
+                return -EBUSY;
+        /* A lease, and a call that waits for one to go, hold on to their IOAS. */
+        if (o->type == OBJECT_IOAS && (lease_overlapping(o, 0, UINT64_MAX) || lease_draining_ioas(o)))
                 return -EBUSY;
 
         journal_intent(o, (JournalIntent) { .op = JOURNAL_OP_DESTROY });

@@ -395,6 +395,54 @@ static void test_lease_virtio_unmap_waits_for_release(void **state) {
         sd_bus_flush_close_unref(holder);
 }
 
+/* One virtio-iommu request as a frame: the status in its reply's tail. */
+static uint8_t frame_virtio(int frame, const void *req, size_t size) {
+        FrameReply r;
+
+        frame_call(frame, VIOMMU_FRAME_VIRTIO_IOMMU, 0, req, size, &r);
+        assert_int_equal(r.h.error, 0);
+        return r.payload[r.h.value - 1];
+}
+
+/* A DETACH of a domain's last endpoint destroys the domain, but not while a
+ * lease holds its IOAS: the holder still releases it there, and the next
+ * ATTACH finds the domain with its mappings. */
+static void test_lease_virtio_detach_keeps_leased_domain(void **state) {
+        Fixture *f = *state;
+        sd_bus *holder = bus_open();
+        _cleanup_free_ char *domain = NULL, *again = NULL;
+        const struct virtio_iommu_req_attach attach = virtio_attach();
+        const struct virtio_iommu_req_map map = virtio_map();
+        const struct virtio_iommu_req_detach detach = {
+                .head.type = VIRTIO_IOMMU_T_DETACH, .domain = htole32(1), .endpoint = htole32(1),
+        };
+        uint64_t offset;
+        uint32_t id;
+        int fd, frame;
+
+        if (!f->dev)
+                skip();
+        add_memory(f->bus, f->session, f->memfd, 0, GPA, BUF_SIZE);
+        CALL_OK(f->bus, f->session, I_SESSION, "VirtioIommuAddEndpoint", "ou", f->dev, (uint32_t) 1);
+        frame = frame_open(f->bus, f->session);
+        assert_int_equal(frame_virtio(frame, &attach, sizeof(attach)), VIRTIO_IOMMU_S_OK);
+        assert_int_equal(frame_virtio(frame, &map, sizeof(map)), VIRTIO_IOMMU_S_OK);
+        domain = get_string(f->bus, f->dev, I_DEVICE, "Attached", "o");
+        id = take_lease(holder, domain, IOVA, PAGE, LEASE_READ, &fd, &offset);
+
+        assert_int_equal(frame_virtio(frame, &detach, sizeof(detach)), VIRTIO_IOMMU_S_OK);
+        assert_true(mapped(f->bus, domain, IOVA));
+        CALL_OK(holder, domain, I_IOAS, "ReleaseLease", "u", id);
+        close(fd);
+
+        assert_int_equal(frame_virtio(frame, &attach, sizeof(attach)), VIRTIO_IOMMU_S_OK);
+        again = get_string(f->bus, f->dev, I_DEVICE, "Attached", "o");
+        assert_string_equal(again, domain);
+        assert_true(mapped(f->bus, domain, IOVA + PAGE));
+        close(frame);
+        sd_bus_flush_close_unref(holder);
+}
+
 /* Whether a frame's reply arrives on fd within usec. */
 static bool frame_answered(int fd, uint64_t usec) {
         struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -826,6 +874,7 @@ int main(int argc, char *argv[]) {
                 T(test_lease_unmap_waits_for_release),
                 T(test_lease_virtio_unmap_waits_for_release),
                 T(test_lease_frame_virtio_unmap_waits_for_release),
+                T(test_lease_virtio_detach_keeps_leased_domain),
                 T(test_lease_drain_times_out),
                 T(test_lease_disconnect_releases),
                 T(test_lease_session_closes_while_waiting),
