@@ -404,43 +404,21 @@ static uint8_t frame_virtio(int frame, const void *req, size_t size) {
         return r.payload[r.h.value - 1];
 }
 
-/* A DETACH of a domain's last endpoint destroys the domain, but not while a
- * lease holds its IOAS: the holder still releases it there, and the next
- * ATTACH finds the domain with its mappings. */
-static void test_lease_virtio_detach_keeps_leased_domain(void **state) {
-        Fixture *f = *state;
-        sd_bus *holder = bus_open();
-        _cleanup_free_ char *domain = NULL, *again = NULL;
+/* The device as virtio-iommu endpoint 1, attached to domain 1 with
+ * virtio_map()'s range mapped, through a frame channel: the channel, and
+ * in *ret_domain the domain's IOAS. */
+static int frame_virtio_domain(Fixture *f, char **ret_domain) {
         const struct virtio_iommu_req_attach attach = virtio_attach();
         const struct virtio_iommu_req_map map = virtio_map();
-        const struct virtio_iommu_req_detach detach = {
-                .head.type = VIRTIO_IOMMU_T_DETACH, .domain = htole32(1), .endpoint = htole32(1),
-        };
-        uint64_t offset;
-        uint32_t id;
-        int fd, frame;
+        int frame;
 
-        if (!f->dev)
-                skip();
         add_memory(f->bus, f->session, f->memfd, 0, GPA, BUF_SIZE);
         CALL_OK(f->bus, f->session, I_SESSION, "VirtioIommuAddEndpoint", "ou", f->dev, (uint32_t) 1);
         frame = frame_open(f->bus, f->session);
         assert_int_equal(frame_virtio(frame, &attach, sizeof(attach)), VIRTIO_IOMMU_S_OK);
         assert_int_equal(frame_virtio(frame, &map, sizeof(map)), VIRTIO_IOMMU_S_OK);
-        domain = get_string(f->bus, f->dev, I_DEVICE, "Attached", "o");
-        id = take_lease(holder, domain, IOVA, PAGE, LEASE_READ, &fd, &offset);
-
-        assert_int_equal(frame_virtio(frame, &detach, sizeof(detach)), VIRTIO_IOMMU_S_OK);
-        assert_true(mapped(f->bus, domain, IOVA));
-        CALL_OK(holder, domain, I_IOAS, "ReleaseLease", "u", id);
-        close(fd);
-
-        assert_int_equal(frame_virtio(frame, &attach, sizeof(attach)), VIRTIO_IOMMU_S_OK);
-        again = get_string(f->bus, f->dev, I_DEVICE, "Attached", "o");
-        assert_string_equal(again, domain);
-        assert_true(mapped(f->bus, domain, IOVA + PAGE));
-        close(frame);
-        sd_bus_flush_close_unref(holder);
+        *ret_domain = get_string(f->bus, f->dev, I_DEVICE, "Attached", "o");
+        return frame;
 }
 
 /* Whether a frame's reply arrives on fd within usec. */
@@ -460,7 +438,6 @@ static void test_lease_frame_virtio_unmap_waits_for_release(void **state) {
         sd_bus *holder = bus_open();
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *watch = NULL;
         _cleanup_free_ char *domain = NULL;
-        const struct virtio_iommu_req_attach attach = virtio_attach();
         const struct virtio_iommu_req_map map = virtio_map();
         const struct virtio_iommu_req_unmap unmap = virtio_unmap();
         Revoked rv = {};
@@ -471,14 +448,7 @@ static void test_lease_frame_virtio_unmap_waits_for_release(void **state) {
 
         if (!f->dev)
                 skip();
-        add_memory(f->bus, f->session, f->memfd, 0, GPA, BUF_SIZE);
-        CALL_OK(f->bus, f->session, I_SESSION, "VirtioIommuAddEndpoint", "ou", f->dev, (uint32_t) 1);
-        frame = frame_open(f->bus, f->session);
-        frame_call(frame, VIOMMU_FRAME_VIRTIO_IOMMU, 0, &attach, sizeof(attach), &r);
-        assert_int_equal(r.payload[r.h.value - 1], VIRTIO_IOMMU_S_OK);
-        frame_call(frame, VIOMMU_FRAME_VIRTIO_IOMMU, 0, &map, sizeof(map), &r);
-        assert_int_equal(r.payload[r.h.value - 1], VIRTIO_IOMMU_S_OK);
-        domain = get_string(f->bus, f->dev, I_DEVICE, "Attached", "o");
+        frame = frame_virtio_domain(f, &domain);
         watch = watch_revoked(holder, domain, &rv);
 
         /* Released: the UNMAP goes, then the PING sent after it. */
@@ -545,6 +515,39 @@ static void test_lease_frame_virtio_unmap_waits_for_release(void **state) {
         close(fd);
         assert_true(mapped(f->bus, domain, IOVA));
         assert_true(mapped(f->bus, domain, IOVA + PAGE));
+        sd_bus_flush_close_unref(holder);
+}
+
+/* A DETACH of a domain's last endpoint destroys the domain, but not while a
+ * lease holds its IOAS: the holder still releases it there, and the next
+ * ATTACH finds the domain with its mappings. */
+static void test_lease_virtio_detach_keeps_leased_domain(void **state) {
+        Fixture *f = *state;
+        sd_bus *holder = bus_open();
+        _cleanup_free_ char *domain = NULL, *again = NULL;
+        const struct virtio_iommu_req_attach attach = virtio_attach();
+        const struct virtio_iommu_req_detach detach = {
+                .head.type = VIRTIO_IOMMU_T_DETACH, .domain = htole32(1), .endpoint = htole32(1),
+        };
+        uint64_t offset;
+        uint32_t id;
+        int fd, frame;
+
+        if (!f->dev)
+                skip();
+        frame = frame_virtio_domain(f, &domain);
+        id = take_lease(holder, domain, IOVA, PAGE, LEASE_READ, &fd, &offset);
+
+        assert_int_equal(frame_virtio(frame, &detach, sizeof(detach)), VIRTIO_IOMMU_S_OK);
+        assert_true(mapped(f->bus, domain, IOVA));
+        CALL_OK(holder, domain, I_IOAS, "ReleaseLease", "u", id);
+        close(fd);
+
+        assert_int_equal(frame_virtio(frame, &attach, sizeof(attach)), VIRTIO_IOMMU_S_OK);
+        again = get_string(f->bus, f->dev, I_DEVICE, "Attached", "o");
+        assert_string_equal(again, domain);
+        assert_true(mapped(f->bus, domain, IOVA + PAGE));
+        close(frame);
         sd_bus_flush_close_unref(holder);
 }
 
