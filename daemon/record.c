@@ -131,6 +131,9 @@ static int read_object(Session *s, struct json_object *j) {
         if (!sd_bus_object_path_is_valid(path) || !startswith(path, s->path) || path[strlen(s->path)] != '/' ||
             object_find(s, path))
                 return -EBADMSG;
+        /* Nor two objects with one kernel id: an iommufd gives each its own. */
+        if (id != 0 && object_find_by_id(s, id))
+                return -EBADMSG;
 
         r = object_new_at(s, type, id, path, &o);
         if (r < 0)
