@@ -40,14 +40,22 @@ static bool unit_matches(const char *pattern, const char *unit) {
         return false;
 }
 
-static bool rule_matches_caller(const AllowRule *r, uid_t uid, const gid_t *gids, size_t n_gids, const char *unit) {
-        for (size_t i = 0; i < r->n_users; i++)
-                if (r->users[i].id == uid)
+/* Is the caller one of the users, or in one of the groups? */
+static bool identities_match(const ConfigIdentity *users, size_t n_users, const ConfigIdentity *groups,
+                             size_t n_groups, uid_t uid, const gid_t *gids, size_t n_gids) {
+        for (size_t i = 0; i < n_users; i++)
+                if (users[i].id == uid)
                         return true;
-        for (size_t i = 0; i < r->n_groups; i++)
+        for (size_t i = 0; i < n_groups; i++)
                 for (size_t k = 0; k < n_gids; k++)
-                        if (r->groups[i].id == gids[k])
+                        if (groups[i].id == gids[k])
                                 return true;
+        return false;
+}
+
+static bool rule_matches_caller(const AllowRule *r, uid_t uid, const gid_t *gids, size_t n_gids, const char *unit) {
+        if (identities_match(r->users, r->n_users, r->groups, r->n_groups, uid, gids, n_gids))
+                return true;
         if (unit)
                 for (size_t i = 0; i < r->n_units; i++)
                         if (unit_matches(r->units[i], unit))
@@ -86,14 +94,6 @@ int config_device_bind_allowed(const Config *c, const struct viommu_topology_dev
 }
 
 bool config_observer(const Config *c, uid_t uid, const gid_t *gids, size_t n_gids) {
-        if (!c)
-                return false;
-        for (size_t i = 0; i < c->n_observer_users; i++)
-                if (c->observer_users[i].id == uid)
-                        return true;
-        for (size_t i = 0; i < c->n_observer_groups; i++)
-                for (size_t k = 0; k < n_gids; k++)
-                        if (c->observer_groups[i].id == gids[k])
-                                return true;
-        return false;
+        return c && identities_match(c->observer_users, c->n_observer_users, c->observer_groups,
+                                     c->n_observer_groups, uid, gids, n_gids);
 }

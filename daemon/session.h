@@ -118,7 +118,7 @@ struct Session {
         uint64_t created;
 
         Object *objects;        /* newest first */
-        struct lh_table *object_ids;    /* kernel id -> Object, for the frame channel's lookups */
+        struct lh_table *object_ids;    /* kernel id -> Object (frames, journal, virtio-iommu) */
         unsigned n_objects;
         unsigned n_devices;
         unsigned next_mock;
