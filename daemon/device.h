@@ -13,6 +13,7 @@
 
 #include "session.h"
 
+struct json_object;
 struct viommu_topology_device;
 
 struct DeviceOps {
@@ -24,6 +25,13 @@ struct DeviceOps {
         int (*detach_pasid)(Object *dev, uint32_t pasid);
         /* Unbinds a detached device from the iommufd. */
         int (*release)(Object *dev);
+        /* Optional. What the ops keep of their own goes in the device's record
+         * (record.c) and comes back from it. */
+        int (*record_save)(Object *dev, struct json_object *j);
+        int (*record_load)(Object *dev, struct json_object *j);
+        /* Optional. The IOAS the kernel keeps a device on while the daemon
+         * has it detached; 0 for none. */
+        uint32_t (*parked_ioas)(Object *dev);
 };
 
 extern const DeviceOps vfio_device_ops;
@@ -46,6 +54,9 @@ int device_claim(Session *s, const struct viommu_topology_device *dev, Object **
 #define DEVICE_MOCK_NO_DIRTY    (UINT32_C(1) << 0)
 #define DEVICE_MOCK_PASID       (UINT32_C(1) << 2)
 int device_create_mock(Session *s, uint32_t flags, Object **ret);
+/* Test only: whether the mock driver has the PASID of a mock device
+ * attached to hwpt_id (0: detached). */
+int device_mock_pasid_check(Object *dev, uint32_t pasid, uint32_t hwpt_id);
 
 /* Attaches (or re-attaches, replacing) a device to an IOAS or HWPT. */
 int device_attach(Object *dev, Object *pt, uint32_t *ret_kernel_pt);

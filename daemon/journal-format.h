@@ -19,8 +19,10 @@
 #define JOURNAL_MAGIC "VIOMMUJ"
 /* 2: guest memory regions (J_REGION, J_REGION_GONE); a J_MAP without a
  * backing length holds a region's backing. 3: the virtio-iommu backend's
- * state (J_VIRTIO_IOMMU). The reader takes 1 and 2 as well. */
-#define JOURNAL_VERSION 3
+ * state (J_VIRTIO_IOMMU). 4: the test driver's counters left J_COUNTERS and
+ * the session's record; a mock device keeps what it needs in its own record.
+ * The reader takes 1 to 3 as well. */
+#define JOURNAL_VERSION 4
 
 struct journal_header {
         char magic[8];
@@ -58,7 +60,9 @@ enum {
 };
 
 struct journal_counters {
-        uint32_t next_mock, next_unbound, mock_parking_ioas, reserved;
+        uint32_t unused0;       /* the test driver's before version 4, as unused2 */
+        uint32_t next_unbound;
+        uint32_t unused2, reserved;
 };
 
 struct journal_map {

@@ -242,9 +242,7 @@ static int replay_entry(Replay *rp, uint32_t type, const uint8_t *p, size_t size
         case J_FORGET:
                 return replay_forget(s, (const char *) p, size);
         case J_COUNTERS:
-                s->next_mock = e.counters.next_mock;
                 s->next_unbound = e.counters.next_unbound;
-                s->mock_parking_ioas = e.counters.mock_parking_ioas;
                 return 0;
         case J_MAP:
                 return replay_map(s, &e.map);
@@ -318,8 +316,8 @@ int journal_read(Daemon *d, const void *data, size_t size, int iommufd, Session 
                 return -EBADMSG;
         memcpy(&h, data, sizeof(h));
         /* Version 1, before guest memory, is version 2 without its regions,
-         * and 2 is 3 without the virtio-iommu backend: a restart into this
-         * version takes their sessions over. */
+         * 2 is 3 without the virtio-iommu backend, and 3 is 4 but for mock
+         * devices: a restart into this version takes their sessions over. */
         if (memcmp(h.magic, JOURNAL_MAGIC, sizeof(h.magic)) != 0 || h.version < 1 || h.version > JOURNAL_VERSION)
                 return -EBADMSG;
 

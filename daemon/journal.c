@@ -379,9 +379,7 @@ void journal_forget(Object *o) {
 
 void journal_counters(Session *s) {
         struct journal_counters c = {
-                .next_mock = s->next_mock,
                 .next_unbound = s->next_unbound,
-                .mock_parking_ioas = s->mock_parking_ioas,
         };
 
         journal_write(s, J_COUNTERS, &c, sizeof(c), NULL, 0);

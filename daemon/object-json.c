@@ -42,7 +42,8 @@ static int device_to_json(Object *o, ObjectJson what, struct json_object *j) {
         r |= json_add(j, "mock", json_object_new_boolean(device_is_mock(o)));
         r |= json_add(j, "bound", json_object_new_boolean(o->device.bound));
         if (what == OBJECT_JSON_RECORD) {
-                r |= json_add(j, "stdev-id", json_object_new_int64(o->device.stdev_id));
+                if (o->device.ops->record_save && o->device.ops->record_save(o, j) < 0)
+                        return -ENOMEM;
                 r |= json_add_path_or_null(j, "attached", o->device.attached);
                 r |= json_add(j, "attached-pt", json_object_new_int64(o->device.attached_pt));
                 r |= json_add(j, "pasids", TAKE_PTR(pasids));

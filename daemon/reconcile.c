@@ -201,7 +201,7 @@ static void mark(uint8_t *known, uint32_t limit, uint32_t id) {
  */
 int reconcile_sweep_orphans(Session *s, uint32_t room) {
         _cleanup_free_ uint8_t *known = NULL;
-        uint32_t highest = s->mock_parking_ioas, limit;
+        uint32_t highest = 0, limit;
         bool progress = true;
         int n = 0;
 
@@ -211,7 +211,8 @@ int reconcile_sweep_orphans(Session *s, uint32_t room) {
                 highest = MAX(highest, o->id);
                 if (o->type == OBJECT_DEVICE) {
                         highest = MAX(highest, o->device.attached_pt);
-                        highest = MAX(highest, o->device.stdev_id);
+                        for (size_t i = 0; i < ELEMENTSOF(o->device.ops_ids); i++)
+                                highest = MAX(highest, o->device.ops_ids[i]);
                 }
         }
         /* Room for the one operation's objects, and for those the kernel
@@ -224,10 +225,10 @@ int reconcile_sweep_orphans(Session *s, uint32_t room) {
                 mark(known, limit, o->id);
                 if (o->type == OBJECT_DEVICE) {
                         mark(known, limit, o->device.attached_pt);
-                        mark(known, limit, o->device.stdev_id);
+                        for (size_t i = 0; i < ELEMENTSOF(o->device.ops_ids); i++)
+                                mark(known, limit, o->device.ops_ids[i]);
                 }
         }
-        mark(known, limit, s->mock_parking_ioas);
 
         /* An orphan may hold another: again until nothing more goes. */
         while (progress) {

@@ -28,9 +28,7 @@ int session_record_to_json(Session *s, struct json_object **ret) {
         r |= json_add(j, "persistent", json_object_new_boolean(s->persistent));
         r |= json_add(j, "delegated", json_object_new_boolean(s->delegated));
         r |= json_add(j, "created", json_new_hex(s->created, 0));
-        r |= json_add(j, "next-mock", json_object_new_int64(s->next_mock));
         r |= json_add(j, "next-unbound", json_object_new_int64(s->next_unbound));
-        r |= json_add(j, "mock-parking-ioas", json_object_new_int64(s->mock_parking_ioas));
         if (r < 0)
                 return -ENOMEM;
 
@@ -60,16 +58,21 @@ static int read_device(Object *o, struct json_object *j) {
         const DeviceOps *ops;
         const char *name;
         bool mock;
+        int r;
 
         if (json_read_string(j, "name", &name) < 0 || json_read_bool(j, "mock", &mock) < 0 ||
-            json_read_bool(j, "bound", &o->device.bound) < 0 ||
-            json_read_u32(j, "stdev-id", &o->device.stdev_id) < 0)
+            json_read_bool(j, "bound", &o->device.bound) < 0)
                 return -EBADMSG;
         /* A mock device needs a build with test hooks. */
         ops = device_ops_for(mock);
         if (!ops)
                 return -EBADMSG;
         o->device.ops = ops;
+        if (ops->record_load) {
+                r = ops->record_load(o, j);
+                if (r < 0)
+                        return r;
+        }
         o->device.name = strdup(name);
         return o->device.name ? 0 : -ENOMEM;
 }
@@ -198,7 +201,7 @@ int session_record_from_json(Daemon *d, struct json_object *j, int iommufd, Sess
         struct json_object *objects;
         const char *owner;
         bool persistent, delegated;
-        uint32_t id, uid, version, next_mock, next_unbound;
+        uint32_t id, uid, version, next_unbound;
         uint64_t created;
         int r;
 
@@ -212,8 +215,7 @@ int session_record_from_json(Daemon *d, struct json_object *j, int iommufd, Sess
         r = session_adopt(d, id, -EBADF, uid, owner, persistent, delegated, created, &s);
         if (r < 0)
                 return r;
-        if (json_read_u32(j, "next-mock", &next_mock) < 0 || json_read_u32(j, "next-unbound", &next_unbound) < 0 ||
-            json_read_u32(j, "mock-parking-ioas", &s->mock_parking_ioas) < 0)
+        if (json_read_u32(j, "next-unbound", &next_unbound) < 0)
                 return -EBADMSG;
         for (size_t i = 0, n = json_object_array_length(objects); i < n; i++) {
                 r = read_object(s, json_object_array_get_idx(objects, i));
@@ -234,7 +236,6 @@ int session_record_from_json(Daemon *d, struct json_object *j, int iommufd, Sess
                         return r;
         }
         /* Counted on as the objects came back; now as recorded. */
-        s->next_mock = next_mock;
         s->next_unbound = next_unbound;
         s->iommufd = iommufd;
         *ret = TAKE_PTR(s);

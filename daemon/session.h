@@ -72,7 +72,8 @@ struct Object {
                         const DeviceOps *ops;   /* how the kernel is told (device.h) */
                         int fd;                 /* the VFIO cdev; -1 for a mock device */
                         bool bound;             /* false for a delegated session's device */
-                        uint32_t stdev_id;      /* the mock driver's handle of a mock device */
+                        /* Kernel objects its DeviceOps keep for it, besides the device itself. */
+                        uint32_t ops_ids[2];
                         Object *attached;       /* IOAS or HWPT; NULL when detached */
                         uint32_t attached_pt;   /* what the kernel attached (maybe an automatic HWPT) */
                         DevicePasid *pasids;    /* in PASID order */
@@ -121,11 +122,7 @@ struct Session {
         struct lh_table *object_ids;    /* kernel id -> Object (frames, journal, virtio-iommu) */
         unsigned n_objects;
         unsigned n_devices;
-        unsigned next_mock;
         unsigned next_unbound;  /* names delegated devices, which have no kernel id */
-        /* An IOAS that mock devices sit on while detached: the kernel only
-         * creates a mock device attached to something. */
-        uint32_t mock_parking_ioas;
 
         Backing *backings;
         size_t n_backings;

@@ -99,7 +99,7 @@ SESSION_METHOD(method_check_pasid) {
         r = session_object_arg(s, hwpt_path, ARG_HWPT | ARG_OPTIONAL, &hwpt, error);
         if (r < 0)
                 return r;
-        r = viommu_mock_pasid_check(s->iommufd, dev->device.stdev_id, pasid, hwpt ? hwpt->id : 0);
+        r = device_mock_pasid_check(dev, pasid, hwpt ? hwpt->id : 0);
         if (r < 0)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "PASID %u of %s is not %s%s in the mock driver: %s", pasid, path,

@@ -852,15 +852,15 @@ ssize_t virtio_iommu_request(Session *s, const void *buf, size_t size, uint8_t *
 /* ---- config space --------------------------------------------------------- */
 
 /* The IOAS a device's DMA goes through now: its domain, the IOAS under its
- * HWPT, or a mock device's parking IOAS; 0 if none. */
-static uint32_t device_ioas_id(Session *s, Object *dev) {
+ * HWPT, or the one the kernel keeps it on while detached; 0 if none. */
+static uint32_t device_ioas_id(Object *dev) {
         Object *pt = dev->device.attached;
 
         if (pt && pt->type == OBJECT_HWPT)
                 pt = pt->uses[0];
         if (pt && pt->type == OBJECT_IOAS)
                 return pt->id;
-        return !pt && device_is_mock(dev) ? s->mock_parking_ioas : 0;
+        return !pt && dev->device.ops->parked_ioas ? dev->device.ops->parked_ioas(dev) : 0;
 }
 
 int virtio_iommu_config(Session *s, VirtioIommuConfig *ret) {
@@ -872,7 +872,7 @@ int virtio_iommu_config(Session *s, VirtioIommuConfig *ret) {
         for (size_t i = 0; v && i < v->n_endpoints; i++) {
                 _cleanup_free_ struct iommu_iova_range *ranges = NULL;
                 Object *dev = resolve(s, v->endpoints[i].dev, OBJECT_DEVICE);
-                uint32_t id = dev ? device_ioas_id(s, dev) : 0;
+                uint32_t id = dev ? device_ioas_id(dev) : 0;
                 uint64_t alignment = 0;
                 size_t n = 0;
                 int r;

@@ -72,6 +72,7 @@ static void test_round_trip(void **state) {
         assert_ptr_equal(dev->device.attached, nested);
         assert_int_equal(dev->device.attached_pt, 9);
         assert_int_equal(dev->device.fd, -EBADF);
+        assert_int_equal(dev->device.ops->parked_ioas(dev), 1);
         assert_int_equal(dev->device.n_pasids, 1);
         assert_ptr_equal(device_pasid_hwpt(dev, 100), pasid_pt);
         assert_int_equal(ioas->n_users, 2);
@@ -175,6 +176,7 @@ static void break_pasid_twice(struct json_object *r) {
 }
 static void break_hwpt_flags(struct json_object *r) { set(object_at(r, 3), "flags", json_object_new_int(-1)); }
 static void break_virt_id(struct json_object *r) { set(object_at(r, 8), "virt-id", json_object_new_int(9)); }
+static void break_parking(struct json_object *r) { json_object_object_del(object_at(r, 0), "parking-ioas"); }
 
 static void test_malformed(void **state) {
         static const struct {
@@ -197,6 +199,7 @@ static void test_malformed(void **state) {
                 { "PASID recorded twice",               break_pasid_twice },
                 { "HWPT flags out of range",            break_hwpt_flags },
                 { "virt-id not hex",                    break_virt_id },
+                { "mock device without its parking IOAS", break_parking },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
