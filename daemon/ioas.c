@@ -190,12 +190,16 @@ int ioas_unmap(Object *ioas, uint64_t iova, uint64_t length, uint64_t *ret_unmap
         uint64_t unmapped = 0, removed = 0;
         int r;
 
+        /* The kernel takes whole mappings off in IOVA order until one that
+         * the range cuts, then fails with ENOENT and does not put back what
+         * it took: a cut is refused from the record, before the kernel. */
+        if (!(iova == 0 && length == UINT64_MAX) &&
+            viommu_mapping_index_find_first(ioas->ioas.mappings, iova, length) &&
+            !ioas_range_removable(ioas->ioas.mappings, iova, length))
+                return -EINVAL;
+
         journal_intent(ioas, (JournalIntent) { .op = JOURNAL_OP_UNMAP, .iova = iova, .length = length });
         r = viommu_ioas_unmap(s->iommufd, ioas->id, iova, length, &unmapped);
-        /* The kernel says ENOENT both for nothing there and for a range that
-         * cuts through a mapping; the record tells which. */
-        if (r == -ENOENT && viommu_mapping_index_find_first(ioas->ioas.mappings, iova, length))
-                r = -EINVAL;
         if (r < 0) {
                 journal_done(s);
                 return r;

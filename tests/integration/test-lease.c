@@ -551,6 +551,35 @@ static void test_lease_virtio_detach_keeps_leased_domain(void **state) {
         sd_bus_flush_close_unref(holder);
 }
 
+/* An Unmap whose range holds one whole mapping and ends inside the next is
+ * refused as a cut: nothing may change, in the record or in the kernel, and
+ * a lease on the whole mapping stands (no drain, no revocation). */
+static void test_lease_unmap_cut_keeps_leased_mapping(void **state) {
+        Fixture *f = *state;
+        sd_bus *holder = bus_open();
+        uint64_t offset;
+        uint32_t id;
+        int fd;
+
+        if (!f->dev)
+                skip();
+        add_memory(f->bus, f->session, f->memfd, 0, GPA, BUF_SIZE);
+        map_guest(f->bus, f->ioas, IOVA, GPA, PAGE, MAP_FIXED_RW);
+        map_guest(f->bus, f->ioas, IOVA + PAGE, GPA + PAGE, 2 * PAGE, MAP_FIXED_RW);
+        id = take_lease(holder, f->ioas, IOVA, PAGE, LEASE_READ, &fd, &offset);
+
+        CALL_FAILS(E_INVALID_ARGUMENT, f->bus, f->ioas, I_IOAS, "Unmap", "tt", IOVA, 2 * PAGE);
+        /* The daemon's record still has the leased page mapped... */
+        assert_true(mapped(f->bus, f->ioas, IOVA));
+        /* ...and so must the kernel: the lease's holder relies on it. */
+        CALL_OK(f->bus, f->session, I_TESTING, "KernelReadIOVA", "otu", f->ioas, IOVA, (uint32_t) 8);
+
+        CALL_OK(holder, f->ioas, I_IOAS, "ReleaseLease", "u", id);
+        close(fd);
+        assert_int_equal(unmap(f->bus, f->ioas, IOVA, PAGE), PAGE);
+        sd_bus_flush_close_unref(holder);
+}
+
 /* Not released in time: Busy naming the holder, the mapping stays; released,
  * the next Unmap goes. UnmapBatch waits the same way. */
 static void test_lease_drain_times_out(void **state) {
@@ -878,6 +907,7 @@ int main(int argc, char *argv[]) {
                 T(test_lease_virtio_unmap_waits_for_release),
                 T(test_lease_frame_virtio_unmap_waits_for_release),
                 T(test_lease_virtio_detach_keeps_leased_domain),
+                T(test_lease_unmap_cut_keeps_leased_mapping),
                 T(test_lease_drain_times_out),
                 T(test_lease_disconnect_releases),
                 T(test_lease_session_closes_while_waiting),
