@@ -13,8 +13,10 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "channel.h"
 #include "device.h"
 #include "fdstore.h"
+#include "frame-channel.h"
 #include "guest-memory.h"
 #include "hotplug.h"
 #include "json-util.h"
@@ -31,10 +33,15 @@
 int restart_hand_over(Daemon *d) {
         int n = 0;
 
-        /* Each session's journal is current: the next run reads it. */
+        /* Each session's journal is current: the next run reads it. Its
+         * VMM's channels end with this run and point at it: they go first. */
         while (d->sessions) {
-                log_session(d->sessions, "handed over to the next run");
-                session_abandon(d->sessions);
+                Session *s = d->sessions;
+
+                log_session(s, "handed over to the next run");
+                channels_drop_session(d, s);
+                frame_channels_drop_session(d, s);
+                session_abandon(s);
                 n++;
         }
         return n;

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* ---- record: what a restart reads back ---------------------------------- */
@@ -387,25 +388,36 @@ static void test_restart_damaged_journal_ends_session(void **state) {
 }
 
 /*
- * A direct channel does not outlive the daemon: the VMM learns it from its
- * own end, which the exit closes, and opens another on the bus once the
- * daemon is back; the session's objects are all there on the new one.
+ * A direct channel does not outlive the daemon, nor does a frame channel:
+ * the VMM learns it from its own end, which the exit closes, and opens
+ * another on the bus once the daemon is back; the session's objects are all
+ * there on the new one. The old run lets its channels go before the
+ * sessions it hands over.
  */
 static void test_restart_channel_reopens(void **state) {
         const uint64_t iova = MOCK_APERTURE_START;
         _cleanup_close_ int memfd = memfd_new("guest-ram", BUF_SIZE, 0x3c);
         _cleanup_free_ char *s = NULL, *ioas = NULL, *dev = NULL;
+        _cleanup_close_ int frame = -EBADF;
         sd_bus *bus = bus_open(), *ch;
         sd_bus_message *reply = NULL;
+        FrameReply fr;
+        char byte;
 
         s = open_session(bus, false);
         dev = create_mock(bus, s, 0, NULL);
         ioas = create_ioas(bus, s, NULL);
         attach(bus, s, dev, ioas);
         ch = channel_open(bus, s);
+        frame = frame_open(bus, s);
         assert_int_equal(map(ch, ioas, memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW), iova);
 
         restart_daemon(bus, false);
+
+        assert_int_equal(recv(frame, &byte, 1, 0), 0);
+        close(frame);
+        frame = frame_open(bus, s);
+        frame_call(frame, VIOMMU_FRAME_PING, 0, NULL, 0, &fr);
 
         /* The old channel is closed, and says so at once. */
         assert_true(sd_bus_call_method(ch, NULL, s, I_SESSION, "CreateIOAS", NULL, &reply, NULL) < 0);
