@@ -60,7 +60,7 @@ static void close_fds(FrameChannel *c) {
 static void frame_channel_free(FrameChannel *c) {
         if (!c)
                 return;
-        lease_drains_forget_frame(c->session, c);
+        lease_drain_forget(c->session, NULL, c);
         close_fds(c);
         if (c->prev)
                 c->prev->next = c->next;
@@ -159,7 +159,8 @@ static int frame_virtio_iommu(FrameChannel *c, const uint8_t *args, size_t size,
                 r = lease_drain_frame(ioas, c, &range, 1, error);
                 if (r < 0)
                         return r;
-        }
+        } else
+                lease_drain_forget(c->session, NULL, c);
         /* Straight into the reply frame. */
         n = virtio_iommu_request(c->session, args, size, answer, *answer_size);
         if (n == -ENOBUFS)

@@ -514,7 +514,8 @@ int ioas_unmap_call(Object *ioas, sd_bus_message *m, FrameChannel *frame, uint64
                 r = m ? lease_drain(ioas, m, range, 1, error) : lease_drain_frame(ioas, frame, range, 1, error);
                 if (r < 0)
                         return r;
-        }
+        } else
+                lease_drain_forget(ioas->session, m, frame);
 
         r = ioas_unmap(ioas, iova, length, ret_unmapped);
         if (r == -ENOENT)

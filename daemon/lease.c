@@ -301,8 +301,8 @@ int lease_drain_frame(Object *ioas, FrameChannel *frame, const uint64_t (*ranges
         return drain(ioas, NULL, frame, ranges, n, error);
 }
 
-void lease_drains_forget_frame(Session *s, FrameChannel *frame) {
-        LeaseDrain *dr = drain_of(s, NULL, frame);
+void lease_drain_forget(Session *s, sd_bus_message *m, FrameChannel *frame) {
+        LeaseDrain *dr = drain_of(s, m, frame);
 
         if (dr)
                 drain_free(dr);

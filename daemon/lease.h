@@ -49,8 +49,11 @@ int lease_drain(Object *ioas, sd_bus_message *m, const uint64_t (*ranges)[2], si
  * frame_channel_fail(). */
 int lease_drain_frame(Object *ioas, FrameChannel *frame, const uint64_t (*ranges)[2], size_t n,
                       sd_bus_error *error);
-/* A frame channel that goes: its waiting request is dropped unanswered. */
-void lease_drains_forget_frame(Session *s, FrameChannel *frame);
+/* Lets the drain of a call (m, or else the frame channel's request) go:
+ * for a call dispatched again that waits for nothing now (another call
+ * took its range off meanwhile), and for a frame channel that goes, whose
+ * waiting request is dropped unanswered. */
+void lease_drain_forget(Session *s, sd_bus_message *m, FrameChannel *frame);
 /* The first live lease overlapping [iova, iova+length) of ioas (0,
  * UINT64_MAX: any); NULL if none. */
 Lease *lease_overlapping(Object *ioas, uint64_t iova, uint64_t length);

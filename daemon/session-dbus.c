@@ -758,7 +758,8 @@ SESSION_METHOD(method_virtio_iommu_request) {
                 r = lease_drain(ioas, m, &range, 1, error);
                 if (r < 0)
                         return r;
-        }
+        } else
+                lease_drain_forget(s, m, NULL);
 
         /* A refused request is a status in the reply, not a bus error. The
          * reply is written in place in the message. */
