@@ -636,6 +636,17 @@ typedef struct Config {
         uint32_t dom_start, dom_end, probe_size;
 } Config;
 
+/* Field by field: the struct's padding is whatever the stack held. */
+static void assert_config_equal(const Config *a, const Config *b) {
+        assert_int_equal(a->features, b->features);
+        assert_int_equal(a->page_mask, b->page_mask);
+        assert_int_equal(a->in_start, b->in_start);
+        assert_int_equal(a->in_end, b->in_end);
+        assert_int_equal(a->dom_start, b->dom_start);
+        assert_int_equal(a->dom_end, b->dom_end);
+        assert_int_equal(a->probe_size, b->probe_size);
+}
+
 static Config config(sd_bus *bus, const char *s) {
         Config c;
 
@@ -688,7 +699,7 @@ static void test_virtio_iommu_survives_restarts(void **state) {
                 now = attached_to(bus, dev);
                 assert_string_equal(now, domain);
                 c2 = config(bus, s);
-                assert_memory_equal(&c, &c2, sizeof(c));
+                assert_config_equal(&c, &c2);
                 /* The endpoint is known, and its device one already. */
                 assert_int_equal(vprobe(bus, s, 1, PROBE_SIZE, NULL), VIRTIO_IOMMU_S_OK);
                 CALL_FAILS(E_BUSY, bus, s, I_SESSION, "VirtioIommuAddEndpoint", "ou", dev, (uint32_t) 2);
