@@ -108,6 +108,7 @@ stop_viommud() {
 		fail "viommud exited with status $rc on SIGTERM"
 	fi
 	if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: [A-Za-z]*Sanitizer' "$log"; then
+		grep -E -A 24 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$log" | head -n 50
 		fail "viommud logged a sanitizer report"
 	fi
 	if grep -Eq 'record and kernel disagree|recorded [0-9]+ of [0-9]+ bytes|Exiting:' "$log"; then
