@@ -277,6 +277,7 @@ static void test_frame_channel_map_unmap(void **state) {
         const uint64_t iova = MOCK_APERTURE_START;
         struct viommu_frame_map map = { .offset = PAGE, .length = 4 * PAGE, .iova = iova, .flags = MAP_FIXED_RW };
         struct viommu_frame_unmap unmap = { .iova = iova, .length = 4 * PAGE };
+        uint8_t longer[sizeof(unmap) + 1] = {};
         int many[6], sealed;
         _cleanup_close_ int fd = -EBADF;
 
@@ -322,8 +323,9 @@ static void test_frame_channel_map_unmap(void **state) {
         frame_fails_fds(fd, E_INVALID_ARGUMENT, VIOMMU_FRAME_IOAS_UNMAP, f->ioas_id, &unmap, sizeof(unmap), NULL, 0);
         unmap = (struct viommu_frame_unmap) { .iova = iova + 8 * PAGE, .length = PAGE };
         frame_fails_fds(fd, E_NO_SUCH_OBJECT, VIOMMU_FRAME_IOAS_UNMAP, f->ioas_id, &unmap, sizeof(unmap), NULL, 0);
-        frame_fails_fds(fd, E_INVALID_ARGUMENT, VIOMMU_FRAME_IOAS_UNMAP, f->ioas_id, &unmap, sizeof(unmap) + 1,
-                        NULL, 0);
+        memcpy(longer, &unmap, sizeof(unmap));
+        frame_fails_fds(fd, E_INVALID_ARGUMENT, VIOMMU_FRAME_IOAS_UNMAP, f->ioas_id, longer, sizeof(longer), NULL,
+                        0);
         check_mapping(f->bus, f->session, f->dev, iova, 4 * PAGE, f->memfd, PAGE);
         unmap = (struct viommu_frame_unmap) { .iova = iova, .length = 4 * PAGE };
         assert_true(frame_result(fd, VIOMMU_FRAME_IOAS_UNMAP, f->ioas_id, &unmap, sizeof(unmap), NULL, 0) ==
