@@ -548,7 +548,7 @@ OBJECT_METHOD(method_unmap, ioas) {
 OBJECT_METHOD(method_unmap_batch, ioas) {
         const uint64_t (*ranges)[2];
         uint64_t unmapped = 0;
-        size_t n, size, done = 0;
+        size_t n, n_drained, size, done = 0;
         int r;
 
         /* Two numbers a range, read in place as MapBatch's entries are. */
@@ -565,7 +565,17 @@ OBJECT_METHOD(method_unmap_batch, ioas) {
                 if (ranges[i][1] == 0 || ranges[i][0] + ranges[i][1] - 1 < ranges[i][0])
                         return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                                  "Entry %zu: a range must not be empty nor wrap", i);
-        r = lease_drain(ioas, m, ranges, n, error);
+        /* Only what the batch will take off waits for leases: it stops at
+         * the first range that the record refuses. */
+        for (n_drained = 0; n_drained < n; n_drained++)
+                if (!ioas_range_removable(ioas->ioas.mappings, ranges[n_drained][0], ranges[n_drained][1]))
+                        break;
+        if (n_drained > 0)
+                r = lease_drain(ioas, m, ranges, n_drained, error);
+        else {
+                lease_drain_forget(ioas->session, m, NULL);
+                r = 0;
+        }
         if (r < 0)
                 return r;
 

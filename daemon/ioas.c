@@ -266,6 +266,31 @@ static void copy_one(const struct viommu_mapping *mp, void *userdata) {
         c->copied += end - start + 1;
 }
 
+struct collect_ctx {
+        struct viommu_mapping *mappings;
+        size_t n, allocated;
+        int error;
+};
+
+static void collect_one(const struct viommu_mapping *mp, void *userdata) {
+        struct collect_ctx *c = userdata;
+
+        if (c->error < 0)
+                return;
+        if (c->n == c->allocated) {
+                size_t allocated = MAX(c->allocated * 2, (size_t) 8);
+                struct viommu_mapping *m = reallocarray(c->mappings, allocated, sizeof(*m));
+
+                if (!m) {
+                        c->error = -ENOMEM;
+                        return;
+                }
+                c->mappings = m;
+                c->allocated = allocated;
+        }
+        c->mappings[c->n++] = *mp;
+}
+
 uint64_t ioas_record_copy(Object *dst, Object *src, uint64_t src_iova, uint64_t length, uint64_t dst_iova,
                           uint32_t flags) {
         struct copy_ctx c = {
@@ -277,7 +302,21 @@ uint64_t ioas_record_copy(Object *dst, Object *src, uint64_t src_iova, uint64_t 
                 .flags = flags,
         };
 
-        foreach_in(src->ioas.mappings, src_iova, length, copy_one, &c);
+        if (dst != src)
+                foreach_in(src->ioas.mappings, src_iova, length, copy_one, &c);
+        else {
+                /* Within one IOAS the inserts would move the walk: copy what
+                 * the range holds first. */
+                _cleanup_free_ struct viommu_mapping *found = NULL;
+                struct collect_ctx all = {};
+
+                foreach_in(src->ioas.mappings, src_iova, length, collect_one, &all);
+                found = all.mappings;
+                if (all.error < 0)
+                        return 0;
+                for (size_t i = 0; i < all.n; i++)
+                        copy_one(&found[i], &c);
+        }
         dst->session->mapped_bytes += c.copied;
         return c.error < 0 ? 0 : c.copied;
 }

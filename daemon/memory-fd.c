@@ -33,7 +33,8 @@ int memory_fd_inspect(int fd, MemoryFd *ret, sd_bus_error *error) {
 
 int memory_fd_check_range(const MemoryFd *mfd, uint64_t offset, uint64_t length, uint32_t flags,
                           sd_bus_error *error) {
-        if (mfd->size < offset + length)
+        /* Not offset + length > size: that sum wraps to 0 at 2^64. */
+        if (offset > mfd->size || length > mfd->size - offset)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "The range 0x%llx+0x%llx is past the end of the memory fd (0x%llx bytes)",
                                          (unsigned long long) offset, (unsigned long long) length,

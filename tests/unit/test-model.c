@@ -1220,8 +1220,126 @@ static void test_frame_channel(void **state) {
         close(fd);
 }
 
+/* ---- ranges at 2^64, a copy within one IOAS, a batch that stops ----------- */
+
+#define WRAP_OFFSET UINT64_C(0xfffffffffffff000)
+
+/* An offset + length of exactly 2^64 wraps to 0, while offset + length - 1
+ * does not: Map of 4 KiB at offset 2^64 - 4096 of a 64 KiB memfd is past
+ * its end. */
+static void test_map_offset_wraps(void **state) {
+        Fixture *f = *state;
+        Object *a = create_ioas(f);
+
+        assert_fails(VIOMMU_ERROR_INVALID_ARGUMENT,
+                     call(f, a->path, "org.viommu1.IOAS", "Map", "htttu", f->memfd, WRAP_OFFSET, (uint64_t) PAGE,
+                          UINT64_C(0x10000), (uint32_t) FIXED_RW));
+        assert_int_equal(kernel.n_mappings, 0);
+}
+
+/* The same through the frame channel's IOAS_MAP. */
+static void test_frame_map_offset_wraps(void **state) {
+        Fixture *f = *state;
+        Object *a = create_ioas(f);
+        struct viommu_frame_map map = { .offset = WRAP_OFFSET, .length = PAGE, .iova = 0x20000, .flags = FIXED_RW };
+        uint8_t buf[256];
+        Frame r;
+        int fd;
+
+        assert_int_equal(frame_channel_new(f->s, &fd), 0);
+        frame(f, fd, buf, request(buf, VIOMMU_FRAME_IOAS_MAP, a->id, &map, sizeof(map)), &f->memfd, 1, &r);
+        close(fd);
+        assert_int_equal(r.h.error, 1);
+        assert_int_equal(kernel.n_mappings, 0);
+}
+
+/* AddMemory: 0x1000 + 0xfffffffffffff000 is 2^64, so a region of nearly
+ * 2^64 bytes of a 64 KiB memfd is accepted (with IOAS_MAP_FILE, where the
+ * daemon does not mmap the region). */
+static void test_add_memory_size_wraps(void **state) {
+        Fixture *f = *state;
+
+        (void) create_ioas(f);  /* the channel's first call: it brings the fd passing up */
+        assert_fails(VIOMMU_ERROR_INVALID_ARGUMENT,
+                     call(f, f->s->path, "org.viommu1.Session", "AddMemory", "httt", f->memfd, (uint64_t) PAGE,
+                          UINT64_C(0), WRAP_OFFSET));
+        assert_int_equal(f->s->n_regions, 0);
+}
+
+/* Copy with the source IOAS as the destination: inserting into the tree
+ * that the copy walks moved the walk onto the new mapping, whose copy was
+ * EEXIST, and the copy was recorded as 0 bytes (a record/kernel
+ * disagreement in the log). */
+static void test_copy_within_one_ioas(void **state) {
+        Fixture *f = *state;
+        Object *a = create_ioas(f);
+        sd_bus_message *reply;
+
+        map(f, a, 0, PAGE, 0x200000, FIXED_RW);
+        reply = call(f, a->path, "org.viommu1.IOAS", "Copy", "otttu", a->path, UINT64_C(0x200000), (uint64_t) PAGE,
+                     UINT64_C(0x100000), (uint32_t) FIXED_RW);
+        assert_null(error_name(reply));
+        sd_bus_message_unref(reply);
+        assert_int_equal(viommu_mapping_index_count(a->ioas.mappings), 2);
+        /* The record's own count of what one more such copy adds. */
+        assert_int_equal(ioas_record_copy(a, a, 0x200000, PAGE, 0x50000, FIXED_RW), PAGE);
+}
+
+static int on_lease_revoked(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        (*(unsigned *) userdata)++;
+        return 0;
+}
+
+/* A batch whose range cuts a leased mapping answers (0, "EINVAL") at once
+ * and leaves the lease alone, as Unmap does: it revoked the lease, waited
+ * for it and failed Busy. */
+static void test_unmap_batch_cut_revokes_lease(void **state) {
+        Fixture *f = *state;
+        Object *a = create_ioas(f);
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        const uint64_t ranges[2] = { 0x10000, PAGE };  /* the first page of a two-page mapping */
+        sd_bus_message *reply;
+        unsigned revoked = 0;
+        const char *text;
+        uint32_t done;
+        uint64_t n;
+
+        f->d.config->limits[CONFIG_LIMIT_LEASE_DRAIN_MSEC] = 100;
+        assert_true(sd_bus_match_signal(f->vmm, NULL, NULL, a->path, "org.viommu1.IOAS", "LeaseRevoked",
+                                        on_lease_revoked, &revoked) >= 0);
+        add_memory(f, f->memfd, 0, GPA, 8 * PAGE);
+        sd_bus_message_unref(map_guest(f, a, 0x10000, GPA, 2 * PAGE, FIXED_RW));
+        reply = call(f, a->path, "org.viommu1.IOAS", "TakeLease", "ttu", UINT64_C(0x10000), (uint64_t) PAGE,
+                     (uint32_t) 1);
+        assert_null(error_name(reply));
+        sd_bus_message_unref(reply);
+
+        /* Unmap of that range: refused at once, the lease left alone. */
+        assert_fails(VIOMMU_ERROR_INVALID_ARGUMENT,
+                     call(f, a->path, "org.viommu1.IOAS", "Unmap", "tt", ranges[0], ranges[1]));
+        assert_int_equal(revoked, 0);
+
+        assert_int_equal(sd_bus_message_new_method_call(f->vmm, &m, NULL, a->path, "org.viommu1.IOAS",
+                                                        "UnmapBatch"), 0);
+        assert_true(sd_bus_message_append_array(m, 't', ranges, sizeof(ranges)) >= 0);
+        reply = call_message(f, m);
+        if (error_name(reply))
+                fail_msg("UnmapBatch of a range that cuts a mapping: %s: %s (LeaseRevoked sent %u time(s))",
+                         error_name(reply), sd_bus_message_get_error(reply)->message, revoked);
+        assert_true(sd_bus_message_read(reply, "ust", &done, &text, &n) > 0);
+        assert_int_equal(done, 0);
+        assert_string_equal(text, "EINVAL");
+        sd_bus_message_unref(reply);
+        assert_int_equal(revoked, 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_map_offset_wraps, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_frame_map_offset_wraps, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_add_memory_size_wraps, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_copy_within_one_ioas, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unmap_batch_cut_revokes_lease, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_map_copy_unmap, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_map_batch, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_channel_reach, setup, teardown),
