@@ -53,7 +53,8 @@ tests_unit_test_topology_SOURCES = tests/unit/test-topology.c $(TESTBED_SOURCES)
 tests_unit_test_topology_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_topology_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_topology_LDFLAGS = $(LDFLAGS_NO_INSTALL)
-tests_unit_test_topology_LDADD = lib/libviommu.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBUDEV_LIBS) $(UMOCKDEV_LIBS)
+tests_unit_test_topology_LDADD = daemon/libviommud-config.la lib/libviommu.la $(CMOCKA_LIBS) $(JSONC_LIBS) \
+	$(LIBSYSTEMD_LIBS) $(LIBUDEV_LIBS) $(UMOCKDEV_LIBS)
 tests_bench_bench_topology_SOURCES = tests/bench/bench-topology.c $(TESTBED_SOURCES)
 tests_bench_bench_topology_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_bench_bench_topology_CFLAGS = $(TEST_CFLAGS)
@@ -86,12 +87,12 @@ tests_bench_bench_mapping_index_LDADD = lib/libviommu-internal.la $(JSONC_LIBS)
 # reload diff (daemon/config*.c built into the test).
 check_PROGRAMS += tests/unit/test-config
 TESTS += tests/unit/test-config
-tests_unit_test_config_SOURCES = tests/unit/test-config.c $(TESTBED_SOURCES)
+tests_unit_test_config_SOURCES = tests/unit/test-config.c
 tests_unit_test_config_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_config_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_config_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_unit_test_config_LDADD = daemon/libviommud-config.la lib/libviommu.la $(CMOCKA_LIBS) $(JSONC_LIBS) \
-	$(LIBSYSTEMD_LIBS) $(UMOCKDEV_LIBS)
+	$(LIBSYSTEMD_LIBS)
 
 # Device binding's sysfs side (daemon/pci-bind.c built into the test) on a
 # temporary directory of files and links.

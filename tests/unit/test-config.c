@@ -3,8 +3,11 @@
 /*
  * viommud.conf(5): valid files, every kind of bad input with the message it
  * must give (line, column, JSON path, reason), device matching by PCI
- * address, vendor:device id and IOMMU group against hand-made devices and a
- * recorded sysfs tree, users/groups/units, limits, the reload diff.
+ * address, vendor:device id and IOMMU group against hand-made devices,
+ * users/groups/units, limits, the reload diff. Matching against a recorded
+ * sysfs tree is in test-topology: this test runs without umockdev's preload
+ * library, whose fclose() bypasses AddressSanitizer's and so leaves stale
+ * bookkeeping of open_memstream() streams behind.
  */
 
 #include <stdarg.h>
@@ -20,13 +23,8 @@
 
 /* Not "config.h": that names autoconf's in the build directory. */
 #include "daemon/config.h"
-#include "testbed.h"
 #include "util.h"
 #include "viommu-topology.h"
-
-#ifndef TOP_SRCDIR
-#  define TOP_SRCDIR "."
-#endif
 
 static Config *parse_ok(const char *text) {
         Config *c = NULL;
@@ -163,7 +161,7 @@ static void test_syntax_errors(void **state) {
         parse_fails_str("{\"allow\": tru}", "test.conf:1:");
         parse_fails_str("{} {}", "test.conf:1:4:");
         parse_fails_str("{\"a\": 01}", "test.conf:1:");
-        /* What json-c lets through, caught by the second pass. */
+        /* What json-c lets through, caught while it reads. */
         parse_fails_str("{\n  \"limits\": {},\n  \"limits\": {}\n}", "test.conf:3:3: limits: duplicate key");
         parse_fails_str("{\n  \"li\\u006dits\": {},\n  \"limits\": {}\n}", "test.conf:3:3: limits: duplicate key");
         parse_fails_str("{\n  'limits': {}\n}", "test.conf:2:3: expected a key in double quotes");
@@ -207,6 +205,9 @@ static void test_duplicate_keys(void **state) {
         parse_fails_str("{\"allow\": [{\"units\": [\"a.service\"], \"devices\": [{\"pci\": \"00:00.0\"}],"
                         " \"users\": [0], \"units\": []}]}",
                         "allow[0].units: duplicate key");
+        /* A quote and a colon in the key, in arrays of arrays. */
+        parse_fails_str("{\"x\": [[{\"k\\\"y:\": 1, \"k\\\"y:\": 2}]]}",
+                        "test.conf:1:22: x[0][0].k\"y:: duplicate key");
         /* The same key in different objects is no duplicate, nor is one in a string. */
         {
                 _cleanup_(config_freep) Config *c = parse_ok(
@@ -596,31 +597,6 @@ static void test_match_callers(void **state) {
         assert_int_equal(config_device_allowed(c, &g3, 1001, NULL, 0, NULL), 0);
 }
 
-static void test_match_recorded_tree(void **state) {
-        _cleanup_(viommu_topology_freep) struct viommu_topology *t = NULL;
-        _cleanup_(config_freep) Config *c = NULL;
-        const struct viommu_topology_device *nic, *nvme, *audio;
-        UMockdevTestbed *tb = testbed_new();
-
-        testbed_add_host(tb, TOP_SRCDIR, "vtd-host");
-        assert_int_equal(viommu_topology_new(&t), 0);
-        testbed_free(tb);
-        assert_int_equal(viommu_topology_find_pci_device(t, "0000:01:00.0", &nic), 0);
-        assert_int_equal(viommu_topology_find_pci_device(t, "0000:02:00.0", &nvme), 0);
-        assert_int_equal(viommu_topology_find_pci_device(t, "0000:00:1f.3", &audio), 0);
-
-        c = parse_ok("{\"allow\": ["
-                     " {\"devices\": [{\"id\": \"8086:1592\"}], \"users\": [1000]},"
-                     " {\"devices\": [{\"pci\": \"02:00.0\"}], \"users\": [1001]},"
-                     " {\"devices\": [{\"group\": 6}], \"users\": [1002]}"
-                     "]}");
-        assert_int_equal(config_device_allowed(c, nic, 1000, NULL, 0, NULL), 1);
-        assert_int_equal(config_device_allowed(c, nvme, 1000, NULL, 0, NULL), 0);
-        assert_int_equal(config_device_allowed(c, nvme, 1001, NULL, 0, NULL), 1);
-        assert_int_equal(config_device_allowed(c, audio, 1002, NULL, 0, NULL), 1);
-        assert_int_equal(config_device_allowed(c, nic, 1002, NULL, 0, NULL), 0);
-}
-
 /* Observers see every session; a drop-in adds to them, and a reload says
  * when they change. */
 static void test_observers(void **state) {
@@ -808,9 +784,7 @@ static void test_dropins(void **state) {
         assert_int_equal(system(path), 0);
 }
 
-int main(int argc, char *argv[]) {
-        testbed_reexec(argv);
-
+int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_defaults),
                 cmocka_unit_test(test_valid),
@@ -824,7 +798,6 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_match_devices),
                 cmocka_unit_test(test_bind),
                 cmocka_unit_test(test_match_callers),
-                cmocka_unit_test(test_match_recorded_tree),
                 cmocka_unit_test(test_observers),
                 cmocka_unit_test(test_diff),
                 cmocka_unit_test(test_load),

@@ -4,7 +4,8 @@
  * Topology from sysfs, on umockdev testbeds: the recorded hosts under
  * tests/data/topology against their golden JSON and against known facts,
  * malformed trees made on the fly, and the live /sys of whatever machine runs
- * the test. The program runs itself again under umockdev-wrapper.
+ * the test, and viommud.conf(5) rules matched against a recorded tree. The
+ * program runs itself again under umockdev-wrapper.
  *
  * VIOMMU_UPDATE_GOLDEN=1 rewrites the golden files instead of comparing.
  * VIOMMU_TEST_SRCDIR overrides the source directory compiled in.
@@ -23,6 +24,8 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+/* Not "config.h": that names autoconf's in the build directory. */
+#include "daemon/config.h"
 #include "testbed.h"
 #include "util.h"
 #include "viommu-topology.h"
@@ -987,6 +990,36 @@ static void test_live_udev(void **state) {
         udev_unref(udev);
 }
 
+/* viommud.conf(5) rules matched against devices read from a recorded tree. */
+static void test_config_rules(void **state) {
+        _cleanup_(viommu_topology_freep) struct viommu_topology *t = NULL;
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_free_ char *error = NULL;
+        const struct viommu_topology_device *nic, *nvme, *audio;
+        UMockdevTestbed *tb = testbed_new();
+        static const char rules[] =
+                "{\"allow\": ["
+                " {\"devices\": [{\"id\": \"8086:1592\"}], \"users\": [1000]},"
+                " {\"devices\": [{\"pci\": \"02:00.0\"}], \"users\": [1001]},"
+                " {\"devices\": [{\"group\": 6}], \"users\": [1002]}"
+                "]}";
+
+        testbed_add_host(tb, TOP_SRCDIR, "vtd-host");
+        assert_int_equal(viommu_topology_new(&t), 0);
+        testbed_free(tb);
+        assert_int_equal(viommu_topology_find_pci_device(t, "0000:01:00.0", &nic), 0);
+        assert_int_equal(viommu_topology_find_pci_device(t, "0000:02:00.0", &nvme), 0);
+        assert_int_equal(viommu_topology_find_pci_device(t, "0000:00:1f.3", &audio), 0);
+
+        assert_int_equal(config_parse(rules, strlen(rules), "test.conf", &c, &error), 0);
+        assert_null(error);
+        assert_int_equal(config_device_allowed(c, nic, 1000, NULL, 0, NULL), 1);
+        assert_int_equal(config_device_allowed(c, nvme, 1000, NULL, 0, NULL), 0);
+        assert_int_equal(config_device_allowed(c, nvme, 1001, NULL, 0, NULL), 1);
+        assert_int_equal(config_device_allowed(c, audio, 1002, NULL, 0, NULL), 1);
+        assert_int_equal(config_device_allowed(c, nic, 1002, NULL, 0, NULL), 0);
+}
+
 int main(int argc, char *argv[]) {
         testbed_reexec(argv);
 
@@ -1008,6 +1041,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_update),
                 cmocka_unit_test(test_live),
                 cmocka_unit_test(test_live_udev),
+                cmocka_unit_test(test_config_rules),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
