@@ -9,6 +9,8 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "guest-memory.h"
@@ -54,6 +56,28 @@ static int dma_mapping_at(Object *ioas, uint64_t pos, uint32_t need, const struc
         return 0;
 }
 
+/* Whether n bytes at offset of the region can be written: its owner may
+ * have sealed the memfd since AddMemory, and a write refused halfway would
+ * leave the bytes before it written. */
+static int dma_check_writable(const GuestRegion *g, uint64_t offset, uint64_t n) {
+        struct stat st;
+        int seals;
+
+        seals = fcntl(g->fd, F_GET_SEALS);
+        if (seals < 0)
+                return -errno;
+        if (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))
+                return -EPERM;
+        /* A write past the end grows the memfd, unless that is sealed too. */
+        if (seals & F_SEAL_GROW) {
+                if (fstat(g->fd, &st) < 0)
+                        return -errno;
+                if (offset + n > (uint64_t) st.st_size)
+                        return -EPERM;
+        }
+        return 0;
+}
+
 /* One pass over the range: with buf NULL it only checks. */
 static int dma_walk(Object *ioas, uint64_t iova, uint8_t *buf, size_t length, bool write, uint64_t *ret_iova) {
         uint32_t need = write ? IOMMU_IOAS_MAP_WRITEABLE : IOMMU_IOAS_MAP_READABLE;
@@ -70,11 +94,12 @@ static int dma_walk(Object *ioas, uint64_t iova, uint8_t *buf, size_t length, bo
                 if (r < 0)
                         return r;
                 n = MIN((uint64_t) (length - done), mp->length - (pos - mp->iova));
-                if (buf) {
+                if (buf)
                         r = copy_memfd(g->fd, buf + done, n, mp->offset + (pos - mp->iova), write);
-                        if (r < 0)
-                                return r;
-                }
+                else if (write)
+                        r = dma_check_writable(g, mp->offset + (pos - mp->iova), n);
+                if (r < 0)
+                        return r;
                 done += n;
         }
         return 0;

@@ -366,6 +366,11 @@ static int dma_error(sd_bus_error *error, int r, uint64_t iova, bool write) {
                                          "IOVA 0x%llx is mapped from a memory fd, not from guest memory: the "
                                          "daemon keeps no fd to reach it (map with MapGuest)",
                                          (unsigned long long) iova);
+        case -EPERM:
+                return sd_bus_error_setf(error, VIOMMU_ERROR_PERMISSION_DENIED,
+                                         "The guest memory at IOVA 0x%llx is sealed against this write "
+                                         "(F_SEAL_WRITE, F_SEAL_FUTURE_WRITE or F_SEAL_GROW on its memfd)",
+                                         (unsigned long long) iova);
         default:
                 return bus_error_errno(error, r, "Cannot %s guest memory at IOVA 0x%llx: %m",
                                        write ? "write" : "read", (unsigned long long) iova);

@@ -343,6 +343,22 @@ static void test_dma_refused(void **state) {
         CALL_FAILS(E_INVALID_ARGUMENT, f->bus, f->ioas, I_IOAS, "ReadIOVA", "tu", iova, (uint32_t) (DMA_MAX + 1));
         CALL_FAILS(E_INVALID_ARGUMENT, f->bus, f->ioas, I_IOAS, "ReadIOVA", "tu", UINT64_MAX, (uint32_t) 2);
         CALL_FAILS(E_NOT_SUPPORTED, f->bus, f->ioas, I_IOAS, "ReadIOVA", "tu", iova + 8 * PAGE, (uint32_t) 8);
+        /* Guest memory its owner sealed after AddMemory: a write that runs
+         * into it writes nothing, not even the bytes in the region before. */
+        {
+                _cleanup_close_ int sealed = memfd_create("sealed-later", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+                assert_true(sealed >= 0);
+                assert_int_equal(ftruncate(sealed, PAGE), 0);
+                add_memory(f->bus, f->session, sealed, 0, GPA_HIGH, PAGE);
+                map_guest(f->bus, f->ioas, iova + 4 * PAGE, GPA_LOW + 4 * PAGE, PAGE, MAP_FIXED_RW);
+                map_guest(f->bus, f->ioas, iova + 5 * PAGE, GPA_HIGH, PAGE, MAP_FIXED_RW);
+                write_iova(f->bus, f->ioas, iova + 5 * PAGE, big, 8, NULL);
+                assert_int_equal(fcntl(sealed, F_ADD_SEALS, F_SEAL_FUTURE_WRITE), 0);
+                write_iova(f->bus, f->ioas, iova + 4 * PAGE, big, 2 * PAGE, E_PERMISSION_DENIED);
+                assert_error_mentions("sealed");
+                assert_int_equal(unmap(f->bus, f->ioas, iova + 4 * PAGE, 2 * PAGE), 2 * PAGE);
+        }
         assert_int_equal(pread(f->memfd, after, BUF_SIZE, 0), BUF_SIZE);
         assert_memory_equal(before, after, BUF_SIZE);
         assert_reads(f->bus, f->ioas, iova + 2 * PAGE, before + 2 * PAGE, PAGE);
