@@ -593,6 +593,7 @@ static int set_error(char **ret_error, int r, const char *fmt, ...) {
         if (vasprintf(ret_error, fmt, ap) < 0)
                 *ret_error = NULL;
         va_end(ap);
+        string_replace_control(*ret_error);
         return r;
 }
 
@@ -608,7 +609,7 @@ static int parse_into(Config *c, const char *text, size_t size, const char *orig
         if (!files)
                 return -ENOMEM;
         c->files = files;
-        files[c->n_files] = strdup(origin);
+        files[c->n_files] = string_replace_control(strdup(origin));
         if (!files[c->n_files])
                 return -ENOMEM;
         p.origin = files[c->n_files++];
@@ -646,18 +647,26 @@ int config_parse(const char *text, size_t size, const char *origin, Config **ret
 
 static int load_file(Config *c, const char *path, bool missing_ok, char **ret_error) {
         _cleanup_free_ char *text = NULL;
+        _cleanup_close_ int fd = -EBADF;
         struct stat st;
         size_t size;
         int r;
 
-        if (stat(path, &st) < 0) {
+        /* Not blocking: whatever the name holds, the type and size are
+         * known before a byte is read. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0) {
                 if (errno == ENOENT && missing_ok)
                         return 0;
                 return set_error(ret_error, -errno, "%s: cannot open: %m", path);
         }
+        if (fstat(fd, &st) < 0)
+                return set_error(ret_error, -errno, "%s: cannot open: %m", path);
         if (!S_ISREG(st.st_mode))
                 return set_error(ret_error, -EINVAL, "%s: not a regular file", path);
-        r = read_full_file_at(AT_FDCWD, path, SIZE_MAX - 1, &text, &size);
+        r = st.st_size > CONFIG_FILE_MAX ? -EFBIG : read_full_fd(fd, CONFIG_FILE_MAX, &text, &size);
+        if (r == -EFBIG)
+                return set_error(ret_error, r, "%s: larger than %u MiB, not read", path, CONFIG_FILE_MAX >> 20);
         if (r < 0)
                 return set_error(ret_error, r, "%s: cannot read: %s", path, strerror(-r));
         return parse_into(c, text, size, path, ret_error);

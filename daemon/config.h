@@ -36,6 +36,9 @@
 struct viommu_topology_device;
 
 #define CONFIG_DEFAULT_PATH "/etc/viommu/viommud.conf"
+/* A file (the main one or a drop-in) larger than this is refused unread:
+ * about a second of parsing, which a reload spends in the event loop. */
+#define CONFIG_FILE_MAX (8U << 20)
 
 typedef enum ConfigLimit {
         CONFIG_LIMIT_PINNED_BYTES,

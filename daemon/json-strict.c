@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <ctype.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <limits.h>
@@ -75,9 +76,7 @@ int json_format_error(char **ret, const char *origin, const char *text, size_t o
                 *ret = NULL;
                 return -ENOMEM;
         }
-        for (char *c = *ret; *c; c++)
-                if ((unsigned char) *c < 0x20)
-                        *c = '?';
+        string_replace_control(*ret);
         return 0;
 }
 
@@ -147,14 +146,30 @@ static unsigned hex4(const char *s) {
         return (unsigned) strtoul(buf, NULL, 16);
 }
 
+/*
+ * Whether the UTF-8 sequence at p, whose shape json-c checked, is one RFC
+ * 3629 allows: not overlong, no UTF-16 surrogate, nothing past U+10FFFF.
+ */
+static bool utf8_valid(const unsigned char *p) {
+        return p[0] >= 0xc2 && p[0] <= 0xf4 &&
+                !(p[0] == 0xe0 && p[1] < 0xa0) && !(p[0] == 0xed && p[1] >= 0xa0) &&
+                !(p[0] == 0xf0 && p[1] < 0x90) && !(p[0] == 0xf4 && p[1] >= 0x90);
+}
+
 /* A string json-c has read, from its opening to its closing quote. */
 static int check_string(Reader *r, size_t start, size_t end) {
         for (size_t i = start + 1; i < end; i++) {
                 unsigned char c = r->text[i];
-                unsigned u;
+                unsigned u, low;
 
                 if (c < 0x20)
                         return reader_error_at(r, i, NULL, "control character in a string (escape it)");
+                if (c >= 0x80) {
+                        if (!utf8_valid((const unsigned char *) r->text + i))
+                                return reader_error_at(r, i, NULL, "invalid UTF-8");
+                        i += c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : 1;
+                        continue;
+                }
                 if (c != '\\')
                         continue;
                 if (r->text[++i] != 'u')
@@ -166,8 +181,18 @@ static int check_string(Reader *r, size_t start, size_t end) {
                 if ((u & 0xfc00) == 0xdc00)
                         return reader_error_at(r, i - 1, NULL, "lone UTF-16 low surrogate");
                 if ((u & 0xfc00) == 0xd800) {
-                        if (r->text[i + 5] != '\\' || r->text[i + 6] != 'u' || (hex4(r->text + i + 7) & 0xfc00) != 0xdc00)
+                        low = r->text[i + 5] == '\\' && r->text[i + 6] == 'u' ? hex4(r->text + i + 7) : 0;
+                        if ((low & 0xfc00) != 0xdc00)
                                 return reader_error_at(r, i - 1, NULL, "lone UTF-16 high surrogate");
+#if JSON_C_VERSION_NUM < ((0 << 16) | (19 << 8))
+                        /* Before 0.19 json-c turns the characters whose low
+                         * 16 bits look like a surrogate into U+FFFD. */
+                        u = 0x10000 + ((u - 0xd800) << 10) + (low - 0xdc00);
+                        if ((u & 0xf800) == 0xd800)
+                                return reader_error_at(r, i - 1, NULL,
+                                                       "json-c %s misreads this escape of U+%X: write the character itself",
+                                                       json_c_version(), u);
+#endif
                         i += 6;
                 }
                 i += 4;
@@ -181,12 +206,27 @@ static int check_number(Reader *r, size_t i) {
         const char *digits = r->text + i + negative, *max = negative ? "9223372036854775808" : "18446744073709551615";
         size_t n = strspn(digits, "0123456789"), rest = strspn(digits + n, "0123456789.eE+-");
         int depth = r->tok->depth;
+        const char *c;
 
         r->resume = digits + n + rest - r->text;
         if (n == 0)     /* -Infinity */
                 return reader_error_in(r, i, depth, NULL, "expected a value");
         if (n > 1 && digits[0] == '0')
                 return reader_error_at(r, i, NULL, "leading zero in a number");
+        /* The rest as RFC 8259 has it. json-c takes "1." and "1.e5", and,
+         * given "1-2" in two pieces, reads 1. */
+        c = digits + n;
+        if (c[0] == '.' && isdigit(c[1]))
+                c += 1 + strspn(c + 1, "0123456789");
+        if (c[0] == 'e' || c[0] == 'E') {
+                const char *x = c + 1 + (c[1] == '+' || c[1] == '-');
+
+                if (isdigit(*x))
+                        c = x + strspn(x, "0123456789");
+        }
+        if (c != digits + n + rest)
+                return reader_error_at(r, c - r->text, NULL, "%s",
+                                       json_tokener_error_desc(json_tokener_error_parse_number));
         /* What json-c saturates; its limits read right. */
         if (rest == 0 && (n > strlen(max) || (n == strlen(max) && memcmp(digits, max, n) > 0)))
                 return reader_error_in(r, i, depth, NULL, "%.*s is out of range", (int) (negative + n), r->text + i);
@@ -281,6 +321,15 @@ static int reader_step(Reader *r, struct json_object **ret_root, bool *ret_done)
                 r->line++;
         r->fed = end + 1;
         if (jerr == json_tokener_success) {
+                /* A string at the top ends the text: no stop after it. */
+                if (r->string_start != SIZE_MAX) {
+                        int k = check_string(r, r->string_start, end);
+
+                        if (k < 0) {
+                                json_object_put(root);
+                                return k;
+                        }
+                }
                 *ret_root = root;
                 *ret_done = true;
                 return 0;

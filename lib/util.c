@@ -19,12 +19,16 @@ char **strv_free(char **l) {
 
 int read_full_file_at(int dir_fd, const char *path, size_t max_size, char **ret, size_t *ret_size) {
         _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *buf = NULL;
-        size_t size = 0, allocated;
 
         fd = openat(dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return -errno;
+        return read_full_fd(fd, max_size, ret, ret_size);
+}
+
+int read_full_fd(int fd, size_t max_size, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0, allocated;
 
         /* sysfs attributes are at most a page; grow only for other files. */
         allocated = max_size < 4096 ? max_size : 4096;
@@ -285,4 +289,11 @@ int user_db_passwd(const char *name, uid_t uid, struct passwd **ret) {
 
 int user_db_group(const char *name, struct group **ret) {
         return user_db_get(_SC_GETGR_R_SIZE_MAX, sizeof(struct group), group_by_name, name, (void **) ret);
+}
+
+char *string_replace_control(char *s) {
+        for (char *c = s; c && *c; c++)
+                if ((unsigned char) *c < 0x20)
+                        *c = '?';
+        return s;
 }

@@ -102,6 +102,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free)
 int read_one_line_file(const char *path, char **ret);
 int read_one_line_file_at(int dir_fd, const char *path, char **ret);
 int read_full_file_at(int dir_fd, const char *path, size_t max_size, char **ret, size_t *ret_size);
+/* The same from an open fd; -EFBIG past max_size, having read no more. */
+int read_full_fd(int fd, size_t max_size, char **ret, size_t *ret_size);
+
+/* s (may be NULL) with each control character turned into '?': a message
+ * stays one line whatever a file name holds. */
+char *string_replace_control(char *s);
 
 /*
  * path taken relative to directory dir (an absolute path replaces it), as

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <json-c/json_c_version.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -189,6 +190,25 @@ static void test_syntax_errors(void **state) {
         parse_fails_str("{\"allow\": [{\"units\": [\"a\tb\"]}]}", "test.conf:1:25: control character in a string");
         parse_fails_str("{\"allow\": [{\"units\": [\"\\udc00\"]}]}", "test.conf:1:24: lone UTF-16 low surrogate");
         parse_fails_str("{\"a\\u0000b\": 1}", "test.conf:1:4: NUL characters are not allowed");
+        /* Numbers as RFC 8259 has them: json-c would read 1-2 as 1, and a
+         * typo in a rule would grant uid 0. */
+        parse_fails_str("{\"limits\": {\"objects\": 1-2}}", "test.conf:1:25: number expected");
+        parse_fails_str("{\"allow\": [{\"devices\": [{\"group\": 1}], \"users\": [0-1000]}]}",
+                        "test.conf:1:51: number expected");
+        parse_fails_str("{\"limits\": {\"objects\": 1.}}", "test.conf:1:25: number expected");
+        parse_fails_str("{\"limits\": {\"objects\": 1.e5}}", "test.conf:1:25: number expected");
+        parse_fails_str("{\"limits\": {\"objects\": 1e+}}", "test.conf:1:25: number expected");
+        /* A string alone is looked at too. */
+        parse_fails_str("\"\\u0000\"", "test.conf:1:2: NUL characters are not allowed");
+        parse_fails_str("\"a\tb\"", "test.conf:1:3: control character in a string");
+        /* UTF-8 that is overlong, a surrogate, or past U+10FFFF. */
+        parse_fails_str("{\"allow\": [{\"units\": [\"\xc0\x80\"]}]}", "test.conf:1:24: invalid UTF-8");
+        parse_fails_str("{\"allow\": [{\"units\": [\"\xed\xa0\x80\"]}]}", "test.conf:1:24: invalid UTF-8");
+        parse_fails_str("{\"allow\": [{\"units\": [\"\xf4\x90\x80\x80\"]}]}", "test.conf:1:24: invalid UTF-8");
+#if JSON_C_VERSION_NUM < ((0 << 16) | (19 << 8))
+        /* U+1DA00, which json-c before 0.19 would read as U+FFFD. */
+        parse_fails_str("{\"allow\": [{\"units\": [\"\\ud836\\ude00\"]}]}", "test.conf:1:24: json-c");
+#endif
 }
 
 static void test_duplicate_keys(void **state) {
@@ -769,9 +789,53 @@ static void test_dropins(void **state) {
         assert_non_null(strstr(error, "/a2.conf:2:27: "));
         error = mfree(error);
 
-        /* Without a main file, the drop-ins apply over the defaults. */
-        assert_true(asprintf(&path, "%s/a2.conf", dropins) > 0);
+        /* Refused unread: a drop-in over the size limit (sparse, so only its
+         * size is large) and a FIFO, which a blocking open would wait on. */
+        {
+                _cleanup_close_ int fd = -EBADF;
+
+                path = mfree(path);
+                assert_true(asprintf(&path, "%s/a2.conf", dropins) > 0);
+                fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+                assert_true(fd >= 0);
+                assert_int_equal(ftruncate(fd, CONFIG_FILE_MAX + 1), 0);
+                assert_int_equal(config_load(main_path, &c2, &error), -EFBIG);
+                assert_non_null(strstr(error, "/a2.conf: larger than 8 MiB, not read"));
+                error = mfree(error);
+                assert_int_equal(unlink(path), 0);
+                assert_int_equal(mkfifo(path, 0600), 0);
+                assert_int_equal(config_load(main_path, &c2, &error), -EINVAL);
+                assert_non_null(strstr(error, "/a2.conf: not a regular file"));
+                error = mfree(error);
+                assert_int_equal(unlink(path), 0);
+        }
+        /* A control character in a file name stays out of the one-line
+         * messages: errors, and the rules' places in the reload's diff. */
+        path = mfree(path);
+        assert_true(asprintf(&path, "%s/a\nb.conf", dropins) > 0);
+        write_file(dropins, "a\nb.conf", "{\"limits\": {\"objects\": -1}}");
+        assert_int_equal(config_load(main_path, &c2, &error), -EINVAL);
+        assert_non_null(strstr(error, "/a?b.conf: limits.objects"));
+        error = mfree(error);
         assert_int_equal(unlink(path), 0);
+        assert_int_equal(mkdir(path, 0755), 0);
+        assert_int_equal(config_load(main_path, &c2, &error), -EINVAL);
+        assert_non_null(strstr(error, "/a?b.conf: not a regular file"));
+        error = mfree(error);
+        assert_int_equal(rmdir(path), 0);
+        write_file(dropins, "a\nb.conf", "{\"allow\": [{\"devices\": [{\"group\": 4}], \"users\": [1003]}]}");
+        assert_int_equal(config_load(main_path, &c2, &error), 0);
+        {
+                _cleanup_free_ char *changes = NULL;
+
+                assert_int_equal(config_diff(c, c2, &changes), 1);
+                assert_non_null(strstr(changes, "/a?b.conf:1)"));
+                assert_null(strchr(changes, '\n'));
+        }
+        c2 = config_free(c2);
+        assert_int_equal(unlink(path), 0);
+
+        /* Without a main file, the drop-ins apply over the defaults. */
         assert_int_equal(unlink(main_path), 0);
         assert_int_equal(config_load(main_path, &c3, &error), 0);
         assert_int_equal(c3->n_files, 4);
