@@ -809,6 +809,15 @@ static void test_dropins(void **state) {
                 error = mfree(error);
                 assert_int_equal(unlink(path), 0);
         }
+        /* A link to /dev/null masks a drop-in, as in systemd. */
+        assert_int_equal(symlink("/dev/null", path), 0);
+        assert_int_equal(config_load(main_path, &c2, &error), 0);
+        assert_null(error);
+        assert_int_equal(c2->n_files, 5);
+        assert_int_equal(c2->n_allow, 3);
+        c2 = config_free(c2);
+        assert_int_equal(unlink(path), 0);
+
         /* A control character in a file name stays out of the one-line
          * messages: errors, and the rules' places in the reload's diff. */
         path = mfree(path);
