@@ -92,13 +92,24 @@ static size_t request_size(uint8_t type) {
 }
 
 uint8_t virtio_iommu_parse(const void *buf, size_t size, VirtioIommuRequest *ret, size_t *ret_reply_size) {
-        const struct virtio_iommu_req_head *head = buf;
+        /* The request is read from an aligned copy: buf may be anywhere (a
+         * D-Bus byte array is aligned to 4 bytes, a MAP's fields to 8). */
+        union {
+                struct virtio_iommu_req_head head;
+                struct virtio_iommu_req_attach attach;
+                struct virtio_iommu_req_detach detach;
+                struct virtio_iommu_req_map map;
+                struct virtio_iommu_req_unmap unmap;
+                struct virtio_iommu_req_probe probe;
+        } in = {};
+        const struct virtio_iommu_req_head *head = &in.head;
         size_t want;
 
         *ret = (VirtioIommuRequest) {};
         *ret_reply_size = TAIL_SIZE;
         if (!buf || size < sizeof(*head) + TAIL_SIZE)
                 return VIRTIO_IOMMU_S_INVAL;
+        memcpy(&in, buf, MIN(size, sizeof(in)));
         ret->type = head->type;
         want = request_size(head->type);
         if (want == 0)
@@ -112,7 +123,7 @@ uint8_t virtio_iommu_parse(const void *buf, size_t size, VirtioIommuRequest *ret
 
         switch (head->type) {
         case VIRTIO_IOMMU_T_ATTACH: {
-                const struct virtio_iommu_req_attach *a = buf;
+                const struct virtio_iommu_req_attach *a = &in.attach;
 
                 ret->domain = le32toh(a->domain);
                 ret->endpoint = le32toh(a->endpoint);
@@ -122,7 +133,7 @@ uint8_t virtio_iommu_parse(const void *buf, size_t size, VirtioIommuRequest *ret
                 break;
         }
         case VIRTIO_IOMMU_T_DETACH: {
-                const struct virtio_iommu_req_detach *d = buf;
+                const struct virtio_iommu_req_detach *d = &in.detach;
 
                 ret->domain = le32toh(d->domain);
                 ret->endpoint = le32toh(d->endpoint);
@@ -131,7 +142,7 @@ uint8_t virtio_iommu_parse(const void *buf, size_t size, VirtioIommuRequest *ret
                 break;
         }
         case VIRTIO_IOMMU_T_MAP: {
-                const struct virtio_iommu_req_map *mp = buf;
+                const struct virtio_iommu_req_map *mp = &in.map;
 
                 ret->domain = le32toh(mp->domain);
                 ret->virt_start = le64toh(mp->virt_start);
@@ -151,7 +162,7 @@ uint8_t virtio_iommu_parse(const void *buf, size_t size, VirtioIommuRequest *ret
                 break;
         }
         case VIRTIO_IOMMU_T_UNMAP: {
-                const struct virtio_iommu_req_unmap *u = buf;
+                const struct virtio_iommu_req_unmap *u = &in.unmap;
 
                 ret->domain = le32toh(u->domain);
                 ret->virt_start = le64toh(u->virt_start);
@@ -163,7 +174,7 @@ uint8_t virtio_iommu_parse(const void *buf, size_t size, VirtioIommuRequest *ret
                 break;
         }
         case VIRTIO_IOMMU_T_PROBE: {
-                const struct virtio_iommu_req_probe *p = buf;
+                const struct virtio_iommu_req_probe *p = &in.probe;
 
                 ret->endpoint = le32toh(p->endpoint);
                 if (!all_zero(p->reserved, sizeof(p->reserved)))
