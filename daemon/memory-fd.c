@@ -11,15 +11,18 @@
 #include "util.h"
 #include "viommu-iommufd.h"
 
+/* What IOMMU_IOAS_MAP_FILE pins (memfd_pin_folios()): shmem and hugetlbfs. */
+#define NOT_MEMORY "Guest memory must be a memfd, or a file of tmpfs or hugetlbfs"
+
 int memory_fd_inspect(int fd, MemoryFd *ret, sd_bus_error *error) {
         struct stat st;
         int fl, seals;
 
-        if (fstat(fd, &st) < 0)
-                return bus_error_errno(error, -errno, "Cannot inspect the memory fd: %m");
-        if (!S_ISREG(st.st_mode))
-                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
-                                         "Guest memory must be a memfd or another regular file");
+        /* Nothing may reach the fd's file system before it is known to be
+         * tmpfs or hugetlbfs: a FUSE server that never answers an fstat()
+         * would stop the daemon. fcntl() answers both questions below from
+         * the open file and its inode; F_GET_SEALS is EINVAL for any file
+         * that is neither (and EBADF for O_PATH, hence the order). */
         fl = fcntl(fd, F_GETFL);
         if (fl < 0)
                 return bus_error_errno(error, -errno, "Cannot inspect the memory fd: %m");
@@ -27,7 +30,15 @@ int memory_fd_inspect(int fd, MemoryFd *ret, sd_bus_error *error) {
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "The memory fd was opened with O_PATH and gives no access to the memory");
         seals = fcntl(fd, F_GET_SEALS);
-        *ret = (MemoryFd) { .fd = fd, .size = (uint64_t) st.st_size, .flags = fl, .seals = MAX(seals, 0) };
+        if (seals < 0 && errno == EINVAL)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, NOT_MEMORY);
+        if (seals < 0)
+                return bus_error_errno(error, -errno, "Cannot inspect the memory fd: %m");
+        if (fstat(fd, &st) < 0)
+                return bus_error_errno(error, -errno, "Cannot inspect the memory fd: %m");
+        if (!S_ISREG(st.st_mode))
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, NOT_MEMORY);
+        *ret = (MemoryFd) { .fd = fd, .size = (uint64_t) st.st_size, .flags = fl, .seals = seals };
         return 0;
 }
 

@@ -16,9 +16,11 @@ typedef struct MemoryFd {
         int fd;
         uint64_t size;
         int flags;      /* F_GETFL */
-        int seals;      /* F_GET_SEALS; 0 for a file that has none */
+        int seals;      /* F_GET_SEALS */
 } MemoryFd;
 
+/* Takes a memfd or another file of tmpfs or hugetlbfs, and asks its file
+ * system nothing before it knows that it is one. */
 int memory_fd_inspect(int fd, MemoryFd *ret, sd_bus_error *error);
 /* The memfd must be able to back [offset, offset+length) with the access
  * flags (IOMMU_IOAS_MAP_*) ask for. */

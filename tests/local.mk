@@ -288,7 +288,7 @@ tests_unit_test_model_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_model_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_model_LDFLAGS = $(LDFLAGS_NO_INSTALL) \
 	$(patsubst %,-Wl$(comma)--wrap=%,viommu_ioas_alloc viommu_hwpt_alloc viommu_destroy \
-		viommu_ioas_map_file viommu_ioas_copy viommu_ioas_unmap viommu_hwpt_invalidate)
+		viommu_ioas_map_file viommu_ioas_copy viommu_ioas_unmap viommu_hwpt_invalidate fstat)
 tests_unit_test_model_LDADD = daemon/libviommud-core.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
 
 # How fast viommud.conf is read at 1 MiB of rules and with drop-ins; run by

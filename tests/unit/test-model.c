@@ -19,7 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/magic.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <systemd/sd-id128.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -192,6 +195,25 @@ int __wrap_viommu_hwpt_invalidate(int iommufd, uint32_t id, uint32_t data_type, 
                 kernel.invalidated[kernel.n_invalidated++] = le64toh(w);
         }
         return 0;
+}
+
+/* fstat() from the daemon's code: how often it asked about one file. */
+static struct stat fstat_watched;
+static unsigned fstat_watched_calls;
+
+int __real_fstat(int fd, struct stat *st);
+int __wrap_fstat(int fd, struct stat *st);
+int __wrap_fstat(int fd, struct stat *st) {
+        int r = __real_fstat(fd, st);
+
+        if (r >= 0 && st->st_dev == fstat_watched.st_dev && st->st_ino == fstat_watched.st_ino)
+                fstat_watched_calls++;
+        return r;
+}
+
+static void watch_fstat(int fd) {
+        assert_int_equal(__real_fstat(fd, &fstat_watched), 0);
+        fstat_watched_calls = 0;
 }
 
 /* ---- a fake device, through the DeviceOps table ------------------------- */
@@ -1237,6 +1259,70 @@ static void test_map_offset_wraps(void **state) {
         assert_int_equal(kernel.n_mappings, 0);
 }
 
+/* A file on disk, on no tmpfs: -EBADF if there is none to be had. */
+static int disk_file(void) {
+        static const char *const dirs[] = { ".", "/var/tmp", "/tmp" };
+
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                _cleanup_close_ int fd = open(dirs[i], O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+                struct statfs sfs;
+
+                if (fd >= 0 && fstatfs(fd, &sfs) == 0 && sfs.f_type != TMPFS_MAGIC &&
+                    sfs.f_type != HUGETLBFS_MAGIC)
+                        return TAKE_FD(fd);
+        }
+        return -EBADF;
+}
+
+static sd_bus_message *map_fd(Fixture *f, Object *ioas, int fd, uint64_t iova) {
+        return call(f, ioas->path, "org.viommu1.IOAS", "Map", "htttu", fd, UINT64_C(0), (uint64_t) PAGE, iova,
+                    (uint32_t) FIXED_RW);
+}
+
+/* Map takes a memfd, and another file of tmpfs or hugetlbfs; any other file
+ * is refused before the daemon asks its file system anything, as fstat() of
+ * a file of a FUSE server that does not answer would stop the daemon. */
+static void test_map_refuses_other_files(void **state) {
+        Fixture *f = *state;
+        Object *a = create_ioas(f);
+        _cleanup_close_ int file = disk_file(), shm = -EBADF, huge = -EBADF;
+        sd_bus_message *reply;
+        struct statfs sfs;
+
+        /* The wrapper sees the daemon's fstat() of the memfd it maps. */
+        watch_fstat(f->memfd);
+        map(f, a, 0, PAGE, 0x10000, FIXED_RW);
+        assert_int_equal(fstat_watched_calls, 1);
+
+        if (file >= 0) {
+                assert_int_equal(ftruncate(file, PAGE), 0);
+                watch_fstat(file);
+                reply = map_fd(f, a, file, 0x20000);
+                assert_string_equal(error_name(reply) ?: "(success)", VIOMMU_ERROR_INVALID_ARGUMENT);
+                assert_non_null(strstr(sd_bus_message_get_error(reply)->message, "tmpfs or hugetlbfs"));
+                sd_bus_message_unref(reply);
+                assert_int_equal(fstat_watched_calls, 0);
+        }
+        assert_int_equal(kernel.n_mappings, 1);
+
+        /* A file of tmpfs that is no memfd, and a hugetlbfs memfd. */
+        if (statfs("/dev/shm", &sfs) == 0 && sfs.f_type == TMPFS_MAGIC)
+                shm = open("/dev/shm", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (shm >= 0) {
+                assert_int_equal(ftruncate(shm, PAGE), 0);
+                reply = map_fd(f, a, shm, 0x30000);
+                assert_null(error_name(reply));
+                sd_bus_message_unref(reply);
+        }
+        huge = memfd_create("huge", MFD_CLOEXEC | MFD_HUGETLB);
+        if (huge >= 0 && ftruncate(huge, 2 * 1024 * 1024) == 0) {
+                reply = map_fd(f, a, huge, 0x40000);
+                assert_null(error_name(reply));
+                sd_bus_message_unref(reply);
+        }
+        assert_int_equal(kernel.n_mappings, 1 + (shm >= 0) + (huge >= 0));
+}
+
 /* The same through the frame channel's IOAS_MAP. */
 static void test_frame_map_offset_wraps(void **state) {
         Fixture *f = *state;
@@ -1336,6 +1422,7 @@ static void test_unmap_batch_cut_revokes_lease(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_map_offset_wraps, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_map_refuses_other_files, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_frame_map_offset_wraps, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_add_memory_size_wraps, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_copy_within_one_ioas, setup, teardown),
