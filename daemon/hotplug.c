@@ -115,30 +115,45 @@ int hotplug_watch_device(Object *dev) {
 
 static int on_uevent(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         Daemon *d = userdata;
+        const struct viommu_topology_device *t;
         struct udev_device *dev;
         const char *action, *name;
         _cleanup_free_ char *path = NULL;
+        int known;
 
         dev = udev_monitor_receive_device(d->monitor);
-        if (!dev)
+        if (!dev) {
+                /* Events were lost (a burst of them overflowed the socket):
+                 * only a full read knows what they said. */
+                if (errno == ENOBUFS) {
+                        log_warning("uevents were lost: the device list will be read anew");
+                        d->topology_stale = true;
+                }
                 return 0;
+        }
+        action = udev_device_get_action(dev);
+        name = udev_device_get_sysname(dev);
+        /* Whether the device was known, when the topology can say. */
+        known = !d->topology || d->topology_stale || !name ? -1 :
+                viommu_topology_find_pci_device(d->topology, name, &t) >= 0;
+
         /* One device changed: read it alone, unless that fails. */
         if (d->topology && viommu_topology_update_device(d->topology, dev) < 0)
                 d->topology_stale = true;
 
-        action = udev_device_get_action(dev);
-        name = udev_device_get_sysname(dev);
-        /* vfio-dev events only change a PCI device's VFIO cdev. */
+        /* vfio-dev events only change a PCI device's VFIO cdev. A repeated
+         * "add" (udevadm trigger) announces nothing new. */
         if (action && name && streq_ptr(udev_device_get_subsystem(dev), "pci") &&
             sd_bus_path_encode(VIOMMU_DEVICE_PREFIX, name, &path) >= 0) {
-                if (streq(action, "add")) {
+                if (streq(action, "add") && known != 1) {
                         log_info("device %s added", name);
                         emit_device_added(d, name, path);
                 } else if (streq(action, "remove")) {
                         log_info("device %s removed", name);
                         device_gone(d, name);
                         binding_device_removed(d, name);
-                        emit_device_removed(d, name, path);
+                        if (known != 0)
+                                emit_device_removed(d, name, path);
                 }
         }
         udev_device_unref(dev);
@@ -163,6 +178,8 @@ int hotplug_start(Daemon *d) {
         r = udev_monitor_filter_add_match_subsystem_devtype(d->monitor, "vfio-dev", NULL);
         if (r < 0)
                 return r;
+        /* Room for a burst, such as the creation of many SR-IOV VFs. */
+        (void) udev_monitor_set_receive_buffer_size(d->monitor, 4 * 1024 * 1024);
         r = udev_monitor_enable_receiving(d->monitor);
         if (r < 0)
                 return r;

@@ -1749,18 +1749,23 @@ _public_ int viommu_topology_update_device(struct viommu_topology *t, struct ude
         _cleanup_(scan_done) struct scan s = {};
         struct viommu_topology_device *d = NULL;
         const char *subsystem, *devpath;
+        bool gone;
         size_t i;
         int r;
 
         if (!t || !ud)
                 return -EINVAL;
 
-        /* A VFIO cdev is part of the device it belongs to. */
+        /* The kernel sends "remove" before it deletes the device's
+         * directory, and the device's uevent file before that. */
+        gone = streq_ptr(udev_device_get_action(ud), "remove");
+        /* A VFIO cdev is part of the device it belongs to, which stays. */
         subsystem = udev_device_get_subsystem(ud);
         if (subsystem && streq(subsystem, "vfio-dev")) {
                 ud = udev_device_get_parent(ud);
                 if (!ud)
                         return 0;
+                gone = false;
         }
         devpath = udev_device_get_devpath(ud);
         if (!devpath)
@@ -1777,7 +1782,14 @@ _public_ int viommu_topology_update_device(struct viommu_topology *t, struct ude
                 array_remove((void ***) &t->devices, &t->n_devices, i);
         }
 
-        if (access(udev_device_get_syspath(ud), F_OK) >= 0 && (old || device_wanted(ud))) {
+        if (!gone) {
+                _cleanup_free_ char *uevent = strprintf("%s/uevent", udev_device_get_syspath(ud));
+
+                if (!uevent)
+                        return -ENOMEM;
+                gone = !path_exists(uevent);
+        }
+        if (!gone && (old || device_wanted(ud))) {
                 _cleanup_free_ char *target = NULL;
                 unsigned id;
 

@@ -238,7 +238,8 @@ int viommu_topology_find_pci_device(const struct viommu_topology *t, const char 
 int viommu_topology_device_new_from_udev(struct udev_device *d, struct viommu_topology_device **ret);
 /*
  * Brings t up to date after a uevent of d (a VFIO cdev's stands for its
- * device): the device read afresh, added, or dropped when it is gone, and the
+ * device): the device read afresh, added, or dropped when it is gone (a
+ * "remove" event, or a device without its uevent file), and the
  * IOMMU groups and units it joins or leaves read afresh, a unit's list of
  * devices only as to d. It costs about what reading a few devices does,
  * however large t. Pointers into t for those objects are invalid afterwards.

@@ -21,6 +21,7 @@
 #include <json-c/json.h>
 #include <libudev.h>
 #include <limits.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -896,6 +897,29 @@ static void test_update(void **state) {
         assert_int_equal(viommu_topology_find_device(t, NULL, "serial8250", &d), -ENOENT);
         assert_int_equal(viommu_topology_update_device(NULL, ud), -EINVAL);
         udev_device_unref(ud);
+
+        /* The kernel sends "remove" before it deletes the device's
+         * directory: the event alone takes the device out. */
+        {
+                struct udev_monitor *mon = udev_monitor_new_from_netlink(udev, "udev");
+                struct pollfd pfd = { .events = POLLIN };
+                struct udev_device *ev;
+
+                assert_non_null(mon);
+                assert_int_equal(udev_monitor_filter_add_match_subsystem_devtype(mon, "pci", NULL), 0);
+                assert_int_equal(udev_monitor_enable_receiving(mon), 0);
+                testbed_uevent(testbed, "/devices/pci0000:00/0000:00:06.0/0000:03:00.0", "remove");
+                pfd.fd = udev_monitor_get_fd(mon);
+                assert_int_equal(poll(&pfd, 1, 5000), 1);
+                ev = udev_monitor_receive_device(mon);
+                assert_non_null(ev);
+                assert_string_equal(udev_device_get_action(ev), "remove");
+                assert_int_equal(access("/sys/devices/pci0000:00/0000:00:06.0/0000:03:00.0", F_OK), 0);
+                assert_int_equal(viommu_topology_update_device(t, ev), 0);
+                assert_int_equal(viommu_topology_find_pci_device(t, "03:00.0", &d), -ENOENT);
+                udev_device_unref(ev);
+                udev_monitor_unref(mon);
+        }
         udev_unref(udev);
 }
 

@@ -204,6 +204,14 @@ void testbed_remove_device(UMockdevTestbed *tb, const char *devpath) {
         umockdev_testbed_remove_device(tb, syspath);
 }
 
+void testbed_uevent(UMockdevTestbed *tb, const char *devpath, const char *action) {
+        _cleanup_free_ char *syspath = NULL;
+
+        if (asprintf(&syspath, "/sys%s", devpath) < 0)
+                die("out of memory");
+        umockdev_testbed_uevent(tb, syspath, action);
+}
+
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
         return remove(path);
 }

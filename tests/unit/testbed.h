@@ -33,6 +33,10 @@ void testbed_add_group(UMockdevTestbed *tb, unsigned id, const char *type, const
 /* Takes out the device at devpath ("/devices/..."), with its children. */
 void testbed_remove_device(UMockdevTestbed *tb, const char *devpath);
 
+/* Sends a uevent ("add", "remove", ...) of the device at devpath to the
+ * testbed's udev monitors, and changes nothing in /sys. */
+void testbed_uevent(UMockdevTestbed *tb, const char *devpath, const char *action);
+
 /* Takes out IOMMU group id, as the kernel does when its last device goes. */
 void testbed_remove_group(UMockdevTestbed *tb, unsigned id);
 
