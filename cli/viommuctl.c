@@ -159,11 +159,15 @@ static int parse_timeout(const char *s, uint64_t *ret) {
         char *end;
         double d;
 
+        /* Seconds in decimal: strtod() would take hexadecimal too. */
+        if (strpbrk(s, "xX"))
+                return -EINVAL;
         errno = 0;
         d = strtod(s, &end);
         if (errno != 0 || end == s || *end || !(d > 0) || d > 365.0 * 24 * 3600)
                 return -EINVAL;
-        *ret = (uint64_t) (d * 1e6);
+        /* At least 1 us: 0 would mean no timeout at all. */
+        *ret = MAX((uint64_t) (d * 1e6), (uint64_t) 1);
         return 0;
 }
 
@@ -271,9 +275,13 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_restore = c == ARG_RESTORE;
                         break;
                 case '?':
-                        if (optopt >= ARG_VERSION)
+                        /* A long option's optopt is its value, which may be a letter. */
+                        if (startswith(argv[optind - 1], "--")) {
+                                if (!optopt)
+                                        return usage_error("Unknown option '%s'", argv[optind - 1]);
                                 return usage_error(strchr(argv[optind - 1], '=') ? "Option '%s' takes no argument" :
                                                    "Option '%s' needs an argument", argv[optind - 1]);
+                        }
                         if (optopt == 'o')
                                 return usage_error("Option '-o' needs an argument");
                         if (optopt)

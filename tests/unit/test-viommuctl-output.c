@@ -577,6 +577,19 @@ static void test_exit_status(void **state) {
         free(out);
         assert_int_equal(run(&out, "--color=sometimes", "status", NULL), 2);
         free(out);
+        /* A long option whose value is a letter is still named as given. */
+        assert_int_equal(run(&out, "--help=foo", NULL), 2);
+        assert_non_null(strstr(out, "Option '--help=foo' takes no argument"));
+        free(out);
+        assert_int_equal(run(&out, "--outp", NULL), 2);
+        assert_non_null(strstr(out, "Option '--outp' needs an argument"));
+        free(out);
+        /* A timeout under 1 us must not read as none at all, nor one in hexadecimal as seconds. */
+        assert_int_equal(run(&out, "--timeout=0x1p-30", "status", NULL), 2);
+        assert_non_null(strstr(out, "--timeout= takes a positive number of seconds"));
+        free(out);
+        assert_int_equal(run(&out, "--address=unix:path=/nonexistent/bus", "--timeout=1e-9", "status", NULL), 1);
+        free(out);
         assert_int_equal(run(&out, "--address=unix:path=/nonexistent/bus", "-o", "DEVICE,SIZE", "devices", NULL), 2);
         assert_non_null(strstr(out, "'devices' has no column 'SIZE'"));
         free(out);
