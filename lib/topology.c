@@ -374,8 +374,11 @@ static void pcie_caps_read(struct udev_device *ud, struct viommu_pcie_caps *caps
                 if (pread(fd, b, 4, off) != 4)
                         return;
                 hdr = b[0] | b[1] << 8 | b[2] << 16 | (uint32_t) b[3] << 24;
-                /* No extended capabilities at all, or a device that answers with all ones. */
-                if (hdr == 0 || hdr == UINT32_MAX)
+                /* All ones is what a device gone from the bus answers: nothing known. */
+                if (hdr == UINT32_MAX)
+                        return;
+                /* No extended capabilities (more). */
+                if (hdr == 0)
                         break;
 
                 switch (hdr & 0xffff) {
@@ -822,6 +825,14 @@ static int regions_parse(struct viommu_topology_group *g, char *text) {
         unsigned line = 0;
         char *eol;
         int r;
+
+        /* The kernel writes at most a page and drops the rest, the last line
+         * cut anywhere ("direct-relaxable" to "direct"); the newline the
+         * text lost may be the page's last byte. */
+        if (strlen(text) >= (size_t) sysconf(_SC_PAGESIZE) - 1) {
+                g->regions_known = false;
+                return issue_add(&g->issues, &g->n_issues, "reserved_regions: a page long, so cut short by the kernel");
+        }
 
         for (char *p = text; p && *p; p = eol ? eol + 1 : NULL) {
                 char *fields[4], *save = NULL;

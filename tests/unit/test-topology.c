@@ -491,9 +491,25 @@ static void test_bad_regions(void **state) {
         tree_group(root, 4, "identity\n", NULL, NULL);
         tree_group(root, 5, "DMA\n", "fee00000 feefffff msi\n", NULL);
         tree_group(root, 6, "DMA\n", "0x-1 0x10 msi\n", NULL);
+        /* A page of regions: the kernel cut the rest, maybe in the last
+         * line's type ("direct-relaxable" read as "direct"). */
+        {
+                char regions[4096 + 1];
+                size_t n = 0;
+
+                while (n + 42 < 4096)
+                        n += (size_t) snprintf(regions + n, sizeof(regions) - n, "0x%016zx 0x%016zx msi\n",
+                                               n << 12, (n << 12) + 0xfff);
+                memcpy(regions + n, "0x0000000000100000 0x00000000001fffff direct", 4096 - n);
+                regions[4095] = 0;      /* the newline udev takes off */
+                tree_group(root, 7, "DMA\n", regions, NULL);
+        }
 
         t = enumerate();
-        assert_int_equal(t->n_groups, 7);
+        assert_int_equal(t->n_groups, 8);
+        assert_int_equal(viommu_topology_find_group(t, 7, &g), 0);
+        assert_false(g->regions_known);
+        assert_true(has_issue(g->issues, g->n_issues, "reserved_regions: a page long, so cut short by the kernel"));
 
         assert_int_equal(viommu_topology_find_group(t, 0, &g), 0);
         assert_false(g->regions_known);
@@ -602,6 +618,11 @@ static void test_bad_attributes(void **state) {
         p = pathf("%s/devices/pci0000:00/0000:00:04.0/vendor", root);
         assert_int_equal(unlink(p), 0);
 
+        /* Config space of all ones, as a device gone from the bus answers. */
+        tree_pci(root, "0000:00:05.0", NULL, -1);
+        memset(config, 0xff, sizeof(config));
+        tree_file_bytes(root, "devices/pci0000:00/0000:00:05.0/config", config, sizeof(config));
+
         /* A PCI device whose name is no address, and one without subsystem link. */
         tree_file(root, "devices/pci0000:00/weird/uevent", "");
         tree_file(root, "devices/pci0000:00/weird/vendor", "0x1234\n");
@@ -612,7 +633,7 @@ static void test_bad_attributes(void **state) {
         tree_group(root, 1, "DMA\n", "", "orphan");
 
         t = enumerate();
-        assert_int_equal(t->n_devices, 4);
+        assert_int_equal(t->n_devices, 5);
 
         assert_int_equal(viommu_topology_find_pci_device(t, "0000:00:03.0", &d), 0);
         assert_int_equal(d->pci.vendor, -1);
@@ -629,6 +650,9 @@ static void test_bad_attributes(void **state) {
         assert_int_equal(viommu_topology_find_pci_device(t, "0000:00:04.0", &d), 0);
         assert_int_equal(d->pci.vendor, -1);
         assert_true(has_issue(d->issues, d->n_issues, "vendor: No such file or directory"));
+        assert_false(d->pci.caps.known);
+
+        assert_int_equal(viommu_topology_find_pci_device(t, "0000:00:05.0", &d), 0);
         assert_false(d->pci.caps.known);
 
         assert_int_equal(viommu_topology_find_device(t, "pci", "weird", &d), 0);
