@@ -152,8 +152,10 @@ static int on_uevent(sd_event_source *source, int fd, uint32_t revents, void *us
                         log_info("device %s removed", name);
                         device_gone(d, name);
                         binding_device_removed(d, name);
-                        if (known != 0)
-                                emit_device_removed(d, name, path);
+                        /* Always: the topology may have dropped the device
+                         * already, when its uevent file went before the
+                         * driver let go (device_del()). */
+                        emit_device_removed(d, name, path);
                 }
         }
         udev_device_unref(dev);
