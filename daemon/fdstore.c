@@ -1,12 +1,98 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include "fdstore.h"
+#include "util.h"
+
+/* One socket, connected once, carries every fd-store message. libsystemd's
+ * sd_pid_notify_with_fds() opens, tunes and closes a socket for each: eleven
+ * system calls where one sendmsg() does, and a session's setup and close
+ * send four messages. The datagram protocol is the stable one sd_notify(3)
+ * documents; the manager's socket adds the credentials it checks. */
+static int notify_fd = -EBADF;
+
+static int notify_connect(void) {
+        union {
+                struct sockaddr sa;
+                struct sockaddr_un un;
+        } sa = { .un.sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -EBADF;
+        const char *e = getenv("NOTIFY_SOCKET");
+        size_t n;
+
+        if (!e)
+                return -ENOENT;
+        n = strlen(e);
+        /* A path or an abstract name ('@'); the rest ("vsock:...") is
+         * left to libsystemd. */
+        if (!IN_SET(e[0], '/', '@') || n < 2 || n >= sizeof(sa.un.sun_path))
+                return -EAFNOSUPPORT;
+        memcpy(sa.un.sun_path, e, n);
+        if (e[0] == '@')
+                sa.un.sun_path[0] = 0;
+
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, &sa.sa, offsetof(struct sockaddr_un, sun_path) + n) < 0)
+                return -errno;
+        return TAKE_FD(fd);
+}
+
+static int notify_sendmsg(const char *msg, const int *fd) {
+        union {
+                struct cmsghdr header;
+                uint8_t buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct iovec iov = { .iov_base = (char *) msg, .iov_len = strlen(msg) };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+        if (fd) {
+                mh.msg_control = &control;
+                mh.msg_controllen = sizeof(control);
+                control.header.cmsg_level = SOL_SOCKET;
+                control.header.cmsg_type = SCM_RIGHTS;
+                control.header.cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(&control.header), fd, sizeof(int));
+        }
+        return sendmsg(notify_fd, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+/* 1 when sent, 0 when no service manager listens, or negative errno. */
+static int notify(const char *msg, const int *fd) {
+        int r;
+
+        for (unsigned attempt = 0; attempt < 2; attempt++) {
+                if (notify_fd < 0) {
+                        r = notify_connect();
+                        if (r == -ENOENT)
+                                return 0;
+                        if (r == -EAFNOSUPPORT)
+                                return fd ? sd_pid_notify_with_fds(0, false, msg, fd, 1) : sd_pid_notify(0, false, msg);
+                        if (r < 0)
+                                return r;
+                        notify_fd = r;
+                }
+                r = notify_sendmsg(msg, fd);
+                /* A manager that bound its socket anew (after re-executing)
+                 * refuses the old connection: connect again, once. */
+                if (!IN_SET(r, -ECONNREFUSED, -ENOTCONN))
+                        break;
+                close(notify_fd);
+                notify_fd = -EBADF;
+        }
+        return r < 0 ? r : 1;
+}
 
 bool fdstore_available(void) {
         return getenv("NOTIFY_SOCKET");
@@ -38,7 +124,7 @@ int fdstore_add(const char *name, int fd) {
         if (!fdstore_available())
                 return 0;
         snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", name);
-        return sd_pid_notify_with_fds(0, false, msg, &fd, 1);
+        return notify(msg, &fd);
 }
 
 void fdstore_remove(const char *name) {
@@ -47,5 +133,5 @@ void fdstore_remove(const char *name) {
         if (!fdstore_available())
                 return;
         snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=%s", name);
-        (void) sd_pid_notify(0, false, msg);
+        (void) notify(msg, NULL);
 }

@@ -270,6 +270,14 @@ tests_unit_test_virtio_iommu_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_virtio_iommu_LDFLAGS = $(LDFLAGS_NO_INSTALL)
 tests_unit_test_virtio_iommu_LDADD = daemon/libviommud-core.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
 
+check_PROGRAMS += tests/unit/test-fdstore
+TESTS += tests/unit/test-fdstore
+tests_unit_test_fdstore_SOURCES = tests/unit/test-fdstore.c
+tests_unit_test_fdstore_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_fdstore_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_fdstore_LDFLAGS = $(LDFLAGS_NO_INSTALL)
+tests_unit_test_fdstore_LDADD = daemon/libviommud-core.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
+
 check_PROGRAMS += tests/unit/test-journal
 TESTS += tests/unit/test-journal
 tests_unit_test_journal_SOURCES = tests/unit/test-journal.c

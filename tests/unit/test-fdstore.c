@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/*
+ * The daemon's side of the service manager's fd store (daemon/fdstore.c) on
+ * the build host: the test binds the notify socket itself. A message reaches
+ * it with the fd and the credentials the manager checks, over a path or an
+ * abstract name; a manager that binds its socket anew, as it does after
+ * re-executing, still gets the next message; without $NOTIFY_SOCKET nothing
+ * is sent, and a manager that is gone is an error, not a hang.
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "fdstore.h"
+#include "util.h"
+
+/* A notify socket at NOTIFY_SOCKET's address ('@' for an abstract name),
+ * passing credentials, as the manager binds it. */
+static int manager_bind(const char *address) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        size_t n = strlen(address);
+        int fd, one = 1;
+
+        memcpy(sa.sun_path, address, n);
+        if (address[0] == '@')
+                sa.sun_path[0] = 0;
+        else
+                (void) unlink(address);
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        assert_int_equal(bind(fd, (struct sockaddr *) &sa, offsetof(struct sockaddr_un, sun_path) + n), 0);
+        assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)), 0);
+        assert_int_equal(setenv("NOTIFY_SOCKET", address, 1), 0);
+        return fd;
+}
+
+/* The next message: its text, the sender's pid, and the fd it carries or -1. */
+static int manager_receive(int manager, char *text, size_t size, pid_t *pid) {
+        union {
+                struct cmsghdr h;
+                uint8_t buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct iovec iov = { .iov_base = text, .iov_len = size - 1 };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+                             .msg_controllen = sizeof(control) };
+        ssize_t n;
+        int fd = -1;
+
+        *pid = 0;
+        n = recvmsg(manager, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        assert_true(n >= 0);
+        text[n] = 0;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+                        memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+                else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
+                        *pid = ((const struct ucred *) CMSG_DATA(c))->pid;
+        }
+        return fd;
+}
+
+/* Stores a memfd as name and checks that the manager got that very file. */
+static void store_and_check(int manager, const char *name) {
+        _cleanup_close_ int memfd = memfd_create("test-fdstore", MFD_CLOEXEC), got = -EBADF;
+        char text[128], want[128];
+        struct stat a, b;
+        pid_t pid;
+
+        assert_true(memfd >= 0);
+        assert_int_equal(fdstore_add(name, memfd), 1);
+        got = manager_receive(manager, text, sizeof(text), &pid);
+        snprintf(want, sizeof(want), "FDSTORE=1\nFDNAME=%s", name);
+        assert_string_equal(text, want);
+        assert_int_equal(pid, getpid());
+        assert_true(got >= 0);
+        assert_int_equal(fstat(memfd, &a), 0);
+        assert_int_equal(fstat(got, &b), 0);
+        assert_true(a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+}
+
+static void test_no_manager(void **state) {
+        assert_int_equal(unsetenv("NOTIFY_SOCKET"), 0);
+        assert_false(fdstore_available());
+        assert_int_equal(fdstore_add("s1-iommufd", STDIN_FILENO), 0);
+        fdstore_remove("s1-iommufd");
+}
+
+static void test_path_and_abstract(void **state) {
+        char path[64], name[64], text[128];
+        pid_t pid;
+        int manager;
+
+        snprintf(path, sizeof(path), "/tmp/test-fdstore-%d.sock", getpid());
+        manager = manager_bind(path);
+        assert_true(fdstore_available());
+        store_and_check(manager, "s1-iommufd");
+        fdstore_remove("s1-iommufd");
+        assert_int_equal(manager_receive(manager, text, sizeof(text), &pid), -1);
+        assert_string_equal(text, "FDSTOREREMOVE=1\nFDNAME=s1-iommufd");
+        assert_int_equal(pid, getpid());
+        (void) unlink(path);
+        close(manager);
+
+        /* The old manager is gone: the next message finds the new one. */
+        snprintf(name, sizeof(name), "@test-fdstore-%d", getpid());
+        manager = manager_bind(name);
+        store_and_check(manager, "s2-journal-1");
+        close(manager);
+}
+
+static void test_manager_binds_anew(void **state) {
+        char path[64];
+        int manager;
+
+        snprintf(path, sizeof(path), "/tmp/test-fdstore-%d.sock", getpid());
+        manager = manager_bind(path);
+        store_and_check(manager, "s3-iommufd");
+        close(manager);
+
+        /* Nobody at the address: an error, at once. */
+        assert_int_equal(fdstore_add("s3-journal-1", STDIN_FILENO), -ECONNREFUSED);
+
+        /* The same address bound again, as after the manager re-executed. */
+        manager = manager_bind(path);
+        store_and_check(manager, "s3-journal-1");
+        (void) unlink(path);
+        close(manager);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_no_manager),
+                cmocka_unit_test(test_path_and_abstract),
+                cmocka_unit_test(test_manager_binds_anew),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
