@@ -20,12 +20,13 @@
  *
  * For a call, X is the daemon's time over (the raw ioctl's time + the IPC
  * floor of the same path, a Peer.Ping on the bus or on the channel, a PING
- * frame on the frame channel). frame-floor is the frame channel's PING over
- * a plain socketpair round trip: what the daemon's event loop adds. For a
- * rate, X is the raw rate over the daemon's. session-setup-speedup is the
- * rate of OpenSession + CreateIOAS + Close over 20 per second, a rate of an
- * earlier run, not of this one; session-setup-floor, measured side by side,
- * is their time over three Peer.Pings on the bus. Last, what
+ * frame on the frame channel), a burst of floors timed right before each
+ * burst of the calls it divides. frame-floor is the frame channel's PING over a plain socketpair
+ * round trip: what the daemon's event loop adds. For a rate, X is the raw
+ * rate over the daemon's. session-setup-speedup is the rate of OpenSession +
+ * CreateIOAS + Close over 20 per second, a rate of an earlier run, not of
+ * this one; session-setup-floor is their time over three Peer.Pings on the
+ * bus timed beside them. Last, what
  * the session's crash-safe journal costs a 4 KiB map on the channel, against
  * a second session that keeps none (Testing.DropJournal), timed side by
  * side: "record overhead: map X us with, Y us without".
@@ -689,6 +690,26 @@ static Samples samples[_S_MAX] = {
                         TIME(s, expr);                  \
         } while (0)
 
+/* The IPC floor of calls s: a burst of floor_expr, a round trip on their
+ * path, right before each burst of them, so that a load that comes and goes
+ * weighs on a ratio's two sides alike. Not one round trip right before each
+ * call: that one would wait for the work the call before it left behind
+ * (signals, fd-store messages), and the daemon's cost would count as floor. */
+static Samples floors[_S_MAX];
+
+#define FLOOR_BURST(n, s, floor_expr) do {                      \
+                for (unsigned _i = 0; _i < (n); _i++) {         \
+                        uint64_t _f0 = now_nsec();              \
+                        floor_expr;                             \
+                        add(&floors[s], now_nsec() - _f0);      \
+                }                                               \
+        } while (0)
+
+#define BURST_BESIDE(n, s, floor_expr, expr) do {               \
+                FLOOR_BURST(n, s, floor_expr);                  \
+                BURST(n, s, expr);                              \
+        } while (0)
+
 static void round_floors(Daemon *d, Echo *e, unsigned n) {
         BURST(n, S_FLOOR_SOCKET, echo_round_trip(e));
         BURST(n, S_FLOOR_BUS, ping(d->bus));
@@ -703,44 +724,54 @@ static void round_invalidate(Raw *raw, Daemon *d, unsigned n) {
         memset(inv, 0, sizeof(inv));
         BURST(n, S_RAW_INV1, raw_invalidate(raw, inv, 1));
         BURST(n, S_RAW_INV64, raw_invalidate(raw, inv, 64));
-        BURST(n, S_BUS_INV1, daemon_invalidate(d->bus, d->nested, inv, 1));
-        BURST(n, S_BUS_INV64, daemon_invalidate(d->bus, d->nested, inv, 64));
-        BURST(n, S_CH_INV1, daemon_invalidate(d->channel, d->nested, inv, 1));
-        BURST(n, S_CH_INV64, daemon_invalidate(d->channel, d->nested, inv, 64));
-        BURST(n, S_FRAME_INV1, frame_invalidate(d, inv, 1));
-        BURST(n, S_FRAME_INV64, frame_invalidate(d, inv, 64));
+        BURST_BESIDE(n, S_BUS_INV1, ping(d->bus), daemon_invalidate(d->bus, d->nested, inv, 1));
+        BURST_BESIDE(n, S_BUS_INV64, ping(d->bus), daemon_invalidate(d->bus, d->nested, inv, 64));
+        BURST_BESIDE(n, S_CH_INV1, ping(d->channel), daemon_invalidate(d->channel, d->nested, inv, 1));
+        BURST_BESIDE(n, S_CH_INV64, ping(d->channel), daemon_invalidate(d->channel, d->nested, inv, 64));
+        BURST_BESIDE(n, S_FRAME_INV1, frame_ping(d), frame_invalidate(d, inv, 1));
+        BURST_BESIDE(n, S_FRAME_INV64, frame_ping(d), frame_invalidate(d, inv, 64));
 }
 
-/* A map and an unmap make a pair; a burst of pairs on each path. */
+/* A map and an unmap make a pair; a burst of pairs on each path, the
+ * floor's burst before each, counting for both. */
 static void round_map_2m(Raw *raw, Daemon *d, int memfd, unsigned n) {
         for (unsigned i = 0; i < n; i++) {
                 TIME(S_RAW_MAP2M, raw_map(raw, memfd, 0, 2 * MIB, IOVA));
                 TIME(S_RAW_UNMAP2M, raw_unmap(raw, IOVA, 2 * MIB));
         }
+        FLOOR_BURST(n, S_BUS_MAP2M, ping(d->bus));
         for (unsigned i = 0; i < n; i++) {
                 TIME(S_BUS_MAP2M, daemon_map(d->bus, d->ioas, memfd, 2 * MIB));
                 TIME(S_BUS_UNMAP2M, daemon_unmap(d->bus, d->ioas, 2 * MIB));
         }
+        FLOOR_BURST(n, S_CH_MAP2M, ping(d->channel));
         for (unsigned i = 0; i < n; i++) {
                 TIME(S_CH_MAP2M, daemon_map(d->channel, d->ioas, memfd, 2 * MIB));
                 TIME(S_CH_UNMAP2M, daemon_unmap(d->channel, d->ioas, 2 * MIB));
         }
+        FLOOR_BURST(n, S_FRAME_MAP2M, frame_ping(d));
         for (unsigned i = 0; i < n; i++) {
                 TIME(S_FRAME_MAP2M, frame_map(d, memfd, 2 * MIB));
                 TIME(S_FRAME_UNMAP2M, frame_unmap(d, 2 * MIB));
         }
 }
 
-/* BATCH / 16 single maps of a page on d's channel, into s; one unmap of the
- * lot after, not timed. The rate is what counts, and it is slow. */
-static void channel_maps_4k(Daemon *d, int memfd, int s) {
-        uint64_t t0 = now_nsec();
+/* Page i of memfd, mapped alone on d's channel at IOVA + i pages. */
+static void channel_map_page(Daemon *d, int memfd, uint64_t i) {
+        sd_bus_message_unref(call(d->channel, d->ioas, "org.viommu1.IOAS", "Map", "htttu", memfd, i * PAGE,
+                                  (uint64_t) PAGE, IOVA + i * PAGE, MAP_FIXED_RW));
+}
 
-        for (uint64_t i = 0; i < BATCH / 16; i++)
-                sd_bus_message_unref(call(d->channel, d->ioas, "org.viommu1.IOAS", "Map", "htttu", memfd,
-                                          i * PAGE, (uint64_t) PAGE, IOVA + i * PAGE, MAP_FIXED_RW));
-        add(&samples[s], (now_nsec() - t0) / (BATCH / 16));
+/* BATCH / 16 single maps of a page in each session, taking turns, so that
+ * the journal's cost is timed side by side; one unmap of each lot after,
+ * not timed. */
+static void channel_maps_4k(Daemon *d, Daemon *no_journal, int memfd) {
+        for (uint64_t i = 0; i < BATCH / 16; i++) {
+                TIME(S_CH_4K, channel_map_page(d, memfd, i));
+                TIME(S_CH_4K_NO_JOURNAL, channel_map_page(no_journal, memfd, i));
+        }
         daemon_unmap(d->channel, d->ioas, BATCH / 16 * PAGE);
+        daemon_unmap(no_journal->channel, no_journal->ioas, BATCH / 16 * PAGE);
 }
 
 /* Per page: BATCH single maps, or one MapBatch of BATCH pages, each followed
@@ -756,8 +787,7 @@ static void round_map_4k(Raw *raw, Daemon *d, Daemon *no_journal, int memfd) {
         add(&samples[S_RAW_4K], (now_nsec() - t0) / BATCH);
         raw_unmap(raw, IOVA, length);
 
-        channel_maps_4k(d, memfd, S_CH_4K);
-        channel_maps_4k(no_journal, memfd, S_CH_4K_NO_JOURNAL);
+        channel_maps_4k(d, no_journal, memfd);
 
         t0 = now_nsec();
         daemon_map_batch(d->bus, d->ioas, memfd);
@@ -785,11 +815,11 @@ static void round_virtio(Raw *raw, Daemon *d, int memfd, unsigned n) {
                         raw_map(raw, memfd, 0, PAGE, IOVA);
                         raw_unmap(raw, IOVA, PAGE);
                 });
-        BURST(n, S_CH_VIRTIO_4K, {
+        BURST_BESIDE(n, S_CH_VIRTIO_4K, ping(d->channel), {
                         daemon_virtio(d->channel, d->session, &map, sizeof(map));
                         daemon_virtio(d->channel, d->session, &unmap, sizeof(unmap));
                 });
-        BURST(n, S_FRAME_VIRTIO_4K, {
+        BURST_BESIDE(n, S_FRAME_VIRTIO_4K, frame_ping(d), {
                         frame_virtio(d, &map, sizeof(map));
                         frame_virtio(d, &unmap, sizeof(unmap));
                 });
@@ -804,14 +834,17 @@ static void round_dma(Daemon *d, unsigned n) {
         BURST(n, S_MEMCPY_4K, { memcpy(dst, src, 4096); sink = dst[4095]; });
         BURST(n, S_MEMCPY_64K, { memcpy(dst, src, DMA_MAX); sink = dst[DMA_MAX - 1]; });
         (void) sink;
-        BURST(n, S_CH_READ_4K, daemon_dma_read(d->channel, d->ioas, 4096));
-        BURST(n, S_CH_READ_64K, daemon_dma_read(d->channel, d->ioas, DMA_MAX));
-        BURST(n, S_CH_WRITE_4K, daemon_dma_write(d->channel, d->ioas, src, 4096));
-        BURST(n, S_CH_WRITE_64K, daemon_dma_write(d->channel, d->ioas, src, DMA_MAX));
-        BURST(n, S_CH_LEASE, daemon_lease(d->channel, d->ioas));
+        BURST_BESIDE(n, S_CH_READ_4K, ping(d->channel), daemon_dma_read(d->channel, d->ioas, 4096));
+        BURST_BESIDE(n, S_CH_READ_64K, ping(d->channel), daemon_dma_read(d->channel, d->ioas, DMA_MAX));
+        BURST_BESIDE(n, S_CH_WRITE_4K, ping(d->channel), daemon_dma_write(d->channel, d->ioas, src, 4096));
+        BURST_BESIDE(n, S_CH_WRITE_64K, ping(d->channel), daemon_dma_write(d->channel, d->ioas, src, DMA_MAX));
+        BURST_BESIDE(n, S_CH_LEASE, ping(d->channel), daemon_lease(d->channel, d->ioas));
 }
 
 static void round_setup(Daemon *d, unsigned n) {
+        /* More floors than setups: each is quick, and the first waits for
+         * the end of the last burst's work. */
+        FLOOR_BURST(4 * n, S_SETUP, ping(d->bus));
         BURST(n, S_SETUP, {
                         _cleanup_free_ char *session = reply_path(
                                 call(d->bus, "/org/viommu1", "org.viommu1.Manager", "OpenSession", "a{sv}", 0));
@@ -822,6 +855,13 @@ static void round_setup(Daemon *d, unsigned n) {
 
 static double med(int s) {
         return median_us(&samples[s]);
+}
+
+/* The floor timed beside calls s: one IPC round trip on their path. */
+static double floor_of(int s) {
+        if (floors[s].n == 0)
+                die("no floor beside %s", samples[s].name);
+        return median_us(&floors[s]);
 }
 
 static void print_ratio(const char *name, double x, const char *goal) {
@@ -877,6 +917,10 @@ int main(int argc, char *argv[]) {
         printf("medians of %u rounds, in microseconds:\n", n_rounds);
         for (size_t i = 0; i < _S_MAX; i++)
                 printf("  %-45s %10.1f\n", samples[i].name, med((int) i));
+        printf("the floors beside them, round trips on their paths:\n");
+        for (size_t i = 0; i < _S_MAX; i++)
+                if (floors[i].n > 0)
+                        printf("  %-45s %10.1f\n", samples[i].name, floor_of((int) i));
         printf("  %-45s %10.0f\n", "raw 4 KiB maps per second", 1e6 / med(S_RAW_4K));
         printf("  %-45s %10.0f\n", "channel 4 KiB maps per second, singly", 1e6 / med(S_CH_4K));
         printf("  %-45s %10.0f\n", "channel 4 KiB maps per second, batches of 512", 1e6 / med(S_CH_4K_BATCH));
@@ -884,35 +928,36 @@ int main(int argc, char *argv[]) {
         printf("  %-45s %10.1f\n", "channel DMA read of 64 KiB, MiB/s", DMA_MAX / med(S_CH_READ_64K) * 1e6 / MIB);
         printf("  %-45s %10.1f\n", "channel DMA write of 64 KiB, MiB/s", DMA_MAX / med(S_CH_WRITE_64K) * 1e6 / MIB);
 
-        print_ratio("channel-invalidate-1", med(S_CH_INV1) / (med(S_RAW_INV1) + med(S_FLOOR_CHANNEL)), "<= 1.3");
-        print_ratio("channel-invalidate-64", med(S_CH_INV64) / (med(S_RAW_INV64) + med(S_FLOOR_CHANNEL)), "<= 1.3");
-        print_ratio("frame-invalidate-1", med(S_FRAME_INV1) / (med(S_RAW_INV1) + med(S_FLOOR_FRAME)), "<= 1.3");
-        print_ratio("frame-invalidate-64", med(S_FRAME_INV64) / (med(S_RAW_INV64) + med(S_FLOOR_FRAME)), "<= 1.3");
+        print_ratio("channel-invalidate-1", med(S_CH_INV1) / (med(S_RAW_INV1) + floor_of(S_CH_INV1)), "<= 1.3");
+        print_ratio("channel-invalidate-64", med(S_CH_INV64) / (med(S_RAW_INV64) + floor_of(S_CH_INV64)), "<= 1.3");
+        print_ratio("frame-invalidate-1", med(S_FRAME_INV1) / (med(S_RAW_INV1) + floor_of(S_FRAME_INV1)), "<= 1.3");
+        print_ratio("frame-invalidate-64", med(S_FRAME_INV64) / (med(S_RAW_INV64) + floor_of(S_FRAME_INV64)), "<= 1.3");
         print_ratio("frame-floor", med(S_FLOOR_FRAME) / med(S_FLOOR_SOCKET), "none");
-        print_ratio("bus-invalidate-1", med(S_BUS_INV1) / (med(S_RAW_INV1) + med(S_FLOOR_BUS)), "<= 1.5");
-        print_ratio("bus-invalidate-64", med(S_BUS_INV64) / (med(S_RAW_INV64) + med(S_FLOOR_BUS)), "<= 1.5");
-        print_ratio("channel-map-2m", med(S_CH_MAP2M) / (med(S_RAW_MAP2M) + med(S_FLOOR_CHANNEL)), "<= 1.5");
-        print_ratio("channel-unmap-2m", med(S_CH_UNMAP2M) / (med(S_RAW_UNMAP2M) + med(S_FLOOR_CHANNEL)), "<= 1.5");
-        print_ratio("frame-map-2m", med(S_FRAME_MAP2M) / (med(S_RAW_MAP2M) + med(S_FLOOR_FRAME)), "<= 1.5");
-        print_ratio("frame-unmap-2m", med(S_FRAME_UNMAP2M) / (med(S_RAW_UNMAP2M) + med(S_FLOOR_FRAME)), "<= 1.5");
-        print_ratio("bus-map-2m", med(S_BUS_MAP2M) / (med(S_RAW_MAP2M) + med(S_FLOOR_BUS)), "none");
-        print_ratio("bus-unmap-2m", med(S_BUS_UNMAP2M) / (med(S_RAW_UNMAP2M) + med(S_FLOOR_BUS)), "none");
+        print_ratio("bus-invalidate-1", med(S_BUS_INV1) / (med(S_RAW_INV1) + floor_of(S_BUS_INV1)), "<= 1.5");
+        print_ratio("bus-invalidate-64", med(S_BUS_INV64) / (med(S_RAW_INV64) + floor_of(S_BUS_INV64)), "<= 1.5");
+        print_ratio("channel-map-2m", med(S_CH_MAP2M) / (med(S_RAW_MAP2M) + floor_of(S_CH_MAP2M)), "<= 1.5");
+        print_ratio("channel-unmap-2m", med(S_CH_UNMAP2M) / (med(S_RAW_UNMAP2M) + floor_of(S_CH_MAP2M)), "<= 1.5");
+        print_ratio("frame-map-2m", med(S_FRAME_MAP2M) / (med(S_RAW_MAP2M) + floor_of(S_FRAME_MAP2M)), "<= 1.5");
+        print_ratio("frame-unmap-2m", med(S_FRAME_UNMAP2M) / (med(S_RAW_UNMAP2M) + floor_of(S_FRAME_MAP2M)),
+                    "<= 1.5");
+        print_ratio("bus-map-2m", med(S_BUS_MAP2M) / (med(S_RAW_MAP2M) + floor_of(S_BUS_MAP2M)), "none");
+        print_ratio("bus-unmap-2m", med(S_BUS_UNMAP2M) / (med(S_RAW_UNMAP2M) + floor_of(S_BUS_MAP2M)), "none");
         print_ratio("channel-map-4k", med(S_CH_4K) / med(S_RAW_4K), "none");
         print_ratio("channel-map-4k-batch512", med(S_CH_4K_BATCH) / med(S_RAW_4K), "<= 2");
         print_ratio("bus-map-4k-batch512", med(S_BUS_4K_BATCH) / med(S_RAW_4K), "none");
         print_ratio("channel-map-guest-batch512", med(S_CH_GUEST_BATCH) / med(S_RAW_4K), "none");
-        print_ratio("channel-dma-read-4k", med(S_CH_READ_4K) / (med(S_MEMCPY_4K) + med(S_FLOOR_CHANNEL)), "none");
-        print_ratio("channel-dma-read-64k", med(S_CH_READ_64K) / (med(S_MEMCPY_64K) + med(S_FLOOR_CHANNEL)), "none");
-        print_ratio("channel-dma-write-4k", med(S_CH_WRITE_4K) / (med(S_MEMCPY_4K) + med(S_FLOOR_CHANNEL)), "none");
-        print_ratio("channel-dma-write-64k", med(S_CH_WRITE_64K) / (med(S_MEMCPY_64K) + med(S_FLOOR_CHANNEL)),
+        print_ratio("channel-dma-read-4k", med(S_CH_READ_4K) / (med(S_MEMCPY_4K) + floor_of(S_CH_READ_4K)), "none");
+        print_ratio("channel-dma-read-64k", med(S_CH_READ_64K) / (med(S_MEMCPY_64K) + floor_of(S_CH_READ_64K)), "none");
+        print_ratio("channel-dma-write-4k", med(S_CH_WRITE_4K) / (med(S_MEMCPY_4K) + floor_of(S_CH_WRITE_4K)), "none");
+        print_ratio("channel-dma-write-64k", med(S_CH_WRITE_64K) / (med(S_MEMCPY_64K) + floor_of(S_CH_WRITE_64K)),
                     "none");
         print_ratio("channel-virtio-map-unmap-4k",
-                    med(S_CH_VIRTIO_4K) / (med(S_RAW_MAP_UNMAP_4K) + 2 * med(S_FLOOR_CHANNEL)), "<= 1.5");
+                    med(S_CH_VIRTIO_4K) / (med(S_RAW_MAP_UNMAP_4K) + 2 * floor_of(S_CH_VIRTIO_4K)), "<= 1.5");
         print_ratio("frame-virtio-map-unmap-4k",
-                    med(S_FRAME_VIRTIO_4K) / (med(S_RAW_MAP_UNMAP_4K) + 2 * med(S_FLOOR_FRAME)), "<= 1.5");
-        print_ratio("channel-lease-take-release", med(S_CH_LEASE) / (2 * med(S_FLOOR_CHANNEL)), "none");
+                    med(S_FRAME_VIRTIO_4K) / (med(S_RAW_MAP_UNMAP_4K) + 2 * floor_of(S_FRAME_VIRTIO_4K)), "<= 1.5");
+        print_ratio("channel-lease-take-release", med(S_CH_LEASE) / (2 * floor_of(S_CH_LEASE)), "none");
         print_ratio("session-setup-speedup", 1e6 / med(S_SETUP) / 20, ">= 10");
-        print_ratio("session-setup-floor", med(S_SETUP) / (3 * med(S_FLOOR_BUS)), "none");
+        print_ratio("session-setup-floor", med(S_SETUP) / (3 * floor_of(S_SETUP)), "none");
         printf("record overhead: map %.1f us with, %.1f us without\n", med(S_CH_4K), med(S_CH_4K_NO_JOURNAL));
         print_ratio("record-overhead-map-4k", med(S_CH_4K) / med(S_CH_4K_NO_JOURNAL), "<= 1.1");
 
