@@ -21,6 +21,9 @@
  * documents; the manager's socket adds the credentials it checks. */
 static int notify_fd = -EBADF;
 
+/* Its send buffer, as libsystemd sizes its sockets'. */
+#define NOTIFY_SNDBUF (8 * 1024 * 1024)
+
 static int notify_connect(void) {
         union {
                 struct sockaddr sa;
@@ -44,6 +47,11 @@ static int notify_connect(void) {
         fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
+        /* The messages the manager has not read yet all count against this
+         * socket's send buffer, where each had a fresh socket's: room for
+         * thousands. Best effort. */
+        if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &(int) { NOTIFY_SNDBUF }, sizeof(int)) < 0)
+                (void) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int) { NOTIFY_SNDBUF }, sizeof(int));
         if (connect(fd, &sa.sa, offsetof(struct sockaddr_un, sun_path) + n) < 0)
                 return -errno;
         return TAKE_FD(fd);
