@@ -17,6 +17,7 @@
 #include "device.h"
 #include "journal.h"
 #include "json-util.h"
+#include "memory-fd.h"
 #include "mock/viommu-mock.h"
 #include "reconcile.h"
 #include "record.h"
@@ -36,6 +37,7 @@ static uint32_t device_paging_domain(Object *dev) {
 SESSION_METHOD(method_check_mapping) {
         const char *path;
         uint64_t iova, length, offset;
+        MemoryFd mfd;
         void *addr;
         Object *dev;
         int fd, r;
@@ -50,6 +52,12 @@ SESSION_METHOD(method_check_mapping) {
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "%s is not attached", path);
         if (length == 0 || length > (UINT64_C(1) << 32))
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "Length must be 1..4 GiB");
+        /* As Map checks it: mapping a file of another kind may block. */
+        r = memory_fd_inspect(fd, &mfd, error);
+        if (r >= 0)
+                r = memory_fd_check_range(&mfd, offset, length, IOMMU_IOAS_MAP_READABLE, error);
+        if (r < 0)
+                return r;
 
         addr = mmap(NULL, length, PROT_READ, MAP_SHARED, fd, offset);
         if (addr == MAP_FAILED)
