@@ -16,6 +16,7 @@
 #include "bus-errors.h"
 #include "bus-signals.h"
 #include "bus-util.h"
+#include "caller-uid.h"
 #include "device.h"
 #include "guest-memory.h"
 #include "ioas.h"
@@ -452,6 +453,15 @@ OBJECT_METHOD(method_take_lease, ioas) {
         if (length == 0 || iova + (length - 1) < iova)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "A lease covers 1 byte or more, within 64 bits");
+        /* The holder's pid, for when it keeps a drain waiting: asked of the
+         * bus now, while the call may wait for it, not then. */
+        if (sd_bus_message_get_sender(m)) {
+                uid_t uid;
+
+                r = caller_uid(ioas->session->daemon, m, &uid, error);
+                if (r < 0)
+                        return r;
+        }
         need = (flags & LEASE_READ ? IOMMU_IOAS_MAP_READABLE : 0) | (flags & LEASE_WRITE ? IOMMU_IOAS_MAP_WRITEABLE : 0);
         r = ioas_translate(ioas, iova, length, need, &g, &offset, &at);
         if (r == -EXDEV)

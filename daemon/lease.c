@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bus-util.h"
+#include "caller-uid.h"
 #include "config.h"
 #include "frame-channel.h"
 #include "lease.h"
@@ -22,6 +23,7 @@ struct Lease {
          * and, on the system bus, its unique name. */
         sd_bus *bus;
         char *holder;
+        pid_t pid;              /* the holder's, as the bus said; 0: unknown */
         LeaseDrain *drain;      /* the call that waits for its release */
         Lease *next;
 };
@@ -38,8 +40,21 @@ struct LeaseDrain {
         LeaseDrain *next;
 };
 
+/* A range by its first and last byte. */
+typedef struct Span {
+        uint64_t first, last;
+} Span;
+
+/* (0, UINT64_MAX) is the whole space, its last byte too, as
+ * IOMMU_IOAS_UNMAP takes it. */
+static Span span_of(uint64_t iova, uint64_t length) {
+        return (Span) { iova, iova == 0 && length == UINT64_MAX ? UINT64_MAX : iova + (length - 1) };
+}
+
 static bool overlaps(const Lease *l, uint64_t iova, uint64_t length) {
-        return l->iova <= iova + (length - 1) && iova <= l->iova + (l->length - 1);
+        Span sp = span_of(iova, length);
+
+        return l->iova <= sp.last && sp.first <= l->iova + (l->length - 1);
 }
 
 int lease_take(Object *ioas, sd_bus_message *m, uint64_t iova, uint64_t length, uint32_t flags, uint64_t offset,
@@ -48,6 +63,7 @@ int lease_take(Object *ioas, sd_bus_message *m, uint64_t iova, uint64_t length, 
         const char *sender = sd_bus_message_get_sender(m);
         sd_bus *bus = sd_bus_message_get_bus(m);
         _cleanup_free_ char *holder = NULL;
+        const CallerCreds *creds;
         Lease *l;
 
         /* A direct channel's messages have no sender: the channel is the holder. */
@@ -56,6 +72,7 @@ int lease_take(Object *ioas, sd_bus_message *m, uint64_t iova, uint64_t length, 
                 if (!holder)
                         return -ENOMEM;
         }
+        creds = holder ? caller_creds(s->daemon, m) : NULL;
         l = malloc(sizeof(Lease));
         if (!l)
                 return -ENOMEM;
@@ -68,6 +85,7 @@ int lease_take(Object *ioas, sd_bus_message *m, uint64_t iova, uint64_t length, 
                 .flags = flags,
                 .bus = bus,
                 .holder = TAKE_PTR(holder),
+                .pid = creds ? creds->pid : 0,
                 .next = s->leases,
         };
         s->leases = l;
@@ -155,16 +173,10 @@ uint32_t lease_id(const Lease *l) {
 
 /* Who holds l, for messages: the unique name and its pid, or the channel. */
 static void lease_holder(const Lease *l, char *buf, size_t size) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        pid_t pid;
-
-        if (!l->holder) {
+        if (!l->holder)
                 snprintf(buf, size, "the direct channel of session %u", l->session->id);
-                return;
-        }
-        if (sd_bus_get_name_creds(l->bus, l->holder, SD_BUS_CREDS_PID, &creds) >= 0 &&
-            sd_bus_creds_get_pid(creds, &pid) >= 0)
-                snprintf(buf, size, "%s (pid %d)", l->holder, (int) pid);
+        else if (l->pid > 0)
+                snprintf(buf, size, "%s (pid %d)", l->holder, (int) l->pid);
         else
                 snprintf(buf, size, "%s", l->holder);
 }
@@ -201,8 +213,8 @@ static int on_drain_timeout(sd_event_source *es, uint64_t usec, void *userdata) 
                             sd_bus_message_get_member(dr->call),
                             sd_bus_message_get_sender(dr->call) ?: "the direct channel", id, holder);
         else
-                log_session(s, "virtio-iommu UNMAP from a frame channel: lease %u not released by %s in time, "
-                            "the mapping stays", id, holder);
+                log_session(s, "a frame channel's request: lease %u not released by %s in time, the mapping stays",
+                            id, holder);
         drain_fail(dr, VIOMMU_ERROR_BUSY, "Lease %u is held by %s, which did not release it in %llu ms: "
                    "nothing was unmapped", id, holder,
                    (unsigned long long) config_limit(s->daemon->config, CONFIG_LIMIT_LEASE_DRAIN_MSEC));
@@ -227,6 +239,50 @@ static void lease_revoke(Lease *l) {
                                   l->session->id, l->id);
 }
 
+static int span_compare(const void *a, const void *b) {
+        const Span *x = a, *y = b;
+
+        return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* ranges (iova, length pairs) as disjoint spans in order, so that each lease is looked up, not held against every
+ * range: a batch of many ranges over many leases costs (L + R) log R. */
+static Span *spans_of(const uint64_t (*ranges)[2], size_t n, size_t *ret_n) {
+        Span *v = calloc(n ?: 1, sizeof(Span));
+        size_t k = 0, m = 0;
+
+        if (!v)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                if (ranges[i][1] > 0)
+                        v[k++] = span_of(ranges[i][0], ranges[i][1]);
+        qsort(v, k, sizeof(Span), span_compare);
+        for (size_t i = 0; i < k; i++)
+                if (m > 0 && v[i].first <= v[m - 1].last)
+                        v[m - 1].last = MAX(v[m - 1].last, v[i].last);
+                else
+                        v[m++] = v[i];
+        *ret_n = m;
+        return v;
+}
+
+/* Whether l overlaps one of the n spans: only the last span that starts at
+ * or before l's last byte can, the spans being disjoint and in order. */
+static bool spans_overlap(const Span *v, size_t n, const Lease *l) {
+        uint64_t last = l->iova + (l->length - 1);
+        size_t lo = 0, hi = n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (v[mid].first <= last)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo > 0 && v[lo - 1].last >= l->iova;
+}
+
 /* The call's drain: m's, or else the frame channel's. */
 static LeaseDrain *drain_of(Session *s, sd_bus_message *m, FrameChannel *frame) {
         for (LeaseDrain *dr = s->drains; dr; dr = dr->next)
@@ -239,6 +295,8 @@ static int drain(Object *ioas, sd_bus_message *m, FrameChannel *frame, const uin
                  sd_bus_error *error) {
         Session *s = ioas->session;
         LeaseDrain *dr = drain_of(s, m, frame);
+        _cleanup_free_ Span *spans = NULL;
+        size_t n_spans;
         uint64_t msec;
         unsigned found = 0;
         int r;
@@ -247,18 +305,19 @@ static int drain(Object *ioas, sd_bus_message *m, FrameChannel *frame, const uin
         if (dr)
                 drain_free(dr);
 
-        for (Lease *l = s->leases; l; l = l->next)
-                for (size_t i = 0; i < n; i++)
-                        if (l->ioas == ioas && overlaps(l, ranges[i][0], ranges[i][1])) {
-                                if (l->drain)
-                                        return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY,
-                                                                 "Lease %u on 0x%llx+0x%llx is being revoked "
-                                                                 "for another call: retry when it is done",
-                                                                 l->id, (unsigned long long) l->iova,
-                                                                 (unsigned long long) l->length);
-                                found++;
-                                break;
-                        }
+        spans = spans_of(ranges, n, &n_spans);
+        if (!spans)
+                return -ENOMEM;
+        for (Lease *l = s->leases; l; l = l->next) {
+                if (l->ioas != ioas || !spans_overlap(spans, n_spans, l))
+                        continue;
+                if (l->drain)
+                        return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY,
+                                                 "Lease %u on 0x%llx+0x%llx is being revoked for another call: "
+                                                 "retry when it is done",
+                                                 l->id, (unsigned long long) l->iova, (unsigned long long) l->length);
+                found++;
+        }
         if (found == 0)
                 return 0;
 
@@ -281,12 +340,10 @@ static int drain(Object *ioas, sd_bus_message *m, FrameChannel *frame, const uin
         s->drains = dr;
 
         for (Lease *l = s->leases; l; l = l->next)
-                for (size_t i = 0; i < n; i++)
-                        if (l->ioas == ioas && overlaps(l, ranges[i][0], ranges[i][1])) {
-                                l->drain = dr;
-                                lease_revoke(l);
-                                break;
-                        }
+                if (l->ioas == ioas && spans_overlap(spans, n_spans, l)) {
+                        l->drain = dr;
+                        lease_revoke(l);
+                }
         log_debug("session %u: %s waits for %u lease(s) to be released", s->id,
                   m ? sd_bus_message_get_member(m) : "a frame", found);
         return bus_put_aside(error);

@@ -32,7 +32,9 @@ typedef struct Lease Lease;
 typedef struct LeaseDrain LeaseDrain;
 
 /* A lease on [iova, iova+length) of ioas for the sender of m, which the
- * caller checked: the range is one piece of a region's memfd at offset. */
+ * caller checked: the range is one piece of a region's memfd at offset. On
+ * the system bus, caller_uid() has returned 0 for m: the holder's pid comes
+ * from what the bus said then. */
 int lease_take(Object *ioas, sd_bus_message *m, uint64_t iova, uint64_t length, uint32_t flags, uint64_t offset,
                uint32_t *ret_id);
 /* -ENOENT if ioas has no lease id. */

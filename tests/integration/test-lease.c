@@ -624,6 +624,82 @@ static void test_lease_drain_times_out(void **state) {
         sd_bus_flush_close_unref(holder);
 }
 
+/* An UnmapBatch of the given ranges on the fixture's IOAS. */
+static sd_bus_message *unmap_batch(Fixture *f, const uint64_t (*ranges)[2], size_t n) {
+        sd_bus_message *m = new_call(f->bus, f->ioas, I_IOAS, "UnmapBatch");
+
+        assert_true(sd_bus_message_append_array(m, 't', ranges, n * sizeof(ranges[0])) >= 0);
+        return m;
+}
+
+/* A batch of ranges, some repeated, in no order: one over the lease makes
+ * it wait, and nothing goes; one that misses the lease goes at once. */
+static void test_lease_batch_of_ranges(void **state) {
+        Fixture *f = *state;
+        const uint64_t hit[][2] = {
+                { IOVA + 3 * PAGE, PAGE }, { IOVA, PAGE }, { IOVA + PAGE, 2 * PAGE }, { IOVA, PAGE },
+        };
+        const uint64_t miss[][2] = { { IOVA + 3 * PAGE, PAGE }, { IOVA, PAGE }, { IOVA + PAGE, PAGE } };
+        sd_bus_message *m, *reply;
+        const char *failure;
+        uint64_t offset, unmapped;
+        uint32_t id, done;
+        int fd;
+
+        add_memory(f->bus, f->session, f->memfd, 0, GPA, BUF_SIZE);
+        for (uint64_t i = 0; i < 4; i++)
+                map_guest(f->bus, f->ioas, IOVA + i * PAGE, GPA + i * PAGE, PAGE, MAP_FIXED_RW);
+        id = take_lease(f->bus, f->ioas, IOVA + 2 * PAGE, PAGE, LEASE_READ, &fd, &offset);
+
+        m = unmap_batch(f, hit, ELEMENTSOF(hit));
+        SEND_FAILS(E_BUSY, f->bus, m);
+        sd_bus_message_unref(m);
+        assert_error_mentions("nothing was unmapped");
+        for (uint64_t i = 0; i < 4; i++)
+                assert_true(mapped(f->bus, f->ioas, IOVA + i * PAGE));
+
+        m = unmap_batch(f, miss, ELEMENTSOF(miss));
+        reply = SEND(f->bus, m);
+        sd_bus_message_unref(m);
+        assert_true(sd_bus_message_read(reply, "ust", &done, &failure, &unmapped) > 0);
+        assert_int_equal(done, ELEMENTSOF(miss));
+        assert_int_equal(unmapped, 3 * PAGE);
+        sd_bus_message_unref(reply);
+        assert_true(mapped(f->bus, f->ioas, IOVA + 2 * PAGE));
+
+        CALL_OK(f->bus, f->ioas, I_IOAS, "ReleaseLease", "u", id);
+        assert_int_equal(unmap(f->bus, f->ioas, IOVA + 2 * PAGE, PAGE), PAGE);
+        close(fd);
+}
+
+/* A lease on the last byte of the IOVA space: to Destroy and to an Unmap
+ * of (0, 2^64 - 1), which is the whole space, it is in the way as any
+ * other. (It was not: the IOAS was destroyed under the lease, and the
+ * session's end then revoked the lease of a freed IOAS.) */
+static void test_lease_on_last_byte(void **state) {
+        Fixture *f = *state;
+        _cleanup_free_ char *ioas = create_ioas(f->bus, f->session, NULL);
+        const uint64_t top = UINT64_MAX - (PAGE - 1);
+        uint64_t offset;
+        uint32_t id;
+        int fd;
+
+        add_memory(f->bus, f->session, f->memfd, 0, GPA, BUF_SIZE);
+        map_guest(f->bus, ioas, top, GPA, PAGE, MAP_FIXED_RW);
+        id = take_lease(f->bus, ioas, UINT64_MAX, 1, LEASE_READ, &fd, &offset);
+
+        CALL_FAILS(E_BUSY, f->bus, f->session, I_SESSION, "Destroy", "o", ioas);
+        assert_error_mentions("Lease");
+        CALL_FAILS(E_BUSY, f->bus, ioas, I_IOAS, "Unmap", "tt", UINT64_C(0), UINT64_MAX);
+        assert_error_mentions("nothing was unmapped");
+        assert_true(mapped(f->bus, ioas, top));
+
+        CALL_OK(f->bus, ioas, I_IOAS, "ReleaseLease", "u", id);
+        assert_int_equal(unmap(f->bus, ioas, 0, UINT64_MAX), PAGE);
+        CALL_OK(f->bus, f->session, I_SESSION, "Destroy", "o", ioas);
+        close(fd);
+}
+
 /* A holder that leaves the bus releases its leases: a waiting Unmap
  * completes, and so does one made after. */
 static void test_lease_disconnect_releases(void **state) {
@@ -909,6 +985,8 @@ int main(int argc, char *argv[]) {
                 T(test_lease_virtio_detach_keeps_leased_domain),
                 T(test_lease_unmap_cut_keeps_leased_mapping),
                 T(test_lease_drain_times_out),
+                T(test_lease_on_last_byte),
+                T(test_lease_batch_of_ranges),
                 T(test_lease_disconnect_releases),
                 T(test_lease_session_closes_while_waiting),
                 T(test_lease_refused),
