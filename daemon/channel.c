@@ -28,7 +28,9 @@ static Channel *channel_free(Channel *c) {
                 c->daemon->channels = c->next;
         if (c->next)
                 c->next->prev = c->prev;
-        sd_bus_flush_close_unref(c->bus);
+        /* No flush: it waits for a peer that is still to authenticate, or
+         * that reads nothing, with the whole event loop. */
+        sd_bus_close_unref(c->bus);
         free(c);
         return NULL;
 }

@@ -120,6 +120,21 @@ static void test_open_direct_channel(void **state) {
         sd_bus_flush_close_unref(ch);
 }
 
+/* A peer that opens a direct channel and never speaks on it: closing the
+ * session does not wait for it. (It waited out sd-bus's 90 s for the
+ * peer's authentication, and every other client with it.) */
+static void test_direct_channel_never_used(void **state) {
+        Fixture *f = *state;
+        _cleanup_close_ int fd = channel_fd(f->bus, f->session, "OpenDirectChannel");
+        _cleanup_free_ char *other = NULL;
+        uint64_t start = now_usec();
+
+        close_session(f->bus, f->session);
+        assert_true(now_usec() - start < 10 * UINT64_C(1000000));
+        other = open_session(f->bus, false);
+        close_session(f->bus, other);
+}
+
 /* ---- Session.OpenFrameChannel ------------------------------------------- */
 
 /* An INVALIDATE's arguments: the header, then n entries. */
@@ -374,6 +389,7 @@ static void test_frame_channel_unread_replies(void **state) {
 int main(int argc, char *argv[]) {
         const struct CMUnitTest channel[] = {
                 T(test_open_direct_channel),
+                T(test_direct_channel_never_used),
                 T(test_frame_channel_invalidate),
                 T(test_frame_channel_unread_replies),
                 T(test_frame_channel_map_unmap),
