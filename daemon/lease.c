@@ -57,6 +57,26 @@ static bool overlaps(const Lease *l, uint64_t iova, uint64_t length) {
         return l->iova <= sp.last && sp.first <= l->iova + (l->length - 1);
 }
 
+/* Ids wrap after 2^32 leases; from then on one still held is skipped, so
+ * that a release names one lease only. 0 is never an id. */
+static uint32_t lease_next_id(Session *s) {
+        for (;;) {
+                uint32_t id = ++s->next_lease;
+                bool held = false;
+
+                if (id == 0) {
+                        s->lease_ids_wrapped = true;
+                        continue;
+                }
+                if (!s->lease_ids_wrapped)
+                        return id;
+                for (const Lease *l = s->leases; l && !held; l = l->next)
+                        held = l->id == id;
+                if (!held)
+                        return id;
+        }
+}
+
 int lease_take(Object *ioas, sd_bus_message *m, uint64_t iova, uint64_t length, uint32_t flags, uint64_t offset,
                uint32_t *ret_id) {
         Session *s = ioas->session;
@@ -78,7 +98,7 @@ int lease_take(Object *ioas, sd_bus_message *m, uint64_t iova, uint64_t length, 
                 return -ENOMEM;
         *l = (Lease) {
                 .session = s,
-                .id = ++s->next_lease,
+                .id = lease_next_id(s),
                 .ioas = ioas,
                 .iova = iova,
                 .length = length,

@@ -135,6 +135,7 @@ struct Session {
         struct Lease *leases;
         struct LeaseDrain *drains;
         uint32_t next_lease;    /* the last lease id given */
+        bool lease_ids_wrapped; /* ids past 2^32: one still held is skipped */
 
         /* What a restart needs after a crash (journal.h); NULL without a fd
          * store. The generation names it there. */

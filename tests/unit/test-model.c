@@ -1419,6 +1419,45 @@ static void test_unmap_batch_cut_revokes_lease(void **state) {
         assert_int_equal(revoked, 0);
 }
 
+/* A lease on the first page of a, by TakeLease over the channel: its id. */
+static uint32_t take_lease(Fixture *f, Object *a) {
+        sd_bus_message *reply = call(f, a->path, "org.viommu1.IOAS", "TakeLease", "ttu", UINT64_C(0x10000),
+                                     (uint64_t) PAGE, (uint32_t) 1);
+        uint64_t offset;
+        uint32_t id;
+        int fd;
+
+        assert_null(error_name(reply));
+        assert_true(sd_bus_message_read(reply, "htu", &fd, &offset, &id) > 0);
+        sd_bus_message_unref(reply);
+        return id;
+}
+
+/* Lease ids wrap after 2^32 leases: 0 is never one, and one still held is
+ * skipped, so that a release names one lease only. */
+static void test_lease_ids_wrap(void **state) {
+        Fixture *f = *state;
+        Object *a = create_ioas(f);
+        uint32_t first, second;
+
+        add_memory(f, f->memfd, 0, GPA, 8 * PAGE);
+        sd_bus_message_unref(map_guest(f, a, 0x10000, GPA, PAGE, FIXED_RW));
+        f->s->next_lease = UINT32_MAX - 1;
+        first = take_lease(f, a);
+        assert_int_equal(first, UINT32_MAX);
+        second = take_lease(f, a);
+        assert_int_equal(second, 1);
+
+        /* As if 2^32 - 2 more leases came and went. */
+        f->s->next_lease = UINT32_MAX - 1;
+        assert_int_equal(take_lease(f, a), 2);
+
+        sd_bus_message_unref(call(f, a->path, "org.viommu1.IOAS", "ReleaseLease", "u", first));
+        assert_fails(VIOMMU_ERROR_NO_SUCH_OBJECT,
+                     call(f, a->path, "org.viommu1.IOAS", "ReleaseLease", "u", first));
+        sd_bus_message_unref(call(f, a->path, "org.viommu1.IOAS", "ReleaseLease", "u", second));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_map_offset_wraps, setup, teardown),
@@ -1427,6 +1466,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_add_memory_size_wraps, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_copy_within_one_ioas, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unmap_batch_cut_revokes_lease, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_lease_ids_wrap, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_map_copy_unmap, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_map_batch, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_channel_reach, setup, teardown),
