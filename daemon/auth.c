@@ -400,6 +400,10 @@ int auth_check_limit(Daemon *d, Session *s, ConfigLimit what, uint64_t more, sd_
                 used = s->n_devices;
                 noun = "devices";
                 break;
+        case CONFIG_LIMIT_LEASES:
+                used = s->n_leases;
+                noun = "leases";
+                break;
         default:
                 return -EINVAL;
         }

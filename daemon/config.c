@@ -28,6 +28,7 @@ static const char *const limit_keys[_CONFIG_LIMIT_MAX] = {
         [CONFIG_LIMIT_SESSIONS_PER_USER] = "sessions-per-user",
         [CONFIG_LIMIT_PERSISTENT_SESSIONS_PER_USER] = "persistent-sessions-per-user",
         [CONFIG_LIMIT_LEASE_DRAIN_MSEC] = "lease-drain-msec",
+        [CONFIG_LIMIT_LEASES]       = "leases",
 };
 
 static const uint64_t limit_defaults[_CONFIG_LIMIT_MAX] = {
@@ -37,6 +38,7 @@ static const uint64_t limit_defaults[_CONFIG_LIMIT_MAX] = {
         [CONFIG_LIMIT_SESSIONS_PER_USER] = CONFIG_DEFAULT_SESSIONS_PER_USER,
         [CONFIG_LIMIT_PERSISTENT_SESSIONS_PER_USER] = CONFIG_DEFAULT_PERSISTENT_SESSIONS_PER_USER,
         [CONFIG_LIMIT_LEASE_DRAIN_MSEC] = CONFIG_DEFAULT_LEASE_DRAIN_MSEC,
+        [CONFIG_LIMIT_LEASES]       = CONFIG_DEFAULT_LEASES,
 };
 
 const char *config_limit_to_string(ConfigLimit l) {
@@ -501,7 +503,8 @@ static int parse_limits(Parser *p, const char *path, struct json_object *v, Conf
                                 break;
                 if (l == _CONFIG_LIMIT_MAX)
                         return parser_error(p, cp, "unknown key: limits are \"pinned-bytes\", \"objects\", \"devices\", "
-                                            "\"sessions-per-user\", \"persistent-sessions-per-user\" and \"lease-drain-msec\"");
+                                            "\"sessions-per-user\", \"persistent-sessions-per-user\", \"lease-drain-msec\" "
+                                            "and \"leases\"");
 
                 if (json_object_get_type(value) != json_type_string) {
                         r = parse_unsigned(p, cp, value, UINT64_MAX, &c->limits[l]);

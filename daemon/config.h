@@ -50,6 +50,8 @@ typedef enum ConfigLimit {
         /* Not a count: how long an Unmap waits for the leases it revokes
          * (lease.h), in milliseconds. */
         CONFIG_LIMIT_LEASE_DRAIN_MSEC,
+        /* Translation leases a session may hold at once (lease.h). */
+        CONFIG_LIMIT_LEASES,
         _CONFIG_LIMIT_MAX,
 } ConfigLimit;
 
@@ -63,6 +65,9 @@ typedef enum ConfigLimit {
 #define CONFIG_DEFAULT_PINNED_BYTES CONFIG_LIMIT_INFINITY
 #define CONFIG_DEFAULT_OBJECTS 4096
 #define CONFIG_DEFAULT_DEVICES 64
+/* A lease is the daemon's memory and a place in each drain's search: room
+ * for every DMA a device model may have in flight, not for a flood. */
+#define CONFIG_DEFAULT_LEASES 65536
 /*
  * Every session's iommufd takes a place in systemd's fd store, whose
  * FileDescriptorStoreMax=4096 (dbus/viommud.service.in) bounds what a

@@ -474,6 +474,9 @@ OBJECT_METHOD(method_take_lease, ioas) {
                                                !(ioas_lookup(ioas, at)->flags & IOMMU_IOAS_MAP_WRITEABLE));
         if (r < 0)
                 return dma_error(error, r, at, flags & LEASE_WRITE);
+        r = auth_check_limit(ioas->session->daemon, ioas->session, CONFIG_LIMIT_LEASES, 1, error);
+        if (r < 0)
+                return r;
         l = lease_overlapping(ioas, iova, length);
         if (l && lease_draining(l))
                 return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY,

@@ -109,6 +109,7 @@ int lease_take(Object *ioas, sd_bus_message *m, uint64_t iova, uint64_t length, 
                 .next = s->leases,
         };
         s->leases = l;
+        s->n_leases++;
         log_debug("session %u: lease %u on %s 0x%llx+0x%llx (offset 0x%llx) for %s", s->id, l->id, ioas->path,
                   (unsigned long long) iova, (unsigned long long) length, (unsigned long long) offset,
                   l->holder ?: "the direct channel");
@@ -142,6 +143,7 @@ static void lease_free(Lease *l) {
                         *p = l->next;
                         break;
                 }
+        s->n_leases--;
         free(l->holder);
         free(l);
 

@@ -134,6 +134,7 @@ struct Session {
         /* Translation leases and the calls waiting for them (lease.h). */
         struct Lease *leases;
         struct LeaseDrain *drains;
+        size_t n_leases;
         uint32_t next_lease;    /* the last lease id given */
         bool lease_ids_wrapped; /* ids past 2^32: one still held is skipped */
 

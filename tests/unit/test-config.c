@@ -410,7 +410,8 @@ static void test_semantic_errors(void **state) {
         parse_fails_str("{\"limits\": []}", "limits: must be an object, not an array");
         parse_fails_str("{\"limits\": {\"memory\": 1}}",
                         "limits.memory: unknown key: limits are \"pinned-bytes\", \"objects\", \"devices\", "
-                        "\"sessions-per-user\", \"persistent-sessions-per-user\" and \"lease-drain-msec\"");
+                        "\"sessions-per-user\", \"persistent-sessions-per-user\", \"lease-drain-msec\" and "
+                        "\"leases\"");
         /* A misspelt key is refused, not taken for another. */
         parse_fails_str("{\"limits\": {\"session-per-user\": 1}}", "limits.session-per-user: unknown key: ");
         parse_fails_str("{\"limits\": {\"persistent-sessions\": 1}}", "limits.persistent-sessions: unknown key: ");

@@ -1433,6 +1433,29 @@ static uint32_t take_lease(Fixture *f, Object *a) {
         return id;
 }
 
+/* limits.leases: one lease over it is refused, naming the limit; one
+ * released makes room. */
+static void test_lease_limit(void **state) {
+        Fixture *f = *state;
+        Object *a = create_ioas(f);
+        sd_bus_message *reply;
+        uint32_t id;
+
+        f->d.config->limits[CONFIG_LIMIT_LEASES] = 2;
+        add_memory(f, f->memfd, 0, GPA, 8 * PAGE);
+        sd_bus_message_unref(map_guest(f, a, 0x10000, GPA, PAGE, FIXED_RW));
+        id = take_lease(f, a);
+        take_lease(f, a);
+        reply = call(f, a->path, "org.viommu1.IOAS", "TakeLease", "ttu", UINT64_C(0x10000), (uint64_t) PAGE,
+                     (uint32_t) 1);
+        assert_string_equal(error_name(reply), VIOMMU_ERROR_LIMIT_EXCEEDED);
+        assert_non_null(strstr(sd_bus_message_get_error(reply)->message, "limits.leases"));
+        sd_bus_message_unref(reply);
+
+        sd_bus_message_unref(call(f, a->path, "org.viommu1.IOAS", "ReleaseLease", "u", id));
+        take_lease(f, a);
+}
+
 /* Lease ids wrap after 2^32 leases: 0 is never one, and one still held is
  * skipped, so that a release names one lease only. */
 static void test_lease_ids_wrap(void **state) {
@@ -1467,6 +1490,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_copy_within_one_ioas, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unmap_batch_cut_revokes_lease, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_lease_ids_wrap, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_lease_limit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_map_copy_unmap, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_map_batch, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_channel_reach, setup, teardown),
