@@ -408,9 +408,14 @@ void leases_forget_holder(Daemon *d, sd_bus *bus, const char *name) {
 }
 
 void leases_free_session(Session *s) {
+        /* A drain whose leases all went has been resumed: it is answered
+         * where it runs again (a bus call finds its object gone, a frame
+         * channel goes with its session), so answering it here would reply
+         * twice. */
         while (s->drains) {
-                drain_fail(s->drains, VIOMMU_ERROR_FAILED, "Session %u ended while the call waited for leases",
-                           s->id);
+                if (s->drains->waiting > 0)
+                        drain_fail(s->drains, VIOMMU_ERROR_FAILED,
+                                   "Session %u ended while the call waited for leases", s->id);
                 drain_free(s->drains);
         }
         while (s->leases) {

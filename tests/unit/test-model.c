@@ -36,6 +36,7 @@
 #include "device.h"
 #include "guest-memory.h"
 #include "ioas.h"
+#include "lease.h"
 #include "mapping-index.h"
 #include "session.h"
 #include "session-dbus.h"
@@ -545,16 +546,9 @@ static int on_map_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         return 0;
 }
 
-/* Many maps in a row make one or a few PropertiesChanged, not one each, and
- * the last carries the final value. The daemon's bus is a socketpair to a
- * watcher here. */
-static void test_changes_coalesced(void **state) {
-        Fixture *f = *state;
-        Object *a = create_ioas(f);
-        const unsigned n = 16;
-        unsigned replies = 0;
-        Heard heard = {};
-        sd_bus *watcher;
+/* The daemon's bus, as a socketpair to one peer here: the peer's end. */
+static sd_bus *daemon_bus_start(Fixture *f) {
+        sd_bus *peer;
         sd_id128_t id;
         int fds[2];
 
@@ -564,15 +558,37 @@ static void test_changes_coalesced(void **state) {
         assert_int_equal(sd_id128_randomize(&id), 0);
         assert_int_equal(sd_bus_set_server(f->d.bus, true, id), 0);
         assert_int_equal(sd_bus_set_anonymous(f->d.bus, true), 0);
+        assert_int_equal(sd_bus_negotiate_fds(f->d.bus, true), 0);
         assert_int_equal(bus_register_session_objects(&f->d, f->d.bus), 0);
         assert_int_equal(sd_bus_attach_event(f->d.bus, f->d.event, 0), 0);
         assert_int_equal(sd_bus_start(f->d.bus), 0);
         assert_int_equal(signals_start(&f->d), 0);
-        assert_int_equal(sd_bus_new(&watcher), 0);
-        assert_int_equal(sd_bus_set_fd(watcher, fds[1], fds[1]), 0);
-        assert_int_equal(sd_bus_set_anonymous(watcher, true), 0);
-        assert_int_equal(sd_bus_start(watcher), 0);
-        assert_int_equal(sd_bus_attach_event(watcher, f->d.event, 0), 0);
+        assert_int_equal(sd_bus_new(&peer), 0);
+        assert_int_equal(sd_bus_set_fd(peer, fds[1], fds[1]), 0);
+        assert_int_equal(sd_bus_set_anonymous(peer, true), 0);
+        assert_int_equal(sd_bus_negotiate_fds(peer, true), 0);
+        assert_int_equal(sd_bus_start(peer), 0);
+        assert_int_equal(sd_bus_attach_event(peer, f->d.event, 0), 0);
+        return peer;
+}
+
+static void daemon_bus_stop(Fixture *f, sd_bus *peer) {
+        sd_bus_flush_close_unref(peer);
+        signals_stop(&f->d);
+        f->d.bus = sd_bus_flush_close_unref(f->d.bus);
+}
+
+/* Many maps in a row make one or a few PropertiesChanged, not one each, and
+ * the last carries the final value. The daemon's bus is a socketpair to a
+ * watcher here. */
+static void test_changes_coalesced(void **state) {
+        Fixture *f = *state;
+        Object *a = create_ioas(f);
+        const unsigned n = 16;
+        unsigned replies = 0;
+        Heard heard = {};
+        sd_bus *watcher = daemon_bus_start(f);
+
         assert_true(sd_bus_match_signal(watcher, NULL, NULL, a->path, "org.freedesktop.DBus.Properties",
                                         "PropertiesChanged", on_ioas_changed, &heard) >= 0);
 
@@ -595,9 +611,7 @@ static void test_changes_coalesced(void **state) {
         assert_true(heard.n >= 1);
         assert_true(heard.n <= n / 4);
 
-        sd_bus_flush_close_unref(watcher);
-        signals_stop(&f->d);
-        f->d.bus = sd_bus_flush_close_unref(f->d.bus);
+        daemon_bus_stop(f, watcher);
 }
 
 /* A refused call changes neither the record nor the kernel. */
@@ -1481,6 +1495,63 @@ static void test_lease_ids_wrap(void **state) {
         sd_bus_message_unref(call(f, a->path, "org.viommu1.IOAS", "ReleaseLease", "u", second));
 }
 
+typedef struct Replies {
+        uint64_t cookie;
+        unsigned n;
+        char error[256];
+} Replies;
+
+static int count_replies(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Replies *r = userdata;
+        uint64_t cookie;
+
+        if (sd_bus_message_get_reply_cookie(m, &cookie) < 0 || cookie != r->cookie)
+                return 0;
+        r->n++;
+        if (sd_bus_message_is_method_error(m, NULL))
+                snprintf(r->error, sizeof(r->error), "%s", sd_bus_message_get_error(m)->name);
+        return 1;
+}
+
+/* A call put aside for a lease, resumed by its release, whose session ends
+ * before it runs again: it is answered once, where it runs. */
+static void test_lease_resumed_then_session_ends(void **state) {
+        Fixture *f = *state;
+        sd_bus *peer = daemon_bus_start(f);
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        Object *a = create_ioas(f);
+        Replies replies = {};
+        uint32_t id;
+
+        add_memory(f, f->memfd, 0, GPA, 8 * PAGE);
+        sd_bus_message_unref(map_guest(f, a, 0x10000, GPA, PAGE, FIXED_RW));
+        id = take_lease(f, a);
+        assert_true(sd_bus_add_filter(peer, NULL, count_replies, &replies) >= 0);
+        assert_int_equal(sd_bus_message_new_method_call(peer, &m, NULL, a->path, "org.viommu1.IOAS", "Unmap"), 0);
+        assert_true(sd_bus_message_append(m, "tt", UINT64_C(0x10000), (uint64_t) PAGE) >= 0);
+        /* The session's owner, as the bus would name it; adopted sessions
+         * trust no name until the bus confirms it, this one was opened on
+         * this bus. */
+        f->s->owner_here = true;
+        assert_int_equal(sd_bus_message_set_sender(m, f->s->owner), 0);
+        assert_true(sd_bus_send(peer, m, &replies.cookie) >= 0);
+        while (!f->s->drains && replies.n == 0)
+                assert_true(sd_event_run(f->d.event, UINT64_MAX) >= 0);
+        assert_string_equal(replies.error, "");
+        assert_int_equal(replies.n, 0);
+
+        assert_int_equal(lease_release(a, id), 0);
+        session_free(f->s);
+        f->s = NULL;
+        while (replies.n == 0)
+                assert_true(sd_event_run(f->d.event, UINT64_MAX) >= 0);
+        for (unsigned i = 0; i < 10; i++)
+                assert_true(sd_event_run(f->d.event, 1000) >= 0);
+        assert_int_equal(replies.n, 1);
+        assert_string_not_equal(replies.error, "");
+        daemon_bus_stop(f, peer);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_map_offset_wraps, setup, teardown),
@@ -1490,6 +1561,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_copy_within_one_ioas, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unmap_batch_cut_revokes_lease, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_lease_ids_wrap, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_lease_resumed_then_session_ends, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_lease_limit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_map_copy_unmap, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_map_batch, setup, teardown),
