@@ -420,8 +420,15 @@ void frame_channel_fail(FrameChannel *c, const sd_bus_error *error) {
 
         c->waiting = 0;
         r = frame_send(c, reply_error(c, &req, error));
-        if (r < 0)
-                log_session(c->session, "frame channel: cannot answer a request that waited: %s", strerror(-r));
+        if (r < 0) {
+                log_session(c->session, "frame channel dropped: cannot answer a request that waited: %s",
+                            strerror(-r));
+                /* Not freed here, inside the drain that failed: shut, it
+                 * hangs up, and the event loop drops it. Its peer would
+                 * otherwise wait for the answer, and the channel for a
+                 * request it no longer reads. */
+                (void) shutdown(c->fd, SHUT_RDWR);
+        }
 }
 
 int frame_channel_new(Session *s, int *ret_fd) {

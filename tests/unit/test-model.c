@@ -1552,6 +1552,38 @@ static void test_lease_resumed_then_session_ends(void **state) {
         daemon_bus_stop(f, peer);
 }
 
+/* A frame channel that cannot answer the request its lease drain failed
+ * (its peer reads no more) is dropped, not left waiting with the request's
+ * slot. */
+static void test_frame_drain_unanswerable(void **state) {
+        Fixture *f = *state;
+        Object *a = create_ioas(f);
+        struct viommu_frame_unmap unmap = { .iova = 0x10000, .length = PAGE };
+        uint8_t buf[256];
+        size_t size;
+        int fd;
+
+        f->d.config->limits[CONFIG_LIMIT_LEASE_DRAIN_MSEC] = 1;
+        add_memory(f, f->memfd, 0, GPA, 8 * PAGE);
+        sd_bus_message_unref(map_guest(f, a, 0x10000, GPA, PAGE, FIXED_RW));
+        take_lease(f, a);
+        assert_int_equal(frame_channel_new(f->s, &fd), 0);
+        size = request(buf, VIOMMU_FRAME_IOAS_UNMAP, a->id, &unmap, sizeof(unmap));
+        assert_int_equal(send(fd, buf, size, 0), (ssize_t) size);
+        while (!f->s->drains)
+                assert_true(sd_event_run(f->d.event, UINT64_MAX) >= 0);
+
+        assert_int_equal(shutdown(fd, SHUT_RD), 0);
+        while (f->s->drains)
+                assert_true(sd_event_run(f->d.event, UINT64_MAX) >= 0);
+        for (unsigned i = 0; i < 10 && f->d.frame_channels; i++)
+                assert_true(sd_event_run(f->d.event, 1000) >= 0);
+        assert_null(f->d.frame_channels);
+        /* The mapping stays: the lease was never released. */
+        assert_non_null(lease_overlapping(a, 0x10000, PAGE));
+        close(fd);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_map_offset_wraps, setup, teardown),
@@ -1562,6 +1594,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_unmap_batch_cut_revokes_lease, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_lease_ids_wrap, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_lease_resumed_then_session_ends, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_frame_drain_unanswerable, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_lease_limit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_map_copy_unmap, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_map_batch, setup, teardown),
