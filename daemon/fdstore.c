@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
@@ -57,27 +58,27 @@ static int notify_connect(void) {
         return TAKE_FD(fd);
 }
 
-static int notify_sendmsg(const char *msg, const int *fd) {
+static int notify_sendmsg(const char *msg, const int *fds, size_t n_fds) {
         union {
                 struct cmsghdr header;
-                uint8_t buf[CMSG_SPACE(sizeof(int))];
+                uint8_t buf[CMSG_SPACE(sizeof(int) * FDSTORE_FDS_MAX)];
         } control = {};
         struct iovec iov = { .iov_base = (char *) msg, .iov_len = strlen(msg) };
         struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-        if (fd) {
+        if (n_fds > 0) {
                 mh.msg_control = &control;
-                mh.msg_controllen = sizeof(control);
+                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
                 control.header.cmsg_level = SOL_SOCKET;
                 control.header.cmsg_type = SCM_RIGHTS;
-                control.header.cmsg_len = CMSG_LEN(sizeof(int));
-                memcpy(CMSG_DATA(&control.header), fd, sizeof(int));
+                control.header.cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                memcpy(CMSG_DATA(&control.header), fds, sizeof(int) * n_fds);
         }
         return sendmsg(notify_fd, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
 /* 1 when sent, 0 when no service manager listens, or negative errno. */
-static int notify(const char *msg, const int *fd) {
+static int notify(const char *msg, const int *fds, size_t n_fds) {
         int r;
 
         for (unsigned attempt = 0; attempt < 2; attempt++) {
@@ -86,12 +87,12 @@ static int notify(const char *msg, const int *fd) {
                         if (r == -ENOENT)
                                 return 0;
                         if (r == -EAFNOSUPPORT)
-                                return fd ? sd_pid_notify_with_fds(0, false, msg, fd, 1) : sd_pid_notify(0, false, msg);
+                                return sd_pid_notify_with_fds(0, false, msg, fds, n_fds);
                         if (r < 0)
                                 return r;
                         notify_fd = r;
                 }
-                r = notify_sendmsg(msg, fd);
+                r = notify_sendmsg(msg, fds, n_fds);
                 /* A manager that bound its socket anew (after re-executing)
                  * refuses the old connection: connect again, once. */
                 if (!IN_SET(r, -ECONNREFUSED, -ENOTCONN))
@@ -110,7 +111,7 @@ const char *fdstore_name(Session *s, Object *o, char buf[static FDSTORE_NAME_MAX
         const char *leaf;
 
         if (!o) {
-                snprintf(buf, FDSTORE_NAME_MAX, "s%u-iommufd", s->id);
+                snprintf(buf, FDSTORE_NAME_MAX, "s%u", s->id);
                 return buf;
         }
         /* The last element of the object path: the kernel id, or "unboundN"
@@ -126,13 +127,18 @@ const char *fdstore_journal_name(unsigned session, uint64_t generation, char buf
         return buf;
 }
 
-int fdstore_add(const char *name, int fd) {
+int fdstore_add_many(const char *name, const int *fds, size_t n_fds) {
         char msg[32 + FDSTORE_NAME_MAX];
 
+        assert(n_fds > 0 && n_fds <= FDSTORE_FDS_MAX);
         if (!fdstore_available())
                 return 0;
         snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", name);
-        return notify(msg, &fd);
+        return notify(msg, fds, n_fds);
+}
+
+int fdstore_add(const char *name, int fd) {
+        return fdstore_add_many(name, &fd, 1);
 }
 
 void fdstore_remove(const char *name) {
@@ -141,5 +147,5 @@ void fdstore_remove(const char *name) {
         if (!fdstore_available())
                 return;
         snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=%s", name);
-        (void) notify(msg, NULL);
+        (void) notify(msg, NULL, 0);
 }

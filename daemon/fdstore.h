@@ -12,6 +12,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "session.h"
 
@@ -20,11 +21,18 @@
 /* True when a service manager could keep fds for the daemon. */
 bool fdstore_available(void);
 
-/* "sN-iommufd" for a session (o NULL), "sN-device-ID" for a device,
+/* "sN" for a session (o NULL): its iommufd, and the first generation of its
+ * journal (journal_begin()), "sN-device-ID" for a device,
  * "sN-fault-queue-ID" for the virtio-iommu backend's fault queue. */
 const char *fdstore_name(Session *s, Object *o, char buf[static FDSTORE_NAME_MAX]);
 /* "sN-journal-G" for generation G of a session's journal (journal.h). */
 const char *fdstore_journal_name(unsigned session, uint64_t generation, char buf[static FDSTORE_NAME_MAX]);
 
+/* The most fds one entry holds. */
+#define FDSTORE_FDS_MAX 2
+
+/* 1 when stored, 0 without a fd store, or negative errno. The store gives
+ * an entry's fds back in no order it promises: their kinds tell them apart. */
+int fdstore_add_many(const char *name, const int *fds, size_t n_fds);
 int fdstore_add(const char *name, int fd);
 void fdstore_remove(const char *name);

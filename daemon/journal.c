@@ -220,21 +220,29 @@ static int journal_write_snapshot(Journal *j, Session *s) {
         return 0;
 }
 
-/* Logs once that the session has no journal any more. */
-static void journal_lost(Session *s, int r) {
+/* Takes generation generation of the session's journal, j, out of the
+ * store: by its name, or the first, which shares the session's entry with
+ * its iommufd (journal_begin()), by emptying it, which a take-over skips. */
+static void journal_retire(Session *s, uint64_t generation, Journal *j) {
         char name[FDSTORE_NAME_MAX];
 
-        log_error_errno(r, "session %u: cannot keep its journal (%m): a crash of the daemon now ends the session",
-                        s->id);
-        if (s->journal_generation > 0)
-                fdstore_remove(fdstore_journal_name(s->id, s->journal_generation, name));
-        s->journal = journal_free(s->journal);
-        s->journal_generation = 0;
+        if (generation > 1)
+                fdstore_remove(fdstore_journal_name(s->id, generation, name));
+        else if (generation == 1 && j)
+                (void) ftruncate(j->fd, 0);
 }
 
-int journal_start(Session *s) {
+/* Logs once that the session has no journal any more. */
+static void journal_lost(Session *s, int r) {
+        log_error_errno(r, "session %u: cannot keep its journal (%m): a crash of the daemon now ends the session",
+                        s->id);
+        journal_end(s);
+}
+
+/* A new generation of the session's journal, holding its snapshot; not in
+ * the store yet. */
+static int journal_make(Session *s, Journal **ret) {
         _cleanup_(journal_freep) Journal *j = NULL;
-        char name[FDSTORE_NAME_MAX];
         struct journal_header h = {
                 .magic = JOURNAL_MAGIC,
                 .version = JOURNAL_VERSION,
@@ -242,9 +250,6 @@ int journal_start(Session *s) {
                 .generation = s->journal_generation + 1,
         };
         int r;
-
-        if (!fdstore_available())
-                return 0;
 
         j = calloc(1, sizeof(*j));
         if (!j)
@@ -264,8 +269,46 @@ int journal_start(Session *s) {
         j->size = JOURNAL_ALIGN(sizeof(h));
 
         r = journal_write_snapshot(j, s);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(j);
+        return 0;
+}
+
+int journal_begin(Session *s) {
+        _cleanup_(journal_freep) Journal *j = NULL;
+        char name[FDSTORE_NAME_MAX];
+        int r, fds[2] = { s->iommufd };
+
+        if (!fdstore_available())
+                return 0;
+        r = journal_make(s, &j);
+        if (r < 0)
+                log_error_errno(r, "session %u: cannot make its journal (%m): a crash of the daemon ends the session",
+                                s->id);
+        else
+                fds[1] = j->fd;
+        r = fdstore_add_many(fdstore_name(s, NULL, name), fds, j ? 2 : 1);
+        if (r < 0)
+                return r;
+        if (j) {
+                s->journal = TAKE_PTR(j);
+                s->journal_generation = 1;
+        }
+        return 0;
+}
+
+int journal_start(Session *s) {
+        _cleanup_(journal_freep) Journal *j = NULL;
+        char name[FDSTORE_NAME_MAX];
+        int r;
+
+        if (!fdstore_available())
+                return 0;
+
+        r = journal_make(s, &j);
         if (r >= 0)
-                r = fdstore_add(fdstore_journal_name(s->id, h.generation, name), j->fd);
+                r = fdstore_add(fdstore_journal_name(s->id, s->journal_generation + 1, name), j->fd);
         if (r < 0) {
                 if (!s->journal)
                         journal_lost(s, r);
@@ -273,19 +316,15 @@ int journal_start(Session *s) {
         }
 
         /* Both are in the store for a moment: the next run takes the newer. */
-        if (s->journal_generation > 0)
-                fdstore_remove(fdstore_journal_name(s->id, s->journal_generation, name));
+        journal_retire(s, s->journal_generation, s->journal);
         journal_free(s->journal);
         s->journal = TAKE_PTR(j);
-        s->journal_generation = h.generation;
+        s->journal_generation++;
         return 0;
 }
 
 void journal_end(Session *s) {
-        char name[FDSTORE_NAME_MAX];
-
-        if (s->journal_generation > 0)
-                fdstore_remove(fdstore_journal_name(s->id, s->journal_generation, name));
+        journal_retire(s, s->journal_generation, s->journal);
         s->journal = journal_free(s->journal);
         s->journal_generation = 0;
 }

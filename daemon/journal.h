@@ -5,8 +5,12 @@
  * A session's journal: what a restart needs to take the session over, kept
  * current as the session changes, so that it survives the daemon's death
  * (kill -9, an abort, the OOM killer) and not only a clean stop. It lives in
- * a memfd that systemd's fd store keeps next to the session's iommufd, as
- * "sN-journal-G": no disk, and it goes when the session's kernel objects go.
+ * a memfd that systemd's fd store keeps beside the session's iommufd: no
+ * disk, and it goes when the session's kernel objects go. The first
+ * generation shares the session's entry "sN" with the iommufd, so that
+ * opening a session costs one message to the store; later ones are
+ * "sN-journal-G", and the first, which cannot leave the entry alone, is
+ * emptied when one replaces it.
  *
  * The memfd holds a header and checksummed entries: a snapshot (the
  * session's record, its backings, its guest memory regions, each IOAS's
@@ -52,6 +56,11 @@ void journal_intent_done(JournalIntent *i);
 
 /* ---- writing, as the session changes ------------------------------------ */
 
+/* A new session goes into the fd store: its iommufd and the first
+ * generation of its journal, under one name. Without a journal (it could not
+ * be made; logged) the iommufd goes alone and a crash would end the
+ * session. A no-op without a fd store; on failure neither is stored. */
+int journal_begin(Session *s);
 /* Starts the session's journal anew: a new generation holding a snapshot of
  * the session goes into the fd store, and the one it replaces out. A no-op
  * without a fd store. On failure the session goes on with its old journal,

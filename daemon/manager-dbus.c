@@ -11,7 +11,6 @@
 #include "bus-util.h"
 #include "caller-uid.h"
 #include "describe.h"
-#include "fdstore.h"
 #include "journal.h"
 #include "session.h"
 #include "session-dbus.h"
@@ -84,7 +83,6 @@ static const char *const session_options[] = { "Persistent", "Delegated" };
 BUS_METHOD(method_open_session) {
         Daemon *d = userdata;
         int options[ELEMENTSOF(session_options)] = { -1, -1 };
-        char store_name[FDSTORE_NAME_MAX];
         Session *s;
         uid_t uid;
         int r;
@@ -140,11 +138,9 @@ BUS_METHOD(method_open_session) {
         r = session_new(d, uid, sd_bus_message_get_sender(m) ?: "", options[0] > 0, options[1] > 0, &s);
         if (r < 0)
                 return bus_error_kernel(error, r, "Opening /dev/iommu");
-        r = fdstore_add(fdstore_name(s, NULL, store_name), s->iommufd);
+        r = journal_begin(s);
         if (r < 0)
                 log_warning("session %u: not in the fd store (%s): a restart ends it", s->id, strerror(-r));
-        else
-                (void) journal_start(s);
 
         log_session(s, "opened by %s (uid %u)%s%s", s->owner, (unsigned) uid,
                     s->persistent ? ", persistent" : "", s->delegated ? ", delegated" : "");

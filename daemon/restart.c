@@ -162,13 +162,22 @@ static void take_over_pins(Session *s) {
                 log_debug("session %u: its pinned pages are charged to this run", s->id);
 }
 
-/* The fd of the session's newest journal generation; older ones are taken
- * out of the store and closed. -ENOENT if there is none. */
-static int take_journal(unsigned id, int n_fds, char **names, bool *taken, uint64_t *ret_generation) {
+/* The fd of the session's newest journal generation: the first, which came
+ * with its iommufd (entry_journal, -EBADF if none), or one stored on its
+ * own. Older ones are taken out of the store and closed, the first emptied.
+ * -ENOENT if there is none. */
+static int take_journal(unsigned id, int entry_journal, int n_fds, char **names, bool *taken,
+                        uint64_t *ret_generation) {
         char prefix[FDSTORE_NAME_MAX];
         uint64_t best_generation = 0;
+        struct stat st;
         int best = -ENOENT;
 
+        /* Emptied: a later generation replaced it. */
+        if (entry_journal >= 0 && fstat(entry_journal, &st) >= 0 && st.st_size > 0) {
+                best = entry_journal;
+                best_generation = 1;
+        }
         snprintf(prefix, sizeof(prefix), "s%u-journal-", id);
         for (int i = 0; i < n_fds; i++) {
                 const char *g = startswith(names[i], prefix);
@@ -182,7 +191,9 @@ static int take_journal(unsigned id, int n_fds, char **names, bool *taken, uint6
                         (void) close(SD_LISTEN_FDS_START + i);
                         continue;
                 }
-                if (best >= 0) {
+                if (best == entry_journal)
+                        (void) ftruncate(entry_journal, 0);
+                else if (best >= 0) {
                         fdstore_remove(names[best - SD_LISTEN_FDS_START]);
                         (void) close(best);
                 }
@@ -219,15 +230,20 @@ static int read_journal(Daemon *d, unsigned id, int journal_fd, int iommufd, Ses
         return 0;
 }
 
-static int take_over_one(Daemon *d, unsigned id, int fd, int n_fds, char **names, bool *taken, bool move_pins) {
+/* Session id from its entry "sN" in the store: its iommufd, and the first
+ * generation of its journal if it still holds one (else -EBADF). */
+static int take_over_one(Daemon *d, unsigned id, int fd, int entry_journal, int n_fds, char **names, bool *taken,
+                         bool move_pins) {
         _cleanup_(journal_intent_done) JournalIntent pending = {};
-        _cleanup_close_ int journal_fd = -EBADF;
+        _cleanup_close_ int first = entry_journal, journal_fd = -EBADF;
         char name[FDSTORE_NAME_MAX];
         uint64_t generation;
         Session *s = NULL;
         int r;
 
-        journal_fd = take_journal(id, n_fds, names, taken, &generation);
+        journal_fd = take_journal(id, first, n_fds, names, taken, &generation);
+        if (journal_fd == first)
+                first = -EBADF;
         if (journal_fd < 0)
                 r = log_error_errno(journal_fd, "session %u: no journal in the fd store; it ends", id);
         else {
@@ -237,10 +253,10 @@ static int take_over_one(Daemon *d, unsigned id, int fd, int n_fds, char **names
                                         "it ends", id, generation);
         }
         if (r < 0) {
-                if (journal_fd >= 0)
+                if (generation > 1)
                         fdstore_remove(fdstore_journal_name(id, generation, name));
                 /* Closing the last copy of the iommufd ends it in the kernel. */
-                snprintf(name, sizeof(name), "s%u-iommufd", id);
+                snprintf(name, sizeof(name), "s%u", id);
                 fdstore_remove(name);
                 (void) close(fd);
                 return r;
@@ -257,10 +273,44 @@ static int take_over_one(Daemon *d, unsigned id, int fd, int n_fds, char **names
         r = journal_start(s);
         if (r < 0)
                 log_warning_errno(r, "session %u: cannot start its journal anew: %m", id);
+        /* The first generation, read or stale, cannot leave the session's
+         * entry: emptied, no later take-over mistakes it for the newest. */
+        if (generation == 1)
+                (void) ftruncate(journal_fd, 0);
         if (move_pins)
                 take_over_pins(s);
         log_session(s, "taken over: %u objects, %u devices", s->n_objects, s->n_devices);
         return 0;
+}
+
+/* Of the fds the store gave back under the name at index i (a session's
+ * entry), the iommufd (a character device) and the journal (a memfd), each
+ * -EBADF if missing; all of them marked taken. -EBADMSG for anything else,
+ * which is closed. */
+static int take_entry(int n_fds, char **names, bool *taken, int i, int *ret_iommufd, int *ret_journal) {
+        int iommufd = -EBADF, journal = -EBADF, r = 0;
+
+        for (int k = i; k < n_fds; k++) {
+                int fd = SD_LISTEN_FDS_START + k;
+                struct stat st;
+
+                if (taken[k] || !streq(names[k], names[i]))
+                        continue;
+                taken[k] = true;
+                if (fstat(fd, &st) < 0)
+                        r = -errno;
+                else if (S_ISCHR(st.st_mode) && iommufd < 0)
+                        iommufd = fd;
+                else if (S_ISREG(st.st_mode) && journal < 0)
+                        journal = fd;
+                else
+                        r = -EBADMSG;
+                if (fd != iommufd && fd != journal)
+                        (void) close(fd);
+        }
+        *ret_iommufd = iommufd;
+        *ret_journal = journal;
+        return r;
 }
 
 int restart_take_over(Daemon *d) {
@@ -278,17 +328,25 @@ int restart_take_over(Daemon *d) {
 
         move_pins = pins_can_move(d);
         for (int i = 0; i < n_fds; i++) {
+                int iommufd, journal, r;
                 unsigned id;
                 int end = 0;
 
-                /* sscanf() says 1 for "s2-journal-1" too, without reaching
-                 * %n: only a whole match sets end. */
-                if (sscanf(names[i], "s%u-iommufd%n", &id, &end) != 1 || end == 0 || names[i][end] != 0)
+                /* sscanf() says 1 for "s2-journal-1" too, but only a whole
+                 * match reaches %n and ends the name there. */
+                if (taken[i] || sscanf(names[i], "s%u%n", &id, &end) != 1 || end == 0 || names[i][end] != 0)
                         continue;
-                taken[i] = true;
+                r = take_entry(n_fds, names, taken, i, &iommufd, &journal);
+                if (r < 0 || iommufd < 0) {
+                        log_warning("fd store entry %s is not a session's iommufd and journal; dropped", names[i]);
+                        fdstore_remove(names[i]);
+                        closep(&iommufd);
+                        closep(&journal);
+                        continue;
+                }
                 /* On failure the session ended, and with its fd closed the
                  * kernel let go of whatever it held. */
-                if (take_over_one(d, id, SD_LISTEN_FDS_START + i, n_fds, names, taken, move_pins) >= 0)
+                if (take_over_one(d, id, iommufd, journal, n_fds, names, taken, move_pins) >= 0)
                         n++;
         }
 

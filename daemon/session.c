@@ -389,9 +389,12 @@ Session *session_free(Session *s) {
         if (!s)
                 return NULL;
 
-        /* Ended from here on, even if the daemon dies half way: the next
-         * run closes the iommufd and with it what is left in the kernel. */
+        /* Ended from here on, even if the daemon dies half way: the store
+         * lets go of its journal and iommufd, and with the daemon's copy
+         * goes what is left in the kernel. */
         journal_end(s);
+        if (s->iommufd >= 0)
+                fdstore_remove(fdstore_name(s, NULL, name));
         leases_free_session(s);
 
         /* A device and the HWPT it is attached to hold each other (the HWPT
@@ -424,8 +427,6 @@ Session *session_free(Session *s) {
                 if (o->type == OBJECT_DEVICE && o->device.fd >= 0)
                         fdstore_remove(fdstore_name(s, o, name));
         guest_memory_free(s, true);
-        if (s->iommufd >= 0)
-                fdstore_remove(fdstore_name(s, NULL, name));
         return session_drop(s);
 }
 

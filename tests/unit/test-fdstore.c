@@ -3,10 +3,11 @@
 /*
  * The daemon's side of the service manager's fd store (daemon/fdstore.c) on
  * the build host: the test binds the notify socket itself. A message reaches
- * it with the fd and the credentials the manager checks, over a path or an
- * abstract name; a manager that binds its socket anew, as it does after
- * re-executing, still gets the next message; without $NOTIFY_SOCKET nothing
- * is sent, and a manager that is gone is an error, not a hang.
+ * it with its fds (two for a session's entry) and the credentials the
+ * manager checks, over a path or an abstract name; a manager that binds its
+ * socket anew, as it does after re-executing, still gets the next message;
+ * without $NOTIFY_SOCKET nothing is sent, and a manager that is gone is an
+ * error, not a hang.
  */
 
 #include <stdarg.h>
@@ -48,69 +49,81 @@ static int manager_bind(const char *address) {
         return fd;
 }
 
-/* The next message: its text, the sender's pid, and the fd it carries or -1. */
-static int manager_receive(int manager, char *text, size_t size, pid_t *pid) {
+/* The next message: its text, the sender's pid, and the fds it carries
+ * (at most two) into fds; their number. */
+static size_t manager_receive(int manager, char *text, size_t size, pid_t *pid, int fds[static 2]) {
         union {
                 struct cmsghdr h;
-                uint8_t buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int))];
+                uint8_t buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(2 * sizeof(int))];
         } control = {};
         struct iovec iov = { .iov_base = text, .iov_len = size - 1 };
         struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
                              .msg_controllen = sizeof(control) };
+        size_t n_fds = 0;
         ssize_t n;
-        int fd = -1;
 
         *pid = 0;
         n = recvmsg(manager, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
         assert_true(n >= 0);
+        assert_false(mh.msg_flags & MSG_CTRUNC);
         text[n] = 0;
         for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-                        memcpy(&fd, CMSG_DATA(c), sizeof(fd));
-                else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+                        n_fds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                        memcpy(fds, CMSG_DATA(c), n_fds * sizeof(int));
+                } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
                         *pid = ((const struct ucred *) CMSG_DATA(c))->pid;
         }
-        return fd;
+        return n_fds;
 }
 
-/* Stores a memfd as name and checks that the manager got that very file. */
-static void store_and_check(int manager, const char *name) {
-        _cleanup_close_ int memfd = memfd_create("test-fdstore", MFD_CLOEXEC), got = -EBADF;
+/* Stores n memfds (one or two) as name and checks that the manager got
+ * those very files, in one message. */
+static void store_and_check(int manager, const char *name, size_t n) {
+        int memfds[2] = { -EBADF, -EBADF }, got[2] = { -EBADF, -EBADF };
         char text[128], want[128];
-        struct stat a, b;
         pid_t pid;
 
-        assert_true(memfd >= 0);
-        assert_int_equal(fdstore_add(name, memfd), 1);
-        got = manager_receive(manager, text, sizeof(text), &pid);
+        for (size_t i = 0; i < n; i++) {
+                memfds[i] = memfd_create("test-fdstore", MFD_CLOEXEC);
+                assert_true(memfds[i] >= 0);
+        }
+        assert_int_equal(n == 1 ? fdstore_add(name, memfds[0]) : fdstore_add_many(name, memfds, n), 1);
+        assert_int_equal(manager_receive(manager, text, sizeof(text), &pid, got), n);
         snprintf(want, sizeof(want), "FDSTORE=1\nFDNAME=%s", name);
         assert_string_equal(text, want);
         assert_int_equal(pid, getpid());
-        assert_true(got >= 0);
-        assert_int_equal(fstat(memfd, &a), 0);
-        assert_int_equal(fstat(got, &b), 0);
-        assert_true(a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+        for (size_t i = 0; i < n; i++) {
+                struct stat a, b;
+
+                assert_int_equal(fstat(memfds[i], &a), 0);
+                assert_int_equal(fstat(got[i], &b), 0);
+                assert_true(a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+                close(memfds[i]);
+                close(got[i]);
+        }
 }
 
 static void test_no_manager(void **state) {
         assert_int_equal(unsetenv("NOTIFY_SOCKET"), 0);
         assert_false(fdstore_available());
-        assert_int_equal(fdstore_add("s1-iommufd", STDIN_FILENO), 0);
-        fdstore_remove("s1-iommufd");
+        assert_int_equal(fdstore_add("s1", STDIN_FILENO), 0);
+        fdstore_remove("s1");
 }
 
 static void test_path_and_abstract(void **state) {
         char path[64], name[64], text[128];
+        int manager, fds[2];
         pid_t pid;
-        int manager;
 
         snprintf(path, sizeof(path), "/tmp/test-fdstore-%d.sock", getpid());
         manager = manager_bind(path);
         assert_true(fdstore_available());
-        store_and_check(manager, "s1-iommufd");
-        fdstore_remove("s1-iommufd");
-        assert_int_equal(manager_receive(manager, text, sizeof(text), &pid), -1);
-        assert_string_equal(text, "FDSTOREREMOVE=1\nFDNAME=s1-iommufd");
+        /* A session's entry: its iommufd and first journal, one message. */
+        store_and_check(manager, "s1", 2);
+        fdstore_remove("s1");
+        assert_int_equal(manager_receive(manager, text, sizeof(text), &pid, fds), 0);
+        assert_string_equal(text, "FDSTOREREMOVE=1\nFDNAME=s1");
         assert_int_equal(pid, getpid());
         (void) unlink(path);
         close(manager);
@@ -118,7 +131,7 @@ static void test_path_and_abstract(void **state) {
         /* The old manager is gone: the next message finds the new one. */
         snprintf(name, sizeof(name), "@test-fdstore-%d", getpid());
         manager = manager_bind(name);
-        store_and_check(manager, "s2-journal-1");
+        store_and_check(manager, "s2-journal-2", 1);
         close(manager);
 }
 
@@ -128,15 +141,15 @@ static void test_manager_binds_anew(void **state) {
 
         snprintf(path, sizeof(path), "/tmp/test-fdstore-%d.sock", getpid());
         manager = manager_bind(path);
-        store_and_check(manager, "s3-iommufd");
+        store_and_check(manager, "s3", 1);
         close(manager);
 
         /* Nobody at the address: an error, at once. */
-        assert_int_equal(fdstore_add("s3-journal-1", STDIN_FILENO), -ECONNREFUSED);
+        assert_int_equal(fdstore_add("s3-journal-2", STDIN_FILENO), -ECONNREFUSED);
 
         /* The same address bound again, as after the manager re-executed. */
         manager = manager_bind(path);
-        store_and_check(manager, "s3-journal-1");
+        store_and_check(manager, "s3-journal-2", 1);
         (void) unlink(path);
         close(manager);
 }

@@ -7,10 +7,11 @@
  * would. What the session recorded comes back (objects, mappings, the
  * backings they hold); an entry the daemon died writing is dropped; an
  * intent left open comes back to be settled; a new generation replaces one
- * whose changes outgrew its snapshot; the virtio-iommu backend's state comes
- * back; a journal that is not one, or that does not hold together, is
- * refused, and one of an older version is read. The sessions have no iommufd: nothing
- * reaches the kernel.
+ * whose changes outgrew its snapshot (the first, which shares the session's
+ * entry in the store with its iommufd, is emptied instead of removed); the
+ * virtio-iommu backend's state comes back; a journal that is not one, or that
+ * does not hold together, is refused, and one of an older version is read.
+ * The sessions have no iommufd: nothing reaches the kernel.
  */
 
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,44 +69,88 @@ static int teardown(void **state) {
         return 0;
 }
 
-/* The next message to the store: its text, and the fd it carries or -1. */
-static int store_receive(char *text, size_t size) {
+/* The next message to the store: its text, and the fds it carries (at most
+ * two) into fds; their number. */
+static size_t store_receive(char *text, size_t size, int fds[static 2]) {
         union {
                 struct cmsghdr h;
-                uint8_t buf[CMSG_SPACE(sizeof(int))];
+                uint8_t buf[CMSG_SPACE(2 * sizeof(int))];
         } control = {};
         struct iovec iov = { .iov_base = text, .iov_len = size - 1 };
         struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
                              .msg_controllen = sizeof(control) };
         struct cmsghdr *c;
+        size_t n_fds = 0;
         ssize_t n;
-        int fd = -1;
 
         n = recvmsg(store, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
         assert_true(n >= 0);
         text[n] = 0;
         for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-                        memcpy(&fd, CMSG_DATA(c), sizeof(fd));
-        return fd;
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+                        n_fds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                        memcpy(fds, CMSG_DATA(c), n_fds * sizeof(int));
+                }
+        return n_fds;
+}
+
+/* Starts session 5's journal as opening it does: the store is given its
+ * iommufd (a character device stands in) and the journal's first
+ * generation, in one message; the journal's fd. */
+static int begin_journal(Session *s) {
+        char text[256];
+        int fds[2], journal = -EBADF;
+        struct stat st;
+
+        s->iommufd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        assert_true(s->iommufd >= 0);
+        assert_int_equal(journal_begin(s), 0);
+        closep(&s->iommufd);
+        s->iommufd = -EBADF;
+        assert_int_equal(store_receive(text, sizeof(text), fds), 2);
+        assert_string_equal(text, "FDSTORE=1\nFDNAME=s5");
+        for (size_t i = 0; i < 2; i++) {
+                assert_int_equal(fstat(fds[i], &st), 0);
+                if (S_ISREG(st.st_mode))
+                        journal = fds[i];
+                else {
+                        assert_true(S_ISCHR(st.st_mode));
+                        close(fds[i]);
+                }
+        }
+        assert_true(journal >= 0);
+        assert_int_equal(s->journal_generation, 1);
+        return journal;
+}
+
+/* The first generation, replaced, cannot leave the session's entry: it is
+ * emptied, and the store told nothing. */
+static void expect_emptied(int fd) {
+        struct stat st;
+        char c;
+
+        assert_int_equal(fstat(fd, &st), 0);
+        assert_int_equal(st.st_size, 0);
+        assert_true(recv(store, &c, 1, MSG_DONTWAIT) < 0);
 }
 
 /* Expects the store to be given generation g of session 5's journal. */
 static int expect_journal(uint64_t g) {
         char text[256], want[128];
-        int fd = store_receive(text, sizeof(text));
+        int fds[2];
 
+        assert_int_equal(store_receive(text, sizeof(text), fds), 1);
         snprintf(want, sizeof(want), "FDSTORE=1\nFDNAME=s5-journal-%llu", (unsigned long long) g);
         assert_string_equal(text, want);
-        assert_true(fd >= 0);
-        return fd;
+        return fds[0];
 }
 
 static void expect_removed(uint64_t g) {
         char text[256], want[128];
+        int fds[2];
 
         snprintf(want, sizeof(want), "FDSTOREREMOVE=1\nFDNAME=s5-journal-%llu", (unsigned long long) g);
-        assert_int_equal(store_receive(text, sizeof(text)), -1);
+        assert_int_equal(store_receive(text, sizeof(text), fds), 0);
         assert_string_equal(text, want);
 }
 
@@ -238,8 +284,7 @@ static void test_round_trip(void **state) {
         /* The snapshot holds what was there before the journal started. */
         a = ioas_new_recorded(s, 2);
         map(a, 0x100000, PAGE, VIOMMU_MAPPING_NO_BACKING);
-        assert_int_equal(journal_start(s), 0);
-        fd = expect_journal(1);
+        fd = begin_journal(s);
         expect_nothing();
 
         /* Then changes: objects, mappings with and without backings, a copy
@@ -290,8 +335,7 @@ static void test_torn_and_open(void **state) {
         int fd;
 
         a = ioas_new_recorded(s, 2);
-        assert_int_equal(journal_start(s), 0);
-        fd = expect_journal(1);
+        fd = begin_journal(s);
         map(a, 0x100000, PAGE, VIOMMU_MAPPING_NO_BACKING);
         journal_intent(a, (JournalIntent) { .op = JOURNAL_OP_MAP, .iova = 0x200000, .length = PAGE,
                                            .flags = IOMMU_IOAS_MAP_FIXED_IOVA });
@@ -344,8 +388,7 @@ static void test_new_generation(void **state) {
         int fd, fd2;
 
         a = ioas_new_recorded(s, 2);
-        assert_int_equal(journal_start(s), 0);
-        fd = expect_journal(1);
+        fd = begin_journal(s);
         /* About 150 bytes a map: the second generation comes after some
          * 7,000 maps, with the 1 MiB minimum. */
         for (uint64_t i = 0; recv(store, &(char) { 0 }, 1, MSG_DONTWAIT | MSG_PEEK) < 0; i++) {
@@ -354,7 +397,7 @@ static void test_new_generation(void **state) {
         }
         assert_in_range(viommu_mapping_index_count(a->ioas.mappings), 5000, 10000);
         fd2 = expect_journal(2);
-        expect_removed(1);
+        expect_emptied(fd);
         for (uint64_t i = 0; i < 100; i++)
                 unmap(a, i * 2 * PAGE, PAGE);
         expect_nothing();
@@ -429,8 +472,7 @@ static void test_malformed(void **state) {
         size_t end;
         int fd;
 
-        assert_int_equal(journal_start(s), 0);
-        fd = expect_journal(1);
+        fd = begin_journal(s);
         map(a, 0x100000, PAGE, VIOMMU_MAPPING_NO_BACKING);
         assert_int_equal(fstat(fd, &st), 0);
         good = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
@@ -496,13 +538,14 @@ static void test_malformed(void **state) {
 /* Expects the store to be given (fd >= 0) or to drop region id's memfd. */
 static void expect_region(unsigned id, bool added) {
         char text[256], want[128];
-        int fd = store_receive(text, sizeof(text));
+        int fds[2];
+        size_t n = store_receive(text, sizeof(text), fds);
 
         snprintf(want, sizeof(want), "%s=1\nFDNAME=s5-memory-%u", added ? "FDSTORE" : "FDSTOREREMOVE", id);
         assert_string_equal(text, want);
-        assert_true((fd >= 0) == added);
-        if (fd >= 0)
-                close(fd);
+        assert_int_equal(n, added ? 1 : 0);
+        if (n > 0)
+                close(fds[0]);
 }
 
 /* As ioas_map_guest() records a mapping of guest memory. */
@@ -550,8 +593,7 @@ static void test_regions(void **state) {
         assert_int_equal(guest_memory_add(s, memfd, 0, 0x80000000, 4 * PAGE, &g1), 0);
         expect_region(1, true);
         map_region(a, 0x10000, g1);
-        assert_int_equal(journal_start(s), 0);
-        fd = expect_journal(1);
+        fd = begin_journal(s);
 
         assert_int_equal(guest_memory_add(s, memfd, 4 * PAGE, 0x100000000, 4 * PAGE, &g2), 0);
         expect_region(2, true);
@@ -579,7 +621,7 @@ static void test_regions(void **state) {
         /* A new generation's snapshot holds them as they are now. */
         assert_int_equal(journal_start(s), 0);
         fd2 = expect_journal(2);
-        expect_removed(1);
+        expect_emptied(fd);
         assert_int_equal(read_back(fd2, &e2, &t, &pending, &torn), 0);
         assert_same_record(s, t);
         assert_same_regions(s, t);
@@ -619,8 +661,7 @@ static void test_virtio_iommu(void **state) {
 
         /* Before the journal: in the snapshot. */
         assert_int_equal(virtio_iommu_add_endpoint(s, dev, 1), 0);
-        assert_int_equal(journal_start(s), 0);
-        fd = expect_journal(1);
+        fd = begin_journal(s);
 
         /* Then: endpoints added and removed, domains and the fault queue as
          * the kernel's part left them (here, set as the journal has them). */
@@ -654,7 +695,7 @@ static void test_virtio_iommu(void **state) {
         /* A new generation's snapshot holds it as it is now. */
         assert_int_equal(journal_start(s), 0);
         fd2 = expect_journal(2);
-        expect_removed(1);
+        expect_emptied(fd);
         assert_int_equal(read_back(fd2, &e2, &t, &pending, &torn), 0);
         assert_same_json(s, t, virtio_iommu_to_json);
         session_abandon(t);
