@@ -17,7 +17,7 @@
 #define BLOCK_SEARCH_DEPTH 6
 
 /* Drivers that leave an IOMMU group to vfio (driver_managed_dma). */
-static const char *const group_drivers[] = { "vfio-pci", "pci-stub", "pcieport" };
+static char *const group_drivers[] = { "vfio-pci", "pci-stub", "pcieport", NULL };
 
 static int sysfs_write(const char *path, const char *value) {
         _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
@@ -77,13 +77,6 @@ static int device_error(const char *root, const char *bdf, int r) {
         return r;
 }
 
-static bool strv_contains(const char *const *l, size_t n, const char *s) {
-        for (size_t i = 0; i < n; i++)
-                if (streq(l[i], s))
-                        return true;
-        return false;
-}
-
 /* The devices of bdf's IOMMU group on drivers that keep it from vfio, as
  * "0000:00:1f.0 (lpc_ich), ..." in *list; -EOPNOTSUPP without a group. */
 static int group_blockers(const char *root, const char *bdf, FILE *list) {
@@ -114,7 +107,7 @@ static int group_blockers(const char *root, const char *bdf, FILE *list) {
                 r = link_target_name(driver_link, &driver);
                 if (r < 0)
                         return r;
-                if (!driver || strv_contains(group_drivers, ELEMENTSOF(group_drivers), driver))
+                if (!driver || strv_contains(group_drivers, driver))
                         continue;
                 fprintf(list, "%s%s (%s)", n++ > 0 ? ", " : "", de->d_name, driver);
         }

@@ -17,6 +17,13 @@ char **strv_free(char **l) {
         return NULL;
 }
 
+bool strv_contains(char * const *l, const char *s) {
+        for (char * const *i = l; i && *i; i++)
+                if (streq(*i, s))
+                        return true;
+        return false;
+}
+
 int read_full_file_at(int dir_fd, const char *path, size_t max_size, char **ret, size_t *ret_size) {
         _cleanup_close_ int fd = -EBADF;
 

@@ -91,6 +91,7 @@ static inline bool isempty(const char *s) {
 
 /* NULL-terminated string arrays. */
 char **strv_free(char **l);
+bool strv_contains(char * const *l, const char *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free)
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
 

@@ -301,13 +301,6 @@ char *get_string(sd_bus *bus, const char *path, const char *iface, const char *n
         return s;
 }
 
-bool strv_contains(char **l, const char *s) {
-        for (char **i = l; i && *i; i++)
-                if (streq(*i, s))
-                        return true;
-        return false;
-}
-
 size_t strv_length(char **l) {
         size_t n = 0;
 

@@ -173,7 +173,6 @@ uint64_t get_u64(sd_bus *bus, const char *path, const char *iface, const char *n
 bool get_bool(sd_bus *bus, const char *path, const char *iface, const char *name);
 /* Type "s" or "o". */
 char *get_string(sd_bus *bus, const char *path, const char *iface, const char *name, const char *type);
-bool strv_contains(char **l, const char *s);
 size_t strv_length(char **l);
 int32_t get_i32(sd_bus *bus, const char *path, const char *iface, const char *name);
 /* Type "as" or "ao". */
