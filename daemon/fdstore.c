@@ -111,7 +111,7 @@ const char *fdstore_name(Session *s, Object *o, char buf[static FDSTORE_NAME_MAX
         const char *leaf;
 
         if (!o) {
-                snprintf(buf, FDSTORE_NAME_MAX, "s%u", s->id);
+                snprintf(buf, FDSTORE_NAME_MAX, s->older_entry ? "s%u-iommufd" : "s%u", s->id);
                 return buf;
         }
         /* The last element of the object path: the kernel id, or "unboundN"

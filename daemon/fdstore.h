@@ -22,7 +22,8 @@
 bool fdstore_available(void);
 
 /* "sN" for a session (o NULL): its iommufd, and the first generation of its
- * journal (journal_begin()), "sN-device-ID" for a device,
+ * journal (journal_begin()); "sN-iommufd", the iommufd alone, for one an
+ * older run stored (Session.older_entry); "sN-device-ID" for a device,
  * "sN-fault-queue-ID" for the virtio-iommu backend's fault queue. */
 const char *fdstore_name(Session *s, Object *o, char buf[static FDSTORE_NAME_MAX]);
 /* "sN-journal-G" for generation G of a session's journal (journal.h). */

@@ -474,6 +474,19 @@ void journal_region_removed(Session *s, uint32_t id) {
 void journal_damage(Journal *j) {
         ((struct journal_header *) j->data)->version ^= 0xff;
 }
+
+int journal_store_as_older_run(Session *s) {
+        char name[FDSTORE_NAME_MAX];
+        int r;
+
+        /* First out: the store keeps no file twice. */
+        fdstore_remove(fdstore_name(s, NULL, name));
+        s->older_entry = true;
+        r = fdstore_add(fdstore_name(s, NULL, name), s->iommufd);
+        if (r >= 0 && s->journal_generation == 1)
+                r = fdstore_add(fdstore_journal_name(s->id, 1, name), s->journal->fd);
+        return r;
+}
 #endif
 
 void journal_intent_done(JournalIntent *i) {

@@ -95,6 +95,10 @@ void journal_virtio_iommu(Session *s);
 #if ENABLE_TEST_HOOKS
 /* Test only: makes the journal one a take-over refuses. */
 void journal_damage(Journal *j);
+/* Test only: stores the session as a run before journal_begin() did, for
+ * a restart to take it over from there: its iommufd alone as "sN-iommufd",
+ * its journal as "sN-journal-G" whatever G. The daemon must restart next. */
+int journal_store_as_older_run(Session *s);
 #endif
 
 /* ---- reading, at take-over ---------------------------------------------- */

@@ -230,19 +230,31 @@ static int read_journal(Daemon *d, unsigned id, int journal_fd, int iommufd, Ses
         return 0;
 }
 
-/* Session id from its entry "sN" in the store: its iommufd, and the first
- * generation of its journal if it still holds one (else -EBADF). */
-static int take_over_one(Daemon *d, unsigned id, int fd, int entry_journal, int n_fds, char **names, bool *taken,
-                         bool move_pins) {
+/* A first journal named on its own is an older run's ("sN-journal-1"):
+ * read, then replaced or ended, it leaves the store. */
+static void forget_older_journal(unsigned id, uint64_t generation, bool in_entry) {
+        char name[FDSTORE_NAME_MAX];
+
+        if (generation == 1 && !in_entry)
+                fdstore_remove(fdstore_journal_name(id, generation, name));
+}
+
+/* Session id from its entry in the store, entry_name: its iommufd, and the
+ * first generation of its journal if the entry still holds one (else
+ * -EBADF). */
+static int take_over_one(Daemon *d, unsigned id, const char *entry_name, int fd, int entry_journal, int n_fds,
+                         char **names, bool *taken, bool move_pins) {
         _cleanup_(journal_intent_done) JournalIntent pending = {};
         _cleanup_close_ int first = entry_journal, journal_fd = -EBADF;
         char name[FDSTORE_NAME_MAX];
         uint64_t generation;
+        bool in_entry;
         Session *s = NULL;
         int r;
 
         journal_fd = take_journal(id, first, n_fds, names, taken, &generation);
-        if (journal_fd == first)
+        in_entry = journal_fd >= 0 && journal_fd == first;
+        if (in_entry)
                 first = -EBADF;
         if (journal_fd < 0)
                 r = log_error_errno(journal_fd, "session %u: no journal in the fd store; it ends", id);
@@ -251,13 +263,14 @@ static int take_over_one(Daemon *d, unsigned id, int fd, int entry_journal, int 
                 if (r < 0)
                         log_error_errno(r, "session %u: its journal (generation %" PRIu64 ") is not usable (%m); "
                                         "it ends", id, generation);
+                else
+                        s->older_entry = !streq(entry_name, fdstore_name(s, NULL, name));
         }
         if (r < 0) {
-                if (generation > 1)
+                if (journal_fd >= 0 && !in_entry)
                         fdstore_remove(fdstore_journal_name(id, generation, name));
                 /* Closing the last copy of the iommufd ends it in the kernel. */
-                snprintf(name, sizeof(name), "s%u", id);
-                fdstore_remove(name);
+                fdstore_remove(entry_name);
                 (void) close(fd);
                 return r;
         }
@@ -267,6 +280,7 @@ static int take_over_one(Daemon *d, unsigned id, int fd, int entry_journal, int 
                 r = reconcile_session(s, &pending);
         if (r < 0) {
                 session_free(s);
+                forget_older_journal(id, generation, in_entry);
                 return r;
         }
         /* A new generation, without what was left open: the old one goes. */
@@ -275,8 +289,9 @@ static int take_over_one(Daemon *d, unsigned id, int fd, int entry_journal, int 
                 log_warning_errno(r, "session %u: cannot start its journal anew: %m", id);
         /* The first generation, read or stale, cannot leave the session's
          * entry: emptied, no later take-over mistakes it for the newest. */
-        if (generation == 1)
+        if (in_entry)
                 (void) ftruncate(journal_fd, 0);
+        forget_older_journal(id, generation, in_entry);
         if (move_pins)
                 take_over_pins(s);
         log_session(s, "taken over: %u objects, %u devices", s->n_objects, s->n_devices);
@@ -332,9 +347,10 @@ int restart_take_over(Daemon *d) {
                 unsigned id;
                 int end = 0;
 
-                /* sscanf() says 1 for "s2-journal-1" too, but only a whole
-                 * match reaches %n and ends the name there. */
-                if (taken[i] || sscanf(names[i], "s%u%n", &id, &end) != 1 || end == 0 || names[i][end] != 0)
+                /* sscanf() says 1 for "s2-journal-1" too: the name must end
+                 * where the match did, or be an older run's "sN-iommufd". */
+                if (taken[i] || sscanf(names[i], "s%u%n", &id, &end) != 1 || end == 0 ||
+                    (names[i][end] != 0 && !streq(names[i] + end, "-iommufd")))
                         continue;
                 r = take_entry(n_fds, names, taken, i, &iommufd, &journal);
                 if (r < 0 || iommufd < 0) {
@@ -346,7 +362,7 @@ int restart_take_over(Daemon *d) {
                 }
                 /* On failure the session ended, and with its fd closed the
                  * kernel let go of whatever it held. */
-                if (take_over_one(d, id, iommufd, journal, n_fds, names, taken, move_pins) >= 0)
+                if (take_over_one(d, id, names[i], iommufd, journal, n_fds, names, taken, move_pins) >= 0)
                         n++;
         }
 

@@ -116,6 +116,9 @@ struct Session {
         /* owner is a name on this run's bus, where it is never reused
          * (not so for a session adopted from an earlier run). */
         bool owner_here;
+        /* Stored by a run before its iommufd and first journal shared "sN":
+         * as "sN-iommufd" (fdstore_name()), taken over from there. */
+        bool older_entry;
         uint64_t created;
 
         Object *objects;        /* newest first */

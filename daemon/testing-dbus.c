@@ -307,6 +307,19 @@ SESSION_METHOD(method_damage_journal) {
         return sd_bus_reply_method_return(m, NULL);
 }
 
+/* The session as an older run stored it; a restart comes next. */
+SESSION_METHOD(method_store_as_older_run) {
+        int r;
+
+        if (!s->journal)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "Session %u keeps no journal: the daemon runs without a fd store", s->id);
+        r = journal_store_as_older_run(s);
+        if (r < 0)
+                return bus_error_errno(error, r, "Cannot store session %u: %s", s->id, strerror(-r));
+        return sd_bus_reply_method_return(m, NULL);
+}
+
 /* The session keeps no journal from here on, as without a fd store: for
  * measuring what one costs. A crash or a restart ends it. */
 SESSION_METHOD(method_drop_journal) {
@@ -356,6 +369,10 @@ const sd_bus_vtable testing_vtable[] = {
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_NO_RESULT,
                                 method_drop_journal, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("StoreAsOlderRun",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_NO_RESULT,
+                                method_store_as_older_run, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("DieBeforeRecording",
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_NO_RESULT,

@@ -388,6 +388,41 @@ static void test_restart_damaged_journal_ends_session(void **state) {
 }
 
 /*
+ * A session that a run before this version stored (its iommufd alone as
+ * "sN-iommufd", its first journal as "sN-journal-1") is taken over as after
+ * an upgrade, and stored as this version stores sessions: a crash after
+ * that takes it over again, from the new entry, and it ends as any.
+ */
+static void test_restart_from_older_run(void **state) {
+        const uint64_t iova = MOCK_APERTURE_START;
+        sd_bus *bus = bus_open();
+        _cleanup_close_ int memfd = memfd_new("guest-ram", BUF_SIZE, 0x3c);
+        _cleanup_free_ char *s = NULL, *dev = NULL, *ioas = NULL, *before = NULL, *after = NULL, *again = NULL;
+
+        s = open_session(bus, true);
+        dev = create_mock(bus, s, 0, NULL);
+        ioas = create_ioas(bus, s, NULL);
+        attach(bus, s, dev, ioas);
+        assert_int_equal(map(bus, ioas, memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW), iova);
+        before = describe_session(bus, s);
+        CALL_OK(bus, s, I_TESTING, "StoreAsOlderRun", NULL);
+
+        restart_daemon(bus, false);
+        after = describe_session(bus, s);
+        assert_non_null(after);
+        assert_string_equal(after, before);
+        check_mapping(bus, s, dev, iova, BUF_SIZE, memfd, 0);
+
+        restart_daemon(bus, true);
+        again = describe_session(bus, s);
+        assert_non_null(again);
+        assert_string_equal(again, before);
+        check_mapping(bus, s, dev, iova, BUF_SIZE, memfd, 0);
+        close_session(bus, s);
+        sd_bus_flush_close_unref(bus);
+}
+
+/*
  * A direct channel does not outlive the daemon, nor does a frame channel:
  * the VMM learns it from its own end, which the exit closes, and opens
  * another on the bus once the daemon is back; the session's objects are all
@@ -536,6 +571,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_crash_sessions_survive),
                 cmocka_unit_test(test_crash_settles_each_operation),
                 cmocka_unit_test(test_restart_damaged_journal_ends_session),
+                cmocka_unit_test(test_restart_from_older_run),
                 cmocka_unit_test(test_restart_channel_reopens),
         };
         const struct CMUnitTest systemctl[] = {
