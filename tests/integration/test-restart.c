@@ -360,6 +360,19 @@ static void test_crash_sessions_survive(void **state) {
         sessions_survive(true);
 }
 
+/* A persistent session whose mock device is attached to an IOAS that maps
+ * memfd at the aperture's start; its device and IOAS. */
+static char *session_mapped(sd_bus *bus, int memfd, char **ret_dev, char **ret_ioas) {
+        char *s = open_session(bus, true);
+
+        *ret_dev = create_mock(bus, s, 0, NULL);
+        *ret_ioas = create_ioas(bus, s, NULL);
+        attach(bus, s, *ret_dev, *ret_ioas);
+        assert_int_equal(map(bus, *ret_ioas, memfd, 0, BUF_SIZE, MOCK_APERTURE_START, MAP_FIXED_RW),
+                         MOCK_APERTURE_START);
+        return s;
+}
+
 /*
  * A journal that does not read back (here its header damaged, as a stray
  * write would) ends its session at the take-over, with a log line saying
@@ -367,16 +380,11 @@ static void test_crash_sessions_survive(void **state) {
  * sessions are taken over as ever.
  */
 static void test_restart_damaged_journal_ends_session(void **state) {
-        const uint64_t iova = MOCK_APERTURE_START;
         sd_bus *bus = bus_open();
         _cleanup_close_ int memfd = memfd_new("guest-ram", BUF_SIZE, 0x3c);
         _cleanup_free_ char *damaged = NULL, *kept = NULL, *dev = NULL, *ioas = NULL;
 
-        damaged = open_session(bus, true);
-        dev = create_mock(bus, damaged, 0, NULL);
-        ioas = create_ioas(bus, damaged, NULL);
-        attach(bus, damaged, dev, ioas);
-        assert_int_equal(map(bus, ioas, memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW), iova);
+        damaged = session_mapped(bus, memfd, &dev, &ioas);
         kept = open_session(bus, true);
         CALL_OK(bus, damaged, I_TESTING, "DamageJournal", NULL);
 
@@ -390,8 +398,8 @@ static void test_restart_damaged_journal_ends_session(void **state) {
 /*
  * A session that a run before this version stored (its iommufd alone as
  * "sN-iommufd", its first journal as "sN-journal-1") is taken over as after
- * an upgrade, and stored as this version stores sessions: a crash after
- * that takes it over again, from the new entry, and it ends as any.
+ * an upgrade, and keeps its entry: a crash after that takes it over again,
+ * and it ends as any.
  */
 static void test_restart_from_older_run(void **state) {
         const uint64_t iova = MOCK_APERTURE_START;
@@ -399,11 +407,7 @@ static void test_restart_from_older_run(void **state) {
         _cleanup_close_ int memfd = memfd_new("guest-ram", BUF_SIZE, 0x3c);
         _cleanup_free_ char *s = NULL, *dev = NULL, *ioas = NULL, *before = NULL, *after = NULL, *again = NULL;
 
-        s = open_session(bus, true);
-        dev = create_mock(bus, s, 0, NULL);
-        ioas = create_ioas(bus, s, NULL);
-        attach(bus, s, dev, ioas);
-        assert_int_equal(map(bus, ioas, memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW), iova);
+        s = session_mapped(bus, memfd, &dev, &ioas);
         before = describe_session(bus, s);
         CALL_OK(bus, s, I_TESTING, "StoreAsOlderRun", NULL);
 
