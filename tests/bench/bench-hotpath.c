@@ -26,7 +26,9 @@
  * rate over the daemon's. session-setup-speedup is the rate of OpenSession +
  * CreateIOAS + Close over 20 per second, a rate of an earlier run, not of
  * this one; session-setup-floor is their time over three Peer.Pings on the
- * bus timed beside them. Last, what
+ * bus timed beside them, and the CPU time a setup costs each process
+ * involved: the daemon, its service manager (its parent: systemd, or the
+ * stand-in fd store), the bus daemon and this client. Last, what
  * the session's crash-safe journal costs a 4 KiB map on the channel, against
  * a second session that keeps none (Testing.DropJournal), timed side by
  * side: "record overhead: map X us with, Y us without".
@@ -841,16 +843,73 @@ static void round_dma(Daemon *d, unsigned n) {
         BURST_BESIDE(n, S_CH_LEASE, ping(d->channel), daemon_lease(d->channel, d->ioas));
 }
 
+/* The processes a session's setup keeps busy, and the CPU time each spent
+ * in the setups so far, in clock ticks. */
+enum { P_DAEMON, P_MANAGER, P_BUS, P_CLIENT, _P_MAX };
+static const char *const setup_process[_P_MAX] = { "viommud", "its service manager", "the bus daemon",
+                                                   "this client" };
+static pid_t setup_pid[_P_MAX];
+static uint64_t setup_ticks[_P_MAX];
+static unsigned n_setups;
+
+/* utime + stime of pid, and its parent's pid if ret_ppid. */
+static uint64_t cpu_ticks(pid_t pid, pid_t *ret_ppid) {
+        char path[64], buf[1024], *p;
+        unsigned long long utime, stime;
+        _cleanup_fclose_ FILE *f = NULL;
+        int ppid;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+        f = fopen(path, "re");
+        if (!f || !fgets(buf, sizeof(buf), f))
+                die("cannot read %s: %m", path);
+        /* After the command's closing parenthesis: state, ppid, then
+         * utime and stime as fields 14 and 15. */
+        p = strrchr(buf, ')');
+        if (!p || sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ppid, &utime, &stime) != 3)
+                die("cannot parse %s", path);
+        if (ret_ppid)
+                *ret_ppid = ppid;
+        return utime + stime;
+}
+
+static pid_t bus_name_pid(sd_bus *bus, const char *name) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        uint32_t pid;
+
+        check(sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                 "GetConnectionUnixProcessID", NULL, &reply, "s", name),
+              "GetConnectionUnixProcessID");
+        check(sd_bus_message_read(reply, "u", &pid), "GetConnectionUnixProcessID");
+        return pid;
+}
+
+static void setup_ticks_add(int sign) {
+        for (size_t i = 0; i < _P_MAX; i++)
+                setup_ticks[i] += sign * cpu_ticks(setup_pid[i], NULL);
+}
+
 static void round_setup(Daemon *d, unsigned n) {
+        if (setup_pid[P_DAEMON] == 0) {
+                setup_pid[P_DAEMON] = bus_name_pid(d->bus, "org.viommu1");
+                (void) cpu_ticks(setup_pid[P_DAEMON], &setup_pid[P_MANAGER]);
+                setup_pid[P_BUS] = bus_name_pid(d->bus, "org.freedesktop.DBus");
+                setup_pid[P_CLIENT] = getpid();
+        }
         /* More floors than setups: each is quick, and the first waits for
          * the end of the last burst's work. */
         FLOOR_BURST(4 * n, S_SETUP, ping(d->bus));
+        setup_ticks_add(-1);
         BURST(n, S_SETUP, {
                         _cleanup_free_ char *session = reply_path(
                                 call(d->bus, "/org/viommu1", "org.viommu1.Manager", "OpenSession", "a{sv}", 0));
                         sd_bus_message_unref(call(d->bus, session, "org.viommu1.Session", "CreateIOAS", NULL));
                         sd_bus_message_unref(call(d->bus, session, "org.viommu1.Session", "Close", NULL));
                 });
+        /* What the last setup left to do: done by the time a Ping returns. */
+        ping(d->bus);
+        setup_ticks_add(+1);
+        n_setups += n;
 }
 
 static double med(int s) {
@@ -958,6 +1017,11 @@ int main(int argc, char *argv[]) {
         print_ratio("channel-lease-take-release", med(S_CH_LEASE) / (2 * floor_of(S_CH_LEASE)), "none");
         print_ratio("session-setup-speedup", 1e6 / med(S_SETUP) / 20, ">= 10");
         print_ratio("session-setup-floor", med(S_SETUP) / (3 * floor_of(S_SETUP)), "none");
+        printf("CPU time per session setup, over %u:", n_setups);
+        for (size_t i = 0; i < _P_MAX; i++)
+                printf("%s %s (pid %d) %.2f ms", i > 0 ? "," : "", setup_process[i], (int) setup_pid[i],
+                       setup_ticks[i] * 1e3 / sysconf(_SC_CLK_TCK) / n_setups);
+        printf("\n");
         printf("record overhead: map %.1f us with, %.1f us without\n", med(S_CH_4K), med(S_CH_4K_NO_JOURNAL));
         print_ratio("record-overhead-map-4k", med(S_CH_4K) / med(S_CH_4K_NO_JOURNAL), "<= 1.1");
 
