@@ -28,6 +28,7 @@
 #    open; systemd restarts the daemon (Restart=on-failure), which takes the
 #    session over from its journal in the fd store: it is still there, with
 #    its mock device (test-restart's systemctl group checks mappings too);
+#    closed, it leaves nothing in the fd store (NFileDescriptorStore 0);
 #  - test-crash's loop: 50 SIGKILLs at random instants while clients work,
 #    each restart by systemd from its fd store;
 #  - then tests/integration/systemd-host.sh: polkitd, reload, the journal's
@@ -135,6 +136,27 @@ else
 	else
 		journalctl -b -u viommud -o cat --no-pager | tail -n 20 | sed 's/^/  /'
 		fail "after a crash $session or its device $dev is gone: sessions $left"
+	fi
+	# Its end takes all of it out of the store (its iommufd, its first
+	# journal emptied beside it, the journal the take-over started): an
+	# entry left behind would keep its kernel objects until the service
+	# stops. The manager reads the daemon's messages in its own time.
+	if [ "$left" != "ao 1 \"$session\"" ]; then
+		fail "sessions other than $session are open after the crash: $left"
+	elif [ "$(systemctl show -P NFileDescriptorStore viommud)" -lt 2 ]; then
+		fail "the fd store holds less than $session's iommufd and journal: $(systemd-analyze fdstore viommud 2>&1)"
+	elif ! call "$session" Session Close >/dev/null; then
+		fail "could not close $session"
+	else
+		for _ in $(seq 50); do
+			[ "$(systemctl show -P NFileDescriptorStore viommud)" -eq 0 ] && break
+			sleep 0.1
+		done
+		if [ "$(systemctl show -P NFileDescriptorStore viommud)" -eq 0 ]; then
+			pass "closing $session, taken over after a crash, empties the fd store"
+		else
+			fail "the fd store keeps fds after $session closed: $(systemd-analyze fdstore viommud 2>&1)"
+		fi
 	fi
 fi
 
