@@ -884,12 +884,14 @@ static pid_t bus_name_pid(sd_bus *bus, const char *name) {
         return pid;
 }
 
-static void setup_ticks_add(int sign) {
+static void setup_ticks_now(uint64_t ret[static _P_MAX]) {
         for (size_t i = 0; i < _P_MAX; i++)
-                setup_ticks[i] += sign * cpu_ticks(setup_pid[i], NULL);
+                ret[i] = cpu_ticks(setup_pid[i], NULL);
 }
 
 static void round_setup(Daemon *d, unsigned n) {
+        uint64_t before[_P_MAX], after[_P_MAX];
+
         if (setup_pid[P_DAEMON] == 0) {
                 setup_pid[P_DAEMON] = bus_name_pid(d->bus, "org.viommu1");
                 (void) cpu_ticks(setup_pid[P_DAEMON], &setup_pid[P_MANAGER]);
@@ -899,7 +901,7 @@ static void round_setup(Daemon *d, unsigned n) {
         /* More floors than setups: each is quick, and the first waits for
          * the end of the last burst's work. */
         FLOOR_BURST(4 * n, S_SETUP, ping(d->bus));
-        setup_ticks_add(-1);
+        setup_ticks_now(before);
         BURST(n, S_SETUP, {
                         _cleanup_free_ char *session = reply_path(
                                 call(d->bus, "/org/viommu1", "org.viommu1.Manager", "OpenSession", "a{sv}", 0));
@@ -908,7 +910,9 @@ static void round_setup(Daemon *d, unsigned n) {
                 });
         /* What the last setup left to do: done by the time a Ping returns. */
         ping(d->bus);
-        setup_ticks_add(+1);
+        setup_ticks_now(after);
+        for (size_t i = 0; i < _P_MAX; i++)
+                setup_ticks[i] += after[i] - before[i];
         n_setups += n;
 }
 
