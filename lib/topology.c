@@ -31,26 +31,15 @@
 #define PCI_EXT_CAP_ID_PRI 0x13
 #define PCI_EXT_CAP_ID_PASID 0x1b
 
-/* A VFIO cdev, by the syspath of the device it belongs to. */
-struct vfio_node {
-        const char *parent;
-        struct udev_device *dev;
-};
-
 struct scan {
         struct udev *udev;
         struct udev_hwdb *hwdb;         /* NULL until needed, or when the system has none */
         bool hwdb_tried;
-        struct vfio_node *vfio;         /* sorted by parent */
-        size_t n_vfio;
         /* The units and groups read so far, so that devices need not look again. */
         const struct viommu_topology *topology;
 };
 
 static void scan_done(struct scan *s) {
-        for (size_t i = 0; i < s->n_vfio; i++)
-                udev_device_unref(s->vfio[i].dev);
-        free(s->vfio);
         if (s->hwdb)
                 udev_hwdb_unref(s->hwdb);
         if (s->udev)
@@ -435,6 +424,32 @@ static void pcie_caps_read(struct udev_device *ud, struct viommu_pcie_caps *caps
         *caps = c;
 }
 
+/*
+ * Two hex numbers of at most 16 bits, "8086:15ef", as the kernel's PCI uevent
+ * gives IDs; false when s is NULL or malformed.
+ */
+static bool pci_id_pair_parse(const char *s, int32_t *ret_a, int32_t *ret_b) {
+        const char *colon;
+        uint64_t x, y;
+        char a[5];
+
+        if (!s || !(colon = strchr(s, ':')) || (size_t) (colon - s) >= sizeof(a))
+                return false;
+        memcpy(a, s, colon - s);
+        a[colon - s] = 0;
+        if (safe_atox64(a, &x) < 0 || safe_atox64(colon + 1, &y) < 0 || x > 0xffff || y > 0xffff)
+                return false;
+        *ret_a = (int32_t) x;
+        *ret_b = (int32_t) y;
+        return true;
+}
+
+/*
+ * The IDs and class as the kernel knows them (a VF's included, whose config
+ * space shows no vendor): the uevent holds them, and udev has read it
+ * already for the device's properties. Each attribute costs a file read, so
+ * they are only the fallback, for a uevent without them.
+ */
 static int pci_read(struct udev_device *ud, struct viommu_topology_device *d) {
         static const struct {
                 const char *attr;
@@ -448,6 +463,9 @@ static int pci_read(struct udev_device *ud, struct viommu_topology_device *d) {
                 { "class",            0xffffff, offsetof(struct viommu_pci_info, class_code)       },
                 { "revision",         0xff,     offsetof(struct viommu_pci_info, revision)         },
         };
+        bool known[ELEMENTSOF(ids)] = {};
+        const char *class;
+        uint64_t v;
         int r;
 
         d->is_pci = true;
@@ -459,14 +477,26 @@ static int pci_read(struct udev_device *ud, struct viommu_topology_device *d) {
                         return r;
         }
 
+        known[0] = known[1] = pci_id_pair_parse(udev_device_get_property_value(ud, "PCI_ID"),
+                                                &d->pci.vendor, &d->pci.device);
+        known[2] = known[3] = pci_id_pair_parse(udev_device_get_property_value(ud, "PCI_SUBSYS_ID"),
+                                                &d->pci.subsystem_vendor, &d->pci.subsystem_device);
+        class = udev_device_get_property_value(ud, "PCI_CLASS");
+        if (class && safe_atox64(class, &v) >= 0 && v <= 0xffffff) {
+                d->pci.class_code = (int32_t) v;
+                known[4] = true;
+        }
+
         for (size_t i = 0; i < ELEMENTSOF(ids); i++) {
                 int32_t *field = (int32_t *) ((uint8_t *) &d->pci + ids[i].offset);
-                int64_t v;
+                int64_t x;
 
-                r = read_hex_attr(ud, "", ids[i].attr, ids[i].max, &v, &d->issues, &d->n_issues);
+                if (known[i])
+                        continue;
+                r = read_hex_attr(ud, "", ids[i].attr, ids[i].max, &x, &d->issues, &d->n_issues);
                 if (r < 0)
                         return r;
-                *field = (int32_t) v;
+                *field = (int32_t) x;
         }
 
         pcie_caps_read(ud, &d->pci.caps);
@@ -539,132 +569,60 @@ static int device_read_iommu(struct scan *s, struct udev_device *ud, struct viom
         return d->iommu ? 0 : -ENOMEM;
 }
 
-static int vfio_node_compare(const void *a, const void *b) {
-        return strcmp(((const struct vfio_node *) a)->parent, ((const struct vfio_node *) b)->parent);
-}
-
-/* Remembers VFIO cdev v (taking it), by the device it belongs to; keeps the list unsorted. */
-static int scan_add_vfio_node(struct scan *s, struct udev_device *v, size_t *allocated) {
-        struct udev_device *parent = udev_device_get_parent(v);
-
-        if (!parent) {
-                udev_device_unref(v);
-                return 0;
-        }
-        if (s->n_vfio == *allocated) {
-                size_t a = *allocated ? *allocated * 2 : 8;
-                struct vfio_node *q = reallocarray(s->vfio, a, sizeof(*q));
-                if (!q) {
-                        udev_device_unref(v);
-                        return -ENOMEM;
-                }
-                s->vfio = q;
-                *allocated = a;
-        }
-        s->vfio[s->n_vfio++] = (struct vfio_node) {
-                .parent = udev_device_get_syspath(parent),
-                .dev = v,
-        };
-        return 0;
-}
-
-static void scan_sort_vfio(struct scan *s) {
-        if (s->n_vfio > 1)
-                qsort(s->vfio, s->n_vfio, sizeof(struct vfio_node), vfio_node_compare);
-}
-
-/* Remembers the VFIO cdevs in e, by the device each belongs to. */
-static int scan_add_vfio(struct scan *s, struct udev_enumerate *e) {
-        struct udev_list_entry *i;
-        size_t allocated = s->n_vfio;
-        int r;
-
-        udev_list_entry_foreach(i, udev_enumerate_get_list_entry(e)) {
-                struct udev_device *v = udev_device_new_from_syspath(s->udev, udev_list_entry_get_name(i));
-
-                if (!v)
-                        continue; /* gone since */
-                r = scan_add_vfio_node(s, v, &allocated);
-                if (r < 0)
-                        return r;
-        }
-        scan_sort_vfio(s);
-        return 0;
-}
-
 /*
- * Remembers the VFIO cdevs of device ud, which the kernel puts in its
- * vfio-dev directory. udev's enumeration by parent would try every directory
- * below the device, of which a NIC or a drive has hundreds.
+ * A VFIO driver (vfio-pci and its variants, vfio-platform) gives the device a
+ * cdev in its vfio-dev directory. Looked for there: udev's enumeration of
+ * the vfio-dev class costs a walk up from each cdev to its device, and its
+ * enumeration by parent would try every directory below the device, of which
+ * a NIC or a drive has hundreds.
  */
-static int scan_add_vfio_children(struct scan *s, struct udev_device *ud) {
-        _cleanup_free_ char *dir = NULL;
-        _cleanup_closedir_ DIR *d = NULL;
-        size_t allocated = s->n_vfio;
+static int device_read_vfio(struct scan *s, struct udev_device *ud, struct viommu_topology_device *d) {
+        _cleanup_(udev_device_unrefp) struct udev_device *v = NULL;
+        _cleanup_closedir_ DIR *dir = NULL;
+        _cleanup_free_ char *path = NULL;
+        const char *node;
+        char e[64];
         int r;
 
-        dir = strprintf("%s/vfio-dev", udev_device_get_syspath(ud));
-        if (!dir)
+        path = strprintf("%s/vfio-dev", udev_device_get_syspath(ud));
+        if (!path)
                 return -ENOMEM;
-        d = opendir(dir);
-        if (!d)
-                return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+        dir = opendir(path);
+        if (!dir) {
+                r = -errno;
+                return IN_SET(r, -ENOENT, -ENOTDIR) ? 0 :
+                        issue_add(&d->issues, &d->n_issues, "vfio-dev: %s", errno_name(r, e, sizeof(e)));
+        }
 
-        for (;;) {
+        /* The kernel makes one; should there be more, take the first listed. */
+        while (!v) {
                 _cleanup_free_ char *syspath = NULL;
-                struct udev_device *v;
                 struct dirent *de;
 
-                r = readdir_visible(d, &de);
+                r = readdir_visible(dir, &de);
                 if (r < 0)
-                        return r;
+                        return issue_add(&d->issues, &d->n_issues, "vfio-dev: %s", errno_name(r, e, sizeof(e)));
                 if (r == 0)
-                        break;
-
-                syspath = strprintf("%s/%s", dir, de->d_name);
+                        return 0;
+                syspath = strprintf("%s/%s", path, de->d_name);
                 if (!syspath)
                         return -ENOMEM;
                 v = udev_device_new_from_syspath(s->udev, syspath);
-                if (!v)
-                        continue;
-                if (!streq_ptr(udev_device_get_subsystem(v), "vfio-dev")) {
-                        udev_device_unref(v);
-                        continue;
-                }
-                r = scan_add_vfio_node(s, v, &allocated);
-                if (r < 0)
-                        return r;
+                if (v && !streq_ptr(udev_device_get_subsystem(v), "vfio-dev"))
+                        v = udev_device_unref(v);
         }
-        scan_sort_vfio(s);
-        return 0;
-}
 
-/* A VFIO driver (vfio-pci and its variants, vfio-platform) gives the device a vfio-dev child. */
-static int device_read_vfio(struct scan *s, struct udev_device *ud, struct viommu_topology_device *d) {
-        struct vfio_node key = { .parent = udev_device_get_syspath(ud) }, *v;
-        const char *node;
-
-        if (s->n_vfio == 0)
-                return 0;
-        v = bsearch(&key, s->vfio, s->n_vfio, sizeof(struct vfio_node), vfio_node_compare);
-        if (!v)
-                return 0;
-        /* The kernel makes one; should there be more, take the first in sysfs order. */
-        while (v > s->vfio && streq(v[-1].parent, key.parent))
-                v--;
-
-        node = udev_device_get_devnode(v->dev);
+        node = udev_device_get_devnode(v);
         if (!node)
-                return issue_add(&d->issues, &d->n_issues, "vfio-dev/%s: no device node",
-                                 udev_device_get_sysname(v->dev));
+                return issue_add(&d->issues, &d->n_issues, "vfio-dev/%s: no device node", udev_device_get_sysname(v));
         d->vfio_cdev = strdup(node);
         if (!d->vfio_cdev)
                 return -ENOMEM;
 
-        d->vfio_devnum = udev_device_get_devnum(v->dev);
+        d->vfio_devnum = udev_device_get_devnum(v);
         if (major(d->vfio_devnum) == 0)
                 return issue_add(&d->issues, &d->n_issues, "vfio-dev/%s: no device number",
-                                 udev_device_get_sysname(v->dev));
+                                 udev_device_get_sysname(v));
         return 0;
 }
 
@@ -1373,17 +1331,6 @@ static int buses_read(struct viommu_topology *t, struct list *paths) {
         return 0;
 }
 
-static int vfio_read(struct scan *s, struct viommu_topology *t) {
-        static const char * const subsystems[] = { "vfio-dev" };
-        _cleanup_(udev_enumerate_unrefp) struct udev_enumerate *e = NULL;
-        int r;
-
-        r = enumerate_subsystems(s, subsystems, ELEMENTSOF(subsystems), &e);
-        if (r < 0)
-                return topology_issue_errno(t, "/class/vfio-dev", r);
-        return scan_add_vfio(s, e);
-}
-
 /* IOMMU groups are no devices: udev cannot enumerate them. */
 static int groups_read(struct scan *s, struct viommu_topology *t, struct list *paths) {
         _cleanup_closedir_ DIR *d = NULL;
@@ -1525,9 +1472,6 @@ _public_ int viommu_topology_new(struct viommu_topology **ret) {
         r = buses_read(t, &paths);
         if (r < 0)
                 return r;
-        r = vfio_read(&s, t);
-        if (r < 0)
-                return r;
         r = groups_read(&s, t, &paths);
         if (r < 0)
                 return r;
@@ -1555,10 +1499,6 @@ _public_ int viommu_topology_device_new_from_udev(struct udev_device *ud, struct
                 return -errno;
 
         r = scan_init(udev_device_get_udev(ud), &s);
-        if (r < 0)
-                return r;
-
-        r = scan_add_vfio_children(&s, ud);
         if (r < 0)
                 return r;
 
@@ -1813,9 +1753,7 @@ _public_ int viommu_topology_update_device(struct viommu_topology *t, struct ude
                                 return r;
                 }
 
-                r = scan_add_vfio_children(&s, ud);
-                if (r >= 0)
-                        r = device_read(&s, ud, &d);
+                r = device_read(&s, ud, &d);
                 if (r == -ENOMEM)
                         return r;
                 if (r >= 0) {

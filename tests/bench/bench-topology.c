@@ -6,7 +6,8 @@
  *
  * Makes a umockdev testbed of many PCI devices (by default 4096 across 256
  * IOMMU groups behind 4 VT-d units; every 16th device bound to vfio-pci, every
- * 4th with ATS and PASID) and measures it twice:
+ * 4th with ATS and PASID; uevents and attributes as the kernel writes them)
+ * and measures it twice:
  *
  *  - through umockdev: the library reads the testbed through umockdev's
  *    LD_PRELOAD, which rewrites the path of every call that takes one (and
@@ -169,6 +170,11 @@ static void make_testbed(UMockdevTestbed *tb, const char *root) {
                 record = pathf("P: /%s\n"
                                "E: SUBSYSTEM=pci\n"
                                "E: DRIVER=%s\n"
+                               "E: PCI_CLASS=20000\n"
+                               "E: PCI_ID=8086:%04X\n"
+                               "E: PCI_SUBSYS_ID=8086:0001\n"
+                               "E: PCI_SLOT_NAME=%s\n"
+                               "E: MODALIAS=pci:v00008086d0000%04Xsv00008086sd00000001bc02sc00i00\n"
                                "A: vendor=0x8086\\n\n"
                                "A: device=0x%04x\\n\n"
                                "A: subsystem_vendor=0x8086\\n\n"
@@ -178,7 +184,8 @@ static void make_testbed(UMockdevTestbed *tb, const char *root) {
                                "L: driver=../../../bus/pci/drivers/%s\n"
                                "L: iommu_group=../../../kernel/iommu_groups/%u\n"
                                "L: iommu=../../virtual/iommu/dmar%u\n",
-                               dev, driver, 0x1500 + i % 256, driver, group, unit);
+                               dev, driver, 0x1500 + i % 256, bdf, 0x1500 + i % 256, 0x1500 + i % 256, driver,
+                               group, unit);
                 testbed_add(tb, record);
                 tree_link(root, group_link, dev);
                 tree_link(root, unit_link, dev);

@@ -673,6 +673,60 @@ static void test_bad_attributes(void **state) {
         assert_non_null(strstr(json, "\"bus\": null"));
 }
 
+/* The IDs come from the uevent (the kernel's view, a VF's too); the
+ * attributes only when it lacks them or they do not parse. */
+static void test_pci_ids_from_uevent(void **state) {
+        _cleanup_(tree_freep) char *root = tree_new();
+        _cleanup_(viommu_topology_freep) struct viommu_topology *t = NULL;
+        static const char * const attrs[] = { "vendor", "device", "subsystem_vendor", "subsystem_device", "class" };
+        const struct viommu_topology_device *d;
+
+        testbed_add(testbed, "P: /devices/pci0000:00/0000:00:06.0\n"
+                             "E: SUBSYSTEM=pci\n"
+                             "E: PCI_ID=8086:154C\n"
+                             "E: PCI_SUBSYS_ID=8086:0000\n"
+                             "E: PCI_CLASS=20000\n"
+                             "A: revision=0x01\\n\n");
+        /* Malformed in the uevent: the attributes tell. */
+        testbed_add(testbed, "P: /devices/pci0000:00/0000:00:07.0\n"
+                             "E: SUBSYSTEM=pci\n"
+                             "E: PCI_ID=8086\n"
+                             "E: PCI_SUBSYS_ID=12345:0001\n"
+                             "E: PCI_CLASS=0x1000000\n"
+                             "A: vendor=0x1234\\n\n"
+                             "A: device=0x11e8\\n\n"
+                             "A: subsystem_vendor=0x1af4\\n\n"
+                             "A: subsystem_device=0x1100\\n\n"
+                             "A: class=0x00ff00\\n\n"
+                             "A: revision=0x10\\n\n");
+        /* The uevent's IDs and no attributes: read from the uevent, no file asked for. */
+        for (size_t i = 0; i < ELEMENTSOF(attrs); i++) {
+                _cleanup_free_ char *p = pathf("%s/devices/pci0000:00/0000:00:06.0/%s", root, attrs[i]);
+                assert_true(access(p, F_OK) < 0 && errno == ENOENT);
+        }
+
+        t = enumerate();
+        assert_int_equal(t->n_devices, 2);
+
+        assert_int_equal(viommu_topology_find_pci_device(t, "0000:00:06.0", &d), 0);
+        assert_int_equal(d->pci.vendor, 0x8086);
+        assert_int_equal(d->pci.device, 0x154c);
+        assert_int_equal(d->pci.subsystem_vendor, 0x8086);
+        assert_int_equal(d->pci.subsystem_device, 0);
+        assert_int_equal(d->pci.class_code, 0x020000);
+        assert_int_equal(d->pci.revision, 1);
+        assert_int_equal(d->n_issues, 0);
+
+        assert_int_equal(viommu_topology_find_pci_device(t, "0000:00:07.0", &d), 0);
+        assert_int_equal(d->pci.vendor, 0x1234);
+        assert_int_equal(d->pci.device, 0x11e8);
+        assert_int_equal(d->pci.subsystem_vendor, 0x1af4);
+        assert_int_equal(d->pci.subsystem_device, 0x1100);
+        assert_int_equal(d->pci.class_code, 0x00ff00);
+        assert_int_equal(d->pci.revision, 0x10);
+        assert_int_equal(d->n_issues, 0);
+}
+
 static void test_units(void **state) {
         _cleanup_(tree_freep) char *root = tree_new();
         _cleanup_(viommu_topology_freep) struct viommu_topology *t = NULL;
@@ -1083,6 +1137,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_bad_regions),
                 cmocka_unit_test(test_dangling_links),
                 cmocka_unit_test(test_bad_attributes),
+                cmocka_unit_test(test_pci_ids_from_uevent),
                 cmocka_unit_test(test_units),
                 cmocka_unit_test(test_order),
                 cmocka_unit_test(test_roots),
