@@ -29,6 +29,8 @@
 #    session over from its journal in the fd store: it is still there, with
 #    its mock device (test-restart's systemctl group checks mappings too);
 #    closed, it leaves nothing in the fd store (NFileDescriptorStore 0);
+#    the same for a session stored as a run before this version stored it
+#    (Testing.StoreAsOlderRun: its iommufd alone as sN-iommufd);
 #  - test-crash's loop: 50 SIGKILLs at random instants while clients work,
 #    each restart by systemd from its fd store;
 #  - then tests/integration/systemd-host.sh: polkitd, reload, the journal's
@@ -115,32 +117,52 @@ fi
 rm /etc/viommu/viommud.conf
 systemctl reload viommud || fail "viommud did not reload without a viommud.conf"
 
-echo "== a crash: systemctl kill -s KILL"
-session=$(call "$manager" Manager OpenSession 'a{sv}' 1 Persistent b true | first_path)
-dev=$(call "$session" Session CreateMockDevice u 0 | first_path)
-[ -n "$dev" ] || fail "could not open a persistent session with a mock device"
-restarts=$(systemctl show -P NRestarts viommud)
-pid=$(main_pid)
-systemctl kill -s KILL viommud
-if ! wait_restarted "$pid"; then
-	fail "systemd did not restart viommud after SIGKILL"
-elif [ "$(systemctl show -P NRestarts viommud)" -le "$restarts" ]; then
-	fail "viommud runs again, but NRestarts did not grow"
-else
+# crash_and_close [older]: a persistent session with a mock device, stored
+# as a run before this version stored it with "older" (its iommufd alone
+# as sN-iommufd, Testing.StoreAsOlderRun); `systemctl kill -s KILL`;
+# systemd restarts the daemon (Restart=on-failure), which takes the session
+# over from the fd store; closed, it leaves nothing there.
+crash_and_close() {
+	local older=${1:-} what=session session dev restarts pid left
+
+	[ -n "$older" ] && what="session stored as an older run stored it"
+	echo "== a crash: systemctl kill -s KILL, a $what"
+	session=$(call "$manager" Manager OpenSession 'a{sv}' 1 Persistent b true | first_path)
+	dev=$(call "$session" Session CreateMockDevice u 0 | first_path)
+	if [ -z "$dev" ]; then
+		fail "could not open a persistent session with a mock device"
+		return
+	fi
+	if [ -n "$older" ] && ! call "$session" Testing StoreAsOlderRun >/dev/null; then
+		fail "could not store $session as an older run did"
+		return
+	fi
+	restarts=$(systemctl show -P NRestarts viommud)
+	pid=$(main_pid)
+	systemctl kill -s KILL viommud
+	if ! wait_restarted "$pid"; then
+		fail "systemd did not restart viommud after SIGKILL"
+		return
+	elif [ "$(systemctl show -P NRestarts viommud)" -le "$restarts" ]; then
+		fail "viommud runs again, but NRestarts did not grow"
+		return
+	fi
 	pass "systemd restarted viommud after SIGKILL (pid $pid to $(main_pid))"
 	left=$(sessions)
 	echo "systemd-guest: after the crash: sessions: $left;" \
 		"fds in the store: $(systemctl show -P NFileDescriptorStore viommud)"
-	if [ -n "$session" ] && [ -n "$dev" ] && [ "$(busctl get-property "$dest" "$dev" "$dest.Object" Type 2>/dev/null)" = "s \"device\"" ]; then
-		pass "after a crash $session is back with its device $dev"
+	if [ "$(busctl get-property "$dest" "$dev" "$dest.Object" Type 2>/dev/null)" = "s \"device\"" ]; then
+		pass "after a crash the $what $session is back with its device $dev"
 	else
 		journalctl -b -u viommud -o cat --no-pager | tail -n 20 | sed 's/^/  /'
-		fail "after a crash $session or its device $dev is gone: sessions $left"
+		fail "after a crash the $what $session or its device $dev is gone: sessions $left"
+		return
 	fi
 	# Its end takes all of it out of the store (its iommufd, its first
-	# journal emptied beside it, the journal the take-over started): an
-	# entry left behind would keep its kernel objects until the service
-	# stops. The manager reads the daemon's messages in its own time.
+	# journal, emptied or under a name of its own, the journal the
+	# take-over started): an entry left behind would keep its kernel
+	# objects until the service stops. The manager reads the daemon's
+	# messages in its own time.
 	if [ "$left" != "ao 1 \"$session\"" ]; then
 		fail "sessions other than $session are open after the crash: $left"
 	elif [ "$(systemctl show -P NFileDescriptorStore viommud)" -lt 2 ]; then
@@ -153,12 +175,14 @@ else
 			sleep 0.1
 		done
 		if [ "$(systemctl show -P NFileDescriptorStore viommud)" -eq 0 ]; then
-			pass "closing $session, taken over after a crash, empties the fd store"
+			pass "closing the $what $session, taken over after a crash, empties the fd store"
 		else
 			fail "the fd store keeps fds after $session closed: $(systemd-analyze fdstore viommud 2>&1)"
 		fi
 	fi
-fi
+}
+crash_and_close
+crash_and_close older
 
 echo "== 50 crashes at random instants"
 # test-crash kills the daemon's main process 50 times, within minutes: the
