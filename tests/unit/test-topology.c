@@ -673,13 +673,27 @@ static void test_bad_attributes(void **state) {
         assert_non_null(strstr(json, "\"bus\": null"));
 }
 
+/* Device bdf of t has these IDs, and sysfs told all of them. */
+static void assert_pci_ids(const struct viommu_topology *t, const char *bdf, int32_t vendor, int32_t device,
+                           int32_t subsystem_vendor, int32_t subsystem_device, int32_t class_code, int32_t revision) {
+        const struct viommu_topology_device *d;
+
+        assert_int_equal(viommu_topology_find_pci_device(t, bdf, &d), 0);
+        assert_int_equal(d->pci.vendor, vendor);
+        assert_int_equal(d->pci.device, device);
+        assert_int_equal(d->pci.subsystem_vendor, subsystem_vendor);
+        assert_int_equal(d->pci.subsystem_device, subsystem_device);
+        assert_int_equal(d->pci.class_code, class_code);
+        assert_int_equal(d->pci.revision, revision);
+        assert_int_equal(d->n_issues, 0);
+}
+
 /* The IDs come from the uevent (the kernel's view, a VF's too); the
  * attributes only when it lacks them or they do not parse. */
 static void test_pci_ids_from_uevent(void **state) {
         _cleanup_(tree_freep) char *root = tree_new();
         _cleanup_(viommu_topology_freep) struct viommu_topology *t = NULL;
         static const char * const attrs[] = { "vendor", "device", "subsystem_vendor", "subsystem_device", "class" };
-        const struct viommu_topology_device *d;
 
         testbed_add(testbed, "P: /devices/pci0000:00/0000:00:06.0\n"
                              "E: SUBSYSTEM=pci\n"
@@ -708,23 +722,8 @@ static void test_pci_ids_from_uevent(void **state) {
         t = enumerate();
         assert_int_equal(t->n_devices, 2);
 
-        assert_int_equal(viommu_topology_find_pci_device(t, "0000:00:06.0", &d), 0);
-        assert_int_equal(d->pci.vendor, 0x8086);
-        assert_int_equal(d->pci.device, 0x154c);
-        assert_int_equal(d->pci.subsystem_vendor, 0x8086);
-        assert_int_equal(d->pci.subsystem_device, 0);
-        assert_int_equal(d->pci.class_code, 0x020000);
-        assert_int_equal(d->pci.revision, 1);
-        assert_int_equal(d->n_issues, 0);
-
-        assert_int_equal(viommu_topology_find_pci_device(t, "0000:00:07.0", &d), 0);
-        assert_int_equal(d->pci.vendor, 0x1234);
-        assert_int_equal(d->pci.device, 0x11e8);
-        assert_int_equal(d->pci.subsystem_vendor, 0x1af4);
-        assert_int_equal(d->pci.subsystem_device, 0x1100);
-        assert_int_equal(d->pci.class_code, 0x00ff00);
-        assert_int_equal(d->pci.revision, 0x10);
-        assert_int_equal(d->n_issues, 0);
+        assert_pci_ids(t, "0000:00:06.0", 0x8086, 0x154c, 0x8086, 0, 0x020000, 1);
+        assert_pci_ids(t, "0000:00:07.0", 0x1234, 0x11e8, 0x1af4, 0x1100, 0x00ff00, 0x10);
 }
 
 static void test_units(void **state) {
