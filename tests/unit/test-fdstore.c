@@ -7,7 +7,9 @@
  * manager checks, over a path or an abstract name; a manager that binds its
  * socket anew, as it does after re-executing, still gets the next message;
  * without $NOTIFY_SOCKET nothing is sent, and a manager that is gone is an
- * error, not a hang.
+ * error, not a hang. And what a restart makes of entries that are no
+ * session's (restart.c): each leaves the store and is closed, in whatever
+ * order the store gives the fds back.
  */
 
 #include <stdarg.h>
@@ -17,6 +19,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +28,10 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <systemd/sd-daemon.h>
 
 #include "fdstore.h"
+#include "restart.h"
 #include "util.h"
 
 /* A notify socket at NOTIFY_SOCKET's address ('@' for an abstract name),
@@ -154,8 +159,88 @@ static void test_manager_binds_anew(void **state) {
         close(manager);
 }
 
+/* A file with these bytes, as a journal memfd. */
+static int memfd_with(const char *bytes, size_t size) {
+        int fd = memfd_create("test-fdstore-journal", MFD_CLOEXEC);
+
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, bytes, size), (ssize_t) size);
+        return fd;
+}
+
+static void test_take_over_drops_what_is_no_session(void **state) {
+        static const char garbage[4096] = { [0 ... 4095] = 'x' };
+        const char *names[] = {
+                "s1", "s1",                     /* an emptied first journal and an iommufd: no journal */
+                "s2", "s2",                     /* two character devices */
+                "s3-journal-2",                 /* a journal without its session */
+                "s4-journal-3",                 /* the newest journal, not one... */
+                "s4", "s4",                     /* ...the first journal before the iommufd */
+                "x",                            /* no name of the daemon's */
+        };
+        static const char * const removed[] = { "s1", "s2", "s4-journal-3", "s4", "s3-journal-2", "x" };
+        int fds[ELEMENTSOF(names)], manager, fd;
+        char path[64], text[128], fdnames[256] = "", listen[32];
+        Daemon d = {};
+        pid_t pid;
+
+        /* The store's fds start at 3: the manager's socket goes above. */
+        snprintf(path, sizeof(path), "/tmp/test-fdstore-%d.sock", getpid());
+        fd = manager_bind(path);
+        manager = fcntl(fd, F_DUPFD_CLOEXEC, 100);
+        assert_true(manager >= 100);
+        close(fd);
+
+        fds[0] = memfd_with("", 0);
+        fds[1] = open("/dev/null", O_RDWR | O_CLOEXEC);
+        fds[2] = open("/dev/null", O_RDWR | O_CLOEXEC);
+        fds[3] = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+        fds[4] = memfd_with(garbage, sizeof(garbage));
+        fds[5] = memfd_with(garbage, sizeof(garbage));
+        fds[6] = memfd_with(garbage, sizeof(garbage));
+        fds[7] = open("/dev/null", O_RDWR | O_CLOEXEC);
+        fds[8] = memfd_with(garbage, 1);
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                int moved = fcntl(fds[i], F_DUPFD_CLOEXEC, 200);
+
+                assert_true(moved >= 200);
+                close(fds[i]);
+                fds[i] = moved;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                assert_int_equal(dup2(fds[i], SD_LISTEN_FDS_START + (int) i), SD_LISTEN_FDS_START + (int) i);
+                close(fds[i]);
+                strcat(fdnames, names[i]);
+                strcat(fdnames, i + 1 < ELEMENTSOF(names) ? ":" : "");
+        }
+        snprintf(listen, sizeof(listen), "%d", getpid());
+        assert_int_equal(setenv("LISTEN_PID", listen, 1), 0);
+        snprintf(listen, sizeof(listen), "%zu", ELEMENTSOF(names));
+        assert_int_equal(setenv("LISTEN_FDS", listen, 1), 0);
+        assert_int_equal(setenv("LISTEN_FDNAMES", fdnames, 1), 0);
+
+        assert_int_equal(restart_take_over(&d), 0);
+
+        for (size_t i = 0; i < ELEMENTSOF(removed); i++) {
+                char want[128];
+
+                assert_int_equal(manager_receive(manager, text, sizeof(text), &pid, fds), 0);
+                snprintf(want, sizeof(want), "FDSTOREREMOVE=1\nFDNAME=%s", removed[i]);
+                assert_string_equal(text, want);
+        }
+        assert_true(recv(manager, text, sizeof(text), MSG_DONTWAIT) < 0 && errno == EAGAIN);
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                assert_true(fcntl(SD_LISTEN_FDS_START + (int) i, F_GETFD) < 0 && errno == EBADF);
+        assert_null(getenv("LISTEN_FDS"));
+        (void) unlink(path);
+        close(manager);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                /* First: the daemon's connection to the manager, once made,
+                 * holds a low fd, which the store's fds at 3... would take. */
+                cmocka_unit_test(test_take_over_drops_what_is_no_session),
                 cmocka_unit_test(test_no_manager),
                 cmocka_unit_test(test_path_and_abstract),
                 cmocka_unit_test(test_manager_binds_anew),
