@@ -399,13 +399,21 @@ static void test_restart_damaged_journal_ends_session(void **state) {
  * A session that a run before this version stored (its iommufd alone as
  * "sN-iommufd", its first journal as "sN-journal-1") is taken over as after
  * an upgrade, and keeps its entry: a crash after that takes it over again,
- * and it ends as any.
+ * and it ends as any. A session that keeps no journal cannot be stored so.
  */
 static void test_restart_from_older_run(void **state) {
         const uint64_t iova = MOCK_APERTURE_START;
         sd_bus *bus = bus_open();
         _cleanup_close_ int memfd = memfd_new("guest-ram", BUF_SIZE, 0x3c);
-        _cleanup_free_ char *s = NULL, *dev = NULL, *ioas = NULL, *before = NULL, *after = NULL, *again = NULL;
+        _cleanup_free_ char *s = NULL, *dev = NULL, *ioas = NULL, *before = NULL, *after = NULL, *again = NULL,
+                            *plain = NULL, *plain_ioas = NULL;
+
+        plain = open_session(bus, true);
+        CALL_OK(bus, plain, I_TESTING, "DropJournal", NULL);
+        CALL_FAILS(E_INVALID_ARGUMENT, bus, plain, I_TESTING, "StoreAsOlderRun", NULL);
+        plain_ioas = create_ioas(bus, plain, NULL);
+        assert_non_null(plain_ioas);
+        close_session(bus, plain);
 
         s = session_mapped(bus, memfd, &dev, &ioas);
         before = describe_session(bus, s);
