@@ -465,6 +465,10 @@ restarts() {
 		fail "$name: viommud does not say, once per take-over, that the pins stay ($expected)"
 	fi
 	stop_viommud "$log"
+	if ! private_bus_alive; then
+		grep fdstore-harness "$log" | tail -n 10
+		fail "$name: the private bus ended when viommud stopped"
+	fi
 }
 
 if [ "$mock_devices" = yes ] && [ "$only" != api ]; then
