@@ -97,7 +97,8 @@ void journal_virtio_iommu(Session *s);
 void journal_damage(Journal *j);
 /* Test only: stores the session as a run before journal_begin() did, for
  * a restart to take it over from there: its iommufd alone as "sN-iommufd",
- * its journal as "sN-journal-G" whatever G. The daemon must restart next. */
+ * a first journal as "sN-journal-1" (later ones are stored so already). The
+ * daemon must restart next. */
 int journal_store_as_older_run(Session *s);
 #endif
 

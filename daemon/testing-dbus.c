@@ -204,13 +204,19 @@ SESSION_METHOD(method_round_trip_record) {
                                           json_object_to_json_string_ext(reread, JSON_C_TO_STRING_PLAIN));
 }
 
+/* The refusal of a journal's test hook on a session that keeps none. */
+static int no_journal(Session *s, sd_bus_error *error) {
+        return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                 "Session %u keeps no journal: the daemon runs without a fd store, or "
+                                 "Testing.DropJournal ended it", s->id);
+}
+
 /* The daemon dies by SIGKILL at the next outcome it would write into a
  * session's journal, between the kernel call and its record: what a
  * take-over then does is what the test checks. */
 SESSION_METHOD(method_die_before_recording) {
         if (!s->journal)
-                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
-                                         "Session %u keeps no journal: the daemon runs without a fd store", s->id);
+                return no_journal(s, error);
         s->daemon->die_before_recording = true;
         return sd_bus_reply_method_return(m, NULL);
 }
@@ -301,8 +307,7 @@ SESSION_METHOD(method_sweep_orphans) {
  * version), for a take-over to refuse it and end the session. */
 SESSION_METHOD(method_damage_journal) {
         if (!s->journal)
-                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
-                                         "Session %u keeps no journal: the daemon runs without a fd store", s->id);
+                return no_journal(s, error);
         journal_damage(s->journal);
         return sd_bus_reply_method_return(m, NULL);
 }
@@ -312,8 +317,7 @@ SESSION_METHOD(method_store_as_older_run) {
         int r;
 
         if (!s->journal)
-                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
-                                         "Session %u keeps no journal: the daemon runs without a fd store", s->id);
+                return no_journal(s, error);
         r = journal_store_as_older_run(s);
         if (r < 0)
                 return bus_error_errno(error, r, "Cannot store session %u: %s", s->id, strerror(-r));
