@@ -44,6 +44,12 @@
  * channel floors.
  *
  *   bench-hotpath [-r ROUNDS]
+ *   bench-hotpath -s [-r ROUNDS]
+ *
+ * -s times session setups alone, with their floors and CPU times, and
+ * prints "sessions set up per second: X": it asks nothing of the daemon but
+ * OpenSession, CreateIOAS and Close, so that run-in-vm --baseline can time
+ * another version of it, whatever that one offers, beside this one.
  *
  * Under TCG every figure is slow; only the ratios, measured side by side in
  * one run, carry over to a real host.
@@ -927,6 +933,27 @@ static double floor_of(int s) {
         return median_us(&floors[s]);
 }
 
+static void print_setup_cpu(void) {
+        printf("CPU time per session setup, over %u:", n_setups);
+        for (size_t i = 0; i < _P_MAX; i++)
+                printf("%s %s (pid %d) %.2f ms", i > 0 ? "," : "", setup_process[i], (int) setup_pid[i],
+                       setup_ticks[i] * 1e3 / sysconf(_SC_CLK_TCK) / n_setups);
+        printf("\n");
+}
+
+static int setup_only(void) {
+        Daemon d = {};
+
+        check(sd_bus_open_system(&d.bus), "connecting to the system bus");
+        for (unsigned r = 0; r < n_rounds; r++)
+                round_setup(&d, 4);
+        printf("sessions set up per second: %.1f (median %.1f us of %u, three Peer.Pings %.1f us)\n",
+               1e6 / med(S_SETUP), med(S_SETUP), n_setups, 3 * floor_of(S_SETUP));
+        print_setup_cpu();
+        sd_bus_flush_close_unref(d.bus);
+        return EXIT_SUCCESS;
+}
+
 static void print_ratio(const char *name, double x, const char *goal) {
         printf("ratio %s: %.2f (goal %s)\n", name, x, goal);
 }
@@ -934,21 +961,27 @@ static void print_ratio(const char *name, double x, const char *goal) {
 int main(int argc, char *argv[]) {
         _cleanup_close_ int memfd = -EBADF;
         Daemon d = {}, no_journal = {};
+        bool only_setup = false;
         Echo echo;
         Raw raw;
         int c;
 
-        while ((c = getopt(argc, argv, "r:")) >= 0)
+        while ((c = getopt(argc, argv, "r:s")) >= 0)
                 switch (c) {
+                case 's':
+                        only_setup = true;
+                        break;
                 case 'r':
                         n_rounds = (unsigned) strtoul(optarg, NULL, 10);
                         if (n_rounds == 0)
                                 die("-r wants a number of rounds above 0");
                         break;
                 default:
-                        fprintf(stderr, "usage: %s [-r ROUNDS]\n", argv[0]);
+                        fprintf(stderr, "usage: %s [-s] [-r ROUNDS]\n", argv[0]);
                         return 2;
                 }
+        if (only_setup)
+                return setup_only();
 
         memfd = memfd_create("guest-ram", MFD_CLOEXEC);
         check(memfd < 0 ? -errno : 0, "memfd_create");
@@ -1021,11 +1054,7 @@ int main(int argc, char *argv[]) {
         print_ratio("channel-lease-take-release", med(S_CH_LEASE) / (2 * floor_of(S_CH_LEASE)), "none");
         print_ratio("session-setup-speedup", 1e6 / med(S_SETUP) / 20, ">= 10");
         print_ratio("session-setup-floor", med(S_SETUP) / (3 * floor_of(S_SETUP)), "none");
-        printf("CPU time per session setup, over %u:", n_setups);
-        for (size_t i = 0; i < _P_MAX; i++)
-                printf("%s %s (pid %d) %.2f ms", i > 0 ? "," : "", setup_process[i], (int) setup_pid[i],
-                       setup_ticks[i] * 1e3 / sysconf(_SC_CLK_TCK) / n_setups);
-        printf("\n");
+        print_setup_cpu();
         printf("record overhead: map %.1f us with, %.1f us without\n", med(S_CH_4K), med(S_CH_4K_NO_JOURNAL));
         print_ratio("record-overhead-map-4k", med(S_CH_4K) / med(S_CH_4K_NO_JOURNAL), "<= 1.1");
 
