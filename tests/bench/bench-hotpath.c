@@ -24,8 +24,9 @@
  * burst of the calls it divides. frame-floor is the frame channel's PING over a plain socketpair
  * round trip: what the daemon's event loop adds. For a rate, X is the raw
  * rate over the daemon's. session-setup-speedup is the rate of OpenSession +
- * CreateIOAS + Close over 20 per second, a rate of an earlier run, not of
- * this one; session-setup-floor is their time over three Peer.Pings on the
+ * CreateIOAS + Close over 20 per second, a rate of an earlier run on
+ * another machine, not of this one (run-in-vm --baseline times an earlier
+ * build beside this one); session-setup-floor is their time over three Peer.Pings on the
  * bus timed beside them, and the CPU time a setup costs each process
  * involved: the daemon, its service manager (its parent: systemd, or the
  * stand-in fd store), the bus daemon and this client. Last, what
