@@ -21,18 +21,19 @@
  * For a call, X is the daemon's time over (the raw ioctl's time + the IPC
  * floor of the same path, a Peer.Ping on the bus or on the channel, a PING
  * frame on the frame channel), a burst of floors timed right before each
- * burst of the calls it divides. frame-floor is the frame channel's PING over a plain socketpair
- * round trip: what the daemon's event loop adds. For a rate, X is the raw
- * rate over the daemon's. session-setup-speedup is the rate of OpenSession +
- * CreateIOAS + Close over 20 per second, a rate of an earlier run on
- * another machine, not of this one (run-in-vm --baseline times an earlier
- * build beside this one); session-setup-floor is their time over three Peer.Pings on the
- * bus timed beside them, and the CPU time a setup costs each process
- * involved: the daemon, its service manager (its parent: systemd, or the
- * stand-in fd store), the bus daemon and this client. Last, what
- * the session's crash-safe journal costs a 4 KiB map on the channel, against
- * a second session that keeps none (Testing.DropJournal), timed side by
- * side: "record overhead: map X us with, Y us without".
+ * burst of the calls it divides. frame-floor is the frame channel's PING
+ * over a plain socketpair round trip: what the daemon's event loop adds. For
+ * a rate, X is the raw rate over the daemon's. session-setup-speedup is the
+ * rate of OpenSession + CreateIOAS + Close over 20 per second, a rate of an
+ * earlier run on another machine, not of this one (run-in-vm --baseline
+ * times an earlier build beside this one); session-setup-floor is their time
+ * over three Peer.Pings on the bus timed beside them, and the CPU time a
+ * setup costs each process involved: the daemon, its service manager (its
+ * parent: systemd, or the stand-in fd store), the bus daemon and this
+ * client. Last, what the session's crash-safe journal costs a 4 KiB map on
+ * the channel, against a second session that keeps none
+ * (Testing.DropJournal), timed side by side: "record overhead: map X us
+ * with, Y us without".
  *
  * For an emulated device's DMA (ReadIOVA, WriteIOVA of 4 KiB and 64 KiB on
  * the channel), X is the call's time over a plain memcpy of the same size
