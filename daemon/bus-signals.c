@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
+ * A session's signals are built here from the vtables, one message for each
+ * who may see the session: sd-bus's emitters would broadcast them.
+ *
  * Objects come and go at once (InterfacesAdded, InterfacesRemoved, the
  * daemon's own signals). Property changes are marked and announced together
  * a moment later, one PropertiesChanged per object with the values of then:
@@ -9,11 +12,15 @@
  * change has the signal of it before the answer.
  */
 
+#include <assert.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bus-signals.h"
 #include "channel.h"
 #include "log.h"
+#include "object-dbus.h"
+#include "subscribers.h"
 #include "util.h"
 
 /* How long a change may wait for others to join it: every announcement
@@ -31,35 +38,241 @@ enum {
         SESSION_GUEST_MEMORY    = 1 << 5,
 };
 
-static void flush_session(sd_bus *bus, Session *s) {
-        char *names[4];
+/* ---- a session's signals, to those who may see it ----------------------- */
+
+typedef int (*BuildSignal)(sd_bus_message *m, const void *userdata);
+
+static void send_one(Daemon *d, const char *destination, const char *path, const char *interface,
+                     const char *member, BuildSignal build, const void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_signal(d->bus, &m, path, interface, member);
+        if (r >= 0)
+                r = sd_bus_message_set_destination(m, destination);
+        if (r >= 0)
+                r = build(m, userdata);
+        if (r >= 0)
+                r = sd_bus_send(d->bus, m, NULL);
+        if (r < 0)
+                log_debug("Cannot send %s.%s to %s: %s", interface, member, destination, strerror(-r));
+}
+
+/* A signal about s goes to each who may see s, one message each: to its
+ * owner's connection while that is on the bus, and to the subscribers who
+ * may (subscribers.h). Broadcast, it would tell anyone on the bus who asked
+ * what a stranger's VM does. */
+static void send_to_followers(Session *s, const char *path, const char *interface, const char *member,
+                              BuildSignal build, const void *userdata) {
+        Daemon *d = s->daemon;
+
+        if (!d->bus)
+                return;
+        if (s->owner_here)
+                send_one(d, s->owner, path, interface, member, build, userdata);
+        for (Subscriber *sub = d->subscribers; sub; sub = sub->next)
+                if (!(s->owner_here && streq(sub->name, s->owner)) && subscriber_sees(d, sub, s))
+                        send_one(d, sub->name, path, interface, member, build, userdata);
+}
+
+static int build_path_and_string(sd_bus_message *m, const void *userdata) {
+        const char *const *args = userdata;
+
+        return sd_bus_message_append(m, "os", args[0], args[1]);
+}
+
+/* A property as {sv}, its value as Get gives it: from its getter, or read
+ * at its offset in what the path names. */
+static int append_property(sd_bus_message *m, const char *path, const char *interface, const sd_bus_vtable *v,
+                           void *target) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *signature = v->x.property.signature;
+        void *p = (uint8_t *) target + v->x.property.offset;
+        int r;
+
+        r = sd_bus_message_open_container(m, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append_basic(m, 's', v->x.property.member);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', signature);
+        if (r >= 0) {
+                if (v->x.property.get)
+                        r = v->x.property.get(sd_bus_message_get_bus(m), path, interface, v->x.property.member, m,
+                                              p, &error);
+                else if (IN_SET(signature[0], 's', 'o'))
+                        r = sd_bus_message_append_basic(m, signature[0], *(const char **) p);
+                else
+                        r = sd_bus_message_append_basic(m, signature[0], p);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+static bool property_announced(const sd_bus_vtable *v) {
+        return (v->type == _SD_BUS_VTABLE_PROPERTY || v->type == _SD_BUS_VTABLE_WRITABLE_PROPERTY) &&
+               !(v->flags & (SD_BUS_VTABLE_HIDDEN | SD_BUS_VTABLE_PROPERTY_EXPLICIT));
+}
+
+/* The interfaces every object on the bus has, which have no properties. */
+static const char *const standard_interfaces[] = {
+        "org.freedesktop.DBus.Peer",
+        "org.freedesktop.DBus.Introspectable",
+        "org.freedesktop.DBus.Properties",
+};
+
+typedef struct ObjectRef {
+        Session *session;
+        const char *path;
+        ObjectType type;        /* _OBJECT_TYPE_MAX: the session */
+        void *target;           /* the Session or Object */
+} ObjectRef;
+
+static int append_interface(sd_bus_message *m, const ObjectRef *o, const char *interface,
+                            const sd_bus_vtable *vtable) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'e', "sa{sv}");
+        if (r >= 0)
+                r = sd_bus_message_append_basic(m, 's', interface);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        for (const sd_bus_vtable *v = vtable; r >= 0 && vtable && v->type != _SD_BUS_VTABLE_END; v++)
+                if (property_announced(v))
+                        r = append_property(m, o->path, interface, v, o->target);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+static int build_interfaces_added(sd_bus_message *m, const void *userdata) {
+        const ObjectRef *o = userdata;
+        int r;
+
+        r = sd_bus_message_append_basic(m, 'o', o->path);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sa{sv}}");
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(standard_interfaces); i++)
+                r = append_interface(m, o, standard_interfaces[i], NULL);
+        for (size_t i = 0; r >= 0 && i < n_session_interfaces; i++)
+                if (session_interface_serves(&session_interfaces[i], o->type))
+                        r = append_interface(m, o, session_interfaces[i].interface, session_interfaces[i].vtable);
+#if ENABLE_TEST_HOOKS
+        if (r >= 0 && o->type == _OBJECT_TYPE_MAX && o->session->daemon->mock_devices)
+                r = append_interface(m, o, "org.viommu1.Testing", NULL);
+#endif
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+static int build_interfaces_removed(sd_bus_message *m, const void *userdata) {
+        const ObjectRef *o = userdata;
+        int r;
+
+        r = sd_bus_message_append_basic(m, 'o', o->path);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "s");
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(standard_interfaces); i++)
+                r = sd_bus_message_append_basic(m, 's', standard_interfaces[i]);
+        for (size_t i = 0; r >= 0 && i < n_session_interfaces; i++)
+                if (session_interface_serves(&session_interfaces[i], o->type))
+                        r = sd_bus_message_append_basic(m, 's', session_interfaces[i].interface);
+#if ENABLE_TEST_HOOKS
+        if (r >= 0 && o->type == _OBJECT_TYPE_MAX && o->session->daemon->mock_devices)
+                r = sd_bus_message_append_basic(m, 's', "org.viommu1.Testing");
+#endif
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+static void send_interfaces_added(Session *s, const char *path, ObjectType type, void *target) {
+        send_to_followers(s, VIOMMU_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "InterfacesAdded",
+                          build_interfaces_added,
+                          &(ObjectRef) { .session = s, .path = path, .type = type, .target = target });
+}
+
+static void send_interfaces_removed(Session *s, const char *path, ObjectType type) {
+        send_to_followers(s, VIOMMU_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved",
+                          build_interfaces_removed, &(ObjectRef) { .session = s, .path = path, .type = type });
+}
+
+typedef struct Changed {
+        ObjectRef object;
+        const SessionInterface *interface;
+        const char *const *names;       /* NULL-terminated */
+} Changed;
+
+static int build_properties_changed(sd_bus_message *m, const void *userdata) {
+        const Changed *c = userdata;
+        int r;
+
+        r = sd_bus_message_append_basic(m, 's', c->interface->interface);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        for (const char *const *name = c->names; r >= 0 && *name; name++)
+                for (const sd_bus_vtable *v = c->interface->vtable; v->type != _SD_BUS_VTABLE_END; v++)
+                        if (property_announced(v) && streq(v->x.property.member, *name)) {
+                                r = append_property(m, c->object.path, c->interface->interface, v,
+                                                    c->object.target);
+                                break;
+                        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, NULL);
+        return r;
+}
+
+static void send_properties_changed(Session *s, const char *path, void *target, const char *interface,
+                                    const char *const *names) {
+        Changed c = {
+                .object = { .session = s, .path = path, .target = target },
+                .interface = session_interface_find(interface),
+                .names = names,
+        };
+
+        assert(c.interface);
+        send_to_followers(s, path, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                          build_properties_changed, &c);
+}
+
+/* ---- property changes, marked and announced together ------------------- */
+
+static void flush_session(Session *s) {
+        const char *names[4];
         size_t n = 0;
 
         if (s->dirty & SESSION_N_OBJECTS)
-                names[n++] = (char *) "NObjects";
+                names[n++] = "NObjects";
         if (s->dirty & SESSION_MAPPED_BYTES)
-                names[n++] = (char *) "MappedBytes";
+                names[n++] = "MappedBytes";
         if (s->dirty & SESSION_GUEST_MEMORY)
-                names[n++] = (char *) "GuestMemory";
+                names[n++] = "GuestMemory";
         names[n] = NULL;
         s->dirty = 0;
-        (void) sd_bus_emit_properties_changed_strv(bus, s->path, "org.viommu1.Session", names);
+        send_properties_changed(s, s->path, s, "org.viommu1.Session", names);
 }
 
-static void flush_object(sd_bus *bus, Object *o) {
-        char *names[3];
+static void flush_object(Object *o) {
+        const char *names[3];
         size_t n = 0;
 
         if (o->dirty & IOAS_MAPPED)
-                (void) sd_bus_emit_properties_changed(bus, o->path, "org.viommu1.IOAS", "MappedBytes", "Mappings",
-                                                      NULL);
+                send_properties_changed(o->session, o->path, o, "org.viommu1.IOAS",
+                                        (const char *[]) { "MappedBytes", "Mappings", NULL });
         if (o->dirty & DEVICE_ATTACHED)
-                names[n++] = (char *) "Attached";
+                names[n++] = "Attached";
         if (o->dirty & DEVICE_PASIDS)
-                names[n++] = (char *) "Pasids";
+                names[n++] = "Pasids";
         names[n] = NULL;
         if (n > 0)
-                (void) sd_bus_emit_properties_changed_strv(bus, o->path, "org.viommu1.ClaimedDevice", names);
+                send_properties_changed(o->session, o->path, o, "org.viommu1.ClaimedDevice", names);
         o->dirty = 0;
 }
 
@@ -69,14 +282,14 @@ void signals_flush(Daemon *d) {
 
                 d->dirty_objects = o->dirty_next;
                 o->dirty_next = NULL;
-                flush_object(d->bus, o);
+                flush_object(o);
         }
         while (d->dirty_sessions) {
                 Session *s = d->dirty_sessions;
 
                 d->dirty_sessions = s->dirty_next;
                 s->dirty_next = NULL;
-                flush_session(d->bus, s);
+                flush_session(s);
         }
 }
 
@@ -174,12 +387,12 @@ void signals_forget_object(Object *o) {
 }
 
 void emit_object_added(Object *o) {
-        (void) sd_bus_emit_object_added(o->session->daemon->bus, o->path);
+        send_interfaces_added(o->session, o->path, o->type, o);
         mark_session(o->session, SESSION_N_OBJECTS);
 }
 
-void emit_object_removed(Session *s, const char *path, uint64_t mapped_bytes_before) {
-        (void) sd_bus_emit_object_removed(s->daemon->bus, path);
+void emit_object_removed(Session *s, const char *path, ObjectType type, uint64_t mapped_bytes_before) {
+        send_interfaces_removed(s, path, type);
         mark_session(s, SESSION_N_OBJECTS | (s->mapped_bytes != mapped_bytes_before ? SESSION_MAPPED_BYTES : 0));
 }
 
@@ -205,17 +418,18 @@ void emit_guest_memory(Session *s) {
 }
 
 void emit_session_opened(Session *s) {
-        (void) sd_bus_emit_object_added(s->daemon->bus, s->path);
+        send_interfaces_added(s, s->path, _OBJECT_TYPE_MAX, s);
 }
 
-void emit_session_closed(Daemon *d, const char *path, const char *reason) {
-        (void) sd_bus_emit_signal(d->bus, VIOMMU_MANAGER_PATH, "org.viommu1.Manager", "SessionClosed", "os", path,
-                                  reason);
-        (void) sd_bus_emit_object_removed(d->bus, path);
+void emit_session_closed(Session *s, const char *reason) {
+        send_to_followers(s, VIOMMU_MANAGER_PATH, "org.viommu1.Manager", "SessionClosed", build_path_and_string,
+                          (const char *[]) { s->path, reason });
+        send_interfaces_removed(s, s->path, _OBJECT_TYPE_MAX);
 }
 
 void emit_device_gone(Session *s, const char *path, const char *name) {
-        (void) sd_bus_emit_signal(s->daemon->bus, s->path, "org.viommu1.Session", "DeviceGone", "os", path, name);
+        send_to_followers(s, s->path, "org.viommu1.Session", "DeviceGone", build_path_and_string,
+                          (const char *[]) { path, name });
 }
 
 void emit_virtio_iommu_fault(Session *s, const struct virtio_iommu_fault *record) {

@@ -2,10 +2,15 @@
 #pragma once
 
 /*
- * Every signal the daemon sends, from here alone, and on the system bus:
- * what a VMM does over its direct channel, a watcher on the bus sees. Only
- * fault records, which are the VMM's alone, take its channel when it has one.
- * Property changes go out together, a few milliseconds late (bus-signals.c).
+ * Every signal the daemon sends, from here alone, and on the system bus. A
+ * session's signals (its objects' InterfacesAdded and InterfacesRemoved,
+ * PropertiesChanged, SessionClosed, DeviceGone) go to its owner's connection
+ * and to the subscribers who may see it (subscribers.h), each as a message
+ * of its own; only the host's DeviceAdded and DeviceRemoved reach everyone.
+ * What a VMM does over its direct channel is announced on the bus all the
+ * same; only fault records, which are the VMM's alone, take its channel when
+ * it has one. Property changes go out together, a few milliseconds late
+ * (bus-signals.c).
  */
 
 #include <stdint.h>
@@ -27,7 +32,7 @@ void signals_forget_object(Object *o);
 void emit_object_added(Object *o);
 /* InterfacesRemoved for the object that was at path, and its session's
  * NObjects, with MappedBytes if the removal changed it. */
-void emit_object_removed(Session *s, const char *path, uint64_t mapped_bytes_before);
+void emit_object_removed(Session *s, const char *path, ObjectType type, uint64_t mapped_bytes_before);
 /* A device's Attached, its Pasids, or both after a hotplug took both. */
 void emit_device_attached(Object *dev);
 void emit_device_pasids(Object *dev);
@@ -39,7 +44,8 @@ void emit_mapped_bytes(Object *ioas);
 void emit_guest_memory(Session *s);
 
 void emit_session_opened(Session *s);
-void emit_session_closed(Daemon *d, const char *path, const char *reason);
+/* Before s is freed: whom to tell is s's to say. */
+void emit_session_closed(Session *s, const char *reason);
 /* Session.DeviceGone: the host took a claimed device back. */
 void emit_device_gone(Session *s, const char *path, const char *name);
 

@@ -9,6 +9,7 @@
 #include "channel.h"
 #include "lease.h"
 #include "log.h"
+#include "object-dbus.h"
 #include "util.h"
 
 struct Channel {
@@ -43,26 +44,10 @@ static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *erro
         return 0;
 }
 
-/* The session objects' interfaces and what a path must name to serve one:
- * an object of a type, any object (_OBJECT_TYPE_INVALID) or the session
- * itself (_OBJECT_TYPE_MAX). */
-static const struct {
-        const char *interface;
-        const sd_bus_vtable *vtable;
-        ObjectType type;
-} session_interfaces[] = {
-        { "org.viommu1.Session",       session_vtable,        _OBJECT_TYPE_MAX },
-        { "org.viommu1.Object",        object_vtable,         _OBJECT_TYPE_INVALID },
-        { "org.viommu1.IOAS",          ioas_vtable,           OBJECT_IOAS },
-        { "org.viommu1.HWPT",          hwpt_vtable,           OBJECT_HWPT },
-        { "org.viommu1.VIOMMU",        viommu_vtable,         OBJECT_VIOMMU },
-        { "org.viommu1.ClaimedDevice", claimed_device_vtable, OBJECT_DEVICE },
-};
-
 int bus_register_session_objects(Daemon *d, sd_bus *bus) {
         int r;
 
-        for (size_t i = 0; i < ELEMENTSOF(session_interfaces); i++) {
+        for (size_t i = 0; i < n_session_interfaces; i++) {
                 r = sd_bus_add_fallback_vtable(bus, NULL, VIOMMU_SESSION_PREFIX, session_interfaces[i].interface,
                                                session_interfaces[i].vtable, session_object_find, d);
                 if (r < 0)
@@ -84,27 +69,25 @@ int bus_register_session_objects(Daemon *d, sd_bus *bus) {
 static const sd_bus_vtable *direct_method(Session *s, sd_bus_message *m, void **ret_target) {
         const char *interface = sd_bus_message_get_interface(m), *member = sd_bus_message_get_member(m);
         const char *path = sd_bus_message_get_path(m);
-        size_t i;
+        const SessionInterface *i;
 
         if (!interface || !member || !path)
                 return NULL;
-        for (i = 0; i < ELEMENTSOF(session_interfaces); i++)
-                if (streq(interface, session_interfaces[i].interface))
-                        break;
-        if (i == ELEMENTSOF(session_interfaces))
+        i = session_interface_find(interface);
+        if (!i)
                 return NULL;
-        if (session_interfaces[i].type == _OBJECT_TYPE_MAX) {
+        if (i->type == _OBJECT_TYPE_MAX) {
                 if (!streq(path, s->path))
                         return NULL;
                 *ret_target = s;
         } else {
                 Object *o = object_find(s, path);
 
-                if (!o || (session_interfaces[i].type >= 0 && o->type != session_interfaces[i].type))
+                if (!o || !session_interface_serves(i, o->type))
                         return NULL;
                 *ret_target = o;
         }
-        for (const sd_bus_vtable *v = session_interfaces[i].vtable; v->type != _SD_BUS_VTABLE_END; v++)
+        for (const sd_bus_vtable *v = i->vtable; v->type != _SD_BUS_VTABLE_END; v++)
                 if (v->type == _SD_BUS_VTABLE_METHOD && streq(v->x.method.member, member))
                         return v;
         return NULL;

@@ -15,6 +15,7 @@ typedef struct AuthQuery AuthQuery;
 typedef struct Binding Binding;
 typedef struct Object Object;
 typedef struct Journal Journal;
+typedef struct Subscriber Subscriber;
 struct viommu_topology;
 struct lh_table;
 
@@ -57,6 +58,8 @@ typedef struct Daemon {
         sd_bus_slot *name_owner_changed;
         /* Ends sessions whose owner left the bus, see session-dbus.c. */
         sd_bus_slot *owners_watch;
+        /* Who follows the sessions' signals, see subscribers.c. */
+        Subscriber *subscribers;
 
         /* Properties changed and not announced yet, see bus-signals.c. */
         Session *dirty_sessions;

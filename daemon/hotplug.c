@@ -62,13 +62,14 @@ static void object_destroy_tree(Object *o) {
 
         _cleanup_free_ char *path = strdup(o->path);
         uint64_t mapped = s->mapped_bytes;
+        ObjectType type = o->type;
 
         if (object_destroy(o) < 0)
                 /* The kernel keeps what it must (a queue whose fd is still
                  * open); the record lets go, and closing the iommufd ends it. */
                 object_forget(o);
         if (path)
-                emit_object_removed(s, path, mapped);
+                emit_object_removed(s, path, type, mapped);
 }
 
 void hotplug_release_device(Object *dev, const char *why) {

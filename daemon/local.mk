@@ -22,6 +22,8 @@ daemon_libviommud_core_la_SOURCES = \
 	daemon/bus-errors.c \
 	daemon/bus-signals.h \
 	daemon/bus-signals.c \
+	daemon/subscribers.h \
+	daemon/subscribers.c \
 	daemon/bus-util.h \
 	daemon/bus-util.c \
 	daemon/session.h \
@@ -69,6 +71,7 @@ daemon_libviommud_core_la_SOURCES = \
 	daemon/session-dbus.c \
 	daemon/manager-dbus.c \
 	daemon/device-dbus.c \
+	daemon/object-dbus.h \
 	daemon/object-dbus.c \
 	daemon/ioas-dbus.h \
 	daemon/ioas-dbus.c \

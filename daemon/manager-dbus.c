@@ -14,6 +14,7 @@
 #include "journal.h"
 #include "session.h"
 #include "session-dbus.h"
+#include "subscribers.h"
 #include "log.h"
 #include "util.h"
 #include "viommu-topology.h"
@@ -188,6 +189,32 @@ BUS_METHOD(method_describe) {
         return sd_bus_reply_method_return(m, "s", json);
 }
 
+/* Anyone may subscribe: what reaches a subscriber is what it may see of
+ * the sessions, as Describe would show it. */
+BUS_METHOD(method_subscribe) {
+        Daemon *d = userdata;
+        uid_t uid;
+        int r;
+
+        r = caller_uid(d, m, &uid, error);
+        if (r < 0)
+                return r;
+        r = subscriber_add(d, sd_bus_message_get_sender(m), caller_creds(d, m));
+        if (r < 0)
+                return r;
+        if (r > 0)
+                log_debug("%s (uid %u) follows the sessions", sd_bus_message_get_sender(m), (unsigned) uid);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+BUS_METHOD(method_unsubscribe) {
+        Daemon *d = userdata;
+
+        if (subscriber_remove(d, sd_bus_message_get_sender(m)))
+                log_debug("%s no longer follows the sessions", sd_bus_message_get_sender(m));
+        return sd_bus_reply_method_return(m, NULL);
+}
+
 static int property_get_kernel_release(sd_bus *bus, const char *path, const char *interface,
                                        const char *property, sd_bus_message *reply, void *userdata,
                                        sd_bus_error *error) {
@@ -251,6 +278,14 @@ const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("s", json),
                                 method_describe, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Subscribe",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_NO_RESULT,
+                                method_subscribe, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Unsubscribe",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_NO_RESULT,
+                                method_unsubscribe, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("DeviceAdded", SD_BUS_ARGS("s", name, "o", device), 0),
         SD_BUS_SIGNAL_WITH_ARGS("DeviceRemoved", SD_BUS_ARGS("s", name, "o", device), 0),
         SD_BUS_SIGNAL_WITH_ARGS("SessionClosed", SD_BUS_ARGS("o", session, "s", reason), 0),

@@ -13,6 +13,7 @@
 #include "bus-util.h"
 #include "channel.h"
 #include "device.h"
+#include "object-dbus.h"
 #include "session.h"
 #include "util.h"
 
@@ -50,21 +51,10 @@ static int find(sd_bus *bus, const char *path, Daemon *d, ObjectType type, void 
 
 int session_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                         sd_bus_error *error) {
-        ObjectType type;
+        const SessionInterface *i = session_interface_find(interface);
 
-        if (streq(interface, "org.viommu1.Session") || streq(interface, "org.viommu1.Testing"))
-                type = _OBJECT_TYPE_MAX;
-        else if (streq(interface, "org.viommu1.IOAS"))
-                type = OBJECT_IOAS;
-        else if (streq(interface, "org.viommu1.HWPT"))
-                type = OBJECT_HWPT;
-        else if (streq(interface, "org.viommu1.VIOMMU"))
-                type = OBJECT_VIOMMU;
-        else if (streq(interface, "org.viommu1.ClaimedDevice"))
-                type = OBJECT_DEVICE;
-        else
-                type = _OBJECT_TYPE_INVALID;       /* org.viommu1.Object: any */
-        return find(bus, path, userdata, type, found);
+        /* None of them: org.viommu1.Testing, a session's. */
+        return find(bus, path, userdata, i ? i->type : _OBJECT_TYPE_MAX, found);
 }
 
 int session_node_enumerator(sd_bus *bus, const char *prefix, void *userdata, char ***nodes,
@@ -170,3 +160,26 @@ const sd_bus_vtable claimed_device_vtable[] = {
         SD_BUS_PROPERTY("Pasids", "a(uo)", property_get_pasids, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_VTABLE_END
 };
+
+const SessionInterface session_interfaces[] = {
+        { "org.viommu1.Session",       session_vtable,        _OBJECT_TYPE_MAX },
+        { "org.viommu1.Object",        object_vtable,         _OBJECT_TYPE_INVALID },
+        { "org.viommu1.IOAS",          ioas_vtable,           OBJECT_IOAS },
+        { "org.viommu1.HWPT",          hwpt_vtable,           OBJECT_HWPT },
+        { "org.viommu1.VIOMMU",        viommu_vtable,         OBJECT_VIOMMU },
+        { "org.viommu1.ClaimedDevice", claimed_device_vtable, OBJECT_DEVICE },
+};
+const size_t n_session_interfaces = ELEMENTSOF(session_interfaces);
+
+const SessionInterface *session_interface_find(const char *interface) {
+        for (size_t i = 0; i < n_session_interfaces; i++)
+                if (streq(interface, session_interfaces[i].interface))
+                        return &session_interfaces[i];
+        return NULL;
+}
+
+bool session_interface_serves(const SessionInterface *i, ObjectType type) {
+        if (i->type == _OBJECT_TYPE_MAX || type == _OBJECT_TYPE_MAX)
+                return i->type == type;
+        return i->type == _OBJECT_TYPE_INVALID || i->type == type;
+}

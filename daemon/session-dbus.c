@@ -30,6 +30,7 @@
 #include "memory-fd.h"
 #include "session-dbus.h"
 #include "smmuv3-data.h"
+#include "subscribers.h"
 #include "util.h"
 #include "viommu-object.h"
 #include "virtio-iommu.h"
@@ -45,14 +46,12 @@ static int reply_object(sd_bus_message *m, Object *o) {
 
 void session_close(Session *s, const char *reason) {
         Daemon *d = s->daemon;
-        _cleanup_free_ char *path = strdup(s->path);
 
         log_session(s, "closing: %s", reason);
         channels_drop_session(d, s);
         frame_channels_drop_session(d, s);
+        emit_session_closed(s, reason);
         session_free(s);
-        if (path)
-                emit_session_closed(d, path, reason);
 }
 
 /* One match serves every session: tracking each owner by itself would ask
@@ -66,9 +65,13 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
         if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 || !isempty(new_owner))
                 return 0;
         leases_forget_holder(d, d->bus, name);
+        subscriber_remove(d, name);
         for (Session *s = d->sessions, *next; s; s = next) {
                 next = s->sessions_next;
-                if (!s->persistent && streq(s->owner, name))
+                if (!streq(s->owner, name))
+                        continue;
+                s->owner_here = false;  /* nobody to tell of it any more */
+                if (!s->persistent)
                         session_close(s, "its owner left the bus");
         }
         return 0;
@@ -275,7 +278,7 @@ SESSION_METHOD(method_release_device) {
         r = object_destroy(o);
         if (r < 0)
                 return bus_error_kernel(error, r, "Releasing the device");
-        emit_object_removed(s, path, mapped);
+        emit_object_removed(s, path, OBJECT_DEVICE, mapped);
         return sd_bus_reply_method_return(m, NULL);
 }
 
@@ -598,6 +601,7 @@ SESSION_METHOD(method_alloc_veventq) {
 SESSION_METHOD(method_destroy) {
         const char *path;
         uint64_t mapped;
+        ObjectType type;
         Object *o;
         int r;
 
@@ -622,13 +626,14 @@ SESSION_METHOD(method_destroy) {
                 return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY, "An Unmap of %s is completing", path);
 
         mapped = s->mapped_bytes;
+        type = o->type;
         r = object_destroy(o);
         if (r == -EBUSY)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY,
                                          "The kernel still uses %s (is its fd still open?)", path);
         if (r < 0)
                 return bus_error_kernel(error, r, "IOMMU_DESTROY");
-        emit_object_removed(s, path, mapped);
+        emit_object_removed(s, path, type, mapped);
         return sd_bus_reply_method_return(m, NULL);
 }
 

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "session.h"
 #include "session-dbus.h"
+#include "subscribers.h"
 #include "util.h"
 #include "viommu-iommufd.h"
 #include "viommu-topology.h"
@@ -286,6 +287,7 @@ static void daemon_done(Daemon *d) {
         viommu_topology_free(d->topology);
         auth_queries_free(d);
         caller_uids_free(d);
+        subscribers_free(d);
         d->owners_watch = sd_bus_slot_unref(d->owners_watch);
         signals_stop(d);
         sd_bus_flush_close_unref(d->bus);

@@ -260,13 +260,14 @@ static Object *domain_pt(Session *s, const Domain *dom, Object *ioas) {
 static int destroy_unused(Session *s, Object *o) {
         _cleanup_free_ char *path = NULL;
         uint64_t mapped = s->mapped_bytes;
+        ObjectType type = o->type;
 
         if (o->n_users > 0)
                 return -EBUSY;
         path = strdup(o->path);
         if (!path || object_destroy(o) < 0)
                 return -EBUSY;
-        emit_object_removed(s, path, mapped);
+        emit_object_removed(s, path, type, mapped);
         return 0;
 }
 

@@ -22,14 +22,20 @@ static int on_daemon_signal(sd_bus_message *m, void *userdata, sd_bus_error *err
         return 0;
 }
 
-Watcher *watcher_new(void) {
+Watcher *watcher_on(sd_bus *bus, bool subscribe) {
         Watcher *w = calloc(1, sizeof(*w));
 
         assert_non_null(w);
-        w->bus = bus_open();
+        w->bus = bus;
         /* Synchronous: the bus has the match when this returns. */
         assert_true(sd_bus_match_signal(w->bus, NULL, BUS_NAME, NULL, NULL, NULL, on_daemon_signal, w) >= 0);
+        if (subscribe)
+                sd_bus_message_unref(CALL(w->bus, MANAGER_PATH, I_MANAGER, "Subscribe", NULL));
         return w;
+}
+
+Watcher *watcher_new(void) {
+        return watcher_on(bus_open(), true);
 }
 
 static void watcher_clear(Watcher *w) {
@@ -148,6 +154,29 @@ void assert_changed_at(const char *file, int line, Watcher *w, const char *path,
 const char *num_text(char *buf, uint64_t n) {
         snprintf(buf, 24, "%" PRIu64, n);
         return buf;
+}
+
+/* Whether text is path or a path below it. */
+static bool names(const char *text, const char *path) {
+        const char *rest = startswith(text, path);
+
+        return rest && (*rest == '\0' || *rest == '/');
+}
+
+void assert_nothing_about_at(const char *file, int line, Watcher *w, const char *path) {
+        watcher_sync(w);
+        for (size_t i = 0; i < w->n; i++) {
+                sd_bus_message *m = w->signals[i];
+                const char *contents, *v;
+                char type;
+
+                assert_true(sd_bus_message_rewind(m, true) >= 0);
+                if (names(sd_bus_message_get_path(m), path) ||
+                    (sd_bus_message_peek_type(m, &type, &contents) > 0 && IN_SET(type, 's', 'o') &&
+                     sd_bus_message_read_basic(m, type, &v) > 0 && names(v, path)))
+                        fail_msg("%s:%d: %s.%s on %s told of %s", file, line, sd_bus_message_get_interface(m),
+                                 sd_bus_message_get_member(m), sd_bus_message_get_path(m), path);
+        }
 }
 
 void assert_signal_at(const char *file, int line, Watcher *w, const char *path, const char *interface,

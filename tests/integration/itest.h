@@ -115,6 +115,7 @@ typedef struct Watcher {
 #define NUM(n) num_text((char[24]) { 0 }, (n))
 #define assert_signal(w, path, interface, member, arg) \
         assert_signal_at(__FILE__, __LINE__, w, path, interface, member, arg)
+#define assert_nothing_about(w, path) assert_nothing_about_at(__FILE__, __LINE__, w, path)
 
 typedef struct VfioDevice {
         char bdf[32];
@@ -290,6 +291,11 @@ bool pins_move(sd_bus *bus);
 
 /* ---- signals, as a program watching the bus gets them ------------------- */
 
+/* Records what the daemon sends to bus (the watcher's then), after calling
+ * Manager.Subscribe() on it if subscribe: a session's signals go to its
+ * owner's connection and to subscribers who may see the session alone. */
+Watcher *watcher_on(sd_bus *bus, bool subscribe);
+/* On a connection of root's own, subscribed: every session's signals. */
 Watcher *watcher_new(void);
 void watcher_free(Watcher *w);
 /* Takes in every signal the daemon sent before now: the bus keeps one
@@ -307,6 +313,9 @@ const char *num_text(char *buf, uint64_t n);
  * argument (a string or a path)? */
 void assert_signal_at(const char *file, int line, Watcher *w, const char *path, const char *interface,
                       const char *member, const char *arg);
+/* Did no signal since the last reset come from path or an object below
+ * it, or name one of them first? */
+void assert_nothing_about_at(const char *file, int line, Watcher *w, const char *path);
 
 /* ---- children: other processes as other uids ---------------------------- */
 

@@ -249,12 +249,71 @@ static void test_owner_observer_sees_but_cannot_act(void **state) {
         sd_bus_flush_close_unref(observer);
 }
 
+/* Owner first for signals too: a session's signals go to its owner's
+ * connection, subscribed or not, and to the subscribers who may see the
+ * session (its uid, root, an observer). A stranger who subscribed and
+ * listens for all the daemon sends hears nothing of it, nor does root's
+ * connection that did not subscribe. */
+static void test_owner_signals_reach_only_who_may_see(void **state) {
+        const uid_t owner_uid = env_u64("VIOMMU_TEST_OTHER_UID", 65534),
+                    intruder_uid = env_u64("VIOMMU_TEST_CONFIG_UID", 1),
+                    observer_uid = env_u64("VIOMMU_TEST_OBSERVER_UID", 7);
+        sd_bus *owner = connect_as(owner_uid);
+        Watcher *hear[] = {
+                watcher_on(owner, false),
+                watcher_on(connect_as(owner_uid), true),
+                watcher_on(connect_as(observer_uid), true),
+                watcher_on(bus_open(), true),
+        };
+        Watcher *deaf[] = {
+                watcher_on(connect_as(intruder_uid), true),
+                watcher_on(bus_open(), false),
+        };
+        _cleanup_close_ int memfd = memfd_new("signals", BUF_SIZE, 0x5a);
+        _cleanup_free_ char *s = NULL, *ioas = NULL;
+
+        s = open_session(owner, false);
+        ioas = create_ioas(owner, s, NULL);
+        map(owner, ioas, memfd, 0, BUF_SIZE, MOCK_APERTURE_START, MAP_FIXED_RW);
+        /* A read of state has the changes announced first. */
+        watcher_sync(hear[0]);
+        destroy(owner, s, ioas);
+        watcher_sync(hear[0]);
+        close_session(owner, s);
+
+        for (size_t i = 0; i < ELEMENTSOF(hear); i++) {
+                assert_signal(hear[i], MANAGER_PATH, I_OBJECT_MANAGER, "InterfacesAdded", s);
+                assert_signal(hear[i], MANAGER_PATH, I_OBJECT_MANAGER, "InterfacesAdded", ioas);
+                assert_changed(hear[i], ioas, I_IOAS, "MappedBytes", NUM(BUF_SIZE));
+                assert_changed(hear[i], s, I_SESSION, "NObjects", "0");
+                assert_signal(hear[i], MANAGER_PATH, I_OBJECT_MANAGER, "InterfacesRemoved", ioas);
+                assert_signal(hear[i], MANAGER_PATH, I_MANAGER, "SessionClosed", s);
+                assert_signal(hear[i], MANAGER_PATH, I_OBJECT_MANAGER, "InterfacesRemoved", s);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(deaf); i++) {
+                assert_nothing_about(deaf[i], s);
+                watcher_free(deaf[i]);
+        }
+
+        /* Unsubscribed, root's watcher hears of the next session no more. */
+        sd_bus_message_unref(CALL(hear[3]->bus, MANAGER_PATH, I_MANAGER, "Unsubscribe", NULL));
+        watcher_reset(hear[3]);
+        free(s);
+        s = open_session(owner, false);
+        close_session(owner, s);
+        assert_signal(hear[0], MANAGER_PATH, I_MANAGER, "SessionClosed", s);
+        assert_nothing_about(hear[3], s);
+        for (size_t i = 0; i < ELEMENTSOF(hear); i++)
+                watcher_free(hear[i]);
+}
+
 int main(int argc, char *argv[]) {
         const struct CMUnitTest owner[] = {
                 cmocka_unit_test(test_owner_refuses_other_uids),
                 cmocka_unit_test(test_owner_persistent_session_belongs_to_uid),
                 cmocka_unit_test(test_owner_refuses_before_reading_arguments),
                 cmocka_unit_test(test_owner_observer_sees_but_cannot_act),
+                cmocka_unit_test(test_owner_signals_reach_only_who_may_see),
                 cmocka_unit_test(test_bus_policy_only_root_owns_name),
         };
         const Group groups[] = { GROUP("owner", owner) };

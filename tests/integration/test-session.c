@@ -597,6 +597,8 @@ static void test_open_session_closes_when_owner_leaves(void **state) {
         closed.session = session;
         assert_true(sd_bus_match_signal(bus, NULL, BUS_NAME, MANAGER_PATH, I_MANAGER, "SessionClosed",
                                         on_session_closed, &closed) >= 0);
+        /* Another connection's session: only a subscriber hears of it. */
+        sd_bus_message_unref(CALL(bus, MANAGER_PATH, I_MANAGER, "Subscribe", NULL));
         assert_true(session_listed(bus, session));
         assert_int_equal(get_u32(bus, session, I_SESSION, "NObjects"), 5);
         /* The kernel holds the guest's 1 MiB pinned for the daemon. */

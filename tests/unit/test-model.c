@@ -40,6 +40,7 @@
 #include "mapping-index.h"
 #include "session.h"
 #include "session-dbus.h"
+#include "subscribers.h"
 #include "util.h"
 #include "viommu-frame.h"
 #include "viommu-iommufd.h"
@@ -591,6 +592,8 @@ static void test_changes_coalesced(void **state) {
 
         assert_true(sd_bus_match_signal(watcher, NULL, NULL, a->path, "org.freedesktop.DBus.Properties",
                                         "PropertiesChanged", on_ioas_changed, &heard) >= 0);
+        /* The watcher follows the session as a subscriber of its uid. */
+        assert_int_equal(subscriber_add(&f->d, ":1.9", &(CallerCreds) { .uid = getuid() }), 1);
 
         /* A VMM shadowing a guest's page table, one page per call. */
         for (unsigned i = 0; i < n; i++) {
@@ -611,6 +614,7 @@ static void test_changes_coalesced(void **state) {
         assert_true(heard.n >= 1);
         assert_true(heard.n <= n / 4);
 
+        subscribers_free(&f->d);
         daemon_bus_stop(f, watcher);
 }
 
