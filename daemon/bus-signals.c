@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * A session's signals are built here from the vtables, one message for each
- * who may see the session: sd-bus's emitters would broadcast them.
+ * subscriber who may see the session: sd-bus's emitters would broadcast
+ * them.
  *
  * Objects come and go at once (InterfacesAdded, InterfacesRemoved, the
  * daemon's own signals). Property changes are marked and announced together
@@ -58,20 +59,17 @@ static void send_one(Daemon *d, const char *destination, const char *path, const
                 log_debug("Cannot send %s.%s to %s: %s", interface, member, destination, strerror(-r));
 }
 
-/* A signal about s goes to each who may see s, one message each: to its
- * owner's connection while that is on the bus, and to the subscribers who
- * may (subscribers.h). Broadcast, it would tell anyone on the bus who asked
- * what a stranger's VM does. */
+/* A signal about s goes to each subscriber who may see s, one message each
+ * (subscribers.h): broadcast, it would tell anyone on the bus who asked
+ * what a stranger's VM does. With no subscriber, nothing is built. */
 static void send_to_followers(Session *s, const char *path, const char *interface, const char *member,
                               BuildSignal build, const void *userdata) {
         Daemon *d = s->daemon;
 
         if (!d->bus)
                 return;
-        if (s->owner_here)
-                send_one(d, s->owner, path, interface, member, build, userdata);
         for (Subscriber *sub = d->subscribers; sub; sub = sub->next)
-                if (!(s->owner_here && streq(sub->name, s->owner)) && subscriber_sees(d, sub, s))
+                if (subscriber_sees(d, sub, s))
                         send_one(d, sub->name, path, interface, member, build, userdata);
 }
 
@@ -338,10 +336,12 @@ static void signals_schedule(Daemon *d) {
         }
 }
 
+/* Nobody subscribed, nobody is told: a later subscriber hears of what
+ * changes from then on. */
 static void mark_session(Session *s, unsigned what) {
         Daemon *d = s->daemon;
 
-        if (!d->bus)
+        if (!d->bus || !d->subscribers)
                 return;
         if (!s->dirty) {
                 s->dirty_next = d->dirty_sessions;
@@ -354,7 +354,7 @@ static void mark_session(Session *s, unsigned what) {
 static void mark_object(Object *o, unsigned what) {
         Daemon *d = o->session->daemon;
 
-        if (!d->bus)
+        if (!d->bus || !d->subscribers)
                 return;
         if (!o->dirty) {
                 o->dirty_next = d->dirty_objects;

@@ -4,9 +4,10 @@
 /*
  * Every signal the daemon sends, from here alone, and on the system bus. A
  * session's signals (its objects' InterfacesAdded and InterfacesRemoved,
- * PropertiesChanged, SessionClosed, DeviceGone) go to its owner's connection
- * and to the subscribers who may see it (subscribers.h), each as a message
- * of its own; only the host's DeviceAdded and DeviceRemoved reach everyone.
+ * PropertiesChanged, SessionClosed, DeviceGone) go to the subscribers who
+ * may see it (subscribers.h), each as a message of its own, and are not
+ * even built while nobody subscribed; only the host's DeviceAdded and
+ * DeviceRemoved reach everyone.
  * What a VMM does over its direct channel is announced on the bus all the
  * same; only fault records, which are the VMM's alone, take its channel when
  * it has one. Property changes go out together, a few milliseconds late

@@ -68,10 +68,7 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
         subscriber_remove(d, name);
         for (Session *s = d->sessions, *next; s; s = next) {
                 next = s->sessions_next;
-                if (!streq(s->owner, name))
-                        continue;
-                s->owner_here = false;  /* nobody to tell of it any more */
-                if (!s->persistent)
+                if (!s->persistent && streq(s->owner, name))
                         session_close(s, "its owner left the bus");
         }
         return 0;

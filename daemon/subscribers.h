@@ -2,11 +2,10 @@
 #pragma once
 
 /*
- * Who follows the sessions: a session's signals go to its owner's connection
- * and to each connection that called Manager.Subscribe() and may see the
- * session (its uid, root, an observer), never to the whole bus
- * (bus-signals.c). A subscriber is kept until it unsubscribes or leaves the
- * bus.
+ * Who follows the sessions: a session's signals go to each connection that
+ * called Manager.Subscribe() and may see the session (its uid, root, an
+ * observer), never to the whole bus (bus-signals.c). A subscriber is kept
+ * until it unsubscribes or leaves the bus.
  */
 
 #include <stdbool.h>

@@ -292,8 +292,8 @@ bool pins_move(sd_bus *bus);
 /* ---- signals, as a program watching the bus gets them ------------------- */
 
 /* Records what the daemon sends to bus (the watcher's then), after calling
- * Manager.Subscribe() on it if subscribe: a session's signals go to its
- * owner's connection and to subscribers who may see the session alone. */
+ * Manager.Subscribe() on it if subscribe: a session's signals go to the
+ * subscribers who may see the session alone. */
 Watcher *watcher_on(sd_bus *bus, bool subscribe);
 /* On a connection of root's own, subscribed: every session's signals. */
 Watcher *watcher_new(void);

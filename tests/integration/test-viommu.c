@@ -362,6 +362,7 @@ static void test_attach_pasid_flow(void **state) {
         nested = alloc_nested(f->bus, f->session, pdev, parent, NULL, IOMMU_HWPT_ALLOC_PASID, &nested_id);
         assert_true(sd_bus_match_signal(f->bus, &slot, BUS_NAME, pdev, "org.freedesktop.DBus.Properties",
                                         "PropertiesChanged", on_pasids_changed, &changed) >= 0);
+        sd_bus_message_unref(CALL(f->bus, MANAGER_PATH, I_MANAGER, "Subscribe", NULL));
 
         before = describe(f->bus);
         CALL_FAILS(E_INVALID_ARGUMENT, f->bus, f->session, I_SESSION, "AttachPasid", "ouo", pdev, 0, nested);
