@@ -133,7 +133,11 @@ int fdstore_add_many(const char *name, const int *fds, size_t n_fds) {
         assert(n_fds > 0 && n_fds <= FDSTORE_FDS_MAX);
         if (!fdstore_available())
                 return 0;
-        snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", name);
+        /* FDPOLL=0: the daemon removes each entry itself, so the manager
+         * need not watch the fds for a hang-up, which an iommufd cannot
+         * report and a memfd never has. A manager that does not know the
+         * key ignores it. */
+        snprintf(msg, sizeof(msg), "FDSTORE=1\nFDPOLL=0\nFDNAME=%s", name);
         return notify(msg, fds, n_fds);
 }
 

@@ -95,7 +95,7 @@ static void store_and_check(int manager, const char *name, size_t n) {
         }
         assert_int_equal(n == 1 ? fdstore_add(name, memfds[0]) : fdstore_add_many(name, memfds, n), 1);
         assert_int_equal(manager_receive(manager, text, sizeof(text), &pid, got), n);
-        snprintf(want, sizeof(want), "FDSTORE=1\nFDNAME=%s", name);
+        snprintf(want, sizeof(want), "FDSTORE=1\nFDPOLL=0\nFDNAME=%s", name);
         assert_string_equal(text, want);
         assert_int_equal(pid, getpid());
         for (size_t i = 0; i < n; i++) {

@@ -108,7 +108,7 @@ static int begin_journal(Session *s) {
         closep(&s->iommufd);
         s->iommufd = -EBADF;
         assert_int_equal(store_receive(text, sizeof(text), fds), 2);
-        assert_string_equal(text, "FDSTORE=1\nFDNAME=s5");
+        assert_string_equal(text, "FDSTORE=1\nFDPOLL=0\nFDNAME=s5");
         for (size_t i = 0; i < 2; i++) {
                 assert_int_equal(fstat(fds[i], &st), 0);
                 if (S_ISREG(st.st_mode))
@@ -140,7 +140,7 @@ static int expect_journal(uint64_t g) {
         int fds[2];
 
         assert_int_equal(store_receive(text, sizeof(text), fds), 1);
-        snprintf(want, sizeof(want), "FDSTORE=1\nFDNAME=s5-journal-%llu", (unsigned long long) g);
+        snprintf(want, sizeof(want), "FDSTORE=1\nFDPOLL=0\nFDNAME=s5-journal-%llu", (unsigned long long) g);
         assert_string_equal(text, want);
         return fds[0];
 }
@@ -541,7 +541,8 @@ static void expect_region(unsigned id, bool added) {
         int fds[2];
         size_t n = store_receive(text, sizeof(text), fds);
 
-        snprintf(want, sizeof(want), "%s=1\nFDNAME=s5-memory-%u", added ? "FDSTORE" : "FDSTOREREMOVE", id);
+        snprintf(want, sizeof(want), "%s\nFDNAME=s5-memory-%u", added ? "FDSTORE=1\nFDPOLL=0" : "FDSTOREREMOVE=1",
+                 id);
         assert_string_equal(text, want);
         assert_int_equal(n, added ? 1 : 0);
         if (n > 0)
