@@ -200,13 +200,18 @@ cli_checks() {
 		fail "no script(1) for the terminal checks"
 	fi
 
-	# monitor and close: the session's end, seen in text and in JSON.
+	# monitor and close: the session's end, seen in text and in JSON; not
+	# by nobody's monitor, the session being root's.
 	vc monitor --timeout=30 >"$work/monitor.txt" 2>"$work/monitor-text.err" &
 	local text_pid=$!
 	vc --json monitor --timeout=30 >"$work/monitor.json" 2>"$work/monitor-json.err" &
 	local json_pid=$!
+	as nobody "$build/cli/viommuctl" --json monitor --timeout=30 >"$work/monitor-nobody.json" \
+		2>"$work/monitor-nobody.err" &
+	local nobody_pid=$!
 	for _ in $(seq 100); do
-		grep -q Monitoring "$work/monitor-text.err" && grep -q Monitoring "$work/monitor-json.err" && break
+		grep -q Monitoring "$work/monitor-text.err" && grep -q Monitoring "$work/monitor-json.err" &&
+			grep -q Monitoring "$work/monitor-nobody.err" && break
 		sleep 0.1
 	done
 	out=$(vc --json=short close "$id") || fail "viommuctl close $id: $out"
@@ -215,12 +220,16 @@ cli_checks() {
 		grep -q SessionClosed "$work/monitor.txt" && grep -q SessionClosed "$work/monitor.json" && break
 		sleep 0.1
 	done
-	kill "$text_pid" "$json_pid" 2>/dev/null
-	wait "$text_pid" "$json_pid"
+	kill "$text_pid" "$json_pid" "$nobody_pid" 2>/dev/null
+	wait "$text_pid" "$json_pid" "$nobody_pid"
 	grep -q "^SessionClosed $session " "$work/monitor.txt" ||
 		fail "viommuctl monitor: no SessionClosed line: $(cat "$work/monitor.txt" "$work/monitor-text.err")"
-	jq -e --arg s "$session" 'select(.signal == "SessionClosed" and .session == $s)' "$work/monitor.json" \
+	jq -n -e --arg s "$session" 'any(inputs; .signal == "SessionClosed" and .session == $s)' "$work/monitor.json" \
 		>/dev/null || fail "viommuctl --json monitor: no SessionClosed: $(cat "$work/monitor.json")"
+	grep -q Monitoring "$work/monitor-nobody.err" ||
+		fail "viommuctl monitor as nobody did not start: $(cat "$work/monitor-nobody.err")"
+	! grep -q "$session" "$work/monitor-nobody.json" ||
+		fail "viommuctl monitor as nobody heard of root's session: $(cat "$work/monitor-nobody.json")"
 	vc --json sessions | json_ok "sessions after close" 'map(.path) | index($s) == null' --arg s "$session"
 	out=$(vc close "$id" 2>&1) && fail "viommuctl close $id twice succeeded"
 	[[ $out == *"NoSuchObject: No session $id"* ]] || fail "viommuctl close $id twice: $out"

@@ -430,8 +430,21 @@ restarts() {
 	private_bus_wrapper=("$@" "$harness" --)
 	start_viommud "$log" --test-mock-devices -v
 	private_bus_wrapper=()
-	local failed_before=${#failures[@]}
+	local failed_before=${#failures[@]} monitor_pid session
+	# viommuctl monitor subscribes again to each new run of the daemon.
+	"$build/cli/viommuctl" --json monitor >"$work/monitor-$name.json" 2>"$work/monitor-$name.err" &
+	monitor_pid=$!
+	for _ in $(seq 100); do grep -q Monitoring "$work/monitor-$name.err" && break; sleep 0.1; done
 	VIOMMU_TEST_HARNESS_PID=$viommud_pid client root test-restart restart
+	session=$(bus call org.viommu1 /org/viommu1 org.viommu1.Manager OpenSession 'a{sv}' 1 Persistent b true |
+		path_of)
+	bus call org.viommu1 "$session" org.viommu1.Session Close >/dev/null || fail "$name: Close $session"
+	for _ in $(seq 100); do grep -q "\"$session\"" "$work/monitor-$name.json" && break; sleep 0.1; done
+	kill "$monitor_pid"
+	wait "$monitor_pid"
+	jq -n -e --arg s "$session" 'any(inputs; .signal == "SessionClosed" and .session == $s)' \
+		"$work/monitor-$name.json" >/dev/null ||
+		fail "$name: viommuctl monitor missed $session's end after the restarts: $(cat "$work/monitor-$name."*)"
 	VIOMMU_TEST_HARNESS_PID=$viommud_pid client root test-memory restart
 	VIOMMU_TEST_HARNESS_PID=$viommud_pid client root test-virtio-iommu restart
 	# Kill -9 at random instants, 50 times: once, where the pins move to

@@ -64,7 +64,7 @@ wait_log "limits.objects: 100 -> 50"
 
 "$build/cli/viommuctl" --json monitor --timeout=60 >"$run/signals" 2>"$run/monitor.err" &
 monitor_pid=$!
-pids+=($monitor_pid)
+pids+=("$monitor_pid")
 for _ in $(seq 50); do grep -q Monitoring "$run/monitor.err" && break; sleep 0.1; done
 
 b() { busctl --system "$@"; }
@@ -91,8 +91,8 @@ done
 # and says so to whoever follows the session: viommuctl monitor, root's,
 # subscribed (the session's owner, a busctl call, has left the bus).
 for _ in $(seq 50); do grep -q '"DeviceGone"' "$run/signals" && break; sleep 0.1; done
-jq -e --arg s "$session" --arg d "$device" --arg n "$bdf" \
-	'select(.signal == "DeviceGone" and .session == $s and .device == $d and .name == $n)' "$run/signals" \
+jq -n -e --arg s "$session" --arg d "$device" --arg n "$bdf" \
+	'any(inputs; .signal == "DeviceGone" and .session == $s and .device == $d and .name == $n)' "$run/signals" \
 	>/dev/null || fail "no DeviceGone signal for $device: $(cat "$run/signals")"
 out=$(b call org.viommu1 "$session" org.viommu1.Session ClaimDevice sb "$bdf" false 2>&1) &&
 	fail "claiming the unplugged device succeeded"
