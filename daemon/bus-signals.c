@@ -125,7 +125,8 @@ typedef struct ObjectRef {
         Session *session;
         const char *path;
         ObjectType type;        /* _OBJECT_TYPE_MAX: the session */
-        void *target;           /* the Session or Object */
+        void *target;           /* the Session or Object; NULL once removed */
+        bool removed;
 } ObjectRef;
 
 static int append_interface(sd_bus_message *m, const ObjectRef *o, const char *interface,
@@ -147,43 +148,47 @@ static int append_interface(sd_bus_message *m, const ObjectRef *o, const char *i
         return r;
 }
 
-static int build_interfaces_added(sd_bus_message *m, const void *userdata) {
-        const ObjectRef *o = userdata;
-        int r;
+/* Room for the standard interfaces, the session tree's and Testing. */
+#define OBJECT_INTERFACES_MAX 12
 
-        r = sd_bus_message_append_basic(m, 'o', o->path);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{sa{sv}}");
-        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(standard_interfaces); i++)
-                r = append_interface(m, o, standard_interfaces[i], NULL);
-        for (size_t i = 0; r >= 0 && i < n_session_interfaces; i++)
-                if (session_interface_serves(&session_interfaces[i], o->type))
-                        r = append_interface(m, o, session_interfaces[i].interface, session_interfaces[i].vtable);
+/* The interfaces o has, with their vtables (NULL: no properties). */
+static size_t object_interfaces(const ObjectRef *o, const char *names[static OBJECT_INTERFACES_MAX],
+                                const sd_bus_vtable *vtables[static OBJECT_INTERFACES_MAX]) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(standard_interfaces); i++) {
+                names[n] = standard_interfaces[i];
+                vtables[n++] = NULL;
+        }
+        for (size_t i = 0; i < n_session_interfaces; i++)
+                if (session_interface_serves(&session_interfaces[i], o->type)) {
+                        names[n] = session_interfaces[i].interface;
+                        vtables[n++] = session_interfaces[i].vtable;
+                }
 #if ENABLE_TEST_HOOKS
-        if (r >= 0 && o->type == _OBJECT_TYPE_MAX && o->session->daemon->mock_devices)
-                r = append_interface(m, o, "org.viommu1.Testing", NULL);
+        if (o->type == _OBJECT_TYPE_MAX && o->session->daemon->mock_devices) {
+                names[n] = "org.viommu1.Testing";
+                vtables[n++] = NULL;
+        }
 #endif
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        return r;
+        assert(n <= OBJECT_INTERFACES_MAX);
+        return n;
 }
 
-static int build_interfaces_removed(sd_bus_message *m, const void *userdata) {
+/* InterfacesAdded with every property, or InterfacesRemoved. */
+static int build_interfaces(sd_bus_message *m, const void *userdata) {
         const ObjectRef *o = userdata;
+        const char *names[OBJECT_INTERFACES_MAX];
+        const sd_bus_vtable *vtables[OBJECT_INTERFACES_MAX];
+        size_t n = object_interfaces(o, names, vtables);
         int r;
 
         r = sd_bus_message_append_basic(m, 'o', o->path);
         if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "s");
-        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(standard_interfaces); i++)
-                r = sd_bus_message_append_basic(m, 's', standard_interfaces[i]);
-        for (size_t i = 0; r >= 0 && i < n_session_interfaces; i++)
-                if (session_interface_serves(&session_interfaces[i], o->type))
-                        r = sd_bus_message_append_basic(m, 's', session_interfaces[i].interface);
-#if ENABLE_TEST_HOOKS
-        if (r >= 0 && o->type == _OBJECT_TYPE_MAX && o->session->daemon->mock_devices)
-                r = sd_bus_message_append_basic(m, 's', "org.viommu1.Testing");
-#endif
+                r = sd_bus_message_open_container(m, 'a', o->removed ? "s" : "{sa{sv}}");
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = o->removed ? sd_bus_message_append_basic(m, 's', names[i])
+                               : append_interface(m, o, names[i], vtables[i]);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         return r;
@@ -191,13 +196,14 @@ static int build_interfaces_removed(sd_bus_message *m, const void *userdata) {
 
 static void send_interfaces_added(Session *s, const char *path, ObjectType type, void *target) {
         send_to_followers(s, VIOMMU_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "InterfacesAdded",
-                          build_interfaces_added,
+                          build_interfaces,
                           &(ObjectRef) { .session = s, .path = path, .type = type, .target = target });
 }
 
 static void send_interfaces_removed(Session *s, const char *path, ObjectType type) {
         send_to_followers(s, VIOMMU_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved",
-                          build_interfaces_removed, &(ObjectRef) { .session = s, .path = path, .type = type });
+                          build_interfaces,
+                          &(ObjectRef) { .session = s, .path = path, .type = type, .removed = true });
 }
 
 typedef struct Changed {

@@ -156,6 +156,65 @@ const char *num_text(char *buf, uint64_t n) {
         return buf;
 }
 
+/* Whether m, an InterfacesAdded (a{sa{sv}}) or InterfacesRemoved (as) read
+ * up to its list, names interface; with property, whether that property's
+ * value in it is value. */
+static bool interfaces_name(sd_bus_message *m, bool added, const char *interface, const char *property,
+                            const char *value) {
+        const char *name;
+        bool found = false;
+
+        if (!added) {
+                _cleanup_strv_free_ char **names = NULL;
+
+                assert_true(sd_bus_message_read_strv(m, &names) >= 0);
+                return strv_contains(names, interface);
+        }
+        assert_true(sd_bus_message_enter_container(m, 'a', "{sa{sv}}") > 0);
+        while (!found && sd_bus_message_enter_container(m, 'e', "sa{sv}") > 0) {
+                assert_true(sd_bus_message_read(m, "s", &name) > 0);
+                if (!streq(name, interface)) {
+                        assert_true(sd_bus_message_skip(m, "a{sv}") >= 0);
+                        assert_true(sd_bus_message_exit_container(m) >= 0);
+                        continue;
+                }
+                found = !property;
+                assert_true(sd_bus_message_enter_container(m, 'a', "{sv}") > 0);
+                while (!found && sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+                        assert_true(sd_bus_message_read(m, "s", &name) > 0);
+                        if (streq(name, property)) {
+                                _cleanup_free_ char *text = variant_text(m);
+
+                                found = streq(text, value);
+                        } else
+                                assert_true(sd_bus_message_skip(m, "v") >= 0);
+                        assert_true(sd_bus_message_exit_container(m) >= 0);
+                }
+                return found;
+        }
+        return found;
+}
+
+void assert_interfaces_at(const char *file, int line, Watcher *w, const char *member, const char *path,
+                          const char *interface, const char *property, const char *value) {
+        bool added = streq(member, "InterfacesAdded");
+
+        watcher_sync(w);
+        for (size_t i = 0; i < w->n; i++) {
+                sd_bus_message *m = w->signals[i];
+                const char *p;
+
+                if (!sd_bus_message_is_signal(m, I_OBJECT_MANAGER, member))
+                        continue;
+                assert_true(sd_bus_message_rewind(m, true) >= 0);
+                assert_true(sd_bus_message_read(m, "o", &p) > 0);
+                if (streq(p, path) && interfaces_name(m, added, interface, property, value))
+                        return;
+        }
+        fail_msg("%s:%d: no %s of %s naming %s%s%s%s%s", file, line, member, path, interface,
+                 property ? " with " : "", property ?: "", property ? " " : "", value ?: "");
+}
+
 /* Whether text is path or a path below it. */
 static bool names(const char *text, const char *path) {
         const char *rest = startswith(text, path);

@@ -116,6 +116,8 @@ typedef struct Watcher {
 #define assert_signal(w, path, interface, member, arg) \
         assert_signal_at(__FILE__, __LINE__, w, path, interface, member, arg)
 #define assert_nothing_about(w, path) assert_nothing_about_at(__FILE__, __LINE__, w, path)
+#define assert_interfaces(w, member, path, interface, property, value) \
+        assert_interfaces_at(__FILE__, __LINE__, w, member, path, interface, property, value)
 
 typedef struct VfioDevice {
         char bdf[32];
@@ -313,6 +315,11 @@ const char *num_text(char *buf, uint64_t n);
  * argument (a string or a path)? */
 void assert_signal_at(const char *file, int line, Watcher *w, const char *path, const char *interface,
                       const char *member, const char *arg);
+/* Since the last reset, did the daemon send member (InterfacesAdded or
+ * InterfacesRemoved) for path naming interface, and for InterfacesAdded
+ * with property set to value unless property is NULL? */
+void assert_interfaces_at(const char *file, int line, Watcher *w, const char *member, const char *path,
+                          const char *interface, const char *property, const char *value);
 /* Did no signal since the last reset come from path or an object below
  * it, or name one of them first? */
 void assert_nothing_about_at(const char *file, int line, Watcher *w, const char *path);

@@ -281,8 +281,16 @@ static void test_owner_signals_reach_only_who_may_see(void **state) {
         close_session(owner->bus, s);
 
         for (size_t i = 0; i < ELEMENTSOF(hear); i++) {
-                assert_signal(hear[i], MANAGER_PATH, I_OBJECT_MANAGER, "InterfacesAdded", s);
-                assert_signal(hear[i], MANAGER_PATH, I_OBJECT_MANAGER, "InterfacesAdded", ioas);
+                /* Built from the vtables: every interface, every property. */
+                assert_interfaces(hear[i], "InterfacesAdded", s, I_SESSION, "UID", NUM(owner_uid));
+                assert_interfaces(hear[i], "InterfacesAdded", s, I_SESSION, "Persistent", "false");
+                assert_interfaces(hear[i], "InterfacesAdded", ioas, I_OBJECT, "Type", "ioas");
+                assert_interfaces(hear[i], "InterfacesAdded", ioas, I_OBJECT, "Session", s);
+                assert_interfaces(hear[i], "InterfacesAdded", ioas, I_IOAS, "MappedBytes", "0");
+                assert_interfaces(hear[i], "InterfacesAdded", ioas, I_PROPERTIES, NULL, NULL);
+                assert_interfaces(hear[i], "InterfacesRemoved", ioas, I_IOAS, NULL, NULL);
+                assert_interfaces(hear[i], "InterfacesRemoved", ioas, I_OBJECT, NULL, NULL);
+                assert_interfaces(hear[i], "InterfacesRemoved", s, I_SESSION, NULL, NULL);
                 assert_changed(hear[i], ioas, I_IOAS, "MappedBytes", NUM(BUF_SIZE));
                 assert_changed(hear[i], s, I_SESSION, "NObjects", "0");
                 assert_signal(hear[i], MANAGER_PATH, I_OBJECT_MANAGER, "InterfacesRemoved", ioas);
