@@ -618,6 +618,33 @@ static void test_changes_coalesced(void **state) {
         daemon_bus_stop(f, watcher);
 }
 
+/* Who hears of a session: root, its uid, an observer named by uid or by a
+ * group the bus vouched for; no one else, whatever their other groups. */
+static void test_subscriber_sees(void **state) {
+        static const char conf[] = "{ \"observers\": { \"users\": [ 4000 ], \"groups\": [ 5000 ] } }";
+        Fixture *f = *state;
+        _cleanup_free_ char *error = NULL;
+        Config *c = NULL, *saved = f->d.config;
+        gid_t observers[] = { 100, 5000 }, others[] = { 100, 5001 };
+        Session *s;
+
+        assert_int_equal(config_parse(conf, strlen(conf), "test", &c, &error), 0);
+        f->d.config = c;
+        assert_int_equal(session_adopt(&f->d, 2, -EBADF, 1234, ":1.2", true, false, 0, &s), 0);
+
+        assert_true(subscriber_sees(&f->d, &(Subscriber) { .creds.uid = 0 }, s));
+        assert_true(subscriber_sees(&f->d, &(Subscriber) { .creds.uid = 1234 }, s));
+        assert_true(subscriber_sees(&f->d, &(Subscriber) { .creds = { .uid = 4000, .gids_known = true } }, s));
+        assert_true(subscriber_sees(&f->d, &(Subscriber) { .creds = { .uid = 4001, .gids = observers,
+                                                                       .n_gids = 2, .gids_known = true } }, s));
+        assert_false(subscriber_sees(&f->d, &(Subscriber) { .creds = { .uid = 4001, .gids = others,
+                                                                        .n_gids = 2, .gids_known = true } }, s));
+        assert_false(subscriber_sees(&f->d, &(Subscriber) { .creds = { .uid = 1235, .gids_known = true } }, s));
+
+        f->d.config = saved;
+        config_free(c);
+}
+
 /* A refused call changes neither the record nor the kernel. */
 static void test_refusals_change_nothing(void **state) {
         Fixture *f = *state;
@@ -1604,6 +1631,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_map_batch, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_channel_reach, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_changes_coalesced, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_subscriber_sees, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_refusals_change_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_destroy_order, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_adopt_destroys_on_failure, setup, teardown),
