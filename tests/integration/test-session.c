@@ -231,8 +231,9 @@ static void test_session_refuses_wrong_types(void **state) {
         Fixture *f = *state;
         _cleanup_free_ char *before = NULL, *after = NULL;
         static const char *const must_see[] = {
-                I_MANAGER ".OpenSession", I_MANAGER ".Describe", I_SESSION ".ClaimDevice",
-                I_SESSION ".AllocHWPT", I_SESSION ".Close", I_TESTING ".CheckMapping", I_TESTING ".MarkDirty",
+                I_MANAGER ".OpenSession", I_MANAGER ".Describe", I_MANAGER ".Subscribe", I_MANAGER ".Unsubscribe",
+                I_SESSION ".ClaimDevice", I_SESSION ".AllocHWPT", I_SESSION ".Close", I_TESTING ".CheckMapping",
+                I_TESTING ".MarkDirty",
         };
         const char *paths[] = { MANAGER_PATH, f->session, f->dev };
 
