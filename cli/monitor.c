@@ -77,8 +77,8 @@ static int on_subscribed(sd_bus_message *reply, void *userdata, sd_bus_error *er
         return 0;
 }
 
-/* A session's signals go to its owner and to subscribers alone, and a
- * subscription ends with the daemon's run. Watching starts no daemon. */
+/* A session's signals go to subscribers alone, and a subscription ends
+ * with the daemon's run. Watching starts no daemon. */
 static int subscribe_message(sd_bus *bus, sd_bus_message **ret) {
         int r;
 
