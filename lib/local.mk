@@ -13,8 +13,8 @@ lib_libviommu_la_SOURCES = \
 	lib/vfio-cdev.c \
 	lib/viommu-features.h \
 	lib/features.c
-lib_libviommu_la_CFLAGS = $(AM_CFLAGS) $(LIBUDEV_CFLAGS) $(JSONC_CFLAGS)
-lib_libviommu_la_LIBADD = $(LIBUDEV_LIBS) $(JSONC_LIBS)
+lib_libviommu_la_CFLAGS = $(AM_CFLAGS) -pthread $(LIBUDEV_CFLAGS) $(JSONC_CFLAGS)
+lib_libviommu_la_LIBADD = -lpthread $(LIBUDEV_LIBS) $(JSONC_LIBS)
 lib_libviommu_la_LDFLAGS = $(AM_LDFLAGS) -version-info $(LIBVIOMMU_LT_VERSION) \
 	-Wl,--version-script=$(srcdir)/lib/libviommu.sym -Wl,--no-undefined
 EXTRA_lib_libviommu_la_DEPENDENCIES = lib/libviommu.sym

@@ -17,6 +17,7 @@
 #include <inttypes.h>
 #include <libudev.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -26,6 +27,7 @@
 
 #define SYSFS "/sys"
 
+#define PCI_REVISION_ID 0x08
 #define PCI_EXT_CAP_START 0x100
 #define PCI_EXT_CAP_ID_ATS 0x0f
 #define PCI_EXT_CAP_ID_PRI 0x13
@@ -239,11 +241,28 @@ static bool path_exists(const char *path) {
 }
 
 /*
+ * The syspaths of the devices to read. The buses' come first, sorted: a link
+ * to one of them is known to lead to a device without a look.
+ */
+struct device_paths {
+        struct list list;
+        size_t n_listed;
+};
+
+static void device_paths_done(struct device_paths *p) {
+        list_free_strings(&p->list);
+}
+
+static bool device_paths_listed(const struct device_paths *p, const char *path) {
+        return bsearch(&path, p->list.items, p->n_listed, sizeof(void *), str_compare_qsort);
+}
+
+/*
  * Lists directory "sub" of syspath, whose entries are links to devices: their
  * names, and unless paths is NULL the syspaths they lead to. A link that leads
  * nowhere is an issue of the topology's. A missing directory is an empty one.
  */
-static int members_list(const char *syspath, const char *sub, struct list *names, struct list *paths,
+static int members_list(const char *syspath, const char *sub, struct list *names, struct device_paths *paths,
                         char ***issues, size_t *n_issues) {
         _cleanup_free_ char *dir = NULL;
         _cleanup_closedir_ DIR *d = NULL;
@@ -275,6 +294,8 @@ static int members_list(const char *syspath, const char *sub, struct list *names
                         return r;
                 if (r == -ENOENT)
                         continue; /* not a link: nothing to follow */
+                if (r >= 0 && device_paths_listed(paths, target))
+                        continue;
                 if (r >= 0 && !path_exists(target))
                         r = -ENXIO;
                 if (r < 0 || !devpath_of(target)) {
@@ -288,7 +309,7 @@ static int members_list(const char *syspath, const char *sub, struct list *names
                                 return r;
                         continue;
                 }
-                r = list_push(paths, target);
+                r = list_push(&paths->list, target);
                 if (r < 0)
                         return r;
                 TAKE_PTR(target);
@@ -331,14 +352,35 @@ static int read_hex_attr(struct udev_device *ud, const char *prefix, const char 
 
 /* ---------------------------------------------------------------- devices */
 
-static void pcie_caps_read(struct udev_device *ud, struct viommu_pcie_caps *caps) {
+/*
+ * What config space says that the uevent does not: the revision, and the
+ * PCIe extended capabilities. *ret_revision is -1 when config space cannot be
+ * read, for the caller to ask the attribute.
+ */
+static void config_read(struct udev_device *ud, int32_t *ret_revision, struct viommu_pcie_caps *caps) {
         _cleanup_free_ char *path = NULL;
         _cleanup_close_ int fd = -EBADF;
         struct viommu_pcie_caps c = {};
         unsigned off = PCI_EXT_CAP_START;
         struct stat st;
+        uint8_t b[8];
 
+        *ret_revision = -1;
         *caps = (struct viommu_pcie_caps) {};
+
+        path = strprintf("%s/config", udev_device_get_syspath(ud));
+        if (!path)
+                return;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return;
+        /*
+         * In the header, which any reader sees; a VF's is its own. All ones
+         * is what a device gone from the bus answers, where the attribute
+         * still holds what the kernel read.
+         */
+        if (pread(fd, b, 4, PCI_REVISION_ID) == 4 && (b[0] & b[1] & b[2] & b[3]) != 0xff)
+                *ret_revision = b[0];
 
         /*
          * Only PCIe devices have extended config space, and only a privileged
@@ -346,17 +388,10 @@ static void pcie_caps_read(struct udev_device *ud, struct viommu_pcie_caps *caps
          * Registers are read one by one, since each read of the file is a
          * config cycle on real hardware.
          */
-        path = strprintf("%s/config", udev_device_get_syspath(ud));
-        if (!path)
-                return;
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return;
         if (fstat(fd, &st) < 0 || st.st_size < 4096)
                 return;
 
         for (unsigned i = 0; i < (4096 - PCI_EXT_CAP_START) / 4; i++) {
-                uint8_t b[12];
                 uint32_t hdr;
                 unsigned next;
 
@@ -447,8 +482,9 @@ static bool pci_id_pair_parse(const char *s, int32_t *ret_a, int32_t *ret_b) {
 /*
  * The IDs and class as the kernel knows them (a VF's included, whose config
  * space shows no vendor): the uevent holds them, and udev has read it
- * already for the device's properties. Each attribute costs a file read, so
- * they are only the fallback, for a uevent without them.
+ * already for the device's properties. The revision comes with the rest of
+ * config space. Each attribute costs a file read, so they are only the
+ * fallback, for a uevent or a config space without them.
  */
 static int pci_read(struct udev_device *ud, struct viommu_topology_device *d) {
         static const struct {
@@ -465,6 +501,7 @@ static int pci_read(struct udev_device *ud, struct viommu_topology_device *d) {
         };
         bool known[ELEMENTSOF(ids)] = {};
         const char *class;
+        int32_t revision;
         uint64_t v;
         int r;
 
@@ -486,6 +523,11 @@ static int pci_read(struct udev_device *ud, struct viommu_topology_device *d) {
                 d->pci.class_code = (int32_t) v;
                 known[4] = true;
         }
+        config_read(ud, &revision, &d->pci.caps);
+        if (revision >= 0) {
+                d->pci.revision = revision;
+                known[5] = true;
+        }
 
         for (size_t i = 0; i < ELEMENTSOF(ids); i++) {
                 int32_t *field = (int32_t *) ((uint8_t *) &d->pci + ids[i].offset);
@@ -498,8 +540,6 @@ static int pci_read(struct udev_device *ud, struct viommu_topology_device *d) {
                         return r;
                 *field = (int32_t) x;
         }
-
-        pcie_caps_read(ud, &d->pci.caps);
         return 0;
 }
 
@@ -858,7 +898,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct viommu_topology_group *, group_free)
  * Reads group id, whose directory udev opens like a device's; the devices it
  * links to go to paths, unless NULL. -ENOENT when it is gone.
  */
-static int group_read(struct scan *s, struct viommu_topology *t, unsigned id, struct list *paths,
+static int group_read(struct scan *s, struct viommu_topology *t, unsigned id, struct device_paths *paths,
                       struct viommu_topology_group **ret) {
         _cleanup_(udev_device_unrefp) struct udev_device *ud = NULL;
         _cleanup_(group_freep) struct viommu_topology_group *g = NULL;
@@ -1108,7 +1148,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct viommu_topology_iommu *, iommu_free)
  * Reads a unit of subsystem "iommu", with the names of its devices when
  * members is true; the devices it links to go to paths, unless NULL.
  */
-static int iommu_read(struct udev_device *ud, struct viommu_topology *t, bool members, struct list *paths,
+static int iommu_read(struct udev_device *ud, struct viommu_topology *t, bool members, struct device_paths *paths,
                       struct viommu_topology_iommu **ret) {
         _cleanup_(iommu_freep) struct viommu_topology_iommu *u = NULL;
         _cleanup_(list_free_strings) struct list names = {};
@@ -1225,7 +1265,7 @@ static int enumerate_subsystems(struct scan *s, const char * const *subsystems, 
 }
 
 /* The units; the devices they link to go to paths. */
-static int iommus_read(struct scan *s, struct viommu_topology *t, struct list *paths) {
+static int iommus_read(struct scan *s, struct viommu_topology *t, struct device_paths *paths) {
         static const char * const subsystems[] = { "iommu" };
         _cleanup_(udev_enumerate_unrefp) struct udev_enumerate *e = NULL;
         struct udev_list_entry *i;
@@ -1285,7 +1325,7 @@ static const char * const buses[] = {
  * directory of links says the same for a fraction of the cost. A link that
  * leads to no device is passed over, as udev does.
  */
-static int buses_read(struct viommu_topology *t, struct list *paths) {
+static int buses_read(struct viommu_topology *t, struct device_paths *paths) {
         for (size_t i = 0; i < ELEMENTSOF(buses); i++) {
                 _cleanup_free_ char *dir = NULL;
                 _cleanup_closedir_ DIR *d = NULL;
@@ -1322,17 +1362,21 @@ static int buses_read(struct viommu_topology *t, struct list *paths) {
                         if (!path_exists(uevent))
                                 continue;
 
-                        r = list_push(paths, target);
+                        r = list_push(&paths->list, target);
                         if (r < 0)
                                 return r;
                         TAKE_PTR(target);
                 }
         }
+
+        if (paths->list.n > 1)
+                qsort(paths->list.items, paths->list.n, sizeof(void *), str_compare_qsort);
+        paths->n_listed = paths->list.n;
         return 0;
 }
 
 /* IOMMU groups are no devices: udev cannot enumerate them. */
-static int groups_read(struct scan *s, struct viommu_topology *t, struct list *paths) {
+static int groups_read(struct scan *s, struct viommu_topology *t, struct device_paths *paths) {
         _cleanup_closedir_ DIR *d = NULL;
         struct list groups = {};
         int r;
@@ -1390,54 +1434,6 @@ fail:
         return r;
 }
 
-static int devices_read(struct scan *s, struct viommu_topology *t, struct list *paths) {
-        struct list devices = {};
-        int r;
-
-        /* Groups, units and buses name the same devices many times. */
-        if (paths->n > 1)
-                qsort(paths->items, paths->n, sizeof(void *), str_compare_qsort);
-
-        for (size_t i = 0; i < paths->n; i++) {
-                _cleanup_(udev_device_unrefp) struct udev_device *ud = NULL;
-                struct viommu_topology_device *d = NULL;
-
-                if (i > 0 && streq(paths->items[i], paths->items[i - 1]))
-                        continue;
-
-                ud = udev_device_new_from_syspath(s->udev, paths->items[i]);
-                r = ud ? device_read(s, ud, &d) : udev_errno();
-                if (r == -ENOMEM)
-                        goto fail;
-                if (r < 0) {
-                        char e[64];
-
-                        r = issue_add(&t->issues, &t->n_issues, "%s: linked to, but not a device: %s",
-                                      devpath_of(paths->items[i]), errno_name(r, e, sizeof(e)));
-                        if (r < 0)
-                                goto fail;
-                        continue;
-                }
-                r = list_push(&devices, d);
-                if (r < 0) {
-                        viommu_topology_device_free(d);
-                        goto fail;
-                }
-        }
-
-        if (devices.n > 1)
-                qsort(devices.items, devices.n, sizeof(void *), device_compare_qsort);
-        t->devices = (struct viommu_topology_device **) devices.items;
-        t->n_devices = devices.n;
-        return 0;
-
-fail:
-        for (size_t i = 0; i < devices.n; i++)
-                viommu_topology_device_free(devices.items[i]);
-        free(devices.items);
-        return r;
-}
-
 static int scan_init(struct udev *udev, struct scan *ret) {
         struct scan s = {};
 
@@ -1449,9 +1445,175 @@ static int scan_init(struct udev *udev, struct scan *ret) {
         return 0;
 }
 
+/*
+ * A share of the devices, read by a thread of its own, with a udev context of
+ * its own: libudev's objects must not cross threads. The topology read so far
+ * is only looked at; what goes wrong goes to the worker's own issues.
+ */
+struct worker {
+        struct scan scan;
+        char * const *paths;
+        size_t n_paths;
+        struct list devices;
+        char **issues;
+        size_t n_issues;
+        int r;
+        pthread_t thread;
+        bool started;
+};
+
+static void *worker_run(void *userdata) {
+        struct worker *w = userdata;
+
+        for (size_t i = 0; i < w->n_paths; i++) {
+                _cleanup_(udev_device_unrefp) struct udev_device *ud = NULL;
+                struct viommu_topology_device *d = NULL;
+                int r;
+
+                ud = udev_device_new_from_syspath(w->scan.udev, w->paths[i]);
+                r = ud ? device_read(&w->scan, ud, &d) : udev_errno();
+                if (r < 0 && r != -ENOMEM) {
+                        char e[64];
+
+                        r = issue_add(&w->issues, &w->n_issues, "%s: linked to, but not a device: %s",
+                                      devpath_of(w->paths[i]), errno_name(r, e, sizeof(e)));
+                        if (r >= 0)
+                                continue;
+                }
+                if (r >= 0) {
+                        r = list_push(&w->devices, d);
+                        if (r < 0)
+                                viommu_topology_device_free(d);
+                }
+                if (r < 0) {
+                        w->r = r;
+                        break;
+                }
+        }
+        return NULL;
+}
+
+static void worker_done(struct worker *w) {
+        for (size_t i = 0; i < w->devices.n; i++)
+                viommu_topology_device_free(w->devices.items[i]);
+        free(w->devices.items);
+        strv_free(w->issues);
+        scan_done(&w->scan);
+}
+
+/* Moves the worker's issues to the end of t's. */
+static int worker_take_issues(struct worker *w, struct viommu_topology *t) {
+        char **l;
+
+        if (w->n_issues == 0)
+                return 0;
+        l = reallocarray(t->issues, t->n_issues + w->n_issues + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        memcpy(l + t->n_issues, w->issues, w->n_issues * sizeof(char *));
+        t->n_issues += w->n_issues;
+        l[t->n_issues] = NULL;
+        t->issues = l;
+        w->issues = mfree(w->issues);
+        w->n_issues = 0;
+        return 0;
+}
+
+/*
+ * Each device costs some forty system calls, which is where a large host's
+ * enumeration spends its time: above a few hundred devices, a thread per CPU
+ * reads a share, up to a few threads.
+ */
+#define DEVICES_PER_WORKER_MIN 256
+#define WORKERS_MAX 4
+
+static size_t workers_wanted(size_t n_devices) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        size_t n = MIN(n_devices / DEVICES_PER_WORKER_MIN, (size_t) WORKERS_MAX);
+
+        if (cpus > 0)
+                n = MIN(n, (size_t) cpus);
+        return MAX(n, (size_t) 1);
+}
+
+static int devices_read(struct scan *s, struct viommu_topology *t, struct device_paths *paths) {
+        struct worker workers[WORKERS_MAX] = {};
+        size_t n = 0, n_workers, n_devices = 0;
+        struct viommu_topology_device **devices;
+        struct list *l = &paths->list;
+        int r = 0;
+
+        /* Groups and units may name a device outside the buses twice. */
+        if (l->n > 1)
+                qsort(l->items, l->n, sizeof(void *), str_compare_qsort);
+        for (size_t i = 0; i < l->n; i++) {
+                if (n > 0 && streq(l->items[i], l->items[n - 1]))
+                        free(l->items[i]);
+                else
+                        l->items[n++] = l->items[i];
+        }
+        l->n = n;
+        if (l->items)
+                l->items[n] = NULL;
+
+        n_workers = workers_wanted(n);
+        for (size_t k = 0; k < n_workers && r >= 0; k++) {
+                struct worker *w = &workers[k];
+                size_t first = n * k / n_workers;
+
+                w->paths = (char * const *) l->items + first;
+                w->n_paths = n * (k + 1) / n_workers - first;
+                /* The first share is read here, with the caller's context. */
+                r = scan_init(k == 0 ? s->udev : NULL, &w->scan);
+                w->scan.topology = s->topology;
+                /* A thread that cannot start leaves its share to this one. */
+                if (r >= 0 && k > 0)
+                        w->started = pthread_create(&w->thread, NULL, worker_run, w) == 0;
+        }
+        for (size_t k = 0; k < n_workers && r >= 0; k++)
+                if (!workers[k].started)
+                        worker_run(&workers[k]);
+
+        for (size_t k = 0; k < n_workers; k++) {
+                if (workers[k].started)
+                        (void) pthread_join(workers[k].thread, NULL);
+                if (r >= 0)
+                        r = workers[k].r;
+                if (r >= 0)
+                        r = worker_take_issues(&workers[k], t);
+                n_devices += workers[k].devices.n;
+        }
+        if (r < 0)
+                goto finish;
+
+        devices = calloc(n_devices + 1, sizeof(*devices));
+        if (!devices) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        n_devices = 0;
+        for (size_t k = 0; k < n_workers; k++) {
+                if (workers[k].devices.n == 0)
+                        continue;
+                memcpy(devices + n_devices, workers[k].devices.items,
+                       workers[k].devices.n * sizeof(*devices));
+                n_devices += workers[k].devices.n;
+                workers[k].devices.n = 0;
+        }
+        if (n_devices > 1)
+                qsort(devices, n_devices, sizeof(*devices), device_compare_qsort);
+        t->devices = devices;
+        t->n_devices = n_devices;
+
+finish:
+        for (size_t k = 0; k < n_workers; k++)
+                worker_done(&workers[k]);
+        return r;
+}
+
 _public_ int viommu_topology_new(struct viommu_topology **ret) {
         _cleanup_(viommu_topology_freep) struct viommu_topology *t = NULL;
-        _cleanup_(list_free_strings) struct list paths = {};
+        _cleanup_(device_paths_done) struct device_paths paths = {};
         _cleanup_(scan_done) struct scan s = {};
         int r;
 
@@ -1466,10 +1628,10 @@ _public_ int viommu_topology_new(struct viommu_topology **ret) {
         if (!t)
                 return -ENOMEM;
 
-        r = iommus_read(&s, t, &paths);
+        r = buses_read(t, &paths);
         if (r < 0)
                 return r;
-        r = buses_read(t, &paths);
+        r = iommus_read(&s, t, &paths);
         if (r < 0)
                 return r;
         r = groups_read(&s, t, &paths);

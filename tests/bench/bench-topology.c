@@ -123,6 +123,7 @@ static void config_space(uint8_t c[4096], uint16_t device, bool ats_pasid) {
         memset(c, 0, 4096);
         c[0] = 0x86, c[1] = 0x80;                       /* vendor 8086 */
         c[2] = device & 0xff, c[3] = device >> 8;
+        c[0x08] = 0x02;                                 /* revision */
         c[0x0b] = 0x02;                                 /* network controller */
         if (ats_pasid) {
                 /* ATS at 0x100, then PASID at 0x110 with 20 bits. */

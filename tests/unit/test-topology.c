@@ -607,6 +607,7 @@ static void test_bad_attributes(void **state) {
                              "E: DEVNAME=vfio/devices/vfio3\n"
                              "A: dev=not-a-devnum\\n\n");
         /* An ATS capability whose next pointer is itself. */
+        config[0x08] = 0x10;
         config[0x100] = 0x0f;
         config[0x102] = 0x01;
         config[0x103] = 0x10;
@@ -654,6 +655,8 @@ static void test_bad_attributes(void **state) {
 
         assert_int_equal(viommu_topology_find_pci_device(t, "0000:00:05.0", &d), 0);
         assert_false(d->pci.caps.known);
+        /* Not config space's all ones: the revision the kernel read. */
+        assert_int_equal(d->pci.revision, 0x10);
 
         assert_int_equal(viommu_topology_find_device(t, "pci", "weird", &d), 0);
         assert_true(d->is_pci);
@@ -891,6 +894,59 @@ static struct udev_device *device_at(struct udev *udev, const char *devpath) {
 
         assert_non_null(d);
         return d;
+}
+
+/*
+ * A host large enough for its devices to be read in shares, a thread each
+ * (on a machine of two CPUs or more): every device reads as when read
+ * alone, the shares' issues reach the topology, and the order holds.
+ */
+static void test_many_devices(void **state) {
+        _cleanup_(tree_freep) char *root = tree_new();
+        _cleanup_(viommu_topology_freep) struct viommu_topology *t = NULL;
+        struct udev *udev;
+        const unsigned n = 768;
+
+        for (unsigned i = 0; i < n; i++) {
+                char bdf[16];
+
+                snprintf(bdf, sizeof(bdf), "0000:%02x:%02x.%x", i / 64, i / 8 % 8, i % 8);
+                tree_pci(root, bdf, i % 3 == 0 ? "vfio-pci" : NULL, (int) (i / 16));
+                tree_group(root, i / 16, "DMA\n", "", bdf);
+        }
+        /* Linked to from a group, but no device: the share that meets it says so. */
+        tree_file(root, "devices/pci0000:00/husk/vendor", "0x1234\n");
+        tree_link(root, "kernel/iommu_groups/3/devices/husk", "devices/pci0000:00/husk");
+
+        t = enumerate();
+        print_message("%ld CPUs\n", sysconf(_SC_NPROCESSORS_ONLN));
+        assert_int_equal(t->n_devices, n);
+        assert_int_equal(t->n_groups, n / 16);
+        assert_true(has_issue(t->issues, t->n_issues, "/devices/pci0000:00/husk: linked to, but not a device"));
+
+        udev = udev_new();
+        assert_non_null(udev);
+        for (size_t i = 0; i < t->n_devices; i++) {
+                _cleanup_(viommu_topology_device_freep) struct viommu_topology_device *alone = NULL;
+                const struct viommu_topology_device *d = t->devices[i];
+                struct json_object *a = NULL, *b = NULL;
+                struct udev_device *ud;
+
+                if (i > 0)
+                        assert_true(strcmp(t->devices[i - 1]->name, d->name) < 0);
+                assert_int_equal(d->iommu_group, (int) (i / 16));
+                assert_int_equal(d->n_issues, 0);
+
+                ud = device_at(udev, d->devpath);
+                assert_int_equal(viommu_topology_device_new_from_udev(ud, &alone), 0);
+                udev_device_unref(ud);
+                assert_int_equal(viommu_topology_device_to_json(d, &a), 0);
+                assert_int_equal(viommu_topology_device_to_json(alone, &b), 0);
+                assert_string_equal(json_object_to_json_string(a), json_object_to_json_string(b));
+                json_object_put(a);
+                json_object_put(b);
+        }
+        udev_unref(udev);
 }
 
 static void test_update(void **state) {
@@ -1140,6 +1196,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_units),
                 cmocka_unit_test(test_order),
                 cmocka_unit_test(test_roots),
+                cmocka_unit_test(test_many_devices),
                 cmocka_unit_test(test_update),
                 cmocka_unit_test(test_live),
                 cmocka_unit_test(test_live_udev),
