@@ -121,9 +121,11 @@ systemctl reload viommud || fail "viommud did not reload without a viommud.conf"
 # as a run before this version stored it with "older" (its iommufd alone
 # as sN-iommufd, Testing.StoreAsOlderRun); `systemctl kill -s KILL`;
 # systemd restarts the daemon (Restart=on-failure), which takes the session
-# over from the fd store; closed, it leaves nothing there.
+# over from the fd store; closed, it leaves nothing there. A `viommuctl
+# monitor` started before the crash subscribes to the new run and hears the
+# session close.
 crash_and_close() {
-	local older=${1:-} what=session session dev restarts pid left
+	local older=${1:-} what=session session dev restarts pid left monitor log
 
 	[ -n "$older" ] && what="session stored as an older run stored it"
 	echo "== a crash: systemctl kill -s KILL, a $what"
@@ -137,6 +139,10 @@ crash_and_close() {
 		fail "could not store $session as an older run did"
 		return
 	fi
+	log=$(mktemp)
+	viommuctl monitor >"$log" 2>"$log.err" &
+	monitor=$!
+	for _ in $(seq 100); do grep -q Monitoring "$log.err" && break; sleep 0.1; done
 	restarts=$(systemctl show -P NRestarts viommud)
 	pid=$(main_pid)
 	systemctl kill -s KILL viommud
@@ -179,7 +185,16 @@ crash_and_close() {
 		else
 			fail "the fd store keeps fds after $session closed: $(systemd-analyze fdstore viommud 2>&1)"
 		fi
+		for _ in $(seq 50); do grep -q "^SessionClosed $session " "$log" && break; sleep 0.1; done
+		if grep -q "^SessionClosed $session " "$log"; then
+			pass "viommuctl monitor, subscribed again to the run after the crash, heard $session close"
+		else
+			fail "viommuctl monitor missed $session's close after the crash: $(cat "$log" "$log.err")"
+		fi
 	fi
+	kill "$monitor" 2>/dev/null
+	wait "$monitor" 2>/dev/null
+	rm -f "$log" "$log.err"
 }
 crash_and_close
 crash_and_close older
