@@ -26,6 +26,8 @@
 #include "viommu-topology.h"
 
 #define SYSFS "/sys"
+/* A sysfs attribute is at most a page. */
+#define UEVENT_SIZE_MAX 4096
 
 #define PCI_REVISION_ID 0x08
 #define PCI_EXT_CAP_START 0x100
@@ -90,6 +92,26 @@ static int list_push_strdup(struct list *l, const char *s) {
         if (r < 0)
                 free(c);
         return r;
+}
+
+/* Moves from's items to the end of to's, leaving from empty. */
+static int list_take(struct list *to, struct list *from) {
+        size_t n = to->n + from->n;
+
+        if (n + 1 > to->allocated) {
+                void **q = reallocarray(to->items, n + 1, sizeof(void *));
+                if (!q)
+                        return -ENOMEM;
+                to->items = q;
+                to->allocated = n + 1;
+        }
+        if (from->n > 0)
+                memcpy(to->items + to->n, from->items, from->n * sizeof(void *));
+        to->n = n;
+        to->items[n] = NULL;
+        free(from->items);
+        *from = (struct list) {};
+        return 0;
 }
 
 static void list_free_strings(struct list *l) {
@@ -241,20 +263,23 @@ static bool path_exists(const char *path) {
 }
 
 /*
- * The syspaths of the devices to read. The buses' come first, sorted: a link
- * to one of them is known to lead to a device without a look.
+ * The syspaths of the devices to read: the buses' (sorted, so that a link to
+ * one of them is known to lead to a device without a look; not owned), and
+ * those that groups and units link to besides. Readers in threads of their
+ * own look at the same buses' list, each with its own extra list.
  */
 struct device_paths {
-        struct list list;
+        char * const *listed;
         size_t n_listed;
+        struct list extra;
 };
 
 static void device_paths_done(struct device_paths *p) {
-        list_free_strings(&p->list);
+        list_free_strings(&p->extra);
 }
 
 static bool device_paths_listed(const struct device_paths *p, const char *path) {
-        return bsearch(&path, p->list.items, p->n_listed, sizeof(void *), str_compare_qsort);
+        return bsearch(&path, p->listed, p->n_listed, sizeof(void *), str_compare_qsort);
 }
 
 /*
@@ -309,7 +334,7 @@ static int members_list(const char *syspath, const char *sub, struct list *names
                                 return r;
                         continue;
                 }
-                r = list_push(&paths->list, target);
+                r = list_push(&paths->extra, target);
                 if (r < 0)
                         return r;
                 TAKE_PTR(target);
@@ -362,7 +387,6 @@ static void config_read(struct udev_device *ud, int32_t *ret_revision, struct vi
         _cleanup_close_ int fd = -EBADF;
         struct viommu_pcie_caps c = {};
         unsigned off = PCI_EXT_CAP_START;
-        struct stat st;
         uint8_t b[8];
 
         *ret_revision = -1;
@@ -384,13 +408,10 @@ static void config_read(struct udev_device *ud, int32_t *ret_revision, struct vi
 
         /*
          * Only PCIe devices have extended config space, and only a privileged
-         * reader sees past the first 64 bytes: anything short is "unknown".
-         * Registers are read one by one, since each read of the file is a
-         * config cycle on real hardware.
+         * reader sees past the first 64 bytes: the file ends short of it
+         * otherwise, and a short read is "unknown". Registers are read one by
+         * one, since each read of the file is a config cycle on real hardware.
          */
-        if (fstat(fd, &st) < 0 || st.st_size < 4096)
-                return;
-
         for (unsigned i = 0; i < (4096 - PCI_EXT_CAP_START) / 4; i++) {
                 uint32_t hdr;
                 unsigned next;
@@ -480,13 +501,65 @@ static bool pci_id_pair_parse(const char *s, int32_t *ret_a, int32_t *ret_b) {
 }
 
 /*
- * The IDs and class as the kernel knows them (a VF's included, whose config
- * space shows no vendor): the uevent holds them, and udev has read it
- * already for the device's properties. The revision comes with the rest of
- * config space. Each attribute costs a file read, so they are only the
- * fallback, for a uevent or a config space without them.
+ * The keys of a PCI device's uevent file its read uses. Read here, not as
+ * udev's properties: each lookup of one looks for udev's database again
+ * when there is none (a host without udevd), a system call each, and the
+ * database would add nothing the kernel's file and the hardware database do
+ * not say.
  */
-static int pci_read(struct udev_device *ud, struct viommu_topology_device *d) {
+struct pci_uevent {
+        char *text;
+        const char *id, *subsys_id, *class, *modalias;
+};
+
+static void pci_uevent_done(struct pci_uevent *u) {
+        free(u->text);
+}
+
+/* A uevent file that cannot be read has none of the keys: only running out of memory is an error. */
+static int pci_uevent_read(struct udev_device *ud, struct pci_uevent *ret) {
+        _cleanup_free_ char *path = NULL;
+        struct pci_uevent u = {};
+        char *line, *next;
+        int r;
+
+        path = strprintf("%s/uevent", udev_device_get_syspath(ud));
+        if (!path)
+                return -ENOMEM;
+        r = read_full_file_at(AT_FDCWD, path, UEVENT_SIZE_MAX, &u.text, NULL);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                *ret = u;
+                return 0;
+        }
+
+        for (line = u.text; *line; line = next) {
+                const char *v;
+
+                next = line + strcspn(line, "\n");
+                if (*next)
+                        *next++ = 0;
+                if ((v = startswith(line, "PCI_ID=")))
+                        u.id = v;
+                else if ((v = startswith(line, "PCI_SUBSYS_ID=")))
+                        u.subsys_id = v;
+                else if ((v = startswith(line, "PCI_CLASS=")))
+                        u.class = v;
+                else if ((v = startswith(line, "MODALIAS=")))
+                        u.modalias = v;
+        }
+        *ret = u;
+        return 0;
+}
+
+/*
+ * The IDs and class as the kernel knows them (a VF's included, whose config
+ * space shows no vendor): the uevent holds them. The revision comes with the
+ * rest of config space. Each attribute costs a file read, so they are only
+ * the fallback, for a uevent or a config space without them.
+ */
+static int pci_read(struct udev_device *ud, const struct pci_uevent *u, struct viommu_topology_device *d) {
         static const struct {
                 const char *attr;
                 uint64_t max;
@@ -500,7 +573,6 @@ static int pci_read(struct udev_device *ud, struct viommu_topology_device *d) {
                 { "revision",         0xff,     offsetof(struct viommu_pci_info, revision)         },
         };
         bool known[ELEMENTSOF(ids)] = {};
-        const char *class;
         int32_t revision;
         uint64_t v;
         int r;
@@ -514,12 +586,9 @@ static int pci_read(struct udev_device *ud, struct viommu_topology_device *d) {
                         return r;
         }
 
-        known[0] = known[1] = pci_id_pair_parse(udev_device_get_property_value(ud, "PCI_ID"),
-                                                &d->pci.vendor, &d->pci.device);
-        known[2] = known[3] = pci_id_pair_parse(udev_device_get_property_value(ud, "PCI_SUBSYS_ID"),
-                                                &d->pci.subsystem_vendor, &d->pci.subsystem_device);
-        class = udev_device_get_property_value(ud, "PCI_CLASS");
-        if (class && safe_atox64(class, &v) >= 0 && v <= 0xffffff) {
+        known[0] = known[1] = pci_id_pair_parse(u->id, &d->pci.vendor, &d->pci.device);
+        known[2] = known[3] = pci_id_pair_parse(u->subsys_id, &d->pci.subsystem_vendor, &d->pci.subsystem_device);
+        if (u->class && safe_atox64(u->class, &v) >= 0 && v <= 0xffffff) {
                 d->pci.class_code = (int32_t) v;
                 known[4] = true;
         }
@@ -675,17 +744,14 @@ static struct udev_hwdb *scan_hwdb(struct scan *s) {
         return s->hwdb;
 }
 
-/* Names from the udev hardware database, which udevd stores; without udevd, asked directly. */
-static int device_read_names(struct scan *s, struct udev_device *ud, struct viommu_topology_device *d) {
-        const char *vendor, *model, *modalias;
+/* Names from udev's hardware database, asked as udevd asks it, by modalias. */
+static int device_read_names(struct scan *s, const struct pci_uevent *u, struct viommu_topology_device *d) {
+        const char *vendor = NULL, *model = NULL;
 
-        vendor = udev_device_get_property_value(ud, "ID_VENDOR_FROM_DATABASE");
-        model = udev_device_get_property_value(ud, "ID_MODEL_FROM_DATABASE");
-
-        if ((!vendor || !model) && (modalias = udev_device_get_property_value(ud, "MODALIAS")) && scan_hwdb(s)) {
+        if (u->modalias && scan_hwdb(s)) {
                 struct udev_list_entry *e;
 
-                udev_list_entry_foreach(e, udev_hwdb_get_properties_list_entry(s->hwdb, modalias, 0)) {
+                udev_list_entry_foreach(e, udev_hwdb_get_properties_list_entry(s->hwdb, u->modalias, 0)) {
                         const char *n = udev_list_entry_get_name(e);
 
                         if (!vendor && streq(n, "ID_VENDOR_FROM_DATABASE"))
@@ -760,10 +826,15 @@ static int device_read(struct scan *s, struct udev_device *ud, struct viommu_top
                 return r;
 
         if (d->bus && streq(d->bus, "pci")) {
-                r = pci_read(ud, d);
+                _cleanup_(pci_uevent_done) struct pci_uevent u = {};
+
+                r = pci_uevent_read(ud, &u);
                 if (r < 0)
                         return r;
-                r = device_read_names(s, ud, d);
+                r = pci_read(ud, &u, d);
+                if (r < 0)
+                        return r;
+                r = device_read_names(s, &u, d);
                 if (r < 0)
                         return r;
         }
@@ -1320,12 +1391,12 @@ static const char * const buses[] = {
 };
 
 /*
- * The devices of those buses go to paths. udev's enumeration would make a
- * udev device of each, only for devices_read() to make another: the bus's
+ * The syspaths of those buses' devices, sorted. udev's enumeration would make
+ * a udev device of each, only for devices_read() to make another: the bus's
  * directory of links says the same for a fraction of the cost. A link that
  * leads to no device is passed over, as udev does.
  */
-static int buses_read(struct viommu_topology *t, struct device_paths *paths) {
+static int buses_read(struct viommu_topology *t, struct list *listed) {
         for (size_t i = 0; i < ELEMENTSOF(buses); i++) {
                 _cleanup_free_ char *dir = NULL;
                 _cleanup_closedir_ DIR *d = NULL;
@@ -1362,16 +1433,15 @@ static int buses_read(struct viommu_topology *t, struct device_paths *paths) {
                         if (!path_exists(uevent))
                                 continue;
 
-                        r = list_push(&paths->list, target);
+                        r = list_push(listed, target);
                         if (r < 0)
                                 return r;
                         TAKE_PTR(target);
                 }
         }
 
-        if (paths->list.n > 1)
-                qsort(paths->list.items, paths->list.n, sizeof(void *), str_compare_qsort);
-        paths->n_listed = paths->list.n;
+        if (listed->n > 1)
+                qsort(listed->items, listed->n, sizeof(void *), str_compare_qsort);
         return 0;
 }
 
@@ -1501,21 +1571,21 @@ static void worker_done(struct worker *w) {
         scan_done(&w->scan);
 }
 
-/* Moves the worker's issues to the end of t's. */
-static int worker_take_issues(struct worker *w, struct viommu_topology *t) {
+/* Moves a thread's issues to the end of t's. */
+static int issues_take(struct viommu_topology *t, char ***issues, size_t *n_issues) {
         char **l;
 
-        if (w->n_issues == 0)
+        if (*n_issues == 0)
                 return 0;
-        l = reallocarray(t->issues, t->n_issues + w->n_issues + 1, sizeof(char *));
+        l = reallocarray(t->issues, t->n_issues + *n_issues + 1, sizeof(char *));
         if (!l)
                 return -ENOMEM;
-        memcpy(l + t->n_issues, w->issues, w->n_issues * sizeof(char *));
-        t->n_issues += w->n_issues;
+        memcpy(l + t->n_issues, *issues, *n_issues * sizeof(char *));
+        t->n_issues += *n_issues;
         l[t->n_issues] = NULL;
         t->issues = l;
-        w->issues = mfree(w->issues);
-        w->n_issues = 0;
+        *issues = mfree(*issues);
+        *n_issues = 0;
         return 0;
 }
 
@@ -1531,16 +1601,23 @@ static size_t workers_wanted(size_t n_devices) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         size_t n = MIN(n_devices / DEVICES_PER_WORKER_MIN, (size_t) WORKERS_MAX);
 
+        /*
+         * umockdev's preload, which tests run the library under, resolves
+         * paths in static buffers that threads would share.
+         */
+        if (getenv("UMOCKDEV_DIR"))
+                return 1;
+
         if (cpus > 0)
                 n = MIN(n, (size_t) cpus);
         return MAX(n, (size_t) 1);
 }
 
-static int devices_read(struct scan *s, struct viommu_topology *t, struct device_paths *paths) {
+/* Reads the devices at the syspaths in l, which it sorts and rids of repeats. */
+static int devices_read(struct scan *s, struct viommu_topology *t, struct list *l) {
         struct worker workers[WORKERS_MAX] = {};
         size_t n = 0, n_workers, n_devices = 0;
         struct viommu_topology_device **devices;
-        struct list *l = &paths->list;
         int r = 0;
 
         /* Groups and units may name a device outside the buses twice. */
@@ -1580,7 +1657,7 @@ static int devices_read(struct scan *s, struct viommu_topology *t, struct device
                 if (r >= 0)
                         r = workers[k].r;
                 if (r >= 0)
-                        r = worker_take_issues(&workers[k], t);
+                        r = issues_take(t, &workers[k].issues, &workers[k].n_issues);
                 n_devices += workers[k].devices.n;
         }
         if (r < 0)
@@ -1611,8 +1688,77 @@ finish:
         return r;
 }
 
+/*
+ * The units, read by a thread of their own while the calling one reads the
+ * groups, on a host large enough for the devices to be read in shares: each
+ * lists its devices' links, a few thousand between them.
+ */
+struct units_reader {
+        struct scan scan;
+        struct viommu_topology *topology;       /* its units and its issues */
+        struct device_paths paths;
+        int r;
+        pthread_t thread;
+        bool started;
+};
+
+static void *units_reader_run(void *userdata) {
+        struct units_reader *u = userdata;
+
+        u->r = iommus_read(&u->scan, u->topology, &u->paths);
+        return NULL;
+}
+
+static void units_reader_done(struct units_reader *u) {
+        viommu_topology_free(u->topology);
+        device_paths_done(&u->paths);
+        scan_done(&u->scan);
+}
+
+/* The units and groups of t; the devices they link to, outside the buses, go to paths->extra. */
+static int units_and_groups_read(struct scan *s, struct viommu_topology *t, struct device_paths *paths) {
+        _cleanup_(units_reader_done) struct units_reader u = {
+                .paths.listed = paths->listed,
+                .paths.n_listed = paths->n_listed,
+        };
+        int r;
+
+        if (workers_wanted(paths->n_listed) < 2) {
+                r = iommus_read(s, t, paths);
+                return r < 0 ? r : groups_read(s, t, paths);
+        }
+
+        r = scan_init(NULL, &u.scan);
+        if (r < 0)
+                return r;
+        u.topology = calloc(1, sizeof(*u.topology));
+        if (!u.topology)
+                return -ENOMEM;
+        /* A thread that cannot start leaves the units to this one. */
+        u.started = pthread_create(&u.thread, NULL, units_reader_run, &u) == 0;
+        if (!u.started)
+                units_reader_run(&u);
+
+        r = groups_read(s, t, paths);
+        if (u.started)
+                (void) pthread_join(u.thread, NULL);
+        if (r < 0)
+                return r;
+        if (u.r < 0)
+                return u.r;
+
+        t->iommus = TAKE_PTR(u.topology->iommus);
+        t->n_iommus = u.topology->n_iommus;
+        u.topology->n_iommus = 0;
+        r = list_take(&paths->extra, &u.paths.extra);
+        if (r < 0)
+                return r;
+        return issues_take(t, &u.topology->issues, &u.topology->n_issues);
+}
+
 _public_ int viommu_topology_new(struct viommu_topology **ret) {
         _cleanup_(viommu_topology_freep) struct viommu_topology *t = NULL;
+        _cleanup_(list_free_strings) struct list listed = {};
         _cleanup_(device_paths_done) struct device_paths paths = {};
         _cleanup_(scan_done) struct scan s = {};
         int r;
@@ -1628,17 +1774,21 @@ _public_ int viommu_topology_new(struct viommu_topology **ret) {
         if (!t)
                 return -ENOMEM;
 
-        r = buses_read(t, &paths);
+        r = buses_read(t, &listed);
         if (r < 0)
                 return r;
-        r = iommus_read(&s, t, &paths);
+        paths.listed = (char * const *) listed.items;
+        paths.n_listed = listed.n;
+        r = units_and_groups_read(&s, t, &paths);
         if (r < 0)
                 return r;
-        r = groups_read(&s, t, &paths);
+
+        /* The buses' list is looked up no more: the extra paths join it. */
+        r = list_take(&listed, &paths.extra);
         if (r < 0)
                 return r;
         s.topology = t;
-        r = devices_read(&s, t, &paths);
+        r = devices_read(&s, t, &listed);
         if (r < 0)
                 return r;
 

@@ -43,9 +43,7 @@
 #include <getopt.h>
 #include <json-c/json.h>
 #include <libudev.h>
-#include <sched.h>
 #include <stdarg.h>
-#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -396,30 +394,6 @@ static void measure(const char *what, bool check_counts) {
         printf("  peak RSS %ld KiB enumerating (%ld KiB before)\n", rss_enumerated, rss_before);
 }
 
-/* Writes s to file path, for /proc/self/uid_map and the like. */
-static int write_proc(const char *path, const char *s) {
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-        return fd >= 0 && write(fd, s, strlen(s)) == (ssize_t) strlen(s) ? 0 : -errno;
-}
-
-/* A mount namespace of our own: as root, or as root of a user namespace of our own. */
-static int unshare_mounts(void) {
-        uid_t uid = getuid();
-        gid_t gid = getgid();
-        char map[64];
-
-        if (unshare(CLONE_NEWNS) >= 0)
-                return 0;
-        if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
-                return -errno;
-        snprintf(map, sizeof(map), "0 %u 1", (unsigned) uid);
-        if (write_proc("/proc/self/setgroups", "deny") < 0 || write_proc("/proc/self/uid_map", map) < 0)
-                return -errno;
-        snprintf(map, sizeof(map), "0 %u 1", (unsigned) gid);
-        return write_proc("/proc/self/gid_map", map);
-}
-
 /* The direct measurement: this program again, with root bound on /sys and no preload. */
 static void measure_direct(const char *root) {
         char n[16], d[16], g[16], u[16];
@@ -431,32 +405,15 @@ static void measure_direct(const char *root) {
         snprintf(g, sizeof(g), "%u", n_groups);
         snprintf(u, sizeof(u), "%u", n_units);
 
-        fflush(stdout);
-        pid = fork();
-        if (pid < 0)
-                die("fork", "");
-        if (pid == 0) {
-                char *args[] = { (char *) "bench-topology", (char *) "-D", (char *) "-n", n, (char *) "-d", d,
-                                 (char *) "-g", g, (char *) "-u", u, NULL };
-                int r;
-
-                r = unshare_mounts();
-                if (r >= 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-                        r = -errno;
-                if (r >= 0 && mount(root, "/sys", NULL, MS_BIND | MS_REC, NULL) < 0)
-                        r = -errno;
-                if (r < 0) {
-                        printf("directly: not measured, no mount namespace of its own: %s\n", strerror(-r));
-                        _exit(EXIT_SUCCESS);
-                }
-                unsetenv("LD_PRELOAD");
-                unsetenv("UMOCKDEV_DIR");
-                setenv("SYSTEMD_DEVICE_VERIFY_SYSFS", "0", 1);
-                execv("/proc/self/exe", args);
-                die("execv", "/proc/self/exe");
-        }
+        pid = testbed_spawn_bound(root, (char *[]) { (char *) "bench-topology", (char *) "-D", (char *) "-n", n,
+                                                     (char *) "-d", d, (char *) "-g", g, (char *) "-u", u, NULL },
+                                  -1);
         if (waitpid(pid, &status, 0) < 0)
                 die("waitpid", "");
+        if (WIFEXITED(status) && WEXITSTATUS(status) == TESTBED_NO_NAMESPACE) {
+                puts("directly: not measured, no mount namespace of its own");
+                return;
+        }
         if (!WIFEXITED(status) || WEXITSTATUS(status) != EXIT_SUCCESS) {
                 fputs("the direct measurement failed\n", stderr);
                 exit(EXIT_FAILURE);

@@ -24,6 +24,7 @@
 #include <poll.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 
 /* Not "config.h": that names autoconf's in the build directory. */
 #include "daemon/config.h"
@@ -904,29 +905,56 @@ static struct udev_device *device_at(struct udev *udev, const char *devpath) {
 static void test_many_devices(void **state) {
         _cleanup_(tree_freep) char *root = tree_new();
         _cleanup_(viommu_topology_freep) struct viommu_topology *t = NULL;
+        _cleanup_free_ char *shares = NULL;
+        struct json_object *j = NULL;
         struct udev *udev;
         const unsigned n = 768;
+        int pipe_fds[2], status;
+        pid_t pid;
 
+        /* Two units, read by a thread of their own while the groups are read. */
+        testbed_add(testbed, "P: /devices/virtual/iommu/dmar0\nE: SUBSYSTEM=iommu\n\n"
+                             "P: /devices/virtual/iommu/dmar1\nE: SUBSYSTEM=iommu\n");
         for (unsigned i = 0; i < n; i++) {
+                _cleanup_free_ char *dev = NULL, *link = NULL, *unit = pathf("devices/virtual/iommu/dmar%u", i % 2);
                 char bdf[16];
 
                 snprintf(bdf, sizeof(bdf), "0000:%02x:%02x.%x", i / 64, i / 8 % 8, i % 8);
                 tree_pci(root, bdf, i % 3 == 0 ? "vfio-pci" : NULL, (int) (i / 16));
                 tree_group(root, i / 16, "DMA\n", "", bdf);
+                dev = pathf("devices/pci0000:00/%s", bdf);
+                link = pathf("%s/devices/%s", unit, bdf);
+                tree_link(root, link, dev);
+                free(link);
+                link = pathf("%s/iommu", dev);
+                tree_link(root, link, unit);
         }
         /* Linked to from a group, but no device: the share that meets it says so. */
         tree_file(root, "devices/pci0000:00/husk/vendor", "0x1234\n");
         tree_link(root, "kernel/iommu_groups/3/devices/husk", "devices/pci0000:00/husk");
+        /* A unit's device on no bus listed: only the units' thread finds it. And a unit's link to nothing. */
+        testbed_add(testbed, "P: /devices/platform/offbus\nE: SUBSYSTEM=platform\n"
+                             "L: iommu=../../virtual/iommu/dmar1\n");
+        tree_link(root, "devices/virtual/iommu/dmar1/devices/offbus", "devices/platform/offbus");
+        tree_link(root, "devices/virtual/iommu/dmar0/devices/ghost", "devices/pci0000:00/ghost");
 
         t = enumerate();
         print_message("%ld CPUs\n", sysconf(_SC_NPROCESSORS_ONLN));
-        assert_int_equal(t->n_devices, n);
+        assert_int_equal(t->n_devices, n + 1);
         assert_int_equal(t->n_groups, n / 16);
+        assert_int_equal(t->n_iommus, 2);
+        assert_int_equal(t->iommus[0]->n_devices, n / 2 + 1);
+        assert_int_equal(t->iommus[1]->n_devices, n / 2 + 1);
         assert_true(has_issue(t->issues, t->n_issues, "/devices/pci0000:00/husk: linked to, but not a device"));
+        assert_true(has_issue(t->issues, t->n_issues, "/devices/virtual/iommu/dmar0/devices/ghost: linked to, but missing"));
+        /* The bus sorts the devices: the platform's last. */
+        assert_string_equal(t->devices[n]->name, "offbus");
+        assert_string_equal(t->devices[n]->iommu, "dmar1");
+        assert_int_equal(t->devices[n]->n_issues, 0);
 
         udev = udev_new();
         assert_non_null(udev);
-        for (size_t i = 0; i < t->n_devices; i++) {
+        for (size_t i = 0; i < n; i++) {
                 _cleanup_(viommu_topology_device_freep) struct viommu_topology_device *alone = NULL;
                 const struct viommu_topology_device *d = t->devices[i];
                 struct json_object *a = NULL, *b = NULL;
@@ -935,6 +963,7 @@ static void test_many_devices(void **state) {
                 if (i > 0)
                         assert_true(strcmp(t->devices[i - 1]->name, d->name) < 0);
                 assert_int_equal(d->iommu_group, (int) (i / 16));
+                assert_string_equal(d->iommu, i % 2 ? "dmar1" : "dmar0");
                 assert_int_equal(d->n_issues, 0);
 
                 ud = device_at(udev, d->devpath);
@@ -947,6 +976,37 @@ static void test_many_devices(void **state) {
                 json_object_put(b);
         }
         udev_unref(udev);
+
+        /*
+         * Under umockdev the library reads in one thread. Read in shares, on
+         * the testbed bound on /sys with no preload, it must read the same.
+         */
+        assert_int_equal(pipe2(pipe_fds, O_CLOEXEC), 0);
+        pid = testbed_spawn_bound(root, (char *[]) { (char *) "test-topology", (char *) "--topology-json", NULL },
+                                  pipe_fds[1]);
+        close(pipe_fds[1]);
+        assert_int_equal(read_full_fd(pipe_fds[0], 64 << 20, &shares, NULL), 0);
+        close(pipe_fds[0]);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        if (WEXITSTATUS(status) == TESTBED_NO_NAMESPACE)
+                skip();
+        assert_int_equal(WEXITSTATUS(status), EXIT_SUCCESS);
+        assert_int_equal(viommu_topology_to_json(t, &j), 0);
+        assert_string_equal(shares, json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+        json_object_put(j);
+}
+
+/* The topology of the /sys this process sees, as JSON on stdout: test_many_devices()'s reader in shares. */
+static int topology_json(void) {
+        _cleanup_(viommu_topology_freep) struct viommu_topology *t = NULL;
+        struct json_object *j;
+
+        if (viommu_topology_new(&t) < 0 || viommu_topology_to_json(t, &j) < 0)
+                return EXIT_FAILURE;
+        fputs(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN), stdout);
+        json_object_put(j);
+        return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 static void test_update(void **state) {
@@ -1178,6 +1238,8 @@ static void test_config_rules(void **state) {
 }
 
 int main(int argc, char *argv[]) {
+        if (argc == 2 && streq(argv[1], "--topology-json"))
+                return topology_json();
         testbed_reexec(argv);
 
         const struct CMUnitTest tests[] = {

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -111,6 +114,60 @@ void testbed_reexec(char **argv) {
         memcpy(args + 1, argv, n * sizeof(char *));
         execvp(args[0], args);
         die("cannot run umockdev-wrapper (Debian package umockdev): %m");
+}
+
+/* Writes s to file path, for /proc/self/uid_map and the like. */
+static int write_proc(const char *path, const char *s) {
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+        return fd >= 0 && write(fd, s, strlen(s)) == (ssize_t) strlen(s) ? 0 : -errno;
+}
+
+/* A mount namespace of our own: as root, or as root of a user namespace of our own. */
+static int unshare_mounts(void) {
+        uid_t uid = getuid();
+        gid_t gid = getgid();
+        char map[64];
+
+        if (unshare(CLONE_NEWNS) >= 0)
+                return 0;
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+                return -errno;
+        snprintf(map, sizeof(map), "0 %u 1", (unsigned) uid);
+        if (write_proc("/proc/self/setgroups", "deny") < 0 || write_proc("/proc/self/uid_map", map) < 0)
+                return -errno;
+        snprintf(map, sizeof(map), "0 %u 1", (unsigned) gid);
+        return write_proc("/proc/self/gid_map", map);
+}
+
+pid_t testbed_spawn_bound(const char *root, char * const *argv, int stdout_fd) {
+        pid_t pid;
+        int r;
+
+        fflush(stdout);
+        pid = fork();
+        if (pid < 0)
+                die("fork: %m");
+        if (pid > 0)
+                return pid;
+
+        r = unshare_mounts();
+        if (r >= 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                r = -errno;
+        if (r >= 0 && mount(root, "/sys", NULL, MS_BIND | MS_REC, NULL) < 0)
+                r = -errno;
+        if (r < 0) {
+                fprintf(stderr, "no mount namespace of its own: %s\n", strerror(-r));
+                _exit(TESTBED_NO_NAMESPACE);
+        }
+        if (stdout_fd >= 0 && dup2(stdout_fd, STDOUT_FILENO) < 0)
+                _exit(EXIT_FAILURE);
+        unsetenv("LD_PRELOAD");
+        unsetenv("UMOCKDEV_DIR");
+        setenv("SYSTEMD_DEVICE_VERIFY_SYSFS", "0", 1);
+        execv("/proc/self/exe", argv);
+        fprintf(stderr, "execv /proc/self/exe: %m\n");
+        _exit(EXIT_FAILURE);
 }
 
 UMockdevTestbed *testbed_new(void) {

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <sys/types.h>
+
 /*
  * umockdev testbeds that stand in for a host's /sys, so that the topology
  * code reads them as it reads the live one. A program that uses them must run
@@ -11,6 +13,19 @@ typedef struct _UMockdevTestbed UMockdevTestbed;
 
 /* Runs argv again under umockdev-wrapper unless it runs there already. */
 void testbed_reexec(char **argv);
+
+/*
+ * Forks a child that runs argv (this program again, /proc/self/exe) with the
+ * directory root bound on /sys in a mount namespace of its own, as root or as
+ * root of a user namespace of its own, and without umockdev's preload: the
+ * library's calls reach the kernel as on a host, from as many threads as it
+ * likes. libudev is told not to insist on sysfs. Its stdout goes to
+ * stdout_fd unless that is negative. Returns its pid; it exits with
+ * TESTBED_NO_NAMESPACE when it gets no mount namespace. Dies when it cannot
+ * fork.
+ */
+#define TESTBED_NO_NAMESPACE 77
+pid_t testbed_spawn_bound(const char *root, char * const *argv, int stdout_fd);
 
 /* An empty /sys; testbed_free() removes it. Dies on failure. */
 UMockdevTestbed *testbed_new(void);
