@@ -1393,8 +1393,8 @@ static const char * const buses[] = {
 /*
  * The syspaths of those buses' devices, sorted. udev's enumeration would make
  * a udev device of each, only for devices_read() to make another: the bus's
- * directory of links says the same for a fraction of the cost. A link that
- * leads to no device is passed over, as udev does.
+ * directory of links says the same for a fraction of the cost. Whether a link
+ * leads to a device is left to devices_read(), which must look anyway.
  */
 static int buses_read(struct viommu_topology *t, struct list *listed) {
         for (size_t i = 0; i < ELEMENTSOF(buses); i++) {
@@ -1413,7 +1413,7 @@ static int buses_read(struct viommu_topology *t, struct list *listed) {
                 }
 
                 for (;;) {
-                        _cleanup_free_ char *target = NULL, *uevent = NULL;
+                        _cleanup_free_ char *target = NULL;
                         struct dirent *de;
 
                         r = readdir_visible(d, &de);
@@ -1426,11 +1426,6 @@ static int buses_read(struct viommu_topology *t, struct list *listed) {
                         if (r == -ENOMEM)
                                 return r;
                         if (r < 0 || !devpath_of(target))
-                                continue;
-                        uevent = strprintf("%s/uevent", target);
-                        if (!uevent)
-                                return -ENOMEM;
-                        if (!path_exists(uevent))
                                 continue;
 
                         r = list_push(listed, target);
@@ -1524,6 +1519,7 @@ struct worker {
         struct scan scan;
         char * const *paths;
         size_t n_paths;
+        size_t n_listed;                /* the first so many paths a bus listed */
         struct list devices;
         char **issues;
         size_t n_issues;
@@ -1534,32 +1530,37 @@ struct worker {
 
 static void *worker_run(void *userdata) {
         struct worker *w = userdata;
+        int r;
 
         for (size_t i = 0; i < w->n_paths; i++) {
                 _cleanup_(udev_device_unrefp) struct udev_device *ud = NULL;
                 struct viommu_topology_device *d = NULL;
-                int r;
+                char e[64];
 
                 ud = udev_device_new_from_syspath(w->scan.udev, w->paths[i]);
                 r = ud ? device_read(&w->scan, ud, &d) : udev_errno();
-                if (r < 0 && r != -ENOMEM) {
-                        char e[64];
-
+                if (r == -ENOMEM)
+                        goto fail;
+                /* A bus's link to no device (one gone since) is passed over, as udev does. */
+                if (!ud && i < w->n_listed)
+                        continue;
+                if (r < 0) {
                         r = issue_add(&w->issues, &w->n_issues, "%s: linked to, but not a device: %s",
                                       devpath_of(w->paths[i]), errno_name(r, e, sizeof(e)));
-                        if (r >= 0)
-                                continue;
-                }
-                if (r >= 0) {
-                        r = list_push(&w->devices, d);
                         if (r < 0)
-                                viommu_topology_device_free(d);
+                                goto fail;
+                        continue;
                 }
+                r = list_push(&w->devices, d);
                 if (r < 0) {
-                        w->r = r;
-                        break;
+                        viommu_topology_device_free(d);
+                        goto fail;
                 }
         }
+        return NULL;
+
+fail:
+        w->r = r;
         return NULL;
 }
 
@@ -1613,25 +1614,27 @@ static size_t workers_wanted(size_t n_devices) {
         return MAX(n, (size_t) 1);
 }
 
-/* Reads the devices at the syspaths in l, which it sorts and rids of repeats. */
-static int devices_read(struct scan *s, struct viommu_topology *t, struct list *l) {
+/* Reads the devices at the syspaths of the buses' list l and of extra, which joins l. */
+static int devices_read(struct scan *s, struct viommu_topology *t, struct list *l, struct list *extra) {
         struct worker workers[WORKERS_MAX] = {};
-        size_t n = 0, n_workers, n_devices = 0;
+        size_t n = 0, n_listed = l->n, n_workers, n_devices = 0;
         struct viommu_topology_device **devices;
-        int r = 0;
+        int r;
 
-        /* Groups and units may name a device outside the buses twice. */
-        if (l->n > 1)
-                qsort(l->items, l->n, sizeof(void *), str_compare_qsort);
-        for (size_t i = 0; i < l->n; i++) {
-                if (n > 0 && streq(l->items[i], l->items[n - 1]))
-                        free(l->items[i]);
+        /* A group and a unit may name the same device outside the buses. */
+        if (extra->n > 1)
+                qsort(extra->items, extra->n, sizeof(void *), str_compare_qsort);
+        for (size_t i = 0; i < extra->n; i++) {
+                if (n > 0 && streq(extra->items[i], extra->items[n - 1]))
+                        free(extra->items[i]);
                 else
-                        l->items[n++] = l->items[i];
+                        extra->items[n++] = extra->items[i];
         }
-        l->n = n;
-        if (l->items)
-                l->items[n] = NULL;
+        extra->n = n;
+        r = list_take(l, extra);
+        if (r < 0)
+                return r;
+        n = l->n;
 
         n_workers = workers_wanted(n);
         for (size_t k = 0; k < n_workers && r >= 0; k++) {
@@ -1640,6 +1643,7 @@ static int devices_read(struct scan *s, struct viommu_topology *t, struct list *
 
                 w->paths = (char * const *) l->items + first;
                 w->n_paths = n * (k + 1) / n_workers - first;
+                w->n_listed = n_listed > first ? MIN(n_listed - first, w->n_paths) : 0;
                 /* The first share is read here, with the caller's context. */
                 r = scan_init(k == 0 ? s->udev : NULL, &w->scan);
                 w->scan.topology = s->topology;
@@ -1783,12 +1787,8 @@ _public_ int viommu_topology_new(struct viommu_topology **ret) {
         if (r < 0)
                 return r;
 
-        /* The buses' list is looked up no more: the extra paths join it. */
-        r = list_take(&listed, &paths.extra);
-        if (r < 0)
-                return r;
         s.topology = t;
-        r = devices_read(&s, t, &listed);
+        r = devices_read(&s, t, &listed, &paths.extra);
         if (r < 0)
                 return r;
 
