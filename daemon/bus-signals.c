@@ -443,8 +443,12 @@ void emit_virtio_iommu_fault(Session *s, const struct virtio_iommu_fault *record
         sd_bus *bus = channel_of_session(s->daemon, s) ?: s->daemon->bus;
         int r;
 
+        /* A name not known to be the owner's on this bus (a session taken
+         * over that its owner left) may be anyone's: it gets no records. */
+        if (bus == s->daemon->bus && !s->owner_here)
+                return;
         r = sd_bus_message_new_signal(bus, &sig, s->path, "org.viommu1.Session", "VirtioIommuFault");
-        if (r >= 0 && bus == s->daemon->bus && s->owner)
+        if (r >= 0 && bus == s->daemon->bus)
                 r = sd_bus_message_set_destination(sig, s->owner);
         if (r >= 0)
                 r = sd_bus_message_append_array(sig, 'y', record, sizeof(*record));

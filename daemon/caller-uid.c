@@ -196,33 +196,36 @@ int caller_uid(Daemon *d, sd_bus_message *m, uid_t *ret, sd_bus_error *error) {
         return bus_put_aside(error);
 }
 
-int caller_uid_now(Daemon *d, sd_bus_message *m, uid_t *ret) {
+int name_uid_now(Daemon *d, const char *name, uid_t *ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        const char *sender = sd_bus_message_get_sender(m);
         CallerCreds creds;
         CallerUid *c;
         int r;
 
-        if (!sender)
-                return -ENXIO;
-        c = caller_get(d, sender);
+        c = caller_get(d, name);
         if (c && c->known) {
                 *ret = c->creds.uid;
                 return 0;
         }
-        r = sd_bus_call_method(sd_bus_message_get_bus(m), "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                               "org.freedesktop.DBus", "GetConnectionCredentials", NULL, &reply, "s", sender);
+        r = sd_bus_call_method(d->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                               "GetConnectionCredentials", NULL, &reply, "s", name);
         if (r >= 0)
                 r = read_creds(reply, &creds);
         if (r < 0)
                 return r;
         *ret = creds.uid;
         /* Kept, if memory allows, and told to any question in flight. */
-        if (c || caller_add(d, sender, &c) >= 0)
+        if (c || caller_add(d, name, &c) >= 0)
                 caller_set(c, &creds);
         else
                 free(creds.gids);
         return 0;
+}
+
+int caller_uid_now(Daemon *d, sd_bus_message *m, uid_t *ret) {
+        const char *sender = sd_bus_message_get_sender(m);
+
+        return sender ? name_uid_now(d, sender, ret) : -ENXIO;
 }
 
 static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {

@@ -24,6 +24,8 @@ int caller_uid(Daemon *d, sd_bus_message *m, uid_t *ret, sd_bus_error *error);
 /* The same for what cannot wait (property getters, find callbacks, the node
  * enumerator): asks the bus synchronously when the sender is not known yet. */
 int caller_uid_now(Daemon *d, sd_bus_message *m, uid_t *ret);
+/* The uid of the connection with unique name on the system bus, asked so. */
+int name_uid_now(Daemon *d, const char *name, uid_t *ret);
 
 /* What the bus vouched for, with the uid: kept with it. */
 typedef struct CallerCreds {

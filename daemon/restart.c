@@ -98,9 +98,12 @@ static int session_resume(Session *s, int n_fds, char **names, bool *taken) {
                 if (r < 0)
                         return log_error_errno(r, "session %u: cannot read its virtio-iommu fault queue: %m", s->id);
         }
-        r = session_owner_present(s);
+        r = session_owner_reclaim(s);
+        if (r == -ESRCH)
+                return log_error_errno(r, "session %u: its owner %s left the bus during the restart (the name "
+                                       "is gone, or another user's)", s->id, s->owner);
         if (r < 0)
-                return log_error_errno(r, "session %u: its owner %s left the bus during the restart", s->id,
+                return log_error_errno(r, "session %u: cannot ask the bus for its owner %s: %m", s->id,
                                        s->owner);
         return 0;
 }

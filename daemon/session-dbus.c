@@ -19,6 +19,7 @@
 #include "bus-errors.h"
 #include "bus-signals.h"
 #include "bus-util.h"
+#include "caller-uid.h"
 #include "channel.h"
 #include "device.h"
 #include "frame-channel.h"
@@ -79,10 +80,20 @@ int sessions_watch_owners(Daemon *d) {
                                    "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, d);
 }
 
-int session_owner_present(Session *s) {
-        if (s->persistent)
+int session_owner_reclaim(Session *s) {
+        uid_t uid;
+        int r;
+
+        /* A restart of the bus itself hands its names out anew: the name
+         * may be a stranger's now, which owns nothing. */
+        r = name_uid_now(s->daemon, s->owner, &uid);
+        if (r == -ENOMEM)
+                return r;
+        if (r >= 0 && uid == s->uid) {
+                s->owner_here = true;
                 return 0;
-        return sd_bus_get_name_creds(s->daemon->bus, s->owner, 0, NULL);
+        }
+        return s->persistent ? 0 : -ESRCH;
 }
 
 SESSION_METHOD(method_close) {

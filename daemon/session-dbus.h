@@ -7,8 +7,12 @@
 
 /* Ends every session, but a persistent one, with its owner's connection. */
 int sessions_watch_owners(Daemon *d);
-/* 0 if the session's owner is on the bus, or the session is persistent: for
- * sessions taken over from an earlier run, once the watch is on. */
-int session_owner_present(Session *s);
+/*
+ * For a session taken over from an earlier run, once the watch is on: is the
+ * name that opened it still on the bus, held by the session's user? Then that
+ * is its owner again (owner_here). Otherwise -ESRCH for a session that ends
+ * with its owner; a persistent one goes on without.
+ */
+int session_owner_reclaim(Session *s);
 /* Closes a session and tells the bus why. */
 void session_close(Session *s, const char *reason);

@@ -113,8 +113,9 @@ struct Session {
         char *owner;            /* the unique bus name that opened it */
         bool persistent;        /* outlives its owner's bus connection */
         bool delegated;         /* the VMM drives the iommufd itself */
-        /* owner is a name on this run's bus, where it is never reused
-         * (not so for a session adopted from an earlier run). */
+        /* owner is a name on this run's bus, where it is never reused: the
+         * name that opened it, or for a session adopted from an earlier run,
+         * the recorded name found held by the session's user. */
         bool owner_here;
         /* Stored by a run before its iommufd and first journal shared "sN":
          * as "sN-iommufd" (fdstore_name()), taken over from there. */

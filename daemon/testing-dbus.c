@@ -312,6 +312,34 @@ SESSION_METHOD(method_damage_journal) {
         return sd_bus_reply_method_return(m, NULL);
 }
 
+/* The session as its journal would record it had unique name "name" opened
+ * it: what a take-over finds after a restart of the bus itself, which hands
+ * its names out anew. A restart comes next. */
+SESSION_METHOD(method_record_owner) {
+        const char *name;
+        char *owner;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        if (name[0] != ':' || strlen(name) > 255)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "\"%s\" is no unique bus name",
+                                         name);
+        if (!s->journal)
+                return no_journal(s, error);
+        owner = strdup(name);
+        if (!owner)
+                return -ENOMEM;
+        free(s->owner);
+        s->owner = owner;
+        s->owner_here = false;
+        r = journal_start(s);
+        if (r < 0)
+                return bus_error_errno(error, r, "Cannot record session %u anew: %m", s->id);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
 /* The session as an older run stored it; a restart comes next. */
 SESSION_METHOD(method_store_as_older_run) {
         int r;
@@ -377,6 +405,10 @@ const sd_bus_vtable testing_vtable[] = {
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_NO_RESULT,
                                 method_store_as_older_run, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RecordOwner",
+                                SD_BUS_ARGS("s", name),
+                                SD_BUS_NO_RESULT,
+                                method_record_owner, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("DieBeforeRecording",
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_NO_RESULT,

@@ -337,6 +337,15 @@ bool session_listed(sd_bus *bus, const char *session) {
         return found;
 }
 
+bool session_unlisted_soon(sd_bus *bus, const char *session) {
+        for (int i = 0; i < 100; i++) {
+                if (!session_listed(bus, session))
+                        return true;
+                (void) usleep(100 * 1000);
+        }
+        return false;
+}
+
 /* ---- Describe ----------------------------------------------------------- */
 
 char *describe(sd_bus *bus) {

@@ -182,6 +182,9 @@ int32_t get_i32(sd_bus *bus, const char *path, const char *iface, const char *na
 char **get_strv(sd_bus *bus, const char *path, const char *iface, const char *name, const char *type);
 char **sessions(sd_bus *bus);
 bool session_listed(sd_bus *bus, const char *session);
+/* Whether session leaves the list within 10 s (the daemon ends a session
+ * when it hears of its owner's leaving, after the leaver's last call). */
+bool session_unlisted_soon(sd_bus *bus, const char *session);
 
 /* ---- Describe ----------------------------------------------------------- */
 

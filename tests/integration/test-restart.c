@@ -396,6 +396,46 @@ static void test_restart_damaged_journal_ends_session(void **state) {
 }
 
 /*
+ * A restart of the bus itself hands its unique names out anew, so the name
+ * a session's owner had may be a stranger's by the time the daemon takes
+ * the session over (RecordOwner stands in for that restart). A name another
+ * user holds is no owner: the session that ends with its owner ends, as
+ * does one whose name is gone. A name held by the session's own user is
+ * its owner again.
+ */
+static void test_restart_owner_name_reused(void **state) {
+        const uid_t other_uid = env_u64("VIOMMU_TEST_OTHER_UID", 65534);
+        sd_bus *bus = bus_open(), *stranger = connect_as(other_uid), *same_user = bus_open();
+        _cleanup_free_ char *taken = NULL, *gone = NULL, *kept = NULL, *persistent = NULL;
+        const char *stranger_name, *same_user_name;
+
+        assert_true(sd_bus_get_unique_name(stranger, &stranger_name) >= 0);
+        assert_true(sd_bus_get_unique_name(same_user, &same_user_name) >= 0);
+        taken = open_session(bus, false);
+        gone = open_session(bus, false);
+        kept = open_session(bus, false);
+        persistent = open_session(bus, true);
+        CALL_FAILS(E_INVALID_ARGUMENT, bus, taken, I_TESTING, "RecordOwner", "s", "org.viommu1");
+        CALL_OK(bus, taken, I_TESTING, "RecordOwner", "s", stranger_name);
+        CALL_OK(bus, gone, I_TESTING, "RecordOwner", "s", ":1.999999");
+        CALL_OK(bus, kept, I_TESTING, "RecordOwner", "s", same_user_name);
+        CALL_OK(bus, persistent, I_TESTING, "RecordOwner", "s", stranger_name);
+
+        restart_daemon(bus, true);
+        assert_false(session_listed(bus, taken));
+        assert_false(session_listed(bus, gone));
+        assert_true(session_listed(bus, kept));
+        assert_true(session_listed(bus, persistent));
+
+        /* Its owner name's leaving ends it now. */
+        sd_bus_flush_close_unref(same_user);
+        assert_true(session_unlisted_soon(bus, kept));
+        close_session(bus, persistent);
+        sd_bus_flush_close_unref(stranger);
+        sd_bus_flush_close_unref(bus);
+}
+
+/*
  * A session that a run before this version stored (its iommufd alone as
  * "sN-iommufd", its first journal as "sN-journal-1") is taken over as after
  * an upgrade, and keeps its entry: a crash after that takes it over again,
@@ -584,6 +624,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_crash_settles_each_operation),
                 cmocka_unit_test(test_restart_damaged_journal_ends_session),
                 cmocka_unit_test(test_restart_from_older_run),
+                cmocka_unit_test(test_restart_owner_name_reused),
                 cmocka_unit_test(test_restart_channel_reopens),
         };
         const struct CMUnitTest systemctl[] = {
