@@ -225,7 +225,11 @@ int name_uid_now(Daemon *d, const char *name, uid_t *ret) {
 int caller_uid_now(Daemon *d, sd_bus_message *m, uid_t *ret) {
         const char *sender = sd_bus_message_get_sender(m);
 
-        return sender ? name_uid_now(d, sender, ret) : -ENXIO;
+        /* Only the system bus vouches for a sender: on any other connection
+         * the peer writes that field itself. */
+        if (!sender || sd_bus_message_get_bus(m) != d->bus)
+                return -ENXIO;
+        return name_uid_now(d, sender, ret);
 }
 
 static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
