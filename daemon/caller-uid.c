@@ -163,8 +163,15 @@ static int on_uid_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         return 0;
 }
 
+/* On any other connection than the system bus (a direct channel) the peer
+ * writes the sender field itself, and whatever was asked about it would be
+ * answered by that peer. */
+const char *caller_sender(Daemon *d, sd_bus_message *m) {
+        return sd_bus_message_get_bus(m) == d->bus ? sd_bus_message_get_sender(m) : NULL;
+}
+
 int caller_uid(Daemon *d, sd_bus_message *m, uid_t *ret, sd_bus_error *error) {
-        const char *sender = sd_bus_message_get_sender(m);
+        const char *sender = caller_sender(d, m);
         sd_bus_message **w;
         CallerUid *c;
         int r;
@@ -180,7 +187,7 @@ int caller_uid(Daemon *d, sd_bus_message *m, uid_t *ret, sd_bus_error *error) {
                 r = caller_add(d, sender, &c);
                 if (r < 0)
                         return bus_error_caller(error, r);
-                r = sd_bus_call_method_async(sd_bus_message_get_bus(m), &c->slot, "org.freedesktop.DBus",
+                r = sd_bus_call_method_async(d->bus, &c->slot, "org.freedesktop.DBus",
                                              "/org/freedesktop/DBus", "org.freedesktop.DBus",
                                              "GetConnectionCredentials", on_uid_reply, c, "s", sender);
                 if (r < 0) {
@@ -223,13 +230,9 @@ int name_uid_now(Daemon *d, const char *name, uid_t *ret) {
 }
 
 int caller_uid_now(Daemon *d, sd_bus_message *m, uid_t *ret) {
-        const char *sender = sd_bus_message_get_sender(m);
+        const char *sender = caller_sender(d, m);
 
-        /* Only the system bus vouches for a sender: on any other connection
-         * the peer writes that field itself. */
-        if (!sender || sd_bus_message_get_bus(m) != d->bus)
-                return -ENXIO;
-        return name_uid_now(d, sender, ret);
+        return sender ? name_uid_now(d, sender, ret) : -ENXIO;
 }
 
 static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -246,7 +249,7 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
 }
 
 const CallerCreds *caller_creds(Daemon *d, sd_bus_message *m) {
-        const char *sender = sd_bus_message_get_sender(m);
+        const char *sender = caller_sender(d, m);
         CallerUid *c = sender ? caller_get(d, sender) : NULL;
 
         return c && c->known ? &c->creds : NULL;

@@ -14,8 +14,13 @@
 
 #include "daemon.h"
 
+/* m's sender if the system bus vouches for it, that is if m came over it;
+ * NULL for a direct channel's message. */
+const char *caller_sender(Daemon *d, sd_bus_message *m);
+
 /*
- * The uid of m's sender, for a method handler. 0: *ret is set. -EINPROGRESS:
+ * The uid of m's sender, for a method handler, if m came over the system
+ * bus (-ENXIO otherwise: no sender is vouched for). 0: *ret is set. -EINPROGRESS:
  * the bus was asked, and m is dispatched again once it answered (error is
  * set to VIOMMU_ERROR_PUT_ASIDE, which BUS_METHOD turns into "reply to
  * come"). Other errors with error set.

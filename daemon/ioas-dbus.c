@@ -454,8 +454,9 @@ OBJECT_METHOD(method_take_lease, ioas) {
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "A lease covers 1 byte or more, within 64 bits");
         /* The holder's pid, for when it keeps a drain waiting: asked of the
-         * bus now, while the call may wait for it, not then. */
-        if (sd_bus_message_get_sender(m)) {
+         * bus now, while the call may wait for it, not then. On a direct
+         * channel the channel is the holder. */
+        if (sd_bus_message_get_bus(m) == ioas->session->daemon->bus) {
                 uid_t uid;
 
                 r = caller_uid(ioas->session->daemon, m, &uid, error);

@@ -80,14 +80,14 @@ static uint32_t lease_next_id(Session *s) {
 int lease_take(Object *ioas, sd_bus_message *m, uint64_t iova, uint64_t length, uint32_t flags, uint64_t offset,
                uint32_t *ret_id) {
         Session *s = ioas->session;
-        const char *sender = sd_bus_message_get_sender(m);
+        const char *sender = caller_sender(s->daemon, m);
         sd_bus *bus = sd_bus_message_get_bus(m);
         _cleanup_free_ char *holder = NULL;
         const CallerCreds *creds;
         Lease *l;
 
         /* A direct channel's messages have no sender: the channel is the holder. */
-        if (bus == s->daemon->bus && sender) {
+        if (sender) {
                 holder = strdup(sender);
                 if (!holder)
                         return -ENOMEM;
@@ -233,7 +233,7 @@ static int on_drain_timeout(sd_event_source *es, uint64_t usec, void *userdata) 
         if (dr->call)
                 log_session(s, "%s from %s: lease %u not released by %s in time, the mapping stays",
                             sd_bus_message_get_member(dr->call),
-                            sd_bus_message_get_sender(dr->call) ?: "the direct channel", id, holder);
+                            caller_sender(s->daemon, dr->call) ?: "the direct channel", id, holder);
         else
                 log_session(s, "a frame channel's request: lease %u not released by %s in time, the mapping stays",
                             id, holder);

@@ -827,7 +827,7 @@ SESSION_METHOD(method_export_iommufd) {
         if (!s->delegated)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "Only a delegated session hands out its iommufd (OpenSession option Delegated)");
-        log_session(s, "iommufd handed to %s", sd_bus_message_get_sender(m) ?: "a direct peer");
+        log_session(s, "iommufd handed to %s", caller_sender(s->daemon, m) ?: "a direct peer");
         return sd_bus_reply_method_return(m, "h", s->iommufd);
 }
 
@@ -842,7 +842,7 @@ SESSION_METHOD(method_export_device) {
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "Only a delegated session hands out unbound device cdevs");
         log_object(dev, "cdev of %s handed to %s", dev->device.name,
-                    sd_bus_message_get_sender(m) ?: "a direct peer");
+                    caller_sender(s->daemon, m) ?: "a direct peer");
         return sd_bus_reply_method_return(m, "h", dev->device.fd);
 }
 

@@ -333,7 +333,8 @@ echo "== viommud integration on Linux $(uname -r), profile $profile"
 # too), =virtio the virtio-iommu backend (test-virtio-iommu, its restart
 # group under the fd store too), =lease the translation lease tests and
 # their races (test-lease), =channel the direct and frame channels
-# (test-channel), =bind the device binding tests (vtd), for a quick look.
+# (test-channel), =owner the tests of other uids' sessions (test-owner),
+# =bind the device binding tests (vtd), for a quick look.
 only=${VIOMMU_ITEST_ONLY:-}
 # The quick looks: one group of clients against a fresh daemon, the leftovers
 # check after it, and for memory and virtio their restart groups under the
@@ -347,10 +348,11 @@ quick_virtio() {
 }
 quick_lease() { client nobody test-lease; }
 quick_channel() { client nobody test-channel; }
+quick_owner() { client root test-owner; }
 quick_memory() { client nobody test-memory memory; }
 case $only in
-virtio | lease | memory | channel)
-	[ "$only" = virtio ] || [ "$mock_devices" = yes ] ||
+virtio | lease | memory | channel | owner)
+	[ "$only" = virtio ] || [ "$only" = owner ] || [ "$mock_devices" = yes ] ||
 		{ echo "run-in-guest: the $only tests need mock devices" >&2; exit 2; }
 	start_viommud "$work/viommud.log" --test-mock-devices -v
 	pin_before=$(awk '/^VmPin:/ { print $2 }' "/proc/$viommud_pid/status")

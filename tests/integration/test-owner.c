@@ -4,8 +4,9 @@
  * the session with NotOwner, before it looks at the arguments, and changes
  * nothing; a session is seen by its owner, root and viommud.conf's
  * observers, who may not act on it; root may close
- * anyone's session; only root may own the bus name. As root, which
- * connects as the other uids.
+ * anyone's session; only root may own the bus name; a direct channel's
+ * peer cannot pass for another bus name. As root, which connects as the
+ * other uids.
  *
  *   test-owner [owner]
  *
@@ -210,6 +211,60 @@ static void test_owner_refuses_before_reading_arguments(void **state) {
         sd_bus_flush_close_unref(intruder);
 }
 
+static int answer_as_root(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        bool *asked = userdata;
+
+        if (!sd_bus_message_is_method_call(m, "org.freedesktop.DBus", "GetConnectionCredentials"))
+                return 0;
+        *asked = true;
+        assert_true(sd_bus_reply_method_return(m, "a{sv}", 1, "UnixUserID", "u", UINT32_C(0)) >= 0);
+        return 1;
+}
+
+static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        *(bool *) userdata = true;
+        return 0;
+}
+
+/* On a direct channel the peer writes a message's sender field itself. The
+ * daemon must neither take it for a bus name nor ask the peer who that name
+ * is: here the peer names another connection of its user and would answer
+ * that it is root; believed, that connection could act on root's session. */
+static void test_owner_channel_sender_not_vouched_for(void **state) {
+        const uid_t uid = env_u64("VIOMMU_TEST_OTHER_UID", 65534);
+        sd_bus *vmm = connect_as(uid), *accomplice = connect_as(uid), *root = bus_open(), *ch;
+        _cleanup_free_ char *s = NULL, *ioas = NULL, *root_session = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        bool asked = false, answered = false;
+        const char *name;
+
+        s = open_session(vmm, false);
+        ioas = create_ioas(vmm, s, NULL);
+        root_session = open_session(root, false);
+        ch = channel_open(vmm, s);
+        assert_int_equal(sd_bus_add_filter(ch, NULL, answer_as_root, &asked), 0);
+        assert_int_equal(sd_bus_get_unique_name(accomplice, &name), 0);
+
+        /* TakeLease wants its holder's pid from the bus. */
+        m = new_call(ch, ioas, I_IOAS, "TakeLease");
+        assert_true(sd_bus_message_append(m, "ttu", MOCK_APERTURE_START, (uint64_t) PAGE, UINT32_C(1)) >= 0);
+        assert_true(sd_bus_message_set_sender(m, name) >= 0);
+        assert_true(sd_bus_call_async(ch, NULL, m, on_reply, &answered, 0) >= 0);
+        pump(ch, CALL_TIMEOUT_USEC, &answered);
+        assert_true(answered);
+        assert_false(asked);
+
+        CALL_FAILS(E_NOT_OWNER, accomplice, root_session, I_SESSION, "CreateIOAS", NULL);
+        assert_int_equal(get_u32(root, root_session, I_SESSION, "NObjects"), 0);
+
+        sd_bus_flush_close_unref(ch);
+        close_session(vmm, s);
+        close_session(root, root_session);
+        sd_bus_flush_close_unref(vmm);
+        sd_bus_flush_close_unref(accomplice);
+        sd_bus_flush_close_unref(root);
+}
+
 /* The project's bus policy: only root may own org.viommu1. */
 static void test_bus_policy_only_root_owns_name(void **state) {
         sd_bus *intruder = connect_as(env_u64("VIOMMU_TEST_CONFIG_UID", 1));
@@ -328,6 +383,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_owner_observer_sees_but_cannot_act),
                 cmocka_unit_test(test_owner_signals_reach_only_who_may_see),
                 cmocka_unit_test(test_bus_policy_only_root_owns_name),
+                cmocka_unit_test(test_owner_channel_sender_not_vouched_for),
         };
         const Group groups[] = { GROUP("owner", owner) };
 
