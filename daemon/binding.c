@@ -180,6 +180,10 @@ int binding_give_back(Daemon *d, const char *name, bool no_restore, sd_bus_messa
                 return bus_error_kernel(error, r, "fork");
         }
         if (pid == 0) {
+                /* The unbind may wait long for the device's other opens: the
+                 * child must not keep the daemon's fds (sessions' iommufds
+                 * and memory, other cdevs, channels) open meanwhile. */
+                (void) close_range(3, ~0U, 0);
                 /* A device that had no driver gets none back. */
                 r = pci_bind_give_back(PCI_BIND_SYSFS, name, no_restore ? NULL : b->previous,
                                        !no_restore && !b->previous_known);

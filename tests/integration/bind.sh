@@ -189,6 +189,12 @@ start=$SECONDS
 unbinder=$!
 sleep 1
 kill -0 "$unbinder" 2>/dev/null || fail "the unbind did not wait for the open cdev: $(cat "$run/unbind.out")"
+# The daemon's child that waits holds none of the daemon's fds: only its
+# own, the sysfs file it writes.
+child=$(pgrep -P "$viommud_pid")
+[ -n "$child" ] || fail "no child of viommud gives $nic back"
+held=$(find "/proc/$child/fd" -mindepth 1 ! -name 0 ! -name 1 ! -name 2 -printf '%f -> %l\n' | { grep -v ' -> /sys/' || true; })
+[ -z "$held" ] || fail "the give-back's child holds the daemon's fds: $held"
 b call org.viommu1 /org/viommu1 org.viommu1.Manager GetKernelFeatures >/dev/null ||
 	fail "viommud does not answer while a give-back waits"
 wait "$holder"
