@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <systemd/sd-id128.h>
@@ -11,6 +12,12 @@
 #include "log.h"
 #include "object-dbus.h"
 #include "util.h"
+
+/* Replies a peer may leave unread beyond what its socket holds (sd-bus asks
+ * for 8 MiB of send buffer). A peer past them reads none, and each reply it
+ * leaves (a ReadIOVA's up to a MiB) would be the daemon's memory: sd-bus
+ * reads calls on however long the replies queue. */
+#define CHANNEL_UNREAD_MAX 16
 
 struct Channel {
         Daemon *daemon;
@@ -100,14 +107,22 @@ static const sd_bus_vtable *direct_method(Session *s, sd_bus_message *m, void **
  * with the same userdata is taken here (its session's or one of its
  * objects', an unprivileged method, the exact signature); any other goes on
  * to the vtables, which answer it as ever. Failures are answered as sd-bus
- * answers them. */
+ * answers them. Before any message, a peer that leaves its replies unread
+ * loses its channel (the session stays). */
 static int on_channel_call(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         Channel *c = userdata;
         const sd_bus_vtable *v;
+        uint64_t unread;
         void *target;
         int r;
 
+        if (sd_bus_get_n_queued_write(c->bus, &unread) >= 0 && unread >= CHANNEL_UNREAD_MAX) {
+                log_session(c->session, "direct channel closed: its peer leaves its replies unread (%" PRIu64
+                            " queued)", unread);
+                channel_free(c);
+                return 1;
+        }
         if (sd_bus_message_is_method_call(m, NULL, NULL) <= 0)
                 return 0;
         v = direct_method(c->session, m, &target);

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Session.OpenDirectChannel: the same calls on the peer-to-peer connection,
- * without the bus daemon, and what it cannot reach. Session.OpenFrameChannel:
- * invalidation, maps and unmaps in binary frames, checked in the kernel,
- * each malformed frame refused by name with nothing changed, and a peer
- * that reads no replies holding up nobody else. Mock devices, any uid.
+ * without the bus daemon, what it cannot reach, and a peer that reads no
+ * replies losing it. Session.OpenFrameChannel: invalidation, maps and
+ * unmaps in binary frames, checked in the kernel, each malformed frame
+ * refused by name with nothing changed, and a peer that reads no replies
+ * holding up nobody else. Mock devices, any uid.
  *
  *   test-channel [channel]
  *
@@ -15,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -386,10 +388,72 @@ static void test_frame_channel_unread_replies(void **state) {
         assert_int_equal(r.h.error, 0);
 }
 
+/* A peer that calls on and reads none of the replies loses its channel,
+ * not the daemon its memory: each ReadIOVA here answers a MiB, its most,
+ * and the socket takes 16 of them before the daemon must keep any. The
+ * session stays, and a new channel serves it. */
+static void test_direct_channel_unread_replies(void **state) {
+        Fixture *f = *state;
+        const uint32_t size = 1024 * 1024;
+        const uint64_t iova = MOCK_APERTURE_START, end = now_usec() + CALL_TIMEOUT_USEC;
+        const unsigned n_calls = 64;
+        _cleanup_close_ int memfd = memfd_new("unread", size, 0x5a);
+        unsigned n_replies = 0;
+        uint32_t region;
+        bool closed = false;
+        sd_bus *ch = channel_open(f->bus, f->session);
+
+        /* Guest memory, which an emulated device's DMA reads. */
+        reply_take(CALL(ch, f->session, I_SESSION, "AddMemory", "httt", memfd, UINT64_C(0), UINT64_C(0),
+                        (uint64_t) size),
+                   "u", &region);
+        CALL_OK(ch, f->ioas, I_IOAS, "MapGuest", "tttu", iova, UINT64_C(0), (uint64_t) size, MAP_FIXED_RW);
+        for (unsigned i = 0; i < n_calls; i++) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = new_call(ch, f->ioas, I_IOAS, "ReadIOVA");
+
+                uint64_t cookie;        /* without one, sd-bus asks for no reply */
+
+                assert_true(sd_bus_message_append(m, "tu", iova, size) >= 0);
+                assert_true(sd_bus_send(ch, m, &cookie) >= 0);
+        }
+        assert_true(sd_bus_flush(ch) >= 0);
+        /* Without reading a byte, the daemon hangs up. */
+        assert_int_equal(poll(&(struct pollfd) { .fd = sd_bus_get_fd(ch), .events = POLLRDHUP }, 1,
+                              CALL_TIMEOUT_USEC / 1000),
+                         1);
+        /* Then come the replies sent before it gave up, and the end. */
+        while (!closed && now_usec() < end) {
+                sd_bus_message *m = NULL;
+                int r = sd_bus_process(ch, &m);
+
+                if (r < 0) {
+                        closed = true;
+                        break;
+                }
+                if (m) {
+                        uint8_t type;
+
+                        n_replies += sd_bus_message_get_type(m, &type) >= 0 && type == SD_BUS_MESSAGE_METHOD_RETURN;
+                        closed = sd_bus_message_is_signal(m, "org.freedesktop.DBus.Local", "Disconnected") > 0;
+                        sd_bus_message_unref(m);
+                } else if (r == 0)
+                        assert_true(sd_bus_wait(ch, end - now_usec()) >= 0);
+        }
+        assert_true(closed);
+        assert_true(n_replies > 0 && n_replies < n_calls);
+        sd_bus_flush_close_unref(ch);
+
+        assert_true(session_listed(f->bus, f->session));
+        ch = channel_open(f->bus, f->session);
+        assert_int_equal(unmap(ch, f->ioas, iova, size), size);
+        sd_bus_flush_close_unref(ch);
+}
+
 int main(int argc, char *argv[]) {
         const struct CMUnitTest channel[] = {
                 T(test_open_direct_channel),
                 T(test_direct_channel_never_used),
+                T(test_direct_channel_unread_replies),
                 T(test_frame_channel_invalidate),
                 T(test_frame_channel_unread_replies),
                 T(test_frame_channel_map_unmap),
