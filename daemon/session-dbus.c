@@ -764,6 +764,10 @@ SESSION_METHOD(method_virtio_iommu_request) {
         r = sd_bus_message_read_array(m, 'y', &request, &size);
         if (r < 0)
                 return r;
+        if (size > VIRTIO_IOMMU_REQUEST_MAX)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
+                                         "A virtio-iommu request is at most %u bytes, not %zu",
+                                         VIRTIO_IOMMU_REQUEST_MAX, size);
 
         /* An UNMAP is an invalidation like IOAS.Unmap: it completes after
          * the drain of the leases over its range, or fails Busy. */

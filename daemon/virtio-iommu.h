@@ -23,6 +23,10 @@
 /* The properties buffer the device asks for: room for 21 RESV_MEM
  * properties, more reserved regions than any IOMMU group has. */
 #define VIRTIO_IOMMU_PROBE_SIZE 512u
+/* The most a request may be, well over any a driver lays out (a PROBE's
+ * buffer is the largest part): a refused PROBE is answered as long as the
+ * buffer given. */
+#define VIRTIO_IOMMU_REQUEST_MAX (64u * 1024u)
 
 /* A request as parse found it, host-endian. */
 typedef struct VirtioIommuRequest {

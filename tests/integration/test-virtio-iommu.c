@@ -429,6 +429,17 @@ static void test_virtio_iommu_refuses(void **state) {
         ((struct virtio_iommu_req_probe *) p)->reserved[63] = 1;
         assert_int_equal(request_at(f->bus, f->session, p, size, PROBE_SIZE + TAIL, NULL), VIRTIO_IOMMU_S_INVAL);
         free(p);
+        /* A request larger than any driver makes is refused as a call, not
+         * answered as long. */
+        p = probe_req(1, 64 * 1024, &size);
+        {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m =
+                        new_call(f->bus, f->session, I_SESSION, "VirtioIommuRequest");
+
+                assert_true(sd_bus_message_append_array(m, 'y', p, size) >= 0);
+                SEND_FAILS(E_INVALID_ARGUMENT, f->bus, m);
+        }
+        free(p);
 
         after = describe(f->bus);
         assert_string_equal(before, after);
