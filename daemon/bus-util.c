@@ -54,10 +54,8 @@ bool session_visible_to(Session *s, sd_bus_message *m) {
                 return only == s;
         if (session_owner_name(s, m))
                 return true;
-        /* A read cannot be put aside: a sender not known yet costs one
-         * synchronous question to the bus, its first read only. Treating
-         * it as a stranger until known would hide a session from its owner
-         * in the answer that mattered. */
+        /* A call's sender is known by now: caller-uid.c's filter put the
+         * call aside until it was. */
         return caller_uid_now(s->daemon, m, &uid) >= 0 &&
                (uid == 0 || uid == s->uid || auth_observer(s->daemon, uid));
 }

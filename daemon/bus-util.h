@@ -29,23 +29,22 @@ int bus_error_caller(sd_bus_error *error, int r);
 
 /* May the caller of m see s? Its owner (same uid), root, the observers of
  * viommud.conf, and a direct channel's peer for the channel's own session
- * may; with m NULL (no call: the daemon's own signals) everyone may. For
- * the paths that cannot wait: may ask the bus synchronously
- * (caller_uid_now). */
+ * may; with m NULL (no call: the daemon's own signals) everyone may. To
+ * anyone else s does not exist. Never waits for the bus: a call's sender is
+ * known before the call is dispatched (caller-uid.h). */
 bool session_visible_to(Session *s, sd_bus_message *m);
 
 /* Touching a session is for its owner (same uid) and root alone: NotOwner
- * for anyone else, saying nothing about the session. Checked before
- * anything else about the call, so that an error tells a stranger nothing.
- * A caller not known yet is asked about while the call is put aside
- * (bus_put_aside). */
+ * for an observer, who sees the session; a stranger's call found no object
+ * to reach this. Checked before anything else about the call. A caller not
+ * known yet is asked about while the call is put aside (bus_put_aside). */
 int session_check_owner(Session *s, sd_bus_message *m, sd_bus_error *error);
 
 /*
  * Defines a method handler of a session (userdata a Session, the handler's
  * s) or of one of its objects (userdata an Object, named by the second
- * argument), which session_check_owner() guards before the handler runs: a
- * stranger's call fails NotOwner before anything of it is read.
+ * argument), which session_check_owner() guards before the handler runs: an
+ * observer's call fails NotOwner before anything of it is read.
  *
  *     SESSION_METHOD(method_close) { ... }
  *     OBJECT_METHOD(method_map, ioas) { ... ioas->session ... }

@@ -2,10 +2,11 @@
 /*
  * A unique name is never reused while the bus lives, so credentials kept
  * under it can never speak for another connection; NameOwnerChanged says
- * when to drop them. A call whose sender is not known yet is put aside while
- * the bus is asked (GetConnectionCredentials: uid, pid and groups in one
- * answer), every other client being served meanwhile, and dispatched again
- * with the answer in the table.
+ * when to drop them. A call whose sender is not known yet is put aside
+ * before it reaches any object (a filter) while the bus is asked
+ * (GetConnectionCredentials: uid, pid and groups in one answer), every other
+ * client being served meanwhile, and dispatched again with the answer in
+ * the table.
  */
 
 #include <errno.h>
@@ -255,12 +256,37 @@ const CallerCreds *caller_creds(Daemon *d, sd_bus_message *m) {
         return c && c->known ? &c->creds : NULL;
 }
 
+/* Every call waits, put aside, until its sender's uid is known: the find
+ * callbacks and property reads that decide who sees what then never wait
+ * for the bus, and a stranger's call on a session finds no object, as one on
+ * a path that names none. */
+static int on_call(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        uid_t uid;
+        int r;
+
+        if (sd_bus_message_is_method_call(m, NULL, NULL) <= 0)
+                return 0;
+        r = caller_uid(userdata, m, &uid, &error);
+        if (r >= 0)
+                return 0;       /* on to its handler */
+        if (r != -EINPROGRESS)
+                (void) sd_bus_reply_method_error(m, &error);
+        return 1;
+}
+
 int caller_uids_start(Daemon *d) {
-        return sd_bus_match_signal(d->bus, &d->name_owner_changed, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                   "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, d);
+        int r;
+
+        r = sd_bus_match_signal(d->bus, &d->name_owner_changed, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, d);
+        if (r < 0)
+                return r;
+        return sd_bus_add_filter(d->bus, &d->caller_filter, on_call, d);
 }
 
 void caller_uids_free(Daemon *d) {
+        d->caller_filter = sd_bus_slot_unref(d->caller_filter);
         d->name_owner_changed = sd_bus_slot_unref(d->name_owner_changed);
         d->caller_uids = lh_table_free_safe(d->caller_uids);
 }

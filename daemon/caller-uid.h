@@ -27,7 +27,9 @@ const char *caller_sender(Daemon *d, sd_bus_message *m);
  */
 int caller_uid(Daemon *d, sd_bus_message *m, uid_t *ret, sd_bus_error *error);
 /* The same for what cannot wait (property getters, find callbacks, the node
- * enumerator): asks the bus synchronously when the sender is not known yet. */
+ * enumerator): known for any call once caller_uids_start() put its filter
+ * in, which holds each call back until its sender is; asks the bus
+ * synchronously otherwise. */
 int caller_uid_now(Daemon *d, sd_bus_message *m, uid_t *ret);
 /* The uid of the connection with unique name on the system bus, asked so. */
 int name_uid_now(Daemon *d, const char *name, uid_t *ret);
@@ -45,6 +47,7 @@ typedef struct CallerCreds {
  * NULL. Valid until the next return to the event loop. */
 const CallerCreds *caller_creds(Daemon *d, sd_bus_message *m);
 
-/* Watches the bus for callers that leave; once the bus is up. */
+/* Holds each call back until its sender is known, and watches the bus for
+ * callers that leave; once the bus is up. */
 int caller_uids_start(Daemon *d);
 void caller_uids_free(Daemon *d);

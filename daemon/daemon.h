@@ -56,6 +56,7 @@ typedef struct Daemon {
         /* Callers on the bus by unique name, see caller-uid.c. */
         struct lh_table *caller_uids;
         sd_bus_slot *name_owner_changed;
+        sd_bus_slot *caller_filter;
         /* Ends sessions whose owner left the bus, see session-dbus.c. */
         sd_bus_slot *owners_watch;
         /* Who follows the sessions' signals, see subscribers.c. */

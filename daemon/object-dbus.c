@@ -17,19 +17,15 @@
 #include "session.h"
 #include "util.h"
 
-/* On a direct channel only the channel's own session exists. On the bus,
- * what a session holds is read (properties, introspection, the object
- * manager) only by its owner and root; a call of one of its methods reaches
- * the method, which answers a stranger NotOwner. */
+/* On a direct channel only the channel's own session exists; on the bus a
+ * session and its objects exist for whom session_visible_to() says. To
+ * anyone else a call on them fails as on a path that names nothing. */
 static bool visible_session(Daemon *d, sd_bus *bus, Session *s) {
-        sd_bus_message *m = sd_bus_get_current_message(bus);
         Session *only = channel_session(d, bus);
 
         if (only)
                 return only == s;
-        if (m && startswith(sd_bus_message_get_interface(m) ?: "", "org.viommu1."))
-                return true;
-        return session_visible_to(s, m);
+        return session_visible_to(s, sd_bus_get_current_message(bus));
 }
 
 /* One table look-up, whatever the number of sessions and objects. */

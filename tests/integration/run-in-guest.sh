@@ -230,7 +230,7 @@ busctl_checks() {
 	if [ "$mock_devices" = yes ]; then
 		expect_error org.viommu1.Error.Busy gcall "$session" org.viommu1.Session.Destroy "'$hwpt'"
 		expect_error org.viommu1.Error.InvalidArgument gcall "$hwpt" org.viommu1.HWPT.SetDirtyTracking true
-		expect_error org.viommu1.Error.NotOwner setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups -- \
+		expect_error org.freedesktop.DBus.Error.UnknownObject setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups -- \
 			gdbus call --system --timeout 10 --dest org.viommu1 --object-path "$session" --method org.viommu1.Session.CreateIOAS
 	fi
 	[ "$(bus call org.viommu1 /org/viommu1 org.viommu1.Manager Describe)" = "$describe_before" ] ||

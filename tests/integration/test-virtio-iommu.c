@@ -561,10 +561,10 @@ static void test_virtio_iommu_owner(void **state) {
 
         m = new_call(intruder, s, I_SESSION, "VirtioIommuRequest");
         assert_true(sd_bus_message_append_array(m, 'y', &a, sizeof(a)) >= 0);
-        SEND_FAILS(E_NOT_OWNER, intruder, m);
-        CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "VirtioIommuConfig", NULL);
-        CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "VirtioIommuAddEndpoint", "ou", dev, (uint32_t) 2);
-        CALL_FAILS(E_NOT_OWNER, intruder, s, I_SESSION, "VirtioIommuRemoveEndpoint", "u", (uint32_t) 1);
+        SEND_FAILS(E_UNKNOWN_OBJECT, intruder, m);
+        CALL_FAILS(E_UNKNOWN_OBJECT, intruder, s, I_SESSION, "VirtioIommuConfig", NULL);
+        CALL_FAILS(E_UNKNOWN_OBJECT, intruder, s, I_SESSION, "VirtioIommuAddEndpoint", "ou", dev, (uint32_t) 2);
+        CALL_FAILS(E_UNKNOWN_OBJECT, intruder, s, I_SESSION, "VirtioIommuRemoveEndpoint", "u", (uint32_t) 1);
         after = describe(root);
         assert_string_equal(before, after);
         /* The owner still can. */
