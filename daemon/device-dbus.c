@@ -159,17 +159,18 @@ BUS_METHOD(method_unbind_vfio) {
         if (!streq_ptr(driver, "vfio-pci"))
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT, "Device %s is not on vfio-pci (%s%s)",
                                          dev->name, driver ? "driver: " : "no driver", driver ?: "");
-        /* Unbinding would wait for the claim's fd: the claim goes first. */
-        claimed = device_find_claimed(d, dev->name);
-        if (claimed)
-                return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY, "Device %s is claimed: release it first",
-                                         dev->name);
-
+        /* Asked first: whether a session has the device is not for a
+         * caller who may not unbind it. */
         r = auth_bind_device(d, m, dev, error);
         if (r < 0)
                 return r;
         if (r == 0)
                 return 1;
+        /* Unbinding would wait for the claim's fd: the claim goes first. */
+        claimed = device_find_claimed(d, dev->name);
+        if (claimed)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY, "Device %s is claimed: release it first",
+                                         dev->name);
 
         r = binding_give_back(d, dev->name, flags & UNBIND_NO_RESTORE, m, error);
         if (r < 0)

@@ -150,6 +150,15 @@ static int claim_device(sd_bus_message *m, Session *s, const char *name, int wan
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "Device %s has no VFIO cdev: bind it to vfio-pci first (driver: %s), "
                                          "or claim it with CLAIM_BIND_VFIO", dev->name, dev->driver ?: "none");
+
+        /* Binding takes more than claiming: its answer covers both. Asked
+         * first: whether another session has the device is not for a
+         * caller who may not have it. */
+        r = bind ? auth_bind_device(d, m, dev, error) : auth_claim_device(d, m, s, dev, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;       /* polkit was asked: the call comes back with its answer */
         /* Which session has it is for those who may see that session. */
         claimed = device_find_claimed(d, dev->name);
         if (claimed && session_visible_to(claimed->session, m))
@@ -161,13 +170,6 @@ static int claim_device(sd_bus_message *m, Session *s, const char *name, int wan
         if (binding_giving_back(d, dev->name))
                 return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY, "Device %s is being given back to its driver",
                                          dev->name);
-
-        /* Binding takes more than claiming: its answer covers both. */
-        r = bind ? auth_bind_device(d, m, dev, error) : auth_claim_device(d, m, s, dev, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1;       /* polkit was asked: the call comes back with its answer */
         r = auth_check_limit(d, s, CONFIG_LIMIT_DEVICES, 1, error);
         if (r < 0)
                 return r;

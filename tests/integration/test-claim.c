@@ -174,6 +174,10 @@ static void test_claim_device_by_config_and_polkit(void **state) {
         dev = claim(cfg, s_cfg, d[0].bdf, false);
         assert_int_equal(polkit_asked(cfg, cfg_uid, d[0].bdf), 0);
         claim_fails(E_BUSY, pk, s_pk, d[0].bdf);
+        /* That a session has it is not told to one who may not have it. */
+        claim_fails(E_PERMISSION_DENIED, no, s_no, d[0].bdf);
+        if (strstr(last_error, "claimed"))
+                fail_msg("the refusal \"%s\" tells that the device is claimed", last_error);
         CALL_OK(cfg, s_cfg, I_SESSION, "ReleaseDevice", "o", dev);
         free(TAKE_PTR(dev));
         /* but only that device */
