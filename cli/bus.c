@@ -20,8 +20,12 @@ int log_bus_error(const sd_bus_error *error, int r, const char *what) {
                 return log_error_errno(r, "viommud is not running (nothing owns %s on the %s)",
                                        VIOMMU_BUS_NAME, arg_bus_description);
 
-        /* sd-bus's own failures (no reply, lost connection) carry an errno
-         * dressed as an error name, which would tell a person nothing. */
+        /* No answer within --timeout (sd-bus's 25 s without it): which call. */
+        if (sd_bus_error_has_names(error, SD_BUS_ERROR_TIMEOUT, SD_BUS_ERROR_NO_REPLY))
+                return log_error_errno(r, "%s: viommud did not answer in time", what);
+
+        /* sd-bus's own failures (a lost connection) carry an errno dressed
+         * as an error name, which would tell a person nothing. */
         if (startswith(error->name, "System.Error."))
                 return log_error_errno(r, "%s on the %s: %m", what, arg_bus_description);
 

@@ -14,9 +14,10 @@
 #include "util.h"
 
 /* Replies a peer may leave unread beyond what its socket holds (sd-bus asks
- * for 8 MiB of send buffer). A peer past them reads none, and each reply it
- * leaves (a ReadIOVA's up to a MiB) would be the daemon's memory: sd-bus
- * reads calls on however long the replies queue. */
+ * for 8 MiB of send buffer; without CAP_NET_ADMIN, as under viommud.service,
+ * it gets what net.core.wmem_max allows, far less). A peer past them reads
+ * none, and each reply it leaves (a ReadIOVA's up to a MiB) would be the
+ * daemon's memory: sd-bus reads calls on however long the replies queue. */
 #define CHANNEL_UNREAD_MAX 16
 
 struct Channel {

@@ -66,7 +66,7 @@ cli_viommu_checks() {
 
 # cli_checks: a session made with busctl, looked at and closed with viommuctl.
 cli_checks() {
-	local session ioas device='' hwpt='' id out n_objects first errors_before=${#failures[@]}
+	local session ioas device='' hwpt='' id out rc n_objects first errors_before=${#failures[@]}
 
 	echo "== viommuctl"
 	session=$(bus call org.viommu1 /org/viommu1 org.viommu1.Manager OpenSession 'a{sv}' 1 Persistent b true | path_of)
@@ -233,6 +233,13 @@ cli_checks() {
 	vc --json sessions | json_ok "sessions after close" 'map(.path) | index($s) == null' --arg s "$session"
 	out=$(vc close "$id" 2>&1) && fail "viommuctl close $id twice succeeded"
 	[[ $out == *"NoSuchObject: No session $id"* ]] || fail "viommuctl close $id twice: $out"
+	# A daemon that does not answer: the call is named, and the exit is 1.
+	kill -STOP "$viommud_pid"
+	rc=0
+	out=$(vc --timeout=1 sessions 2>&1) || rc=$?
+	kill -CONT "$viommud_pid"
+	[ $rc -eq 1 ] && [[ $out == *"Calling org.viommu1.Manager.Describe: viommud did not answer in time"* ]] ||
+		fail "viommuctl --timeout=1 sessions with viommud stopped: exit $rc: $out"
 
 	[ ${#failures[@]} -eq "$errors_before" ] && pass "viommuctl, every verb (first host device: ${first:-none})"
 }

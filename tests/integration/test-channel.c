@@ -390,8 +390,10 @@ static void test_frame_channel_unread_replies(void **state) {
 
 /* A peer that calls on and reads none of the replies loses its channel,
  * not the daemon its memory: each ReadIOVA here answers a MiB, its most,
- * and the socket takes 16 of them before the daemon must keep any. The
- * session stays, and a new channel serves it. */
+ * and the socket takes at most 16 of them before the daemon must keep any
+ * (under its unit, without CAP_NET_ADMIN to raise its send buffer past
+ * net.core.wmem_max, not one). The session stays, and a new channel serves
+ * it. */
 static void test_direct_channel_unread_replies(void **state) {
         Fixture *f = *state;
         const uint32_t size = 1024 * 1024;
@@ -440,7 +442,7 @@ static void test_direct_channel_unread_replies(void **state) {
                         assert_true(sd_bus_wait(ch, end - now_usec()) >= 0);
         }
         assert_true(closed);
-        assert_true(n_replies > 0 && n_replies < n_calls);
+        assert_true(n_replies < n_calls);
         sd_bus_flush_close_unref(ch);
 
         assert_true(session_listed(f->bus, f->session));
