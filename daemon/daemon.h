@@ -5,6 +5,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "entry-pool.h"
 #include "viommu-features.h"
 
 typedef struct Session Session;
@@ -40,6 +41,8 @@ typedef struct Daemon {
 
         Session *sessions;
         unsigned next_session_id;
+        /* Ended sessions' entries in the fd store, kept for new ones. */
+        EntryPool entry_pool;
         Channel *channels;
         FrameChannel *frame_channels;
         /* Sessions and objects by path, for the vtables' find callbacks;

@@ -111,7 +111,12 @@ const char *fdstore_name(Session *s, Object *o, char buf[static FDSTORE_NAME_MAX
         const char *leaf;
 
         if (!o) {
-                snprintf(buf, FDSTORE_NAME_MAX, s->older_entry ? "s%u-iommufd" : "s%u", s->id);
+                if (s->older_entry)
+                        snprintf(buf, FDSTORE_NAME_MAX, "s%u-iommufd", s->id);
+                else if (s->slot > 0)
+                        snprintf(buf, FDSTORE_NAME_MAX, "slot%u", s->slot);
+                else
+                        snprintf(buf, FDSTORE_NAME_MAX, "s%u", s->id);
                 return buf;
         }
         /* The last element of the object path: the kernel id, or "unboundN"

@@ -21,9 +21,11 @@
 /* True when a service manager could keep fds for the daemon. */
 bool fdstore_available(void);
 
-/* "sN" for a session (o NULL): its iommufd, and the first generation of its
- * journal (journal_begin()); "sN-iommufd", the iommufd alone, for one an
- * older run stored (Session.older_entry); "sN-device-ID" for a device,
+/* "slotK" for a session (o NULL): its iommufd, and the first generation of
+ * its journal (journal_begin()), which names the session; an entry outlives
+ * its session as a spare (entry-pool.h). "sN" for a session stored so by an
+ * older run, "sN-iommufd", the iommufd alone, for one a run older still
+ * stored (Session.older_entry); "sN-device-ID" for a device,
  * "sN-fault-queue-ID" for the virtio-iommu backend's fault queue. */
 const char *fdstore_name(Session *s, Object *o, char buf[static FDSTORE_NAME_MAX]);
 /* "sN-journal-G" for generation G of a session's journal (journal.h). */

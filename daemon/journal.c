@@ -229,19 +229,49 @@ static void journal_retire(Session *s, uint64_t generation, Journal *j) {
         if (generation > 1)
                 fdstore_remove(fdstore_journal_name(s->id, generation, name));
         else if (generation == 1 && j)
-                (void) ftruncate(j->fd, 0);
+                journal_empty(j->fd);
+}
+
+void journal_empty(int fd) {
+        (void) ftruncate(fd, sizeof(struct journal_header));
+}
+
+/* Within the header's page: a write that cannot run out of room. */
+static int journal_write_header(int fd, unsigned session, uint64_t generation) {
+        struct journal_header h = {
+                .magic = JOURNAL_MAGIC,
+                .version = JOURNAL_VERSION,
+                .session = session,
+                .generation = generation,
+        };
+
+        return pwrite(fd, &h, sizeof(h), 0) == (ssize_t) sizeof(h) ? 0 : -EIO;
+}
+
+int journal_mark_spare(int fd) {
+        journal_empty(fd);
+        return journal_write_header(fd, 0, 0);
+}
+
+int journal_entry_session(int fd, unsigned *ret) {
+        struct journal_header h;
+
+        if (pread(fd, &h, sizeof(h), 0) != (ssize_t) sizeof(h) || memcmp(h.magic, JOURNAL_MAGIC, sizeof(h.magic)) != 0)
+                return -EBADMSG;
+        *ret = h.session;
+        return 0;
 }
 
 /* Logs once that the session has no journal any more. */
 static void journal_lost(Session *s, int r) {
         log_error_errno(r, "session %u: cannot keep its journal (%m): a crash of the daemon now ends the session",
                         s->id);
-        journal_end(s);
+        (void) journal_end(s, false);
 }
 
-/* A new generation of the session's journal, holding its snapshot; not in
- * the store yet. */
-static int journal_make(Session *s, Journal **ret) {
+/* A new generation of the session's journal, holding its snapshot, in fd
+ * (a spare's memfd, taken over) or a new memfd; not in the store yet. */
+static int journal_make(Session *s, int fd, Journal **ret) {
         _cleanup_(journal_freep) Journal *j = NULL;
         struct journal_header h = {
                 .magic = JOURNAL_MAGIC,
@@ -252,10 +282,12 @@ static int journal_make(Session *s, Journal **ret) {
         int r;
 
         j = calloc(1, sizeof(*j));
-        if (!j)
+        if (!j) {
+                closep(&fd);
                 return -ENOMEM;
+        }
         j->capacity = 64 * 1024;
-        j->fd = memfd_create("viommu-journal", MFD_CLOEXEC);
+        j->fd = fd >= 0 ? fd : memfd_create("viommu-journal", MFD_CLOEXEC);
         if (j->fd < 0)
                 return -errno;
         if (ftruncate(j->fd, j->capacity) < 0)
@@ -275,22 +307,37 @@ static int journal_make(Session *s, Journal **ret) {
         return 0;
 }
 
-int journal_begin(Session *s) {
+int journal_begin(Session *s, int spare) {
         _cleanup_(journal_freep) Journal *j = NULL;
         char name[FDSTORE_NAME_MAX];
         int r, fds[2] = { s->iommufd };
 
         if (!fdstore_available())
                 return 0;
-        r = journal_make(s, &j);
+        /* First of all the spare names the session: a crash before its
+         * journal holds the snapshot ends the session, and never hands its
+         * iommufd to another as a spare. */
+        if (spare >= 0) {
+                r = journal_write_header(spare, s->id, 1);
+                if (r < 0) {
+                        /* Still a spare to a take-over: out of the store. */
+                        fdstore_remove(fdstore_name(s, NULL, name));
+                        (void) close(spare);
+                        return r;
+                }
+        }
+        r = journal_make(s, spare, &j);
         if (r < 0)
                 log_error_errno(r, "session %u: cannot make its journal (%m): a crash of the daemon ends the session",
                                 s->id);
         else
                 fds[1] = j->fd;
-        r = fdstore_add_many(fdstore_name(s, NULL, name), fds, j ? 2 : 1);
-        if (r < 0)
-                return r;
+        /* A spare's fds are in the store already. */
+        if (spare < 0) {
+                r = fdstore_add_many(fdstore_name(s, NULL, name), fds, j ? 2 : 1);
+                if (r < 0)
+                        return r;
+        }
         if (j) {
                 s->journal = TAKE_PTR(j);
                 s->journal_generation = 1;
@@ -306,7 +353,7 @@ int journal_start(Session *s) {
         if (!fdstore_available())
                 return 0;
 
-        r = journal_make(s, &j);
+        r = journal_make(s, -EBADF, &j);
         if (r >= 0)
                 r = fdstore_add(fdstore_journal_name(s->id, s->journal_generation + 1, name), j->fd);
         if (r < 0) {
@@ -323,10 +370,15 @@ int journal_start(Session *s) {
         return 0;
 }
 
-void journal_end(Session *s) {
+int journal_end(Session *s, bool keep_first) {
+        int first = -EBADF;
+
         journal_retire(s, s->journal_generation, s->journal);
+        if (keep_first && s->journal_generation == 1 && s->journal)
+                first = TAKE_FD(s->journal->fd);
         s->journal = journal_free(s->journal);
         s->journal_generation = 0;
+        return first;
 }
 
 /* Test only: a kill -9 between a kernel call and its record, the instant a
@@ -482,6 +534,7 @@ int journal_store_as_older_run(Session *s) {
         /* First out: the store keeps no file twice. */
         fdstore_remove(fdstore_name(s, NULL, name));
         s->older_entry = true;
+        s->slot = 0;
         r = fdstore_add(fdstore_name(s, NULL, name), s->iommufd);
         if (r >= 0 && s->journal_generation == 1)
                 r = fdstore_add(fdstore_journal_name(s->id, 1, name), s->journal->fd);

@@ -7,10 +7,11 @@
  * (kill -9, an abort, the OOM killer) and not only a clean stop. It lives in
  * a memfd that systemd's fd store keeps beside the session's iommufd: no
  * disk, and it goes when the session's kernel objects go. The first
- * generation shares the session's entry "sN" with the iommufd, so that
- * opening a session costs one message to the store; later ones are
- * "sN-journal-G", and the first, which cannot leave the entry alone, is
- * emptied when one replaces it.
+ * generation shares the session's entry "slotK" with the iommufd, so that
+ * opening a session costs one message to the store, or none on a spare
+ * entry (entry-pool.h); later ones are "sN-journal-G", and the first, which
+ * cannot leave the entry alone, is emptied down to its header when one
+ * replaces it.
  *
  * The memfd holds a header and checksummed entries: a snapshot (the
  * session's record, its backings, its guest memory regions, each IOAS's
@@ -59,8 +60,10 @@ void journal_intent_done(JournalIntent *i);
 /* A new session goes into the fd store: its iommufd and the first
  * generation of its journal, under one name. Without a journal (it could not
  * be made; logged) the iommufd goes alone and a crash would end the
- * session. A no-op without a fd store; on failure neither is stored. */
-int journal_begin(Session *s);
+ * session. A session on a spare entry (entry-pool.h) writes its journal into
+ * the spare's memfd, spare, which it takes, and sends the store nothing. A
+ * no-op without a fd store; on failure neither is stored. */
+int journal_begin(Session *s, int spare);
 /* Starts the session's journal anew: a new generation holding a snapshot of
  * the session goes into the fd store, and the one it replaces out. A no-op
  * without a fd store. On failure the session goes on with its old journal,
@@ -69,8 +72,19 @@ int journal_start(Session *s);
 /* Lets go of the journal, leaving the store's copy for the next run. */
 Journal *journal_free(Journal *j);
 /* The session ends: its journal leaves the store, so that a crash from here
- * on ends the session in the next run instead of taking it over. */
-void journal_end(Session *s);
+ * on ends the session in the next run instead of taking it over. With
+ * keep_first, the first generation's memfd, emptied, is returned instead of
+ * closed, for a spare entry (-EBADF when the journal is past it). */
+int journal_end(Session *s, bool keep_first);
+
+/* An entry's first journal memfd, emptied: only its header is left, which
+ * still names the session, for a take-over to find its later generations. */
+void journal_empty(int fd);
+/* Marks an emptied first journal spare: a header naming no session (0). */
+int journal_mark_spare(int fd);
+/* The session an entry's first journal names, 0 for a spare; -EBADMSG if
+ * the memfd holds no header. */
+int journal_entry_session(int fd, unsigned *ret);
 
 /* Before a kernel call that changes the session, about object o. Intents
  * nest: an operation made of others is one intent, closed by the outermost

@@ -28,6 +28,8 @@ daemon_libviommud_core_la_SOURCES = \
 	daemon/bus-util.c \
 	daemon/session.h \
 	daemon/session.c \
+	daemon/entry-pool.h \
+	daemon/entry-pool.c \
 	daemon/object-json.h \
 	daemon/object-json.c \
 	daemon/kernel-names.h \

@@ -11,7 +11,6 @@
 #include "bus-util.h"
 #include "caller-uid.h"
 #include "describe.h"
-#include "journal.h"
 #include "session.h"
 #include "session-dbus.h"
 #include "subscribers.h"
@@ -139,9 +138,6 @@ BUS_METHOD(method_open_session) {
         r = session_new(d, uid, sd_bus_message_get_sender(m) ?: "", options[0] > 0, options[1] > 0, &s);
         if (r < 0)
                 return bus_error_kernel(error, r, "Opening /dev/iommu");
-        r = journal_begin(s);
-        if (r < 0)
-                log_warning("session %u: not in the fd store (%s): a restart ends it", s->id, strerror(-r));
 
         log_session(s, "opened by %s (uid %u)%s%s", s->owner, (unsigned) uid,
                     s->persistent ? ", persistent" : "", s->delegated ? ", delegated" : "");
@@ -183,7 +179,7 @@ BUS_METHOD(method_describe) {
         r = caller_uid(d, m, &uid, error);
         if (r < 0)
                 return r;
-        r = describe_daemon(d, m, &json);
+        r = describe_daemon(d, m, uid, &json);
         if (r < 0)
                 return bus_error_kernel(error, r, "Describing the daemon's state");
         return sd_bus_reply_method_return(m, "s", json);

@@ -20,8 +20,9 @@
 #include "guest-memory.h"
 #include "hotplug.h"
 #include "json-util.h"
-#include "log.h"
+#include "journal-format.h"
 #include "journal.h"
+#include "log.h"
 #include "reconcile.h"
 #include "restart.h"
 #include "session-dbus.h"
@@ -176,8 +177,8 @@ static int take_journal(unsigned id, int entry_journal, int n_fds, char **names,
         struct stat st;
         int best = -ENOENT;
 
-        /* Emptied: a later generation replaced it. */
-        if (entry_journal >= 0 && fstat(entry_journal, &st) >= 0 && st.st_size > 0) {
+        /* Emptied to its header: a later generation replaced it. */
+        if (entry_journal >= 0 && fstat(entry_journal, &st) >= 0 && st.st_size > (off_t) sizeof(struct journal_header)) {
                 best = entry_journal;
                 best_generation = 1;
         }
@@ -195,7 +196,7 @@ static int take_journal(unsigned id, int entry_journal, int n_fds, char **names,
                         continue;
                 }
                 if (best == entry_journal)
-                        (void) ftruncate(entry_journal, 0);
+                        journal_empty(entry_journal);
                 else if (best >= 0) {
                         fdstore_remove(names[best - SD_LISTEN_FDS_START]);
                         (void) close(best);
@@ -242,11 +243,11 @@ static void forget_older_journal(unsigned id, uint64_t generation, bool in_entry
                 fdstore_remove(fdstore_journal_name(id, generation, name));
 }
 
-/* Session id from its entry in the store, entry_name: its iommufd, and the
- * first generation of its journal if the entry still holds one (else
- * -EBADF). */
-static int take_over_one(Daemon *d, unsigned id, const char *entry_name, int fd, int entry_journal, int n_fds,
-                         char **names, bool *taken, bool move_pins) {
+/* Session id from its entry in the store, entry_name (slot, or 0 for an
+ * older run's "sN"): its iommufd, and the first generation of its journal
+ * if the entry still holds one (else -EBADF). */
+static int take_over_one(Daemon *d, unsigned id, unsigned slot, const char *entry_name, int fd, int entry_journal,
+                         int n_fds, char **names, bool *taken, bool move_pins) {
         _cleanup_(journal_intent_done) JournalIntent pending = {};
         _cleanup_close_ int first = entry_journal, journal_fd = -EBADF;
         char name[FDSTORE_NAME_MAX];
@@ -266,8 +267,10 @@ static int take_over_one(Daemon *d, unsigned id, const char *entry_name, int fd,
                 if (r < 0)
                         log_error_errno(r, "session %u: its journal (generation %" PRIu64 ") is not usable (%m); "
                                         "it ends", id, generation);
-                else
+                else {
+                        s->slot = slot;
                         s->older_entry = !streq(entry_name, fdstore_name(s, NULL, name));
+                }
         }
         if (r < 0) {
                 if (journal_fd >= 0 && !in_entry)
@@ -293,7 +296,7 @@ static int take_over_one(Daemon *d, unsigned id, const char *entry_name, int fd,
         /* The first generation, read or stale, cannot leave the session's
          * entry: emptied, no later take-over mistakes it for the newest. */
         if (in_entry)
-                (void) ftruncate(journal_fd, 0);
+                journal_empty(journal_fd);
         forget_older_journal(id, generation, in_entry);
         if (move_pins)
                 take_over_pins(s);
@@ -335,7 +338,7 @@ int restart_take_over(Daemon *d) {
         _cleanup_strv_free_ char **names = NULL;
         _cleanup_free_ bool *taken = NULL;
         int n_fds, n = 0;
-        bool move_pins;
+        int move_pins = -1;
 
         n_fds = sd_listen_fds_with_names(true, &names);
         if (n_fds <= 0)
@@ -344,18 +347,24 @@ int restart_take_over(Daemon *d) {
         if (!taken)
                 return log_error_errno(-ENOMEM, "Out of memory");
 
-        move_pins = pins_can_move(d);
         for (int i = 0; i < n_fds; i++) {
                 int iommufd, journal, r;
-                unsigned id;
+                unsigned id, slot = 0;
                 int end = 0;
 
+                if (taken[i])
+                        continue;
                 /* sscanf() says 1 for "s2-journal-1" too: the name must end
                  * where the match did, or be an older run's "sN-iommufd". */
-                if (taken[i] || sscanf(names[i], "s%u%n", &id, &end) != 1 || end == 0 ||
-                    (names[i][end] != 0 && !streq(names[i] + end, "-iommufd")))
+                if (sscanf(names[i], "slot%u%n", &slot, &end) == 1 && end > 0 && names[i][end] == 0 && slot > 0)
+                        entry_pool_seen_slot(&d->entry_pool, slot);
+                else if (sscanf(names[i], "s%u%n", &id, &end) != 1 || end == 0 ||
+                         (names[i][end] != 0 && !streq(names[i] + end, "-iommufd")))
                         continue;
                 r = take_entry(n_fds, names, taken, i, &iommufd, &journal);
+                /* A slot's journal, emptied or not, names its session. */
+                if (r >= 0 && slot > 0 && (journal < 0 || journal_entry_session(journal, &id) < 0))
+                        r = -EBADMSG;
                 if (r < 0 || iommufd < 0) {
                         log_warning("fd store entry %s is not a session's iommufd and journal; dropped", names[i]);
                         fdstore_remove(names[i]);
@@ -363,9 +372,20 @@ int restart_take_over(Daemon *d) {
                         closep(&journal);
                         continue;
                 }
+                if (slot > 0 && id == 0) {
+                        if (entry_pool_put(&d->entry_pool, slot, iommufd, journal) <= 0) {
+                                fdstore_remove(names[i]);
+                                closep(&iommufd);
+                                closep(&journal);
+                        }
+                        continue;
+                }
+                /* Asked once there is a session: spares have no pins. */
+                if (move_pins < 0)
+                        move_pins = pins_can_move(d);
                 /* On failure the session ended, and with its fd closed the
                  * kernel let go of whatever it held. */
-                if (take_over_one(d, id, names[i], iommufd, journal, n_fds, names, taken, move_pins) >= 0)
+                if (take_over_one(d, id, slot, names[i], iommufd, journal, n_fds, names, taken, move_pins) >= 0)
                         n++;
         }
 

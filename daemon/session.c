@@ -16,6 +16,7 @@
 #include "journal.h"
 #include "json-util.h"
 #include "lease.h"
+#include "log.h"
 #include "mapping-index.h"
 #include "session.h"
 #include "util.h"
@@ -123,9 +124,16 @@ int session_adopt(Daemon *d, unsigned id, int iommufd, uid_t uid, const char *ow
         return 0;
 }
 
-int session_new(Daemon *d, uid_t uid, const char *owner, bool persistent, bool delegated, Session **ret) {
-        _cleanup_close_ int fd = -EBADF;
-        int r;
+/* The new session's iommufd: a spare entry's, or for a delegated session,
+ * whose VMM gets a copy, or when there is no spare, a new one. Its slot,
+ * and the spare's journal memfd (-EBADF for a new iommufd). */
+static int session_iommufd(Daemon *d, bool delegated, unsigned *ret_slot, int *ret_journal) {
+        int fd, r;
+
+        *ret_slot = 0;
+        *ret_journal = -EBADF;
+        if (!delegated && fdstore_available() && entry_pool_take(&d->entry_pool, ret_slot, &fd, ret_journal) > 0)
+                return fd;
 
         fd = viommu_iommufd_open();
         if (fd < 0)
@@ -134,15 +142,39 @@ int session_new(Daemon *d, uid_t uid, const char *owner, bool persistent, bool d
          * kernel only takes this on an empty iommufd. */
         if (delegated) {
                 r = viommu_option_set(fd, IOMMU_OPTION_RLIMIT_MODE, 0, 1);
-                if (r < 0)
+                if (r < 0) {
+                        (void) close(fd);
                         return r;
+                }
         }
+        if (fdstore_available())
+                *ret_slot = entry_pool_new_slot(&d->entry_pool);
+        return fd;
+}
 
-        r = session_adopt(d, d->next_session_id + 1, fd, uid, owner, persistent, delegated, now_usec(), ret);
-        if (r < 0)
+int session_new(Daemon *d, uid_t uid, const char *owner, bool persistent, bool delegated, Session **ret) {
+        _cleanup_close_ int fd = -EBADF, spare = -EBADF;
+        unsigned slot;
+        Session *s;
+        int r;
+
+        fd = session_iommufd(d, delegated, &slot, &spare);
+        if (fd < 0)
+                return fd;
+        r = session_adopt(d, d->next_session_id + 1, fd, uid, owner, persistent, delegated, now_usec(), &s);
+        if (r < 0) {
+                /* The spare's journal still says spare. */
+                if (spare >= 0 && entry_pool_put(&d->entry_pool, slot, fd, spare) > 0)
+                        fd = spare = -EBADF;
                 return r;
-        (*ret)->owner_here = true;
+        }
         TAKE_FD(fd);
+        s->owner_here = true;
+        s->slot = slot;
+        r = journal_begin(s, TAKE_FD(spare));
+        if (r < 0)
+                log_warning("session %u: not in the fd store (%s): a restart ends it", s->id, strerror(-r));
+        *ret = s;
         return 0;
 }
 
@@ -268,8 +300,10 @@ int object_new_at(Session *s, ObjectType type, uint32_t id, const char *path, Ob
                 s->objects->objects_prev = o;
         s->objects = o;
         s->n_objects++;
-        if (type == OBJECT_DEVICE)
+        if (type == OBJECT_DEVICE) {
                 s->n_devices++;
+                s->had_device = true;
+        }
         *ret = o;
         return 0;
 }
@@ -382,18 +416,28 @@ static Session *session_drop(Session *s) {
         return NULL;
 }
 
+/* Whether the session's entry in the fd store may be kept for another
+ * session once its objects are gone (entry-pool.h). */
+static bool session_entry_reusable(Session *s) {
+        return s->slot > 0 && s->iommufd >= 0 && !s->delegated && !s->had_device && s->journal_generation == 1;
+}
+
 Session *session_free(Session *s) {
+        _cleanup_close_ int first_journal = -EBADF;
         char name[FDSTORE_NAME_MAX];
-        bool progress = true;
+        bool progress = true, reuse, emptied = true;
 
         if (!s)
                 return NULL;
 
         /* Ended from here on, even if the daemon dies half way: the store
          * lets go of its journal and iommufd, and with the daemon's copy
-         * goes what is left in the kernel. */
-        journal_end(s);
-        if (s->iommufd >= 0)
+         * goes what is left in the kernel. An entry that may be reused
+         * stays, its journal emptied: a take-over ends the session. */
+        reuse = session_entry_reusable(s);
+        first_journal = journal_end(s, reuse);
+        reuse = reuse && first_journal >= 0;
+        if (s->iommufd >= 0 && !reuse)
                 fdstore_remove(fdstore_name(s, NULL, name));
         leases_free_session(s);
 
@@ -416,8 +460,10 @@ Session *session_free(Session *s) {
                         next = o->objects_next;
                         if (o->n_users > 0)
                                 continue;
-                        if (object_destroy(o) < 0)
+                        if (object_destroy(o) < 0) {
                                 object_forget(o);
+                                emptied = false;
+                        }
                         progress = true;
                 }
         }
@@ -427,6 +473,15 @@ Session *session_free(Session *s) {
                 if (o->type == OBJECT_DEVICE && o->device.fd >= 0)
                         fdstore_remove(fdstore_name(s, o, name));
         guest_memory_free(s, true);
+
+        if (reuse) {
+                if (emptied && !s->objects &&
+                    entry_pool_put(&s->daemon->entry_pool, s->slot, s->iommufd, first_journal) > 0) {
+                        s->iommufd = -EBADF;
+                        TAKE_FD(first_journal);
+                } else
+                        fdstore_remove(fdstore_name(s, NULL, name));
+        }
         return session_drop(s);
 }
 

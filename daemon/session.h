@@ -120,6 +120,11 @@ struct Session {
         /* Stored by a run before its iommufd and first journal shared "sN":
          * as "sN-iommufd" (fdstore_name()), taken over from there. */
         bool older_entry;
+        /* Its entry in the fd store, "slotK" (fdstore.h); 0 for an older
+         * run's "sN", or without a store. */
+        unsigned slot;
+        /* A device was bound to its iommufd: never a spare (entry-pool.h). */
+        bool had_device;
         uint64_t created;
 
         Object *objects;        /* newest first */

@@ -282,6 +282,7 @@ static void daemon_done(Daemon *d) {
         frame_channels_free(d);
         while (d->sessions)
                 session_free(d->sessions);
+        entry_pool_free(&d->entry_pool);
         channels_free(d);
         hotplug_stop(d);
         viommu_topology_free(d->topology);

@@ -28,9 +28,12 @@
 #    open; systemd restarts the daemon (Restart=on-failure), which takes the
 #    session over from its journal in the fd store: it is still there, with
 #    its mock device (test-restart's systemctl group checks mappings too);
-#    closed, it leaves nothing in the fd store (NFileDescriptorStore 0);
+#    closed, it leaves nothing in the fd store but the spares of sessions
+#    ended before (NFileDescriptorStore, two fds a spare);
 #    the same for a session stored as a run before this version stored it
 #    (Testing.StoreAsOlderRun: its iommufd alone as sN-iommufd);
+#  - spares: a session opened on an ended one's entry and closed again sends
+#    the fd store nothing (NFileDescriptorStore stays);
 #  - test-crash's loop: 50 SIGKILLs at random instants while clients work,
 #    each restart by systemd from its fd store;
 #  - then tests/integration/systemd-host.sh: polkitd, reload, the journal's
@@ -62,6 +65,10 @@ call() {
 # The first quoted string of a reply (an object path).
 first_path() { sed -n 's/^"\([^"]*\)".*/\1/p'; }
 sessions() { busctl get-property "$dest" "$manager" "$dest.Manager" Sessions; }
+# Ended sessions' entries viommud keeps in its fd store as spares, two fds
+# each (Describe's spare-entries, which root sees).
+spares() { call "$manager" Manager Describe | grep -o 'spare-entries[^0-9]*[0-9]*' | grep -o '[0-9]*$'; }
+stored() { systemctl show -P NFileDescriptorStore viommud; }
 
 echo "== bus activation"
 state=$(systemctl is-active viommud)
@@ -166,9 +173,9 @@ crash_and_close() {
 	fi
 	# Its end takes all of it out of the store (its iommufd, its first
 	# journal, emptied or under a name of its own, the journal the
-	# take-over started): an entry left behind would keep its kernel
-	# objects until the service stops. The manager reads the daemon's
-	# messages in its own time.
+	# take-over started; it had a device, so its entry is no spare): an
+	# entry left behind would keep its kernel objects until the service
+	# stops. The manager reads the daemon's messages in its own time.
 	if [ "$left" != "ao 1 \"$session\"" ]; then
 		fail "sessions other than $session are open after the crash: $left"
 	elif [ "$(systemctl show -P NFileDescriptorStore viommud)" -lt 2 ]; then
@@ -177,11 +184,11 @@ crash_and_close() {
 		fail "could not close $session"
 	else
 		for _ in $(seq 50); do
-			[ "$(systemctl show -P NFileDescriptorStore viommud)" -eq 0 ] && break
+			[ "$(stored)" -eq $((2 * $(spares))) ] && break
 			sleep 0.1
 		done
-		if [ "$(systemctl show -P NFileDescriptorStore viommud)" -eq 0 ]; then
-			pass "closing the $what $session, taken over after a crash, empties the fd store"
+		if [ "$(stored)" -eq $((2 * $(spares))) ]; then
+			pass "closing the $what $session, taken over after a crash, leaves only the $(spares) spare(s) in the fd store"
 		else
 			fail "the fd store keeps fds after $session closed: $(systemd-analyze fdstore viommud 2>&1)"
 		fi
@@ -198,6 +205,40 @@ crash_and_close() {
 }
 crash_and_close
 crash_and_close older
+
+# A session that ends with its objects destroyed leaves its entry in the
+# store as a spare, and the next one opened takes it: neither sends the
+# service manager an fd (each it closes costs it a child process).
+echo "== spare entries in the fd store"
+spare_entries() {
+	local s n before
+
+	s=$(call "$manager" Manager OpenSession 'a{sv}' 0 | first_path)
+	call "$s" Session CreateIOAS >/dev/null && call "$s" Session Close >/dev/null ||
+		{ fail "could not open, use and close a session"; return; }
+	sleep 0.5
+	n=$(spares)
+	before=$(stored)
+	if [ "$(sessions)" != "ao 0" ] || [ "$n" -lt 1 ] || [ "$before" -ne $((2 * n)) ]; then
+		fail "after a session's close: sessions $(sessions), $n spare(s), $before fds in the store"
+		return
+	fi
+	s=$(call "$manager" Manager OpenSession 'a{sv}' 0 | first_path)
+	call "$s" Session CreateIOAS >/dev/null || { fail "a session on a spare entry could not create an IOAS"; return; }
+	sleep 0.5
+	if [ "$(spares)" -ne $((n - 1)) ] || [ "$(stored)" -ne "$before" ]; then
+		fail "opening $s: $(spares) spare(s) (wanted $((n - 1))), $(stored) fds in the store (wanted $before)"
+		return
+	fi
+	call "$s" Session Close >/dev/null || { fail "could not close $s"; return; }
+	sleep 0.5
+	if [ "$(spares)" -eq "$n" ] && [ "$(stored)" -eq "$before" ]; then
+		pass "a session opened on a spare entry and closed again left the fd store's $before fds as they were"
+	else
+		fail "closing $s: $(spares) spare(s) (wanted $n), $(stored) fds in the store (wanted $before)"
+	fi
+}
+spare_entries
 
 echo "== 50 crashes at random instants"
 # test-crash kills the daemon's main process 50 times, within minutes: the

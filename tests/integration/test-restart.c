@@ -474,6 +474,77 @@ static void test_restart_from_older_run(void **state) {
         sd_bus_flush_close_unref(bus);
 }
 
+/* Describe's count of spare fd store entries (root sees it). */
+static int64_t spare_entries(sd_bus *bus) {
+        _cleanup_free_ char *text = describe(bus);
+        struct json_object *j = json_tokener_parse(text), *n;
+        int64_t count;
+
+        assert_non_null(j);
+        assert_true(json_object_object_get_ex(j, "spare-entries", &n));
+        count = json_object_get_int64(n);
+        json_object_put(j);
+        return count;
+}
+
+/*
+ * A session that ends with every object it made destroyed leaves its entry
+ * in the fd store as a spare, and the next session opened takes it, with
+ * nothing of the one before in its iommufd (the kernel gives its first IOAS
+ * the id the old one's had, the lowest free), and a crash takes the new one
+ * over as any. A session that bound a device, or a delegated one (its VMM
+ * had the iommufd), leaves the store instead. Spares outlive a restart.
+ */
+static void test_restart_spare_entries(void **state) {
+        const uint64_t iova = MOCK_APERTURE_START;
+        sd_bus *bus = bus_open();
+        _cleanup_close_ int memfd = memfd_new("guest-ram", BUF_SIZE, 0x3c);
+        _cleanup_free_ char *s = NULL, *ioas = NULL, *t = NULL, *tioas = NULL, *dev = NULL, *before = NULL,
+                            *after = NULL, *delegated = NULL;
+        int64_t spares;
+
+        spares = spare_entries(bus);
+        assert_in_range(spares, 0, 15);
+        s = open_session(bus, false);
+        ioas = create_ioas(bus, s, NULL);
+        assert_int_equal(map(bus, ioas, memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW), iova);
+        close_session(bus, s);
+        assert_int_equal(spare_entries(bus), spares + 1);
+
+        t = open_session(bus, true);
+        assert_int_equal(spare_entries(bus), spares);
+        tioas = create_ioas(bus, t, NULL);
+        assert_string_equal(strrchr(tioas, '/'), strrchr(ioas, '/'));
+        dev = create_mock(bus, t, 0, NULL);
+        attach(bus, t, dev, tioas);
+        assert_int_equal(map(bus, tioas, memfd, PAGE, BUF_SIZE - PAGE, iova, MAP_FIXED_RW), iova);
+        check_mapping(bus, t, dev, iova, BUF_SIZE - PAGE, memfd, PAGE);
+        before = describe_session(bus, t);
+
+        restart_daemon(bus, true);
+        after = describe_session(bus, t);
+        assert_non_null(after);
+        assert_string_equal(after, before);
+        check_mapping(bus, t, dev, iova, BUF_SIZE - PAGE, memfd, PAGE);
+        assert_int_equal(spare_entries(bus), spares);
+        /* It bound a device. */
+        close_session(bus, t);
+        assert_int_equal(spare_entries(bus), spares);
+
+        delegated = reply_object(CALL(bus, MANAGER_PATH, I_MANAGER, "OpenSession", "a{sv}", 1, "Delegated", "b", 1),
+                                 NULL);
+        close_session(bus, delegated);
+        assert_int_equal(spare_entries(bus), spares);
+
+        s = mfree(s);
+        s = open_session(bus, false);
+        close_session(bus, s);
+        assert_int_equal(spare_entries(bus), spares + 1);
+        restart_daemon(bus, false);
+        assert_int_equal(spare_entries(bus), spares + 1);
+        sd_bus_flush_close_unref(bus);
+}
+
 /*
  * A direct channel does not outlive the daemon, nor does a frame channel:
  * the VMM learns it from its own end, which the exit closes, and opens
@@ -626,6 +697,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_restart_from_older_run),
                 cmocka_unit_test(test_restart_owner_name_reused),
                 cmocka_unit_test(test_restart_channel_reopens),
+                cmocka_unit_test(test_restart_spare_entries),
         };
         const struct CMUnitTest systemctl[] = {
                 cmocka_unit_test(test_systemctl_restart),

@@ -9,7 +9,7 @@
  * without $NOTIFY_SOCKET nothing is sent, and a manager that is gone is an
  * error, not a hang. And what a restart makes of entries that are no
  * session's (restart.c): each leaves the store and is closed, in whatever
- * order the store gives the fds back.
+ * order the store gives the fds back, but a spare stays, the daemon's.
  */
 
 #include <stdarg.h>
@@ -30,7 +30,10 @@
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 
+#include "entry-pool.h"
 #include "fdstore.h"
+#include "journal-format.h"
+#include "journal.h"
 #include "restart.h"
 #include "util.h"
 
@@ -177,9 +180,19 @@ static void test_take_over_drops_what_is_no_session(void **state) {
                 "s4-journal-3",                 /* the newest journal, not one... */
                 "s4", "s4",                     /* ...the first journal before the iommufd */
                 "x",                            /* no name of the daemon's */
+                "slot3", "slot3",               /* a spare: kept, with no message */
+                "slot5", "slot5",               /* session 7's, ended: its journal emptied, no later one */
+                "slot6",                        /* a journal alone */
+                "slot8", "slot8",               /* an iommufd, and a journal without a header */
         };
-        static const char * const removed[] = { "s1", "s2", "s4-journal-3", "s4", "s3-journal-2", "x" };
+        static const char * const removed[] = { "s1", "s2", "s4-journal-3", "s4", "slot5", "slot6", "slot8",
+                                                "s3-journal-2", "x" };
+        static const struct journal_header spare = { .magic = JOURNAL_MAGIC, .version = JOURNAL_VERSION };
+        static const struct journal_header ended = {
+                .magic = JOURNAL_MAGIC, .version = JOURNAL_VERSION, .session = 7, .generation = 1,
+        };
         int fds[ELEMENTSOF(names)], manager, fd;
+        unsigned session;
         char path[64], text[128], fdnames[256] = "", listen[32];
         Daemon d = {};
         pid_t pid;
@@ -200,6 +213,13 @@ static void test_take_over_drops_what_is_no_session(void **state) {
         fds[6] = memfd_with(garbage, sizeof(garbage));
         fds[7] = open("/dev/null", O_RDWR | O_CLOEXEC);
         fds[8] = memfd_with(garbage, 1);
+        fds[9] = open("/dev/null", O_RDWR | O_CLOEXEC);
+        fds[10] = memfd_with((const char *) &spare, sizeof(spare));
+        fds[11] = memfd_with((const char *) &ended, sizeof(ended));
+        fds[12] = open("/dev/null", O_RDWR | O_CLOEXEC);
+        fds[13] = memfd_with((const char *) &spare, sizeof(spare));
+        fds[14] = open("/dev/null", O_RDWR | O_CLOEXEC);
+        fds[15] = memfd_with(garbage, sizeof(spare));
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
                 int moved = fcntl(fds[i], F_DUPFD_CLOEXEC, 200);
 
@@ -229,6 +249,15 @@ static void test_take_over_drops_what_is_no_session(void **state) {
                 assert_string_equal(text, want);
         }
         assert_true(recv(manager, text, sizeof(text), MSG_DONTWAIT) < 0 && errno == EAGAIN);
+
+        /* The spare is the daemon's, its journal still spare; the next new
+         * entry is numbered past every slot in the store. */
+        assert_int_equal(d.entry_pool.n_spares, 1);
+        assert_int_equal(d.entry_pool.spares[0].slot, 3);
+        assert_int_equal(journal_entry_session(d.entry_pool.spares[0].journal, &session), 0);
+        assert_int_equal(session, 0);
+        assert_int_equal(entry_pool_new_slot(&d.entry_pool), 9);
+        entry_pool_free(&d.entry_pool);
         for (size_t i = 0; i < ELEMENTSOF(names); i++)
                 assert_true(fcntl(SD_LISTEN_FDS_START + (int) i, F_GETFD) < 0 && errno == EBADF);
         assert_null(getenv("LISTEN_FDS"));

@@ -104,7 +104,7 @@ static int begin_journal(Session *s) {
 
         s->iommufd = open("/dev/null", O_RDWR | O_CLOEXEC);
         assert_true(s->iommufd >= 0);
-        assert_int_equal(journal_begin(s), 0);
+        assert_int_equal(journal_begin(s, -EBADF), 0);
         closep(&s->iommufd);
         s->iommufd = -EBADF;
         assert_int_equal(store_receive(text, sizeof(text), fds), 2);
@@ -124,13 +124,17 @@ static int begin_journal(Session *s) {
 }
 
 /* The first generation, replaced, cannot leave the session's entry: it is
- * emptied, and the store told nothing. */
+ * emptied down to its header, which still names session 5, and the store
+ * told nothing. */
 static void expect_emptied(int fd) {
+        unsigned session;
         struct stat st;
         char c;
 
         assert_int_equal(fstat(fd, &st), 0);
-        assert_int_equal(st.st_size, 0);
+        assert_int_equal(st.st_size, sizeof(struct journal_header));
+        assert_int_equal(journal_entry_session(fd, &session), 0);
+        assert_int_equal(session, 5);
         assert_true(recv(store, &c, 1, MSG_DONTWAIT) < 0);
 }
 
@@ -323,6 +327,54 @@ static void test_round_trip(void **state) {
         close(fd);
 }
 
+/* A session on a spare entry (entry-pool.h) writes its first journal into
+ * the spare's memfd and tells the store nothing; at its end the memfd comes
+ * back emptied, still naming the session, until it is marked spare again. */
+static void test_spare_entry(void **state) {
+        Daemon d = {}, e = {};
+        JournalIntent pending = {};
+        Session *s = session_new_empty(&d), *t = NULL;
+        unsigned session = 1;
+        struct stat st;
+        bool torn;
+        int spare, fd;
+
+        spare = memfd_create("test-journal-spare", MFD_CLOEXEC);
+        assert_true(spare >= 0);
+        assert_int_equal(journal_entry_session(spare, &session), -EBADMSG);
+        assert_int_equal(journal_mark_spare(spare), 0);
+        assert_int_equal(fstat(spare, &st), 0);
+        assert_int_equal(st.st_size, sizeof(struct journal_header));
+        assert_int_equal(journal_entry_session(spare, &session), 0);
+        assert_int_equal(session, 0);
+
+        s->iommufd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        assert_true(s->iommufd >= 0);
+        ioas_new_recorded(s, 2);
+        assert_int_equal(journal_begin(s, fcntl(spare, F_DUPFD_CLOEXEC, 3)), 0);
+        expect_nothing();
+        assert_int_equal(s->journal_generation, 1);
+        assert_int_equal(journal_entry_session(spare, &session), 0);
+        assert_int_equal(session, 5);
+        assert_int_equal(read_back(spare, &e, &t, &pending, &torn), 0);
+        assert_same_record(s, t);
+        session_free(t);
+
+        fd = journal_end(s, true);
+        assert_true(fd >= 0);
+        expect_nothing();
+        expect_emptied(fd);
+        assert_int_equal(journal_mark_spare(fd), 0);
+        assert_int_equal(journal_entry_session(spare, &session), 0);
+        assert_int_equal(session, 0);
+        close(fd);
+        closep(&s->iommufd);
+        s->iommufd = -EBADF;
+        session_free(s);
+        expect_nothing();
+        close(spare);
+}
+
 /* The daemon died writing its last entry, or in the middle of a map. */
 static void test_torn_and_open(void **state) {
         Daemon d = {}, e = {}, f = {};
@@ -407,7 +459,7 @@ static void test_new_generation(void **state) {
         assert_same_mappings(a, object_find(t, a->path));
         session_free(t);
 
-        journal_end(s);
+        (void) journal_end(s, false);
         expect_removed(2);
         session_free(s);
         close(fd);
@@ -711,6 +763,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_crc),
                 cmocka_unit_test(test_round_trip),
+                cmocka_unit_test(test_spare_entry),
                 cmocka_unit_test(test_torn_and_open),
                 cmocka_unit_test(test_new_generation),
                 cmocka_unit_test(test_malformed),
