@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-#include <errno.h>
 #include <unistd.h>
 
 #include "entry-pool.h"
@@ -15,7 +14,7 @@ void entry_pool_seen_slot(EntryPool *p, unsigned slot) {
         p->last_slot = MAX(p->last_slot, slot);
 }
 
-int entry_pool_take(EntryPool *p, unsigned *ret_slot, int *ret_iommufd, int *ret_journal) {
+int entry_pool_take(EntryPool *p, unsigned *ret_slot, int *ret_iommufd, Journal **ret_journal) {
         SpareEntry *e;
 
         if (p->n_spares == 0)
@@ -27,14 +26,10 @@ int entry_pool_take(EntryPool *p, unsigned *ret_slot, int *ret_iommufd, int *ret
         return 1;
 }
 
-int entry_pool_put(EntryPool *p, unsigned slot, int iommufd, int journal) {
-        int r;
-
+int entry_pool_put(EntryPool *p, unsigned slot, int iommufd, Journal *journal) {
         if (p->n_spares == ENTRY_POOL_MAX)
                 return 0;
-        r = journal_mark_spare(journal);
-        if (r < 0)
-                return r;
+        journal_mark_spare(journal);
         p->spares[p->n_spares++] = (SpareEntry) { .slot = slot, .iommufd = iommufd, .journal = journal };
         return 1;
 }
@@ -42,7 +37,7 @@ int entry_pool_put(EntryPool *p, unsigned slot, int iommufd, int journal) {
 void entry_pool_free(EntryPool *p) {
         for (size_t i = 0; i < p->n_spares; i++) {
                 (void) close(p->spares[i].iommufd);
-                (void) close(p->spares[i].journal);
+                journal_free(p->spares[i].journal);
         }
         p->n_spares = 0;
 }

@@ -19,12 +19,14 @@
 
 #include <stddef.h>
 
+typedef struct Journal Journal;
+
 #define ENTRY_POOL_MAX 16
 
 typedef struct SpareEntry {
         unsigned slot;
         int iommufd;
-        int journal;    /* its memfd, marked spare (journal_mark_spare()) */
+        Journal *journal;       /* marked spare (journal_mark_spare()) */
 } SpareEntry;
 
 typedef struct EntryPool {
@@ -37,13 +39,13 @@ typedef struct EntryPool {
 unsigned entry_pool_new_slot(EntryPool *p);
 /* A slot the store holds, seen at a take-over. */
 void entry_pool_seen_slot(EntryPool *p, unsigned slot);
-/* 1 with a spare's slot, iommufd and journal memfd, now the caller's; 0
- * when there is none. */
-int entry_pool_take(EntryPool *p, unsigned *ret_slot, int *ret_iommufd, int *ret_journal);
+/* 1 with a spare's slot, iommufd and journal, now the caller's; 0 when
+ * there is none. */
+int entry_pool_take(EntryPool *p, unsigned *ret_slot, int *ret_iommufd, Journal **ret_journal);
 /* Keeps the entry of slot, whose iommufd holds no object, for the next
- * session, its journal marked spare: 1, the fds now the pool's; 0 when the
- * pool is full, or negative errno, the fds still the caller's, who takes
+ * session, its journal (journal_end()'s first) marked spare: 1, both now
+ * the pool's; 0 when the pool is full, both still the caller's, who takes
  * the entry out of the store. */
-int entry_pool_put(EntryPool *p, unsigned slot, int iommufd, int journal);
+int entry_pool_put(EntryPool *p, unsigned slot, int iommufd, Journal *journal);
 /* Closes the daemon's copies of the spares; the store keeps its own. */
 void entry_pool_free(EntryPool *p);

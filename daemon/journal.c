@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fdstore.h"
@@ -99,10 +100,6 @@ Journal *journal_free(Journal *j) {
         if (j->fd >= 0)
                 close(j->fd);
         return mfree(j);
-}
-
-static void journal_freep(Journal **j) {
-        journal_free(*j);
 }
 
 static int journal_reserve(Journal *j, size_t more) {
@@ -236,8 +233,7 @@ void journal_empty(int fd) {
         (void) ftruncate(fd, sizeof(struct journal_header));
 }
 
-/* Within the header's page: a write that cannot run out of room. */
-static int journal_write_header(int fd, unsigned session, uint64_t generation) {
+static void journal_set_header(Journal *j, unsigned session, uint64_t generation) {
         struct journal_header h = {
                 .magic = JOURNAL_MAGIC,
                 .version = JOURNAL_VERSION,
@@ -245,12 +241,25 @@ static int journal_write_header(int fd, unsigned session, uint64_t generation) {
                 .generation = generation,
         };
 
-        return pwrite(fd, &h, sizeof(h), 0) == (ssize_t) sizeof(h) ? 0 : -EIO;
+        memcpy(j->data, &h, sizeof(h));
 }
 
-int journal_mark_spare(int fd) {
-        journal_empty(fd);
-        return journal_write_header(fd, 0, 0);
+/* Zeros what follows the header, where the next writer expects zeros; a
+ * take-over finds no record in it. Memory, not a system call: the memfd
+ * keeps its size and pages for the next session. */
+static void journal_wipe(Journal *j) {
+        size_t start = JOURNAL_ALIGN(sizeof(struct journal_header));
+
+        if (j->size > start)
+                memset(j->data + start, 0, j->size - start);
+        j->size = start;
+        j->snapshot_size = 0;
+        j->depth = 0;
+}
+
+void journal_mark_spare(Journal *j) {
+        journal_wipe(j);
+        journal_set_header(j, 0, 0);
 }
 
 int journal_entry_session(int fd, unsigned *ret) {
@@ -266,66 +275,80 @@ int journal_entry_session(int fd, unsigned *ret) {
 static void journal_lost(Session *s, int r) {
         log_error_errno(r, "session %u: cannot keep its journal (%m): a crash of the daemon now ends the session",
                         s->id);
-        (void) journal_end(s, false);
+        journal_end(s, false);
 }
 
-/* A new generation of the session's journal, holding its snapshot, in fd
- * (a spare's memfd, taken over) or a new memfd; not in the store yet. */
-static int journal_make(Session *s, int fd, Journal **ret) {
-        _cleanup_(journal_freep) Journal *j = NULL;
-        struct journal_header h = {
-                .magic = JOURNAL_MAGIC,
-                .version = JOURNAL_VERSION,
-                .session = s->id,
-                .generation = s->journal_generation + 1,
-        };
+/* A new generation of the session's journal, holding its snapshot: in
+ * spare, a spare entry's (which it takes), or in a new memfd, not in the
+ * store yet. */
+static int journal_make(Session *s, Journal *spare, Journal **ret) {
+        _cleanup_(journal_freep) Journal *j = spare;
         int r;
 
-        j = calloc(1, sizeof(*j));
         if (!j) {
-                closep(&fd);
-                return -ENOMEM;
+                j = calloc(1, sizeof(*j));
+                if (!j)
+                        return -ENOMEM;
+                j->capacity = 64 * 1024;
+                j->fd = memfd_create("viommu-journal", MFD_CLOEXEC);
+                if (j->fd < 0)
+                        return -errno;
+                if (ftruncate(j->fd, j->capacity) < 0)
+                        return -errno;
+                j->data = mmap(NULL, j->capacity, PROT_READ | PROT_WRITE, MAP_SHARED, j->fd, 0);
+                if (j->data == MAP_FAILED) {
+                        j->data = NULL;
+                        return -errno;
+                }
         }
-        j->capacity = 64 * 1024;
-        j->fd = fd >= 0 ? fd : memfd_create("viommu-journal", MFD_CLOEXEC);
-        if (j->fd < 0)
-                return -errno;
-        if (ftruncate(j->fd, j->capacity) < 0)
-                return -errno;
-        j->data = mmap(NULL, j->capacity, PROT_READ | PROT_WRITE, MAP_SHARED, j->fd, 0);
-        if (j->data == MAP_FAILED) {
-                j->data = NULL;
-                return -errno;
-        }
-        memcpy(j->data, &h, sizeof(h));
-        j->size = JOURNAL_ALIGN(sizeof(h));
+        /* First of all a spare names the session: a crash before the
+         * snapshot is whole ends the session, and never hands its iommufd
+         * to another as a spare. */
+        journal_set_header(j, s->id, s->journal_generation + 1);
+        j->size = JOURNAL_ALIGN(sizeof(struct journal_header));
 
         r = journal_write_snapshot(j, s);
-        if (r < 0)
+        if (r < 0) {
+                if (spare)
+                        journal_wipe(j);
                 return r;
+        }
         *ret = TAKE_PTR(j);
         return 0;
 }
 
-int journal_begin(Session *s, int spare) {
+int journal_from_spare(int fd, Journal **ret) {
+        _cleanup_(journal_freep) Journal *j = NULL;
+        struct stat st;
+
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        j->fd = fd;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        j->capacity = MAX((size_t) st.st_size, (size_t) 64 * 1024);
+        if ((size_t) st.st_size < j->capacity && ftruncate(fd, j->capacity) < 0)
+                return -errno;
+        j->data = mmap(NULL, j->capacity, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (j->data == MAP_FAILED) {
+                j->data = NULL;
+                return -errno;
+        }
+        j->size = j->capacity;
+        journal_mark_spare(j);
+        *ret = TAKE_PTR(j);
+        return 0;
+}
+
+int journal_begin(Session *s, Journal *spare) {
         _cleanup_(journal_freep) Journal *j = NULL;
         char name[FDSTORE_NAME_MAX];
+        bool stored = spare;
         int r, fds[2] = { s->iommufd };
 
         if (!fdstore_available())
                 return 0;
-        /* First of all the spare names the session: a crash before its
-         * journal holds the snapshot ends the session, and never hands its
-         * iommufd to another as a spare. */
-        if (spare >= 0) {
-                r = journal_write_header(spare, s->id, 1);
-                if (r < 0) {
-                        /* Still a spare to a take-over: out of the store. */
-                        fdstore_remove(fdstore_name(s, NULL, name));
-                        (void) close(spare);
-                        return r;
-                }
-        }
         r = journal_make(s, spare, &j);
         if (r < 0)
                 log_error_errno(r, "session %u: cannot make its journal (%m): a crash of the daemon ends the session",
@@ -333,7 +356,7 @@ int journal_begin(Session *s, int spare) {
         else
                 fds[1] = j->fd;
         /* A spare's fds are in the store already. */
-        if (spare < 0) {
+        if (!stored) {
                 r = fdstore_add_many(fdstore_name(s, NULL, name), fds, j ? 2 : 1);
                 if (r < 0)
                         return r;
@@ -353,7 +376,7 @@ int journal_start(Session *s) {
         if (!fdstore_available())
                 return 0;
 
-        r = journal_make(s, -EBADF, &j);
+        r = journal_make(s, NULL, &j);
         if (r >= 0)
                 r = fdstore_add(fdstore_journal_name(s->id, s->journal_generation + 1, name), j->fd);
         if (r < 0) {
@@ -370,12 +393,14 @@ int journal_start(Session *s) {
         return 0;
 }
 
-int journal_end(Session *s, bool keep_first) {
-        int first = -EBADF;
+Journal *journal_end(Session *s, bool keep_first) {
+        Journal *first = NULL;
 
-        journal_retire(s, s->journal_generation, s->journal);
-        if (keep_first && s->journal_generation == 1 && s->journal)
-                first = TAKE_FD(s->journal->fd);
+        if (keep_first && s->journal_generation == 1 && s->journal) {
+                first = TAKE_PTR(s->journal);
+                journal_wipe(first);
+        } else
+                journal_retire(s, s->journal_generation, s->journal);
         s->journal = journal_free(s->journal);
         s->journal_generation = 0;
         return first;

@@ -61,9 +61,9 @@ void journal_intent_done(JournalIntent *i);
  * generation of its journal, under one name. Without a journal (it could not
  * be made; logged) the iommufd goes alone and a crash would end the
  * session. A session on a spare entry (entry-pool.h) writes its journal into
- * the spare's memfd, spare, which it takes, and sends the store nothing. A
- * no-op without a fd store; on failure neither is stored. */
-int journal_begin(Session *s, int spare);
+ * the spare's, spare, which it takes, and sends the store nothing. A no-op
+ * without a fd store; on failure neither is stored. */
+int journal_begin(Session *s, Journal *spare);
 /* Starts the session's journal anew: a new generation holding a snapshot of
  * the session goes into the fd store, and the one it replaces out. A no-op
  * without a fd store. On failure the session goes on with its old journal,
@@ -71,17 +71,25 @@ int journal_begin(Session *s, int spare);
 int journal_start(Session *s);
 /* Lets go of the journal, leaving the store's copy for the next run. */
 Journal *journal_free(Journal *j);
+static inline void journal_freep(Journal **j) {
+        journal_free(*j);
+}
 /* The session ends: its journal leaves the store, so that a crash from here
  * on ends the session in the next run instead of taking it over. With
- * keep_first, the first generation's memfd, emptied, is returned instead of
- * closed, for a spare entry (-EBADF when the journal is past it). */
-int journal_end(Session *s, bool keep_first);
+ * keep_first, a first generation is returned instead, wiped (its header
+ * still names the session, which a take-over then ends), for a spare entry;
+ * NULL when there is none. */
+Journal *journal_end(Session *s, bool keep_first);
 
 /* An entry's first journal memfd, emptied: only its header is left, which
  * still names the session, for a take-over to find its later generations. */
 void journal_empty(int fd);
-/* Marks an emptied first journal spare: a header naming no session (0). */
-int journal_mark_spare(int fd);
+/* Marks j, a first journal journal_end() returned, spare: a header naming
+ * no session (0). */
+void journal_mark_spare(Journal *j);
+/* A spare's journal memfd, taken over: the Journal that holds it, wiped.
+ * The fd is the Journal's, or closed on failure. */
+int journal_from_spare(int fd, Journal **ret);
 /* The session an entry's first journal names, 0 for a spare; -EBADMSG if
  * the memfd holds no header. */
 int journal_entry_session(int fd, unsigned *ret);

@@ -373,10 +373,14 @@ int restart_take_over(Daemon *d) {
                         continue;
                 }
                 if (slot > 0 && id == 0) {
-                        if (entry_pool_put(&d->entry_pool, slot, iommufd, journal) <= 0) {
+                        _cleanup_(journal_freep) Journal *spare = NULL;
+
+                        if (journal_from_spare(journal, &spare) >= 0 &&
+                            entry_pool_put(&d->entry_pool, slot, iommufd, spare) > 0)
+                                TAKE_PTR(spare);
+                        else {
                                 fdstore_remove(names[i]);
                                 closep(&iommufd);
-                                closep(&journal);
                         }
                         continue;
                 }

@@ -126,12 +126,12 @@ int session_adopt(Daemon *d, unsigned id, int iommufd, uid_t uid, const char *ow
 
 /* The new session's iommufd: a spare entry's, or for a delegated session,
  * whose VMM gets a copy, or when there is no spare, a new one. Its slot,
- * and the spare's journal memfd (-EBADF for a new iommufd). */
-static int session_iommufd(Daemon *d, bool delegated, unsigned *ret_slot, int *ret_journal) {
+ * and the spare's journal (NULL for a new iommufd). */
+static int session_iommufd(Daemon *d, bool delegated, unsigned *ret_slot, Journal **ret_journal) {
         int fd, r;
 
         *ret_slot = 0;
-        *ret_journal = -EBADF;
+        *ret_journal = NULL;
         if (!delegated && fdstore_available() && entry_pool_take(&d->entry_pool, ret_slot, &fd, ret_journal) > 0)
                 return fd;
 
@@ -153,7 +153,8 @@ static int session_iommufd(Daemon *d, bool delegated, unsigned *ret_slot, int *r
 }
 
 int session_new(Daemon *d, uid_t uid, const char *owner, bool persistent, bool delegated, Session **ret) {
-        _cleanup_close_ int fd = -EBADF, spare = -EBADF;
+        _cleanup_(journal_freep) Journal *spare = NULL;
+        _cleanup_close_ int fd = -EBADF;
         unsigned slot;
         Session *s;
         int r;
@@ -163,15 +164,17 @@ int session_new(Daemon *d, uid_t uid, const char *owner, bool persistent, bool d
                 return fd;
         r = session_adopt(d, d->next_session_id + 1, fd, uid, owner, persistent, delegated, now_usec(), &s);
         if (r < 0) {
-                /* The spare's journal still says spare. */
-                if (spare >= 0 && entry_pool_put(&d->entry_pool, slot, fd, spare) > 0)
-                        fd = spare = -EBADF;
+                /* Untouched, the spare goes back. */
+                if (spare && entry_pool_put(&d->entry_pool, slot, fd, spare) > 0) {
+                        TAKE_FD(fd);
+                        TAKE_PTR(spare);
+                }
                 return r;
         }
         TAKE_FD(fd);
         s->owner_here = true;
         s->slot = slot;
-        r = journal_begin(s, TAKE_FD(spare));
+        r = journal_begin(s, TAKE_PTR(spare));
         if (r < 0)
                 log_warning("session %u: not in the fd store (%s): a restart ends it", s->id, strerror(-r));
         *ret = s;
@@ -423,7 +426,7 @@ static bool session_entry_reusable(Session *s) {
 }
 
 Session *session_free(Session *s) {
-        _cleanup_close_ int first_journal = -EBADF;
+        _cleanup_(journal_freep) Journal *first_journal = NULL;
         char name[FDSTORE_NAME_MAX];
         bool progress = true, reuse, emptied = true;
 
@@ -436,7 +439,7 @@ Session *session_free(Session *s) {
          * stays, its journal emptied: a take-over ends the session. */
         reuse = session_entry_reusable(s);
         first_journal = journal_end(s, reuse);
-        reuse = reuse && first_journal >= 0;
+        reuse = reuse && first_journal;
         if (s->iommufd >= 0 && !reuse)
                 fdstore_remove(fdstore_name(s, NULL, name));
         leases_free_session(s);
@@ -478,7 +481,7 @@ Session *session_free(Session *s) {
                 if (emptied && !s->objects &&
                     entry_pool_put(&s->daemon->entry_pool, s->slot, s->iommufd, first_journal) > 0) {
                         s->iommufd = -EBADF;
-                        TAKE_FD(first_journal);
+                        TAKE_PTR(first_journal);
                 } else
                         fdstore_remove(fdstore_name(s, NULL, name));
         }

@@ -213,7 +213,8 @@ echo "== spare entries in the fd store"
 spare_entries() {
 	local s n before
 
-	s=$(call "$manager" Manager OpenSession 'a{sv}' 0 | first_path)
+	# Persistent: each busctl is a connection of its own, which leaves.
+	s=$(call "$manager" Manager OpenSession 'a{sv}' 1 Persistent b true | first_path)
 	call "$s" Session CreateIOAS >/dev/null && call "$s" Session Close >/dev/null ||
 		{ fail "could not open, use and close a session"; return; }
 	sleep 0.5
@@ -223,7 +224,7 @@ spare_entries() {
 		fail "after a session's close: sessions $(sessions), $n spare(s), $before fds in the store"
 		return
 	fi
-	s=$(call "$manager" Manager OpenSession 'a{sv}' 0 | first_path)
+	s=$(call "$manager" Manager OpenSession 'a{sv}' 1 Persistent b true | first_path)
 	call "$s" Session CreateIOAS >/dev/null || { fail "a session on a spare entry could not create an IOAS"; return; }
 	sleep 0.5
 	if [ "$(spares)" -ne $((n - 1)) ] || [ "$(stored)" -ne "$before" ]; then

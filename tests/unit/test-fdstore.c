@@ -254,7 +254,7 @@ static void test_take_over_drops_what_is_no_session(void **state) {
          * entry is numbered past every slot in the store. */
         assert_int_equal(d.entry_pool.n_spares, 1);
         assert_int_equal(d.entry_pool.spares[0].slot, 3);
-        assert_int_equal(journal_entry_session(d.entry_pool.spares[0].journal, &session), 0);
+        assert_int_equal(journal_entry_session(SD_LISTEN_FDS_START + 10, &session), 0);
         assert_int_equal(session, 0);
         assert_int_equal(entry_pool_new_slot(&d.entry_pool), 9);
         entry_pool_free(&d.entry_pool);

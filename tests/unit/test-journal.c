@@ -104,7 +104,7 @@ static int begin_journal(Session *s) {
 
         s->iommufd = open("/dev/null", O_RDWR | O_CLOEXEC);
         assert_true(s->iommufd >= 0);
-        assert_int_equal(journal_begin(s, -EBADF), 0);
+        assert_int_equal(journal_begin(s, NULL), 0);
         closep(&s->iommufd);
         s->iommufd = -EBADF;
         assert_int_equal(store_receive(text, sizeof(text), fds), 2);
@@ -328,51 +328,54 @@ static void test_round_trip(void **state) {
 }
 
 /* A session on a spare entry (entry-pool.h) writes its first journal into
- * the spare's memfd and tells the store nothing; at its end the memfd comes
- * back emptied, still naming the session, until it is marked spare again. */
+ * the spare's memfd, wiped of what was there, and tells the store nothing;
+ * at its end the journal comes back wiped, still naming the session, which
+ * a take-over would end, until it is marked spare again. */
 static void test_spare_entry(void **state) {
         Daemon d = {}, e = {};
         JournalIntent pending = {};
         Session *s = session_new_empty(&d), *t = NULL;
+        Journal *spare = NULL, *first;
         unsigned session = 1;
-        struct stat st;
         bool torn;
-        int spare, fd;
+        int memfd;
 
-        spare = memfd_create("test-journal-spare", MFD_CLOEXEC);
-        assert_true(spare >= 0);
-        assert_int_equal(journal_entry_session(spare, &session), -EBADMSG);
-        assert_int_equal(journal_mark_spare(spare), 0);
-        assert_int_equal(fstat(spare, &st), 0);
-        assert_int_equal(st.st_size, sizeof(struct journal_header));
-        assert_int_equal(journal_entry_session(spare, &session), 0);
+        memfd = memfd_create("test-journal-spare", MFD_CLOEXEC);
+        assert_true(memfd >= 0);
+        assert_int_equal(journal_entry_session(memfd, &session), -EBADMSG);
+        assert_int_equal(pwrite(memfd, "stale", 5, 4096), 5);
+        assert_int_equal(journal_from_spare(fcntl(memfd, F_DUPFD_CLOEXEC, 3), &spare), 0);
+        assert_int_equal(journal_entry_session(memfd, &session), 0);
         assert_int_equal(session, 0);
 
         s->iommufd = open("/dev/null", O_RDWR | O_CLOEXEC);
         assert_true(s->iommufd >= 0);
         ioas_new_recorded(s, 2);
-        assert_int_equal(journal_begin(s, fcntl(spare, F_DUPFD_CLOEXEC, 3)), 0);
+        assert_int_equal(journal_begin(s, spare), 0);
         expect_nothing();
         assert_int_equal(s->journal_generation, 1);
-        assert_int_equal(journal_entry_session(spare, &session), 0);
+        assert_int_equal(journal_entry_session(memfd, &session), 0);
         assert_int_equal(session, 5);
-        assert_int_equal(read_back(spare, &e, &t, &pending, &torn), 0);
+        assert_int_equal(read_back(memfd, &e, &t, &pending, &torn), 0);
+        assert_false(torn);
         assert_same_record(s, t);
         session_free(t);
 
-        fd = journal_end(s, true);
-        assert_true(fd >= 0);
+        first = journal_end(s, true);
+        assert_non_null(first);
         expect_nothing();
-        expect_emptied(fd);
-        assert_int_equal(journal_mark_spare(fd), 0);
-        assert_int_equal(journal_entry_session(spare, &session), 0);
+        assert_int_equal(journal_entry_session(memfd, &session), 0);
+        assert_int_equal(session, 5);
+        assert_int_equal(read_back(memfd, &e, &t, &pending, &torn), -EBADMSG);
+        journal_mark_spare(first);
+        assert_int_equal(journal_entry_session(memfd, &session), 0);
         assert_int_equal(session, 0);
-        close(fd);
+        journal_free(first);
         closep(&s->iommufd);
         s->iommufd = -EBADF;
         session_free(s);
         expect_nothing();
-        close(spare);
+        close(memfd);
 }
 
 /* The daemon died writing its last entry, or in the middle of a map. */
