@@ -322,6 +322,9 @@ int journal_read(Daemon *d, const void *data, size_t size, int iommufd, Session 
                 return -EBADMSG;
 
         p = next_entry(data, size, &offset, &type, &n, &torn);
+        /* Wiped when its session ended (journal_end()). */
+        if (!p && !torn)
+                return -ENODATA;
         if (!p || type != J_RECORD)
                 return -EBADMSG;
         r = parse_json(p, n, &record);

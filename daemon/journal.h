@@ -131,8 +131,9 @@ int journal_store_as_older_run(Session *s);
  * asking the kernel nothing, as record.c does; takes iommufd on success.
  * A torn last entry (the daemon died writing it) ends the journal there,
  * and *ret_torn says so. *ret_pending gets the intent left open, if any
- * (op 0 otherwise), *ret_generation the journal's generation. -EBADMSG for a
- * journal that is not one, from another version, or does not hold together.
+ * (op 0 otherwise), *ret_generation the journal's generation. -ENODATA for
+ * a journal wiped as its session ended, -EBADMSG for one that is not one,
+ * from another version, or does not hold together.
  */
 int journal_read(Daemon *d, const void *data, size_t size, int iommufd, Session **ret, JournalIntent *ret_pending,
                  uint64_t *ret_generation, bool *ret_torn);

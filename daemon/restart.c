@@ -264,7 +264,9 @@ static int take_over_one(Daemon *d, unsigned id, unsigned slot, const char *entr
                 r = log_error_errno(journal_fd, "session %u: no journal in the fd store; it ends", id);
         else {
                 r = read_journal(d, id, journal_fd, fd, &s, &pending);
-                if (r < 0)
+                if (r == -ENODATA)
+                        log_notice("session %u ended as the previous run went; its fd store entry is dropped", id);
+                else if (r < 0)
                         log_error_errno(r, "session %u: its journal (generation %" PRIu64 ") is not usable (%m); "
                                         "it ends", id, generation);
                 else {

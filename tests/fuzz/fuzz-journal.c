@@ -2,10 +2,10 @@
 
 /*
  * A session's journal as a restarted viommud reads it from the fd store
- * (daemon/journal-read.c): any bytes give a session or -EBADMSG, which
- * leaves nothing behind, and a session read back holds together: its
- * record writes out, its mapped bytes are what its IOASes map, and each
- * backing is held by a mapping. The sessions have no iommufd, so nothing
+ * (daemon/journal-read.c): any bytes give a session, -EBADMSG or, for a
+ * header and no entry, -ENODATA, which leave nothing behind; and a session
+ * read back holds together: its record writes out, its mapped bytes are
+ * what its IOASes map, and each backing is held by a mapping. The sessions have no iommufd, so nothing
  * reaches the kernel.
  */
 
@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         r = journal_read(&d, data, size, -EBADF, &s, &pending, &generation, &torn);
         if (r < 0) {
-                fuzz_check((r == -EBADMSG || r == -EEXIST) && !s && !d.sessions && !pending.path);
+                fuzz_check((r == -EBADMSG || r == -EEXIST || r == -ENODATA) && !s && !d.sessions && !pending.path);
                 return 0;
         }
 
