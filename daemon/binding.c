@@ -9,6 +9,7 @@
 
 #include "binding.h"
 #include "bus-errors.h"
+#include "bus-util.h"
 #include "config.h"
 #include "log.h"
 #include "pci-bind.h"
@@ -21,10 +22,17 @@ Binding *binding_find(Daemon *d, const char *name) {
         return NULL;
 }
 
-bool binding_giving_back(Daemon *d, const char *name) {
+bool binding_busy(Daemon *d, const char *name, sd_bus_message *m) {
         Binding *b = binding_find(d, name);
 
-        return b && b->child;
+        return b && (b->child || (b->bind_call && b->bind_call != m));
+}
+
+bool binding_started_by(Daemon *d, sd_bus_message *m) {
+        for (Binding *b = d->bindings; b; b = b->next)
+                if (b->bind_call == m && !b->child)
+                        return true;
+        return false;
 }
 
 static Binding *binding_free(Binding *b) {
@@ -36,9 +44,11 @@ static Binding *binding_free(Binding *b) {
                         break;
                 }
         sd_event_source_disable_unref(b->child);
+        sd_event_source_disable_unref(b->uncollected);
         if (b->pidfd >= 0)
                 close(b->pidfd);
         sd_bus_message_unref(b->request);
+        sd_bus_message_unref(b->bind_call);
         free(b->name);
         free(b->previous);
         free(b);
@@ -70,74 +80,70 @@ static int binding_new(Daemon *d, const char *name, bool known, const char *prev
         return 0;
 }
 
-int binding_bind(Daemon *d, const char *name, uint64_t flags, sd_bus_error *error) {
-        _cleanup_free_ char *why = NULL, *driver = NULL;
-        Binding *b;
-        int r;
-
-        if (binding_giving_back(d, name))
-                return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY, "Device %s is being given back to its driver",
-                                         name);
-        r = pci_bind_check(PCI_BIND_SYSFS, name, flags & BIND_FORCE, &why);
-        switch (r) {
-        case 0:
-                break;
-        case -ENODEV:
-                return sd_bus_error_set(error, VIOMMU_ERROR_DEVICE_GONE, why);
-        case -EALREADY:
-                return sd_bus_error_set(error, VIOMMU_ERROR_ALREADY_BOUND, why);
-        case -EOPNOTSUPP:
-                return sd_bus_error_set(error, VIOMMU_ERROR_NOT_SUPPORTED, why);
-        case -EXDEV:
-                return sd_bus_error_set(error, VIOMMU_ERROR_GROUP_NOT_VIABLE, why);
-        case -ETXTBSY:
-                return sd_bus_error_set(error, VIOMMU_ERROR_IN_USE, why);
-        default:
-                return bus_error_kernel(error, r, "Reading the device's state in sysfs");
-        }
-
-        r = pci_bind_driver(PCI_BIND_SYSFS, name, &driver);
-        if (r >= 0)
-                r = pci_bind_vfio(PCI_BIND_SYSFS, name, driver);
-        d->topology_stale = true;
+/* A bind's outcome, r, as the error of the call that asked for it. */
+static int bind_error(Binding *b, int r, sd_bus_error *error) {
         if (r == -ENODEV)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_DEVICE_GONE, "Device %s vanished while being bound",
-                                         name);
+                                         b->name);
         if (r == -ENXIO)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_KERNEL,
                                          "vfio-pci did not take %s (is the vfio-pci module loaded?); "
-                                         "it is back on %s", name, driver ?: "no driver");
-        if (r < 0)
-                return bus_error_kernel(error, r, "Binding the device to vfio-pci");
+                                         "it is back on %s", b->name, b->previous ?: "no driver");
+        return bus_error_kernel(error, r, "Binding the device to vfio-pci");
+}
 
-        /* A record of an earlier bind, given back by someone else since,
-         * has the driver of then: this one is the truth now. */
-        binding_free(binding_find(d, name));
-        r = binding_new(d, name, true, driver, &b);
-        if (r < 0) {
-                log_error_errno(r, "%s is on vfio-pci, but its driver %s is not remembered: %m", name,
-                                driver ?: "(none)");
-                return r;
+static int on_bind_uncollected(sd_event_source *s, void *userdata) {
+        Binding *b = userdata;
+
+        /* The call ended before it came for the outcome (its session
+         * closed, its caller left): what it bound goes back. */
+        b->uncollected = sd_event_source_disable_unref(b->uncollected);
+        b->bind_call = sd_bus_message_unref(b->bind_call);
+        if (b->bind_result < 0) {
+                binding_free(b);
+                return 0;
         }
-        if (flags & (BIND_RESTORE_ON_RELEASE | BIND_KEEP_ON_RELEASE))
-                b->restore_on_release = flags & BIND_RESTORE_ON_RELEASE;
-        else
-                b->restore_on_release = d->config && d->config->restore_on_release;
-        log_info("%s moved from %s to vfio-pci%s", name, driver ?: "no driver",
-                 b->restore_on_release ? "; it goes back when its claim ends" : "");
+        log_notice("%s was bound to vfio-pci for a call that is gone; giving it back", b->name);
+        (void) binding_give_back(b->daemon, b->name, false, NULL, NULL);
         return 0;
 }
 
-static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        Binding *b = userdata;
+/* The child that moved device b->name ended with r. */
+static void binding_child_done(Binding *b, int r) {
         _cleanup_free_ char *now = NULL;
-        siginfo_t si = {};
-        int r;
+        int k;
 
-        if (waitid(P_PIDFD, b->pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
-                return 0;
         b->daemon->topology_stale = true;
-        r = si.si_code == CLD_EXITED ? -si.si_status : -ECHILD;
+        b->child = sd_event_source_disable_unref(b->child);
+        if (b->pidfd >= 0) {
+                (void) close(b->pidfd);
+                b->pidfd = -EBADF;
+        }
+
+        if (b->bind_call) {
+                b->bind_result = r;
+                if (r >= 0)
+                        log_info("%s moved from %s to vfio-pci%s", b->name, b->previous ?: "no driver",
+                                 b->restore_on_release ? "; it goes back when its claim ends" : "");
+                else
+                        log_warning_errno(r, "Binding %s to vfio-pci failed: %m", b->name);
+                /* Below the bus's own priority: runs only once the read
+                 * queue, and with it the call's re-run, was dispatched. */
+                k = sd_event_add_defer(b->daemon->event, &b->uncollected, on_bind_uncollected, b);
+                if (k >= 0)
+                        k = sd_event_source_set_priority(b->uncollected, SD_EVENT_PRIORITY_IDLE);
+                if (k < 0) {
+                        log_error_errno(k, "Cannot resume the call that binds %s: %m", b->name);
+                        (void) sd_bus_reply_method_errorf(b->bind_call, VIOMMU_ERROR_FAILED,
+                                                          "Cannot resume the call: %s", strerror(-k));
+                        b->uncollected = sd_event_source_disable_unref(b->uncollected);
+                        (void) on_bind_uncollected(NULL, b);
+                        return;
+                }
+                bus_call_resume(b->bind_call);
+                return;
+        }
+
         if (r >= 0)
                 r = pci_bind_driver(PCI_BIND_SYSFS, b->name, &now);
         if (r >= 0)
@@ -156,52 +162,147 @@ static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *use
                         (void) sd_bus_reply_method_return(b->request, "s", now ?: "");
         }
         binding_free(b);
+}
+
+static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Binding *b = userdata;
+        siginfo_t si = {};
+
+        if (waitid(P_PIDFD, b->pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+                return 0;
+        binding_child_done(b, si.si_code == CLD_EXITED ? -si.si_status : -ECHILD);
+        return 0;
+}
+
+/*
+ * Moves device b->name in a child process: to vfio-pci for b->bind_call,
+ * else back to its driver (none with no_restore). A driver's unbind may
+ * take long (a GPU's, an NVMe's; vfio-pci's waits for every open of the
+ * device), and the event loop must not wait for it. The child keeps none
+ * of the daemon's fds. binding_child_done() takes the outcome, and may
+ * free b.
+ */
+static int binding_run_child(Binding *b, bool no_restore) {
+        siginfo_t si = {};
+        pid_t pid;
+        int r;
+
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                /* Sessions' iommufds and memory, other cdevs, channels: not
+                 * to be held open while an unbind waits. */
+                (void) close_range(3, ~0U, 0);
+#if ENABLE_TEST_HOOKS
+                /* Test only: a driver that takes its time, for as long as
+                 * this file exists (at most 30 s). */
+                const char *hold = getenv("VIOMMU_TEST_MOVE_HOLD");
+
+                for (unsigned i = 0; hold && i < 600 && access(hold, F_OK) >= 0; i++)
+                        (void) usleep(50 * 1000);
+#endif
+                if (b->bind_call)
+                        r = pci_bind_vfio(PCI_BIND_SYSFS, b->name, b->previous);
+                else
+                        /* A device that had no driver gets none back. */
+                        r = pci_bind_give_back(PCI_BIND_SYSFS, b->name, no_restore ? NULL : b->previous,
+                                               !no_restore && !b->previous_known);
+                _exit(r < 0 ? MIN(-r, 255) : 0);
+        }
+        b->pidfd = pidfd_open(pid, 0);
+        r = b->pidfd < 0 ? -errno : sd_event_add_io(b->daemon->event, &b->child, b->pidfd, EPOLLIN, on_child_exit, b);
+        if (r < 0) {
+                /* Nothing would reap it: wait, as the child does. */
+                log_warning_errno(r, "Cannot watch the child that moves %s: waiting for it: %m", b->name);
+                r = waitid(P_PID, pid, &si, WEXITED) < 0 ? -errno : si.si_code == CLD_EXITED ? -si.si_status : -ECHILD;
+                binding_child_done(b, r);
+        }
+        return 0;
+}
+
+int binding_bind(Daemon *d, sd_bus_message *m, const char *name, uint64_t flags, sd_bus_error *error) {
+        _cleanup_free_ char *why = NULL, *driver = NULL;
+        Binding *b = binding_find(d, name);
+        int r;
+
+        /* The call is back for what its child did. */
+        if (b && b->bind_call == m && !b->child) {
+                b->uncollected = sd_event_source_disable_unref(b->uncollected);
+                b->bind_call = sd_bus_message_unref(b->bind_call);
+                if (b->bind_result >= 0)
+                        return 1;
+                r = bind_error(b, b->bind_result, error);
+                binding_free(b);
+                return r;
+        }
+        if (binding_busy(d, name, m))
+                return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY, "Device %s is being moved between drivers",
+                                         name);
+        r = pci_bind_check(PCI_BIND_SYSFS, name, flags & BIND_FORCE, &why);
+        switch (r) {
+        case 0:
+                break;
+        case -ENODEV:
+                return sd_bus_error_set(error, VIOMMU_ERROR_DEVICE_GONE, why);
+        case -EALREADY:
+                return sd_bus_error_set(error, VIOMMU_ERROR_ALREADY_BOUND, why);
+        case -EOPNOTSUPP:
+                return sd_bus_error_set(error, VIOMMU_ERROR_NOT_SUPPORTED, why);
+        case -EXDEV:
+                return sd_bus_error_set(error, VIOMMU_ERROR_GROUP_NOT_VIABLE, why);
+        case -ETXTBSY:
+                return sd_bus_error_set(error, VIOMMU_ERROR_IN_USE, why);
+        default:
+                return bus_error_kernel(error, r, "Reading the device's state in sysfs");
+        }
+        r = pci_bind_driver(PCI_BIND_SYSFS, name, &driver);
+        if (r == -ENODEV)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_DEVICE_GONE, "Device %s vanished while being bound",
+                                         name);
+        if (r < 0)
+                return bus_error_kernel(error, r, "Reading the device's driver");
+
+        /* A record of an earlier bind, given back by someone else since,
+         * has the driver of then: this one is the truth now. */
+        binding_free(b);
+        r = binding_new(d, name, true, driver, &b);
+        if (r < 0)
+                return r;
+        if (flags & (BIND_RESTORE_ON_RELEASE | BIND_KEEP_ON_RELEASE))
+                b->restore_on_release = flags & BIND_RESTORE_ON_RELEASE;
+        else
+                b->restore_on_release = d->config && d->config->restore_on_release;
+        b->bind_call = sd_bus_message_ref(m);
+        log_info("moving %s from %s to vfio-pci", name, driver ?: "no driver");
+        r = binding_run_child(b, false);
+        if (r < 0) {
+                binding_free(b);
+                return bus_error_kernel(error, r, "fork");
+        }
         return 0;
 }
 
 int binding_give_back(Daemon *d, const char *name, bool no_restore, sd_bus_message *request, sd_bus_error *error) {
         Binding *b = binding_find(d, name);
-        pid_t pid;
         int r;
 
-        if (b && b->child)
-                return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY, "Device %s is being given back already", name);
+        if (b && (b->child || b->bind_call))
+                return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY, "Device %s is being moved between drivers", name);
         if (!b) {
                 /* Not the daemon's doing: the kernel picks its driver. */
                 r = binding_new(d, name, false, NULL, &b);
                 if (r < 0)
                         return r;
         }
-
-        pid = fork();
-        if (pid < 0) {
-                r = -errno;
-                binding_free(b);
-                return bus_error_kernel(error, r, "fork");
-        }
-        if (pid == 0) {
-                /* The unbind may wait long for the device's other opens: the
-                 * child must not keep the daemon's fds (sessions' iommufds
-                 * and memory, other cdevs, channels) open meanwhile. */
-                (void) close_range(3, ~0U, 0);
-                /* A device that had no driver gets none back. */
-                r = pci_bind_give_back(PCI_BIND_SYSFS, name, no_restore ? NULL : b->previous,
-                                       !no_restore && !b->previous_known);
-                _exit(r < 0 ? MIN(-r, 255) : 0);
-        }
-        b->pidfd = pidfd_open(pid, 0);
-        r = b->pidfd < 0 ? -errno : sd_event_add_io(d->event, &b->child, b->pidfd, EPOLLIN, on_child_exit, b);
-        if (r < 0) {
-                /* Nothing would reap it: wait, as the child does. */
-                log_warning_errno(r, "Cannot watch the give-back of %s: waiting for it: %m", name);
-                (void) waitpid(pid, NULL, 0);
-                binding_free(b);
-                d->topology_stale = true;
-                return request ? sd_bus_reply_method_return(request, "s", "") : 0;
-        }
         b->request = sd_bus_message_ref(request);
         log_info("giving %s back to %s", name,
                  no_restore ? "no driver" : b->previous ?: b->previous_known ? "no driver" : "the kernel's choice");
+        r = binding_run_child(b, no_restore);
+        if (r < 0) {
+                binding_free(b);
+                return bus_error_kernel(error, r, "fork");
+        }
         return 0;
 }
 
@@ -209,7 +310,7 @@ void binding_claim_ended(Daemon *d, const char *name) {
         Binding *b = binding_find(d, name);
         int r;
 
-        if (!b || !b->restore_on_release || b->child)
+        if (!b || !b->restore_on_release || b->child || b->bind_call)
                 return;
         r = binding_give_back(d, name, false, NULL, NULL);
         if (r < 0)

@@ -121,19 +121,24 @@ BUS_METHOD(method_bind_vfio) {
                 return sd_bus_error_setf(error, VIOMMU_ERROR_NOT_SUPPORTED,
                                          "Device %s is not a PCI device: only vfio-pci binding is supported", dev->name);
 
-        r = auth_bind_device(d, m, dev, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1;       /* polkit was asked: the call comes back with its answer */
+        /* Back from the bind it started, it was authorized then. */
+        if (!binding_started_by(d, m)) {
+                r = auth_bind_device(d, m, dev, error);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return 1;       /* polkit was asked: the call comes back with its answer */
+        }
 
         /* Binding re-reads the topology, and dev with it. */
         name = strdup(dev->name);
         if (!name)
                 return -ENOMEM;
-        r = binding_bind(d, name, flags, error);
+        r = binding_bind(d, m, name, flags, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1;       /* bound in a child: the call comes back when it is done */
         return sd_bus_reply_method_return(m, NULL);
 }
 

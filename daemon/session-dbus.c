@@ -133,7 +133,7 @@ static int claim_device(sd_bus_message *m, Session *s, const char *name, int wan
         _cleanup_close_ int reply_fd = -EBADF;
         _cleanup_free_ char *bound = NULL;
         Object *claimed, *o;
-        bool bind;
+        bool bind, started;
         int r;
 
         if (flags & ~CLAIM_FLAGS_ALL)
@@ -142,10 +142,12 @@ static int claim_device(sd_bus_message *m, Session *s, const char *name, int wan
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "Claim flags 0x%" PRIx64 " are about binding: give CLAIM_BIND_VFIO too", flags);
 
+        /* Back from the bind it started, it was authorized then. */
+        started = binding_started_by(d, m);
         r = find_host_device(d, name, &dev, error);
         if (r < 0)
                 return r;
-        bind = (flags & CLAIM_BIND_VFIO) && !dev->vfio_cdev;
+        bind = (flags & CLAIM_BIND_VFIO) && (started || !dev->vfio_cdev);
         if (!dev->vfio_cdev && !bind)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_INVALID_ARGUMENT,
                                          "Device %s has no VFIO cdev: bind it to vfio-pci first (driver: %s), "
@@ -154,7 +156,7 @@ static int claim_device(sd_bus_message *m, Session *s, const char *name, int wan
         /* Binding takes more than claiming: its answer covers both. Asked
          * first: whether another session has the device is not for a
          * caller who may not have it. */
-        r = bind ? auth_bind_device(d, m, dev, error) : auth_claim_device(d, m, s, dev, error);
+        r = started ? 1 : bind ? auth_bind_device(d, m, dev, error) : auth_claim_device(d, m, s, dev, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -167,8 +169,8 @@ static int claim_device(sd_bus_message *m, Session *s, const char *name, int wan
         if (claimed)
                 return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY, "Device %s is claimed by another user",
                                          dev->name);
-        if (binding_giving_back(d, dev->name))
-                return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY, "Device %s is being given back to its driver",
+        if (binding_busy(d, dev->name, m))
+                return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY, "Device %s is being moved between drivers",
                                          dev->name);
         r = auth_check_limit(d, s, CONFIG_LIMIT_DEVICES, 1, error);
         if (r < 0)
@@ -178,10 +180,12 @@ static int claim_device(sd_bus_message *m, Session *s, const char *name, int wan
                 bound = strdup(dev->name);
                 if (!bound)
                         return -ENOMEM;
-                r = binding_bind(d, bound, (flags & CLAIM_FORCE ? BIND_FORCE : 0) |
+                r = binding_bind(d, m, bound, (flags & CLAIM_FORCE ? BIND_FORCE : 0) |
                                  (flags & CLAIM_KEEP_BOUND ? BIND_KEEP_ON_RELEASE : BIND_RESTORE_ON_RELEASE), error);
                 if (r < 0)
                         return r;
+                if (r == 0)
+                        return 1;       /* bound in a child: the call comes back when it is done */
                 /* The topology was read afresh: dev with it. */
                 r = find_host_device(d, bound, &dev, error);
                 if (r >= 0 && !dev->vfio_cdev)

@@ -9,7 +9,8 @@
 # rule without "bind" allows claiming only), a
 # device on vfio-pci already, unknown flags, a claimed device, an IOMMU
 # group shared with a device on another host driver (when the machine has
-# one). A give-back waits for every open of the VFIO device, and the daemon
+# one). A bind held in its child (a test hook stands in for a slow driver)
+# and a give-back that waits for every open of the VFIO device: the daemon
 # answers meanwhile.
 #
 #   tests/integration/bind.sh BUILDDIR
@@ -63,6 +64,9 @@ cat >"$run/viommud.conf" <<CONF
              { "devices": [ { "pci": "$nic" } ], "users": [ 2 ] } ] }
 CONF
 private_bus_start "$run" || fail "dbus-daemon did not start"
+# While this file exists, the daemon's child that moves a device waits
+# before it does (a test hook): a driver's slow unbind, on demand.
+export VIOMMU_TEST_MOVE_HOLD=$run/hold
 private_bus_viommud "$viommud" "$run/viommud.log" --config="$run/viommud.conf" -v ||
 	fail "viommud did not take its bus name"
 
@@ -175,6 +179,39 @@ b call org.viommu1 /org/viommu1 org.viommu1.Manager ListDevices | grep -q "\"$ni
 echo "$nic" >/sys/bus/pci/drivers_probe
 wait_driver e1000e
 echo "bind: ok: unbind --no-restore left the device without a driver"
+
+# ---- a bind runs in a child, however long the driver takes: the daemon
+# answers meanwhile, other moves and claims of the device are Busy, and the
+# call is answered when the device is on vfio-pci
+touch "$run/hold"
+b call org.viommu1 "$device" org.viommu1.Device BindVfio t 0 >"$run/bind.out" 2>&1 &
+binder=$!
+sleep 1
+kill -0 "$binder" 2>/dev/null || fail "BindVfio was answered while its child waited: $(cat "$run/bind.out")"
+[ "$(driver_of)" = e1000e ] || fail "$nic is on $(driver_of) before the bind's child went on"
+b call org.viommu1 /org/viommu1 org.viommu1.Manager GetKernelFeatures >/dev/null ||
+	fail "viommud does not answer while a bind is under way"
+expect org.viommu1.Error.Busy g "$device" org.viommu1.Device.BindVfio 0
+session=$(b call org.viommu1 /org/viommu1 org.viommu1.Manager OpenSession 'a{sv}' 1 Persistent b true | path_of)
+expect org.viommu1.Error.Busy g "$session" org.viommu1.Session.ClaimDeviceWithFlags "$nic" false 1
+rm "$run/hold"
+wait "$binder" || fail "BindVfio failed: $(cat "$run/bind.out")"
+[ "$(driver_of)" = vfio-pci ] || fail "$nic is on $(driver_of) after the bind was answered"
+"$viommuctl" unbind "$nic" >/dev/null || fail "viommuctl unbind $nic"
+echo "bind: ok: a bind waited in its child, and viommud answered meanwhile"
+# A claim that binds, whose session closes while the child binds: the call
+# fails, and the device goes back.
+touch "$run/hold"
+b call org.viommu1 "$session" org.viommu1.Session ClaimDeviceWithFlags sbt "$nic" false 1 >"$run/claim.out" 2>&1 &
+claimer=$!
+sleep 1
+b call org.viommu1 "$session" org.viommu1.Session Close >/dev/null || fail "Close during a claim's bind"
+rm "$run/hold"
+wait "$claimer" && fail "the claim of a session closed during its bind succeeded: $(cat "$run/claim.out")"
+wait_driver e1000e
+grep -q "$nic was bound to vfio-pci for a call that is gone; giving it back" "$run/viommud.log" ||
+	fail "viommud did not say it gave back what it bound for a closed session"
+echo "bind: ok: a claim whose session closed during its bind gave the device back: $(cat "$run/claim.out")"
 
 # ---- a give-back waits for every open of the device, the daemon does not
 "$viommuctl" bind "$nic" || fail "viommuctl bind $nic"
