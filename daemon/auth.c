@@ -220,19 +220,13 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         else
                 log_notice("%s (caller %s)", q->denial.message, q->sender);
 
-        /* Below the bus's own priority: runs only once the read queue,
-         * and with it the re-run of the call, has been dispatched. */
-        r = sd_event_add_defer(q->daemon->event, &q->defer, on_answer_uncollected, q);
-        if (r >= 0)
-                r = sd_event_source_set_priority(q->defer, SD_EVENT_PRIORITY_IDLE);
+        r = bus_call_resume_watched(q->request, q->daemon->event, &q->defer, on_answer_uncollected, q);
         if (r < 0) {
                 log_error_errno(r, "Cannot resume %s's call after polkit answered: %m", q->sender);
                 (void) sd_bus_reply_method_errorf(q->request, VIOMMU_ERROR_FAILED,
                                                   "Cannot resume the call after polkit answered: %s", strerror(-r));
                 auth_query_free(q);
-                return 0;
         }
-        bus_call_resume(q->request);
         return 0;
 }
 

@@ -127,20 +127,13 @@ static void binding_child_done(Binding *b, int r) {
                                  b->restore_on_release ? "; it goes back when its claim ends" : "");
                 else
                         log_warning_errno(r, "Binding %s to vfio-pci failed: %m", b->name);
-                /* Below the bus's own priority: runs only once the read
-                 * queue, and with it the call's re-run, was dispatched. */
-                k = sd_event_add_defer(b->daemon->event, &b->uncollected, on_bind_uncollected, b);
-                if (k >= 0)
-                        k = sd_event_source_set_priority(b->uncollected, SD_EVENT_PRIORITY_IDLE);
+                k = bus_call_resume_watched(b->bind_call, b->daemon->event, &b->uncollected, on_bind_uncollected, b);
                 if (k < 0) {
                         log_error_errno(k, "Cannot resume the call that binds %s: %m", b->name);
                         (void) sd_bus_reply_method_errorf(b->bind_call, VIOMMU_ERROR_FAILED,
                                                           "Cannot resume the call: %s", strerror(-k));
-                        b->uncollected = sd_event_source_disable_unref(b->uncollected);
                         (void) on_bind_uncollected(NULL, b);
-                        return;
                 }
-                bus_call_resume(b->bind_call);
                 return;
         }
 

@@ -30,6 +30,22 @@ void bus_call_resume(sd_bus_message *m) {
         }
 }
 
+int bus_call_resume_watched(sd_bus_message *m, sd_event *e, sd_event_source **ret_uncollected,
+                            sd_event_handler_t uncollected, void *userdata) {
+        int r;
+
+        /* Below the bus's own priority: runs after the re-run. */
+        r = sd_event_add_defer(e, ret_uncollected, uncollected, userdata);
+        if (r >= 0)
+                r = sd_event_source_set_priority(*ret_uncollected, SD_EVENT_PRIORITY_IDLE);
+        if (r < 0) {
+                *ret_uncollected = sd_event_source_disable_unref(*ret_uncollected);
+                return r;
+        }
+        bus_call_resume(m);
+        return 0;
+}
+
 int bus_error_caller(sd_bus_error *error, int r) {
         sd_bus_error_setf(error, r == -ENOMEM ? VIOMMU_ERROR_FAILED : VIOMMU_ERROR_PERMISSION_DENIED,
                           "Cannot determine who the caller is: %s", strerror(-r));

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
 
 #include "auth.h"
 #include "bus-errors.h"
@@ -22,6 +23,13 @@ int bus_put_aside(sd_bus_error *error);
 /* Dispatches a call put aside again, from the top: its handler runs anew and
  * finds the answer. Replies Failed if it cannot. */
 void bus_call_resume(sd_bus_message *m);
+/* As bus_call_resume(), for an answer the re-run is to collect: once the
+ * read queue, and with it the re-run, was dispatched, *ret_uncollected
+ * calls uncollected (an idle event source; the caller drops it when the
+ * answer is collected). Negative errno when it cannot be watched, nothing
+ * resumed: the caller answers the call. */
+int bus_call_resume_watched(sd_bus_message *m, sd_event *e, sd_event_source **ret_uncollected,
+                            sd_event_handler_t uncollected, void *userdata);
 
 /* PermissionDenied (Failed when out of memory) for a caller the bus cannot
  * tell us about; returns r. */
