@@ -347,8 +347,10 @@ int journal_begin(Session *s, Journal *spare) {
         bool stored = spare;
         int r, fds[2] = { s->iommufd };
 
-        if (!fdstore_available())
+        if (!fdstore_available()) {
+                journal_free(spare);
                 return 0;
+        }
         r = journal_make(s, spare, &j);
         if (r < 0)
                 log_error_errno(r, "session %u: cannot make its journal (%m): a crash of the daemon ends the session",
