@@ -105,55 +105,6 @@ static AuthQuery *auth_query_find(Daemon *d, sd_bus_message *m) {
         return NULL;
 }
 
-static int add_gids(gid_t **gids, size_t *n, const gid_t *more, size_t n_more) {
-        gid_t *g;
-
-        if (n_more == 0)
-                return 0;
-        g = reallocarray(*gids, *n + n_more, sizeof(gid_t));
-        if (!g)
-                return -ENOMEM;
-        memcpy(g + *n, more, n_more * sizeof(gid_t));
-        *gids = g;
-        *n += n_more;
-        return 0;
-}
-
-/*
- * The groups the user database gives uid, as polkit sees "unix-group:"
- * membership. The bus does not report a caller's groups (dbus-daemon with
- * systemd 252's sd-bus gives only the uid and pid; the rest would be read
- * from /proc, which a caller can race), so the trusted uid is the key.
- */
-int auth_user_groups(uid_t uid, gid_t **gids, size_t *n) {
-        _cleanup_free_ struct passwd *pw = NULL;
-        _cleanup_free_ gid_t *list = NULL;
-        int n_list = 64, r;
-
-        r = user_db_passwd(NULL, uid, &pw);
-        if (r == -ESRCH)
-                return 0;       /* a uid without a name: no groups to find */
-        if (r < 0)
-                return r;
-
-        for (;;) {
-                int want = n_list;
-                gid_t *l = reallocarray(list, n_list, sizeof(gid_t));
-
-                if (!l)
-                        return -ENOMEM;
-                list = l;
-                if (getgrouplist(pw->pw_name, pw->pw_gid, list, &want) >= 0) {
-                        n_list = want;
-                        break;
-                }
-                if (want <= n_list || want > 65536)
-                        return -E2BIG;
-                n_list = want;
-        }
-        return add_gids(gids, n, list, n_list);
-}
-
 static int polkit_reply_evaluate(AuthQuery *q, sd_bus_message *reply) {
         int authorized, challenge, r;
 
@@ -303,8 +254,6 @@ static int auth_query_collect(AuthQuery *q, sd_bus_error *error) {
 static int auth_device(Daemon *d, sd_bus_message *m, const struct viommu_topology_device *dev, bool bind,
                        sd_bus_error *error) {
         const char *verb = bind ? "bind" : "claim", *action = bind ? POLKIT_ACTION_BIND : POLKIT_ACTION_CLAIM;
-        _cleanup_free_ gid_t *gids = NULL;
-        size_t n_gids = 0;
         _cleanup_free_ char *unit = NULL;
         AuthQuery *q;
         uid_t uid;
@@ -333,31 +282,20 @@ static int auth_device(Daemon *d, sd_bus_message *m, const struct viommu_topolog
                 return 1;
 
         if (d->config && d->config->n_allow > 0) {
-                /* What the bus vouched for with the uid, asked without
-                 * waiting: never what /proc says, which may be another
-                 * process's by now. */
+                /* Known with the uid: the groups the bus vouched for and
+                 * those of the user database. Never what /proc says, which
+                 * may be another process's by now. */
                 const CallerCreds *creds = caller_creds(d, m);
 
-                if (creds && creds->gids_known) {
-                        r = add_gids(&gids, &n_gids, creds->gids, creds->n_gids);
-                        if (r < 0)
-                                return r;
-                }
-                r = auth_user_groups(uid, &gids, &n_gids);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0)
-                        log_warning("Cannot read the groups of uid %u: %s; group rules skipped",
-                                    (unsigned) uid, strerror(-r));
-                r = caller_unit(creds ? creds->pid : 0, uid, &unit);
+                r = caller_unit(creds->pid, uid, &unit);
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)
                         log_warning_errno(r, "Cannot tell the systemd unit of uid %u (%s): %m; unit rules skipped",
                                           (unsigned) uid, sd_bus_message_get_sender(m) ?: "?");
 
-                if ((bind ? config_device_bind_allowed : config_device_allowed)(d->config, dev, uid, gids, n_gids,
-                                                                                unit) > 0) {
+                if ((bind ? config_device_bind_allowed : config_device_allowed)(d->config, dev, uid, creds->gids,
+                                                                                creds->n_gids, unit) > 0) {
                         log_debug("uid %u may %s %s: allowed by %s", (unsigned) uid, verb, dev->name,
                                   d->config_path ?: CONFIG_DEFAULT_PATH);
                         return 1;
@@ -445,15 +383,6 @@ int auth_check_sessions(Daemon *d, uid_t uid, bool persistent, sd_bus_error *err
         return 0;
 }
 
-bool auth_observer(Daemon *d, uid_t uid) {
-        _cleanup_free_ gid_t *gids = NULL;
-        size_t n_gids = 0;
-
-        if (!d->config || d->config->n_observer_users + d->config->n_observer_groups == 0)
-                return false;
-        if (config_observer(d->config, uid, NULL, 0))
-                return true;
-        if (d->config->n_observer_groups == 0 || auth_user_groups(uid, &gids, &n_gids) < 0)
-                return false;
-        return config_observer(d->config, uid, gids, n_gids);
+bool auth_observer(Daemon *d, const CallerCreds *creds) {
+        return d->config && config_observer(d->config, creds->uid, creds->gids, creds->n_gids);
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
+#include "caller-uid.h"
 #include "config.h"
 #include "daemon.h"
 #include "session.h"
@@ -46,11 +47,8 @@ int auth_check_limit(Daemon *d, Session *s, ConfigLimit what, uint64_t more, sd_
  * count. */
 int auth_check_sessions(Daemon *d, uid_t uid, bool persistent, sd_bus_error *error);
 
-/* The groups of uid in the user database, added to *gids; 0 for a uid
- * without a name. */
-int auth_user_groups(uid_t uid, gid_t **gids, size_t *n);
-/* Whether viommud.conf makes uid an observer, who sees every session. */
-bool auth_observer(Daemon *d, uid_t uid);
+/* Whether viommud.conf makes a caller an observer, who sees every session. */
+bool auth_observer(Daemon *d, const CallerCreds *creds);
 
 /* Drops the polkit queries still in flight or unclaimed; before the bus goes. */
 void auth_queries_free(Daemon *d);

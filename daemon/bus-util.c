@@ -60,8 +60,8 @@ static bool session_owner_name(Session *s, sd_bus_message *m) {
 }
 
 bool session_visible_to(Session *s, sd_bus_message *m) {
+        const CallerCreds *creds;
         Session *only;
-        uid_t uid;
 
         if (!m)
                 return true;
@@ -72,8 +72,8 @@ bool session_visible_to(Session *s, sd_bus_message *m) {
                 return true;
         /* A call's sender is known by now: caller-uid.c's filter put the
          * call aside until it was. */
-        return caller_uid_now(s->daemon, m, &uid) >= 0 &&
-               (uid == 0 || uid == s->uid || auth_observer(s->daemon, uid));
+        creds = caller_creds(s->daemon, m);
+        return creds && (creds->uid == 0 || creds->uid == s->uid || auth_observer(s->daemon, creds));
 }
 
 int session_check_owner(Session *s, sd_bus_message *m, sd_bus_error *error) {

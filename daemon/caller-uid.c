@@ -4,9 +4,10 @@
  * under it can never speak for another connection; NameOwnerChanged says
  * when to drop them. A call whose sender is not known yet is put aside
  * before it reaches any object (a filter) while the bus is asked
- * (GetConnectionCredentials: uid, pid and groups in one answer), every other
- * client being served meanwhile, and dispatched again with the answer in
- * the table.
+ * (GetConnectionCredentials: uid, pid and groups in one answer) and then,
+ * for any caller but root, the user database (its groups, in a thread),
+ * every other client being served meanwhile, and dispatched again with the
+ * answers in the table.
  */
 
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include "caller-uid.h"
 #include "json-util.h"
 #include "log.h"
+#include "user-groups.h"
 #include "util.h"
 
 typedef struct CallerUid {
@@ -26,7 +28,8 @@ typedef struct CallerUid {
         char *name;
         CallerCreds creds;
         bool known;
-        sd_bus_slot *slot;              /* the question in flight */
+        sd_bus_slot *slot;              /* the question to the bus in flight */
+        UserGroups *lookup;             /* the one to the user database */
         sd_bus_message **waiting;       /* calls put aside until it is answered */
         size_t n_waiting;
 } CallerUid;
@@ -35,6 +38,7 @@ static void caller_free(struct lh_entry *e) {
         CallerUid *c = (CallerUid *) lh_entry_v(e);
 
         sd_bus_slot_unref(c->slot);
+        user_groups_abandon(c->lookup);
         for (size_t i = 0; i < c->n_waiting; i++)
                 sd_bus_message_unref(c->waiting[i]);
         free(c->waiting);
@@ -111,7 +115,6 @@ static int read_creds(sd_bus_message *reply, CallerCreds *ret) {
                                 if (!gids)
                                         return -ENOMEM;
                                 creds.n_gids = size / sizeof(uint32_t);
-                                creds.gids_known = true;
                                 r = sd_bus_message_exit_container(reply);
                         }
                 } else
@@ -131,36 +134,58 @@ static int read_creds(sd_bus_message *reply, CallerCreds *ret) {
         return 0;
 }
 
-static void caller_set(CallerUid *c, CallerCreds *creds) {
+/* Its calls go on: to their handlers, or with error set to an error reply. */
+static void caller_resume(CallerUid *c, const sd_bus_error *error) {
+        for (size_t i = 0; i < c->n_waiting; i++) {
+                if (error)
+                        (void) sd_bus_reply_method_error(c->waiting[i], error);
+                else
+                        bus_call_resume(c->waiting[i]);
+                sd_bus_message_unref(c->waiting[i]);
+        }
+        c->waiting = mfree(c->waiting);
+        c->n_waiting = 0;
+}
+
+static void on_groups(int r, gid_t *gids, size_t n_gids, void *userdata) {
+        CallerUid *c = userdata;
+
+        c->lookup = NULL;
+        if (r < 0)
+                log_warning("Cannot read the groups of uid %u from the user database: %s; only those the bus "
+                            "reports count", (unsigned) c->creds.uid, strerror(-r));
         free(c->creds.gids);
-        c->creds = *creds;
+        c->creds.gids = gids;
+        c->creds.n_gids = n_gids;
         c->known = true;
+        caller_resume(c, NULL);
 }
 
 static int on_uid_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        _cleanup_(sd_bus_error_free) sd_bus_error denied = SD_BUS_ERROR_NULL;
         CallerUid *c = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
-        CallerCreds creds;
-        int r = e ? -sd_bus_error_get_errno(e) : read_creds(reply, &creds);
+        int r = e ? -sd_bus_error_get_errno(e) : read_creds(reply, &c->creds);
 
         c->slot = sd_bus_slot_unref(c->slot);
-        if (r >= 0) {
-                caller_set(c, &creds);
-                for (size_t i = 0; i < c->n_waiting; i++)
-                        bus_call_resume(c->waiting[i]);
-        } else {
+        if (r < 0) {
                 log_debug("The bus does not say who %s is: %s", c->name, e ? e->message : strerror(-r));
-                for (size_t i = 0; i < c->n_waiting; i++)
-                        (void) sd_bus_reply_method_errorf(c->waiting[i], VIOMMU_ERROR_PERMISSION_DENIED,
-                                                          "Cannot determine who the caller is: %s",
-                                                          e ? e->message : strerror(-r));
-        }
-        for (size_t i = 0; i < c->n_waiting; i++)
-                sd_bus_message_unref(c->waiting[i]);
-        c->waiting = mfree(c->waiting);
-        c->n_waiting = 0;
-        if (r < 0)
+                (void) sd_bus_error_setf(&denied, VIOMMU_ERROR_PERMISSION_DENIED,
+                                         "Cannot determine who the caller is: %s", e ? e->message : strerror(-r));
+                caller_resume(c, &denied);
                 caller_drop(c);
+                return 0;
+        }
+        if (c->creds.uid != 0) {
+                r = user_groups_lookup(c->daemon, c->creds.uid, c->creds.gids, c->creds.n_gids, on_groups, c,
+                                       &c->lookup);
+                if (r >= 0)
+                        return 0;
+                log_warning("Cannot look up the groups of uid %u: %s; only those the bus reports count",
+                            (unsigned) c->creds.uid, strerror(-r));
+        }
+        c->known = true;
+        caller_resume(c, NULL);
         return 0;
 }
 
@@ -215,25 +240,17 @@ int name_uid_now(Daemon *d, const char *name, uid_t *ret) {
                 *ret = c->creds.uid;
                 return 0;
         }
+        /* Not kept: a caller is known with its groups, which are not
+         * looked up here. */
         r = sd_bus_call_method(d->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
                                "GetConnectionCredentials", NULL, &reply, "s", name);
         if (r >= 0)
                 r = read_creds(reply, &creds);
         if (r < 0)
                 return r;
+        free(creds.gids);
         *ret = creds.uid;
-        /* Kept, if memory allows, and told to any question in flight. */
-        if (c || caller_add(d, name, &c) >= 0)
-                caller_set(c, &creds);
-        else
-                free(creds.gids);
         return 0;
-}
-
-int caller_uid_now(Daemon *d, sd_bus_message *m, uid_t *ret) {
-        const char *sender = caller_sender(d, m);
-
-        return sender ? name_uid_now(d, sender, ret) : -ENXIO;
 }
 
 static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -289,4 +306,5 @@ void caller_uids_free(Daemon *d) {
         d->caller_filter = sd_bus_slot_unref(d->caller_filter);
         d->name_owner_changed = sd_bus_slot_unref(d->name_owner_changed);
         d->caller_uids = lh_table_free_safe(d->caller_uids);
+        user_groups_free_all(d);
 }

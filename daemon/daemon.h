@@ -17,6 +17,7 @@ typedef struct Binding Binding;
 typedef struct Object Object;
 typedef struct Journal Journal;
 typedef struct Subscriber Subscriber;
+typedef struct UserGroups UserGroups;
 struct viommu_topology;
 struct lh_table;
 
@@ -60,6 +61,8 @@ typedef struct Daemon {
         struct lh_table *caller_uids;
         sd_bus_slot *name_owner_changed;
         sd_bus_slot *caller_filter;
+        /* Their groups being looked up, see user-groups.c. */
+        UserGroups *user_group_lookups;
         /* Ends sessions whose owner left the bus, see session-dbus.c. */
         sd_bus_slot *owners_watch;
         /* Who follows the sessions' signals, see subscribers.c. */

@@ -38,7 +38,8 @@ static int describe_session(Session *s, struct json_object **ret) {
         return 0;
 }
 
-int describe_daemon(Daemon *d, sd_bus_message *m, uid_t uid, char **ret) {
+int describe_daemon(Daemon *d, sd_bus_message *m, char **ret) {
+        const CallerCreds *creds = caller_creds(d, m);
         _cleanup_(json_object_putp) struct json_object *j = json_object_new_object();
         struct json_object *features, *sessions, *topology;
         const struct viommu_topology *t;
@@ -52,7 +53,7 @@ int describe_daemon(Daemon *d, sd_bus_message *m, uid_t uid, char **ret) {
                 r |= json_add(j, "kernel", json_object_new_string(u.release));
         r |= json_add(j, "mock-devices", json_object_new_boolean(d->mock_devices));
         /* A spare is a session that ended: only for those who may see all. */
-        if (uid == 0 || auth_observer(d, uid))
+        if (creds && (creds->uid == 0 || auth_observer(d, creds)))
                 r |= json_add(j, "spare-entries", json_object_new_int64(d->entry_pool.n_spares));
 
         features = json_object_new_object();

@@ -4,7 +4,7 @@
 #include "daemon.h"
 
 /* The daemon's whole state as JSON: version, kernel features, topology,
- * and the sessions the caller of m, whose uid is uid, may see, with their
- * objects; the spare fd store entries for root and the observers.
+ * and the sessions the caller of m may see, with their objects; the spare
+ * fd store entries for root and the observers.
  * Manager.Describe returns it and viommuctl's --json output is made from it. */
-int describe_daemon(Daemon *d, sd_bus_message *m, uid_t uid, char **ret);
+int describe_daemon(Daemon *d, sd_bus_message *m, char **ret);

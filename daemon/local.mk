@@ -93,7 +93,9 @@ daemon_libviommud_core_la_SOURCES = \
 	daemon/caller-unit.h \
 	daemon/caller-unit.c \
 	daemon/caller-uid.h \
-	daemon/caller-uid.c
+	daemon/caller-uid.c \
+	daemon/user-groups.h \
+	daemon/user-groups.c
 daemon_libviommud_core_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 daemon_libviommud_core_la_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(LIBUDEV_CFLAGS) $(JSONC_CFLAGS)
 daemon_libviommud_core_la_LIBADD = daemon/libviommud-config.la lib/libviommu.la lib/libviommu-internal.la \

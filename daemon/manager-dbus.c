@@ -179,7 +179,7 @@ BUS_METHOD(method_describe) {
         r = caller_uid(d, m, &uid, error);
         if (r < 0)
                 return r;
-        r = describe_daemon(d, m, uid, &json);
+        r = describe_daemon(d, m, &json);
         if (r < 0)
                 return bus_error_kernel(error, r, "Describing the daemon's state");
         return sd_bus_reply_method_return(m, "s", json);

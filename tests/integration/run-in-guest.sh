@@ -9,7 +9,8 @@
 #
 # Run by tests/kernel/run-in-guest.sh in the same boot as the kernel tests.
 # The guest's /etc is the host's, read-only: the unprivileged users are the
-# system's own (daemon, bin, sys, games, nobody). Fails if any test fails, if viommud
+# system's own (daemon, bin, sys, games, mail, nobody), and a copy of
+# /etc/group with one group more is mounted over it for the run. Fails if any test fails, if viommud
 # dies, logs a sanitizer report or a disagreement between its record and the
 # kernel, keeps a session or a pinned page after the tests, or does not exit
 # cleanly on SIGTERM. Each run of a client goes through automake's test
@@ -57,6 +58,20 @@ rm -rf "$work"
 mkdir -p "$work"
 chmod 755 "$work"
 
+# WATCH_UID's group in the user database only (suite.sh): the guest sees
+# the host's /etc read-only, so a copy with one more line goes over it.
+watch_gid=4190
+while getent group "$watch_gid" >/dev/null; do watch_gid=$((watch_gid + 1)); done
+cp /etc/group "$work/group"
+echo "viommu-watch:x:$watch_gid:$(id -un "$VIOMMU_TEST_WATCH_UID")" >>"$work/group"
+if mount --bind "$work/group" /etc/group; then
+	export VIOMMU_TEST_WATCH_GID=$watch_gid
+else
+	echo "run-in-guest: cannot add a group to /etc/group: the user database's groups are not tested"
+fi
+# Held while the file exists: the user database's answer (test-owner).
+export VIOMMU_TEST_GROUPS_HOLD=$work/groups-hold
+
 # The vfio devices are the configuration's to give.
 read -r -a vfio_devices <<<"${VIOMMU_TEST_VFIO_DEVICES:-}"
 allowed_bdf='' second_bdf=''
@@ -70,7 +85,7 @@ suite_config "$allowed_bdf" "$second_bdf" >"$work/viommud.conf"
 . "$src/tests/vm/markers.sh"
 # shellcheck source-path=SCRIPTDIR source=cli-checks.sh
 . "$src/tests/integration/cli-checks.sh"
-trap private_bus_stop EXIT
+trap 'private_bus_stop; umount /etc/group 2>/dev/null' EXIT
 
 private_bus_start "$work" || { echo "run-in-guest: the bus did not start" >&2; exit 1; }
 private_bus_polkit "$polkit" "$VIOMMU_TEST_POLKIT_LOG" --allow-uid="$VIOMMU_TEST_POLKIT_UID" \

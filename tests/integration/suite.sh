@@ -19,9 +19,11 @@
 # POLKIT_UID is allowed by the stand-in polkit; CHALLENGE_UID by it only
 # after authenticating (interactive calls); OTHER_UID by nobody; SILENT_UID's
 # questions the stand-in polkit never answers; OBSERVER_UID sees every
-# session, as viommud.conf's observer, and may act on none.
+# session, as viommud.conf's observer, and may act on none; so does
+# WATCH_UID, by a group the user database gives it and its processes do not
+# carry, WATCH_GID, where the runner adds that group to /etc/group.
 export VIOMMU_TEST_CONFIG_UID=1 VIOMMU_TEST_POLKIT_UID=2 VIOMMU_TEST_CHALLENGE_UID=3 VIOMMU_TEST_OTHER_UID=65534
-export VIOMMU_TEST_SILENT_UID=4 VIOMMU_TEST_OBSERVER_UID=7
+export VIOMMU_TEST_SILENT_UID=4 VIOMMU_TEST_OBSERVER_UID=7 VIOMMU_TEST_WATCH_UID=8
 export VIOMMU_TEST_UNIT_UID=6 VIOMMU_TEST_UNIT_TEMPLATE=viommu-test@.service
 if ! VIOMMU_TEST_GROUP_UID=$(id -u games) || ! VIOMMU_TEST_GROUP=$(id -gn games); then
 	echo "suite: no user games in the user database" >&2
@@ -29,7 +31,7 @@ if ! VIOMMU_TEST_GROUP_UID=$(id -u games) || ! VIOMMU_TEST_GROUP=$(id -gn games)
 fi
 export VIOMMU_TEST_GROUP_UID VIOMMU_TEST_GROUP
 for u in 0 "$VIOMMU_TEST_CONFIG_UID" "$VIOMMU_TEST_POLKIT_UID" "$VIOMMU_TEST_CHALLENGE_UID" "$VIOMMU_TEST_OTHER_UID" \
-	"$VIOMMU_TEST_UNIT_UID" "$VIOMMU_TEST_SILENT_UID" "$VIOMMU_TEST_OBSERVER_UID"; do
+	"$VIOMMU_TEST_UNIT_UID" "$VIOMMU_TEST_SILENT_UID" "$VIOMMU_TEST_OBSERVER_UID" "$VIOMMU_TEST_WATCH_UID"; do
 	if id -Gn "$u" | tr ' ' '\n' | grep -qx "$VIOMMU_TEST_GROUP"; then
 		echo "suite: uid $u is in group $VIOMMU_TEST_GROUP: the group rule would not be tested alone" >&2
 		exit 2
@@ -51,7 +53,7 @@ fi
 
 # suite_config ALLOWED_BDF SECOND_BDF: the first vfio device to a user, the
 # second to a group and to the instances of a template unit (none if
-# empty), the observer and the limits.
+# empty), the observers and the limits.
 suite_config() {
 	local allowed_bdf=$1 second_bdf=$2
 	echo '{'
@@ -62,7 +64,7 @@ suite_config() {
 			     "           , { \"devices\": [ { \"pci\": \"$second_bdf\" } ], \"units\": [ \"$VIOMMU_TEST_UNIT_TEMPLATE\" ] }"
 		echo "           ],"
 	fi
-	echo "  \"observers\": { \"users\": [ $VIOMMU_TEST_OBSERVER_UID ] },"
+	echo "  \"observers\": { \"users\": [ $VIOMMU_TEST_OBSERVER_UID ]${VIOMMU_TEST_WATCH_GID:+, \"groups\": [ $VIOMMU_TEST_WATCH_GID ]} },"
 	echo "  \"limits\": { \"objects\": $VIOMMU_TEST_LIMIT_OBJECTS, \"devices\": $VIOMMU_TEST_LIMIT_DEVICES,"
 	echo "              \"pinned-bytes\": $VIOMMU_TEST_LIMIT_PINNED,"
 	echo "              \"sessions-per-user\": $VIOMMU_TEST_LIMIT_SESSIONS,"

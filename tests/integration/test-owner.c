@@ -16,6 +16,7 @@
 #include "itest.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -341,6 +342,98 @@ static void test_owner_observer_sees_but_cannot_act(void **state) {
         sd_bus_flush_close_unref(observer);
 }
 
+/* A group that the user database gives a user, and its processes do not
+ * carry, counts: VIOMMU_TEST_WATCH_UID is an observer by the group
+ * VIOMMU_TEST_WATCH_GID alone, which run-in-guest.sh adds to /etc/group. */
+static void test_owner_observer_by_user_database_group(void **state) {
+        const uid_t owner_uid = env_u64("VIOMMU_TEST_OTHER_UID", 65534);
+        sd_bus *owner, *watcher;
+        _cleanup_free_ char *s = NULL, *json = NULL;
+
+        if (!getenv("VIOMMU_TEST_WATCH_GID"))
+                skip();
+        owner = connect_as(owner_uid);
+        watcher = connect_as(env_u64("VIOMMU_TEST_WATCH_UID", 8));
+        s = open_session(owner, false);
+
+        json = describe(watcher);
+        assert_true(describe_mentions(json, s));
+        assert_true(session_listed(watcher, s));
+        CALL_FAILS(E_NOT_OWNER, watcher, s, I_SESSION, "Close", NULL);
+
+        close_session(owner, s);
+        sd_bus_flush_close_unref(owner);
+        sd_bus_flush_close_unref(watcher);
+}
+
+/* The reply to the call cookie on bus, if it came: what has arrived is
+ * processed. */
+static sd_bus_message *reply_of(sd_bus *bus, uint64_t cookie) {
+        sd_bus_message *got = NULL;
+        uint64_t reply_cookie;
+
+        for (;;) {
+                got = sd_bus_message_unref(got);
+                if (sd_bus_process(bus, &got) <= 0)
+                        return sd_bus_message_unref(got);
+                if (got && sd_bus_message_get_reply_cookie(got, &reply_cookie) >= 0 && reply_cookie == cookie)
+                        return got;
+        }
+}
+
+/* The user database is asked in a thread: while it takes its time over one
+ * caller's groups (VIOMMU_TEST_GROUPS_HOLD, a test hook, holds the look-up
+ * for as long as the file exists), another client is served, and the first
+ * call waits; once the look-up ends, it is answered, with the groups found. */
+static void test_owner_user_database_holds_up_nobody(void **state) {
+        const char *hold = getenv("VIOMMU_TEST_GROUPS_HOLD");
+        const uint64_t iova = MOCK_APERTURE_START;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *answer = NULL;
+        _cleanup_free_ char *s = NULL, *ioas = NULL;
+        _cleanup_close_ int memfd = memfd_new("guest-ram", BUF_SIZE, 0x5a);
+        sd_bus *slow, *vmm;
+        uint64_t cookie, start, deadline;
+        const char *json;
+        int fd;
+
+        if (!hold || !getenv("VIOMMU_TEST_WATCH_GID"))
+                skip();
+        fd = open(hold, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        close(fd);
+        vmm = bus_open();
+        s = open_session(vmm, false);
+        slow = connect_as(env_u64("VIOMMU_TEST_WATCH_UID", 8));
+
+        /* Its first call: the daemon asks the bus, then the user database. */
+        assert_true(sd_bus_message_new_method_call(slow, &m, BUS_NAME, MANAGER_PATH, I_MANAGER, "Describe") >= 0);
+        assert_true(sd_bus_send(slow, m, &cookie) >= 0);
+        assert_true(sd_bus_flush(slow) >= 0);
+        usleep(300 * 1000);
+
+        start = now_usec();
+        ioas = create_ioas(vmm, s, NULL);
+        assert_int_equal(map(vmm, ioas, memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW), iova);
+        assert_int_equal(unmap(vmm, ioas, 0, UINT64_MAX), BUF_SIZE);
+        assert_true(now_usec() - start < 3 * UINT64_C(1000000));
+        assert_null(answer = reply_of(slow, cookie));
+
+        assert_int_equal(unlink(hold), 0);
+        deadline = now_usec() + TIMEOUT_USEC;
+        while (!(answer = reply_of(slow, cookie))) {
+                assert_true(now_usec() < deadline);
+                assert_true(sd_bus_wait(slow, 100 * 1000) >= 0);
+        }
+        assert_false(sd_bus_message_is_method_error(answer, NULL));
+        assert_true(sd_bus_message_read(answer, "s", &json) > 0);
+        /* An observer by the group the look-up found. */
+        assert_true(describe_mentions(json, s));
+
+        close_session(vmm, s);
+        sd_bus_flush_close_unref(vmm);
+        sd_bus_flush_close_unref(slow);
+}
+
 /* Owner first for signals too: a session's signals go to the subscribers
  * who may see the session (its uid, root, an observer). A stranger who
  * subscribed and listens for all the daemon sends hears nothing of it, nor
@@ -418,6 +511,8 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_owner_persistent_session_belongs_to_uid),
                 cmocka_unit_test(test_owner_refuses_before_reading_arguments),
                 cmocka_unit_test(test_owner_observer_sees_but_cannot_act),
+                cmocka_unit_test(test_owner_observer_by_user_database_group),
+                cmocka_unit_test(test_owner_user_database_holds_up_nobody),
                 cmocka_unit_test(test_owner_signals_reach_only_who_may_see),
                 cmocka_unit_test(test_bus_policy_only_root_owns_name),
                 cmocka_unit_test(test_owner_channel_sender_not_vouched_for),

@@ -619,7 +619,7 @@ static void test_changes_coalesced(void **state) {
 }
 
 /* Who hears of a session: root, its uid, an observer named by uid or by a
- * group the bus vouched for; no one else, whatever their other groups. */
+ * group it is in; no one else, whatever their other groups. */
 static void test_subscriber_sees(void **state) {
         static const char conf[] = "{ \"observers\": { \"users\": [ 4000 ], \"groups\": [ 5000 ] } }";
         Fixture *f = *state;
@@ -634,12 +634,12 @@ static void test_subscriber_sees(void **state) {
 
         assert_true(subscriber_sees(&f->d, &(Subscriber) { .creds.uid = 0 }, s));
         assert_true(subscriber_sees(&f->d, &(Subscriber) { .creds.uid = 1234 }, s));
-        assert_true(subscriber_sees(&f->d, &(Subscriber) { .creds = { .uid = 4000, .gids_known = true } }, s));
+        assert_true(subscriber_sees(&f->d, &(Subscriber) { .creds = { .uid = 4000 } }, s));
         assert_true(subscriber_sees(&f->d, &(Subscriber) { .creds = { .uid = 4001, .gids = observers,
-                                                                       .n_gids = 2, .gids_known = true } }, s));
+                                                                       .n_gids = 2 } }, s));
         assert_false(subscriber_sees(&f->d, &(Subscriber) { .creds = { .uid = 4001, .gids = others,
-                                                                        .n_gids = 2, .gids_known = true } }, s));
-        assert_false(subscriber_sees(&f->d, &(Subscriber) { .creds = { .uid = 1235, .gids_known = true } }, s));
+                                                                        .n_gids = 2 } }, s));
+        assert_false(subscriber_sees(&f->d, &(Subscriber) { .creds = { .uid = 1235 } }, s));
 
         f->d.config = saved;
         config_free(c);
