@@ -7,9 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
 #include <unistd.h>
 
 #include "fdstore.h"
@@ -58,7 +61,7 @@ static int notify_connect(void) {
         return TAKE_FD(fd);
 }
 
-static int notify_sendmsg(const char *msg, const int *fds, size_t n_fds) {
+static int notify_sendmsg(const char *msg, const int *fds, size_t n_fds, int flags) {
         union {
                 struct cmsghdr header;
                 uint8_t buf[CMSG_SPACE(sizeof(int) * FDSTORE_FDS_MAX)];
@@ -74,11 +77,13 @@ static int notify_sendmsg(const char *msg, const int *fds, size_t n_fds) {
                 control.header.cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
                 memcpy(CMSG_DATA(&control.header), fds, sizeof(int) * n_fds);
         }
-        return sendmsg(notify_fd, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+        return sendmsg(notify_fd, &mh, MSG_NOSIGNAL | flags) < 0 ? -errno : 0;
 }
 
-/* 1 when sent, 0 when no service manager listens, or negative errno. */
-static int notify(const char *msg, const int *fds, size_t n_fds) {
+/* 1 when sent, 0 when no service manager listens, or negative errno:
+ * -EAGAIN with MSG_DONTWAIT in flags when the manager has not read enough
+ * of the messages before. */
+static int notify(const char *msg, const int *fds, size_t n_fds, int flags) {
         int r;
 
         for (unsigned attempt = 0; attempt < 2; attempt++) {
@@ -92,7 +97,7 @@ static int notify(const char *msg, const int *fds, size_t n_fds) {
                                 return r;
                         notify_fd = r;
                 }
-                r = notify_sendmsg(msg, fds, n_fds);
+                r = notify_sendmsg(msg, fds, n_fds, flags);
                 /* A manager that bound its socket anew (after re-executing)
                  * refuses the old connection: connect again, once. */
                 if (!IN_SET(r, -ECONNREFUSED, -ENOTCONN))
@@ -101,6 +106,70 @@ static int notify(const char *msg, const int *fds, size_t n_fds) {
                 notify_fd = -EBADF;
         }
         return r < 0 ? r : 1;
+}
+
+/* Removals the manager had no room for yet, sent in order as it reads.
+ * While any wait, no entry is added: an entry must be in the store before
+ * the daemon relies on it, and an addition must not overtake the removal of
+ * an entry of its name. Nothing waits for room in the event loop. */
+static char **pending;
+static size_t n_pending;
+static sd_event_source *pending_watch;
+
+static int send_pending(int flags) {
+        while (n_pending > 0) {
+                /* A removal that fails otherwise is dropped, as one sent at
+                 * once would be: a take-over drops what is left over. */
+                if (notify(pending[0], NULL, 0, flags) == -EAGAIN)
+                        return -EAGAIN;
+                free(pending[0]);
+                memmove(pending, pending + 1, --n_pending * sizeof(char *));
+        }
+        pending = mfree(pending);
+        pending_watch = sd_event_source_disable_unref(pending_watch);
+        return 0;
+}
+
+static int on_room(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        (void) send_pending(MSG_DONTWAIT);
+        return 0;
+}
+
+/* 0 when msg is sent or waits its turn; -ENOMEM. */
+static int send_in_order(const char *msg) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        char **p;
+        int r;
+
+        if (n_pending == 0) {
+                r = notify(msg, NULL, 0, MSG_DONTWAIT);
+                if (r != -EAGAIN)
+                        return 0;
+        }
+        p = reallocarray(pending, n_pending + 1, sizeof(char *));
+        if (!p)
+                return -ENOMEM;
+        pending = p;
+        pending[n_pending] = strdup(msg);
+        if (!pending[n_pending])
+                return -ENOMEM;
+        n_pending++;
+        /* The connected socket polls writable once the manager's queue
+         * has room. The daemon's loop is the thread's default one. */
+        if (!pending_watch && notify_fd >= 0 && sd_event_default(&e) >= 0)
+                (void) sd_event_add_io(e, &pending_watch, notify_fd, EPOLLOUT, on_room, NULL);
+        return 0;
+}
+
+void fdstore_flush(void) {
+        /* At exit, the removals still waiting are worth a wait, a bounded
+         * one: what the manager has not taken then, a take-over drops. */
+        for (unsigned i = 0; i < 50 && send_pending(MSG_DONTWAIT) == -EAGAIN; i++)
+                (void) poll(&(struct pollfd) { .fd = notify_fd, .events = POLLOUT }, 1, 100);
+        while (n_pending > 0)
+                free(pending[--n_pending]);
+        pending = mfree(pending);
+        pending_watch = sd_event_source_disable_unref(pending_watch);
 }
 
 bool fdstore_available(void) {
@@ -134,6 +203,7 @@ const char *fdstore_journal_name(unsigned session, uint64_t generation, char buf
 
 int fdstore_add_many(const char *name, const int *fds, size_t n_fds) {
         char msg[32 + FDSTORE_NAME_MAX];
+        int r;
 
         assert(n_fds > 0 && n_fds <= FDSTORE_FDS_MAX);
         if (!fdstore_available())
@@ -143,7 +213,10 @@ int fdstore_add_many(const char *name, const int *fds, size_t n_fds) {
          * report and a memfd never has. A manager that does not know the
          * key ignores it. */
         snprintf(msg, sizeof(msg), "FDSTORE=1\nFDPOLL=0\nFDNAME=%s", name);
-        return notify(msg, fds, n_fds);
+        r = send_pending(MSG_DONTWAIT);
+        if (r >= 0)
+                r = notify(msg, fds, n_fds, MSG_DONTWAIT);
+        return r == -EAGAIN ? -ENOBUFS : r;
 }
 
 int fdstore_add(const char *name, int fd) {
@@ -156,5 +229,9 @@ void fdstore_remove(const char *name) {
         if (!fdstore_available())
                 return;
         snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=%s", name);
-        (void) notify(msg, NULL, 0);
+        if (send_in_order(msg) < 0) {
+                /* No memory to queue it: wait for the manager instead. */
+                (void) send_pending(0);
+                (void) notify(msg, NULL, 0, 0);
+        }
 }

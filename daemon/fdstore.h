@@ -34,8 +34,14 @@ const char *fdstore_journal_name(unsigned session, uint64_t generation, char buf
 /* The most fds one entry holds. */
 #define FDSTORE_FDS_MAX 2
 
-/* 1 when stored, 0 without a fd store, or negative errno. The store gives
- * an entry's fds back in no order it promises: their kinds tell them apart. */
+/* 1 when stored, 0 without a fd store, or negative errno: -ENOBUFS when
+ * the service manager has not yet read enough of the daemon's messages
+ * (the daemon never waits for it). The store gives an entry's fds back in
+ * no order it promises: their kinds tell them apart. */
 int fdstore_add_many(const char *name, const int *fds, size_t n_fds);
 int fdstore_add(const char *name, int fd);
+/* Sent at once, or in order as the service manager reads. */
 void fdstore_remove(const char *name);
+/* At exit: sends the removals still waiting, waiting at most 5 s for the
+ * manager to take them. */
+void fdstore_flush(void);

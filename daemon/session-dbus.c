@@ -683,6 +683,10 @@ SESSION_METHOD(method_add_memory) {
                                          "A session has at most %u guest memory regions", GUEST_MEMORY_REGIONS_MAX);
 
         r = guest_memory_add(s, fd, offset, gpa, size, &g);
+        if (r == -ENOBUFS)
+                return sd_bus_error_setf(error, VIOMMU_ERROR_BUSY,
+                                         "Cannot keep the guest memory: the service manager has not yet taken "
+                                         "the file descriptors viommud stored before; try again");
         if (r < 0)
                 return bus_error_errno(error, r, "Cannot keep the guest memory: %m");
         log_session(s, "guest memory region %u: 0x%llx+0x%llx at guest-physical 0x%llx", g->id,

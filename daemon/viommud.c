@@ -283,6 +283,7 @@ static void daemon_done(Daemon *d) {
         while (d->sessions)
                 session_free(d->sessions);
         entry_pool_free(&d->entry_pool);
+        fdstore_flush();
         channels_free(d);
         hotplug_stop(d);
         viommu_topology_free(d->topology);

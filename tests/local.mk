@@ -234,6 +234,7 @@ EXTRA_DIST += \
 	tests/integration/private-bus.sh \
 	tests/integration/unplug.sh \
 	tests/integration/bind.sh \
+	tests/integration/store-full.sh \
 	tests/integration/bus.conf
 
 # QEMU delegation: a real VMM (QEMU 10 from a cached Debian trixie root,

@@ -3,7 +3,7 @@
  * fdstore-harness: the part of systemd that keeps a service's fds across a
  * restart, for the test VM, whose PID 1 is not systemd:
  *
- *   fdstore-harness [--ready-file=PATH] -- COMMAND [ARGS...]
+ *   fdstore-harness [--ready-file=PATH] [--hold-file=PATH] -- COMMAND [ARGS...]
  *
  * It runs COMMAND with $NOTIFY_SOCKET pointing at its own notify socket and
  * acts on what the service's main process (NotifyAccess=main) sends there:
@@ -24,7 +24,10 @@
  * Every line it prints starts with "fdstore-harness: " and goes to stdout
  * as it happens; the service shares stdin, stdout and stderr. With
  * --ready-file, READY=1 also writes the service's pid to PATH (whole, by a
- * rename), and the file is removed when that service exits.
+ * rename), and the file is removed when that service exits. With
+ * --hold-file, it reads nothing from the notify socket while that file
+ * exists, as a service manager too busy to read: the socket's queue
+ * (net.unix.max_dgram_qlen when the harness started) fills up.
  */
 
 #include <errno.h>
@@ -75,6 +78,9 @@ typedef struct Harness {
         char notify_socket[sizeof(((struct sockaddr_un *) NULL)->sun_path) + 1];
         char **argv;
         const char *ready_file;
+        const char *hold_file;
+        sd_event_source *notify_source;
+        sd_event_source *hold_timer;
         pid_t pid;
         sd_event_source *child_source;
         sd_event_source *stop_timer;
@@ -331,9 +337,35 @@ static int receive_one(Harness *h) {
         return 1;
 }
 
-static int on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+static int on_hold_check(sd_event_source *s, uint64_t usec, void *userdata) {
         Harness *h = userdata;
 
+        int r;
+
+        if (access(h->hold_file, F_OK) >= 0) {
+                r = sd_event_source_set_time_relative(s, 50 * 1000);
+                return r < 0 ? r : sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
+        say("reading the notify socket again");
+        return sd_event_source_set_enabled(h->notify_source, SD_EVENT_ON);
+}
+
+static int on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Harness *h = userdata;
+        int r;
+
+        if (h->hold_file && access(h->hold_file, F_OK) >= 0) {
+                say("holding the notify socket's messages while %s exists", h->hold_file);
+                r = sd_event_source_set_enabled(s, SD_EVENT_OFF);
+                if (r >= 0 && !h->hold_timer)
+                        r = sd_event_add_time_relative(h->event, &h->hold_timer, CLOCK_MONOTONIC, 50 * 1000, 0,
+                                                       on_hold_check, h);
+                else if (r >= 0)
+                        r = sd_event_source_set_time_relative(h->hold_timer, 50 * 1000);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(h->hold_timer, SD_EVENT_ONESHOT);
+                return r;
+        }
         while (receive_one(h) > 0)
                 ;
         return 0;
@@ -544,6 +576,8 @@ static int open_notify_socket(Harness *h) {
 
 static void harness_done(Harness *h) {
         sd_event_source_unref(h->stop_timer);
+        sd_event_source_unref(h->hold_timer);
+        sd_event_source_unref(h->notify_source);
         sd_event_source_unref(h->child_source);
         sd_event_unref(h->event);
         for (size_t i = 0; i < h->n_store; i++) {
@@ -557,6 +591,7 @@ static void harness_done(Harness *h) {
 static int parse_argv(Harness *h, int argc, char *argv[]) {
         static const struct option options[] = {
                 { "ready-file", required_argument, NULL, 'r' },
+                { "hold-file",  required_argument, NULL, 'H' },
                 { "help",       no_argument,       NULL, 'h' },
                 {}
         };
@@ -568,8 +603,12 @@ static int parse_argv(Harness *h, int argc, char *argv[]) {
                 case 'r':
                         h->ready_file = optarg;
                         break;
+                case 'H':
+                        h->hold_file = optarg;
+                        break;
                 case 'h':
-                        printf("%s [--ready-file=PATH] -- COMMAND [ARGS...]\n", program_invocation_short_name);
+                        printf("%s [--ready-file=PATH] [--hold-file=PATH] -- COMMAND [ARGS...]\n",
+                               program_invocation_short_name);
                         return 0;
                 default:
                         return -EINVAL;
@@ -611,7 +650,7 @@ int main(int argc, char *argv[]) {
         }
         r = sd_event_new(&h.event);
         if (r >= 0)
-                r = sd_event_add_io(h.event, NULL, h.notify_fd, EPOLLIN, on_notify, &h);
+                r = sd_event_add_io(h.event, &h.notify_source, h.notify_fd, EPOLLIN, on_notify, &h);
         if (r >= 0)
                 r = sd_event_add_signal(h.event, NULL, SIGUSR1, on_restart, &h);
         if (r >= 0)

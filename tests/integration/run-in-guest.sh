@@ -58,17 +58,7 @@ rm -rf "$work"
 mkdir -p "$work"
 chmod 755 "$work"
 
-# WATCH_UID's group in the user database only (suite.sh): the guest sees
-# the host's /etc read-only, so a copy with one more line goes over it.
-watch_gid=4190
-while getent group "$watch_gid" >/dev/null; do watch_gid=$((watch_gid + 1)); done
-cp /etc/group "$work/group"
-echo "viommu-watch:x:$watch_gid:$(id -un "$VIOMMU_TEST_WATCH_UID")" >>"$work/group"
-if mount --bind "$work/group" /etc/group; then
-	export VIOMMU_TEST_WATCH_GID=$watch_gid
-else
-	echo "run-in-guest: cannot add a group to /etc/group: the user database's groups are not tested"
-fi
+suite_watch_group "$work"
 # Held while the file exists: the user database's answer (test-owner).
 export VIOMMU_TEST_GROUPS_HOLD=$work/groups-hold
 
@@ -507,6 +497,12 @@ if [ "$mock_devices" = yes ] && [ "$only" != api ]; then
 	# Without it, pins count against the locked-memory limit, which is
 	# lifted so the tests' mappings fit.
 	restarts without-ipc-lock prlimit --memlock=unlimited:unlimited setpriv --inh-caps=-ipc_lock --bounding-set=-ipc_lock --
+fi
+
+# A service manager that reads the daemon's fd store messages late, with a
+# viommud and a bus of their own (tests/integration/store-full.sh).
+if [ "$only" != api ]; then
+	unit store-full "$src/tests/integration/store-full.sh" "$build" || fail "store-full.sh (a full fd store queue)"
 fi
 
 # Without --test-mock-devices, mock devices are refused.

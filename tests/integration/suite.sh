@@ -51,6 +51,21 @@ if [ "$(uname -r | cut -d. -f1)" -lt 7 ] && compgen -G '/sys/class/iommu/dmar*' 
 	mock_devices=no
 fi
 
+# suite_watch_group DIR: WATCH_UID's group, in the user database only. The
+# test VMs' /etc is read-only: a copy of /etc/group in DIR with one group
+# more goes over it, and VIOMMU_TEST_WATCH_GID is exported if it went.
+suite_watch_group() {
+	local gid=4190
+	while getent group "$gid" >/dev/null; do gid=$((gid + 1)); done
+	cp /etc/group "$1/group" &&
+		echo "viommu-watch:x:$gid:$(id -un "$VIOMMU_TEST_WATCH_UID")" >>"$1/group" &&
+		mount --bind "$1/group" /etc/group || {
+		echo "suite: cannot add a group to /etc/group: the user database's groups go untested"
+		return
+	}
+	export VIOMMU_TEST_WATCH_GID=$gid
+}
+
 # suite_config ALLOWED_BDF SECOND_BDF: the first vfio device to a user, the
 # second to a group and to the instances of a template unit (none if
 # empty), the observers and the limits.

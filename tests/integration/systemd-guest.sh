@@ -107,7 +107,13 @@ client() {
 	test_program "$program${*:+ $*} as $user" "${as_cmd[@]}" "$build/tests/integration/$program" "$@" || failed=1
 }
 # Claims are polkitd's here (systemd-host.sh): the file gives no device.
-mkdir -p /etc/viommu
+# The observer by a group of the user database's, whose look-up a test
+# holds (test-owner), as in run-in-guest.sh.
+mkdir -p /etc/viommu /run/viommu-itest
+suite_watch_group /run/viommu-itest
+export VIOMMU_TEST_GROUPS_HOLD=/run/viommu-itest/groups-hold
+dropin groups-hold "Environment=VIOMMU_TEST_GROUPS_HOLD=$VIOMMU_TEST_GROUPS_HOLD" ||
+	fail "viommud did not restart with the look-up hold"
 suite_config "" "" >/etc/viommu/viommud.conf
 before=$(sessions)
 if systemctl reload viommud; then
