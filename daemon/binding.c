@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,8 +44,6 @@ static Binding *binding_free(Binding *b) {
                 }
         sd_event_source_disable_unref(b->child);
         sd_event_source_disable_unref(b->uncollected);
-        if (b->pidfd >= 0)
-                close(b->pidfd);
         sd_bus_message_unref(b->request);
         sd_bus_message_unref(b->bind_call);
         free(b->name);
@@ -66,7 +63,6 @@ static int binding_new(Daemon *d, const char *name, bool known, const char *prev
         if (!b)
                 return -ENOMEM;
         b->daemon = d;
-        b->pidfd = -EBADF;
         b->name = strdup(name);
         b->previous_known = known;
         b->previous = previous ? strdup(previous) : NULL;
@@ -115,10 +111,6 @@ static void binding_child_done(Binding *b, int r) {
 
         b->daemon->topology_stale = true;
         b->child = sd_event_source_disable_unref(b->child);
-        if (b->pidfd >= 0) {
-                (void) close(b->pidfd);
-                b->pidfd = -EBADF;
-        }
 
         if (b->bind_call) {
                 b->bind_result = r;
@@ -157,13 +149,8 @@ static void binding_child_done(Binding *b, int r) {
         binding_free(b);
 }
 
-static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        Binding *b = userdata;
-        siginfo_t si = {};
-
-        if (waitid(P_PIDFD, b->pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
-                return 0;
-        binding_child_done(b, si.si_code == CLD_EXITED ? -si.si_status : -ECHILD);
+static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        binding_child_done(userdata, si->si_code == CLD_EXITED ? -si->si_status : -ECHILD);
         return 0;
 }
 
@@ -203,10 +190,11 @@ static int binding_run_child(Binding *b, bool no_restore) {
                                                !no_restore && !b->previous_known);
                 _exit(r < 0 ? MIN(-r, 255) : 0);
         }
-        b->pidfd = pidfd_open(pid, 0);
-        r = b->pidfd < 0 ? -errno : sd_event_add_io(b->daemon->event, &b->child, b->pidfd, EPOLLIN, on_child_exit, b);
+        /* sd-event watches it by pidfd, or where there is none by SIGCHLD,
+         * which viommud blocks from the start, and reaps it. */
+        r = sd_event_add_child(b->daemon->event, &b->child, pid, WEXITED, on_child_exit, b);
         if (r < 0) {
-                /* Nothing would reap it: wait, as the child does. */
+                /* Out of memory: nothing would reap it. Wait, as the child does. */
                 log_warning_errno(r, "Cannot watch the child that moves %s: waiting for it: %m", b->name);
                 r = waitid(P_PID, pid, &si, WEXITED) < 0 ? -errno : si.si_code == CLD_EXITED ? -si.si_status : -ECHILD;
                 binding_child_done(b, r);

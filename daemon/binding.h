@@ -35,7 +35,6 @@ struct Binding {
         bool restore_on_release;
         /* A move under way: the child doing it, and for a give-back the
          * call to answer. */
-        int pidfd;
         sd_event_source *child;
         sd_bus_message *request;
         /* A bind's call, which comes back for the outcome (binding_bind()),

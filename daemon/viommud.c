@@ -317,6 +317,8 @@ int main(int argc, char *argv[]) {
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
+        /* For sd-event's child sources (binding.c); before any thread. */
+        sigaddset(&mask, SIGCHLD);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         /* A VMM that goes away mid-reply must not kill the daemon. */
         signal(SIGPIPE, SIG_IGN);
