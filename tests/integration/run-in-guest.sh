@@ -75,7 +75,7 @@ suite_config "$allowed_bdf" "$second_bdf" >"$work/viommud.conf"
 . "$src/tests/vm/markers.sh"
 # shellcheck source-path=SCRIPTDIR source=cli-checks.sh
 . "$src/tests/integration/cli-checks.sh"
-trap 'private_bus_stop; umount /etc/group 2>/dev/null' EXIT
+trap 'private_bus_stop; suite_watch_group_end' EXIT
 
 private_bus_start "$work" || { echo "run-in-guest: the bus did not start" >&2; exit 1; }
 private_bus_polkit "$polkit" "$VIOMMU_TEST_POLKIT_LOG" --allow-uid="$VIOMMU_TEST_POLKIT_UID" \

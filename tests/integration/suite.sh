@@ -54,6 +54,8 @@ fi
 # suite_watch_group DIR: WATCH_UID's group, in the user database only. The
 # test VMs' /etc is read-only: a copy of /etc/group in DIR with one group
 # more goes over it, and VIOMMU_TEST_WATCH_GID is exported if it went.
+# suite_watch_group_end takes the copy away again, for what writes
+# /etc/group after the clients (useradd, in systemd-host.sh).
 suite_watch_group() {
 	local gid=4190
 	while getent group "$gid" >/dev/null; do gid=$((gid + 1)); done
@@ -64,6 +66,12 @@ suite_watch_group() {
 		return
 	}
 	export VIOMMU_TEST_WATCH_GID=$gid
+}
+
+suite_watch_group_end() {
+	[ -n "${VIOMMU_TEST_WATCH_GID:-}" ] || return 0
+	umount /etc/group
+	unset VIOMMU_TEST_WATCH_GID
 }
 
 # suite_config ALLOWED_BDF SECOND_BDF: the first vfio device to a user, the

@@ -129,6 +129,7 @@ else
 fi
 rm /etc/viommu/viommud.conf
 systemctl reload viommud || fail "viommud did not reload without a viommud.conf"
+suite_watch_group_end || fail "cannot take the copy of /etc/group away"
 
 # crash_and_close [older]: a persistent session with a mock device, stored
 # as a run before this version stored it with "older" (its iommufd alone
