@@ -116,12 +116,29 @@ static char **pending;
 static size_t n_pending;
 static sd_event_source *pending_watch;
 
+static int on_room(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+/* Wakes send_pending() once the manager's queue has room: the connected
+ * socket polls writable then. On the socket in use, which a reconnection
+ * replaces; in the daemon's loop, the thread's default one. */
+static void watch_for_room(void) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+
+        if (pending_watch && sd_event_source_get_io_fd(pending_watch) == notify_fd)
+                return;
+        pending_watch = sd_event_source_disable_unref(pending_watch);
+        if (notify_fd >= 0 && sd_event_default(&e) >= 0)
+                (void) sd_event_add_io(e, &pending_watch, notify_fd, EPOLLOUT, on_room, NULL);
+}
+
 static int send_pending(int flags) {
         while (n_pending > 0) {
                 /* A removal that fails otherwise is dropped, as one sent at
                  * once would be: a take-over drops what is left over. */
-                if (notify(pending[0], NULL, 0, flags) == -EAGAIN)
+                if (notify(pending[0], NULL, 0, flags) == -EAGAIN) {
+                        watch_for_room();
                         return -EAGAIN;
+                }
                 free(pending[0]);
                 memmove(pending, pending + 1, --n_pending * sizeof(char *));
         }
@@ -137,15 +154,10 @@ static int on_room(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 
 /* 0 when msg is sent or waits its turn; -ENOMEM. */
 static int send_in_order(const char *msg) {
-        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         char **p;
-        int r;
 
-        if (n_pending == 0) {
-                r = notify(msg, NULL, 0, MSG_DONTWAIT);
-                if (r != -EAGAIN)
-                        return 0;
-        }
+        if (send_pending(MSG_DONTWAIT) >= 0 && notify(msg, NULL, 0, MSG_DONTWAIT) != -EAGAIN)
+                return 0;
         p = reallocarray(pending, n_pending + 1, sizeof(char *));
         if (!p)
                 return -ENOMEM;
@@ -154,10 +166,7 @@ static int send_in_order(const char *msg) {
         if (!pending[n_pending])
                 return -ENOMEM;
         n_pending++;
-        /* The connected socket polls writable once the manager's queue
-         * has room. The daemon's loop is the thread's default one. */
-        if (!pending_watch && notify_fd >= 0 && sd_event_default(&e) >= 0)
-                (void) sd_event_add_io(e, &pending_watch, notify_fd, EPOLLOUT, on_room, NULL);
+        watch_for_room();
         return 0;
 }
 
