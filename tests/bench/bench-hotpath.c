@@ -395,19 +395,23 @@ static void ping(sd_bus *bus) {
         sd_bus_message_unref(call(bus, "/org/viommu1", "org.freedesktop.DBus.Peer", "Ping", NULL));
 }
 
+/* Marshalled without format strings, as a VMM's hottest call would be: a
+ * format string is parsed anew on every call, and that is a tenth of what an
+ * Invalidate costs over a Ping on the channel. */
 static void daemon_invalidate(sd_bus *bus, const char *hwpt, const struct iommu_hwpt_invalidate_selftest *inv,
                               uint32_t n) {
+        uint32_t data_type = IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, entry_len = sizeof(*inv), done;
         sd_bus_message *m = NULL, *reply;
         const char *failure;
-        uint32_t done;
 
         check(sd_bus_message_new_method_call(bus, &m, "org.viommu1", hwpt, "org.viommu1.HWPT", "Invalidate"),
               "Invalidate");
-        check(sd_bus_message_append(m, "uu", IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, (uint32_t) sizeof(*inv)),
-              "Invalidate");
+        check(sd_bus_message_append_basic(m, 'u', &data_type), "Invalidate");
+        check(sd_bus_message_append_basic(m, 'u', &entry_len), "Invalidate");
         check(sd_bus_message_append_array(m, 'y', inv, n * sizeof(*inv)), "Invalidate");
         reply = send_call(bus, m);
-        check(sd_bus_message_read(reply, "us", &done, &failure), "reading Invalidate's reply");
+        check(sd_bus_message_read_basic(reply, 'u', &done), "reading Invalidate's reply");
+        check(sd_bus_message_read_basic(reply, 's', &failure), "reading Invalidate's reply");
         if (done != n)
                 die("Invalidate handled %u of %u entries: %s", done, n, failure);
         sd_bus_message_unref(reply);
