@@ -40,8 +40,5 @@ const char *fdstore_journal_name(unsigned session, uint64_t generation, char buf
  * no order it promises: their kinds tell them apart. */
 int fdstore_add_many(const char *name, const int *fds, size_t n_fds);
 int fdstore_add(const char *name, int fd);
-/* Sent at once, or in order as the service manager reads. */
+/* Sent at once, or in order as the service manager reads (notify.h). */
 void fdstore_remove(const char *name);
-/* At exit: sends the removals still waiting, waiting at most 5 s for the
- * manager to take them. */
-void fdstore_flush(void);

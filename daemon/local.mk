@@ -65,6 +65,8 @@ daemon_libviommud_core_la_SOURCES = \
 	daemon/journal-read.c \
 	daemon/reconcile.h \
 	daemon/reconcile.c \
+	daemon/notify.h \
+	daemon/notify.c \
 	daemon/fdstore.h \
 	daemon/fdstore.c \
 	daemon/restart.h \

@@ -25,6 +25,7 @@
 #include "fdstore.h"
 #include "frame-channel.h"
 #include "hotplug.h"
+#include "notify.h"
 #include "restart.h"
 #include "log.h"
 #include "session.h"
@@ -213,19 +214,18 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 
         /* The time tells systemd that this reload began after its signal. */
         (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        (void) sd_notifyf(false, "RELOADING=1\nSTATUS=Reloading %s\nMONOTONIC_USEC=%llu", arg_config,
-                          (unsigned long long) ts.tv_sec * 1000000ULL + (unsigned long long) ts.tv_nsec / 1000);
+        notify_in_orderf("RELOADING=1\nSTATUS=Reloading %s\nMONOTONIC_USEC=%llu", arg_config,
+                         (unsigned long long) ts.tv_sec * 1000000ULL + (unsigned long long) ts.tv_nsec / 1000);
         r = config_load(arg_config, &c, &error);
         if (r < 0) {
                 log_error("Configuration not reloaded, the running one stays: %s", error ?: strerror(-r));
-                (void) sd_notifyf(false, "READY=1\nSTATUS=Serving; %s not reloaded: %s", arg_config,
-                                  error ?: strerror(-r));
+                notify_in_orderf("READY=1\nSTATUS=Serving; %s not reloaded: %s", arg_config, error ?: strerror(-r));
                 return 0;
         }
         r = config_diff(d->config, c, &changes);
         if (r < 0) {
                 config_free(c);
-                (void) sd_notifyf(false, "READY=1\nSTATUS=Serving; %s not reloaded: %s", arg_config, strerror(-r));
+                notify_in_orderf("READY=1\nSTATUS=Serving; %s not reloaded: %s", arg_config, strerror(-r));
                 return 0;
         }
         if (r == 0)
@@ -241,7 +241,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         }
         config_free(d->config);
         d->config = c;
-        (void) sd_notify(false, "READY=1\nSTATUS=Serving");
+        notify_in_order("READY=1\nSTATUS=Serving");
         return 0;
 }
 
@@ -283,7 +283,8 @@ static void daemon_done(Daemon *d) {
         while (d->sessions)
                 session_free(d->sessions);
         entry_pool_free(&d->entry_pool);
-        fdstore_flush();
+        notify_watchdog_stop();
+        notify_flush();
         channels_free(d);
         hotplug_stop(d);
         viommu_topology_free(d->topology);
@@ -333,8 +334,7 @@ int main(int argc, char *argv[]) {
                 r = sd_event_add_signal(d.event, NULL, SIGHUP, on_sighup, &d);
         if (r < 0)
                 goto finish;
-        /* WATCHDOG=1 from the loop itself: a daemon stuck anywhere misses it. */
-        r = sd_event_set_watchdog(d.event, true);
+        r = notify_watchdog_start(d.event);
         if (r < 0)
                 goto finish;
         (void) sd_bus_error_add_map(viommu_bus_errors);
@@ -363,10 +363,10 @@ int main(int argc, char *argv[]) {
                 goto finish;
         }
 
-        (void) sd_notify(false, "READY=1\nSTATUS=Serving");
+        notify_in_order("READY=1\nSTATUS=Serving");
         log_info("viommud %s serving as %s", PACKAGE_VERSION, VIOMMU_BUS_NAME);
         r = sd_event_loop(d.event);
-        (void) sd_notify(false, "STOPPING=1");
+        notify_in_order("STOPPING=1");
         /* Under a service manager the fd store keeps the sessions for the
          * next run; else they end here. */
         if (r >= 0 && fdstore_available()) {

@@ -7,12 +7,12 @@
  *
  * It runs COMMAND with $NOTIFY_SOCKET pointing at its own notify socket and
  * acts on what the service's main process (NotifyAccess=main) sends there:
- * READY=1, FDSTORE=1 and FDSTOREREMOVE=1 with FDNAME=, STATUS= and
- * STOPPING=1 (logged). On SIGUSR1
- * it restarts the service as "systemctl restart" does for a unit with
- * FileDescriptorStoreMax=: SIGTERM, wait, start COMMAND again with the stored
- * fds at 3, 4, ... and $LISTEN_FDS, $LISTEN_FDNAMES and $LISTEN_PID set. On
- * SIGUSR2 it kills the service with SIGKILL and starts it again so, as
+ * READY=1, FDSTORE=1 and FDSTOREREMOVE=1 with FDNAME=, STATUS=,
+ * STOPPING=1 and WATCHDOG=1 (logged; $WATCHDOG_USEC is the caller's).
+ * On SIGUSR1 it restarts the service as "systemctl restart" does for a unit
+ * with FileDescriptorStoreMax=: SIGTERM, wait, start COMMAND again with the
+ * stored fds at 3, 4, ... and $LISTEN_FDS, $LISTEN_FDNAMES and $LISTEN_PID
+ * set. On SIGUSR2 it kills the service with SIGKILL and starts it again so, as
  * systemd does for a crash of a unit with Restart=on-failure. The
  * store keeps its fds until the service removes them, so every restart
  * passes them again. A service killed by a signal (a crash) is started
@@ -215,7 +215,7 @@ static int write_ready_file(const Harness *h) {
 }
 
 static void handle_message(Harness *h, char *text, int *fds, size_t n_fds) {
-        bool ready = false, stopping = false, fdstore = false, fdstoreremove = false;
+        bool ready = false, stopping = false, watchdog = false, fdstore = false, fdstoreremove = false;
         const char *fdname = NULL, *status = NULL, *v;
         char *line;
 
@@ -224,6 +224,8 @@ static void handle_message(Harness *h, char *text, int *fds, size_t n_fds) {
                         ready = true;
                 else if (streq(line, "STOPPING=1"))
                         stopping = true;
+                else if (streq(line, "WATCHDOG=1"))
+                        watchdog = true;
                 else if (streq(line, "FDSTORE=1"))
                         fdstore = true;
                 else if (streq(line, "FDSTOREREMOVE=1"))
@@ -238,6 +240,8 @@ static void handle_message(Harness *h, char *text, int *fds, size_t n_fds) {
                 say("status: %s", status);
         if (stopping)
                 say("stopping");
+        if (watchdog)
+                say("watchdog");
 
         if (fdstoreremove) {
                 if (!fdname)

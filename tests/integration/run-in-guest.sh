@@ -499,10 +499,10 @@ if [ "$mock_devices" = yes ] && [ "$only" != api ]; then
 	restarts without-ipc-lock prlimit --memlock=unlimited:unlimited setpriv --inh-caps=-ipc_lock --bounding-set=-ipc_lock --
 fi
 
-# A service manager that reads the daemon's fd store messages late, with a
+# A service manager that reads the daemon's messages late, with a
 # viommud and a bus of their own (tests/integration/store-full.sh).
 if [ "$only" != api ]; then
-	unit store-full "$src/tests/integration/store-full.sh" "$build" || fail "store-full.sh (a full fd store queue)"
+	unit store-full "$src/tests/integration/store-full.sh" "$build" || fail "store-full.sh (a full notify queue)"
 fi
 
 # Without --test-mock-devices, mock devices are refused.

@@ -1,12 +1,14 @@
 #!/bin/bash
-# A service manager that falls behind on viommud's fd store messages holds
-# up no one. viommud runs under the stand-in store (fdstore-harness) with a
-# notify socket queue of four messages, and the harness reads none while a
-# file exists. Meanwhile viommud answers every call at once: a session whose
-# entry cannot be stored opens without it (a restart would end it, as its
-# log line says), guest memory, which must be stored, is refused with Busy,
-# and the removals wait their turn inside viommud. Once the harness reads
-# again, they reach it in order and the store is left as it was.
+# A service manager that falls behind on viommud's messages holds up no one.
+# viommud runs under the stand-in store (fdstore-harness) with a notify
+# socket queue of four messages and a watchdog of 400 ms, and the harness
+# reads none while a file exists. Meanwhile viommud answers every call at
+# once: a session whose entry cannot be stored opens without it (a restart
+# would end it, as its log line says), guest memory, which must be stored,
+# is refused with Busy, the watchdog's pings find no room, and the removals
+# and a reload's RELOADING=1 and READY=1 wait their turn inside viommud.
+# Once the harness reads again, they reach it in order, the store is left as
+# it was, and the pings go on.
 #
 #   store-full.sh BUILDDIR
 set -euo pipefail
@@ -38,9 +40,19 @@ private_bus_start "$run" || fail "dbus-daemon did not start"
 # makes it.
 sysctl -qw net.unix.max_dgram_qlen=4
 private_bus_wrapper=("$build/tests/integration/fdstore-harness" --hold-file="$run/hold" --)
-private_bus_viommud "$build/daemon/viommud" "$run/viommud.log" --config="$run/viommud.conf" -v ||
-	fail "viommud did not take its bus name"
+WATCHDOG_USEC=400000 private_bus_viommud "$build/daemon/viommud" "$run/viommud.log" \
+	--config="$run/viommud.conf" -v || fail "viommud did not take its bus name"
 sysctl -qw net.unix.max_dgram_qlen="$qlen"
+# The harness is viommud_pid; viommud is its child.
+pid=$(busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
+	GetConnectionUnixProcessID s org.viommu1 | cut -d' ' -f2)
+pings() { grep -c '^fdstore-harness: watchdog$' "$run/viommud.log" || true; }
+for _ in $(seq 30); do
+	[ "$(pings)" -gt 0 ] && break
+	sleep 0.1
+done
+[ "$(pings)" -gt 0 ] || fail "no WATCHDOG=1 in 3 s with a watchdog of 400 ms"
+ok "viommud sends WATCHDOG=1"
 
 # in_store: the number of fds the harness last said it holds.
 in_store() { sed -n 's/^fdstore-harness: .* (\([0-9]*\) in store)$/\1/p' "$run/viommud.log" | tail -n 1; }
@@ -91,7 +103,10 @@ PY
 	fail "AddMemory with a full store: $out"
 ok "AddMemory with a full store: $out"
 
-# The daemon does not wait for the store.
+# Pings find the queue full, and a reload's messages wait; the daemon does
+# not wait for the store.
+sleep 1
+kill -HUP "$pid"
 start=$(date +%s%N)
 busctl --system --timeout=5 call org.viommu1 /org/viommu1 org.viommu1.Manager GetKernelFeatures >/dev/null ||
 	fail "viommud does not answer while the store reads nothing"
@@ -108,6 +123,18 @@ for _ in $(seq 100); do
 done
 [ "$(in_store)" = "$before" ] || fail "the store holds $(in_store) fds, not $before as before"
 ok "the store holds $before fds again"
+# What the harness heard once it read again: the reload's messages, in
+# their order, and pings again.
+for _ in $(seq 30); do
+	after=$(sed -n '/reading the notify socket again/,$p' "$run/viommud.log")
+	grep -q '^fdstore-harness: watchdog$' <<<"$after" && break
+	sleep 0.1
+done
+grep -q '^fdstore-harness: watchdog$' <<<"$after" || fail "no WATCHDOG=1 after the harness read again"
+heard=$(grep -E '^fdstore-harness: (status: |ready$)' <<<"$after" | tr '\n' '|')
+[[ $heard == "fdstore-harness: status: Reloading $run/viommud.conf|fdstore-harness: status: Serving|fdstore-harness: ready|"* ]] ||
+	fail "the reload's messages, as the harness heard them: $heard"
+ok "RELOADING=1, then READY=1, reached the harness once it read again; pings go on"
 out=$(gdbus call --system --timeout 5 --dest org.viommu1 --object-path /org/viommu1 \
 	--method org.viommu1.Manager.OpenSession "{'Delegated': <true>}" 2>&1) ||
 	fail "OpenSession after the store read again: $out"
@@ -115,5 +142,6 @@ ok "OpenSession works again"
 
 private_bus_viommud_stop
 [ "$viommud_status" -eq 0 ] || fail "viommud exited with status $viommud_status"
-ok "viommud exited with status 0"
-echo "store-full: PASS: a full fd store queue held up no call, and the store caught up"
+grep -q '^fdstore-harness: stopping$' "$run/viommud.log" || fail "no STOPPING=1 reached the harness"
+ok "viommud said STOPPING=1 and exited with status 0"
+echo "store-full: PASS: a full notify queue held up no call, and the manager caught up"

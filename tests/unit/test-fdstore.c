@@ -7,7 +7,8 @@
  * manager checks, over a path or an abstract name; a manager that binds its
  * socket anew, as it does after re-executing, still gets the next message;
  * without $NOTIFY_SOCKET nothing is sent, and a manager that is gone is an
- * error, not a hang. And what a restart makes of entries that are no
+ * error, not a hang; a manager that reads nothing for a while holds up
+ * nothing (daemon/notify.c). And what a restart makes of entries that are no
  * session's (restart.c): each leaves the store and is closed, in whatever
  * order the store gives the fds back, but a spare stays, the daemon's.
  */
@@ -34,6 +35,7 @@
 #include "fdstore.h"
 #include "journal-format.h"
 #include "journal.h"
+#include "notify.h"
 #include "restart.h"
 #include "util.h"
 
@@ -162,6 +164,81 @@ static void test_manager_binds_anew(void **state) {
         close(manager);
 }
 
+/* The next message that is not a watchdog's ping, which may come between
+ * any two: its text. Waits for it in the daemon's loop, e. */
+static void receive_past_pings(sd_event *e, int manager, char *text, size_t size) {
+        int fds[2];
+        pid_t pid;
+
+        for (;;) {
+                while (recv(manager, text, 0, MSG_PEEK | MSG_DONTWAIT) < 0) {
+                        assert_int_equal(errno, EAGAIN);
+                        assert_true(sd_event_run(e, 1000 * 1000) > 0);
+                }
+                assert_int_equal(manager_receive(manager, text, size, &pid, fds), 0);
+                if (!streq(text, "WATCHDOG=1"))
+                        return;
+        }
+}
+
+/* A manager that reads nothing for a while: nothing waits for it. State and
+ * removals wait their turn inside the daemon, an entry with fds is refused
+ * meanwhile, and the watchdog's pings are dropped; once the manager reads
+ * again, the loop sends what waited, in order, and the pings go on. */
+static void test_manager_reads_nothing(void **state) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_close_ int filler = -EBADF;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        unsigned n_filled = 0;
+        char path[64], text[128];
+        int manager;
+
+        snprintf(path, sizeof(path), "/tmp/test-fdstore-%d.sock", getpid());
+        manager = manager_bind(path);
+        assert_int_equal(setenv("WATCHDOG_USEC", "100000", 1), 0);
+        assert_true(sd_event_default(&e) >= 0);
+        assert_int_equal(notify_watchdog_start(e), 1);
+        assert_int_equal(sd_event_run(e, 1000 * 1000), 1);
+        assert_int_equal(recv(manager, text, sizeof(text), MSG_DONTWAIT), strlen("WATCHDOG=1"));
+
+        /* Another sender fills the manager's queue. */
+        filler = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        assert_true(filler >= 0);
+        memcpy(sa.sun_path, path, strlen(path));
+        assert_int_equal(connect(filler, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        while (send(filler, "X", 1, 0) == 1)
+                n_filled++;
+        assert_int_equal(errno, EAGAIN);
+        assert_true(n_filled > 0);
+
+        notify_in_order("READY=1");
+        fdstore_remove("s4");
+        assert_int_equal(fdstore_add("s5", STDIN_FILENO), -ENOBUFS);
+        /* A ping finds no room: dropped, and the loop goes on. */
+        assert_int_equal(sd_event_run(e, 1000 * 1000), 1);
+        assert_int_equal(fdstore_add("s5", STDIN_FILENO), -ENOBUFS);
+
+        /* The manager reads again. */
+        for (unsigned i = 0; i < n_filled; i++)
+                assert_int_equal(recv(manager, text, sizeof(text), MSG_DONTWAIT), 1);
+        receive_past_pings(e, manager, text, sizeof(text));
+        assert_string_equal(text, "READY=1");
+        receive_past_pings(e, manager, text, sizeof(text));
+        assert_string_equal(text, "FDSTOREREMOVE=1\nFDNAME=s4");
+        while (recv(manager, text, sizeof(text), MSG_DONTWAIT) >= 0)
+                assert_memory_equal(text, "WATCHDOG=1", strlen("WATCHDOG=1"));
+        store_and_check(manager, "s5", 1);
+        /* And the pings go on. */
+        assert_int_equal(sd_event_run(e, 1000 * 1000), 1);
+        assert_int_equal(recv(manager, text, sizeof(text), MSG_DONTWAIT), strlen("WATCHDOG=1"));
+
+        notify_watchdog_stop();
+        notify_flush();
+        assert_int_equal(unsetenv("WATCHDOG_USEC"), 0);
+        (void) unlink(path);
+        close(manager);
+}
+
 /* A file with these bytes, as a journal memfd. */
 static int memfd_with(const char *bytes, size_t size) {
         int fd = memfd_create("test-fdstore-journal", MFD_CLOEXEC);
@@ -273,6 +350,7 @@ int main(void) {
                 cmocka_unit_test(test_no_manager),
                 cmocka_unit_test(test_path_and_abstract),
                 cmocka_unit_test(test_manager_binds_anew),
+                cmocka_unit_test(test_manager_reads_nothing),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
