@@ -18,6 +18,7 @@ typedef struct Object Object;
 typedef struct Journal Journal;
 typedef struct Subscriber Subscriber;
 typedef struct UserGroups UserGroups;
+typedef struct UserGroupsLookup UserGroupsLookup;
 struct viommu_topology;
 struct lh_table;
 
@@ -62,7 +63,7 @@ typedef struct Daemon {
         sd_bus_slot *name_owner_changed;
         sd_bus_slot *caller_filter;
         /* Their groups being looked up, see user-groups.c. */
-        UserGroups *user_group_lookups;
+        UserGroupsLookup *user_group_lookups;
         /* Ends sessions whose owner left the bus, see session-dbus.c. */
         sd_bus_slot *owners_watch;
         /* Who follows the sessions' signals, see subscribers.c. */

@@ -8,41 +8,63 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "user-groups.h"
 #include "util.h"
 
-struct UserGroups {
+/* One look-up per uid at a time: the connections of a user that arrive
+ * while it runs wait for its answer, so no user has the daemon start more
+ * than one thread, however many connections it opens. */
+struct UserGroupsLookup {
         Daemon *daemon;
-        UserGroups *prev, *next;
+        UserGroupsLookup *prev, *next;
         uid_t uid;
         pthread_t thread;
         int eventfd;                    /* the thread's end, told to the loop */
         sd_event_source *source;
-        user_groups_done_t done;        /* NULL once abandoned */
-        void *userdata;
+        UserGroups *waiters;
         /* The thread's until it signals the eventfd. */
         gid_t *gids;
         size_t n_gids;
         int error;
 };
 
-static UserGroups *user_groups_free(UserGroups *q) {
-        if (!q)
+/* A caller waiting for a look-up. */
+struct UserGroups {
+        UserGroupsLookup *lookup;
+        UserGroups *prev, *next;
+        user_groups_done_t done;
+        void *userdata;
+        gid_t *gids;                    /* those the caller started with */
+        size_t n_gids;
+};
+
+static UserGroupsLookup *lookup_free(UserGroupsLookup *l) {
+        if (!l)
                 return NULL;
-        if (q->prev)
-                q->prev->next = q->next;
-        else if (q->daemon->user_group_lookups == q)
-                q->daemon->user_group_lookups = q->next;
-        if (q->next)
-                q->next->prev = q->prev;
-        sd_event_source_disable_unref(q->source);
-        if (q->eventfd >= 0)
-                close(q->eventfd);
-        free(q->gids);
-        free(q);
+        if (l->prev)
+                l->prev->next = l->next;
+        else if (l->daemon->user_group_lookups == l)
+                l->daemon->user_group_lookups = l->next;
+        if (l->next)
+                l->next->prev = l->prev;
+        sd_event_source_disable_unref(l->source);
+        if (l->eventfd >= 0)
+                close(l->eventfd);
+        free(l->gids);
+        free(l);
         return NULL;
+}
+
+static void waiter_unlink(UserGroups *w) {
+        if (w->prev)
+                w->prev->next = w->next;
+        else
+                w->lookup->waiters = w->next;
+        if (w->next)
+                w->next->prev = w->prev;
 }
 
 /* Appends uid's groups in the user database to gids; 0 for a uid without a
@@ -84,7 +106,7 @@ static int user_db_groups(uid_t uid, gid_t **gids, size_t *n) {
 }
 
 static void *lookup_thread(void *userdata) {
-        UserGroups *q = userdata;
+        UserGroupsLookup *l = userdata;
 
 #if ENABLE_TEST_HOOKS
         /* Test only: a user database that takes its time, for as long as
@@ -94,72 +116,151 @@ static void *lookup_thread(void *userdata) {
         for (unsigned i = 0; hold && i < 600 && access(hold, F_OK) >= 0; i++)
                 (void) usleep(50 * 1000);
 #endif
-        q->error = user_db_groups(q->uid, &q->gids, &q->n_gids);
-        (void) eventfd_write(q->eventfd, 1);
+        l->error = user_db_groups(l->uid, &l->gids, &l->n_gids);
+        (void) eventfd_write(l->eventfd, 1);
         return NULL;
 }
 
 static int on_lookup_done(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        UserGroups *q = userdata;
+        UserGroupsLookup *l = userdata;
+        UserGroups *w;
 
         /* It has signalled, so it ends at once. */
-        (void) pthread_join(q->thread, NULL);
-        if (q->done) {
-                q->done(q->error, q->gids, q->n_gids, q->userdata);
-                q->gids = NULL;
+        (void) pthread_join(l->thread, NULL);
+        /* Answered: a connection of the user that comes now starts anew. */
+        if (l->prev)
+                l->prev->next = l->next;
+        else
+                l->daemon->user_group_lookups = l->next;
+        if (l->next)
+                l->next->prev = l->prev;
+        l->prev = l->next = NULL;
+
+        /* A waiter's callback may abandon the others: take the first each
+         * time. */
+        while ((w = l->waiters)) {
+                user_groups_done_t done = w->done;
+                void *caller = w->userdata;
+                gid_t *gids = TAKE_PTR(w->gids), *all;
+                size_t n = w->n_gids;
+                int r = l->error;
+
+                waiter_unlink(w);
+                free(w);
+                if (r >= 0 && l->n_gids > 0) {
+                        all = reallocarray(gids, n + l->n_gids, sizeof(gid_t));
+                        if (all) {
+                                memcpy(all + n, l->gids, l->n_gids * sizeof(gid_t));
+                                gids = all;
+                                n += l->n_gids;
+                        } else
+                                r = -ENOMEM;
+                }
+                done(r, gids, n, caller);
         }
-        user_groups_free(q);
+        lookup_free(l);
+        return 0;
+}
+
+static int lookup_start(Daemon *d, uid_t uid, UserGroupsLookup **ret) {
+        UserGroupsLookup *l;
+        int r;
+
+        l = calloc(1, sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        *l = (UserGroupsLookup) { .daemon = d, .uid = uid };
+        l->eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (l->eventfd < 0) {
+                r = -errno;
+                free(l);
+                return r;
+        }
+        l->next = d->user_group_lookups;
+        if (l->next)
+                l->next->prev = l;
+        d->user_group_lookups = l;
+
+        r = sd_event_add_io(d->event, &l->source, l->eventfd, EPOLLIN, on_lookup_done, l);
+        if (r >= 0)
+                r = -pthread_create(&l->thread, NULL, lookup_thread, l);
+        if (r < 0) {
+                lookup_free(l);
+                return r;
+        }
+        *ret = l;
         return 0;
 }
 
 int user_groups_lookup(Daemon *d, uid_t uid, const gid_t *gids, size_t n_gids, user_groups_done_t done,
                        void *userdata, UserGroups **ret) {
-        UserGroups *q;
+        UserGroupsLookup *l;
+        UserGroups *w;
         int r;
 
-        q = calloc(1, sizeof(*q));
-        if (!q)
+        w = calloc(1, sizeof(*w));
+        if (!w)
                 return -ENOMEM;
-        *q = (UserGroups) { .daemon = d, .uid = uid, .done = done, .userdata = userdata };
-        q->eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (q->eventfd < 0) {
-                r = -errno;
-                free(q);
-                return r;
-        }
-        q->next = d->user_group_lookups;
-        if (q->next)
-                q->next->prev = q;
-        d->user_group_lookups = q;
-
+        *w = (UserGroups) { .done = done, .userdata = userdata, .n_gids = n_gids };
         if (n_gids > 0) {
-                q->gids = memdup(gids, n_gids * sizeof(gid_t));
-                if (!q->gids) {
-                        user_groups_free(q);
+                w->gids = memdup(gids, n_gids * sizeof(gid_t));
+                if (!w->gids) {
+                        free(w);
                         return -ENOMEM;
                 }
-                q->n_gids = n_gids;
         }
-        r = sd_event_add_io(d->event, &q->source, q->eventfd, EPOLLIN, on_lookup_done, q);
-        if (r >= 0)
-                r = -pthread_create(&q->thread, NULL, lookup_thread, q);
-        if (r < 0) {
-                user_groups_free(q);
-                return r;
+
+        for (l = d->user_group_lookups; l && l->uid != uid; l = l->next)
+                ;
+        if (!l) {
+                r = lookup_start(d, uid, &l);
+                if (r < 0) {
+                        free(w->gids);
+                        free(w);
+                        return r;
+                }
         }
-        *ret = q;
+        w->lookup = l;
+        w->next = l->waiters;
+        if (w->next)
+                w->next->prev = w;
+        l->waiters = w;
+        *ret = w;
         return 0;
 }
 
-UserGroups *user_groups_abandon(UserGroups *q) {
-        if (q)
-                q->done = NULL;
+UserGroups *user_groups_abandon(UserGroups *w) {
+        if (!w)
+                return NULL;
+        /* The look-up runs on: its thread cannot be stopped, and another
+         * connection of the user may come for its answer yet. */
+        waiter_unlink(w);
+        free(w->gids);
+        free(w);
         return NULL;
 }
 
 void user_groups_free_all(Daemon *d) {
+        struct timespec deadline;
+
+        /* At exit a user database that hangs must not hold up the stop:
+         * a thread still looking after a second is left to end with the
+         * process, its look-up with it. */
+        (void) clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += 1;
         while (d->user_group_lookups) {
-                (void) pthread_join(d->user_group_lookups->thread, NULL);
-                user_groups_free(d->user_group_lookups);
+                UserGroupsLookup *l = d->user_group_lookups;
+
+                while (l->waiters)
+                        user_groups_abandon(l->waiters);
+                if (pthread_timedjoin_np(l->thread, NULL, &deadline) == 0) {
+                        lookup_free(l);
+                        continue;
+                }
+                (void) pthread_detach(l->thread);
+                d->user_group_lookups = l->next;
+                if (l->next)
+                        l->next->prev = NULL;
+                l->source = sd_event_source_disable_unref(l->source);
         }
 }

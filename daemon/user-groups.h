@@ -17,11 +17,12 @@
  * groups. */
 typedef void (*user_groups_done_t)(int r, gid_t *gids, size_t n_gids, void *userdata);
 
-/* Looks up uid's groups, appending them to a copy of the n_gids in gids. */
+/* Looks up uid's groups, appending them to a copy of the n_gids in gids;
+ * a look-up of uid already running answers this caller too. */
 int user_groups_lookup(Daemon *d, uid_t uid, const gid_t *gids, size_t n_gids, user_groups_done_t done,
                        void *userdata, UserGroups **ret);
 /* The answer is no longer wanted: done is not called, and the look-up is
  * freed when its thread ends. NULL-safe. */
-UserGroups *user_groups_abandon(UserGroups *q);
-/* At exit: waits for the threads still looking, and frees them. */
+UserGroups *user_groups_abandon(UserGroups *w);
+/* At exit: waits a second at most for the threads still looking. */
 void user_groups_free_all(Daemon *d);

@@ -384,16 +384,18 @@ static sd_bus_message *reply_of(sd_bus *bus, uint64_t cookie) {
 /* The user database is asked in a thread: while it takes its time over one
  * caller's groups (VIOMMU_TEST_GROUPS_HOLD, a test hook, holds the look-up
  * for as long as the file exists), another client is served, and the first
- * call waits; once the look-up ends, it is answered, with the groups found. */
+ * calls wait; the user's other connections wait for the same look-up, no
+ * thread more. Once it ends, each is answered, with the groups found. */
 static void test_owner_user_database_holds_up_nobody(void **state) {
         const char *hold = getenv("VIOMMU_TEST_GROUPS_HOLD");
         const uint64_t iova = MOCK_APERTURE_START;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *answer = NULL;
-        _cleanup_free_ char *s = NULL, *ioas = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_free_ char *s = NULL, *ioas = NULL, *threads_before = NULL, *threads_held = NULL;
         _cleanup_close_ int memfd = memfd_new("guest-ram", BUF_SIZE, 0x5a);
-        sd_bus *slow, *vmm;
-        uint64_t cookie, start, deadline;
-        const char *json;
+        sd_bus *slow[3], *vmm;
+        uint64_t cookie[3], start, deadline;
+        unsigned long n_before, n_held;
+        pid_t daemon;
         int fd;
 
         if (!hold || !getenv("VIOMMU_TEST_WATCH_GID"))
@@ -403,35 +405,52 @@ static void test_owner_user_database_holds_up_nobody(void **state) {
         close(fd);
         vmm = bus_open();
         s = open_session(vmm, false);
-        slow = connect_as(env_u64("VIOMMU_TEST_WATCH_UID", 8));
+        daemon = daemon_pid(vmm);
+        threads_before = proc_status_field(daemon, "Threads");
+        n_before = strtoul(threads_before, NULL, 10);
 
-        /* Its first call: the daemon asks the bus, then the user database. */
-        assert_true(sd_bus_message_new_method_call(slow, &m, BUS_NAME, MANAGER_PATH, I_MANAGER, "Describe") >= 0);
-        assert_true(sd_bus_send(slow, m, &cookie) >= 0);
-        assert_true(sd_bus_flush(slow) >= 0);
+        /* Their first calls: the daemon asks the bus, then the user
+         * database, once. */
+        for (size_t i = 0; i < ELEMENTSOF(slow); i++) {
+                slow[i] = connect_as(env_u64("VIOMMU_TEST_WATCH_UID", 8));
+                assert_true(sd_bus_message_new_method_call(slow[i], &m, BUS_NAME, MANAGER_PATH, I_MANAGER,
+                                                           "Describe") >= 0);
+                assert_true(sd_bus_send(slow[i], m, &cookie[i]) >= 0);
+                assert_true(sd_bus_flush(slow[i]) >= 0);
+                m = sd_bus_message_unref(m);
+        }
         usleep(300 * 1000);
+        threads_held = proc_status_field(daemon, "Threads");
+        n_held = strtoul(threads_held, NULL, 10);
+        assert_int_equal(n_held, n_before + 1);
 
         start = now_usec();
         ioas = create_ioas(vmm, s, NULL);
         assert_int_equal(map(vmm, ioas, memfd, 0, BUF_SIZE, iova, MAP_FIXED_RW), iova);
         assert_int_equal(unmap(vmm, ioas, 0, UINT64_MAX), BUF_SIZE);
         assert_true(now_usec() - start < 3 * UINT64_C(1000000));
-        assert_null(answer = reply_of(slow, cookie));
+        for (size_t i = 0; i < ELEMENTSOF(slow); i++)
+                assert_null(reply_of(slow[i], cookie[i]));
 
         assert_int_equal(unlink(hold), 0);
         deadline = now_usec() + TIMEOUT_USEC;
-        while (!(answer = reply_of(slow, cookie))) {
-                assert_true(now_usec() < deadline);
-                assert_true(sd_bus_wait(slow, 100 * 1000) >= 0);
+        for (size_t i = 0; i < ELEMENTSOF(slow); i++) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *answer = NULL;
+                const char *json;
+
+                while (!(answer = reply_of(slow[i], cookie[i]))) {
+                        assert_true(now_usec() < deadline);
+                        assert_true(sd_bus_wait(slow[i], 100 * 1000) >= 0);
+                }
+                assert_false(sd_bus_message_is_method_error(answer, NULL));
+                assert_true(sd_bus_message_read(answer, "s", &json) > 0);
+                /* An observer by the group the look-up found. */
+                assert_true(describe_mentions(json, s));
+                sd_bus_flush_close_unref(slow[i]);
         }
-        assert_false(sd_bus_message_is_method_error(answer, NULL));
-        assert_true(sd_bus_message_read(answer, "s", &json) > 0);
-        /* An observer by the group the look-up found. */
-        assert_true(describe_mentions(json, s));
 
         close_session(vmm, s);
         sd_bus_flush_close_unref(vmm);
-        sd_bus_flush_close_unref(slow);
 }
 
 /* Owner first for signals too: a session's signals go to the subscribers

@@ -21,6 +21,7 @@
 #include "itest.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -235,6 +236,40 @@ static void sessions_survive(bool crash) {
 
 static void test_restart_sessions_survive(void **state) {
         sessions_survive(false);
+}
+
+/* A stop does not wait for the user database: a look-up of a caller's
+ * groups that hangs (VIOMMU_TEST_GROUPS_HOLD holds it for as long as the
+ * file exists, 30 s at most) is left to end with the process, and the next
+ * run starts at once. */
+static void test_restart_user_database_hangs(void **state) {
+        const char *hold = getenv("VIOMMU_TEST_GROUPS_HOLD");
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        sd_bus *bus, *stranger;
+        uint64_t start, took;
+        int fd;
+
+        if (!hold)
+                skip();
+        fd = open(hold, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        close(fd);
+        bus = bus_open();
+        stranger = connect_as(env_u64("VIOMMU_TEST_OTHER_UID", 65534));
+        assert_true(sd_bus_message_new_method_call(stranger, &m, BUS_NAME, MANAGER_PATH, I_MANAGER,
+                                                   "Describe") >= 0);
+        assert_true(sd_bus_send(stranger, m, NULL) >= 0);
+        assert_true(sd_bus_flush(stranger) >= 0);
+        usleep(300 * 1000);
+
+        start = now_usec();
+        restart_daemon(bus, false);
+        took = now_usec() - start;
+        assert_int_equal(unlink(hold), 0);
+        assert_true(took < 10 * UINT64_C(1000000));
+        CALL_OK(bus, MANAGER_PATH, I_MANAGER, "GetKernelFeatures", NULL);
+        sd_bus_flush_close_unref(stranger);
+        sd_bus_flush_close_unref(bus);
 }
 
 /* Sends m after asking the daemon to die by SIGKILL at the next outcome it
@@ -698,6 +733,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_restart_owner_name_reused),
                 cmocka_unit_test(test_restart_channel_reopens),
                 cmocka_unit_test(test_restart_spare_entries),
+                cmocka_unit_test(test_restart_user_database_hangs),
         };
         const struct CMUnitTest systemctl[] = {
                 cmocka_unit_test(test_systemctl_restart),
