@@ -149,8 +149,39 @@ static void binding_child_done(Binding *b, int r) {
         binding_free(b);
 }
 
+static int child_status(const siginfo_t *si) {
+        return si->si_code == CLD_EXITED ? -si->si_status : -ECHILD;
+}
+
 static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
-        binding_child_done(userdata, si->si_code == CLD_EXITED ? -si->si_status : -ECHILD);
+        binding_child_done(userdata, child_status(si));
+        return 0;
+}
+
+/* Where sd-event cannot watch the child (pidfd_open() fails once the
+ * daemon's fds run out), a timer asks after it. */
+#define CHILD_POLL_USEC (50 * 1000)
+
+static int on_child_poll(sd_event_source *s, uint64_t usec, void *userdata) {
+        Binding *b = userdata;
+        siginfo_t si = {};
+        int r;
+
+        if (waitid(P_PID, b->child_pid, &si, WEXITED | WNOHANG) < 0)
+                binding_child_done(b, -errno);
+        else if (si.si_pid != 0)
+                binding_child_done(b, child_status(&si));
+        else {
+                r = sd_event_source_set_time_relative(s, CHILD_POLL_USEC);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+                if (r < 0) {
+                        log_warning_errno(r, "Cannot ask after the child that moves %s: waiting for it: %m",
+                                          b->name);
+                        binding_child_done(b, waitid(P_PID, b->child_pid, &si, WEXITED) < 0 ? -errno :
+                                                      child_status(&si));
+                }
+        }
         return 0;
 }
 
@@ -190,14 +221,28 @@ static int binding_run_child(Binding *b, bool no_restore) {
                                                !no_restore && !b->previous_known);
                 _exit(r < 0 ? MIN(-r, 255) : 0);
         }
-        /* sd-event watches it by pidfd, or where there is none by SIGCHLD,
-         * which viommud blocks from the start, and reaps it. */
-        r = sd_event_add_child(b->daemon->event, &b->child, pid, WEXITED, on_child_exit, b);
+        b->child_pid = pid;
+        /* sd-event watches it by pidfd, or where the kernel has none by
+         * SIGCHLD, which viommud blocks from the start, and reaps it. */
+#if ENABLE_TEST_HOOKS
+        /* Test only: as if pidfd_open() failed, while this file exists. */
+        const char *no_pidfd = getenv("VIOMMU_TEST_NO_PIDFD");
+
+        if (no_pidfd && access(no_pidfd, F_OK) >= 0)
+                r = -EMFILE;
+        else
+#endif
+                r = sd_event_add_child(b->daemon->event, &b->child, pid, WEXITED, on_child_exit, b);
+        if (r < 0) {
+                log_notice("Cannot watch the child that moves %s (%s): asking after it every %u ms", b->name,
+                           strerror(-r), CHILD_POLL_USEC / 1000);
+                r = sd_event_add_time_relative(b->daemon->event, &b->child, CLOCK_MONOTONIC, CHILD_POLL_USEC, 0,
+                                               on_child_poll, b);
+        }
         if (r < 0) {
                 /* Out of memory: nothing would reap it. Wait, as the child does. */
                 log_warning_errno(r, "Cannot watch the child that moves %s: waiting for it: %m", b->name);
-                r = waitid(P_PID, pid, &si, WEXITED) < 0 ? -errno : si.si_code == CLD_EXITED ? -si.si_status : -ECHILD;
-                binding_child_done(b, r);
+                binding_child_done(b, waitid(P_PID, pid, &si, WEXITED) < 0 ? -errno : child_status(&si));
         }
         return 0;
 }

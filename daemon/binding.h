@@ -33,9 +33,11 @@ struct Binding {
         char *previous;                 /* its driver before; NULL when it had none */
         bool previous_known;            /* false: viommud did not bind it, the kernel picks */
         bool restore_on_release;
-        /* A move under way: the child doing it, and for a give-back the
-         * call to answer. */
+        /* A move under way: what watches the child doing it (its exit,
+         * or a timer asking after pid), and for a give-back the call to
+         * answer. */
         sd_event_source *child;
+        pid_t child_pid;
         sd_bus_message *request;
         /* A bind's call, which comes back for the outcome (binding_bind()),
          * the outcome once the child is done, and what gives the device

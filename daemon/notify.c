@@ -35,11 +35,8 @@ static int notify_connect(void) {
         } sa = { .un.sun_family = AF_UNIX };
         _cleanup_close_ int fd = -EBADF;
         const char *e = getenv("NOTIFY_SOCKET");
-        size_t n;
+        size_t n = strlen(e);
 
-        if (!e)
-                return -ENOENT;
-        n = strlen(e);
         /* A path or an abstract name ('@'); the rest ("vsock:...") is
          * left to libsystemd. */
         if (!IN_SET(e[0], '/', '@') || n < 2 || n >= sizeof(sa.un.sun_path))
@@ -80,17 +77,26 @@ static int notify_sendmsg(const char *msg, const int *fds, size_t n_fds, int fla
         return sendmsg(notify_fd, &mh, MSG_NOSIGNAL | flags) < 0 ? -errno : 0;
 }
 
+/* Messages the manager had no room for yet, sent in order as it reads: a
+ * message overtakes none before it (RELOADING=1 goes before its READY=1,
+ * the removal of an fd store entry before the addition of one of its
+ * name). While any wait, nothing with fds goes: an fd store entry must be
+ * there before the daemon relies on it. */
+static char **pending;
+static size_t n_pending;
+static sd_event_source *pending_watch;
+
 /* 1 when sent, 0 when no service manager listens, or negative errno:
  * -EAGAIN with MSG_DONTWAIT in flags when the manager has not read enough
  * of the messages before. */
 static int notify(const char *msg, const int *fds, size_t n_fds, int flags) {
         int r;
 
+        if (!getenv("NOTIFY_SOCKET"))
+                return 0;
         for (unsigned attempt = 0; attempt < 2; attempt++) {
                 if (notify_fd < 0) {
                         r = notify_connect();
-                        if (r == -ENOENT)
-                                return 0;
                         if (r == -EAFNOSUPPORT)
                                 return sd_pid_notify_with_fds(0, false, msg, fds, n_fds);
                         if (r < 0)
@@ -102,32 +108,26 @@ static int notify(const char *msg, const int *fds, size_t n_fds, int flags) {
                  * refuses the old connection: connect again, once. */
                 if (!IN_SET(r, -ECONNREFUSED, -ENOTCONN))
                         break;
+                /* The wait for room was the old socket's: before its fd
+                 * number goes to another. */
+                pending_watch = sd_event_source_disable_unref(pending_watch);
                 close(notify_fd);
                 notify_fd = -EBADF;
         }
         return r < 0 ? r : 1;
 }
 
-/* Messages the manager had no room for yet, sent in order as it reads: a
- * message overtakes none before it (RELOADING=1 goes before its READY=1,
- * the removal of an fd store entry before the addition of one of its
- * name). While any wait, nothing with fds goes: an fd store entry must be
- * there before the daemon relies on it. */
-static char **pending;
-static size_t n_pending;
-static sd_event_source *pending_watch;
-
 static int on_room(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 
 /* Wakes send_pending() once the manager's queue has room: the connected
- * socket polls writable then. On the socket in use, which a reconnection
- * replaces; in the daemon's loop, the thread's default one. */
+ * socket polls writable then. On the socket in use (a reconnection drops
+ * the watch of the one before); in the daemon's loop, the thread's default
+ * one. */
 static void watch_for_room(void) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
 
-        if (pending_watch && sd_event_source_get_io_fd(pending_watch) == notify_fd)
+        if (pending_watch)
                 return;
-        pending_watch = sd_event_source_disable_unref(pending_watch);
         if (notify_fd >= 0 && sd_event_default(&e) >= 0)
                 (void) sd_event_add_io(e, &pending_watch, notify_fd, EPOLLOUT, on_room, NULL);
 }

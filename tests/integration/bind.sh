@@ -67,6 +67,9 @@ private_bus_start "$run" || fail "dbus-daemon did not start"
 # While this file exists, the daemon's child that moves a device waits
 # before it does (a test hook): a driver's slow unbind, on demand.
 export VIOMMU_TEST_MOVE_HOLD=$run/hold
+# While this one exists, the daemon cannot watch that child by a pidfd (a
+# test hook): as when its fds ran out.
+export VIOMMU_TEST_NO_PIDFD=$run/no-pidfd
 private_bus_viommud "$viommud" "$run/viommud.log" --config="$run/viommud.conf" -v ||
 	fail "viommud did not take its bus name"
 
@@ -199,6 +202,23 @@ wait "$binder" || fail "BindVfio failed: $(cat "$run/bind.out")"
 [ "$(driver_of)" = vfio-pci ] || fail "$nic is on $(driver_of) after the bind was answered"
 "$viommuctl" unbind "$nic" >/dev/null || fail "viommuctl unbind $nic"
 echo "bind: ok: a bind waited in its child, and viommud answered meanwhile"
+# Without a pidfd for the child, a timer asks after it: the same bind.
+touch "$run/no-pidfd" "$run/hold"
+b call org.viommu1 "$device" org.viommu1.Device BindVfio t 0 >"$run/bind.out" 2>&1 &
+binder=$!
+sleep 1
+kill -0 "$binder" 2>/dev/null || fail "BindVfio was answered while its child waited: $(cat "$run/bind.out")"
+b call org.viommu1 /org/viommu1 org.viommu1.Manager GetKernelFeatures >/dev/null ||
+	fail "viommud does not answer while it asks after a bind's child"
+rm "$run/hold"
+wait "$binder" || fail "BindVfio failed with its child asked after: $(cat "$run/bind.out")"
+rm "$run/no-pidfd"
+[ "$(driver_of)" = vfio-pci ] || fail "$nic is on $(driver_of) after the bind was answered"
+grep -q "Cannot watch the child that moves $nic (Too many open files): asking after it every 50 ms" \
+	"$run/viommud.log" || fail "viommud did not say it asks after the child"
+[ -z "$(pgrep -P "$viommud_pid")" ] || fail "the bind's child was not reaped: $(pgrep -a -P "$viommud_pid")"
+"$viommuctl" unbind "$nic" >/dev/null || fail "viommuctl unbind $nic"
+echo "bind: ok: a bind whose child had no pidfd was answered once a timer found it ended"
 # A claim that binds, whose session closes while the child binds: the call
 # fails, and the device goes back.
 touch "$run/hold"
