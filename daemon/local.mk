@@ -67,6 +67,8 @@ daemon_libviommud_core_la_SOURCES = \
 	daemon/reconcile.c \
 	daemon/notify.h \
 	daemon/notify.c \
+	daemon/thread-job.h \
+	daemon/thread-job.c \
 	daemon/fdstore.h \
 	daemon/fdstore.c \
 	daemon/restart.h \

@@ -2,15 +2,12 @@
 
 #include <errno.h>
 #include <grp.h>
-#include <pthread.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "thread-job.h"
 #include "user-groups.h"
 #include "util.h"
 
@@ -21,11 +18,9 @@ struct UserGroupsLookup {
         Daemon *daemon;
         UserGroupsLookup *prev, *next;
         uid_t uid;
-        pthread_t thread;
-        int eventfd;                    /* the thread's end, told to the loop */
-        sd_event_source *source;
+        ThreadJob *job;
         UserGroups *waiters;
-        /* The thread's until it signals the eventfd. */
+        /* The thread's until it returns. */
         gid_t *gids;
         size_t n_gids;
         int error;
@@ -41,18 +36,21 @@ struct UserGroups {
         size_t n_gids;
 };
 
-static UserGroupsLookup *lookup_free(UserGroupsLookup *l) {
-        if (!l)
-                return NULL;
+/* Out of the daemon's list: a look-up there may take more waiters. */
+static void lookup_unlink(UserGroupsLookup *l) {
         if (l->prev)
                 l->prev->next = l->next;
         else if (l->daemon->user_group_lookups == l)
                 l->daemon->user_group_lookups = l->next;
         if (l->next)
                 l->next->prev = l->prev;
-        sd_event_source_disable_unref(l->source);
-        if (l->eventfd >= 0)
-                close(l->eventfd);
+        l->prev = l->next = NULL;
+}
+
+static UserGroupsLookup *lookup_free(UserGroupsLookup *l) {
+        if (!l)
+                return NULL;
+        lookup_unlink(l);
         free(l->gids);
         free(l);
         return NULL;
@@ -105,36 +103,18 @@ static int user_db_groups(uid_t uid, gid_t **gids, size_t *n) {
         return 0;
 }
 
-static void *lookup_thread(void *userdata) {
+static void lookup_work(void *userdata) {
         UserGroupsLookup *l = userdata;
 
-#if ENABLE_TEST_HOOKS
-        /* Test only: a user database that takes its time, for as long as
-         * this file exists (at most 30 s). */
-        const char *hold = getenv("VIOMMU_TEST_GROUPS_HOLD");
-
-        for (unsigned i = 0; hold && i < 600 && access(hold, F_OK) >= 0; i++)
-                (void) usleep(50 * 1000);
-#endif
         l->error = user_db_groups(l->uid, &l->gids, &l->n_gids);
-        (void) eventfd_write(l->eventfd, 1);
-        return NULL;
 }
 
-static int on_lookup_done(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+static void lookup_done(void *userdata) {
         UserGroupsLookup *l = userdata;
         UserGroups *w;
 
-        /* It has signalled, so it ends at once. */
-        (void) pthread_join(l->thread, NULL);
         /* Answered: a connection of the user that comes now starts anew. */
-        if (l->prev)
-                l->prev->next = l->next;
-        else
-                l->daemon->user_group_lookups = l->next;
-        if (l->next)
-                l->next->prev = l->prev;
-        l->prev = l->next = NULL;
+        lookup_unlink(l);
 
         /* A waiter's callback may abandon the others: take the first each
          * time. */
@@ -159,7 +139,6 @@ static int on_lookup_done(sd_event_source *s, int fd, uint32_t revents, void *us
                 done(r, gids, n, caller);
         }
         lookup_free(l);
-        return 0;
 }
 
 static int lookup_start(Daemon *d, uid_t uid, UserGroupsLookup **ret) {
@@ -170,9 +149,8 @@ static int lookup_start(Daemon *d, uid_t uid, UserGroupsLookup **ret) {
         if (!l)
                 return -ENOMEM;
         *l = (UserGroupsLookup) { .daemon = d, .uid = uid };
-        l->eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (l->eventfd < 0) {
-                r = -errno;
+        r = thread_job_start(d->event, lookup_work, lookup_done, l, &l->job);
+        if (r < 0) {
                 free(l);
                 return r;
         }
@@ -180,14 +158,6 @@ static int lookup_start(Daemon *d, uid_t uid, UserGroupsLookup **ret) {
         if (l->next)
                 l->next->prev = l;
         d->user_group_lookups = l;
-
-        r = sd_event_add_io(d->event, &l->source, l->eventfd, EPOLLIN, on_lookup_done, l);
-        if (r >= 0)
-                r = -pthread_create(&l->thread, NULL, lookup_thread, l);
-        if (r < 0) {
-                lookup_free(l);
-                return r;
-        }
         *ret = l;
         return 0;
 }
@@ -253,14 +223,9 @@ void user_groups_free_all(Daemon *d) {
 
                 while (l->waiters)
                         user_groups_abandon(l->waiters);
-                if (pthread_timedjoin_np(l->thread, NULL, &deadline) == 0) {
+                if (thread_job_end(l->job, &deadline) >= 0)
                         lookup_free(l);
-                        continue;
-                }
-                (void) pthread_detach(l->thread);
-                d->user_group_lookups = l->next;
-                if (l->next)
-                        l->next->prev = NULL;
-                l->source = sd_event_source_disable_unref(l->source);
+                else
+                        lookup_unlink(l);
         }
 }

@@ -31,6 +31,7 @@
 #include "session.h"
 #include "session-dbus.h"
 #include "subscribers.h"
+#include "thread-job.h"
 #include "util.h"
 #include "viommu-iommufd.h"
 #include "viommu-topology.h"
@@ -204,45 +205,103 @@ static int check_config(void) {
 /* SIGHUP: a new configuration replaces the running one only as a whole.
  * The service manager hears when the reload begins and ends (Type=
  * notify-reload waits for it), and STATUS= keeps a rejection's reason for
- * `systemctl status`. */
-static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        Daemon *d = userdata;
-        _cleanup_free_ char *error = NULL, *changes = NULL;
+ * `systemctl status`. The files are read in a thread: their user and group
+ * names are the user database's, which may wait on a directory server. */
+typedef struct Reload {
+        Daemon *daemon;
+        ThreadJob *job;                 /* reading the files */
+        bool again;                     /* a SIGHUP came meanwhile */
+        Config *config;
+        char *error;
+        int r;
+} Reload;
+
+static Reload reload;
+
+static void reload_start(Daemon *d);
+
+static void reload_work(void *userdata) {
+        Reload *rl = userdata;
+
+        rl->r = config_load(arg_config, &rl->config, &rl->error);
+}
+
+static void reload_done(void *userdata) {
+        Reload *rl = userdata;
+        _cleanup_free_ char *error = TAKE_PTR(rl->error), *changes = NULL;
+        Config *c = TAKE_PTR(rl->config);
+        Daemon *d = rl->daemon;
+        int r = rl->r;
+
+        rl->job = NULL;
+        if (r < 0) {
+                log_error("Configuration not reloaded, the running one stays: %s", error ?: strerror(-r));
+                notify_in_orderf("READY=1\nSTATUS=Serving; %s not reloaded: %s", arg_config, error ?: strerror(-r));
+        } else if ((r = config_diff(d->config, c, &changes)) < 0) {
+                config_free(c);
+                notify_in_orderf("READY=1\nSTATUS=Serving; %s not reloaded: %s", arg_config, strerror(-r));
+        } else {
+                if (r == 0)
+                        log_info("Configuration reloaded: no change");
+                else {
+                        log_info("Configuration reloaded, %d change(s):", r);
+                        for (char *line = changes, *end; line && *line; line = end ? end + 1 : NULL) {
+                                end = strchr(line, '\n');
+                                if (end)
+                                        *end = 0;
+                                log_info("  %s", line);
+                        }
+                }
+                config_free(d->config);
+                d->config = c;
+                notify_in_order("READY=1\nSTATUS=Serving");
+        }
+        if (rl->again) {
+                rl->again = false;
+                reload_start(d);
+        }
+}
+
+static void reload_start(Daemon *d) {
         struct timespec ts;
-        Config *c;
         int r;
 
         /* The time tells systemd that this reload began after its signal. */
         (void) clock_gettime(CLOCK_MONOTONIC, &ts);
         notify_in_orderf("RELOADING=1\nSTATUS=Reloading %s\nMONOTONIC_USEC=%llu", arg_config,
                          (unsigned long long) ts.tv_sec * 1000000ULL + (unsigned long long) ts.tv_nsec / 1000);
-        r = config_load(arg_config, &c, &error);
+        reload.daemon = d;
+        r = thread_job_start(d->event, reload_work, reload_done, &reload, &reload.job);
         if (r < 0) {
-                log_error("Configuration not reloaded, the running one stays: %s", error ?: strerror(-r));
-                notify_in_orderf("READY=1\nSTATUS=Serving; %s not reloaded: %s", arg_config, error ?: strerror(-r));
-                return 0;
-        }
-        r = config_diff(d->config, c, &changes);
-        if (r < 0) {
-                config_free(c);
+                log_error_errno(r, "Configuration not reloaded, the running one stays: cannot start reading it: %m");
                 notify_in_orderf("READY=1\nSTATUS=Serving; %s not reloaded: %s", arg_config, strerror(-r));
-                return 0;
         }
-        if (r == 0)
-                log_info("Configuration reloaded: no change");
-        else {
-                log_info("Configuration reloaded, %d change(s):", r);
-                for (char *line = changes, *end; line && *line; line = end ? end + 1 : NULL) {
-                        end = strchr(line, '\n');
-                        if (end)
-                                *end = 0;
-                        log_info("  %s", line);
-                }
-        }
-        config_free(d->config);
-        d->config = c;
-        notify_in_order("READY=1\nSTATUS=Serving");
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        /* One reload at a time; a signal during one reads the files again
+         * after it, as they may have changed since it began. */
+        if (reload.job)
+                reload.again = true;
+        else
+                reload_start(userdata);
         return 0;
+}
+
+/* At exit a reload that waits on the user database holds up the stop a
+ * second at most; then it is left to end with the process. */
+static void reload_end(void) {
+        struct timespec deadline;
+
+        if (!reload.job)
+                return;
+        (void) clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += 1;
+        if (thread_job_end(reload.job, &deadline) < 0)
+                return;
+        reload.job = NULL;
+        config_free(TAKE_PTR(reload.config));
+        reload.error = mfree(reload.error);
 }
 
 static int setup_bus(Daemon *d) {
@@ -276,6 +335,7 @@ static int setup_bus(Daemon *d) {
 }
 
 static void daemon_done(Daemon *d) {
+        reload_end();
         /* Claims that end now leave their devices on vfio-pci. */
         bindings_free(d);
         /* Before the sessions they point at. */

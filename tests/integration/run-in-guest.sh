@@ -59,8 +59,9 @@ mkdir -p "$work"
 chmod 755 "$work"
 
 suite_watch_group "$work"
-# Held while the file exists: the user database's answer (test-owner).
-export VIOMMU_TEST_GROUPS_HOLD=$work/groups-hold
+# Held while the file exists: the daemon's work in threads, the user
+# database's answers (test-owner, test-restart).
+export VIOMMU_TEST_THREAD_HOLD=$work/thread-hold
 
 # The vfio devices are the configuration's to give.
 read -r -a vfio_devices <<<"${VIOMMU_TEST_VFIO_DEVICES:-}"

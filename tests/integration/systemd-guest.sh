@@ -111,8 +111,8 @@ client() {
 # holds (test-owner), as in run-in-guest.sh.
 mkdir -p /etc/viommu /run/viommu-itest
 suite_watch_group /run/viommu-itest
-export VIOMMU_TEST_GROUPS_HOLD=/run/viommu-itest/groups-hold
-dropin groups-hold "Environment=VIOMMU_TEST_GROUPS_HOLD=$VIOMMU_TEST_GROUPS_HOLD" ||
+export VIOMMU_TEST_THREAD_HOLD=/run/viommu-itest/thread-hold
+dropin thread-hold "Environment=VIOMMU_TEST_THREAD_HOLD=$VIOMMU_TEST_THREAD_HOLD" ||
 	fail "viommud did not restart with the look-up hold"
 suite_config "" "" >/etc/viommu/viommud.conf
 before=$(sessions)

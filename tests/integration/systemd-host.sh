@@ -7,7 +7,8 @@
 #    `systemctl reload viommud` succeeds and the user's second persistent
 #    session is refused; a broken file makes the reload fail, `systemctl
 #    status` shows why, and the second session is still refused (the old
-#    configuration stays);
+#    configuration stays); while the reload's reading of the files is held
+#    (the user database taking its time), viommud answers;
 #  - with an edu device (run-vm.sh --vtd; on vfio-pci), polkit:
 #    dbus/org.viommu1.policy as installed and a rules file written here: a
 #    group's member may claim it, another user is refused
@@ -148,6 +149,30 @@ else
 fi
 cp "$work/good.conf" "$conf"
 systemctl reload viommud || fail "systemctl reload with the valid viommud.conf again failed"
+# The files are read in a thread: their names are the user database's,
+# which may take its time (a test hook holds the thread while the file
+# exists, systemd-guest.sh's drop-in sets it). Meanwhile viommud answers,
+# and the reload ends once the thread does.
+hold=${VIOMMU_TEST_THREAD_HOLD:?systemd-guest.sh sets it}
+touch "$hold"
+systemctl reload viommud >"$work/reload.out" 2>&1 &
+reloader=$!
+sleep 1
+if ! kill -0 "$reloader" 2>/dev/null; then
+	fail "systemctl reload ended while viommud's reading of the files was held: $(cat "$work/reload.out")"
+elif ! out=$(busctl --timeout=5 call "$dest" "$manager" "$dest.Manager" GetKernelFeatures 2>&1); then
+	fail "viommud does not answer while its reload waits: $out"
+else
+	pass "viommud answers while its reload waits for the user database"
+fi
+rm "$hold"
+if ! wait "$reloader"; then
+	fail "systemctl reload failed once the hold ended: $(cat "$work/reload.out")"
+elif [ "$(main_pid)" != "$pid" ]; then
+	fail "the held reload restarted viommud (pid $pid to $(main_pid))"
+else
+	pass "the held reload ended once the user database answered: $(systemctl show -P StatusText viommud)"
+fi
 
 # Claims of a real device: polkit, and viommud.conf's unit rule.
 claims() {

@@ -382,12 +382,12 @@ static sd_bus_message *reply_of(sd_bus *bus, uint64_t cookie) {
 }
 
 /* The user database is asked in a thread: while it takes its time over one
- * caller's groups (VIOMMU_TEST_GROUPS_HOLD, a test hook, holds the look-up
+ * caller's groups (VIOMMU_TEST_THREAD_HOLD, a test hook, holds the look-up
  * for as long as the file exists), another client is served, and the first
  * calls wait; the user's other connections wait for the same look-up, no
  * thread more. Once it ends, each is answered, with the groups found. */
 static void test_owner_user_database_holds_up_nobody(void **state) {
-        const char *hold = getenv("VIOMMU_TEST_GROUPS_HOLD");
+        const char *hold = getenv("VIOMMU_TEST_THREAD_HOLD");
         const uint64_t iova = MOCK_APERTURE_START;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_free_ char *s = NULL, *ioas = NULL, *threads_before = NULL, *threads_held = NULL;

@@ -239,11 +239,11 @@ static void test_restart_sessions_survive(void **state) {
 }
 
 /* A stop does not wait for the user database: a look-up of a caller's
- * groups that hangs (VIOMMU_TEST_GROUPS_HOLD holds it for as long as the
+ * groups that hangs (VIOMMU_TEST_THREAD_HOLD holds it for as long as the
  * file exists, 30 s at most) is left to end with the process, and the next
  * run starts at once. */
 static void test_restart_user_database_hangs(void **state) {
-        const char *hold = getenv("VIOMMU_TEST_GROUPS_HOLD");
+        const char *hold = getenv("VIOMMU_TEST_THREAD_HOLD");
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         sd_bus *bus, *stranger;
         uint64_t start, took;
