@@ -86,6 +86,8 @@ static char **pending;
 static size_t n_pending;
 static sd_event_source *pending_watch;
 
+static void watch_for_room(void);
+
 /* 1 when sent, 0 when no service manager listens, or negative errno:
  * -EAGAIN with MSG_DONTWAIT in flags when the manager has not read enough
  * of the messages before. */
@@ -102,6 +104,10 @@ static int notify(const char *msg, const int *fds, size_t n_fds, int flags) {
                         if (r < 0)
                                 return r;
                         notify_fd = r;
+                        /* What waited for room on the socket before waits
+                         * on this one. */
+                        if (n_pending > 0)
+                                watch_for_room();
                 }
                 r = notify_sendmsg(msg, fds, n_fds, flags);
                 /* A manager that bound its socket anew (after re-executing)
