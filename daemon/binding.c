@@ -153,6 +153,15 @@ static int child_status(const siginfo_t *si) {
         return si->si_code == CLD_EXITED ? -si->si_status : -ECHILD;
 }
 
+/* Out of memory, where nothing would reap the child: waits for it, as the
+ * child waits for the driver. */
+static void binding_child_wait(Binding *b, int r) {
+        siginfo_t si = {};
+
+        log_warning_errno(r, "Cannot watch the child that moves %s: waiting for it: %m", b->name);
+        binding_child_done(b, waitid(P_PID, b->child_pid, &si, WEXITED) < 0 ? -errno : child_status(&si));
+}
+
 static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
         binding_child_done(userdata, child_status(si));
         return 0;
@@ -175,12 +184,8 @@ static int on_child_poll(sd_event_source *s, uint64_t usec, void *userdata) {
                 r = sd_event_source_set_time_relative(s, CHILD_POLL_USEC);
                 if (r >= 0)
                         r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-                if (r < 0) {
-                        log_warning_errno(r, "Cannot ask after the child that moves %s: waiting for it: %m",
-                                          b->name);
-                        binding_child_done(b, waitid(P_PID, b->child_pid, &si, WEXITED) < 0 ? -errno :
-                                                      child_status(&si));
-                }
+                if (r < 0)
+                        binding_child_wait(b, r);
         }
         return 0;
 }
@@ -194,7 +199,6 @@ static int on_child_poll(sd_event_source *s, uint64_t usec, void *userdata) {
  * free b.
  */
 static int binding_run_child(Binding *b, bool no_restore) {
-        siginfo_t si = {};
         pid_t pid;
         int r;
 
@@ -239,11 +243,8 @@ static int binding_run_child(Binding *b, bool no_restore) {
                 r = sd_event_add_time_relative(b->daemon->event, &b->child, CLOCK_MONOTONIC, CHILD_POLL_USEC, 0,
                                                on_child_poll, b);
         }
-        if (r < 0) {
-                /* Out of memory: nothing would reap it. Wait, as the child does. */
-                log_warning_errno(r, "Cannot watch the child that moves %s: waiting for it: %m", b->name);
-                binding_child_done(b, waitid(P_PID, pid, &si, WEXITED) < 0 ? -errno : child_status(&si));
-        }
+        if (r < 0)
+                binding_child_wait(b, r);
         return 0;
 }
 
